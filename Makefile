@@ -1,0 +1,38 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# `make` creates .venv with Python 3.11 and installs gridplan with all its dependencies once;
+# the stamp file makes a second run skip the install unless pyproject.toml changed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: all demo test app bench clean sample
+
+all: demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gridplan demo --out out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+app: $(STAMP)
+	$(BIN)/streamlit run app.py --server.address localhost --server.headless true
+
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+sample: $(STAMP)
+	$(BIN)/gridplan sample --out data
+
+clean:
+	rm -rf out .pytest_cache

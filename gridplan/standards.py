@@ -1,0 +1,108 @@
+"""Norms and defaults, in one place.
+
+Every number that comes from a standard or is a modelling default lives here, with its source, so
+that a planner can see and override it. Functions take these as keyword defaults; the CLI and the
+app show them.
+
+Sources (see ../shared/DOMAIN.md and the seed documents):
+- Grid size 300-500 households: national practice ("每个网格原则上覆盖300—500户"), e.g. Chongqing.
+- Micro-grids: typically one building or 30-100 households (Taizhou).
+- Community centre floor area: 30 m² per 100 households (Hunan); Zhejiang's 2025 target 40 m².
+- Street (街道) centre: at least 1,000 m².
+- Community workers: at least 18 per 10,000 urban residents; one full-time grid worker per grid.
+- 15-minute life circle: GB 50180-2018 (5/10/15-minute circles, 300/500/1,000 m walking distance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+__all__ = [
+    "GRID_MIN_HOUSEHOLDS",
+    "GRID_MAX_HOUSEHOLDS",
+    "MICRO_GRID_MAX_HOUSEHOLDS",
+    "WALK_SPEED_KMH",
+    "WALK_MINUTES",
+    "MAX_SNAP_M",
+    "LIFE_CIRCLES",
+    "FACILITY_KINDS",
+    "CENTRE_KINDS",
+    "Norms",
+    "DEFAULT_NORMS",
+    "walk_metres",
+]
+
+# --- grids ---------------------------------------------------------------------------------
+GRID_MIN_HOUSEHOLDS = 300
+GRID_MAX_HOUSEHOLDS = 500
+MICRO_GRID_MAX_HOUSEHOLDS = 100
+
+# --- walking --------------------------------------------------------------------------------
+WALK_SPEED_KMH = 4.0
+WALK_MINUTES = 15.0
+#: Households farther than this from any walkway are reported as off the network.
+MAX_SNAP_M = 300.0
+#: GB 50180-2018 life circles: minutes -> nominal walking distance in metres.
+LIFE_CIRCLES = {5: 300.0, 10: 500.0, 15: 1000.0}
+
+# --- facilities -----------------------------------------------------------------------------
+FACILITY_KINDS = ("street_centre", "community_centre", "station")
+#: Kinds that count as a "centre" for the 15-minute circle unless the user says otherwise.
+CENTRE_KINDS = ("street_centre", "community_centre")
+
+
+def walk_metres(minutes: float = WALK_MINUTES, speed_kmh: float = WALK_SPEED_KMH) -> float:
+    """Network distance walked in ``minutes`` at ``speed_kmh``."""
+    return float(minutes) * float(speed_kmh) * 1000.0 / 60.0
+
+
+@dataclass(frozen=True)
+class Norms:
+    """The planning norms and modelling defaults; override with :func:`dataclasses.replace`.
+
+    Examples
+    --------
+    >>> from gridplan.standards import DEFAULT_NORMS
+    >>> zhejiang = DEFAULT_NORMS.with_(centre_m2_per_100_households=40.0)
+    """
+
+    grid_min_households: int = GRID_MIN_HOUSEHOLDS
+    grid_max_households: int = GRID_MAX_HOUSEHOLDS
+    micro_grid_max_households: int = MICRO_GRID_MAX_HOUSEHOLDS
+    walk_speed_kmh: float = WALK_SPEED_KMH
+    walk_minutes: float = WALK_MINUTES
+    max_snap_m: float = MAX_SNAP_M
+    #: Community centre floor area per 100 households (Hunan: 30; Zhejiang 2025 target: 40).
+    centre_m2_per_100_households: float = 30.0
+    #: Street-level centre minimum floor area.
+    street_centre_min_m2: float = 1000.0
+    #: Community workers per 10,000 residents (minimum).
+    community_workers_per_10k_residents: float = 18.0
+    #: Full-time grid workers per grid.
+    grid_workers_per_grid: int = 1
+    #: Persons per household when the data has no population (China 2020 census: 2.62).
+    household_size: float = 2.62
+    #: Gross floor area per household (m²) when estimating households from buildings.
+    gross_m2_per_household: float = 90.0
+    #: Floors assumed for a residential building without a levels tag.
+    default_levels: int = 6
+    #: Buildings smaller than this footprint (m²) are not counted as dwellings.
+    min_dwelling_footprint_m2: float = 40.0
+    #: Extra norms a caller wants to carry along (kept for round-tripping plan files).
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **changes) -> "Norms":
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    @property
+    def walk_m(self) -> float:
+        """Walking distance of the service circle in metres."""
+        return walk_metres(self.walk_minutes, self.walk_speed_kmh)
+
+    def centre_households_capacity(self, area_m2: float) -> float:
+        """Households a centre of ``area_m2`` can serve under the floor-area norm."""
+        return float(area_m2) / self.centre_m2_per_100_households * 100.0
+
+
+DEFAULT_NORMS = Norms()
