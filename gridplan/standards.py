@@ -25,6 +25,11 @@ __all__ = [
     "WALK_MINUTES",
     "MAX_SNAP_M",
     "LIFE_CIRCLES",
+    "ISOCHRONE_MINUTES",
+    "ISOCHRONE_BUFFER_M",
+    "GAP_EPS_M",
+    "GAP_MIN_HOUSEHOLDS",
+    "GAP_BUFFER_M",
     "FACILITY_KINDS",
     "CENTRE_KINDS",
     "Norms",
@@ -44,6 +49,16 @@ WALK_MINUTES = 15.0
 MAX_SNAP_M = 300.0
 #: GB 50180-2018 life circles: minutes -> nominal walking distance in metres.
 LIFE_CIRCLES = {5: 300.0, 10: 500.0, 15: 1000.0}
+#: Isochrone thresholds (minutes) drawn by default.
+ISOCHRONE_MINUTES = (5, 10, 15)
+#: Isochrone polygons = reachable walkways buffered by this much (metres): the strip a household
+#: can stand in and still be "on" a reached walkway (same order as typical building setbacks).
+ISOCHRONE_BUFFER_M = 50.0
+#: Gaps (clusters of uncovered households): DBSCAN radius (m), minimum households per cluster,
+#: and the buffer (m) around each cluster's convex hull.
+GAP_EPS_M = 150.0
+GAP_MIN_HOUSEHOLDS = 50
+GAP_BUFFER_M = 50.0
 
 # --- facilities -----------------------------------------------------------------------------
 FACILITY_KINDS = ("street_centre", "community_centre", "station")
@@ -106,3 +121,31 @@ class Norms:
 
 
 DEFAULT_NORMS = Norms()
+
+# --- the planner's app and plan files -------------------------------------------------------
+#: Edits a Plan keeps for undo; older ones are forgotten.
+PLAN_UNDO_DEPTH = 100
+#: Two partition units are neighbours when their cells share at least this much boundary (m);
+#: a contact at a corner only does not make a grid contiguous.
+UNIT_ADJACENCY_MIN_EDGE_M = 0.5
+#: Upload limits: one file (bytes), everything unpacked from one zip (bytes), the compression
+#: ratio of a zip member (zip bombs reach 1000:1; real GIS data stays below ~20:1), members per zip.
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+UPLOAD_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+UPLOAD_MAX_RATIO = 100.0
+UPLOAD_MAX_FILES = 500
+#: Basemap tiles when neither the app setting nor the GRIDPLAN_TILES environment variable says
+#: otherwise. Offline (an intranet without this server) the vector layers still draw.
+DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILES_ATTRIBUTION = "© OpenStreetMap contributors"
+
+__all__ += [
+    "PLAN_UNDO_DEPTH",
+    "UNIT_ADJACENCY_MIN_EDGE_M",
+    "UPLOAD_MAX_BYTES",
+    "UPLOAD_MAX_UNPACKED_BYTES",
+    "UPLOAD_MAX_RATIO",
+    "UPLOAD_MAX_FILES",
+    "DEFAULT_TILES_URL",
+    "DEFAULT_TILES_ATTRIBUTION",
+]

@@ -1,0 +1,282 @@
+"""City-scale benchmark: partition, network load, snapping, coverage and siting at 100k/300k/1M
+households, on one machine and (``--engine dask``) on a Dask cluster.
+
+Every stage runs in its own child process, so that its peak memory is its own: the parent reads
+the child's ``ru_maxrss`` from ``os.wait4`` and also polls the resident memory of the child's
+whole process tree with psutil every 0.2 s (Dask workers are grandchildren). Inputs come from
+``bench/_citygen.py`` and are cached under ``bench/_cache/`` (generated once per size).
+
+Run:
+    .venv/bin/python bench/city.py                          # 100k, 300k, 1M, every stage
+    .venv/bin/python bench/city.py --sizes 100000 --stages coverage
+    .venv/bin/python bench/city.py --engine dask --stages partition,coverage
+    .venv/bin/python bench/city.py --stage coverage --size 100000   # one stage (child mode)
+
+Prints one row per (size, stage): wall seconds of the stage's work (inputs read before the
+clock starts; the coverage clock starts after the network is loaded), peak RSS of the stage
+process and of its process tree, and the growth factor of time and memory from the previous size
+(linear growth = the households ratio, 3.0 and 3.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+SIZES = (100_000, 300_000, 1_000_000)
+STAGES = ("partition", "network_load", "snapping", "coverage", "coverage_noiso", "siting")
+#: Centres used for coverage: every facility of the generated city (2,000 per million households).
+KINDS = ("street_centre", "community_centre", "station")
+SITING_NEW = 10
+
+
+# ------------------------------------------------------------------------------ child stages
+def _city(size, layers):
+    from _citygen import load_city
+
+    return load_city(size, layers=layers)
+
+
+def _network(size):
+    from gridplan.network import load_network
+    from _citygen import city_dir
+
+    import geopandas as gpd
+
+    lines = gpd.read_parquet(city_dir(size) / "network.parquet")
+    return load_network(lines)
+
+
+def stage_generate(size, args):
+    from _citygen import city_dir, load_city
+
+    t0 = time.perf_counter()
+    city = load_city(size)
+    return {"seconds": time.perf_counter() - t0,
+            "cached": (city_dir(size) / "done").exists(),
+            "household_rows": len(city["households"]),
+            "households": int(city["households"]["households"].sum()),
+            "communities": len(city["communities"]), "buildings": len(city["buildings"]),
+            "facilities": len(city["facilities"]), "network_lines": len(city["network"])}
+
+
+def stage_partition(size, args):
+    c = _city(size, ("households", "communities", "buildings", "estates", "barriers"))
+    kw = dict(buildings=c["buildings"], estates=c["estates"], barriers=c["barriers"], seed=0)
+    t0 = time.perf_counter()
+    if args.engine == "dask":
+        from gridplan.engine import partition
+
+        res = partition(c["households"], c["communities"], engine="dask",
+                        scheduler=args.scheduler, **kw)
+    else:
+        from gridplan.partition import partition
+
+        res = partition(c["households"], c["communities"], **kw)
+    secs = time.perf_counter() - t0
+    g = res.grids
+    return {"seconds": secs, "grids": len(g), "communities": len(c["communities"]),
+            "per_community_s": secs / len(c["communities"]),
+            "grids_ok": int((g["status"] == "ok").sum()),
+            "households": int(g["households"].sum())}
+
+
+def stage_network_load(size, args):
+    from gridplan.network import load_network
+    from _citygen import city_dir
+
+    import geopandas as gpd
+
+    t0 = time.perf_counter()
+    lines = gpd.read_parquet(city_dir(size) / "network.parquet")
+    net = load_network(lines)
+    return {"seconds": time.perf_counter() - t0, "nodes": net.n_nodes, "edges": len(net.edges)}
+
+
+def stage_snapping(size, args):
+    from gridplan.standards import MAX_SNAP_M
+
+    c = _city(size, ("households", "facilities"))
+    net = _network(size)
+    t0 = time.perf_counter()
+    hs = net.snap(c["households"], max_snap_m=MAX_SNAP_M)
+    fs = net.snap(c["facilities"], max_snap_m=MAX_SNAP_M)
+    return {"seconds": time.perf_counter() - t0, "points": len(hs) + len(fs),
+            "off_network": int(hs["off_network"].sum() + fs["off_network"].sum())}
+
+
+def _coverage(size, args, isochrones):
+    c = _city(size, ("households", "facilities", "communities"))
+    net = _network(size)
+    kw = dict(communities=c["communities"], kinds=KINDS, isochrones=isochrones)
+    t0 = time.perf_counter()
+    if args.engine == "dask":
+        from gridplan.engine import coverage
+
+        res = coverage(c["households"], c["facilities"], net, engine="dask",
+                       scheduler=args.scheduler, **kw)
+    else:
+        from gridplan.coverage import coverage
+
+        res = coverage(c["households"], c["facilities"], net, **kw)
+    secs = time.perf_counter() - t0
+    return {"seconds": secs, "nodes": net.n_nodes, "centres": res.report["facilities_used"],
+            "share_covered": res.report["share_covered"], "isochrones": len(res.isochrones)}
+
+
+def stage_coverage(size, args):
+    return _coverage(size, args, True)
+
+
+def stage_coverage_noiso(size, args):
+    return _coverage(size, args, False)
+
+
+def stage_siting(size, args):
+    import inspect
+
+    from gridplan.coverage import coverage
+    from gridplan.siting import site
+
+    c = _city(size, ("households", "facilities", "communities"))
+    net = _network(size)
+    # the question siting answers at city scale: with only the community and street centres,
+    # where should new ones go?
+    centres = c["facilities"][c["facilities"]["kind"] != "station"]
+    cov = coverage(c["households"], centres, net, communities=c["communities"], isochrones=False)
+    params = inspect.signature(site).parameters
+    kw = {k: v for k, v in dict(network=net, n=SITING_NEW, k=SITING_NEW, add=SITING_NEW,
+                                 coverage=cov, facilities=centres).items() if k in params}
+    t0 = time.perf_counter()
+    res = site(c["households"], **kw) if "households" not in kw else site(**kw)
+    secs = time.perf_counter() - t0
+    rep = getattr(res, "report", {}) or {}
+    return {"seconds": secs, "sites": len(getattr(res, "sites", [])),
+            "gap": rep.get("gap", rep.get("optimality_gap"))}
+
+
+def run_child(args) -> int:
+    fn = globals()[f"stage_{args.stage}"]
+    try:
+        out = fn(args.size, args)
+    except ModuleNotFoundError as exc:
+        out = {"error": f"module missing: {exc.name}"}
+    except Exception as exc:  # report, the table goes on
+        out = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    print("@@RESULT " + json.dumps(out, default=str), flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------ parent
+def _tree_rss(proc) -> int:
+    import psutil
+
+    try:
+        p = psutil.Process(proc.pid)
+        procs = [p] + p.children(recursive=True)
+    except psutil.Error:
+        return 0
+    total = 0
+    for q in procs:
+        try:
+            total += q.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def measure(stage, size, args) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--size", str(size),
+           "--engine", args.engine]
+    if args.scheduler:
+        cmd += ["--scheduler", args.scheduler]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    peak = [0]
+    done = threading.Event()
+
+    def poll():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc))
+            done.wait(0.2)
+
+    th = threading.Thread(target=poll, daemon=True)
+    th.start()
+    out = proc.stdout.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    done.set()
+    th.join()
+    res = {"error": f"exit {proc.returncode}"}
+    for line in out.splitlines():
+        if line.startswith("@@RESULT "):
+            res = json.loads(line[len("@@RESULT "):])
+    res["maxrss_gb"] = ru.ru_maxrss / 1024 ** 2  # Linux: kilobytes
+    res["tree_peak_gb"] = peak[0] / 1024 ** 3
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    ap.add_argument("--stages", default=",".join(STAGES))
+    ap.add_argument("--engine", choices=("local", "dask"), default="local")
+    ap.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    ap.add_argument("--stage", help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    args = ap.parse_args(argv)
+    if args.stage:
+        return run_child(args)
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    stages = [s for s in args.stages.split(",") if s]
+    load0 = os.getloadavg()
+    print(f"# gridplan city benchmark  engine={args.engine}  cpus={os.cpu_count()}  "
+          f"load average at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    rows = []
+    for size in sizes:
+        g = measure("generate", size, args)
+        print(f"# {size:,} households: {g.get('household_rows', '?'):,} household points, "
+              f"{g.get('communities', '?')} communities, {g.get('buildings', '?'):,} buildings, "
+              f"{g.get('facilities', '?')} facilities, {g.get('network_lines', '?'):,} network "
+              f"segments (generated/read in {g.get('seconds', float('nan')):.1f} s)", flush=True)
+        for stage in stages:
+            r = measure(stage, size, args)
+            r.update(size=size, stage=stage, load1=os.getloadavg()[0])
+            rows.append(r)
+            _print_row(r, rows)
+    print(f"# load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
+    return 0
+
+
+def _print_row(r, rows):
+    prev = [p for p in rows if p["stage"] == r["stage"] and p["size"] < r["size"]
+            and "seconds" in p]
+    growth = ""
+    if prev and "seconds" in r:
+        p = prev[-1]
+        growth = (f"  x{r['seconds'] / max(p['seconds'], 1e-9):.2f} time, "
+                  f"x{r['tree_peak_gb'] / max(p['tree_peak_gb'], 1e-9):.2f} mem "
+                  f"(households x{r['size'] / p['size']:.2f})")
+    extra = {k: v for k, v in r.items() if k not in ("size", "stage", "seconds", "maxrss_gb",
+                                                     "tree_peak_gb", "load1")}
+    secs = f"{r['seconds']:8.2f} s" if "seconds" in r else "       - "
+    print(f"{r['size']:>9,d}  {r['stage']:15s} {secs}  peak {r['maxrss_gb']:5.2f} GB "
+          f"(tree {r['tree_peak_gb']:5.2f} GB)  load {r['load1']:.1f}{growth}  {json.dumps(extra)}",
+          flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,619 @@
+"""Planning one community: a pure top-level function (plain arrays in, plain arrays out).
+
+:func:`plan_community` is what runs in a worker process (and what a Dask engine can map over
+communities): it takes the community polygon, its household points, barrier lines, locks and the
+previous plan in a metric CRS, and returns the grid number of every household, the grid polygons,
+the units and the micro-grids. It holds no global state, so the result depends only on its input.
+
+Pipeline: atomic units (:mod:`gridplan.units`) -> Voronoi cells of the distinct household
+locations, clipped to the barrier zones of the community ("pieces") -> every piece belongs to one
+unit (empty pieces join a neighbour) -> unit adjacency = summed shared boundary of their pieces ->
+balanced contiguous partition (:mod:`gridplan._partition`) -> grid polygon = union of its pieces.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from gridplan._adjacency import shared_boundaries, voronoi_cells, zones
+from gridplan._partition import Graph, candidate_ks, plan_graph, violation
+from gridplan.units import unit_keys
+
+__all__ = ["plan_community", "REASONS"]
+
+#: Reason codes on grids that are not in the band; the text after the colon gives the numbers.
+REASONS = {
+    "community_below_min": "the community has fewer households than the minimum of one grid",
+    "part_below_min": "a part of the community cut off (by barriers, kept grids, oversized "
+                      "buildings or the community's own shape) has fewer households than the minimum",
+    "band_empty": "the households cannot be divided into whole grids within the bounds",
+    "unit_over_max": "a single building or address has more households than the maximum",
+    "search_failed": "no contiguous split within the bounds was found",
+    "kept": "grid kept as given (--keep)",
+}
+
+_MIN_PIECE_AREA = 1e-2  # m2; slivers from floating-point clipping
+
+
+def _pieces(polygon, barrier_lines, xy):
+    """Voronoi cells of the distinct locations in ``xy``, cut by barrier zones, as single parts."""
+    zs = zones(polygon, barrier_lines)
+    loc, inv = np.unique(np.round(xy, 2), axis=0, return_inverse=True)
+    inv = inv.ravel()
+    if len(loc):
+        cells = voronoi_cells(loc, polygon)
+    else:
+        cells = np.array([polygon], dtype=object)
+    ci, zi = shapely.STRtree(zs).query(cells, predicate="intersects")
+    order = np.lexsort((zi, ci))
+    ci, zi = ci[order], zi[order]
+    inter = shapely.intersection(cells[ci], zs[zi])
+    parts, src = shapely.get_parts(inter, return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > _MIN_PIECE_AREA)
+    parts, zone = parts[keep], zi[src[keep]]
+    return parts, zone, zs, loc, inv
+
+
+def _locate(points_xy, pieces):
+    """Index of the piece holding each point (nearest piece for points in dropped slivers)."""
+    pts = shapely.points(points_xy)
+    tree = shapely.STRtree(pieces)
+    pi, gi = tree.query(pts, predicate="intersects")
+    out = np.full(len(pts), -1, dtype=np.int64)
+    order = np.lexsort((gi, pi))[::-1]  # the lowest piece index wins
+    out[pi[order]] = gi[order]
+    miss = np.flatnonzero(out < 0)
+    if len(miss):
+        mi, mg = tree.query_nearest(pts[miss], all_matches=False)
+        out[miss[mi]] = mg
+    return out
+
+
+def _attach(npieces, piece_unit, ei, ej, elen, ecross):
+    """Give every empty piece (unit -1) the unit of a neighbour, wave by wave.
+
+    Same-zone neighbours first, then the longest shared boundary. Pieces that touch nothing get the nearest unit
+    later (the caller), so that every bit of the community lands in a grid.
+    """
+    piece_unit = piece_unit.copy()
+    a = np.r_[ei, ej]
+    b = np.r_[ej, ei]
+    ln = np.r_[elen, elen]
+    cr = np.r_[ecross, ecross].astype(np.int64)
+    while True:
+        m = (piece_unit[a] < 0) & (piece_unit[b] >= 0)
+        if not m.any():
+            break
+        aa, bb, ll, cc = a[m], b[m], ln[m], cr[m]
+        uu = piece_unit[bb]
+        order = np.lexsort((uu, -ll, cc, aa))
+        aa, uu = aa[order], uu[order]
+        first = np.r_[True, aa[1:] != aa[:-1]]
+        piece_unit[aa[first]] = uu[first]
+    return piece_unit
+
+
+def _units_on_pieces(pieces, zone, hh_piece, hh_unit, edges):
+    """Make units and pieces consistent: one unit per piece, units connected.
+
+    Units sharing a piece are merged; empty pieces join neighbours; a unit whose pieces fall apart
+    is split into its connected parts (each part holds households). Returns (unit per piece,
+    unit per household, number of units); units are renumbered 0..n-1 by first household.
+    """
+    ei, ej, elen, ecross = edges
+    np_ = len(pieces)
+    nu = int(hh_unit.max()) + 1 if len(hh_unit) else 0
+    # units that share a piece are merged (connected components over piece-unit incidence)
+    inc = sparse.csr_matrix((np.ones(len(hh_unit)), (hh_unit, hh_piece)), shape=(nu, np_))
+    link = (inc @ inc.T).tocsr()
+    _, merged = connected_components(link, directed=False)
+    hu = merged[hh_unit]
+    piece_unit = np.full(np_, -1, dtype=np.int64)
+    piece_unit[hh_piece] = hu
+    piece_unit = _attach(np_, piece_unit, ei, ej, elen, ecross)
+    lost = np.flatnonzero(piece_unit < 0)
+    if len(lost):  # pieces that touch no unit at all: the nearest one takes them
+        have = np.flatnonzero(piece_unit >= 0)
+        tree = shapely.STRtree(pieces[have])
+        li, hi_ = tree.query_nearest(pieces[lost], all_matches=False)
+        piece_unit[lost[li]] = piece_unit[have[hi_]]
+    # split units whose household pieces are not connected through their own pieces
+    same = piece_unit[ei] == piece_unit[ej]
+    g = sparse.csr_matrix((np.ones(same.sum()), (ei[same], ej[same])), shape=(np_, np_))
+    _, comp = connected_components(g, directed=False)
+    has_hh = np.zeros(np_, dtype=bool)
+    has_hh[hh_piece] = True
+    # components holding households are units; an empty component (an island attached by
+    # distance) stays with the first household component of its unit
+    comp_hh = np.zeros(comp.max() + 1, dtype=bool)
+    comp_hh[comp[has_hh]] = True
+    key = comp
+    if not comp_hh[comp].all():
+        first_comp_of_unit: dict = {}
+        for p in np.flatnonzero(has_hh):
+            first_comp_of_unit.setdefault(int(piece_unit[p]), int(comp[p]))
+        key = comp.copy()
+        for p in np.flatnonzero(~comp_hh[comp]):
+            key[p] = first_comp_of_unit[int(piece_unit[p])]
+    # renumber by first household row so units are ordered deterministically
+    hkey = key[hh_piece]
+    _, first_idx, inv = np.unique(hkey, return_index=True, return_inverse=True)
+    rank = np.empty(len(first_idx), dtype=np.int64)
+    rank[np.argsort(first_idx, kind="stable")] = np.arange(len(first_idx))
+    uk = np.unique(hkey)
+    piece_final = rank[np.searchsorted(uk, key)]
+    return piece_final, piece_final[hh_piece], len(rank)
+
+
+def _unit_graph(piece_unit, nunits, pieces, edges):
+    ei, ej, elen, ecross = edges
+    ua, ub = piece_unit[ei], piece_unit[ej]
+    inside = ua == ub
+    area = np.bincount(piece_unit, weights=shapely.area(pieces), minlength=nunits)
+    perim = np.bincount(piece_unit, weights=shapely.length(pieces), minlength=nunits)
+    perim -= 2 * np.bincount(ua[inside], weights=elen[inside], minlength=nunits)
+    m = ~inside
+    lo_, hi_ = np.minimum(ua[m], ub[m]), np.maximum(ua[m], ub[m])
+    code = lo_ * nunits + hi_
+    uc, inv = np.unique(code, return_inverse=True)
+    length = np.bincount(inv, weights=elen[m])
+    samezone = np.bincount(inv, weights=(~ecross[m]).astype(float)) > 0
+    return uc // nunits, uc % nunits, length, samezone, area, np.maximum(perim, 0)
+
+
+def _adj(n, i, j, length):
+    return sparse.csr_matrix((np.r_[length, length], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
+
+
+def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole_total):
+    """Grid label per unit and (status, reason) per grid, handling oversized units, barriers
+    and detached parts before the balanced partition."""
+    n = len(w)
+    labels = np.full(n, -1, dtype=np.int64)
+    reasons: list[str | None] = []
+    crossing: list[bool] = []
+    over = np.flatnonzero(w > hi)
+    for u in over:
+        labels[u] = len(reasons)
+        reasons.append(f"unit_over_max: {int(w[u])} households in one building or address "
+                       f"(> {hi})")
+        crossing.append(False)
+    rest = w <= hi
+    keep_e = rest[ui] & rest[uj]
+    ui, uj, ulen, usame = ui[keep_e], uj[keep_e], ulen[keep_e], usame[keep_e]
+    # components without crossing barriers
+    same = _adj(n, ui[usame], uj[usame], np.ones(usame.sum()))
+    _, comp = connected_components(same, directed=False)
+    comp = np.where(rest, comp, -1)
+    ids = np.unique(comp[comp >= 0])
+    group = {int(c): int(c) for c in ids}
+
+    def find(c):
+        while group[c] != c:
+            group[c] = group[group[c]]
+            c = group[c]
+        return c
+
+    def feasible(total):
+        return math.ceil(total / hi) <= total // lo if lo > 0 else True
+
+    # merge infeasible components across barriers, longest shared boundary first
+    cross_len = {}
+    for a, b, ln in zip(comp[ui[~usame]], comp[uj[~usame]], ulen[~usame]):
+        if a != b:
+            key = (min(a, b), max(a, b))
+            cross_len[key] = cross_len.get(key, 0.0) + ln
+    merged_any = set()
+    while True:
+        tot = {}
+        for c in ids:
+            r = find(int(c))
+            tot[r] = tot.get(r, 0) + int(w[comp == c].sum())
+        bad = sorted((t, r) for r, t in tot.items() if not feasible(t))
+        done = False
+        for t, r in bad:
+            best = None
+            for (a, b), ln in sorted(cross_len.items()):
+                ra, rb = find(a), find(b)
+                if ra == rb or r not in (ra, rb):
+                    continue
+                if best is None or ln > best[0]:
+                    best = (ln, ra if rb == r else rb)
+            if best is not None:
+                group[find(best[1])] = r
+                merged_any.add(r)
+                done = True
+                break
+        if not done:
+            break
+    roots = np.array([find(int(c)) if c >= 0 else -1 for c in comp])
+    for r in sorted(set(roots[roots >= 0].tolist())):
+        idx = np.flatnonzero(roots == r)
+        sub_m = np.isin(ui, idx) & np.isin(uj, idx)
+        pos = np.full(n, -1)
+        pos[idx] = np.arange(len(idx))
+        g = Graph(w[idx], _adj(len(idx), pos[ui[sub_m]], pos[uj[sub_m]], ulen[sub_m]),
+                  area[idx], perim[idx])
+        total = int(w[idx].sum())
+        ks = candidate_ks(total, lo, hi, len(idx), target)
+        lab, info = plan_graph(g, lo, hi, seed=seed, ks=ks)
+        gw = np.bincount(lab, weights=w[idx]).astype(np.int64)
+        base = len(reasons)
+        labels[idx] = lab + base
+        zones_of = comp[idx]
+        for k in range(len(gw)):
+            if violation(gw[k:k + 1], lo, hi)[0] == 0:
+                reasons.append(None)
+            elif total < lo and total == whole_total:
+                reasons.append(f"community_below_min: {total} households in the community (< {lo})")
+            elif total < lo:
+                reasons.append(f"part_below_min: {total} households in a detached part (< {lo})")
+            elif not feasible(total):
+                reasons.append(f"band_empty: {total} households cannot form grids of {lo}-{hi}")
+            else:
+                reasons.append(f"search_failed: {total} households, {len(idx)} units")
+            crossing.append(len(np.unique(zones_of[lab == k])) > 1)
+    return labels, reasons, crossing
+
+
+def _grid_order(geoms):
+    """Spatial order, north-west first (by x - y of a point on the surface, then by -y)."""
+    rp = shapely.point_on_surface(geoms)
+    x, y = shapely.get_x(rp), shapely.get_y(rp)
+    return np.lexsort((np.round(x, 3), -np.round(y, 3), np.round(x - y, 3)))
+
+
+def plan_community(task: dict) -> dict:
+    """Plan the grids of one community.
+
+    Parameters
+    ----------
+    task : dict
+        ``community_id``, ``polygon`` (metric), ``barriers`` (array of lines, metric),
+        ``xy`` (n, 2), ``hh`` (int), ``building``, ``estate`` (object arrays or None),
+        ``lo``, ``hi``, ``seed``, ``micro_max`` (or None), ``kept`` (list of (grid_id, polygon)),
+        ``previous`` (previous grid id per household or None).
+
+    Returns
+    -------
+    dict
+        ``grid_of`` (grid_id per household), ``micro_of`` (or None), ``grids``, ``units``,
+        ``micro`` (lists of dict rows with metric geometry), ``stats``.
+    """
+    cid = task["community_id"]
+    poly = task["polygon"]
+    xy = np.asarray(task["xy"], dtype=float).reshape(-1, 2)
+    hh = np.asarray(task["hh"], dtype=np.int64)
+    lo, hi, seed = int(task["lo"]), int(task["hi"]), int(task["seed"])
+    n = len(hh)
+    grid_of = np.empty(n, dtype=object)
+    grids, units_out = [], []
+    stats = {"estates_split": 0, "barrier_crossings": 0, "multipart_grids": 0, "replanned": False}
+
+    # --- kept grids: their households and ground are taken out before planning -------------
+    kept = [(gid, shapely.intersection(g, poly)) for gid, g in task.get("kept") or []]
+    kept = [(gid, g) for gid, g in kept if not shapely.is_empty(g)]
+    in_kept = np.full(n, -1)
+    if kept:
+        kg = np.array([g for _, g in kept], dtype=object)
+        pi, gi = shapely.STRtree(kg).query(shapely.points(xy), predicate="intersects")
+        order = np.lexsort((gi, pi))[::-1]
+        in_kept[pi[order]] = gi[order]
+        rest_poly = shapely.difference(poly, shapely.union_all(kg))
+    else:
+        rest_poly = poly
+    free = np.flatnonzero(in_kept < 0)
+
+    # --- units of the free households ----------------------------------------------------------
+    bld = task.get("building")
+    est = task.get("estate")
+    keys = unit_keys(xy[free], hh[free], None if bld is None else np.asarray(bld, dtype=object)[free],
+                     None if est is None else np.asarray(est, dtype=object)[free], hi,
+                     prefix=f"{cid}/")
+    # points outside the free area (boundary gaps) are pulled just inside it for the cells
+    pts_xy = xy[free].copy()
+    if len(free) and not shapely.is_empty(rest_poly):
+        outside = ~shapely.contains_xy(rest_poly, pts_xy[:, 0], pts_xy[:, 1])
+        if outside.any():
+            inner = shapely.buffer(rest_poly, -0.5)
+            target = inner if not shapely.is_empty(inner) else rest_poly
+            near = shapely.get_point(shapely.shortest_line(shapely.points(pts_xy[outside]), target), 1)
+            pts_xy[outside] = shapely.get_coordinates(near)
+
+    pieces = np.empty(0, dtype=object)
+    zone = np.empty(0, dtype=np.int64)
+    if not shapely.is_empty(rest_poly) and shapely.area(rest_poly) > _MIN_PIECE_AREA:
+        pieces, zone, zs, loc, inv = _pieces(rest_poly, task.get("barriers"), pts_xy)
+    # kept grids are pieces too (anchored), so that empty ground next to them has a home
+    nk = len(kept)
+    all_pieces = np.r_[np.array([g for _, g in kept], dtype=object), pieces] if nk else pieces
+    all_zone = np.r_[np.full(nk, -1), zone] if nk else zone
+    ei, ej, elen = shared_boundaries(all_pieces)
+    ecross = all_zone[ei] != all_zone[ej]
+    edges = (ei, ej, elen, ecross)
+
+    # kept grids become units 0..nk-1; free units follow
+    hh_piece_kept = in_kept[in_kept >= 0]
+    rows_kept = np.flatnonzero(in_kept >= 0)
+    if len(free):
+        hh_piece_free = _locate(pts_xy, pieces) + nk
+    else:
+        hh_piece_free = np.empty(0, dtype=np.int64)
+    hh_piece = np.empty(n, dtype=np.int64)
+    hh_piece[rows_kept] = hh_piece_kept
+    hh_piece[free] = hh_piece_free
+    unit0 = np.empty(n, dtype=np.int64)
+    unit0[rows_kept] = in_kept[rows_kept]
+    unit0[free] = keys.codes + nk
+    # kept grids with no household inside still anchor their ground
+    anchor_rows = np.arange(nk)
+    hh_piece_all = np.r_[hh_piece, anchor_rows]
+    unit_all = np.r_[unit0, anchor_rows]
+    piece_unit, hh_unit_all, nunits = _units_on_pieces(all_pieces, all_zone, hh_piece_all, unit_all,
+                                                       edges)
+    hh_unit = hh_unit_all[:n]
+    # which final units are kept grids (a free unit sharing a piece with a kept grid joins it)
+    kept_of_unit = np.full(nunits, -1)
+    kept_of_unit[hh_unit_all[n:]] = np.arange(nk)
+    w = np.bincount(hh_unit, weights=hh, minlength=nunits).astype(np.int64)
+    ui, uj, ulen, usame, area, perim = _unit_graph(piece_unit, nunits, all_pieces, edges)
+
+    free_units = np.flatnonzero(kept_of_unit < 0)
+    labels = np.full(nunits, -1, dtype=np.int64)
+    reasons: list = []
+    crossing: list = []
+    for k_i in range(nk):
+        labels[kept_of_unit == k_i] = k_i
+        reasons.append("kept")
+        crossing.append(False)
+    if len(free_units):
+        pos = np.full(nunits, -1)
+        pos[free_units] = np.arange(len(free_units))
+        m = (pos[ui] >= 0) & (pos[uj] >= 0)
+        whole_total = int(w[free_units].sum()) if not kept else -1
+        prev = task.get("previous")
+        lab, rs, cr = _plan_units(w[free_units], pos[ui[m]], pos[uj[m]], ulen[m], usame[m],
+                                  area[free_units], perim[free_units], lo, hi, seed, None,
+                                  whole_total)
+        if prev is not None:
+            lab, rs, cr, moved = _replan(lab, rs, cr, prev, hh_unit, free_units, w, pos, ui, uj,
+                                         ulen, usame, area, perim, lo, hi, seed, whole_total, hh)
+            stats["replanned"] = moved
+        labels[free_units] = lab + nk
+        reasons += rs
+        crossing += cr
+    ngrids = len(reasons)
+    hh_grid = labels[hh_unit]
+    piece_grid = labels[piece_unit]
+    # grid polygons: union of pieces per grid
+    order = np.argsort(piece_grid, kind="stable")
+    bounds = np.searchsorted(piece_grid[order], np.arange(ngrids + 1))
+    geoms = np.array([shapely.union_all(all_pieces[order[bounds[g]:bounds[g + 1]]])
+                      for g in range(ngrids)], dtype=object)
+    gw = np.bincount(hh_grid, weights=hh, minlength=ngrids).astype(np.int64)
+
+    # --- codes: kept grids keep theirs; new grids are numbered north-west first ------------------
+    used = set()
+    code = np.empty(ngrids, dtype=object)
+    for k_i, (gid, _) in enumerate(kept):
+        code[k_i] = gid
+        used.add(_number(gid, cid))
+    new = np.arange(nk, ngrids)
+    ordered = new[_grid_order(geoms[new])] if len(new) else new
+    # replanned grids take the code of the previous grid they mostly continue (one-to-one)
+    if task.get("previous") is not None and len(new):
+        prev = np.asarray(task["previous"], dtype=object)
+        pairs = {}
+        for g, p, h in zip(hh_grid, prev, hh):
+            if g >= nk and p is not None and isinstance(p, str) and p.startswith(f"{cid}-"):
+                pairs[(int(g), p)] = pairs.get((int(g), p), 0) + int(h)
+        for (g, p), h in sorted(pairs.items(), key=lambda t: (-t[1], t[0])):
+            if code[g] is None and _number(p, cid) not in used:
+                code[g] = p
+                used.add(_number(p, cid))
+    nxt = 1
+    for g in ordered:
+        if code[g] is not None:
+            continue
+        while nxt in used:
+            nxt += 1
+        code[g] = f"{cid}-{nxt:02d}"
+        used.add(nxt)
+    grid_of[:] = code[hh_grid]
+
+    for g in range(ngrids):
+        geom = geoms[g]
+        status = "ok" if lo <= gw[g] <= hi else ("under" if gw[g] < lo else "over")
+        reason = reasons[g]
+        if reason == "kept":
+            reason = None if status == "ok" else f"kept: grid kept as given with {gw[g]} households"
+        elif status == "ok":
+            reason = None
+        multipart = shapely.get_type_id(geom) != 3
+        stats["multipart_grids"] += int(multipart)
+        stats["barrier_crossings"] += int(crossing[g])
+        grids.append({"grid_id": code[g], "households": int(gw[g]), "status": status,
+                      "reason": reason, "geometry": geom, "barrier_crossing": bool(crossing[g]),
+                      "kept": g < nk})
+    # --- units out (free units and kept grids as units) ------------------------------------------
+    uorder = np.argsort(piece_unit, kind="stable")
+    ub = np.searchsorted(piece_unit[uorder], np.arange(nunits + 1))
+    ugeom = [shapely.union_all(all_pieces[uorder[ub[u]:ub[u + 1]]]) for u in range(nunits)]
+    first_row = np.full(nunits, n)
+    np.minimum.at(first_row, hh_unit, np.arange(n))
+    unit_name = np.empty(nunits, dtype=object)
+    unit_kind = np.empty(nunits, dtype=object)
+    unit_est = np.empty(nunits, dtype=object)
+    for u in range(nunits):
+        r = first_row[u]
+        if kept_of_unit[u] >= 0:
+            unit_name[u], unit_kind[u], unit_est[u] = f"{cid}/kept:{kept[kept_of_unit[u]][0]}", "kept", None
+        elif r < n:
+            ki = keys.codes[np.searchsorted(free, r)]
+            unit_name[u] = keys.table["unit_id"].iat[ki]
+            unit_kind[u] = keys.table["kind"].iat[ki]
+            unit_est[u] = keys.table["estate_id"].iat[ki]
+    # a unit split into detached parts gets a suffix so that ids stay unique
+    seen: dict = {}
+    for u in range(nunits):
+        base = unit_name[u]
+        seen[base] = seen.get(base, 0) + 1
+        if seen[base] > 1:
+            unit_name[u] = f"{base}~{seen[base]}"
+    for u in range(nunits):
+        units_out.append({"unit_id": unit_name[u], "grid_id": code[labels[u]], "kind": unit_kind[u],
+                          "estate_id": unit_est[u], "households": int(w[u]), "geometry": ugeom[u]})
+    # estates split: estates whose households are in more than one grid
+    if est is not None:
+        e = np.asarray(est, dtype=object)
+        ok = np.array([isinstance(v, str) for v in e])
+        if ok.any():
+            pairs = set(zip(e[ok].tolist(), hh_grid[ok].tolist()))
+            per = {}
+            for ee, _ in pairs:
+                per[ee] = per.get(ee, 0) + 1
+            stats["estates_split"] = sum(1 for v in per.values() if v > 1)
+
+    micro_of, micro = None, []
+    if task.get("micro_max"):
+        micro_of, micro = _micro(task, cid, xy, hh, hh_grid, code, all_pieces, all_zone, edges,
+                                 hh_piece, piece_grid, seed)
+    return {"grid_of": grid_of, "micro_of": micro_of, "grids": grids, "units": units_out,
+            "micro": micro, "stats": stats}
+
+
+def _number(gid: str, cid: str) -> int | None:
+    tail = str(gid)[len(cid) + 1:] if str(gid).startswith(f"{cid}-") else ""
+    return int(tail) if tail.isdigit() else None
+
+
+def _replan(lab, rs, cr, prev, hh_unit, free_units, w, pos, ui, uj, ulen, usame, area, perim,
+            lo, hi, seed, whole_total, hh):
+    """Start from the previous grids instead of METIS and repair only what the changes broke.
+
+    Each unit starts in the previous grid that held most of its households; new units join a
+    neighbour. If the repaired plan meets the bounds as well as the fresh one, it is used (few
+    households move); otherwise the fresh plan stands.
+    """
+    from gridplan._partition import _repair, make_contiguous, _relabel
+
+    prev = np.asarray(prev, dtype=object)
+    nf = len(free_units)
+    # previous grid per free unit: the one holding most of its households
+    votes: dict = {}
+    for r in range(len(prev)):
+        p = prev[r]
+        u = pos[hh_unit[r]]
+        if u >= 0 and isinstance(p, str):
+            votes[(u, p)] = votes.get((u, p), 0) + int(hh[r])
+    best: dict = {}
+    for (u, p), v in sorted(votes.items(), key=lambda t: (t[0][0], -t[1], t[0][1])):
+        best.setdefault(u, p)
+    names = sorted(set(best.values()))
+    init = np.full(nf, -1, dtype=np.int64)
+    for u, p in best.items():
+        init[u] = names.index(p)
+    if (init < 0).all():
+        return lab, rs, cr, False
+    m = (pos[ui] >= 0) & (pos[uj] >= 0)
+    g = Graph(w[free_units], _adj(nf, pos[ui[m]], pos[uj[m]], ulen[m]), area[free_units],
+              perim[free_units])
+    fresh_v = int(violation(np.bincount(lab, weights=g.weights).astype(np.int64), lo, hi).sum())
+    # components of the graph: repair each separately so that grids never span them
+    _, comp = connected_components(g.adj, directed=False)
+    out = np.full(nf, -1, dtype=np.int64)
+    base = 0
+    for c in np.unique(comp):
+        idx = np.flatnonzero(comp == c)
+        sub = Graph(g.weights[idx], g.adj[idx][:, idx], g.area[idx], g.perim[idx])
+        start = init[idx].copy()
+        if (start < 0).all():
+            start[:] = 0
+        start = _fill_orphans(sub, start)
+        st = _repair(sub, make_contiguous(sub, start), lo, hi, seed, 4 * len(idx) + 20)
+        lab_c = _relabel(st.labels)
+        out[idx] = lab_c + base
+        base += lab_c.max() + 1
+    v = int(violation(np.bincount(out, weights=g.weights).astype(np.int64), lo, hi).sum())
+    if v > fresh_v:
+        return lab, rs, cr, False
+    gw = np.bincount(out, weights=g.weights).astype(np.int64)
+    total = int(g.weights.sum())
+    rs2, cr2 = [], []
+    for k in range(len(gw)):
+        if violation(gw[k:k + 1], lo, hi)[0] == 0:
+            rs2.append(None)
+        elif k < len(gw) and gw[k] > hi and (out == k).sum() == 1:
+            rs2.append(f"unit_over_max: {int(gw[k])} households in one building or address (> {hi})")
+        elif total < lo and total == whole_total:
+            rs2.append(f"community_below_min: {total} households in the community (< {lo})")
+        else:
+            rs2.append(f"search_failed: replanned from the previous grids ({total} households)")
+        cr2.append(False)
+    return out, rs2, cr2, True
+
+
+def _fill_orphans(g: Graph, start: np.ndarray) -> np.ndarray:
+    """Units without a previous grid join the neighbouring grid with the longest shared edge."""
+    lab = start.copy()
+    while (lab < 0).any():
+        un = np.flatnonzero(lab < 0)
+        coo = g.adj[un].tocoo()
+        nb = lab[coo.col]
+        ok = nb >= 0
+        if not ok.any():
+            lab[un[0]] = lab.max() + 1
+            continue
+        rows, labs, lens = un[coo.row[ok]], nb[ok], coo.data[ok]
+        order = np.lexsort((labs, -lens, rows))
+        rows, labs = rows[order], labs[order]
+        first = np.r_[True, rows[1:] != rows[:-1]]
+        lab[rows[first]] = labs[first]
+    return lab
+
+
+def _micro(task, cid, xy, hh, hh_grid, code, pieces, zone, edges, hh_piece, piece_grid, seed):
+    """Split every grid into micro-grids of at most ``micro_max`` households, same machinery."""
+    mm = int(task["micro_max"])
+    bld = task.get("building")
+    est = task.get("estate")
+    micro_of = np.empty(len(hh), dtype=object)
+    rows_out = []
+    ei, ej, elen, ecross = edges
+    for g in range(len(code)):
+        rows = np.flatnonzero(hh_grid == g)
+        pidx = np.flatnonzero(piece_grid == g)
+        if len(rows) == 0:
+            continue
+        keys = unit_keys(xy[rows], hh[rows], None if bld is None else np.asarray(bld, dtype=object)[rows],
+                         None if est is None else np.asarray(est, dtype=object)[rows], mm)
+        loc = np.full(len(pieces), -1)
+        loc[pidx] = np.arange(len(pidx))
+        m = (loc[ei] >= 0) & (loc[ej] >= 0)
+        sub_edges = (loc[ei[m]], loc[ej[m]], elen[m], ecross[m])
+        sp = pieces[pidx]
+        pu, hu, nu = _units_on_pieces(sp, zone[pidx], loc[hh_piece[rows]], keys.codes, sub_edges)
+        w = np.bincount(hu, weights=hh[rows], minlength=nu).astype(np.int64)
+        ui, uj, ulen, usame, area, perim = _unit_graph(pu, nu, sp, sub_edges)
+        lab, rs, _ = _plan_units(w, ui, uj, ulen, usame, area, perim, 1, mm, seed, float(mm),
+                                 -1)
+        nm = len(rs)
+        mg = lab[pu]
+        geoms = np.array([shapely.union_all(sp[mg == k]) for k in range(nm)], dtype=object)
+        order = _grid_order(geoms)
+        num = np.empty(nm, dtype=np.int64)
+        num[order] = np.arange(1, nm + 1)
+        mw = np.bincount(lab[hu], weights=hh[rows], minlength=nm).astype(np.int64)
+        micro_of[rows] = [f"{code[g]}-{num[k]:02d}" for k in lab[hu]]
+        for k in order:
+            rows_out.append({"micro_grid_id": f"{code[g]}-{num[k]:02d}", "grid_id": code[g],
+                             "households": int(mw[k]),
+                             "status": "ok" if mw[k] <= mm else "over",
+                             "reason": None if mw[k] <= mm else rs[k],
+                             "geometry": geoms[k]})
+    return micro_of, rows_out

@@ -1,0 +1,60 @@
+"""Rebuild the bundled CJK font subset (run by a developer, not at import time).
+
+The subset is Noto Sans CJK SC Regular (SIL OFL 1.1, see OFL.txt) cut down with fontTools to
+ASCII, CJK punctuation, the 6,763 hanzi of GB 2312 (levels 1 and 2: practically every character of
+Chinese place and community names) and every non-ASCII character in gridplan's own source, so that
+figures have Chinese labels on a machine without a system CJK font.
+
+    python gridplan/assets/fonts/build_subset.py [/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from fontTools import subset
+from fontTools.ttLib import TTCollection
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "NotoSansSC-gridplan-subset.otf"
+SOURCE = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+FAMILY = "Noto Sans CJK SC"
+
+
+def gb2312_hanzi() -> set[str]:
+    chars = set()
+    for hi in range(0xB0, 0xF8):
+        for lo in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes([hi, lo]).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    return chars
+
+
+def source_chars() -> set[str]:
+    chars = set()
+    for path in sorted((HERE.parents[1]).rglob("*.py")):
+        chars.update(ch for ch in path.read_text(encoding="utf-8") if ord(ch) > 0x7F)
+    return chars
+
+
+def main(source: str = SOURCE) -> None:
+    collection = TTCollection(source)
+    font = next(f for f in collection.fonts if f["name"].getDebugName(1) == FAMILY)
+    text = set(map(chr, range(0x20, 0x7F))) | gb2312_hanzi() | source_chars()
+    text |= set("，。、；：？！“”‘’（）《》【】—…·－～％＋×÷≤≥±°²³　")
+    opts = subset.Options()
+    opts.layout_features = ["*"]
+    opts.name_IDs = ["*"]
+    opts.notdef_outline = True
+    sub = subset.Subsetter(opts)
+    sub.populate(text="".join(sorted(text)))
+    sub.subset(font)
+    font.save(OUT)
+    print(f"{OUT}: {OUT.stat().st_size / 1e6:.2f} MB, {len(font.getBestCmap())} characters")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

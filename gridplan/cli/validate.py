@@ -1,0 +1,66 @@
+"""``gridplan validate``: check input files and print a readable report.
+
+Exit code 0 when the inputs can be used (warnings allowed), 2 when there is an error. With
+``--out DIR`` writes DIR/problems.csv and, when households fall outside every community,
+DIR/rejects.csv; nothing is written when there is an error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gridplan.cli._common import add_coords, add_map, add_quiet, parse_map
+
+HELP = "check input files (columns, values, geometries, coordinates) and list every problem"
+
+_LAYERS = ("households", "communities", "facilities", "buildings", "estates", "barriers")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validate", help=HELP, description=HELP)
+    p.add_argument("--households", help="household points (GeoJSON, GPKG, zipped SHP, Parquet, "
+                                        "CSV/XLSX with lon/lat)")
+    p.add_argument("--communities", help="community boundaries (polygons)")
+    p.add_argument("--facilities", help="party-mass centres and stations (points)")
+    p.add_argument("--buildings", help="building footprints (polygons)")
+    p.add_argument("--estates", help="residential estates 小区 (polygons)")
+    p.add_argument("--barriers", help="arterial roads, rivers, railways (lines)")
+    p.add_argument("--out", help="folder for problems.csv and rejects.csv")
+    p.add_argument("--lang", choices=("en", "zh"), default="en", help="report language")
+    add_coords(p)
+    add_map(p)
+    add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from gridplan.errors import InputError
+    from gridplan.validate import validate_inputs
+
+    files = {k: getattr(args, k) for k in _LAYERS if getattr(args, k, None)}
+    if not files:
+        raise InputError("no input given", fix="pass at least --households or --communities",
+                         message_zh="没有指定输入文件", fix_zh="请至少指定 --households 或 --communities")
+    result = validate_inputs(**files, columns=parse_map(args.map), coords=args.coords)
+    text = result.to_text(args.lang)
+    print(text, file=sys.stdout if result.ok else sys.stderr)
+    if not result.ok:
+        return 2
+    if args.out:
+        from gridplan._atomic import atomic_outputs
+
+        import pandas as pd
+
+        with atomic_outputs(args.out) as out:
+            result.to_frame().to_csv(out.path("problems.csv"), index=False,
+                                     encoding="utf-8-sig", lineterminator="\n")
+            if result.rejects is not None and len(result.rejects):
+                from gridplan.io import write
+
+                rej = result.rejects
+                write(rej, out.path("rejects.csv"))
+        if not args.quiet:
+            print(f"wrote {args.out}/problems.csv"
+                  + (" and rejects.csv" if result.rejects is not None and len(result.rejects)
+                     else ""))
+    return 0
