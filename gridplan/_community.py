@@ -33,7 +33,9 @@ REASONS = {
                       "buildings or the community's own shape) has fewer households than the minimum",
     "band_empty": "the households cannot be divided into whole grids within the bounds",
     "unit_over_max": "a single building or address has more households than the maximum",
-    "search_failed": "no contiguous split within the bounds was found",
+    "no_contiguous_split": "an exhaustive search showed that the units cannot be grouped into "
+                           "contiguous grids within the bounds",
+    "search_failed": "no contiguous split within the bounds was found (search limit reached)",
     "kept": "grid kept as given (--keep)",
 }
 
@@ -170,19 +172,22 @@ def _adj(n, i, j, length):
     return sparse.csr_matrix((np.r_[length, length], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
 
 
-def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole_total):
+def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole_total,
+                merge=True):
     """Grid label per unit and (status, reason) per grid, handling oversized units, barriers
     and detached parts before the balanced partition."""
     n = len(w)
     labels = np.full(n, -1, dtype=np.int64)
     reasons: list[str | None] = []
     crossing: list[bool] = []
+    failed: list[bool] = []
     over = np.flatnonzero(w > hi)
     for u in over:
         labels[u] = len(reasons)
         reasons.append(f"unit_over_max: {int(w[u])} households in one building or address "
                        f"(> {hi})")
         crossing.append(False)
+        failed.append(False)
     rest = w <= hi
     keep_e = rest[ui] & rest[uj]
     ui, uj, ulen, usame = ui[keep_e], uj[keep_e], ulen[keep_e], usame[keep_e]
@@ -202,38 +207,26 @@ def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole
     def feasible(total):
         return math.ceil(total / hi) <= total // lo if lo > 0 else True
 
-    # merge infeasible components across barriers, longest shared boundary first
-    cross_len = {}
+    # lengths of barrier-crossing boundaries between components
+    cross_len: dict = {}
     for a, b, ln in zip(comp[ui[~usame]], comp[uj[~usame]], ulen[~usame]):
         if a != b:
-            key = (min(a, b), max(a, b))
-            cross_len[key] = cross_len.get(key, 0.0) + ln
-    merged_any = set()
-    while True:
-        tot = {}
-        for c in ids:
-            r = find(int(c))
-            tot[r] = tot.get(r, 0) + int(w[comp == c].sum())
-        bad = sorted((t, r) for r, t in tot.items() if not feasible(t))
-        done = False
-        for t, r in bad:
-            best = None
-            for (a, b), ln in sorted(cross_len.items()):
-                ra, rb = find(a), find(b)
-                if ra == rb or r not in (ra, rb):
-                    continue
-                if best is None or ln > best[0]:
-                    best = (ln, ra if rb == r else rb)
-            if best is not None:
-                group[find(best[1])] = r
-                merged_any.add(r)
-                done = True
-                break
-        if not done:
-            break
-    roots = np.array([find(int(c)) if c >= 0 else -1 for c in comp])
-    for r in sorted(set(roots[roots >= 0].tolist())):
-        idx = np.flatnonzero(roots == r)
+            key = (int(min(a, b)), int(max(a, b)))
+            cross_len[key] = cross_len.get(key, 0.0) + float(ln)
+
+    def members(r):
+        return np.flatnonzero(np.isin(comp, [c for c in ids if find(int(c)) == r]))
+
+    def neighbour_of(r):
+        best = None
+        for (a, b), ln in sorted(cross_len.items()):
+            ra, rb = find(a), find(b)
+            if ra != rb and r in (ra, rb) and (best is None or ln > best[0]):
+                best = (ln, rb if ra == r else ra)
+        return None if best is None else best[1]
+
+    def plan(r):
+        idx = members(r)
         sub_m = np.isin(ui, idx) & np.isin(uj, idx)
         pos = np.full(n, -1)
         pos[idx] = np.arange(len(idx))
@@ -242,10 +235,39 @@ def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole
         total = int(w[idx].sum())
         ks = candidate_ks(total, lo, hi, len(idx), target)
         lab, info = plan_graph(g, lo, hi, seed=seed, ks=ks)
+        return idx, lab, info, total
+
+    # A component that cannot be planned on its own is merged across a barrier with the
+    # neighbour it shares most boundary with, and planned again (the report counts crossings).
+    results: dict = {}
+    mergeable = False
+    while True:
+        roots = sorted({find(int(c)) for c in ids})
+        for r in roots:
+            if r not in results:
+                results[r] = plan(r)
+        failed = [r for r in roots if results[r][2]["violation"] > 0]
+        if not merge:
+            mergeable = any(neighbour_of(r) is not None for r in failed)
+            break
+        merged = False
+        for r in sorted(failed, key=lambda r: (results[r][3], r)):
+            other = neighbour_of(r)
+            if other is not None:
+                group[other] = r
+                results.pop(r), results.pop(other)
+                merged = True
+                break
+        if not merged:
+            break
+    for r in sorted(results):
+        idx, lab, info, total = results[r]
         gw = np.bincount(lab, weights=w[idx]).astype(np.int64)
         base = len(reasons)
         labels[idx] = lab + base
         zones_of = comp[idx]
+        refinable = info["violation"] > 0 and total >= lo and feasible(total)
+        failed += [bool(refinable)] * len(gw)
         for k in range(len(gw)):
             if violation(gw[k:k + 1], lo, hi)[0] == 0:
                 reasons.append(None)
@@ -255,10 +277,13 @@ def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole
                 reasons.append(f"part_below_min: {total} households in a detached part (< {lo})")
             elif not feasible(total):
                 reasons.append(f"band_empty: {total} households cannot form grids of {lo}-{hi}")
+            elif info.get("proven_infeasible"):
+                reasons.append(f"no_contiguous_split: {total} households in {len(idx)} units "
+                               f"have no contiguous split into grids of {lo}-{hi} (exhaustive search)")
             else:
                 reasons.append(f"search_failed: {total} households, {len(idx)} units")
             crossing.append(len(np.unique(zones_of[lab == k])) > 1)
-    return labels, reasons, crossing
+    return labels, reasons, crossing, failed, mergeable
 
 
 def _grid_order(geoms):
@@ -270,6 +295,42 @@ def _grid_order(geoms):
 
 def plan_community(task: dict) -> dict:
     """Plan the grids of one community.
+
+    Estates are kept whole first. When some part of the community has no valid plan with whole
+    estates, the estates there are split along building lines (into halves of the bound, then
+    into single buildings) and the community is planned again; the report counts split estates.
+
+    Parameters
+    ----------
+    task : dict
+        See :func:`_plan_once`.
+
+    Returns
+    -------
+    dict
+    """
+    hi = int(task["hi"])
+    half = max(1, hi // 2)
+    refine: dict = {}
+    merge = False
+    res = _plan_once(task, refine, merge)
+    for _ in range(6):
+        bad = [e for e in res["failed_estates"] if refine.get(e) != 1]
+        if bad:
+            refine = {**refine, **{e: (1 if refine.get(e) == half else half) for e in bad}}
+        elif res["stats"]["mergeable"] and not merge:
+            # splitting estates did not help: allow grids across barriers, estates whole again
+            merge, refine = True, {}
+        else:
+            break
+        res = _plan_once(task, refine, merge)
+    res.pop("failed_estates", None)
+    res["stats"].pop("mergeable", None)
+    return res
+
+
+def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
+    """Plan the grids of one community with the given estate refinement.
 
     Parameters
     ----------
@@ -293,7 +354,8 @@ def plan_community(task: dict) -> dict:
     n = len(hh)
     grid_of = np.empty(n, dtype=object)
     grids, units_out = [], []
-    stats = {"estates_split": 0, "barrier_crossings": 0, "multipart_grids": 0, "replanned": False}
+    stats = {"estates_split": 0, "barrier_crossings": 0, "multipart_grids": 0, "replanned": False,
+             "mergeable": False}
 
     # --- kept grids: their households and ground are taken out before planning -------------
     kept = [(gid, shapely.intersection(g, poly)) for gid, g in task.get("kept") or []]
@@ -314,7 +376,7 @@ def plan_community(task: dict) -> dict:
     est = task.get("estate")
     keys = unit_keys(xy[free], hh[free], None if bld is None else np.asarray(bld, dtype=object)[free],
                      None if est is None else np.asarray(est, dtype=object)[free], hi,
-                     prefix=f"{cid}/")
+                     prefix=f"{cid}/", refine=refine)
     # points outside the free area (boundary gaps) are pulled just inside it for the cells
     pts_xy = xy[free].copy()
     if len(free) and not shapely.is_empty(rest_poly):
@@ -367,26 +429,31 @@ def plan_community(task: dict) -> dict:
     labels = np.full(nunits, -1, dtype=np.int64)
     reasons: list = []
     crossing: list = []
+    failed: list = []
     for k_i in range(nk):
         labels[kept_of_unit == k_i] = k_i
         reasons.append("kept")
         crossing.append(False)
+        failed.append(False)
     if len(free_units):
         pos = np.full(nunits, -1)
         pos[free_units] = np.arange(len(free_units))
         m = (pos[ui] >= 0) & (pos[uj] >= 0)
         whole_total = int(w[free_units].sum()) if not kept else -1
         prev = task.get("previous")
-        lab, rs, cr = _plan_units(w[free_units], pos[ui[m]], pos[uj[m]], ulen[m], usame[m],
-                                  area[free_units], perim[free_units], lo, hi, seed, None,
-                                  whole_total)
+        lab, rs, cr, fl, stats["mergeable"] = _plan_units(
+            w[free_units], pos[ui[m]], pos[uj[m]], ulen[m], usame[m], area[free_units],
+            perim[free_units], lo, hi, seed, None, whole_total, merge)
         if prev is not None:
             lab, rs, cr, moved = _replan(lab, rs, cr, prev, hh_unit, free_units, w, pos, ui, uj,
                                          ulen, usame, area, perim, lo, hi, seed, whole_total, hh)
             stats["replanned"] = moved
+            if moved:
+                fl = [False] * len(rs)
         labels[free_units] = lab + nk
         reasons += rs
         crossing += cr
+        failed += fl
     ngrids = len(reasons)
     hh_grid = labels[hh_unit]
     piece_grid = labels[piece_unit]
@@ -479,12 +546,17 @@ def plan_community(task: dict) -> dict:
                 per[ee] = per.get(ee, 0) + 1
             stats["estates_split"] = sum(1 for v in per.values() if v > 1)
 
+    failed_estates: set = set()
+    if est is not None and any(failed):
+        e = np.asarray(est, dtype=object)
+        bad_rows = np.asarray(failed, dtype=bool)[hh_grid]
+        failed_estates = {v for v in e[bad_rows] if isinstance(v, str) and refine.get(v) != 1}
     micro_of, micro = None, []
     if task.get("micro_max"):
         micro_of, micro = _micro(task, cid, xy, hh, hh_grid, code, all_pieces, all_zone, edges,
                                  hh_piece, piece_grid, seed)
     return {"grid_of": grid_of, "micro_of": micro_of, "grids": grids, "units": units_out,
-            "micro": micro, "stats": stats}
+            "micro": micro, "stats": stats, "failed_estates": sorted(failed_estates)}
 
 
 def _number(gid: str, cid: str) -> int | None:
@@ -600,8 +672,8 @@ def _micro(task, cid, xy, hh, hh_grid, code, pieces, zone, edges, hh_piece, piec
         pu, hu, nu = _units_on_pieces(sp, zone[pidx], loc[hh_piece[rows]], keys.codes, sub_edges)
         w = np.bincount(hu, weights=hh[rows], minlength=nu).astype(np.int64)
         ui, uj, ulen, usame, area, perim = _unit_graph(pu, nu, sp, sub_edges)
-        lab, rs, _ = _plan_units(w, ui, uj, ulen, usame, area, perim, 1, mm, seed, float(mm),
-                                 -1)
+        lab, rs, _, _, _ = _plan_units(w, ui, uj, ulen, usame, area, perim, 1, mm, seed, float(mm),
+                                    -1)
         nm = len(rs)
         mg = lab[pu]
         geoms = np.array([shapely.union_all(sp[mg == k]) for k in range(nm)], dtype=object)

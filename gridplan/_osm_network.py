@@ -77,11 +77,10 @@ def walkable_mask(ways: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
 
     hw = col("highway")
     foot, access, sidewalk, area = col("foot"), col("access"), col("sidewalk"), col("area")
-    any_walkable = hw.isin(WALKABLE_HIGHWAYS).to_numpy()
+    any_walkable = hw.isin(WALKABLE_HIGHWAYS).to_numpy(copy=True)
     # only list-valued tags (merged ways in OSMnx graphs) need the slow per-value look
-    listy = np.flatnonzero(hw.str.startswith("[").to_numpy() |
-                           ways["highway"].map(lambda v: isinstance(v, list)).to_numpy(bool)
-                           if ways["highway"].dtype == object else hw.str.startswith("[").to_numpy())
+    # (str() of a list starts with "[")
+    listy = np.flatnonzero(hw.str.startswith("[").to_numpy(bool))
     if len(listy):
         any_walkable[listy] = [any(str(x).lower() in WALKABLE_HIGHWAYS for x in _first(v))
                                for v in ways["highway"].to_numpy()[listy]]

@@ -273,7 +273,8 @@ def _repair(g: Graph, labels: np.ndarray, lo: int, hi: int, seed: int, max_round
 
 
 def plan_graph(g: Graph, lo: int, hi: int, *, seed: int = 0, ks: list[int] | None = None,
-               max_tries: int = 4, compact_rounds: int = 30) -> tuple[np.ndarray, dict]:
+               max_tries: int = 4, compact_rounds: int = 30, exact_max_units: int = 80,
+               exact_budget: int = 50_000) -> tuple[np.ndarray, dict]:
     """Partition a connected graph into contiguous grids with weights in [lo, hi].
 
     Parameters
@@ -292,7 +293,8 @@ def plan_graph(g: Graph, lo: int, hi: int, *, seed: int = 0, ks: list[int] | Non
     labels : ndarray of int
         Grid number per unit, 0..k-1, numbered by first unit.
     info : dict
-        ``k``, ``violation`` (households outside the band, summed), ``tries``.
+        ``k``, ``violation`` (households outside the band, summed), ``tries``,
+        ``proven_infeasible`` (an exhaustive search showed that no contiguous split exists).
     """
     total = int(g.weights.sum())
     if ks is None:
@@ -313,8 +315,115 @@ def plan_graph(g: Graph, lo: int, hi: int, *, seed: int = 0, ks: list[int] | Non
         if best[0] == 0:
             break
     v, st, k = best
+    proven = False
+    if v > 0 and g.n <= exact_max_units:
+        labels, proven = exact_partition(g, lo, hi, budget=exact_budget)
+        if labels is not None:
+            st = _State(g, labels, lo, hi)
+            v, proven = 0, False
     for _ in range(compact_rounds):
         if not st.round("compact"):
             break
     labels = _relabel(st.labels)
-    return labels, {"k": int(labels.max()) + 1, "violation": v, "tries": tries}
+    return labels, {"k": int(labels.max()) + 1, "violation": v, "tries": tries,
+                    "proven_infeasible": proven}
+
+
+class _Budget(Exception):
+    pass
+
+
+def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
+    """Complete search for a contiguous partition with every grid in [lo, hi].
+
+    Hand-written: a depth-first enumeration of connected unit sets (each generated once, by the
+    include/exclude scheme of connected-subgraph enumeration), peeling one grid at a time off a
+    peripheral unit, with the remaining components checked for a non-empty band and solved
+    independently (memoised). Used for small regions where the local search gets stuck.
+
+    Returns
+    -------
+    labels : ndarray or None
+        A partition meeting the bounds, or None.
+    proven : bool
+        True when the search finished: None then means no such partition exists.
+    """
+    w = g.weights
+    nb = [set(int(v) for v in a) for a in g.neighbours]
+    counter = [0]
+    memo: dict = {}
+
+    def feasible_total(t):
+        return math.ceil(t / hi) <= t // lo
+
+    def components(nodes: frozenset):
+        left, out = set(nodes), []
+        while left:
+            s = min(left)
+            comp, stack = {s}, [s]
+            left.discard(s)
+            while stack:
+                x = stack.pop()
+                for y in nb[x]:
+                    if y in left:
+                        left.discard(y)
+                        comp.add(y)
+                        stack.append(y)
+            out.append(frozenset(comp))
+        return out
+
+    def solve(region: frozenset):
+        if region in memo:
+            return memo[region]
+        total = int(sum(w[x] for x in region))
+        if not feasible_total(total) or any(w[x] > hi for x in region):
+            memo[region] = None
+            return None
+        if lo <= total <= hi:
+            memo[region] = [region]
+            return memo[region]
+        # peel from the unit with the fewest neighbours inside the region (periphery)
+        root = min(region, key=lambda x: (len(nb[x] & region), x))
+        result = None
+
+        def extend(sset, weight, frontier, forbidden):
+            nonlocal result
+            counter[0] += 1
+            if counter[0] > budget:
+                raise _Budget
+            if weight >= lo:
+                rest = region - sset
+                parts = [sset]
+                for comp in components(rest):
+                    sub = solve(comp)
+                    if sub is None:
+                        parts = None
+                        break
+                    parts = parts + sub
+                if parts is not None:
+                    result = parts
+                    return True
+            forb = set(forbidden)
+            for i, v in enumerate(frontier):
+                if weight + w[v] <= hi:
+                    new_front = frontier[i + 1:] + sorted(
+                        (nb[v] & region) - sset - forb - set(frontier))
+                    if extend(sset | {v}, weight + w[v], new_front, forb):
+                        return True
+                forb.add(v)
+            return False
+
+        extend(frozenset([root]), int(w[root]), sorted(nb[root] & region), {root})
+        memo[region] = result
+        return result
+
+    try:
+        parts = solve(frozenset(range(g.n)))
+    except _Budget:
+        return None, False
+    if parts is None:
+        return None, True
+    labels = np.empty(g.n, dtype=np.int64)
+    for i, p in enumerate(parts):
+        labels[list(p)] = i
+    return _relabel(labels), True

@@ -330,8 +330,6 @@ def table_to_gdf(df: pd.DataFrame, name, problems, *, lonlat=None) -> gpd.GeoDat
     """Points from lon/lat columns (or geometries from a WKT column), in EPSG:4326."""
     df = df.copy()
     df.columns = [str(c).strip() for c in df.columns]
-    if len(df.columns) and lonlat is None:
-        pass
     lon, lat = find_lonlat(df.columns, lonlat)
     if lonlat and (lon not in df.columns or lat not in df.columns):
         missing = [c for c in (lon, lat) if c not in df.columns]

@@ -202,17 +202,16 @@ def _estates_in_block(rng, fill, b, poly, usable, u, v, c, name_iter, street_lin
         idx = len(fill.estates) - 1
         for p, a in zip(polys, attrs):
             fill.buildings.append({"geometry": p, "estate": idx, **a})
-        inner = part.buffer(-RING_INSET)
-        ring_parts = [g for g in shapely.get_parts(inner) if g.area > 100]
-        for g in ring_parts:
-            fill.paths.append({"geometry": g.exterior, "highway": "footway", "name": None})
+        # One ring path along the wall (of the main body, if the wall pinches the estate in two).
+        inner = max(shapely.get_parts(part.buffer(-RING_INSET)), key=lambda g: g.area)
+        fill.paths.append({"geometry": inner.exterior, "highway": "footway", "name": None})
         # Row paths overshoot the ring by half a metre so noding joins them; stubs are trimmed.
-        for ln in _chords(part.buffer(-RING_INSET + 0.5), pc, u, v, offs, along_u=True):
+        for ln in _chords(inner.buffer(0.5), pc, u, v, offs, along_u=True):
             fill.paths.append({"geometry": ln, "highway": "footway", "name": None})
-        _gates(rng, fill, idx, part, pc, u, v, street_lines)
+        _gates(rng, fill, idx, part, inner.exterior, u, v, street_lines)
 
 
-def _gates(rng, fill, idx, part, pc, u, v, street_lines):
+def _gates(rng, fill, idx, part, ring, u, v, street_lines):
     """1-3 gates where the wall comes closest to a street; connectors inside and out."""
     tree = shapely.STRtree(street_lines)
     cands = []
@@ -239,7 +238,9 @@ def _gates(rng, fill, idx, part, pc, u, v, street_lines):
         name = GATE_NAMES[int(((ang + 45) % 360) // 90)]
         fill.gates.append({"geometry": shapely.Point(g), "estate": idx, "name": name, "seq": j})
         out = q + (q - g) / max(dist, 1e-9) * 0.6
-        inner = g - d * (RING_INSET + 2.0)
+        # Inside, straight to the nearest point of the ring path (and half a metre beyond).
+        r = np.array(shapely.get_coordinates(shapely.shortest_line(shapely.Point(g), ring))[1])
+        inner = r + (r - g) / max(float(np.hypot(*(r - g))), 1e-9) * 0.6
         fill.paths.append({"geometry": shapely.LineString([inner, g, out]), "highway": "service",
                            "name": None})
     fill.estates[idx]["n_gates"] = len(chosen)

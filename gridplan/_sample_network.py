@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from gridplan._sample_layout import (RIVER_NAME, RIVER_WIDTH, SIDEWALK_OFFSET, Layout, endpoint_degree,
                                      node_lines)
@@ -103,13 +104,15 @@ def assemble(lines: gpd.GeoDataFrame, street: shapely.Polygon, river: shapely.Li
     lines = lines.copy()
     lines["geometry"] = shapely.intersection(lines.geometry.values, street.buffer(NETWORK_MARGIN))
     lines = lines[~lines.geometry.is_empty].reset_index(drop=True)
-    net = node_lines(lines)
+    net = _merge_close_nodes(node_lines(lines))
     for _ in range(3):
         a, b, deg = endpoint_degree(net.geometry.values)
-        stub = ((deg[a] == 1) | (deg[b] == 1)) & (net.length.to_numpy() < STUB_M)
+        short = net.length.to_numpy() < STUB_M
+        stub = ((deg[a] == 1) | (deg[b] == 1) | (a == b)) & short
         if not stub.any():
             break
         net = net[~stub].reset_index(drop=True)
+    net = _drop_outside_fragments(net, street)
     net["bridge"] = shapely.intersects(net.geometry.values, river)
     # Orientation and order fixed by geometry so that the file bytes are stable.
     net["geometry"] = shapely.normalize(net.geometry.values)
@@ -118,8 +121,54 @@ def assemble(lines: gpd.GeoDataFrame, street: shapely.Polygon, river: shapely.Li
     return net.iloc[order].reset_index(drop=True)
 
 
-def node_graph(net: gpd.GeoDataFrame) -> tuple[np.ndarray, sparse.csr_matrix]:
-    """Node coordinates and a symmetric CSR matrix of edge lengths (metres)."""
+def _merge_close_nodes(net: gpd.GeoDataFrame, tol: float = 0.5) -> gpd.GeoDataFrame:
+    """Join line ends that GEOS left a few centimetres apart (near-coincident intersections).
+
+    Noding two lines that cross another one almost at the same point can leave their end points a
+    hair apart; such ends are moved onto one shared coordinate (the one most lines already use).
+    """
+    geoms = net.geometry.values
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    ncoord = shapely.get_num_coordinates(geoms)
+    first = np.r_[0, np.cumsum(ncoord)[:-1]]
+    last = first + ncoord - 1
+    pos = np.r_[first, last]
+    ends = xy[pos]
+    pairs = cKDTree(ends).query_pairs(tol, output_type="ndarray")
+    if len(pairs) == 0:
+        return net
+    _, exact = np.unique(ends, axis=0, return_inverse=True)
+    m = len(ends)
+    g = sparse.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m))
+    _, cluster = csgraph.connected_components(g, directed=False)
+    uses = np.bincount(exact)[exact]
+    # representative per cluster: most used coordinate, then smallest x, y (deterministic)
+    order = np.lexsort((ends[:, 1], ends[:, 0], -uses, cluster))
+    rep = np.empty(cluster.max() + 1, int)
+    rep[cluster[order[::-1]]] = order[::-1]
+    xy = xy.copy()
+    xy[pos] = ends[rep[cluster]]
+    lines = shapely.linestrings(xy, indices=idx)
+    # Two short pieces whose far ends merged become the same line: keep one.
+    wkb = shapely.to_wkb(shapely.normalize(lines))
+    _, first_seen = np.unique(wkb, return_index=True)
+    keep = np.zeros(len(lines), bool)
+    keep[first_seen] = True
+    out = net.copy()
+    out["geometry"] = lines
+    return out[keep & (shapely.length(lines) > 1e-6)].reset_index(drop=True)
+
+
+def _drop_outside_fragments(net: gpd.GeoDataFrame, street: shapely.Polygon) -> gpd.GeoDataFrame:
+    """Remove pieces cut off by the network margin that never reach the street itself."""
+    _, a, _, graph = node_graph(net)
+    _, label = csgraph.connected_components(graph, directed=False)
+    touches = shapely.intersects(net.geometry.values, street)
+    return net[np.isin(label[a], label[a[touches]])].reset_index(drop=True)
+
+
+def node_graph(net: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """Node coordinates, each line's end-node indices, and a symmetric CSR matrix of lengths (m)."""
     ends = np.vstack([shapely.get_coordinates(shapely.get_point(net.geometry.values, 0)),
                       shapely.get_coordinates(shapely.get_point(net.geometry.values, -1))])
     nodes, inv = np.unique(ends, axis=0, return_inverse=True)
@@ -133,14 +182,12 @@ def node_graph(net: gpd.GeoDataFrame) -> tuple[np.ndarray, sparse.csr_matrix]:
     first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])]
     lo, hi, w = lo[first], hi[first], w[first]
     m = sparse.coo_matrix((np.r_[w, w], (np.r_[lo, hi], np.r_[hi, lo])), shape=(len(nodes),) * 2)
-    return nodes, m.tocsr()
+    return nodes, a, b, m.tocsr()
 
 
 def walk_from(net: gpd.GeoDataFrame, points_xy: np.ndarray, targets_xy: np.ndarray) -> np.ndarray:
     """Network metres from each target to the nearest source point (both snapped to nodes)."""
-    from scipy.spatial import cKDTree
-
-    nodes, graph = node_graph(net)
+    nodes, _, _, graph = node_graph(net)
     tree = cKDTree(nodes)
     ds, src = tree.query(points_xy)
     dt, tgt = tree.query(targets_xy)

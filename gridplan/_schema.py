@@ -207,6 +207,18 @@ def _conform_crs(gdf, kind, add):
     finite = np.isfinite(b).all(axis=1)
     xs = np.r_[b[finite, 0], b[finite, 2]]
     ys = np.r_[b[finite, 1], b[finite, 3]]
+    geographic = gdf.crs is None or CRS.from_user_input(gdf.crs).is_geographic
+    if geographic and finite.any() and china_box_share(xs, ys) < 0.5 \
+            and china_box_share(ys, xs) > 0.9:
+        # lon/lat swapped: a place in China read as (lat, lon). Checked before the degree-range
+        # test because a swapped latitude column holds values above 90.
+        gdf["geometry"] = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1])
+        xs, ys = ys, xs
+        add("repaired", "lonlat_swapped",
+            "longitude and latitude are swapped (the values only make sense the other way "
+            "round in China); swapped them back",
+            column="geometry", fix="check the lon/lat column order in the source",
+            message_zh="经度和纬度颠倒，已自动交换", fix_zh="请检查原始数据的经纬度列顺序")
     degrees_like = bool(finite.any()) and (np.abs(xs) <= 180).all() and (np.abs(ys) <= 90).all()
     if gdf.crs is None:
         if degrees_like and china_box_share(xs, ys) > 0.99:
@@ -251,15 +263,6 @@ def _conform_crs(gdf, kind, add):
             add("error", "unknown_crs", f"cannot transform from {crs.name} to WGS-84: {exc}",
                 fix="export the file in WGS-84 (EPSG:4326)", message_zh="无法转换到 WGS-84")
             return None
-    elif finite.any():
-        # lon/lat swapped: a point in China reads (lat, lon) as (lon, lat).
-        if china_box_share(xs, ys) < 0.5 and china_box_share(ys, xs) > 0.9:
-            gdf["geometry"] = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1])
-            add("repaired", "lonlat_swapped",
-                "longitude and latitude are swapped (the values only make sense the other way "
-                "round in China); swapped them back",
-                column="geometry", fix="check the lon/lat column order in the source",
-                message_zh="经度和纬度颠倒，已自动交换", fix_zh="请检查原始数据的经纬度列顺序")
     return gdf
 
 
@@ -339,22 +342,24 @@ class _Kinds:
     @staticmethod
     def facilities(gdf, add):
         if "kind" not in gdf.columns:
-            add("error", "missing_column", "required column 'kind' is missing",
-                column="kind", fix="add a 'kind' column with street_centre, community_centre or "
-                "station (or --map kind=COLUMN)", message_zh="缺少必需的列 'kind'",
-                fix_zh="添加 'kind' 列（street_centre、community_centre 或 station）")
-        else:
-            k = gdf["kind"].astype("string").str.strip()
-            k = k.str.lower().replace(KIND_ALIASES)
-            unknown = ~k.isin(FACILITY_KINDS).fillna(False).to_numpy(dtype=bool)
-            if unknown.any():
-                vals = sorted(set(gdf["kind"][unknown].astype(str)))[:5]
-                add("error", "unknown_kind", f"unknown facility kind(s) {', '.join(vals)}",
-                    column="kind", rows=_rows(unknown),
-                    fix=f"use one of {', '.join(FACILITY_KINDS)}",
-                    message_zh=f"未知的设施类型 {', '.join(vals)}",
-                    fix_zh="类型须为 street_centre（街道中心）、community_centre（社区中心）或 station（站点）")
-            gdf["kind"] = k.astype("str")
+            # Lists of 党群服务中心 scraped from web maps rarely say which level a centre is.
+            gdf["kind"] = "community_centre"
+            add("warning", "kind_missing", "there is no 'kind' column; every facility is taken "
+                "as a community_centre", column="kind",
+                fix="add a 'kind' column (street_centre, community_centre or station) or map one "
+                "with --map kind=COLUMN", message_zh="没有 'kind' 列，所有设施均按社区党群服务中心处理",
+                fix_zh="请添加 'kind' 列（street_centre、community_centre 或 station）")
+        k = gdf["kind"].astype("string").str.strip()
+        k = k.str.lower().replace(KIND_ALIASES)
+        unknown = ~k.isin(FACILITY_KINDS).fillna(False).to_numpy(dtype=bool)
+        if unknown.any():
+            vals = sorted(set(gdf["kind"][unknown].astype(str)))[:5]
+            add("error", "unknown_kind", f"unknown facility kind(s) {', '.join(vals)}",
+                column="kind", rows=_rows(unknown),
+                fix=f"use one of {', '.join(FACILITY_KINDS)}",
+                message_zh=f"未知的设施类型 {', '.join(vals)}",
+                fix_zh="类型须为 street_centre（街道中心）、community_centre（社区中心）或 station（站点）")
+        gdf["kind"] = k.astype("str")
         if "name" not in gdf.columns and "facility_id" in gdf.columns:
             gdf["name"] = gdf["facility_id"]
         if "area_m2" in gdf.columns:
@@ -418,7 +423,7 @@ def _count_column(gdf, col, add, *, required, minimum, unit_word):
     f = v.to_numpy(dtype=float)
     frac = np.isfinite(f) & (np.floor(f) != f)
     if frac.any():
-        add("error", "not_whole", f"values are not whole numbers", column=col, rows=_rows(frac),
+        add("error", "not_whole", "values are not whole numbers", column=col, rows=_rows(frac),
             fix=f"write {col} as whole numbers", message_zh=f"{col} 的值不是整数")
     low = np.isfinite(f) & (f < minimum)
     if low.any():

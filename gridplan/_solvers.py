@@ -139,11 +139,14 @@ def reduce_cover(A, w, *, dominated: bool = True, keep_cols=None) -> Reduction:
     rows = np.flatnonzero(live)
     A1 = A[rows]
     cols = np.arange(m)
+    first, group = _group_identical(A1)
     if dominated:
-        keep = _undominated(A1, keep_cols)
+        # On merged rows: the subset test costs sum(row_nnz^2), far less once rows are merged.
+        keep = _undominated(A1[first], keep_cols)
         cols = np.flatnonzero(keep)
         A1 = _csr(A1[:, cols])
-    first, group = _group_identical(A1)
+        # Dropping columns can make more rows alike.
+        first, group = _group_identical(A1)
     Ar = A1[first]
     wr = np.bincount(group, weights=w[rows], minlength=first.size)
     groups = np.full(n, -1, dtype=np.int64)

@@ -124,13 +124,26 @@ def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
 
 
 def bd09_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
-    """Baidu BD-09 to GCJ-02 (Baidu's published closed-form inverse)."""
+    """Baidu BD-09 to GCJ-02.
+
+    Starts from Baidu's closed-form approximate inverse (a few centimetres off) and refines it by
+    the same fixed-point iteration as :func:`gcj02_to_wgs84`.
+    """
     lon, lat = _arrays(lon, lat)
     x = lon - 0.0065
     y = lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(_INVERSE_MAX_ITER):
+        blon, blat = gcj02_to_bd09(glon, glat)
+        dlon, dlat = blon - lon, blat - lat
+        glon = glon - dlon
+        glat = glat - dlat
+        if not (np.nanmax(np.abs(dlon), initial=0.0) > _INVERSE_TOL_DEG
+                or np.nanmax(np.abs(dlat), initial=0.0) > _INVERSE_TOL_DEG):
+            break
+    return glon, glat
 
 
 def wgs84_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:

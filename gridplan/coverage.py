@@ -8,10 +8,8 @@ checked against the floor-area and staffing norms.
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
-from pathlib import Path
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -45,7 +43,7 @@ def life_circle(preset: int) -> tuple[float, float]:
                          fix=f"use one of {sorted(LIFE_CIRCLES)}",
                          message_zh=f"未知的生活圈预设 {preset}")
     metres = LIFE_CIRCLES[preset]
-    return float(preset), metres / float(preset) * 60.0 / 1000.0
+    return float(preset), metres * 60.0 / (float(preset) * 1000.0)
 
 
 @dataclass
@@ -331,7 +329,7 @@ def _standards(table: pd.DataFrame, fac: gpd.GeoDataFrame, fac_community: np.nda
     out["stations"] = out["community_id"].map(
         cc[cc["kind"] == "station"].groupby("cid").size()).fillna(0).astype(np.int64)
     a = out["community_id"].map(area_sum).astype(float)
-    a = a.where(~out["community_id"].map(area_unknown).fillna(False).astype(bool))
+    a = a.where(~out["community_id"].isin(area_unknown.index[area_unknown.to_numpy(bool)]))
     a = a.where(out["centres"] > 0, 0.0)
     out["centre_area_m2"] = a.round(1)
     hh_f = out["households"].astype(float)
@@ -530,25 +528,14 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
 
 # ------------------------------------------------------------------------------- output
 def _write_layer(gdf, path) -> None:
-    """Write through gridplan.io when it exists (the project's writer), else pyogrio/pandas."""
-    try:
-        from gridplan import io as gio
+    """Spatial layers through gridplan.io.write (RFC 7946, stable bytes); tables as UTF-8 CSV
+    with BOM like gridplan.io's CSVs (Excel opens Chinese correctly)."""
+    if isinstance(gdf, gpd.GeoDataFrame):
+        from gridplan.io import write
 
-        writer = getattr(gio, "write", None)
-    except ImportError:
-        writer = None
-    if writer is not None:
-        writer(gdf, path)
-        return
-    path = str(path)
-    if path.endswith(".csv"):
-        gdf.to_csv(path, index=False, lineterminator="\n")
+        write(gdf, path)
     else:
-        # the layer name is stored in the file: name it after the target, not the temporary file
-        layer = Path(path).name.split(".")[1] if Path(path).name.startswith(".") else Path(path).stem
-        logging.getLogger("pyogrio").setLevel(logging.WARNING)
-        to_wgs84(gdf).to_file(path, driver="GeoJSON", engine="pyogrio", layer=layer,
-                              layer_options={"RFC7946": "YES"})
+        gdf.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig")
 
 
 def write_coverage(result: CoverageResult, folder) -> list:

@@ -92,6 +92,28 @@ COLUMNS_ZH = {
     "grid_workers": "专职网格员",
     "previous_code": "原网格编码",
     "code_status": "编码状态",
+    "barrier_crossing": "跨越障碍",
+    "kept": "保持不变",
+    "changed": "是否调整",
+    "off_network": "距路网过远户数",
+    "centres": "服务中心数",
+    "stations": "服务站数",
+    "m2_per_100_households": "每百户面积（平方米）",
+    "norm_m2_per_100": "标准（平方米/百户）",
+    "required_m2": "应有面积（平方米）",
+    "area_shortfall_m2": "面积缺口（平方米）",
+    "meets_area_norm": "面积是否达标",
+    "grids": "网格数",
+    "grid_workers_needed": "需专职网格员数",
+    "community_workers_needed": "需社区工作者数",
+    "candidate_id": "候选点编号",
+    "source": "来源",
+    "cumulative_households_covered": "累计覆盖户数",
+    "capacity_households": "可服务户数",
+    "walk_min": "步行时间（分钟）",
+    "nearest_facility_id": "最近服务中心",
+    "covered": "是否覆盖",
+    "snap_m": "距路网（米）",
     "part": "编码段",
     "meaning": "含义",
     "example": "示例",
@@ -109,7 +131,7 @@ SHEETS_ZH = {
 }
 
 _STATUS_ZH = {"ok": "达标", "under": "户数偏少", "over": "户数偏多"}
-_LEVEL_ZH = {"grid": "网格", "community": "社区", "street": "街道"}
+_LEVEL_ZH = {"all": "全部", "grid": "网格", "community": "社区", "street": "街道"}
 #: A fixed timestamp for file formats that store one, so that outputs are byte-identical.
 _FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
 _GPKG_DATE = "2000-01-01T00:00:00.000Z"
@@ -319,10 +341,11 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
 
 
 def read_geopackage(path: str | os.PathLike) -> dict[str, gpd.GeoDataFrame]:
-    """Read every layer of an exported GeoPackage, restoring integer columns that hold nulls.
+    """Read every layer of an exported GeoPackage, restoring the declared field types.
 
-    GDAL hands integer fields with nulls to pandas as floats; their declared type is in the file,
-    so they come back as nullable ``Int64``.
+    GDAL hands integer fields with nulls to pandas as floats, and text fields holding only nulls
+    as untyped objects; their declared type is in the file, so they come back as nullable
+    ``Int64`` and text.
     """
     path = Path(path)
     out = {}
@@ -332,6 +355,9 @@ def read_geopackage(path: str | os.PathLike) -> dict[str, gpd.GeoDataFrame]:
         for field, dtype in zip(declared["fields"], declared["dtypes"]):
             if str(dtype).startswith("int") and gdf[field].dtype.kind == "f":
                 gdf[field] = gdf[field].astype("Int64")
+            elif str(dtype) == "object" and gdf[field].dtype == object:
+                # A text field whose values are all null comes back untyped.
+                gdf[field] = gdf[field].astype("str")
         out[name] = gdf
     return out
 

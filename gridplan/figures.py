@@ -21,6 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, fontManager
 from matplotlib.ft2font import FT2Font
@@ -184,6 +185,7 @@ def plot_grids(
     labels: bool | None = None,
     min_households: int = GRID_MIN_HOUSEHOLDS,
     max_households: int = GRID_MAX_HOUSEHOLDS,
+    font: FontProperties | None = None,
 ) -> Figure:
     """Map of grids coloured by status (达标 / 户数偏少 / 户数偏多), with community boundaries.
 
@@ -203,6 +205,8 @@ def plot_grids(
         Write each grid's number and households on it; default when there are at most 80 grids.
     min_households, max_households : int
         The band, for the legend and for a missing ``status``.
+    font : FontProperties, optional
+        The CJK font (default :func:`cjk_font`).
 
     Returns
     -------
@@ -216,7 +220,7 @@ def plot_grids(
         hh = g["households"]
         g["status"] = np.where(hh < min_households, "under",
                                np.where(hh > max_households, "over", "ok"))
-    font = cjk_font()
+    font = font or cjk_font()
     fig, ax = _new_figure(g.total_bounds)
     colours = g["status"].map(STATUS_COLOURS).fillna("#999999")
     g.plot(ax=ax, color=colours.tolist(), edgecolor="white", linewidth=0.6, alpha=0.75)
@@ -275,6 +279,7 @@ def plot_coverage(
     sites: gpd.GeoDataFrame | None = None,
     minutes: float = WALK_MINUTES,
     title: str | None = None,
+    font: FontProperties | None = None,
 ) -> Figure:
     """Map of the 15-minute circle: households covered or not, centres, isochrones, new sites.
 
@@ -297,20 +302,26 @@ def plot_coverage(
         The service-circle threshold, for the legend and the isochrones shown.
     title : str, optional
         Map title (default ``"{minutes}分钟步行覆盖"``).
+    font : FontProperties, optional
+        The CJK font (default :func:`cjk_font`).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    households = getattr(coverage, "households", coverage)
-    if isochrones is None:
-        isochrones = getattr(coverage, "isochrones", None)
+    # A GeoDataFrame has a ``households`` column: tell a table from a result by type.
+    if isinstance(coverage, pd.DataFrame):
+        households = coverage
+    else:
+        households = coverage.households
+        if isochrones is None:
+            isochrones = getattr(coverage, "isochrones", None)
     if households is None or "covered" not in households.columns:
         raise InputError("households have no 'covered' column", column="covered",
                          fix="pass the result of gridplan.coverage", message_zh="住户缺少覆盖结果")
     crs = local_crs(households)
     hh = _metric(households, crs)
-    font = cjk_font()
+    font = font or cjk_font()
     frame = _metric(grids if grids is not None else communities, crs) if (
         grids is not None or communities is not None) else hh
     fig, ax = _new_figure(frame.total_bounds)
@@ -319,7 +330,9 @@ def plot_coverage(
         if "minutes" in iso.columns:
             iso = iso[np.isclose(iso["minutes"].astype(float), float(minutes))]
         if len(iso):
-            iso.plot(ax=ax, color="#9ecae1", alpha=0.45, edgecolor="none")
+            # One area: overlapping translucent polygons would stack into uneven shades.
+            area = gpd.GeoSeries([shapely.union_all(iso.geometry.to_numpy())], crs=crs)
+            area.plot(ax=ax, color="#9ecae1", alpha=0.45, edgecolor="none")
     _draw_boundaries(ax, _metric(communities, crs), None)
     if grids is not None:
         _metric(grids, crs).boundary.plot(ax=ax, color="#999999", linewidth=0.5)
@@ -329,10 +342,17 @@ def plot_coverage(
     pts = hh.geometry
     ax.scatter(pts.x[covered], pts.y[covered], s=size[covered], color="#2171b5", linewidths=0)
     ax.scatter(pts.x[~covered], pts.y[~covered], s=size[~covered], color="#e41a1c", linewidths=0)
+    stations = None
     if facilities is not None and len(facilities):
         f = _metric(facilities, crs)
+        if "kind" in f.columns:
+            stations = f[f["kind"] == "station"]
+            f = f[f["kind"] != "station"]
         ax.scatter(f.geometry.x, f.geometry.y, marker="*", s=140, color="#ffd92f",
                    edgecolors="black", linewidths=0.7, zorder=5)
+        if stations is not None and len(stations):
+            ax.scatter(stations.geometry.x, stations.geometry.y, marker="D", s=22,
+                       color="#ff7f00", edgecolors="black", linewidths=0.5, zorder=5)
     if sites is not None and len(sites):
         s = _metric(sites, crs)
         ax.scatter(s.geometry.x, s.geometry.y, marker="^", s=90, color="#984ea3",
@@ -351,6 +371,11 @@ def plot_coverage(
         handles.append(Line2D([], [], marker="*", linestyle="", markersize=11,
                               markerfacecolor="#ffd92f", markeredgecolor="black",
                               label="党群服务中心"))
+    if stations is not None and len(stations):
+        legend_text.append("党群服务站")
+        handles.append(Line2D([], [], marker="D", linestyle="", markersize=5,
+                              markerfacecolor="#ff7f00", markeredgecolor="black",
+                              label="党群服务站"))
     if sites is not None and len(sites):
         legend_text.append("建议新增选址")
         handles.append(Line2D([], [], marker="^", linestyle="", markersize=9, color="#984ea3",
@@ -372,6 +397,7 @@ def plot_households_histogram(
     min_households: int = GRID_MIN_HOUSEHOLDS,
     max_households: int = GRID_MAX_HOUSEHOLDS,
     title: str | None = "每个网格的户数",
+    font: FontProperties | None = None,
 ) -> Figure:
     """Histogram of households per grid, with the standard band shaded.
 
@@ -384,13 +410,15 @@ def plot_households_histogram(
     min_households, max_households : int
         The band (300–500 by default).
     title : str, optional
+    font : FontProperties, optional
+        The CJK font (default :func:`cjk_font`).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     hh = pd.to_numeric(grids["households"]).to_numpy(dtype=float)
-    font = cjk_font()
+    font = font or cjk_font()
     fig = Figure(figsize=(7.0, 4.0), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     ax.axvspan(min_households, max_households, color="#4daf4a", alpha=0.15)

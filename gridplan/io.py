@@ -141,14 +141,17 @@ def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "w
     """
     gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer)
     raise_first_error(problems)
-    emit_warnings(problems)
+    emit_warnings(problems, stacklevel=3)
     return gdf
 
 
 def _reader(kind: str):
     def read(path, *, columns: dict | None = None, coords: str = "wgs84",
              layer: str | None = None) -> gpd.GeoDataFrame:
-        return read_layer(path, kind, columns=columns, coords=coords, layer=layer)
+        gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer)
+        raise_first_error(problems)
+        emit_warnings(problems, stacklevel=3)  # point at the caller's line
+        return gdf
 
     read.__name__ = f"read_{kind}"
     read.__qualname__ = read.__name__

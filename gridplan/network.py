@@ -87,7 +87,7 @@ class WalkNetwork:
     csr: sparse.csr_array
     component: np.ndarray
     report: dict = field(default_factory=dict)
-    _tree: shapely.STRtree | None = field(default=None, repr=False)
+    _snap_index: object = field(default=None, repr=False)
 
     # ----------------------------------------------------------------------------- basics
     @property
@@ -108,15 +108,19 @@ class WalkNetwork:
         return np.bincount(self.component)
 
     @property
-    def tree(self) -> shapely.STRtree:
-        if self._tree is None:
-            self._tree = shapely.STRtree(self.edges.geometry.values)
-        return self._tree
+    def snap_index(self):
+        """The nearest-edge index (built on first use; see :mod:`gridplan._snapping`)."""
+        if self._snap_index is None:
+            from gridplan._snapping import SnapIndex
+
+            self._snap_index = SnapIndex(self.edges.geometry.values.to_numpy())
+        return self._snap_index
 
     # ----------------------------------------------------------------------------- snapping
     def snap(self, points: gpd.GeoDataFrame | gpd.GeoSeries, max_snap_m: float = math.inf
              ) -> gpd.GeoDataFrame:
-        """Snap points to their nearest edge (vectorised, shapely STRtree).
+        """Snap points to their nearest edge, exactly (KD-tree of edge samples with an exactness
+        test and shapely ``STRtree.query_nearest`` as fallback; see :mod:`gridplan._snapping`).
 
         Parameters
         ----------
@@ -147,19 +151,15 @@ class WalkNetwork:
         n = len(pts)
         edge = np.full(n, -1, dtype=np.int64)
         snap_m = np.full(n, np.nan)
+        offset = np.full(n, np.nan)
+        xy = np.full((n, 2), np.nan)
         ok = np.flatnonzero(~bad)
         if len(self.edges) and len(ok):
-            kwargs = {} if math.isinf(max_snap_m) else {"max_distance": float(max_snap_m)}
-            (qi, ti), dist = self.tree.query_nearest(pts[ok], return_distance=True,
-                                                     all_matches=False, **kwargs)
-            edge[ok[qi]] = ti
-            snap_m[ok[qi]] = dist
+            e, o, d, q = self.snap_index.query(shapely.get_coordinates(pts[ok]), max_snap_m)
+            edge[ok], offset[ok], snap_m[ok], xy[ok] = e, o, d, q
         hit = edge >= 0
-        lines = self.edges.geometry.values.to_numpy()
-        offset = np.full(n, np.nan)
-        offset[hit] = shapely.line_locate_point(lines[edge[hit]], pts[hit])
         snapped = np.full(n, None, dtype=object)
-        snapped[hit] = shapely.line_interpolate_point(lines[edge[hit]], offset[hit])
+        snapped[hit] = shapely.points(xy[hit])
         length = np.full(n, np.nan)
         length[hit] = self._length[edge[hit]]
         u = np.full(n, -1, dtype=np.int64)
@@ -205,7 +205,7 @@ class WalkNetwork:
         # sparse constructors SUM duplicate entries.
         key = np.r_[rows.astype(np.int64) * (n + s) + cols]
         order = np.lexsort((w, key))
-        first = np.r_[True, key[order][1:] != key[order][:-1]]
+        first = _run_starts(key[order])
         rows, cols, w = rows[order][first], cols[order][first], w[order][first]
         mat = sparse.csr_array(
             (np.r_[coo.data, w], (np.r_[coo.row, rows], np.r_[coo.col, cols])),
@@ -358,7 +358,7 @@ class WalkNetwork:
         # constructors would SUM duplicates)
         order = np.lexsort((vals, cols, rows))
         rows, cols, vals = rows[order], cols[order], vals[order]
-        first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+        first = _run_starts(rows, cols)
         rows, cols, vals = rows[first], cols[first], np.maximum(vals[first], MIN_EDGE_M)
         return sparse.csr_array((vals, (t_pos[rows], cols)), shape=(n_t, n_s))
 
@@ -376,6 +376,15 @@ class WalkNetwork:
         g.add_weighted_edges_from(
             zip(self._u.tolist(), self._v.tolist(), self._length.tolist()), weight="length")
         return g
+
+
+def _run_starts(*keys: np.ndarray) -> np.ndarray:
+    """True where a run of equal (sorted) keys starts; empty input gives an empty mask."""
+    n = len(keys[0])
+    first = np.ones(n, dtype=bool)
+    if n > 1:
+        first[1:] = np.logical_or.reduce([k[1:] != k[:-1] for k in keys])
+    return first
 
 
 def _same_edge_pairs(sources: pd.DataFrame, targets: pd.DataFrame
@@ -479,7 +488,7 @@ def network_from_lines(lines: gpd.GeoDataFrame, *, crs=None, filter_walkable: bo
     a, b, w = a[not_loop], b[not_loop], np.maximum(length[not_loop], MIN_EDGE_M)
     order = np.lexsort((w, b, a))
     a, b, w = a[order], b[order], w[order]
-    first = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    first = _run_starts(a, b)
     report["parallel_edges_reduced"] = int((~first).sum())
     report["loops"] = int((~not_loop).sum())
     a, b, w = a[first], b[first], w[first]
@@ -584,27 +593,19 @@ def load_network(source=None, *, place: str | None = None, polygon=None, crs=Non
 
 
 def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
-    try:
-        from gridplan import io as gio
+    # gridplan.io has no "network" kind (its readers check contract columns of the other
+    # layers), so line files are read with pyogrio directly.
+    import pyogrio
 
-        reader = getattr(gio, "read_layer", None)
-    except ImportError:
-        reader = None
     try:
-        if reader is not None:
-            return reader(path, layer=layer)
-        import pyogrio
-
         gdf = pyogrio.read_dataframe(path, layer=layer)
-        if gdf.crs is None and path.suffix.lower() in (".geojson", ".json"):
-            gdf = gdf.set_crs("EPSG:4326")
-        return gdf
-    except InputError:
-        raise
-    except Exception as exc:
+    except Exception as exc:  # pyogrio/GDAL raise several types for unreadable files
         raise NetworkError(f"cannot read the walking network: {exc}", file=str(path),
                            fix="give GeoJSON lines, an OSM file or an OSMnx GraphML file",
                            message_zh="无法读取步行路网文件") from exc
+    if gdf.crs is None and path.suffix.lower() in (".geojson", ".json"):
+        gdf = gdf.set_crs("EPSG:4326")  # RFC 7946: GeoJSON is WGS-84
+    return gdf
 
 
 def _download(*, place=None, polygon=None) -> gpd.GeoDataFrame:

@@ -349,14 +349,17 @@ class Plan:
         ug = self._state.unit_grid
         upos = np.flatnonzero(ug == grid_id)
         nb = self._adjacency[upos].indices
-        return sorted(set(ug[nb]) - {grid_id})
+        # grids of the next community touch too, but a grid never crosses a community boundary
+        nb = nb[self._unit_community[nb] == self._unit_community[upos[0]]]
+        return sorted(set(ug[nb]) - {grid_id}, key=_grid_sort_key)
 
     def unit_neighbour_grids(self, unit_id) -> list[str]:
         """Grids (other than its own) that the unit ``unit_id`` touches: where it can move to."""
         pos = self._unit(unit_id)
         ug = self._state.unit_grid
         nb = self._adjacency[pos].indices
-        return sorted(set(ug[nb]) - {ug[pos]})
+        nb = nb[self._unit_community[nb] == self._unit_community[pos]]
+        return sorted(set(ug[nb]) - {ug[pos]}, key=_grid_sort_key)
 
     def unit_at(self, lon: float, lat: float):
         """The ``unit_id`` whose cell contains the WGS-84 point (None when none does)."""
@@ -368,6 +371,69 @@ class Plan:
         """The grid id containing the WGS-84 point (None when none does)."""
         uid = self.unit_at(lon, lat)
         return None if uid is None else str(self._state.unit_grid[self._unit_pos[uid]])
+
+    # ------------------------------------------------------------------ coverage
+    def compute_coverage(self, facilities: gpd.GeoDataFrame, network, **kwargs):
+        """Walking coverage of the plan's households with :func:`gridplan.coverage.coverage`.
+
+        The result is kept (:attr:`coverage`); grid edits do not change walking times, and
+        :meth:`coverage_by_grid` re-counts it for the current grids.
+
+        Parameters
+        ----------
+        facilities : GeoDataFrame
+        network : WalkNetwork or a source for :func:`gridplan.network.load_network`
+        **kwargs
+            ``minutes``, ``speed_kmh``, ``kinds``, ... of :func:`gridplan.coverage.coverage`.
+
+        Returns
+        -------
+        CoverageResult
+        """
+        from gridplan.coverage import coverage
+
+        hh = self.assignment.drop(columns=["unit_id"])
+        result = coverage(hh, facilities, network, communities=self._communities, **kwargs)
+        self.attach_coverage(result)
+        return result
+
+    def attach_coverage(self, result) -> None:
+        """Keep a coverage result computed elsewhere on the same household rows."""
+        if result is not None and len(result.households) != len(self._households):
+            raise InputError(
+                f"coverage has {len(result.households)} household rows, the plan "
+                f"{len(self._households)}", fix="compute coverage on the plan's households",
+                message_zh="覆盖结果与方案的户点行数不一致")
+        self.coverage = result
+
+    coverage = None
+
+    def coverage_by_grid(self) -> pd.DataFrame:
+        """Households, households covered and share covered per current grid.
+
+        Returns
+        -------
+        DataFrame
+            ``grid_id``, ``community_id``, ``households``, ``households_covered``,
+            ``share_covered``; empty when no coverage is attached.
+        """
+        cols = ["grid_id", "community_id", "households", "households_covered", "share_covered"]
+        if self.coverage is None:
+            return pd.DataFrame(columns=cols)
+        covered = self.coverage.households["covered"].fillna(False).to_numpy(dtype=bool)
+        a = self.assignment
+        frame = pd.DataFrame({"grid_id": a["grid_id"].to_numpy(dtype=object),
+                              "households": self._hh_weight,
+                              "households_covered": np.where(covered, self._hh_weight, 0)})
+        out = frame.dropna(subset=["grid_id"]).groupby("grid_id", sort=False)[
+            ["households", "households_covered"]].sum()
+        g = self._state.grids
+        out = out.reindex(g.index, fill_value=0)
+        out["community_id"] = g["community_id"].to_numpy()
+        out["share_covered"] = (out["households_covered"] / out["households"].where(
+            out["households"] > 0)).round(4)
+        out.index.name = "grid_id"
+        return out.reset_index()[cols]
 
     # ------------------------------------------------------------------ edits
     def move_unit(self, unit_id, to_grid: str) -> list[str]:
@@ -482,6 +548,12 @@ class Plan:
             raise InputError(f"cannot merge grid {a} with itself", fix="choose two different grids",
                              message_zh=f"不能将网格 {a} 与自身合并", fix_zh="请选择两个不同的网格")
         self._check_unlocked(a, b)
+        if self._grid_community(a) != self._grid_community(b):
+            raise InputError(
+                f"grids {a} and {b} are in different communities",
+                fix="a grid never crosses a community boundary; merge grids of one community",
+                message_zh=f"网格 {a} 与 {b} 不在同一社区", fix_zh="网格不能跨社区，只能合并同一社区的网格",
+            )
         if b not in self.neighbours(a):
             raise InputError(
                 f"grids {a} and {b} do not touch; the merged grid would be in pieces",
@@ -906,11 +978,19 @@ class Plan:
             for k, v in zip(result.grids["grid_id"], result.grids["reason"]):
                 if isinstance(v, str) and v:
                     self._reasons[str(k)] = v
-        changed = sorted(set(old_grids_in) | set(new_ids), key=_grid_sort_key)
         label = f"rebalance {cid}"
         old_state = self._state
         rows = self._grid_rows(new_ids, unit_grid, old_state.locked)
-        grids = _sort_grids(pd.concat([old_state.grids[~old_state.grids.index.isin(changed)], rows]))
+        old_rows = old_state.grids.loc[old_grids_in]
+        same = rows.index.intersection(old_rows.index)
+        unchanged = same[
+            (rows.loc[same, "households"].to_numpy() == old_rows.loc[same, "households"].to_numpy())
+            & (shapely.area(shapely.symmetric_difference(
+                rows.loc[same].geometry.values, old_rows.loc[same].geometry.values)) < 1.0)
+        ]
+        changed = sorted((set(old_grids_in) | set(new_ids)) - set(unchanged), key=_grid_sort_key)
+        grids = _sort_grids(pd.concat([old_state.grids[~old_state.grids.index.isin(old_grids_in)],
+                                       rows]))
         micro = old_state.micro_grids
         if micro is not None and "grid_id" in micro:
             micro = micro[~micro["grid_id"].isin(changed)]

@@ -21,6 +21,7 @@ __all__ = [
     "GRID_MIN_HOUSEHOLDS",
     "GRID_MAX_HOUSEHOLDS",
     "MICRO_GRID_MAX_HOUSEHOLDS",
+    "COMMUNITY_SNAP_M",
     "WALK_SPEED_KMH",
     "WALK_MINUTES",
     "MAX_SNAP_M",
@@ -41,6 +42,9 @@ __all__ = [
 GRID_MIN_HOUSEHOLDS = 300
 GRID_MAX_HOUSEHOLDS = 500
 MICRO_GRID_MAX_HOUSEHOLDS = 100
+#: Households up to this far outside every community boundary (gaps between civil-affairs
+#: polygons) join the nearest community; farther ones are an input error.
+COMMUNITY_SNAP_M = 50.0
 
 # --- walking --------------------------------------------------------------------------------
 WALK_SPEED_KMH = 4.0
@@ -149,3 +153,31 @@ __all__ += [
     "DEFAULT_TILES_URL",
     "DEFAULT_TILES_ATTRIBUTION",
 ]
+
+# --- engines (gridplan.engine) ----------------------------------------------------------------
+#: LocalCluster started by ``engine="dask"`` when no scheduler address is given: worker
+#: processes and threads per worker (one thread: the per-community and per-tile work is
+#: numpy/shapely code that holds the GIL in places, so processes scale better than threads).
+DASK_WORKERS = 2
+DASK_THREADS_PER_WORKER = 1
+#: Side (m) of the square coverage tiles of ``engine="dask"``: 3 km cores with a ~1 km halo
+#: (the 15-minute walk) keep the halo overhead near (5/3)^2 while a city still splits into
+#: enough tiles to spread over workers.
+TILE_M = 3000.0
+
+__all__ += ["DASK_WORKERS", "DASK_THREADS_PER_WORKER", "TILE_M"]
+
+# --- siting (gridplan.siting) -----------------------------------------------------------------
+#: Walking minutes of a service station (党群服务站, "中心+站点"): stations are meant to be closer
+#: to home than the centre, inside grids and estates (GB 50180-2018's 10-minute circle).
+STATION_WALK_MINUTES = 10.0
+#: Lattice spacing (m) of network-node candidate sites: about a block, so a candidate stands near
+#: every street corner without multiplying near-identical candidates.
+SITING_SPACING_M = 150.0
+#: Floor area (m²) assumed for a NEW centre or station in the capacitated model (a typical
+#: converted ground floor; 150 m² serves 500 households at 30 m² per 100 households).
+NEW_SITE_AREA_M2 = 150.0
+#: Seconds allowed to the exact siting solver before it reports its best answer and gap.
+SITING_TIME_LIMIT_S = 30.0
+
+__all__ += ["STATION_WALK_MINUTES", "SITING_SPACING_M", "NEW_SITE_AREA_M2", "SITING_TIME_LIMIT_S"]

@@ -68,7 +68,7 @@ def _split_balanced(xy: np.ndarray, w: np.ndarray, parts: int) -> np.ndarray:
 
 def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | None,
               estate: np.ndarray | None, max_households: int = GRID_MAX_HOUSEHOLDS,
-              prefix: str = "") -> UnitKeys:
+              prefix: str = "", refine: dict | None = None) -> UnitKeys:
     """Group household rows (of one community) into atomic units.
 
     Parameters
@@ -81,6 +81,10 @@ def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | Non
         Building and estate ids per row (None/NaN where unknown).
     max_households : int
         Largest unit that stays whole (estates above it are split along building lines).
+    refine : dict, optional
+        ``estate_id -> cap``: split these estates into pieces of at most ``cap`` households (1:
+        every building on its own), used when whole estates leave a community without any valid
+        plan.
     prefix : str
         Put in front of every ``unit_id`` (the community id), so ids are unique across communities.
 
@@ -106,7 +110,10 @@ def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | Non
     has_e = df["e"].notna().to_numpy()
     if has_e.any():
         etot = df[has_e].groupby("e", sort=True)["hh"].sum()
-        small = df["e"].map(etot).fillna(0).to_numpy() <= max_households
+        caps = pd.Series({e: min(max_households, (refine or {}).get(e, max_households))
+                          for e in etot.index}, dtype="int64")
+        cap_row = df["e"].map(caps).fillna(max_households).to_numpy()
+        small = df["e"].map(etot).fillna(0).to_numpy() <= cap_row
         whole = has_e & small
         unit[whole] = "E:" + df.loc[whole, "e"].astype(str).to_numpy(object)
         kind[whole] = "estate"
@@ -122,12 +129,13 @@ def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | Non
                 rest = np.flatnonzero(~lone)
                 labels = np.empty(len(grp), dtype=object)
                 labels[lone] = ["B:" + str(b) for b in grp["b"].to_numpy()[lone]]
+                cap = int(caps[e])
                 if len(rest):
-                    m = max(1, math.ceil(w[rest].sum() / max_households))
+                    m = max(1, math.ceil(w[rest].sum() / cap))
                     xy_r = grp[["x", "y"]].to_numpy()[rest]
                     while True:
                         lab = _split_balanced(xy_r, w[rest], m)
-                        if np.bincount(lab, weights=w[rest]).max() <= max_households or m >= len(rest):
+                        if np.bincount(lab, weights=w[rest]).max() <= cap or m >= len(rest):
                             break
                         m += 1
                     labels[rest] = [f"E:{e}#{i + 1}" for i in lab]

@@ -276,11 +276,12 @@ def _join_households(hh, comm, result, names):
     cleaned = hh.copy()
     joined = pd.Series(np.where(outside, None, ids[np.maximum(choice, 0)]), index=hh.index,
                        dtype="str")
-    if "community_id" in hh.columns and hh["community_id"].notna().all():
-        joined = hh["community_id"]
-        outside = np.zeros(len(hh), bool)
-    else:
-        cleaned["community_id"] = joined
+    if "community_id" in hh.columns:
+        # A community_id given in the file wins over the spatial join.
+        given = hh["community_id"].notna().to_numpy()
+        joined = hh["community_id"].where(given, joined)
+        outside &= ~given
+    cleaned["community_id"] = joined.astype("str")
     result.frames["households"] = cleaned
     n_out = int(outside.sum())
     hh_out = int(hh["households"].to_numpy()[outside].sum()) if n_out else 0
@@ -325,11 +326,8 @@ def _join_households(hh, comm, result, names):
             "check their coordinates or extend the community boundaries",
             f"{n_out:,} 行（{hh_out:,} 户）位于所有社区之外，已列入 rejects.csv，不分配网格",
             "请检查其坐标，或补全社区边界"))
-    inside_ids = set(pd.unique(ids[choice[~outside]])) if (~outside).any() else set()
     if n_out < len(hh):
-        empty = ~comm["community_id"].isin(inside_ids)
-        if "community_id" in hh.columns and hh["community_id"].notna().all():
-            empty = ~comm["community_id"].isin(set(hh["community_id"]))
+        empty = ~comm["community_id"].isin(set(joined.dropna()))
         if empty.any():
             result.problems.append(Problem(
                 "warning", "community_without_households",

@@ -12,12 +12,14 @@ import sys
 from gridplan.cli._common import add_coords, add_map, add_quiet, parse_map
 
 HELP = "check input files (columns, values, geometries, coordinates) and list every problem"
+DESCRIPTION = (HELP + ". --coords applies to the households and facilities files (points from web "
+               "maps); --map entries apply to each file that has the named column.")
 
 _LAYERS = ("households", "communities", "facilities", "buildings", "estates", "barriers")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("validate", help=HELP, description=HELP)
+    p = sub.add_parser("validate", help=HELP, description=DESCRIPTION)
     p.add_argument("--households", help="household points (GeoJSON, GPKG, zipped SHP, Parquet, "
                                         "CSV/XLSX with lon/lat)")
     p.add_argument("--communities", help="community boundaries (polygons)")
@@ -49,16 +51,13 @@ def run(args) -> int:
     if args.out:
         from gridplan._atomic import atomic_outputs
 
-        import pandas as pd
-
         with atomic_outputs(args.out) as out:
             result.to_frame().to_csv(out.path("problems.csv"), index=False,
                                      encoding="utf-8-sig", lineterminator="\n")
             if result.rejects is not None and len(result.rejects):
                 from gridplan.io import write
 
-                rej = result.rejects
-                write(rej, out.path("rejects.csv"))
+                write(result.rejects, out.path("rejects.csv"))
         if not args.quiet:
             print(f"wrote {args.out}/problems.csv"
                   + (" and rejects.csv" if result.rejects is not None and len(result.rejects)

@@ -1,7 +1,7 @@
 """Rebuild the bundled CJK font subset (run by a developer, not at import time).
 
 The subset is Noto Sans CJK SC Regular (SIL OFL 1.1, see OFL.txt) cut down with fontTools to
-ASCII, CJK punctuation, the 6,763 hanzi of GB 2312 (levels 1 and 2: practically every character of
+ASCII, Latin-1, general and CJK punctuation, full-width forms, the 6,763 hanzi of GB 2312 (levels 1 and 2: practically every character of
 Chinese place and community names) and every non-ASCII character in gridplan's own source, so that
 figures have Chinese labels on a machine without a system CJK font.
 
@@ -44,7 +44,10 @@ def main(source: str = SOURCE) -> None:
     collection = TTCollection(source)
     font = next(f for f in collection.fonts if f["name"].getDebugName(1) == FAMILY)
     text = set(map(chr, range(0x20, 0x7F))) | gb2312_hanzi() | source_chars()
-    text |= set("，。、；：？！“”‘’（）《》【】—…·－～％＋×÷≤≥±°²³　")
+    # Latin-1, general punctuation (– — ‘ ’ “ ” …), CJK symbols and punctuation, full-width forms.
+    for lo, hi in ((0xA0, 0xFF), (0x2000, 0x206F), (0x2190, 0x21FF), (0x2460, 0x24FF),
+                   (0x3000, 0x303F), (0xFF00, 0xFFEF)):
+        text |= set(map(chr, range(lo, hi + 1)))
     opts = subset.Options()
     opts.layout_features = ["*"]
     opts.name_IDs = ["*"]

@@ -1,0 +1,208 @@
+"""Labels of the planner's app and web map in Chinese (default) and English.
+
+Every visible label goes through :func:`t`, so switching the language changes all of them; a test
+checks that every key has both languages and that the English labels carry no Chinese.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LANGS", "LABELS", "t", "columns"]
+
+LANGS = ("zh", "en")
+
+#: key -> {"zh": ..., "en": ...}; ``{name}`` placeholders are filled by :func:`t`.
+LABELS: dict[str, dict[str, str]] = {
+    # --- page and sidebar
+    "app_title": {"zh": "社区网格规划", "en": "Community grid planning"},
+    "app_caption": {"zh": "网格划分（300—500户）与15分钟党群服务圈",
+                    "en": "Grids of 300-500 households and the 15-minute service circle"},
+    "language": {"zh": "语言 / Language", "en": "Language / 语言"},
+    "step": {"zh": "步骤", "en": "Step"},
+    "step_data": {"zh": "1 数据", "en": "1 Data"},
+    "step_grids": {"zh": "2 网格", "en": "2 Grids"},
+    "step_coverage": {"zh": "3 服务覆盖", "en": "3 Coverage"},
+    "step_sites": {"zh": "4 选址", "en": "4 Sites"},
+    "step_export": {"zh": "5 导出", "en": "5 Export"},
+    "tiles_url": {"zh": "底图瓦片地址（内网或天地图；填 none 不用底图）",
+                  "en": "Basemap tile URL (intranet or Tianditu; none for no basemap)"},
+    "dataset": {"zh": "当前数据：{name}", "en": "Current data: {name}"},
+    "dataset_sample": {"zh": "示例街道", "en": "sample district"},
+    "dataset_upload": {"zh": "上传的数据", "en": "uploaded data"},
+    # --- data step
+    "data_source": {"zh": "数据来源", "en": "Data source"},
+    "source_sample": {"zh": "示例街道（内置）", "en": "Sample district (bundled)"},
+    "source_upload": {"zh": "上传自己的数据", "en": "Upload your own files"},
+    "load_sample": {"zh": "载入示例街道", "en": "Load the sample district"},
+    "upload_help": {"zh": "支持 GeoJSON、GeoPackage、Shapefile 压缩包、GeoParquet、CSV、Excel",
+                    "en": "GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV, Excel"},
+    "upload_kind_households": {"zh": "户点（必需）", "en": "Households (required)"},
+    "upload_kind_communities": {"zh": "社区边界（必需）", "en": "Community boundaries (required)"},
+    "upload_kind_buildings": {"zh": "建筑", "en": "Buildings"},
+    "upload_kind_estates": {"zh": "小区", "en": "Estates"},
+    "upload_kind_facilities": {"zh": "党群服务中心/站点", "en": "Service centres and stations"},
+    "upload_kind_barriers": {"zh": "阻隔（主干道、河流、铁路）",
+                             "en": "Barriers (arterials, rivers, railways)"},
+    "upload_kind_network": {"zh": "步行路网（GeoJSON 线或 OSM 文件）",
+                            "en": "Walking network (GeoJSON lines or OSM file)"},
+    "coords": {"zh": "坐标系", "en": "Coordinate system"},
+    "coords_wgs84": {"zh": "WGS-84（GPS、天地图）", "en": "WGS-84 (GPS, Tianditu)"},
+    "coords_gcj02": {"zh": "GCJ-02（高德、腾讯）", "en": "GCJ-02 (Amap, Tencent)"},
+    "coords_bd09": {"zh": "BD-09（百度）", "en": "BD-09 (Baidu)"},
+    "column_mapping": {"zh": "列对应：{kind}", "en": "Column mapping: {kind}"},
+    "column_for": {"zh": "字段 {field} 对应的列", "en": "Column for {field}"},
+    "column_none": {"zh": "（无）", "en": "(none)"},
+    "read_validate": {"zh": "读取并检查", "en": "Read and check"},
+    "validation": {"zh": "数据检查结果", "en": "Data check"},
+    "validation_ok": {"zh": "数据检查通过：{n} 条警告或修复", "en": "Data check passed: {n} warning(s) or repair(s)"},
+    "validation_failed": {"zh": "数据有 {n} 处错误，未载入；当前方案保持不变。",
+                          "en": "{n} error(s) in the data: not loaded; the current plan is unchanged."},
+    "need_required": {"zh": "请上传户点和社区边界。", "en": "Please upload households and community boundaries."},
+    "upload_failed": {"zh": "上传失败：{msg}", "en": "Upload failed: {msg}"},
+    "loaded_layers": {"zh": "已载入图层", "en": "Loaded layers"},
+    "rows": {"zh": "行数", "en": "rows"},
+    "severity": {"zh": "级别", "en": "Severity"},
+    "severity_error": {"zh": "错误", "en": "error"},
+    "severity_warning": {"zh": "警告", "en": "warning"},
+    "severity_repaired": {"zh": "已修复", "en": "repaired"},
+    "problem": {"zh": "问题", "en": "Problem"},
+    "fix": {"zh": "解决办法", "en": "Fix"},
+    "where": {"zh": "位置", "en": "Where"},
+    # --- grids step
+    "min_households": {"zh": "每网格最少户数", "en": "Minimum households per grid"},
+    "max_households": {"zh": "每网格最多户数", "en": "Maximum households per grid"},
+    "micro_max": {"zh": "微网格最多户数（0 = 不划分）", "en": "Micro-grid maximum households (0 = none)"},
+    "generate": {"zh": "生成网格", "en": "Generate grids"},
+    "no_plan": {"zh": "尚未生成网格。", "en": "No grids yet."},
+    "metric_grids": {"zh": "网格数", "en": "Grids"},
+    "metric_households": {"zh": "总户数", "en": "Households"},
+    "metric_ok": {"zh": "达标网格", "en": "Grids in band"},
+    "metric_under": {"zh": "户数不足", "en": "Under"},
+    "metric_over": {"zh": "户数超标", "en": "Over"},
+    "grid_table": {"zh": "网格表", "en": "Grid table"},
+    "select_grid": {"zh": "选择网格（或点击地图）", "en": "Select a grid (or click the map)"},
+    "selected_grid": {"zh": "网格 {grid}", "en": "Grid {grid}"},
+    "grid_estates": {"zh": "小区", "en": "Estates"},
+    "grid_buildings": {"zh": "楼栋", "en": "Buildings"},
+    "grid_neighbours": {"zh": "相邻网格", "en": "Neighbouring grids"},
+    "grid_units": {"zh": "单元（小区/楼栋）", "en": "Units (estates/buildings)"},
+    "edit": {"zh": "调整", "en": "Adjust"},
+    "move_unit": {"zh": "移动单元", "en": "Move unit"},
+    "select_unit": {"zh": "单元（或点击地图）", "en": "Unit (or click the map)"},
+    "move_to": {"zh": "移到网格", "en": "Move to grid"},
+    "move": {"zh": "移动", "en": "Move"},
+    "split": {"zh": "拆分为两个网格", "en": "Split into two grids"},
+    "merge_with": {"zh": "与相邻网格合并", "en": "Merge with neighbouring grid"},
+    "merge": {"zh": "合并", "en": "Merge"},
+    "lock": {"zh": "锁定", "en": "Lock"},
+    "unlock": {"zh": "解锁", "en": "Unlock"},
+    "rebalance": {"zh": "重新平衡本社区未锁定网格", "en": "Re-balance the unlocked grids of this community"},
+    "undo": {"zh": "撤销", "en": "Undo"},
+    "redo": {"zh": "重做", "en": "Redo"},
+    "edit_done": {"zh": "已完成：{what}", "en": "Done: {what}"},
+    "no_targets": {"zh": "该单元没有可移入的相邻网格。", "en": "This unit touches no other grid of its community."},
+    "locked_note": {"zh": "该网格已锁定。", "en": "This grid is locked."},
+    "history": {"zh": "调整记录", "en": "Edit history"},
+    # --- coverage step
+    "speed": {"zh": "步行速度（公里/小时）", "en": "Walking speed (km/h)"},
+    "minutes": {"zh": "服务圈（分钟）", "en": "Service circle (minutes)"},
+    "compute_coverage": {"zh": "计算步行覆盖", "en": "Compute walking coverage"},
+    "no_coverage": {"zh": "尚未计算覆盖。", "en": "Coverage not computed yet."},
+    "no_network": {"zh": "没有步行路网或服务中心数据。", "en": "No walking network or facilities."},
+    "share_covered": {"zh": "覆盖率", "en": "Share covered"},
+    "households_covered": {"zh": "覆盖户数", "en": "Households covered"},
+    "uncovered": {"zh": "未覆盖户数", "en": "Households not covered"},
+    "by_community": {"zh": "按社区", "en": "By community"},
+    "by_grid": {"zh": "按网格", "en": "By grid"},
+    "standards": {"zh": "面积与人员配置标准", "en": "Floor-area and staffing norms"},
+    "gaps": {"zh": "未覆盖聚集区", "en": "Uncovered clusters"},
+    "legend_walk": {"zh": "户点颜色：步行分钟数（绿≤5，浅绿≤10，黄≤15，橙≤30，红>30，紫=不可达）",
+                    "en": "Household colour: walking minutes (green ≤5, light green ≤10, yellow ≤15, "
+                          "orange ≤30, red >30, purple = unreachable)"},
+    "legend_grids": {"zh": "网格颜色：绿=达标，橙=户数不足，红=超标；虚线边框=已锁定",
+                     "en": "Grid colour: green = in band, orange = under, red = over; dashed = locked"},
+    # --- sites step
+    "n_sites": {"zh": "新增中心/站点数量 K", "en": "New centres or stations K"},
+    "site_kind": {"zh": "类型", "en": "Kind"},
+    "recommend": {"zh": "推荐选址", "en": "Recommend sites"},
+    "siting_missing": {"zh": "选址模块尚未安装。", "en": "The siting module is not available yet."},
+    "candidate": {"zh": "点击地图放置候选点，然后评估", "en": "Click the map to place a candidate, then evaluate"},
+    "candidate_at": {"zh": "候选点：{lon:.5f}, {lat:.5f}", "en": "Candidate: {lon:.5f}, {lat:.5f}"},
+    "evaluate_candidate": {"zh": "评估候选点", "en": "Evaluate the candidate"},
+    "coverage_change": {"zh": "覆盖率 {before:.1%} → {after:.1%}（新增 {gained} 户）",
+                        "en": "Coverage {before:.1%} → {after:.1%} ({gained} households gained)"},
+    "sites_table": {"zh": "推荐结果", "en": "Recommended sites"},
+    # --- export step
+    "export_grids_geojson": {"zh": "下载网格 GeoJSON", "en": "Download grids (GeoJSON)"},
+    "export_grids_gpkg": {"zh": "下载网格 GeoPackage", "en": "Download grids (GeoPackage)"},
+    "export_households": {"zh": "下载户点及网格编号（CSV）", "en": "Download households with grid ids (CSV)"},
+    "export_excel": {"zh": "下载中文报表（Excel）", "en": "Download the report (Excel, Chinese)"},
+    "export_csv": {"zh": "下载网格表（CSV）", "en": "Download the grid table (CSV)"},
+    "save_plan": {"zh": "保存整个方案（.gpkg）", "en": "Save the whole plan (.gpkg)"},
+    "open_plan": {"zh": "打开已保存的方案", "en": "Open a saved plan"},
+    "plan_opened": {"zh": "已打开方案：{n} 个网格", "en": "Plan opened: {n} grids"},
+    # --- map
+    "map_basemap": {"zh": "底图", "en": "Basemap"},
+    "map_grids": {"zh": "网格", "en": "Grids"},
+    "map_units": {"zh": "单元", "en": "Units"},
+    "map_households": {"zh": "户点", "en": "Households"},
+    "map_isochrones": {"zh": "等时圈", "en": "Isochrones"},
+    "map_gaps": {"zh": "未覆盖聚集区", "en": "Uncovered clusters"},
+    "map_facilities": {"zh": "服务中心", "en": "Centres"},
+    "map_sites": {"zh": "推荐选址", "en": "Recommended sites"},
+    "unit_households": {"zh": "户", "en": " hh"},
+    "status_ok": {"zh": "达标", "en": "in band"},
+    "status_under": {"zh": "不足", "en": "under"},
+    "status_over": {"zh": "超标", "en": "over"},
+    "kind_street_centre": {"zh": "街道党群服务中心", "en": "street centre"},
+    "kind_community_centre": {"zh": "社区党群服务中心", "en": "community centre"},
+    "kind_station": {"zh": "党群服务站", "en": "service station"},
+    # --- column headers
+    "col_grid_id": {"zh": "网格编号", "en": "Grid"},
+    "col_community_id": {"zh": "社区编号", "en": "Community id"},
+    "col_community_name": {"zh": "社区", "en": "Community"},
+    "col_street_id": {"zh": "街道编号", "en": "Street id"},
+    "col_street_name": {"zh": "街道", "en": "Street"},
+    "col_households": {"zh": "户数", "en": "Households"},
+    "col_population": {"zh": "人口", "en": "Population"},
+    "col_n_buildings": {"zh": "楼栋数", "en": "Buildings"},
+    "col_n_estates": {"zh": "小区数", "en": "Estates"},
+    "col_status": {"zh": "状态", "en": "Status"},
+    "col_reason": {"zh": "原因", "en": "Reason"},
+    "col_area_m2": {"zh": "面积（平方米）", "en": "Area (m²)"},
+    "col_compactness": {"zh": "紧凑度", "en": "Compactness"},
+    "col_locked": {"zh": "锁定", "en": "Locked"},
+    "col_unit_id": {"zh": "单元", "en": "Unit"},
+    "col_kind": {"zh": "类型", "en": "Kind"},
+    "col_estate_id": {"zh": "小区编号", "en": "Estate"},
+    "col_walk_min": {"zh": "步行分钟", "en": "Walk (min)"},
+    "col_facility_id": {"zh": "中心编号", "en": "Centre"},
+    "col_minutes": {"zh": "分钟", "en": "Minutes"},
+    "col_rank": {"zh": "排名", "en": "Rank"},
+    "col_name": {"zh": "名称", "en": "Name"},
+    "col_households_gained": {"zh": "新增覆盖户数", "en": "Households gained"},
+    "col_cumulative_share_covered": {"zh": "累计覆盖率", "en": "Cumulative share covered"},
+    "col_level": {"zh": "层级", "en": "Level"},
+    "col_id": {"zh": "编号", "en": "Id"},
+    "col_households_covered": {"zh": "覆盖户数", "en": "Households covered"},
+    "col_share_covered": {"zh": "覆盖率", "en": "Share covered"},
+    "col_off_network": {"zh": "离网户数", "en": "Off network"},
+    "col_gap_id": {"zh": "聚集区", "en": "Cluster"},
+    "col_field": {"zh": "字段", "en": "Field"},
+    "col_column": {"zh": "列", "en": "Column"},
+}
+
+
+def t(key: str, lang: str = "zh", **values) -> str:
+    """The label ``key`` in ``lang`` with ``values`` filled in.
+
+    Unknown keys raise ``KeyError`` (a test keeps the table complete); an unknown language falls
+    back to Chinese.
+    """
+    entry = LABELS[key]
+    text = entry.get(lang) or entry["zh"]
+    return text.format(**values) if values else text
+
+
+def columns(names, lang: str = "zh") -> dict[str, str]:
+    """Header labels for the data columns ``names`` that have a ``col_*`` label."""
+    return {n: t(f"col_{n}", lang) for n in names if f"col_{n}" in LABELS}
