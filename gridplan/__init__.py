@@ -45,6 +45,9 @@ _API = {
     "WalkNetwork": "gridplan.network",
     "coverage": "gridplan.coverage",
     "CoverageResult": "gridplan.coverage",
+    "write_coverage": "gridplan.coverage",
+    "network_from_lines": "gridplan.network",
+    "isochrones": "gridplan.isochrones",
     # siting
     "site": "gridplan.siting",
     "SitingResult": "gridplan.siting",

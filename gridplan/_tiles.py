@@ -73,16 +73,17 @@ def make_tiles(xy: np.ndarray, size: float, halo: float) -> tuple[list[Tile], np
     return tiles, pos
 
 
-def subnetwork(net: WalkNetwork, region, *, light: bool = False
+def subnetwork(net: WalkNetwork, region, *, tree: shapely.STRtree, light: bool = False
                ) -> tuple[WalkNetwork, np.ndarray, np.ndarray]:
     """The edges of ``net`` touching ``region`` (whole edges) as a network of their own.
 
     Returns the sub-network, the global ids of its nodes and of its edges (both sorted, so the
     renumbering is monotone). Its CSR is the whole CSR restricted to those nodes: identical
     weights, parallel edges already reduced as in the whole network. ``light`` leaves the edge
-    table empty (enough for :meth:`WalkNetwork.nearest`, which works from snap frames).
+    table empty (enough for :meth:`WalkNetwork.nearest`, which works from snap frames). ``tree``
+    is an STRtree of ``net.edges`` geometries.
     """
-    edges = np.sort(net.tree.query(region, predicate="intersects")).astype(np.int64)
+    edges = np.sort(tree.query(region, predicate="intersects")).astype(np.int64)
     u = net.edges["u"].to_numpy()[edges]
     v = net.edges["v"].to_numpy()[edges]
     nodes = np.unique(np.r_[u, v]).astype(np.int64)

@@ -27,6 +27,7 @@ existing cluster, whose workers must have gridplan installed at the same version
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import math
 import threading
@@ -195,9 +196,15 @@ class DaskWalkNetwork(WalkNetwork):
     def wrap(cls, net: WalkNetwork, client, *, tile_m: float = TILE_M,
              halo_m: float | None = None, progress: bool = False) -> "DaskWalkNetwork":
         halo = walk_metres(WALK_MINUTES, WALK_SPEED_KMH) if halo_m is None else float(halo_m)
-        return cls(crs=net.crs, node_xy=net.node_xy, edges=net.edges, csr=net.csr,
-                   component=net.component, report=net.report, _tree=net.tree, client=client,
-                   tile_m=float(tile_m), halo_m=halo, progress=progress)
+        base = {f.name: getattr(net, f.name) for f in dataclasses.fields(WalkNetwork)}
+        return cls(**base, client=client, tile_m=float(tile_m), halo_m=halo, progress=progress)
+
+    @property
+    def edge_tree(self) -> shapely.STRtree:
+        """R-tree of the edges, for cutting tiles (built once)."""
+        if getattr(self, "_edge_tree", None) is None:
+            self._edge_tree = shapely.STRtree(self.edges.geometry.values.to_numpy())
+        return self._edge_tree
 
     def nearest(self, sources: pd.DataFrame, targets: pd.DataFrame, *,
                 limit_m: float = math.inf) -> pd.DataFrame:
@@ -207,7 +214,7 @@ class DaskWalkNetwork(WalkNetwork):
         src_edge = sources["edge"].to_numpy()
         payloads = []
         for k, tile in enumerate(tiles):
-            sub, nodes, edges = _tiles.subnetwork(self, tile.region, light=True)
+            sub, nodes, edges = _tiles.subnetwork(self, tile.region, tree=self.edge_tree, light=True)
             tid = np.flatnonzero(pos == k)
             sid = _tiles.relevant_sources(src_edge, edges)
             payloads.append({
@@ -254,9 +261,11 @@ def tiled_isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *, clie
     if fac_snap is None:
         fac_snap = WalkNetwork.snap(network, facilities, max_snap_m=max_snap_m)
     tiles, pos = _tiles.make_tiles(_tiles.snapped_xy(network, fac_snap), tile_m, cmax)
+    tree = network.edge_tree if isinstance(network, DaskWalkNetwork) else \
+        shapely.STRtree(network.edges.geometry.values.to_numpy())
     payloads = []
     for k, tile in enumerate(tiles):
-        sub, nodes, edges = _tiles.subnetwork(network, tile.region)
+        sub, nodes, edges = _tiles.subnetwork(network, tile.region, tree=tree)
         fid = np.flatnonzero(pos == k)
         payloads.append({"net": sub, "facilities": facilities.iloc[fid], "fac_ids": fid,
                          "fac_snap": _tiles.renumber_snap(fac_snap.iloc[fid], nodes, edges),
@@ -311,7 +320,7 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
         dnet = DaskWalkNetwork.wrap(net, client, tile_m=tile_m, halo_m=halo_m, progress=progress)
 
         def iso_on_cluster(network_, facilities_, **kw):
-            return tiled_isochrones(net, facilities_, client=client, tile_m=tile_m,
+            return tiled_isochrones(dnet, facilities_, client=client, tile_m=tile_m,
                                     progress=progress, **kw)
 
         with _swapped("gridplan.isochrones", "isochrones", iso_on_cluster):

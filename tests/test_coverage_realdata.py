@@ -26,7 +26,7 @@ def nanjing(realdata):
 def _random(net, n, seed, margin=0.0):
     rng = np.random.default_rng(seed)
     # the built-up core, not the long tails of arterial ways that leave the extract
-    x0, y0, x1, y1 = np.percentile(net.node_xy, [5, 5, 95, 95], axis=0).ravel()[[0, 1, 2, 3]]
+    x0, y0, x1, y1 = np.percentile(net.node_xy, [5, 95], axis=0).ravel()
     return shapely.points(rng.uniform(x0 - margin, x1 + margin, n), rng.uniform(y0 - margin, y1 + margin, n))
 
 

@@ -1,0 +1,251 @@
+"""Benchmark: nearest-centre walking times, gridplan vs the usual networkx/OSMnx recipes.
+
+Two cases, one run:
+
+1. the real OSM extract of central Nanjing (../shared/realdata, skipped when absent) with random
+   households and centres;
+2. a generated city: a street lattice of >= 500,000 junctions (bench/_netgen.py), 1,000,000
+   household points and 2,000 centres.
+
+Peers:
+- ``ego_graph``: the OSMnx isochrone recipe, ``nx.ego_graph(G, centre_node, radius, distance=
+  "length")`` per centre, centres and households snapped to their nearest NODE; covered = the
+  household's node lies in some ego graph. On the city it runs on a subset of centres and its time
+  is EXTRAPOLATED (labelled so).
+- ``nx multi-source``: ``nx.multi_source_dijkstra_path_length`` on the same graph with the same
+  edge snapping as gridplan (virtual source nodes), i.e. the exact answer by networkx.
+
+gridplan = snap households and centres to edges + one ``scipy.sparse.csgraph.dijkstra`` pass
+(``min_only``). Network loading is timed separately. Run: ``python bench/coverage_peers.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+from scipy.spatial import cKDTree
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _netgen import lattice_network, random_facilities, random_points  # noqa: E402
+
+from gridplan.network import load_network, network_from_lines  # noqa: E402
+from gridplan.standards import walk_metres  # noqa: E402
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+CUTOFF = walk_metres(15, 4.0)
+
+
+class Timer:
+    def __init__(self):
+        self.t = time.perf_counter()
+
+    def lap(self) -> float:
+        now = time.perf_counter()
+        dt, self.t = now - self.t, now
+        return dt
+
+
+def nx_graph(net) -> nx.Graph:
+    g = nx.Graph()
+    g.add_nodes_from(range(net.n_nodes))
+    coo = net.csr.tocoo()
+    upper = coo.row < coo.col
+    g.add_weighted_edges_from(zip(coo.row[upper].tolist(), coo.col[upper].tolist(),
+                                  coo.data[upper].tolist()), weight="length")
+    return g
+
+
+def nx_multi_source(g: nx.Graph, net, fac_snap, hh_snap) -> np.ndarray:
+    """Exact nearest-centre distances with networkx (virtual source nodes, as gridplan)."""
+    g = g.copy() if g.number_of_nodes() < 100_000 else g
+    virt = []
+    hit = fac_snap["edge"].to_numpy() >= 0
+    for i, (u, v, o, ln, a) in enumerate(zip(fac_snap["u"].to_numpy()[hit], fac_snap["v"].to_numpy()[hit],
+                                             fac_snap["offset_m"].to_numpy()[hit],
+                                             fac_snap["length_m"].to_numpy()[hit],
+                                             fac_snap["snap_m"].to_numpy()[hit])):
+        s = ("src", i)
+        g.add_edge(s, int(u), length=a + o)
+        if g.has_edge(s, int(v)):
+            g[s][int(v)]["length"] = min(g[s][int(v)]["length"], a + ln - o)
+        else:
+            g.add_edge(s, int(v), length=a + ln - o)
+        virt.append(s)
+    dist = nx.multi_source_dijkstra_path_length(g, virt, weight="length")
+    for s in virt:
+        g.remove_node(s)
+    d = np.full(net.n_nodes, np.inf)
+    keys = np.fromiter((k for k in dist if not isinstance(k, tuple)), dtype=np.int64)
+    d[keys] = np.fromiter((dist[k] for k in keys.tolist()), dtype=float)
+    e = hh_snap["edge"].to_numpy()
+    ok = e >= 0
+    u = np.where(ok, hh_snap["u"].to_numpy(), 0)
+    v = np.where(ok, hh_snap["v"].to_numpy(), 0)
+    off = hh_snap["offset_m"].to_numpy()
+    best = np.minimum(d[u] + off, d[v] + hh_snap["length_m"].to_numpy() - off)
+    # same edge as a centre: straight along it
+    fe = fac_snap["edge"].to_numpy()
+    order = np.argsort(fe)
+    fe_s = fe[order]
+    lo = np.searchsorted(fe_s, e, "left")
+    hi = np.searchsorted(fe_s, e, "right")
+    for i in np.flatnonzero(ok & (hi > lo)):  # few households share an edge with a centre
+        for j in order[lo[i]:hi[i]]:
+            best[i] = min(best[i], abs(off[i] - fac_snap["offset_m"].iat[j]) + fac_snap["snap_m"].iat[j])
+    out = best + hh_snap["snap_m"].to_numpy()
+    return np.where(ok & np.isfinite(out), out, np.nan)
+
+
+def ego_graph_cover(g: nx.Graph, net, fac_xy, hh_xy, cutoff) -> tuple[np.ndarray, float]:
+    """OSMnx recipe: nearest nodes + one ego_graph per centre. Returns covered flags and time."""
+    t = Timer()
+    kd = cKDTree(net.node_xy)
+    _, fac_node = kd.query(fac_xy)
+    _, hh_node = kd.query(hh_xy)
+    reached = np.zeros(net.n_nodes, bool)
+    for n in fac_node.tolist():
+        sub = nx.ego_graph(g, n, radius=cutoff, distance="length")
+        reached[np.fromiter(sub.nodes, dtype=np.int64)] = True
+    return reached[hh_node], t.lap()
+
+
+def gridplan_nearest(net, fac, hh, max_snap=300.0):
+    t = Timer()
+    net.snap_index  # noqa: B018  (build the snapping index; counted)
+    t_index = t.lap()
+    hs = net.snap(hh, max_snap_m=max_snap)
+    t_snap_hh = t.lap()
+    fs = net.snap(fac, max_snap_m=max_snap)
+    t_snap_f = t.lap()
+    res = net.nearest(fs, hs)
+    t_dij = t.lap()
+    return hs, fs, res, {"index": t_index, "snap_households": t_snap_hh, "snap_centres": t_snap_f,
+                         "dijkstra": t_dij}
+
+
+def report(name, n_nodes, n_edges, n_hh, n_fac, load_s, gp, gp_t, nx_build, nx_ms, nx_t, ego, ego_t,
+           ego_label, ego_ref):
+    d = gp["dist_m"].to_numpy()
+    cov = np.isfinite(d) & (d <= CUTOFF + 1e-6)
+    print(f"\n== {name}: {n_nodes:,} nodes, {n_edges:,} edges, {n_hh:,} household points, {n_fac:,} centres")
+    print(f"  network load + build (separate)      : {load_s:8.2f} s")
+    total = sum(gp_t.values())
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in gp_t.items())
+    print(f"  gridplan snap + nearest (total)      : {total:8.2f} s   ({parts})")
+    print(f"  gridplan covered within 15 min       : {cov.mean() * 100:6.2f} % of points")
+    if nx_ms is not None:
+        both = np.isfinite(d) & np.isfinite(nx_ms)
+        agree = (np.isnan(d) == np.isnan(nx_ms)).mean() * 100
+        print(f"  networkx graph build                 : {nx_build:8.2f} s")
+        print(f"  networkx multi_source_dijkstra       : {nx_t:8.2f} s   max |diff| {np.abs(d[both] - nx_ms[both]).max():.2e} m,"
+              f" reachability agrees {agree:.2f} %")
+    if ego is not None:
+        agree = (ego == ego_ref).mean() * 100
+        print(f"  ego_graph loop ({ego_label:<18}) : {ego_t:8.2f} s   covered-flag agreement with exact {agree:.2f} %"
+              f" (ego covers {ego.mean() * 100:.2f} %, exact {ego_ref.mean() * 100:.2f} %)")
+
+
+def nanjing_case(args):
+    path = REALDATA / "nanjing" / "nanjing_xinjiekou.osm.pbf"
+    if not path.exists():
+        print(f"\n== Nanjing: skipped ({path} absent)")
+        return
+    t = Timer()
+    net = load_network(path)
+    load_s = t.lap()
+    rng = np.random.default_rng(0)
+    x0, y0, x1, y1 = np.percentile(net.node_xy, [5, 95], axis=0).ravel()
+    hh = gpd.GeoDataFrame({"households": rng.integers(1, 40, args.nanjing_households)},
+                          geometry=shapely.points(rng.uniform(x0, x1, args.nanjing_households),
+                                                  rng.uniform(y0, y1, args.nanjing_households)), crs=net.crs)
+    fac = gpd.GeoDataFrame({"facility_id": [f"N{i}" for i in range(args.nanjing_centres)]},
+                           geometry=shapely.points(rng.uniform(x0, x1, args.nanjing_centres),
+                                                   rng.uniform(y0, y1, args.nanjing_centres)), crs=net.crs)
+    hs, fs, gp, gp_t = gridplan_nearest(net, fac, hh)
+    t = Timer()
+    g = nx_graph(net)
+    nx_build = t.lap()
+    nx_ms = nx_multi_source(g, net, fs, hs)
+    nx_t = t.lap()
+    d = gp["dist_m"].to_numpy()
+    exact = np.isfinite(d) & (d <= CUTOFF + 1e-6)
+    ego, ego_t = ego_graph_cover(g, net, shapely.get_coordinates(fac.geometry.values),
+                                 shapely.get_coordinates(hh.geometry.values), CUTOFF)
+    report("Nanjing Xinjiekou (real OSM, pyosmium)", net.n_nodes, len(net.edges), len(hh), len(fac),
+           load_s, gp, gp_t, nx_build, nx_ms, nx_t, ego, ego_t, "all centres", exact)
+
+
+def city_case(args):
+    side = int(np.ceil(np.sqrt(args.nodes / 0.97)))
+    t = Timer()
+    lines = lattice_network(side, side, seed=0)
+    gen_s = t.lap()
+    net = network_from_lines(lines)
+    load_s = t.lap()
+    print(f"\n(generated {len(lines):,} ways in {gen_s:.2f} s)")
+    hh = random_points(lines, args.households, seed=1)
+    fac = random_facilities(lines, args.centres, seed=2)
+    hs, fs, gp, gp_t = gridplan_nearest(net, fac, hh)
+    nx_build = nx_ms = nx_t = None
+    g = None
+    if not args.skip_networkx:
+        t = Timer()
+        g = nx_graph(net)
+        nx_build = t.lap()
+        nx_ms = nx_multi_source(g, net, fs, hs)
+        nx_t = t.lap()
+    ego = ego_t = ego_ref = None
+    label = ""
+    if g is not None and args.ego_sample > 0:
+        sub = np.random.default_rng(3).choice(len(fac), args.ego_sample, replace=False)
+        sub.sort()
+        # agreement on the subset: exact coverage by the same subset of centres
+        sub_hh = np.random.default_rng(4).choice(len(hh), min(len(hh), 200_000), replace=False)
+        ref = net.nearest(fs.iloc[sub], hs.iloc[sub_hh])["dist_m"].to_numpy()
+        ego_ref = np.isfinite(ref) & (ref <= CUTOFF + 1e-6)
+        ego, t_sub = ego_graph_cover(g, net, shapely.get_coordinates(fac.geometry.values[sub]),
+                                     shapely.get_coordinates(hh.geometry.values[sub_hh]), CUTOFF)
+        ego_t = t_sub / len(sub) * len(fac)
+        label = f"EXTRAPOLATED {len(sub)}->{len(fac)}"
+        print(f"  (ego_graph measured {t_sub:.2f} s for {len(sub)} centres and {len(sub_hh):,} households)")
+    report(f"generated city ({side}x{side} lattice)", net.n_nodes, len(net.edges), len(hh), len(fac),
+           load_s, gp, gp_t, nx_build, nx_ms, nx_t, ego, ego_t, label, ego_ref)
+    if args.full_coverage:
+        from gridplan.coverage import coverage
+
+        t = Timer()
+        r = coverage(hh, fac, net, isochrones=False)
+        print(f"  gridplan coverage() without isochrones (snap, times, summaries, gaps, norms): "
+              f"{t.lap():.2f} s; {r.report['share_covered'] * 100:.2f} % of households covered, "
+              f"{r.report['gaps']} gaps")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--nodes", type=int, default=500_000)
+    p.add_argument("--households", type=int, default=1_000_000)
+    p.add_argument("--centres", type=int, default=2000)
+    p.add_argument("--ego-sample", type=int, default=20)
+    p.add_argument("--nanjing-households", type=int, default=50_000)
+    p.add_argument("--nanjing-centres", type=int, default=20)
+    p.add_argument("--skip-networkx", action="store_true")
+    p.add_argument("--full-coverage", action="store_true",
+                   help="also time the whole coverage() call on the city")
+    args = p.parse_args(argv)
+    import os
+
+    print(f"coverage_peers: cutoff {CUTOFF:.0f} m (15 min at 4 km/h); cpus {os.cpu_count()}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    nanjing_case(args)
+    city_case(args)
+
+
+if __name__ == "__main__":
+    main()

