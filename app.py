@@ -199,7 +199,7 @@ if "plan" not in ss:
 with st.sidebar:
     st.radio(t("language", "zh"), ("zh", "en"), key="lang", horizontal=True,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
-    st.radio(L("step"), STEPS, key="step", format_func=lambda x: L(f"step_{x}"))
+    st.radio(L("step"), STEPS, key="step", format_func=lambda x, lang=ss.lang: t(f"step_{x}", lang))
     from gridplan.webmap import tiles_url as _tiles_default
 
     ss.setdefault("tiles", _tiles_default() or "none")
@@ -220,7 +220,7 @@ def page_data() -> None:
     from gridplan import uploads
 
     src = st.radio(L("data_source"), ("sample", "upload"), key="source", horizontal=True,
-                   format_func=lambda x: L(f"source_{x}"))
+                   format_func=lambda x, lang=ss.lang: t(f"source_{x}", lang))
     if src == "sample":
         if st.button(L("load_sample"), key="btn_load_sample"):
             load_sample_into_session()
@@ -228,7 +228,7 @@ def page_data() -> None:
     else:
         st.caption(L("upload_help"))
         coords = st.selectbox(L("coords"), ("wgs84", "gcj02", "bd09"), key="coords",
-                              format_func=lambda x: L(f"coords_{x}"))
+                              format_func=lambda x, lang=ss.lang: t(f"coords_{x}", lang))
         files = {}
         mapping: dict[str, dict] = {}
         for kind in KINDS:
@@ -383,7 +383,7 @@ def page_grids() -> None:
         if ss.sel_grid not in ids:
             select_grid(None)
         st.selectbox(L("select_grid"), [None] + ids, key="sel_grid_box", on_change=on_grid_box,
-                     format_func=lambda g: "—" if g is None else g)
+                     format_func=lambda g: "—" if g is None else g, placeholder="—")
         if ss.sel_grid:
             grid_panel(plan, ss.sel_grid)
     st.subheader(L("grid_table"))
@@ -401,8 +401,8 @@ def grid_panel(plan, gid: str) -> None:
                                    "n_estates", "status", "reason", "compactness", "area_m2",
                                    "locked")}
     row = table(pd.DataFrame([facts])).iloc[0]
-    st.dataframe(pd.DataFrame({"": row.index, " ": ["—" if pd.isna(v) else str(v) for v in row]}),
-                 hide_index=True)
+    # a plain HTML table (not a canvas grid): readable by screen readers and browser tests
+    st.table(pd.DataFrame({" ": ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
     st.write(f"**{L('grid_estates')}**: " + (", ".join(map(str, d["estates"])) or "—"))
     st.write(f"**{L('grid_buildings')}**: {len(d['buildings'])}")
     st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))
@@ -416,7 +416,7 @@ def grid_panel(plan, gid: str) -> None:
         ss.sel_unit = None
         ss.sel_unit_box = None
     uid = st.selectbox(L("select_unit"), [None] + units, key="sel_unit_box", on_change=on_unit_box,
-                       format_func=lambda u: "—" if u is None else str(u))
+                       format_func=lambda u: "—" if u is None else str(u), placeholder="—")
     if uid is not None:
         targets = plan.unit_neighbour_grids(uid)
         if targets:
@@ -505,7 +505,7 @@ def page_sites() -> None:
     c1, c2, c3 = st.columns(3)
     k = c1.number_input(L("n_sites"), 1, 50, 3, key="k_sites")
     kind = c2.selectbox(L("site_kind"), ("community_centre", "station"), key="site_kind",
-                        format_func=lambda x: L(f"kind_{x}"))
+                        format_func=lambda x, lang=ss.lang: t(f"kind_{x}", lang))
     minutes = float(ss.get("minutes", WALK_MINUTES))
     speed = float(ss.get("speed", WALK_SPEED_KMH))
     hh = plan.assignment.drop(columns=["unit_id"])

@@ -29,15 +29,20 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 SIZES = (100_000, 300_000, 1_000_000)
-STAGES = ("partition", "network_load", "snapping", "coverage", "coverage_noiso", "siting")
+STAGES = ("partition", "network_load", "snapping", "coverage", "isochrones", "siting")
+#: Isochrone polygons cost about a second per facility (gridplan.isochrones buffers and unions
+#: every reached stretch of walkway): the stage draws those of this many facilities and reports
+#: the cost per facility; the whole city's isochrones take that times the facility count.
+ISOCHRONE_SAMPLE = 40
 #: Centres used for coverage: every facility of the generated city (2,000 per million households).
 KINDS = ("street_centre", "community_centre", "station")
-SITING_NEW = 10
 
 
 # ------------------------------------------------------------------------------ child stages
@@ -115,10 +120,11 @@ def stage_snapping(size, args):
             "off_network": int(hs["off_network"].sum() + fs["off_network"].sum())}
 
 
-def _coverage(size, args, isochrones):
+def stage_coverage(size, args):
+    """Nearest centre of every household, summaries, gaps; no isochrone polygons."""
     c = _city(size, ("households", "facilities", "communities"))
     net = _network(size)
-    kw = dict(communities=c["communities"], kinds=KINDS, isochrones=isochrones)
+    kw = dict(communities=c["communities"], kinds=KINDS, isochrones=False)
     t0 = time.perf_counter()
     if args.engine == "dask":
         from gridplan.engine import coverage
@@ -131,38 +137,47 @@ def _coverage(size, args, isochrones):
         res = coverage(c["households"], c["facilities"], net, **kw)
     secs = time.perf_counter() - t0
     return {"seconds": secs, "nodes": net.n_nodes, "centres": res.report["facilities_used"],
-            "share_covered": res.report["share_covered"], "isochrones": len(res.isochrones)}
+            "share_covered": res.report["share_covered"]}
 
 
-def stage_coverage(size, args):
-    return _coverage(size, args, True)
+def stage_isochrones(size, args):
+    """Isochrones (5/10/15 min) of the first ISOCHRONE_SAMPLE facilities, spread over the city."""
+    from gridplan.isochrones import isochrones
 
+    c = _city(size, ("facilities",))
+    net = _network(size)
+    fac = c["facilities"].iloc[np.linspace(0, len(c["facilities"]) - 1, ISOCHRONE_SAMPLE)
+                               .round().astype(int)]
+    t0 = time.perf_counter()
+    if args.engine == "dask":
+        from gridplan.engine import dask_client, tiled_isochrones
 
-def stage_coverage_noiso(size, args):
-    return _coverage(size, args, False)
+        with dask_client(args.scheduler) as client:
+            iso = tiled_isochrones(net, fac, client=client, minutes=(5, 10, 15))
+    else:
+        iso = isochrones(net, fac, minutes=(5, 10, 15))
+    secs = time.perf_counter() - t0
+    n_all = len(c["facilities"])
+    return {"seconds": secs, "facilities": len(fac), "per_facility_s": secs / len(fac),
+            "all_facilities_est_s": secs / len(fac) * n_all, "polygons": len(iso)}
 
 
 def stage_siting(size, args):
-    import inspect
-
-    from gridplan.coverage import coverage
     from gridplan.siting import site
 
-    c = _city(size, ("households", "facilities", "communities"))
+    c = _city(size, ("households", "facilities"))
     net = _network(size)
-    # the question siting answers at city scale: with only the community and street centres,
-    # where should new ones go?
-    centres = c["facilities"][c["facilities"]["kind"] != "station"]
-    cov = coverage(c["households"], centres, net, communities=c["communities"], isochrones=False)
-    params = inspect.signature(site).parameters
-    kw = {k: v for k, v in dict(network=net, n=SITING_NEW, k=SITING_NEW, add=SITING_NEW,
-                                 coverage=cov, facilities=centres).items() if k in params}
+    # a city-scale siting question: with only the street centres standing, where should one new
+    # community centre per 4 communities go (maximal covering, 15-minute walk)?
+    existing = c["facilities"][c["facilities"]["kind"] == "street_centre"]
+    add = max(5, int((c["facilities"]["kind"] == "community_centre").sum()) // 4)
     t0 = time.perf_counter()
-    res = site(c["households"], **kw) if "households" not in kw else site(**kw)
+    res = site(c["households"], existing, net, add=add, kind="community_centre")
     secs = time.perf_counter() - t0
     rep = getattr(res, "report", {}) or {}
-    return {"seconds": secs, "sites": len(getattr(res, "sites", [])),
-            "gap": rep.get("gap", rep.get("optimality_gap"))}
+    keep = {k: rep[k] for k in ("status", "gap", "households_gained", "candidates")
+            if k in rep and not isinstance(rep[k], (dict, list))}
+    return {"seconds": secs, "sites": len(getattr(res, "sites", [])), "add": add, **keep}
 
 
 def run_child(args) -> int:

@@ -105,6 +105,7 @@ def city(distinct=False, n_households=100_000, n_buildings=6000, n_side=100, spa
           f"bound {r.bound:.0f}, certified gap {r.gap:.3%}, {r.status}, by {r.method}; "
           f"greedy {r.details['greedy_objective']:.0f}; times "
           + ", ".join(f"{k} {v:.1f}" for k, v in r.times.items()))
+    print("    " + ", ".join(f"{k}: {v}" for k, v in r.details.items()))
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ _API = {
     # sample district
     "make_sample": "gridplan.sample",
     "load_sample": "gridplan.sample",
+    "write_sample": "gridplan.sample",
     # norms
     "Norms": "gridplan.standards",
     "DEFAULT_NORMS": "gridplan.standards",

@@ -20,7 +20,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from gridplan._adjacency import shared_boundaries, voronoi_cells, zones
+from gridplan._adjacency import shared_boundaries, zones
 from gridplan._partition import Graph, candidate_ks, plan_graph, violation
 from gridplan.units import unit_keys
 
@@ -40,25 +40,79 @@ REASONS = {
 }
 
 _MIN_PIECE_AREA = 1e-2  # m2; slivers from floating-point clipping
+_GRID_SIZE = 1e-4  # m; precision of the noded linework
 
 
-def _pieces(polygon, barrier_lines, xy):
-    """Voronoi cells of the distinct locations in ``xy``, cut by barrier zones, as single parts."""
+def _pieces(polygon, barrier_lines, xy, kept_polys=()):
+    """Faces of the noded linework: community boundary, kept grids, barriers and the Voronoi edges
+    of the distinct locations in ``xy``.
+
+    Noding all lines together (one ``union_all``) and polygonizing gives pieces whose shared
+    edges are identical, so shared-boundary lengths and unions are exact; clipping every cell
+    separately would leave edges that differ in the last bits and touch only at points.
+
+    Returns
+    -------
+    faces, zone per face, kept index per face (-1 when free)
+    """
     zs = zones(polygon, barrier_lines)
-    loc, inv = np.unique(np.round(xy, 2), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    if len(loc):
-        cells = voronoi_cells(loc, polygon)
-    else:
-        cells = np.array([polygon], dtype=object)
-    ci, zi = shapely.STRtree(zs).query(cells, predicate="intersects")
-    order = np.lexsort((zi, ci))
-    ci, zi = ci[order], zi[order]
-    inter = shapely.intersection(cells[ci], zs[zi])
-    parts, src = shapely.get_parts(inter, return_index=True)
-    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > _MIN_PIECE_AREA)
-    parts, zone = parts[keep], zi[src[keep]]
-    return parts, zone, zs, loc, inv
+    lines = [shapely.boundary(polygon)]
+    loc = np.unique(np.round(xy, 2), axis=0) if len(xy) else np.empty((0, 2))
+    if len(loc) >= 2:
+        lines.append(shapely.voronoi_polygons(shapely.multipoints(loc), extend_to=polygon,
+                                              only_edges=True))
+    if barrier_lines is not None and len(barrier_lines):
+        lines.extend(shapely.intersection(np.asarray(barrier_lines, dtype=object), polygon))
+    lines.extend(shapely.boundary(np.asarray(kept_polys, dtype=object)) if len(kept_polys) else [])
+    # snap-rounding to 0.1 mm makes near-coincident lines (kept grids read back from a file,
+    # barriers along the boundary) coincide, so no sliver or spike faces appear
+    noded = shapely.union_all(np.asarray(lines, dtype=object), grid_size=_GRID_SIZE)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    rp = shapely.point_on_surface(faces)
+    inside = shapely.contains_xy(polygon, shapely.get_x(rp), shapely.get_y(rp))
+    keep = inside & (shapely.area(faces) > _MIN_PIECE_AREA)
+    faces, rp = faces[keep], rp[keep]
+    bad = ~shapely.is_valid(faces)
+    if bad.any():
+        faces[bad] = [_polygonal(f) for f in faces[bad]]
+    # deterministic order regardless of GEOS internals: by representative point
+    order = np.lexsort((shapely.get_y(rp), shapely.get_x(rp)))
+    faces, rp = faces[order], rp[order]
+    zone = _first_hit(rp, zs)
+    kept = _first_hit(rp, np.asarray(kept_polys, dtype=object)) if len(kept_polys) else \
+        np.full(len(faces), -1)
+    zone[zone < 0] = 0
+    return faces, zone, kept
+
+
+def _polygonal(geom):
+    """The polygonal part of ``geom`` (valid), or an empty polygon."""
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    parts = shapely.get_parts(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+    if len(parts) == 0:
+        return shapely.Polygon()
+    if len(parts) > 1:  # degenerate spikes split off by make_valid
+        area = shapely.area(parts)
+        parts = parts[area >= 1e-7 * area.sum()]
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def _union(pieces):
+    """Union of pieces, always valid and polygonal."""
+    return _polygonal(shapely.union_all(pieces))
+
+
+def _first_hit(points, polys):
+    """Index of the first polygon containing each point (-1 if none)."""
+    out = np.full(len(points), -1, dtype=np.int64)
+    if len(polys) == 0 or len(points) == 0:
+        return out
+    pi, gi = shapely.STRtree(polys).query(points, predicate="intersects")
+    order = np.lexsort((gi, pi))[::-1]
+    out[pi[order]] = gi[order]
+    return out
 
 
 def _locate(points_xy, pieces):
@@ -358,17 +412,18 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
              "mergeable": False}
 
     # --- kept grids: their households and ground are taken out before planning -------------
-    kept = [(gid, shapely.intersection(g, poly)) for gid, g in task.get("kept") or []]
-    kept = [(gid, g) for gid, g in kept if not shapely.is_empty(g)]
-    in_kept = np.full(n, -1)
-    if kept:
-        kg = np.array([g for _, g in kept], dtype=object)
-        pi, gi = shapely.STRtree(kg).query(shapely.points(xy), predicate="intersects")
-        order = np.lexsort((gi, pi))[::-1]
-        in_kept[pi[order]] = gi[order]
-        rest_poly = shapely.difference(poly, shapely.union_all(kg))
-    else:
-        rest_poly = poly
+    # kept polygons read back from a file differ from the community in the last digits: snap
+    # them to its vertices first so that shared edges coincide (no slivers, valid unions)
+    bl = task.get("barriers")
+    snap_to = shapely.union_all(np.r_[np.array([poly], dtype=object),
+                                      np.asarray(bl if bl is not None else [], dtype=object)])
+    kept = [(gid, _polygonal(shapely.intersection(shapely.make_valid(shapely.snap(g, snap_to, 0.05)),
+                                                  poly)))
+            for gid, g in task.get("kept") or []]
+    kept = [(gid, g) for gid, g in kept if shapely.area(g) > _MIN_PIECE_AREA]
+    nk = len(kept)
+    kg = np.array([g for _, g in kept], dtype=object)
+    in_kept = _first_hit(shapely.points(xy), kg) if nk else np.full(n, -1)
     free = np.flatnonzero(in_kept < 0)
 
     # --- units of the free households ----------------------------------------------------------
@@ -377,51 +432,34 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
     keys = unit_keys(xy[free], hh[free], None if bld is None else np.asarray(bld, dtype=object)[free],
                      None if est is None else np.asarray(est, dtype=object)[free], hi,
                      prefix=f"{cid}/", refine=refine)
-    # points outside the free area (boundary gaps) are pulled just inside it for the cells
-    pts_xy = xy[free].copy()
-    if len(free) and not shapely.is_empty(rest_poly):
-        outside = ~shapely.contains_xy(rest_poly, pts_xy[:, 0], pts_xy[:, 1])
-        if outside.any():
-            inner = shapely.buffer(rest_poly, -0.5)
-            target = inner if not shapely.is_empty(inner) else rest_poly
-            near = shapely.get_point(shapely.shortest_line(shapely.points(pts_xy[outside]), target), 1)
-            pts_xy[outside] = shapely.get_coordinates(near)
 
-    pieces = np.empty(0, dtype=object)
-    zone = np.empty(0, dtype=np.int64)
-    if not shapely.is_empty(rest_poly) and shapely.area(rest_poly) > _MIN_PIECE_AREA:
-        pieces, zone, zs, loc, inv = _pieces(rest_poly, task.get("barriers"), pts_xy)
-    # kept grids are pieces too (anchored), so that empty ground next to them has a home
-    nk = len(kept)
-    all_pieces = np.r_[np.array([g for _, g in kept], dtype=object), pieces] if nk else pieces
-    all_zone = np.r_[np.full(nk, -1), zone] if nk else zone
+    all_pieces, all_zone, face_kept = _pieces(poly, task.get("barriers"), xy[free], kg)
     ei, ej, elen = shared_boundaries(all_pieces)
     ecross = all_zone[ei] != all_zone[ej]
     edges = (ei, ej, elen, ecross)
 
-    # kept grids become units 0..nk-1; free units follow
-    hh_piece_kept = in_kept[in_kept >= 0]
-    rows_kept = np.flatnonzero(in_kept >= 0)
-    if len(free):
-        hh_piece_free = _locate(pts_xy, pieces) + nk
-    else:
-        hh_piece_free = np.empty(0, dtype=np.int64)
+    # kept grids are units 0..nk-1 (every face inside one is anchored to it); free units follow
+    free_faces = np.flatnonzero(face_kept < 0)
     hh_piece = np.empty(n, dtype=np.int64)
-    hh_piece[rows_kept] = hh_piece_kept
-    hh_piece[free] = hh_piece_free
     unit0 = np.empty(n, dtype=np.int64)
-    unit0[rows_kept] = in_kept[rows_kept]
-    unit0[free] = keys.codes + nk
-    # kept grids with no household inside still anchor their ground
-    anchor_rows = np.arange(nk)
-    hh_piece_all = np.r_[hh_piece, anchor_rows]
-    unit_all = np.r_[unit0, anchor_rows]
+    rows_kept = np.flatnonzero(in_kept >= 0)
+    if len(rows_kept):
+        first_face = np.full(nk, -1)
+        kf = np.flatnonzero(face_kept >= 0)
+        first_face[face_kept[kf[::-1]]] = kf[::-1]
+        hh_piece[rows_kept] = first_face[in_kept[rows_kept]]
+        unit0[rows_kept] = in_kept[rows_kept]
+    if len(free):
+        hh_piece[free] = free_faces[_locate(xy[free], all_pieces[free_faces])]
+        unit0[free] = keys.codes + nk
+    anchors = np.flatnonzero(face_kept >= 0)
+    hh_piece_all = np.r_[hh_piece, anchors]
+    unit_all = np.r_[unit0, face_kept[anchors]]
     piece_unit, hh_unit_all, nunits = _units_on_pieces(all_pieces, all_zone, hh_piece_all, unit_all,
                                                        edges)
     hh_unit = hh_unit_all[:n]
-    # which final units are kept grids (a free unit sharing a piece with a kept grid joins it)
     kept_of_unit = np.full(nunits, -1)
-    kept_of_unit[hh_unit_all[n:]] = np.arange(nk)
+    kept_of_unit[hh_unit_all[n:]] = face_kept[anchors]
     w = np.bincount(hh_unit, weights=hh, minlength=nunits).astype(np.int64)
     ui, uj, ulen, usame, area, perim = _unit_graph(piece_unit, nunits, all_pieces, edges)
 
@@ -460,7 +498,7 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
     # grid polygons: union of pieces per grid
     order = np.argsort(piece_grid, kind="stable")
     bounds = np.searchsorted(piece_grid[order], np.arange(ngrids + 1))
-    geoms = np.array([shapely.union_all(all_pieces[order[bounds[g]:bounds[g + 1]]])
+    geoms = np.array([_union(all_pieces[order[bounds[g]:bounds[g + 1]]])
                       for g in range(ngrids)], dtype=object)
     gw = np.bincount(hh_grid, weights=hh, minlength=ngrids).astype(np.int64)
 
@@ -510,21 +548,22 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
     # --- units out (free units and kept grids as units) ------------------------------------------
     uorder = np.argsort(piece_unit, kind="stable")
     ub = np.searchsorted(piece_unit[uorder], np.arange(nunits + 1))
-    ugeom = [shapely.union_all(all_pieces[uorder[ub[u]:ub[u + 1]]]) for u in range(nunits)]
+    ugeom = [_union(all_pieces[uorder[ub[u]:ub[u + 1]]]) for u in range(nunits)]
     first_row = np.full(nunits, n)
     np.minimum.at(first_row, hh_unit, np.arange(n))
     unit_name = np.empty(nunits, dtype=object)
     unit_kind = np.empty(nunits, dtype=object)
     unit_est = np.empty(nunits, dtype=object)
+    t_id = keys.table["unit_id"].to_numpy(object)
+    t_kind = keys.table["kind"].to_numpy(object)
+    t_est = keys.table["estate_id"].to_numpy(object)
     for u in range(nunits):
         r = first_row[u]
         if kept_of_unit[u] >= 0:
             unit_name[u], unit_kind[u], unit_est[u] = f"{cid}/kept:{kept[kept_of_unit[u]][0]}", "kept", None
         elif r < n:
             ki = keys.codes[np.searchsorted(free, r)]
-            unit_name[u] = keys.table["unit_id"].iat[ki]
-            unit_kind[u] = keys.table["kind"].iat[ki]
-            unit_est[u] = keys.table["estate_id"].iat[ki]
+            unit_name[u], unit_kind[u], unit_est[u] = t_id[ki], t_kind[ki], t_est[ki]
     # a unit split into detached parts gets a suffix so that ids stay unique
     seen: dict = {}
     for u in range(nunits):
@@ -676,7 +715,7 @@ def _micro(task, cid, xy, hh, hh_grid, code, pieces, zone, edges, hh_piece, piec
                                     -1)
         nm = len(rs)
         mg = lab[pu]
-        geoms = np.array([shapely.union_all(sp[mg == k]) for k in range(nm)], dtype=object)
+        geoms = np.array([_union(sp[mg == k]) for k in range(nm)], dtype=object)
         order = _grid_order(geoms)
         num = np.empty(nm, dtype=np.int64)
         num[order] = np.arange(1, nm + 1)

@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridplan._sample_layout import RIVER_WIDTH, SETBACK, Layout
+from gridplan._sample_layout import RIVER_WIDTH, SETBACK, SIDEWALK_OFFSET, Layout
 
 #: Walls keep buildings this far inside (metres).
 WALL_TO_BUILDING = 8.0
@@ -131,6 +131,11 @@ def fill_blocks(rng: np.random.Generator, layout: Layout, road_lines: np.ndarray
     fill = Fill()
     blocks = layout.blocks
     river_zone = layout.river.buffer(SETBACK["river"])
+    # Lanes run from road to road, but stop at an arterial's sidewalk and at the riverside walk
+    # (half a metre beyond, so that noding joins them): they must not reach the carriageway.
+    primary = layout.roads.geometry.values[layout.roads["highway"].to_numpy() == "primary"]
+    lane_stop = shapely.union(shapely.unary_union(shapely.buffer(primary, SIDEWALK_OFFSET - 0.6)),
+                              layout.river.buffer(RIVER_WIDTH / 2 + 4.4))
     roads = layout.roads
     # Setback zone around each road by class, merged once.
     road_zone = shapely.unary_union(shapely.buffer(roads.geometry.values,
@@ -168,29 +173,30 @@ def fill_blocks(rng: np.random.Generator, layout: Layout, road_lines: np.ndarray
         u, v = block_frame(poly)
         c = np.array(shapely.get_coordinates(shapely.centroid(poly))[0])
         usable = shapely.difference(poly, shapely.union(road_zone, river_zone))
+        reach = shapely.difference(poly.buffer(0.6), lane_stop)
         if role == "estates":
-            _estates_in_block(rng, fill, int(b), poly, usable, u, v, c, name_iter, street_lines)
+            _estates_in_block(rng, fill, int(b), reach, usable, u, v, c, name_iter, street_lines)
         elif role == "loose":
-            _loose_block(rng, fill, int(b), poly, usable, u, v, c)
+            _loose_block(rng, fill, int(b), reach, usable, u, v, c)
         elif role in ("oldtown", "small_oldtown"):
-            _old_town(rng, fill, int(b), poly, usable, u, v, c, layout, cap=260 if role == "small_oldtown" else None)
+            _old_town(rng, fill, int(b), poly, reach, usable, u, v, c, cap=260 if role == "small_oldtown" else None)
     return fill
 
 
-def _estates_in_block(rng, fill, b, poly, usable, u, v, c, name_iter, street_lines):
+def _estates_in_block(rng, fill, b, reach, usable, u, v, c, name_iter, street_lines):
     umin, umax, vmin, vmax = _project(usable, c, u, v)
     k = int(np.clip(round((umax - umin) * (vmax - vmin) / 50000), 1, 3))
     # Lanes split the block across its long side into k estates.
     cuts = [umin + (umax - umin) * i / k + rng.uniform(-15, 15) for i in range(1, k)]
-    lanes = _chords(poly.buffer(0.6), c, u, v, cuts, along_u=False)
+    lanes = _chords(reach, c, u, v, cuts, along_u=False)
     for ln in lanes:
         fill.paths.append({"geometry": ln, "highway": "service", "name": None})
     parts = shapely.get_parts(shapely.difference(usable, shapely.unary_union(
         [ln.buffer(6) for ln in lanes]) if lanes else shapely.Polygon()))
-    parts = [p for p in parts if p.area > 6000]
+    parts = [shapely.simplify(p, 1.0) for p in parts if p.area > 6000]
     parts.sort(key=lambda p: (round(p.centroid.coords[0][0] * u[0] + p.centroid.coords[0][1] * u[1])))
-    for part in parts:
-        part = shapely.simplify(part, 1.0)
+    targets = np.concatenate([street_lines, np.array(lanes, dtype=object)]) if lanes else street_lines
+    for i, part in enumerate(parts):
         kind = str(rng.choice(["walkup", "walkup", "tower", "mixed"]))
         allowed = part.buffer(-WALL_TO_BUILDING)
         pc = np.array(part.centroid.coords[0])
@@ -208,15 +214,20 @@ def _estates_in_block(rng, fill, b, poly, usable, u, v, c, name_iter, street_lin
         # Row paths overshoot the ring by half a metre so noding joins them; stubs are trimmed.
         for ln in _chords(inner.buffer(0.5), pc, u, v, offs, along_u=True):
             fill.paths.append({"geometry": ln, "highway": "footway", "name": None})
-        _gates(rng, fill, idx, part, inner.exterior, u, v, street_lines)
+        neighbours = shapely.unary_union([q for j, q in enumerate(parts) if j != i])
+        _gates(rng, fill, idx, part, inner.exterior, u, v, targets, neighbours)
 
 
-def _gates(rng, fill, idx, part, ring, u, v, street_lines):
-    """1-3 gates where the wall comes closest to a street; connectors inside and out."""
+def _gates(rng, fill, idx, part, ring, u, v, street_lines, neighbours):
+    """1-3 gates where the wall comes closest to a street; connectors inside and out.
+
+    A connector never crosses a neighbouring estate (walls are only passed through gates).
+    """
     tree = shapely.STRtree(street_lines)
     cands = []
     start = np.array(part.point_on_surface().coords[0])
-    for k, d in enumerate([u, v, -u, -v]):
+    diag = [(u + v) / np.sqrt(2), (v - u) / np.sqrt(2), -(u + v) / np.sqrt(2), (u - v) / np.sqrt(2)]
+    for k, d in enumerate([u, v, -u, -v] + diag):
         ray = shapely.LineString([start, start + 3000 * d])
         hit = shapely.intersection(ray, part.exterior)
         pts = shapely.get_coordinates(hit)
@@ -227,9 +238,12 @@ def _gates(rng, fill, idx, part, ring, u, v, street_lines):
         near = street_lines[tree.nearest(gp)]
         q = np.array(shapely.get_coordinates(shapely.shortest_line(gp, near))[1])
         dist = float(np.hypot(*(q - g)))
+        if shapely.intersects(shapely.LineString([g, q]), neighbours):
+            continue
         cands.append((dist, k, g, q, d))
-    cands.sort(key=lambda t: (t[0], t[1]))
-    cands = [t for t in cands if t[0] < 60] or cands[:1]
+    # Gates on the four sides first; corners only when no side reaches a street directly.
+    sides = sorted((t for t in cands if t[1] < 4), key=lambda t: (t[0], t[1]))
+    cands = [t for t in sides if t[0] < 60] or sorted(cands, key=lambda t: (t[0], t[1]))[:1]
     n = int(rng.choice([1, 2, 2, 3]))
     chosen = cands[:n]
     # World direction of each gate for its name (东/北/西/南门).
@@ -246,7 +260,7 @@ def _gates(rng, fill, idx, part, ring, u, v, street_lines):
     fill.estates[idx]["n_gates"] = len(chosen)
 
 
-def _loose_block(rng, fill, b, poly, usable, u, v, c):
+def _loose_block(rng, fill, b, reach, usable, u, v, c):
     """Old work-unit walk-ups (单位宿舍) with no wall: loose buildings reached by lanes."""
     part = max(shapely.get_parts(usable), key=lambda p: p.area)
     pc = np.array(part.centroid.coords[0])
@@ -255,16 +269,15 @@ def _loose_block(rng, fill, b, poly, usable, u, v, c):
         a["levels"] = int(rng.choice([5, 6, 7]))
         a["households"] = a["levels"] * (2 if p.length < 110 else 3) * 2
         fill.buildings.append({"geometry": p, "estate": None, **a})
-    for ln in _chords(poly.buffer(0.6), pc, u, v, offs, along_u=True):
+    for ln in _chords(reach, pc, u, v, offs, along_u=True):
         fill.paths.append({"geometry": ln, "highway": "service", "name": None})
 
 
-def _old_town(rng, fill, b, poly, usable, u, v, c, layout, cap=None):
+def _old_town(rng, fill, b, poly, reach, usable, u, v, c, cap=None):
     """Dense low-rise old town (老城区): small houses on a fine lane grid; no walls."""
     umin, umax, vmin, vmax = _project(poly, c, u, v)
     lane_u = np.arange(vmin + rng.uniform(30, 50), vmax - 20, 52.0)
     lane_v = np.arange(umin + rng.uniform(40, 70), umax - 30, 85.0)
-    reach = shapely.difference(poly.buffer(0.6), layout.river.buffer(RIVER_WIDTH / 2 + 4.4))
     lanes = _chords(reach, c, u, v, lane_u, True) + _chords(reach, c, u, v, lane_v, False)
     for i, ln in enumerate(lanes):
         fill.paths.append({"geometry": ln, "highway": "living_street" if i % 2 == 0 else "path",

@@ -29,7 +29,7 @@ def _line_rows(geoms, highway, name=None, footway=None, bridge=False):
             for g in geoms if g is not None and not g.is_empty]
 
 
-def base_lines(rng: np.random.Generator, layout: Layout) -> gpd.GeoDataFrame:
+def base_lines(layout: Layout) -> gpd.GeoDataFrame:
     """Street-level walkable lines before the blocks are filled (not yet noded)."""
     clip = layout.street.buffer(NETWORK_MARGIN)
     river = layout.river

@@ -10,7 +10,8 @@ Why this is exact: the nearest segment S* (distance d*) has an end within sqrt(d
 the point. A segment none of whose ends is among the ``k`` nearest samples has both ends at least
 d_k (the k-th sample distance) away, so it is at least sqrt(d_k^2 - h^2/4) away. When the best
 candidate is no farther than that bound, no other segment can be nearer. Points that fail the
-test (rare: they sit among many close samples of far edges) fall back to shapely's exact
+test (rare: they sit among many close samples of far edges) are asked again with more
+neighbours, and the few still unproven fall back to shapely's exact
 ``STRtree.query_nearest``. Written by hand because no library offers nearest-line queries at
 this speed.
 """
@@ -27,18 +28,20 @@ __all__ = ["SnapIndex"]
 
 #: Longest segment between samples (metres) and neighbours asked of the KD-tree.
 SAMPLE_M = 40.0
+#: Neighbours asked of the KD-tree, in stages: most points are settled by the first, cheap stage;
+#: the few left (among close samples of far edges) get more neighbours, then shapely's STRtree.
+STAGES = (3, 12)
 #: Points per vectorised block (bounds the (block, 2k, 2) temporaries to ~100 MB).
 BLOCK = 200_000
-NEIGHBOURS = 8
 
 
 class SnapIndex:
     """Nearest-edge index over ``lines`` (metric LineStrings)."""
 
-    def __init__(self, lines: np.ndarray, sample_m: float = SAMPLE_M, k: int = NEIGHBOURS) -> None:
+    def __init__(self, lines: np.ndarray, sample_m: float = SAMPLE_M, stages=STAGES) -> None:
         self.lines = lines
         self.h = float(sample_m)
-        self.k = int(k)
+        self.stages = tuple(int(k) for k in stages)
         dens = shapely.segmentize(lines, self.h)
         xy, edge = shapely.get_coordinates(dens, return_index=True)
         first = np.r_[True, edge[1:] != edge[:-1]]
@@ -62,21 +65,40 @@ class SnapIndex:
         return tuple(np.concatenate([p[j] for p in parts]) for j in range(4))
 
     def _query(self, pts_xy: np.ndarray, max_snap_m: float = math.inf, workers: int = -1):
-        """Nearest edge of every point.
-
-        Returns
-        -------
-        edge : ndarray of int (-1 when farther than ``max_snap_m``)
-        offset, dist : ndarray of float (distance along the edge from its start; access leg)
-        snapped : ndarray (n, 2) of the nearest point on the edge
-        """
         n = len(pts_xy)
-        k = min(self.k, len(self.xy))
+        edge = np.full(n, -1, dtype=np.int64)
+        offset = np.full(n, np.nan)
+        bd = np.full(n, np.inf)
+        snapped = np.full((n, 2), np.nan)
+        todo = np.arange(n)
+        for k in self.stages:
+            if len(todo) == 0:
+                break
+            e, o, d, q, sure = self._candidates(pts_xy[todo], k, max_snap_m, workers)
+            done = todo[sure]
+            edge[done], offset[done], bd[done], snapped[done] = e[sure], o[sure], d[sure], q[sure]
+            todo = todo[~sure]
+        if len(todo):
+            self.fallbacks += len(todo)
+            e, o, d, q = self._exact(pts_xy[todo], max_snap_m)
+            edge[todo], offset[todo], bd[todo], snapped[todo] = e, o, d, q
+        off = ~(bd <= max_snap_m) | (edge < 0)
+        edge[off] = -1
+        bd = np.where(off, np.nan, bd)
+        offset = np.where(off, np.nan, offset)
+        snapped[off] = np.nan
+        return edge, offset, bd, snapped
+
+    def _candidates(self, pts_xy: np.ndarray, k: int, max_snap_m: float, workers: int):
+        """Best segment among those touching the ``k`` nearest samples, and whether it is proven
+        nearest (module docstring)."""
+        n = len(pts_xy)
+        S = len(self.xy)
+        k = min(k, S)
         ub = math.inf if math.isinf(max_snap_m) else max_snap_m + self.h
         d, j = self.tree.query(pts_xy, k=k, distance_upper_bound=ub, workers=workers)
         d = d.reshape(n, k)
         j = j.reshape(n, k)
-        S = len(self.xy)
         valid = j < S
         jj = np.where(valid, j, 0)
         # candidate segments: the one starting at each neighbour sample and the one ending there
@@ -86,40 +108,24 @@ class SnapIndex:
         cand = np.concatenate([fwd, bwd], axis=1)
         start = np.where(cand, start, 0)
         a = self.xy[start]
-        b = self.xy[np.minimum(start + 1, S - 1)]
+        ab = self.xy[np.minimum(start + 1, S - 1)] - a
         p = pts_xy[:, None, :]
-        ab = b - a
         ll = (ab ** 2).sum(axis=2)
-        t = np.where(ll > 0, ((p - a) * ab).sum(axis=2) / np.where(ll > 0, ll, 1.0), 0.0)
-        t = np.clip(t, 0.0, 1.0)
+        t = np.clip(((p - a) * ab).sum(axis=2) / np.where(ll > 0, ll, 1.0), 0.0, 1.0)
         q = a + t[..., None] * ab
         dist = np.hypot(*(p - q).transpose(2, 0, 1))
-        dist = np.where(cand, dist, np.inf)
+        dist[~cand] = np.inf
         best = np.argmin(dist, axis=1)
         rows = np.arange(n)
         bd = dist[rows, best]
         bs = start[rows, best]
-        bt = t[rows, best]
-        seg_len = np.sqrt(ll[rows, best])
         edge = np.where(np.isfinite(bd), self.edge[bs], -1)
-        offset = self.cum[bs] + bt * seg_len
-        snapped = q[rows, best]
-        # the proof of exactness (module docstring); inf d_k means "no other sample within ub"
+        offset = self.cum[bs] + t[rows, best] * np.sqrt(ll[rows, best])
+        # the proof; an infinite d_k means "no other sample within ub", which settles it too
         dk = d[:, -1]
         bound = np.where(np.isfinite(dk), np.sqrt(np.maximum(dk ** 2 - self.h ** 2 / 4, 0.0)), np.inf)
-        unsure = ~(bd <= bound)
-        unsure &= np.isfinite(bd) | np.isfinite(dk)
-        if unsure.any():
-            idx = np.flatnonzero(unsure)
-            self.fallbacks += len(idx)
-            e2, o2, d2, s2 = self._exact(pts_xy[idx], max_snap_m)
-            edge[idx], offset[idx], bd[idx], snapped[idx] = e2, o2, d2, s2
-        off = ~(bd <= max_snap_m) | (edge < 0)
-        edge[off] = -1
-        bd = np.where(off, np.nan, bd)
-        offset = np.where(off, np.nan, offset)
-        snapped[off] = np.nan
-        return edge, offset, bd, snapped
+        sure = (bd <= bound) | ~np.isfinite(dk)
+        return edge, offset, bd, q[rows, best], sure
 
     def _exact(self, pts_xy: np.ndarray, max_snap_m: float):
         if self._strtree is None:

@@ -148,7 +148,8 @@ def tile_nearest(payload: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     near = WalkNetwork.nearest(net, payload["sources"], payload["targets"],
                                limit_m=payload["limit_m"])
     src = near["source"].to_numpy()
-    gsrc = np.where(src >= 0, payload["source_ids"][np.maximum(src, 0)], -1)
+    ids = payload["source_ids"]
+    gsrc = np.where(src >= 0, ids[np.maximum(src, 0)], -1) if len(ids) else np.full(len(src), -1)
     return payload["target_ids"], near["dist_m"].to_numpy(), gsrc.astype(np.int64)
 
 

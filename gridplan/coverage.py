@@ -8,7 +8,6 @@ checked against the floor-area and staffing norms.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 

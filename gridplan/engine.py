@@ -154,7 +154,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     PartitionResult
         Identical to the local engine's.
     """
-    from gridplan import partition as part_mod
+    part_mod = importlib.import_module("gridplan.partition")
 
     _check_engine(engine)
     if engine == "local":
@@ -253,7 +253,7 @@ def tiled_isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *, clie
     within the largest threshold's walking distance of that tile (halo), which contains every
     walkway the facility reaches in that time.
     """
-    from gridplan import isochrones as iso_mod
+    iso_mod = importlib.import_module("gridplan.isochrones")
 
     minutes = kwargs.get("minutes", iso_mod.ISOCHRONE_MINUTES)
     speed = kwargs.get("speed_kmh", iso_mod.WALK_SPEED_KMH)
@@ -307,7 +307,7 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     CoverageResult
         Identical to the local engine's.
     """
-    from gridplan import coverage as cov_mod
+    cov_mod = importlib.import_module("gridplan.coverage")
 
     _check_engine(engine)
     if engine == "local":

@@ -232,7 +232,9 @@ def plot_grids(
     texts = []
     if labels:
         pts = g.geometry.representative_point()
-        for (x, y), gid, hh in zip(zip(pts.x, pts.y), g["grid_id"], g["households"]):
+        # The grid's number: from its code when it has one (codes may be carried over a replan).
+        ids = g["grid_code"] if "grid_code" in g.columns else g["grid_id"]
+        for (x, y), gid, hh in zip(zip(pts.x, pts.y), ids, g["households"]):
             text = f"{str(gid).rsplit('-', 1)[-1]}\n{int(hh)}户"
             texts.append(text)
             ax.text(x, y, text, ha="center", va="center", fontsize=6, fontproperties=font)
@@ -339,6 +341,9 @@ def plot_coverage(
     covered = hh["covered"].fillna(False).astype(bool).to_numpy()
     weight = hh["households"].to_numpy(dtype=float) if "households" in hh else np.ones(len(hh))
     size = 2 + 6 * np.sqrt(weight / max(weight.max(), 1.0))
+    if len(hh) > 5000:
+        # A city of points: smaller dots, or they hide each other and the boundaries.
+        size *= 0.3
     pts = hh.geometry
     ax.scatter(pts.x[covered], pts.y[covered], s=size[covered], color="#2171b5", linewidths=0)
     ax.scatter(pts.x[~covered], pts.y[~covered], s=size[~covered], color="#e41a1c", linewidths=0)

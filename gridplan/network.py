@@ -8,18 +8,22 @@ of a 400 m block is 200 m from either end, not 0 m from its nearest junction.
 Exact walking distance from a source point ``s`` (snapped to edge ``e_s`` at offset ``o_s`` with
 access leg ``a_s``) to a target point ``t`` (edge ``e_t``, offset ``o_t``, access leg ``a_t``)::
 
-    a_s + min( D(s, u_t) + o_t,  D(s, v_t) + len_t - o_t,  |o_t - o_s| if e_t == e_s ) + a_t
+    min( D(s, u_t) + o_t,  D(s, v_t) + len_t - o_t,  a_s + |o_t - o_s| if e_t == e_s ) + a_t
 
-where ``D(s, n) = min(a_s.. + o_s + d(u_s, n), len_s - o_s + d(v_s, n))`` is computed by one
-Dijkstra run on the CSR matrix augmented with one virtual node per source, joined to the two end
-nodes of its edge by directed arcs of weight ``a_s + o_s`` and ``a_s + len_s - o_s``. This is
-exact (no snapping of sources to nodes) and lets ``scipy.sparse.csgraph.dijkstra`` do all sources
-in one pass with ``min_only=True``. The access legs count as walking (at the same speed).
+where ``D(s, n) = a_s + min(o_s + d(u_s, n), len_s - o_s + d(v_s, n))`` (``d`` = node-to-node
+network distance) is computed by one Dijkstra run on the CSR matrix augmented with one virtual node
+per source, joined to the two end nodes of its edge by directed arcs of weight ``a_s + o_s`` and
+``a_s + len_s - o_s``. This is exact (sources are not moved to nodes) and lets
+``scipy.sparse.csgraph.dijkstra`` do all sources in one pass with ``min_only=True``; the nearest
+source of every node comes from its ``sources`` output. Access legs count as walking (same speed).
+
+Graph rules: lines are joined where they share a vertex (OSM's rule, see
+:func:`network_from_lines`); walking is undirected; parallel edges are reduced to the shortest
+before the CSR is built (scipy.sparse would sum them); loops are kept for snapping only.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +41,6 @@ from gridplan.errors import InputError, NetworkError
 from gridplan.projection import local_crs
 
 __all__ = ["WalkNetwork", "load_network", "network_from_lines"]
-
-log = logging.getLogger(__name__)
 
 #: Edges shorter than this (metres) are stored with this weight: csgraph would otherwise read an
 #: explicit zero as "no edge" after any sparse operation that prunes zeros.

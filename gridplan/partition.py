@@ -322,6 +322,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
         pd.DataFrame(unit_rows, columns=["unit_id", "community_id", "grid_id", "kind", "estate_id",
                                          "households", "geometry"]).astype({"households": "int64"}),
         geometry="geometry", crs=crs).to_crs(4326)
+    units = _valid(units)
     micro = None
     if micro_max:
         micro = gpd.GeoDataFrame(
@@ -329,8 +330,22 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
                                               "reason", "geometry"]),
             geometry="geometry", crs=crs).sort_values("micro_grid_id", kind="stable") \
             .reset_index(drop=True).to_crs(4326)
+        micro = _valid(micro)
     report = _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, time.perf_counter() - t0)
     return PartitionResult(grids, assignment, units, micro, report)
+
+
+def _valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Repair polygons that reprojection made invalid (near-degenerate spikes between pieces)."""
+    from gridplan._community import _polygonal
+
+    geom = gdf.geometry.values
+    bad = np.flatnonzero(~shapely.is_valid(np.asarray(geom)))
+    if len(bad):
+        fixed = np.asarray(geom).copy()
+        fixed[bad] = [_polygonal(g) for g in fixed[bad]]
+        gdf = gdf.set_geometry(gpd.array.from_shapely(fixed, crs=gdf.crs))
+    return gdf
 
 
 def _ids(df: pd.DataFrame, col: str) -> np.ndarray | None:
@@ -402,7 +417,7 @@ def _grid_table(rows, grid_of, hh_m, hh_count, building, estate, xy, crs) -> gpd
                            geometry="geometry", crs=crs)
     for c in ("households", "n_buildings", "n_estates"):
         out[c] = out[c].astype("int64")
-    return out.to_crs(4326)
+    return _valid(out.to_crs(4326))
 
 
 def _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, seconds) -> dict:

@@ -24,6 +24,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from gridplan._atomic import atomic_outputs
+from gridplan.errors import InputError
 from gridplan._sample_fill import block_frame, fill_blocks, rectangles
 from gridplan._sample_layout import (ARTERIAL_H, ARTERIAL_V, HEIGHT, RIVER_NAME, WIDTH, build_layout)
 from gridplan._sample_network import assemble, base_lines, walk_from
@@ -87,9 +88,14 @@ def make_sample(seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
         Keys ``street, communities, estates, gates, buildings, households, facilities, network,
         barriers``; every frame in EPSG:4326 with the data-contract columns, sorted by its id.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a non-negative integer, not {seed!r}",
+                         fix="pass --seed 0 (the committed sample) or another whole number >= 0",
+                         message_zh=f"随机种子必须是非负整数，而不是 {seed!r}",
+                         fix_zh="使用 --seed 0（随附的示例数据）或其他非负整数")
     rng = np.random.default_rng(seed)
     layout = build_layout(rng)
-    base = base_lines(rng, layout)
+    base = base_lines(layout)
     gate_targets = base.geometry.values[base["highway"].to_numpy() != "primary"]
     fill = fill_blocks(rng, layout, layout.roads.geometry.values, gate_targets)
     _mega_tower(layout, fill)
@@ -148,24 +154,24 @@ def _mega_tower(layout, fill) -> None:
     if not towers:
         return
     blocks = layout.blocks
-    # The tower estate with the most towers takes it; its most central tower is rebuilt.
+    # Tower estates with the most towers first; in each, the most central tower that has room.
     counts = pd.Series([fill.buildings[i]["estate"] for i in towers]).value_counts(sort=False)
-    est = int(counts.sort_index().idxmax())
-    e = fill.estates[est]
-    u, v = block_frame(blocks.geometry.values[e["block"]])
-    mine = [i for i in towers if fill.buildings[i]["estate"] == est]
-    c = np.array(e["geometry"].centroid.coords[0])
-    allowed = e["geometry"].buffer(-8.0)
-    others = shapely.unary_union([b["geometry"] for b in fill.buildings if b["estate"] == est])
-    for i in sorted(mine, key=lambda i: (fill.buildings[i]["geometry"].centroid.distance(shapely.Point(c)), i)):
-        old = fill.buildings[i]["geometry"]
-        x, y = old.centroid.coords[0]
-        big = rectangles([x], [y], [MEGA_TOWER["w"]], [MEGA_TOWER["d"]], u, v)[0]
-        rest = shapely.difference(others, old.buffer(0.01))
-        if big.within(allowed) and big.distance(rest) > 12.0:
-            fill.buildings[i].update(geometry=big, levels=MEGA_TOWER["levels"],
-                                     households=MEGA_TOWER["levels"] * MEGA_TOWER["per_floor"])
-            return
+    for est in sorted(counts.index, key=lambda e: (-counts[e], e)):
+        e = fill.estates[est]
+        u, v = block_frame(blocks.geometry.values[e["block"]])
+        mine = [i for i in towers if fill.buildings[i]["estate"] == est]
+        c = shapely.Point(e["geometry"].centroid)
+        allowed = e["geometry"].buffer(-8.0)
+        others = shapely.unary_union([b["geometry"] for b in fill.buildings if b["estate"] == est])
+        for i in sorted(mine, key=lambda i: (fill.buildings[i]["geometry"].centroid.distance(c), i)):
+            old = fill.buildings[i]["geometry"]
+            x, y = old.centroid.coords[0]
+            big = rectangles([x], [y], [MEGA_TOWER["w"]], [MEGA_TOWER["d"]], u, v)[0]
+            rest = shapely.difference(others, old.buffer(0.01))
+            if big.within(allowed) and big.distance(rest) > 12.0:
+                fill.buildings[i].update(geometry=big, levels=MEGA_TOWER["levels"],
+                                         households=MEGA_TOWER["levels"] * MEGA_TOWER["per_floor"])
+                return
 
 
 def _stations(rng, fill, est_geom, est_comm, far) -> list[dict]:
@@ -371,6 +377,9 @@ def load_sample(root: str | os.PathLike | None = None) -> dict[str, gpd.GeoDataF
     out = {}
     for key, p in paths.items():
         gdf = pyogrio.read_dataframe(p)
+        # GeoJSON has no integer width: give back the int64 columns make_sample() produces.
+        ints = [c for c in gdf.columns if pd.api.types.is_integer_dtype(gdf[c].dtype)]
+        gdf[ints] = gdf[ints].astype("int64")
         out[key] = gdf.set_crs(WGS84, allow_override=True)
     return out
 

@@ -123,23 +123,30 @@ def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | Non
             bsum = sub.groupby(["e", "b"], sort=True).agg(hh=("hh", "sum"), x=("x", "mean"),
                                                           y=("y", "mean")).reset_index()
             piece = np.empty(len(bsum), dtype=object)
-            for e, grp in bsum.groupby("e", sort=True):  # one loop per large estate (few)
-                w = grp["hh"].to_numpy()
-                lone = w > max_households
-                rest = np.flatnonzero(~lone)
-                labels = np.empty(len(grp), dtype=object)
-                labels[lone] = ["B:" + str(b) for b in grp["b"].to_numpy()[lone]]
+            e_arr = bsum["e"].to_numpy(object)
+            b_arr = bsum["b"].to_numpy(object)
+            w_all = bsum["hh"].to_numpy()
+            xy_all = bsum[["x", "y"]].to_numpy()
+            starts = np.flatnonzero(np.r_[True, e_arr[1:] != e_arr[:-1]])
+            ends = np.r_[starts[1:], len(e_arr)]
+            for s0, s1 in zip(starts, ends):  # one loop per large estate (few)
+                e = e_arr[s0]
+                w = w_all[s0:s1]
                 cap = int(caps[e])
+                lone = (w > max_households) | (cap == 1)
+                rest = np.flatnonzero(~lone)
+                labels = np.empty(s1 - s0, dtype=object)
+                labels[lone] = ["B:" + str(b) for b in b_arr[s0:s1][lone]]
                 if len(rest):
                     m = max(1, math.ceil(w[rest].sum() / cap))
-                    xy_r = grp[["x", "y"]].to_numpy()[rest]
+                    xy_r = xy_all[s0:s1][rest]
                     while True:
                         lab = _split_balanced(xy_r, w[rest], m)
                         if np.bincount(lab, weights=w[rest]).max() <= cap or m >= len(rest):
                             break
                         m += 1
                     labels[rest] = [f"E:{e}#{i + 1}" for i in lab]
-                piece[grp.index.to_numpy()] = labels
+                piece[s0:s1] = labels
             bsum["unit"] = piece
             key = pd.MultiIndex.from_frame(bsum[["e", "b"]])
             pos = key.get_indexer(pd.MultiIndex.from_frame(sub[["e", "b"]]))

@@ -90,6 +90,7 @@ def stage_upload(name: str, data: bytes, folder: Path, *, suffixes=ALLOWED_SUFFI
     if not data:
         raise _err("the file is empty (0 bytes)", "文件为空（0 字节）", "export the data again",
                    "请重新导出数据", base)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / base
     path.write_bytes(data)
     if base.lower().endswith(".zip"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import math
 import mimetypes
 import os
 import re
@@ -156,6 +157,19 @@ def _slim(gdf: gpd.GeoDataFrame, columns: list[str], decimals: int = 6) -> gpd.G
     return out
 
 
+def _zoom_for(minx, miny, maxx, maxy, *, width: int = 700, height: int = 560) -> int:
+    """Web-Mercator zoom that shows the bounds in a map of about ``width`` x ``height`` pixels.
+
+    Computed here rather than with Leaflet's fitBounds, which measures the container while the
+    app's iframe is still being laid out and then zooms out too far.
+    """
+    lat = math.radians((miny + maxy) / 2)
+    span_x = max(maxx - minx, 1e-6)
+    span_y = max((maxy - miny) / max(math.cos(lat), 1e-6), 1e-6)
+    z = math.log2(min(width * 360 / (256 * span_x), height * 360 / (256 * span_y)))
+    return int(min(18, max(3, math.floor(z))))
+
+
 def plan_map(
     grids: gpd.GeoDataFrame,
     *,
@@ -207,7 +221,8 @@ def plan_map(
     g = to_wgs84(grids)
     minx, miny, maxx, maxy = g.total_bounds if len(g) else (114.0, 30.0, 114.1, 30.1)
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
-                      zoom_control=True, control_scale=True, prefer_canvas=True,
+                      zoom_start=_zoom_for(minx, miny, maxx, maxy, height=height),
+                      zoom_control=True, control_scale=True, prefer_canvas=False,
                       height=height)
     js, css = offline_assets(False)
     fmap.default_js = list(js)
@@ -215,8 +230,6 @@ def plan_map(
     if tiles:
         folium.TileLayer(tiles=tiles, attr=DEFAULT_TILES_ATTRIBUTION, name=t("map_basemap", lang),
                          max_zoom=19, control=False).add_to(fmap)
-    if len(g):
-        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
 
     if isochrones is not None and len(isochrones):
         iso = _slim(isochrones.sort_values("minutes", ascending=False),

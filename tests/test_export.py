@@ -159,6 +159,9 @@ def test_excel_report_is_chinese_and_reads_back(district, tmp_path):
         for col in table.columns:
             for a, b in zip(got[col], expected[col]):
                 assert (a == b) or (isinstance(a, float) and np.isclose(a, b)), (sheet, col, a, b)
+    # Every header of every sheet is Chinese.
+    for sheet in back.values():
+        assert all(any(ord(ch) > 0x2E80 for ch in str(col)) for col in sheet.columns), sheet.columns
     grids = back["网格"]
     assert {"网格编码", "网格编号", "户数", "状态"} <= set(grids.columns)
     assert set(grids["状态"]) == {"达标"}
@@ -283,3 +286,34 @@ def test_replan_keeps_codes_of_unchanged_grids(sample_dir):
     new = carried["code_status"] == "new"
     assert not set(carried.loc[new, "grid_code"]) & set(old["grid_code"])
     assert carried["grid_code"].is_unique
+
+
+def test_export_cli(district, tmp_path):
+    from gridplan.cli import main
+
+    grids, hh, comms = (tmp_path / "grids.geojson", tmp_path / "households.geojson",
+                        tmp_path / "communities.geojson")
+    district["grids"].to_file(grids)
+    district["households"].drop(columns=["unit"]).to_file(hh)
+    district["communities"].to_file(comms)
+    out = tmp_path / "out"
+    args = ["export", "--grids", str(grids), "--households", str(hh), "--communities", str(comms),
+            "--gpkg", str(out / "plan.gpkg"), "--xlsx", str(out / "report.xlsx"),
+            "--geojson", str(out / "grids.geojson"), "--png", str(out / "grids.png"), "--quiet"]
+    assert main(args) == 0
+    layers = export.read_geopackage(out / "plan.gpkg")
+    assert list(layers) == ["streets", "communities", "grids", "households"]
+    assert layers["grids"]["grid_code"].tolist()[0] == "S01-C01-01"
+    assert rfc7946_problems(json.loads((out / "grids.geojson").read_text(encoding="utf-8"))) == []
+    # Exported grids fed back as --previous keep every code.
+    again = out / "again.geojson"
+    assert main(["export", "--grids", str(grids), "--previous", str(out / "grids.geojson"),
+                 "--geojson", str(again), "--quiet"]) == 0
+    back = gpd.read_file(again)
+    assert (back["code_status"] == "kept").all()
+    assert back["grid_code"].tolist() == layers["grids"]["grid_code"].tolist()
+    # Bad input: exit code 2, nothing written.
+    assert main(["export", "--grids", str(tmp_path / "nope.geojson"),
+                 "--gpkg", str(tmp_path / "x.gpkg"), "--quiet"]) == 2
+    assert not (tmp_path / "x.gpkg").exists()
+    assert main(["export", "--grids", str(grids), "--quiet"]) == 2

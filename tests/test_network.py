@@ -220,7 +220,7 @@ def test_snap_is_exact_against_brute_force(lattice, lattice_net):
                        snap["offset_m"].to_numpy()[within], atol=1e-6)
     assert snap.index.equals(pd.RangeIndex(1500))
     # a tiny k forces the exact fallback for many points; the answer must not change
-    index = SnapIndex(lines, sample_m=40.0, k=1)
+    index = SnapIndex(lines, sample_m=40.0, stages=(1,))
     edge, off, dist, _ = index.query(shapely.get_coordinates(pts), 200.0)
     assert index.fallbacks > 0
     assert np.allclose(dist[within], brute[within], atol=1e-6)

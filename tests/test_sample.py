@@ -142,6 +142,16 @@ def test_load_sample_reads_files_or_generates(written, tmp_path):
     assert generated["households"]["households"].sum() == read["households"]["households"].sum()
 
 
+def test_cli_rejects_bad_seed_and_unwritable_folder_writing_nothing(tmp_path, capsys):
+    assert main(["sample", "--out", str(tmp_path / "neg"), "--seed", "-3", "-q"]) == 2
+    assert "seed" in capsys.readouterr().err
+    assert not (tmp_path / "neg").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["sample", "--out", str(blocker / "sub"), "-q"]) == 2
+    assert blocker.read_text() == "not a folder"
+
+
 # --- what the district looks like ---------------------------------------------------------------
 
 def test_size_and_mix_look_like_a_real_street(layers):
@@ -255,6 +265,32 @@ def test_network_is_noded_connected_and_tagged(layers):
     assert len(footbridges) >= 1
 
 
+def _assert_arterials_crossed_at_junctions(net: gpd.GeoDataFrame) -> None:
+    """The arterial carriageway is met only at junctions and crossings, never by a lane or path."""
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(net.geometry.values, k)) for k in (0, -1)])
+    _, node = np.unique(ends, axis=0, return_inverse=True)
+    n = len(net)
+    # Allowed at the carriageway: streets, crossings, and named street-level walks (the other
+    # arterial's sidewalks at a junction, the riverside walk at a bridge head); not lanes, old-town
+    # paths or estate paths.
+    road = net["highway"].isin(["primary", "secondary", "residential"]).to_numpy()
+    road = road | net["footway"].isin(["crossing", "sidewalk"]).to_numpy()
+    road = road | ((net["highway"] == "footway") & net["name"].notna()).to_numpy()
+    is_primary = net["highway"].to_numpy() == "primary"
+    primary_nodes = np.unique(node[np.r_[is_primary, is_primary]])
+    incident_ok = np.r_[road, road]
+    bad = np.isin(node, primary_nodes) & ~incident_ok
+    assert not bad.any(), net.iloc[np.flatnonzero(bad) % n][["highway", "name"]].to_string()
+
+
+def test_arterials_are_crossed_only_at_junctions_and_crossings(layers):
+    net = layers["network"]
+    _assert_arterials_crossed_at_junctions(net)
+    # and the sidewalks exist on both sides
+    side = net[net["footway"] == "sidewalk"]
+    assert set(side["name"]) == set(net.loc[net["highway"] == "primary", "name"])
+
+
 def test_estates_are_entered_only_through_their_gates(layers):
     _assert_gates_only(layers)
 
@@ -277,29 +313,46 @@ def test_hard_case_cluster_beyond_fifteen_minutes(layers):
     assert hh.loc[~far, "households"].sum() > 0.6 * hh["households"].sum()
 
 
-def test_hard_case_small_community(layers):
-    per = _community_of_households(layers).groupby("community_id")["households"].sum()
+def _per_community(layers) -> pd.Series:
+    return _community_of_households(layers).groupby("community_id")["households"].sum()
+
+
+def _assert_small_community(layers) -> None:
+    per = _per_community(layers)
     assert per.min() < 300
     assert (per >= 300).sum() >= len(per) - 1
 
 
-def test_hard_case_large_estate_and_single_large_building(layers):
+def _assert_large_estate_and_building(layers) -> None:
     hh = layers["households"]
     per_estate = hh.groupby("estate_id").agg(h=("households", "sum"), n=("building_id", "size"))
     assert ((per_estate["h"] > 500) & (per_estate["n"] >= 2)).any()
     assert (hh["households"] > 500).any()
 
 
-def test_hard_case_centre_below_floor_area_norm(layers):
-    per = _community_of_households(layers).groupby("community_id")["households"].sum()
+def _assert_centre_below_norm(layers) -> None:
+    per = _per_community(layers)
     fac = layers["facilities"]
     cc = fac[fac["kind"] == "community_centre"].set_index("community_id")
     # the centre's own community comes from its location, not only from its attribute
     loc = gpd.sjoin(fac, layers["communities"][["community_id", "geometry"]], predicate="within")
+    assert len(loc) == len(fac)
     assert (loc["community_id_left"] == loc["community_id_right"]).all()
     norm = per.loc[cc.index] * 30.0 / 100.0
     assert (cc["area_m2"] < norm).any()
     assert len(cc) >= len(per) - 2  # a centre in most communities
+
+
+def test_hard_case_small_community(layers):
+    _assert_small_community(layers)
+
+
+def test_hard_case_large_estate_and_single_large_building(layers):
+    _assert_large_estate_and_building(layers)
+
+
+def test_hard_case_centre_below_floor_area_norm(layers):
+    _assert_centre_below_norm(layers)
 
 
 # --- other seeds keep the invariants ----------------------------------------------------------
@@ -317,4 +370,8 @@ def test_other_seeds_keep_the_invariants(seed):
     assert nx.is_connected(_graph(layers["network"]))
     _assert_noded(layers["network"])
     _assert_gates_only(layers)
-    assert (_walk_m(layers) > 1000.0).sum() > 0
+    _assert_arterials_crossed_at_junctions(layers["network"])
+    _assert_small_community(layers)
+    _assert_large_estate_and_building(layers)
+    _assert_centre_below_norm(layers)
+    assert layers["households"].loc[_walk_m(layers) > 1000.0, "households"].sum() >= 300

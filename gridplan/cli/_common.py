@@ -49,3 +49,20 @@ def parse_map(items: list[str]) -> dict[str, str]:
             field, column = (s.strip() for s in pair.split("=", 1))
             mapping[field] = column
     return mapping
+
+
+def add_engine(parser: argparse.ArgumentParser) -> None:
+    """``--engine local|dask`` and ``--scheduler ADDRESS`` (see :mod:`gridplan.engine`)."""
+    parser.add_argument("--engine", choices=("local", "dask"), default="local",
+                        help="local (this machine, default) or dask (a Dask cluster: a local one "
+                        "of 2 worker processes unless --scheduler is given); same output")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                        "(implies --engine dask)")
+
+
+def engine_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments for :func:`gridplan.engine.partition` / :func:`~gridplan.engine.coverage`."""
+    scheduler = getattr(args, "scheduler", None)
+    engine = "dask" if scheduler else getattr(args, "engine", "local")
+    return {"engine": engine, "scheduler": scheduler}

@@ -227,3 +227,53 @@ def main() -> None:
 if __name__ == "__main__":
     main()
     print(f"wrote {sum(1 for p in HERE.iterdir() if p.name != 'make_bad.py')} files to {HERE}")
+
+
+# --- Pipeline cases (partition / coverage / site), appended for tests/test_bad_inputs_pipeline.py.
+# Run alone (keeps the files above byte-identical, e.g. the .xlsx timestamps):
+#   .venv/bin/python -c "import runpy; runpy.run_path('tests/data/bad/make_bad.py')['pipeline_cases']()"
+
+def _street_grid(x_lo, x_hi, y_lo, y_hi, step=0.002):
+    """Footway lines on a lattice, split at every crossing so that they share vertices (OSM rule)."""
+    xs = np.round(np.arange(x_lo, x_hi + 1e-9, step), 6)
+    ys = np.round(np.arange(y_lo, y_hi + 1e-9, step), 6)
+    lines = [shapely.LineString([(x, ys[i]), (x, ys[i + 1])]) for x in xs for i in range(len(ys) - 1)]
+    lines += [shapely.LineString([(xs[i], y), (xs[i + 1], y)]) for y in ys for i in range(len(xs) - 1)]
+    return lines
+
+
+def _net(lines):
+    return gpd.GeoDataFrame({"highway": ["footway"] * len(lines)}, geometry=lines, crs=4326)
+
+
+def _fac(ids, kinds, xs, ys, **extra):
+    return gpd.GeoDataFrame({"facility_id": ids, "name": [f"{i}中心" for i in ids], "kind": kinds,
+                             "area_m2": [400] * len(ids), **extra},
+                            geometry=gpd.points_from_xy(xs, ys), crs=4326)
+
+
+def pipeline_cases() -> None:
+    # A connected footway lattice (~200 m) over C1 and C2, and the good facilities.
+    _geojson("net_good.geojson", _net(_street_grid(X0, X1, Y0, Y1)))
+    # Two pieces that never touch: C1's lattice and C2's lattice, 100 m apart.
+    west = _street_grid(X0, XM - 0.001, Y0, Y1, step=0.001)
+    east = _street_grid(XM + 0.001, X1, Y0, Y1, step=0.001)
+    _geojson("net_disconnected.geojson", _net(west + east))
+    _geojson("fac_good.geojson", _fac(["F1", "F2"], ["community_centre", "street_centre"],
+                                      [111.285, 111.295], [30.705, 30.705]))
+    # F9 stands 1.1 km north of every walkway (more than the 300 m snap limit).
+    _geojson("fac_far_from_network.geojson",
+             _fac(["F1", "F9"], ["community_centre", "community_centre"],
+                  [111.285, 111.295], [30.705, 30.72]))
+    # One centre, in C1 only: on net_disconnected.geojson C2's households cannot reach it.
+    _geojson("fac_west_only.geojson", _fac(["F1"], ["community_centre"], [111.285], [30.705]))
+    # A facilities file with the right columns and no row at all.
+    _raw_geojson("fac_none.geojson", [])
+    # Only stations: no centre of the kinds coverage counts by default.
+    _geojson("fac_stations_only.geojson", _fac(["S1"], ["station"], [111.285], [30.705]))
+    # Households that all lie inside the repaired bow-tie (its two triangles) or in C2.
+    _csv("hh_in_bowtie.csv", pd.DataFrame({"lon": [111.2815, 111.2885, 111.295, 111.296],
+                                           "lat": [30.705, 30.705, 30.705, 30.706],
+                                           "households": [40, 30, 20, 10]}))
+    # An empty communities file (no features).
+    _raw_geojson("comm_empty.geojson", [])

@@ -1,0 +1,149 @@
+"""engine="dask" gives the same files as the local engine, byte for byte.
+
+One LocalCluster of 2 worker processes (1 thread each) serves the whole module. The inputs are a
+small city from bench/_citygen.py (4 communities, about 600 buildings, a 10,000-segment walking
+network), cut into several coverage tiles so that tiles, halos and the re-search of households
+beyond the halo are all exercised.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gridplan import engine, io
+from gridplan.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _citygen():
+    spec = importlib.util.spec_from_file_location("_citygen", ROOT / "bench" / "_citygen.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("_citygen", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def city():
+    return _citygen().make_city(12_000, seed=3)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with engine.dask_client() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def net(city):
+    from gridplan.network import load_network
+
+    return load_network(city["network"])
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _write_partition(res, folder: Path) -> None:
+    folder.mkdir()
+    io.write(res.grids, folder / "grids.geojson")
+    io.write(res.assignment, folder / "households.geojson")
+    io.write(res.units, folder / "units.geojson")
+    report = json.loads(json.dumps(res.report))
+    report["total"].pop("run_seconds", None)  # wall time: the one field that differs per run
+    (folder / "report.json").write_text(json.dumps(report, sort_keys=True, indent=1))
+
+
+def test_partition_dask_files_identical(city, client, tmp_path):
+    kw = dict(buildings=city["buildings"], estates=city["estates"], barriers=city["barriers"],
+              seed=0)
+    local = engine.partition(city["households"], city["communities"], engine="local", n_jobs=1,
+                             **kw)
+    dask = engine.partition(city["households"], city["communities"], engine="dask",
+                            scheduler=client, **kw)
+    _write_partition(local, tmp_path / "local")
+    _write_partition(dask, tmp_path / "dask")
+    a, b = _files(tmp_path / "local"), _files(tmp_path / "dask")
+    assert sorted(a) == ["grids.geojson", "households.geojson", "report.json", "units.geojson"]
+    for name in a:
+        assert a[name] == b[name], name
+    # a real partition happened: every household row assigned, totals kept
+    assert local.assignment["grid_id"].notna().all()
+    assert int(local.grids["households"].sum()) == int(city["households"]["households"].sum())
+    assert local.grids["community_id"].nunique() == len(city["communities"])
+
+
+def test_coverage_dask_files_identical(city, net, client, tmp_path):
+    from gridplan.coverage import write_coverage
+
+    kw = dict(communities=city["communities"], kinds=("street_centre", "community_centre"),
+              thresholds=(15,))
+    local = engine.coverage(city["households"], city["facilities"], net, engine="local", **kw)
+    # small tiles and a halo shorter than many walks: several tiles, and households beyond the
+    # halo are searched again on the whole network
+    dask = engine.coverage(city["households"], city["facilities"], net, engine="dask",
+                           scheduler=client, tile_m=500.0, halo_m=250.0, **kw)
+    write_coverage(local, tmp_path / "local")
+    write_coverage(dask, tmp_path / "dask")
+    a, b = _files(tmp_path / "local"), _files(tmp_path / "dask")
+    assert {"households.geojson", "isochrones.geojson", "report.json"} <= set(a)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        assert a[name] == b[name], name
+    assert len(local.isochrones) > 0
+    walk = local.households["walk_min"].to_numpy(dtype=float)
+    assert np.nanmax(walk) * 4000 / 60 > 250.0  # some walks longer than the halo were re-searched
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tile=st.floats(200.0, 2000.0), halo=st.floats(50.0, 1500.0),
+       limit=st.sampled_from([math.inf, 300.0, 900.0]))
+def test_tiled_nearest_equals_whole_network(city, net, client, tile, halo, limit):
+    """Any tile size, halo and search limit: the tiled search returns the whole network's."""
+    from gridplan.network import WalkNetwork
+
+    hh = net.snap(city["households"], max_snap_m=300.0)
+    fac = net.snap(city["facilities"], max_snap_m=300.0)
+    whole = WalkNetwork.nearest(net, fac, hh, limit_m=limit)
+    dnet = engine.DaskWalkNetwork.wrap(net, client, tile_m=tile, halo_m=halo)
+    tiled = dnet.nearest(fac, hh, limit_m=limit)
+    assert dnet.report_tiles["tiles"] >= 1
+    pd.testing.assert_frame_equal(whole, tiled, check_exact=True)
+    # and the distances agree with an independent search (networkx) for a few households
+    import networkx as nx
+
+    g = net.to_graph()
+    rng = np.random.default_rng(int(tile))
+    for i in rng.choice(len(hh), 3, replace=False):
+        row = hh.iloc[i]
+        if row["edge"] < 0 or not np.isfinite(tiled["dist_m"].iat[i]):
+            continue
+        s = int(tiled["source"].iat[i])
+        f = fac.iloc[s]
+        d_u = nx.single_source_dijkstra_path_length(g, int(row["u"]), weight="length")
+        d_v = nx.single_source_dijkstra_path_length(g, int(row["v"]), weight="length")
+        ref = min(d_u.get(int(f["u"]), np.inf) + f["offset_m"],
+                  d_u.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"]) + row["offset_m"]
+        ref = min(ref, min(d_v.get(int(f["u"]), np.inf) + f["offset_m"],
+                           d_v.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"])
+                  + row["length_m"] - row["offset_m"])
+        if row["edge"] == f["edge"]:
+            ref = min(ref, abs(row["offset_m"] - f["offset_m"]))
+        assert tiled["dist_m"].iat[i] == pytest.approx(ref + row["snap_m"] + f["snap_m"], abs=1e-6)
+
+
+def test_unknown_engine_is_an_input_error(city):
+    with pytest.raises(InputError, match="unknown engine"):
+        engine.partition(city["households"], city["communities"], engine="spark")
