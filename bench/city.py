@@ -180,10 +180,31 @@ def stage_siting(size, args):
     return {"seconds": secs, "sites": len(getattr(res, "sites", [])), "add": add, **keep}
 
 
+class _MapRecords(__import__("logging").Handler):
+    """Collects gridplan.engine's per-map timings (mapped work vs the driver's own)."""
+
+    def __init__(self):
+        super().__init__(level=20)
+        self.maps = []
+
+    def emit(self, record):
+        if hasattr(record, "gridplan_map"):
+            self.maps.append(record.gridplan_map)
+
+
 def run_child(args) -> int:
+    import logging
+
     fn = globals()[f"stage_{args.stage}"]
+    maps = _MapRecords()
+    eng = logging.getLogger("gridplan.engine")
+    eng.addHandler(maps)
+    eng.setLevel(logging.INFO)
     try:
         out = fn(args.size, args)
+        if maps.maps:
+            out["mapped_s"] = round(sum(m["seconds"] for m in maps.maps), 2)
+            out["tasks"] = sum(m["tasks"] for m in maps.maps)
     except ModuleNotFoundError as exc:
         out = {"error": f"module missing: {exc.name}"}
     except Exception as exc:  # report, the table goes on

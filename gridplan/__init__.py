@@ -53,6 +53,15 @@ _API = {
     "SitingResult": "gridplan.siting",
     # plans and edits
     "Plan": "gridplan.plan",
+    # codes, exports, figures, one network (一张网)
+    "grid_codes": "gridplan.codes",
+    "carry_codes": "gridplan.codes",
+    "export_layers": "gridplan.export",
+    "write_geopackage": "gridplan.export",
+    "write_excel": "gridplan.export",
+    "plot_grids": "gridplan.figures",
+    "plot_coverage": "gridplan.figures",
+    "ReconcileResult": "gridplan.reconcile",
     # sample district
     "make_sample": "gridplan.sample",
     "load_sample": "gridplan.sample",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import geopandas as gpd
 import numpy as np
 import shapely
 
@@ -121,12 +120,11 @@ def _rows(rng, allowed, c, u, v, kind: str, span_v):
     return polys, attrs, path_offsets[:-1]
 
 
-def fill_blocks(rng: np.random.Generator, layout: Layout, road_lines: np.ndarray,
-                street_lines: np.ndarray) -> Fill:
+def fill_blocks(rng: np.random.Generator, layout: Layout, street_lines: np.ndarray) -> Fill:
     """Estates with walls, gates and paths, and buildings, for every block of the layout.
 
-    ``road_lines`` are the lines estates keep their setback from (buffered by class);
-    ``street_lines`` the walkable street-side lines a gate may connect to.
+    Estates keep a setback from each road by its class (``SETBACK``); ``street_lines`` are the
+    walkable street-side lines (not arterial carriageways) a gate may connect to.
     """
     fill = Fill()
     blocks = layout.blocks

@@ -38,7 +38,6 @@ __all__ = [
     "max_cover",
     "min_cover",
     "max_cover_capacitated",
-    "served_weight",
 ]
 
 #: Bound on sum(row_nnz**2), the work of A.T @ A, above which only identical candidates (not
@@ -671,29 +670,6 @@ def min_cover(A, w, need: float, *, time_limit: float = 30.0, mip_rel_gap: float
 # --------------------------------------------------------------------------------------------
 # capacitated maximal covering
 # --------------------------------------------------------------------------------------------
-
-
-def served_weight(A, w, cap, open_cols) -> float:
-    """Most weight the ``open_cols`` can serve within reach and capacity (a transportation LP).
-
-    Parameters
-    ----------
-    A : sparse (n, m)
-    w : array (n,)
-    cap : array (m,)
-        Capacity of every column; ``inf`` for an unlimited one.
-    open_cols : array of int
-    """
-    A = _csr(A)
-    w = np.asarray(w, dtype=np.float64)
-    cap = np.asarray(cap, dtype=np.float64)
-    cols = np.asarray(open_cols, dtype=np.int64)
-    if cols.size == 0:
-        return 0.0
-    sub = _csr(A[:, cols])
-    res = _cap_model(sub, w, cap[cols], k=None, fixed=np.ones(cols.size, dtype=bool), lp=True,
-                     time_limit=60.0, mip_rel_gap=0.0)
-    return res["objective"]
 
 
 def _cap_model(A, w, cap, *, k, fixed, lp, time_limit, mip_rel_gap) -> dict:

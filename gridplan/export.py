@@ -369,20 +369,11 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
 
     Goes through :func:`gridplan.io.write` so that every GeoJSON gridplan writes is the same.
     """
+    from gridplan.io import write
+
     path = Path(path)
-    try:
-        from gridplan.io import write
-    except ModuleNotFoundError as exc:  # pragma: no cover - only before gridplan.io exists
-        if exc.name != "gridplan.io":
-            raise
-        write = _write_rfc7946
     write(_for_gdal(_wgs84(gdf)), path)
     return path
-
-
-def _write_rfc7946(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        pyogrio.write_dataframe(gdf, tmp, driver="GeoJSON", layer_options={"RFC7946": "YES"})
 
 
 # --- Excel -----------------------------------------------------------------------------------
@@ -440,8 +431,8 @@ def report_tables(
 
     summary = getattr(coverage, "summary", None) if coverage is not None else None
     if summary is not None and len(summary):
-        s = pd.DataFrame(summary.drop(columns=getattr(summary, "_geometry_column_name", None)
-                                      or [], errors="ignore"))
+        s = pd.DataFrame(summary.drop(columns=summary.geometry.name)
+                         if isinstance(summary, gpd.GeoDataFrame) else summary)
         if "level" in s.columns:
             s["level"] = s["level"].map(lambda v: _LEVEL_ZH.get(v, v))
         tables[SHEETS_ZH["coverage"]] = _zh(s)

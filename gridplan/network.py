@@ -524,6 +524,10 @@ def _graph_lines(graph) -> gpd.GeoDataFrame:
 
     edges = ox.convert.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True)
     edges = edges.reset_index()
+    # OSMnx walk graphs hold every street twice (u->v and v->u): keep one of each pair, found
+    # by the normalised geometry, so that edge counts and snapping see each street once
+    wkb = pd.Series(shapely.to_wkb(shapely.normalize(edges.geometry.values.to_numpy())))
+    edges = edges[~wkb.duplicated().to_numpy()]
     keep = [c for c in ("highway", "name", "osmid", "foot", "access", "sidewalk", "area")
             if c in edges.columns]
     return edges[keep + ["geometry"]]

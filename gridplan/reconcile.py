@@ -255,17 +255,24 @@ def _department(name: str, layer: gpd.GeoDataFrame, crs, id_column: str | None
 
 
 def _locate(points: np.ndarray, polys: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """The label of the polygon holding each point; :data:`OUTSIDE` for none.
+    """The label of the polygon holding each point; :data:`OUTSIDE` for none."""
+    pos = _locate_pos(points, polys)
+    out = np.full(len(points), OUTSIDE, dtype=object)
+    out[pos >= 0] = np.asarray(labels, dtype=object)[pos[pos >= 0]]
+    return out
+
+
+def _locate_pos(points: np.ndarray, polys: np.ndarray) -> np.ndarray:
+    """Position of the polygon holding each point, -1 for none.
 
     A point on a shared edge goes to the first polygon in layer order, deterministically.
     """
-    tree = shapely.STRtree(polys)
-    pi, gi = tree.query(points, predicate="intersects")
+    pi, gi = shapely.STRtree(polys).query(points, predicate="intersects")
     order = np.lexsort((gi, pi))
     pi, gi = pi[order], gi[order]
     first = np.r_[True, pi[1:] != pi[:-1]] if len(pi) else np.zeros(0, bool)
-    out = np.full(len(points), OUTSIDE, dtype=object)
-    out[pi[first]] = np.asarray(labels, dtype=object)[gi[first]]
+    out = np.full(len(points), -1, dtype=np.int64)
+    out[pi[first]] = gi[first]
     return out
 
 
@@ -331,9 +338,7 @@ def _units(units, ours: gpd.GeoDataFrame, hh: gpd.GeoDataFrame, pts: np.ndarray,
         if "community_id" not in u.columns:
             u["community_id"] = u["grid_id"].map(ours.set_index("grid_id")["community_id"])
         u = u[["unit_id", "community_id", "grid_id", u.geometry.name]]
-        label = _locate(pts, u.geometry.to_numpy(), np.arange(len(u), dtype=object))
-        unit_of = np.array([-1 if v == OUTSIDE else int(v) for v in label], dtype=np.int64)
-        return u, unit_of
+        return u, _locate_pos(pts, u.geometry.to_numpy())
     return _derived_units(ours, hh, pts, crs)
 
 
@@ -350,31 +355,29 @@ def _derived_units(ours, hh, pts, crs) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     uid = pd.Series(grid).astype(str) + "/" + pd.Series(key).astype(str)
     codes, uniques = pd.factorize(uid, sort=True)
     xy = shapely.get_coordinates(pts)
-    cells = np.empty(len(uniques), dtype=object)
+    row_cell = np.empty(len(hh), dtype=object)
     geom_of = dict(zip(ours["grid_id"], ours.geometry))
+    # One Voronoi diagram per grid (a loop over grids, not households).
     for g in pd.unique(grid):
         if g == OUTSIDE:
             continue
         rows = np.flatnonzero(grid == g)
         # Distinct locations only: Voronoi needs distinct sites; co-located points share a cell.
-        uxy, first, inv = np.unique(xy[rows], axis=0, return_index=True, return_inverse=True)
-        vc = voronoi_cells(uxy, geom_of[g])
-        per_row = vc[inv.ravel()]
-        unit_rows = codes[rows]
-        for u in np.unique(unit_rows):
-            cells[u] = shapely.union_all(per_row[unit_rows == u])
-    valid = np.array([c is not None for c in cells])
-    unit_grid = pd.Series(uniques).str.rsplit("/", n=1).str[0].to_numpy(dtype=object)
+        uxy, inv = np.unique(xy[rows], axis=0, return_inverse=True)
+        row_cell[rows] = voronoi_cells(uxy, geom_of[g])[inv.ravel()]
+    inside = grid != OUTSIDE
+    cells = (gpd.GeoDataFrame({"unit": codes[inside]}, geometry=row_cell[inside], crs=crs)
+             .dissolve(by="unit", sort=True))
+    unit_grid = pd.Series(uniques).str.rsplit("/", n=1).str[0]
     u = gpd.GeoDataFrame({
-        "unit_id": pd.array(uniques, dtype="str"),
-        "community_id": pd.Series(unit_grid).map(ours.set_index("grid_id")["community_id"]
-                                                 ).to_numpy(),
-        "grid_id": unit_grid,
-    }, geometry=cells, crs=crs)
-    keep = np.flatnonzero(valid)
+        "unit_id": pd.array(uniques[cells.index], dtype="str"),
+        "community_id": unit_grid.iloc[cells.index].map(
+            ours.set_index("grid_id")["community_id"]).to_numpy(),
+        "grid_id": unit_grid.iloc[cells.index].to_numpy(dtype=object),
+    }, geometry=cells.geometry.to_numpy(), crs=crs)
     remap = np.full(len(uniques), -1, dtype=np.int64)
-    remap[keep] = np.arange(len(keep))
-    return u.iloc[keep].reset_index(drop=True), remap[codes]
+    remap[cells.index.to_numpy()] = np.arange(len(cells))
+    return u, remap[codes]
 
 
 def _propose(member, departments, units, unit_of, ours, weight, lo, hi):
@@ -405,16 +408,16 @@ def _propose(member, departments, units, unit_of, ours, weight, lo, hi):
         votes[top["unit"].to_numpy(), k] = top["dep"].map(stands_for).to_numpy()
 
     need = len(departments) // 2 + 1
+    unit_idx, dep_idx = np.nonzero(votes != None)  # noqa: E711 - elementwise on objects
+    long = pd.DataFrame({"unit": unit_idx, "dep": dep_idx, "target": votes[unit_idx, dep_idx]})
+    tally = long.groupby(["unit", "target"], sort=True).size().rename("n").reset_index()
+    tally = tally[(tally["n"] >= need)
+                  & (tally["target"].to_numpy() != unit_grid[tally["unit"].to_numpy()])]
     candidates = []
-    for i in range(n_units):
-        v = pd.Series([x for x in votes[i] if x is not None], dtype=object)
-        if v.empty:
-            continue
-        counts = v.value_counts()
-        target, n = counts.index[0], int(counts.iloc[0])
-        if n >= need and target != unit_grid[i]:
-            who = [departments[k] for k in range(len(departments)) if votes[i, k] == target]
-            candidates.append((i, target, who))
+    for i, target in zip(tally["unit"], tally["target"]):
+        who = [departments[k] for k in long.loc[(long["unit"] == i) & (long["target"] == target),
+                                                 "dep"]]
+        candidates.append((int(i), target, who))
     # Strongest agreement first, then bigger units, then unit id: deterministic.
     candidates.sort(key=lambda c: (-len(c[2]), -unit_hh[c[0]], str(units["unit_id"].iloc[c[0]])))
 

@@ -97,7 +97,7 @@ def make_sample(seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
     layout = build_layout(rng)
     base = base_lines(layout)
     gate_targets = base.geometry.values[base["highway"].to_numpy() != "primary"]
-    fill = fill_blocks(rng, layout, layout.roads.geometry.values, gate_targets)
+    fill = fill_blocks(rng, layout, gate_targets)
     _mega_tower(layout, fill)
     paths = gpd.GeoDataFrame(fill.paths, geometry="geometry")
     paths["footway"] = None

@@ -74,7 +74,8 @@ class SitingResult:
     households : GeoDataFrame
         The input households (same rows and order) with ``eligible``, ``demand``,
         ``covered_before``, ``covered_after`` and ``new_site`` (candidate_id of the first-ranked
-        new site reaching the household, uncapacitated runs).
+        new site reaching the household). In capacitated runs these flags say who is within
+        reach; how many are served within capacity is in :attr:`report`.
     candidates : GeoDataFrame
         Every candidate considered (EPSG:4326): ``candidate_id``, ``source``, ``off_network``.
     """
@@ -97,6 +98,8 @@ class SitingResult:
             f"  solver: {r['method']}, {r['status']}, objective {r['objective']:g}, bound "
             f"{r['bound']:g}, gap {r['gap']:.2%}, {r['times_s'].get('total', 0):.1f} s",
         ]
+        if r.get("note"):
+            lines.append(f"  note: {r['note']}")
         for row in self.sites.itertuples():
             lines.append(f"  #{row.rank} {row.candidate_id}: +{row.households_gained:g} households, "
                          f"cumulative {row.cumulative_share_covered:.1%}")
@@ -286,7 +289,7 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
          speed_kmh: float = WALK_SPEED_KMH, candidates: gpd.GeoDataFrame | None = None,
          spacing_m: float = SITING_SPACING_M, demand: str = "uncovered", capacity: bool = False,
          time_limit: float = SITING_TIME_LIMIT_S, grids: gpd.GeoDataFrame | None = None,
-         seed: int = 0, network_nodes: bool | None = None, max_snap_m: float = MAX_SNAP_M,
+         communities: gpd.GeoDataFrame | None = None, seed: int = 0, network_nodes: bool | None = None, max_snap_m: float = MAX_SNAP_M,
          new_site_area_m2: float = NEW_SITE_AREA_M2, centre_minutes: float = WALK_MINUTES,
          norms: Norms = DEFAULT_NORMS) -> SitingResult:
     """Recommend new centre or station sites.
@@ -330,6 +333,9 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
         Grid polygons (``grid_id``). With ``kind="station"`` the eligible households are those of
         grids that no centre covers at all ("中心+站点"); otherwise grids only add rows to
         :attr:`SitingResult.coverage_after`.
+    communities : GeoDataFrame, optional
+        Community polygons (``community_id``), joined to households without ``community_id``
+        for the per-community rows of :attr:`SitingResult.coverage_after`.
     seed : int
         Recorded for reproducibility; the solvers are deterministic (fixed tie-breaks).
     network_nodes : bool, optional
@@ -485,9 +491,9 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
     gains = np.asarray(sol.gains, dtype=float)
 
     # ---- households after
-    covered_after = covered_before.copy() if not capacity else covered_before.copy()
+    covered_after = covered_before.copy()
     new_site = np.full(len(households), None, dtype=object)
-    if chosen.size and not capacity:
+    if chosen.size:
         sub = sparse.csc_array(A[:, chosen])
         # first-ranked new site reaching each demand row
         hit_rows, hit_cols = sub.tocoo().coords
@@ -526,9 +532,13 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
     out["covered_before"] = covered_before
     out["covered_after"] = covered_after
     out["new_site"] = pd.array(new_site, dtype=object)
-    comm = households["community_id"].astype(object).where(households["community_id"].notna(), None) \
-        .map(lambda x: None if x is None else str(x)).to_numpy() if "community_id" in households.columns \
-        else None
+    comm = None
+    if "community_id" in households.columns:
+        comm = households["community_id"].astype(object).where(
+            households["community_id"].notna(), None).map(
+            lambda x: None if x is None else str(x)).to_numpy()
+    elif communities is not None and "community_id" in communities.columns:
+        comm = _join_polygons(hh_metric, communities, "community_id")
     coverage_after = _summary(weights, eligible, covered_before, covered_after, comm, grid_id,
                               capacity, base_cov, total_after)
 
@@ -563,6 +573,8 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
             "spacing_m": float(spacing_m),
         },
         "sites": int(chosen.size),
+        "note": (f"only {chosen.size} new site(s) add coverage; more would gain nothing"
+                 if add is not None and chosen.size < add else None),
         **{k: v for k, v in sol.as_dict().items() if k != "times_s"},
         "times_s": {**{k: round(v, 3) for k, v in times.items()},
                     **{f"solver_{k}": v for k, v in sol.as_dict()["times_s"].items()}},

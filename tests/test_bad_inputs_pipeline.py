@@ -69,6 +69,7 @@ PARTITION_OK = [
     ("hh_gcj02.csv", COMM, ["--coords", "gcj02"], None),
     ("hh_in_bowtie.csv", "comm_bowtie.geojson", [], "repaired with shapely.make_valid"),
     ("hh_good.csv", "comm_multipolygon.geojson", [], None),
+    ("hh_good.csv", "comm_holes.geojson", [], None),
     ("hh_in_overlap.csv", "comm_overlap.geojson", [], None),
     ("hh_good.csv", "comm_unknown_crs.geojson", [], None),
 ]
@@ -130,13 +131,14 @@ def test_bowtie_repair_keeps_the_shape_and_grids_tile_it(tmp_path, capsys):
     assert shapely.symmetric_difference(c1, c1_grids).area < 1e-3 * c1.area
 
 
-def test_multipolygon_community_is_tiled_by_its_grids(tmp_path, capsys):
+@pytest.mark.parametrize("comm_file", ["comm_multipolygon.geojson", "comm_holes.geojson"])
+def test_multipart_and_holed_communities_are_tiled_by_their_grids(tmp_path, capsys, comm_file):
     out = tmp_path / "out"
     rc, text = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
-                    BAD / "comm_multipolygon.geojson", "--out", out, *BAND)
+                    BAD / comm_file, "--out", out, *BAND)
     assert rc == 0, text
     grids = gpd.read_file(out / "grids.geojson").to_crs(32649)
-    comm = gpd.read_file(BAD / "comm_multipolygon.geojson").to_crs(32649)
+    comm = gpd.read_file(BAD / comm_file).to_crs(32649)
     for cid, poly in zip(comm["community_id"], comm.geometry):
         union = shapely.union_all(grids.loc[grids["community_id"] == cid].geometry.values)
         assert shapely.symmetric_difference(poly, union).area < 1e-3 * poly.area, cid

@@ -186,7 +186,8 @@ def test_sample_district_cli(tmp_path, sample_dir):
     args = ["coverage", "--households", str(sample_dir / "households" / "households.geojson"),
             "--facilities", str(sample_dir / "facilities" / "facilities.geojson"),
             "--communities", str(sample_dir / "boundaries" / "communities.geojson"),
-            "--network", str(sample_dir / "network" / "walk.geojson"), "--out", str(out), "-q"]
+            "--network", str(sample_dir / "network" / "walk.geojson"), "--out", str(out), "-q",
+            "--centre-m2-per-100", "40", "--preset", "15"]
     assert main(args) == 0
     hh_in = gpd.read_file(sample_dir / "households" / "households.geojson")
     hh_out = gpd.read_file(out / "households.geojson")
@@ -197,7 +198,7 @@ def test_sample_district_cli(tmp_path, sample_dir):
     assert comm["households"].sum() == hh_in["households"].sum()
     st = pd.read_csv(out / "standards.csv", encoding="utf-8-sig")
     fac = gpd.read_file(sample_dir / "facilities" / "facilities.geojson")
-    assert len(st) == 10
+    assert len(st) == 10 and (st["norm_m2_per_100"] == 40.0).all()
     assert st["centres"].sum() == (fac["kind"] == "community_centre").sum()
     assert st["stations"].sum() == (fac["kind"] == "station").sum()
     iso = gpd.read_file(out / "isochrones.geojson")

@@ -158,6 +158,11 @@ def test_graphml_roundtrip(tmp_path, lattice_net):
     edges = lattice_net.edges.to_crs(4326).copy()
     edges["key"] = edges.groupby(["u", "v"]).cumcount()
     edges["osmid"] = np.arange(len(edges))
+    # OSMnx walk graphs carry each street in both directions
+    rev = edges.rename(columns={"u": "v", "v": "u"})
+    rev["geometry"] = shapely.reverse(rev.geometry.values)
+    edges = pd.concat([edges, rev], ignore_index=True)
+    edges["key"] = edges.groupby(["u", "v"]).cumcount()
     edges = edges.set_index(["u", "v", "key"])[["osmid", "highway", "length", "geometry"]]
     g = ox.convert.graph_from_gdfs(nodes, edges, graph_attrs={"crs": "EPSG:4326"})
     path = tmp_path / "walk.graphml"

@@ -231,3 +231,56 @@ def test_write_and_cli(district, layers, tmp_path):
     np.testing.assert_array_equal(
         pd.read_csv(tmp_path / "again" / "overlaps.csv", encoding="utf-8-sig")["households"],
         result.overlaps["households"])
+
+
+@pytest.mark.slow
+def test_on_partition_units_of_the_sample(sample_dir):
+    """Real partition units: a department moves one border unit; reconcile finds exactly it."""
+    import networkx as nx
+
+    from gridplan._adjacency import shared_boundaries
+    from gridplan.partition import partition
+    from gridplan.sample import load_sample
+
+    s = load_sample(sample_dir)
+    res = partition(s["households"], s["communities"], buildings=s["buildings"],
+                    estates=s["estates"], barriers=s["barriers"], seed=0, n_jobs=1)
+    units = res.units.reset_index(drop=True)
+    metric = units.to_crs(units.estimate_utm_crs())
+    hh_of = res.grids.set_index("grid_id")["households"]
+    # Independently (networkx): a border unit whose move keeps both grids in band and connected.
+    i, j, length = shared_boundaries(metric.geometry.to_numpy())
+    graph = nx.Graph()
+    graph.add_nodes_from(range(len(units)))
+    graph.add_edges_from(zip(i[length > 1.0], j[length > 1.0]))
+    grid = units["grid_id"].to_numpy()
+    pick = None
+    for a, b in sorted(graph.edges):
+        for u, v in ((a, b), (b, a)):
+            src, dst, h = grid[u], grid[v], int(units["households"].iloc[u])
+            if src == dst or h < 0.1 * hh_of[src] or h < 0.1 * (hh_of[dst] + h):
+                continue
+            if not (300 <= hh_of[src] - h and hh_of[dst] + h <= 500):
+                continue
+            rest = [k for k in np.flatnonzero(grid == src) if k != u]
+            if rest and nx.is_connected(graph.subgraph(rest)):
+                pick = (u, src, dst, h)
+                break
+        if pick:
+            break
+    assert pick, "no movable unit in the sample"
+    u, src, dst, h = pick
+    moved_map = dict(zip(units["unit_id"], units["grid_id"]))
+    moved_map[units["unit_id"].iloc[u]] = dst
+    layers = {name: department(units, moved_map, f"{name}-") for name in ("综治", "城管")}
+    layers["卫健"] = department(units, dict(zip(units["unit_id"], units["grid_id"])), "WJ-")
+    r = reconcile(res.grids, res.assignment, layers, units=units)
+    assert _disagree(r, OURS, "综治") == {src}
+    assert _disagree(r, "综治", OURS) == {f"综治-{dst}"}
+    assert _disagree(r, OURS, "卫健") == set() and _disagree(r, "卫健", OURS) == set()
+    assert r.changes[["unit_id", "from_grid", "to_grid", "households"]].values.tolist() == [
+        [units["unit_id"].iloc[u], src, dst, h]]
+    unified = r.unified.set_index("grid_id")
+    assert unified.loc[src, "households"] == hh_of[src] - h
+    assert unified.loc[dst, "households"] == hh_of[dst] + h
+    assert unified["households"].sum() == res.grids["households"].sum()

@@ -174,3 +174,30 @@ def test_cli_writes_the_same_bytes_twice(sample_dir, tmp_path):
     # bad input: exit code 2 and nothing written
     assert main(args[:-3] + ["--minutes", "-1", "-q", "--out", str(tmp_path / "c")]) == 2
     assert not (tmp_path / "c" / "sites.geojson").exists()
+
+
+@pytest.mark.realdata
+def test_real_osm_network_gain_matches_coverage(realdata):
+    """Nanjing Xinjiekou (real OSM): households estimated from buildings, two existing centres,
+    a 5-minute circle so that most households are uncovered."""
+    from gridplan.buildings import buildings_from_osm, households_from_buildings
+    from gridplan.coverage import coverage
+    from gridplan.network import load_network
+    from gridplan.siting import site
+
+    pbf = realdata / "nanjing" / "nanjing_xinjiekou.osm.pbf"
+    if not pbf.exists():
+        pytest.skip(f"{pbf} is absent")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GridplanWarning)
+        hh = households_from_buildings(buildings_from_osm(pbf))
+    hh = hh[hh["households"] >= 1].reset_index(drop=True)
+    hh = hh.set_geometry(hh.geometry.representative_point())
+    net = load_network(pbf)
+    fac = gpd.GeoDataFrame({"facility_id": ["A", "B"], "kind": "community_centre"},
+                           geometry=hh.geometry.iloc[[0, len(hh) // 2]].values, crs=hh.crs)
+    r = site(hh, fac, net, add=3, minutes=5.0)
+    assert len(r.sites) == 3 and r.report["status"] in ("optimal", "feasible")
+    after = coverage(hh, _with_sites(fac, r.sites), net, minutes=5.0, isochrones=False)
+    assert after.report["households_covered"] == r.report["households_covered_after"]
+    assert r.report["objective"] == r.sites["households_gained"].sum() > 0

@@ -46,6 +46,9 @@ def register(sub) -> None:
     p.add_argument("--thresholds", default="5,10,15", help="isochrone minutes (default 5,10,15)")
     p.add_argument("--max-snap", type=float, default=None,
                    help="households farther than this (m) from a walkway are off the network (300)")
+    p.add_argument("--centre-m2-per-100", type=float, default=None,
+                   help="community centre floor-area norm per 100 households (default 30, "
+                        "Hunan; Zhejiang 2025: 40)")
     p.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons")
     p.add_argument("--out", required=True, help="output folder")
     add_coords(p)
@@ -109,7 +112,7 @@ def _fallback_read(path: str, cols: dict, coords: str):
 def run(args: argparse.Namespace) -> int:
     from gridplan.coverage import coverage, life_circle, write_coverage
     from gridplan.network import load_network
-    from gridplan.standards import MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH
+    from gridplan.standards import DEFAULT_NORMS, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH
 
     mapping = parse_map(args.map)
     minutes, speed = WALK_MINUTES, WALK_SPEED_KMH
@@ -139,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
     result = coverage(households, facilities, net, grids=grids, communities=communities,
                       minutes=minutes, speed_kmh=speed, kinds=kinds, thresholds=thresholds,
                       max_snap_m=args.max_snap if args.max_snap is not None else MAX_SNAP_M,
-                      isochrones=not args.no_isochrones)
+                      isochrones=not args.no_isochrones,
+                      norms=DEFAULT_NORMS if args.centre_m2_per_100 is None else
+                      DEFAULT_NORMS.with_(centre_m2_per_100_households=args.centre_m2_per_100))
     written = write_coverage(result, args.out)
     r = result.report
     if not args.quiet:

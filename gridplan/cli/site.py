@@ -51,6 +51,8 @@ def register(sub) -> None:
                    help="limit what a site serves by its floor area (30 m² per 100 households)")
     p.add_argument("--grids", default=None,
                    help="grid polygons (grid_id); with --kind station: site in grids no centre covers")
+    p.add_argument("--communities", default=None,
+                   help="community polygons (community_id), for per-community figures")
     p.add_argument("--time-limit", type=float, default=SITING_TIME_LIMIT_S,
                    help=f"seconds for the exact solver (default {SITING_TIME_LIMIT_S:g})")
     p.add_argument("--out", required=True, help="output folder")
@@ -73,7 +75,7 @@ def _read_candidates(path: str, coords: str):
 
 def run(args: argparse.Namespace) -> int:
     from gridplan.cli._layers import read_output
-    from gridplan.io import read_facilities, read_households
+    from gridplan.io import read_communities, read_facilities, read_households
     from gridplan.network import load_network
     from gridplan.siting import site, write_siting
 
@@ -88,6 +90,10 @@ def run(args: argparse.Namespace) -> int:
     facilities = read_facilities(args.facilities, columns=fac_map or None, coords=args.coords)
     candidates = _read_candidates(args.candidates, args.coords) if args.candidates else None
     grids = read_output(args.grids, "grids", ("grid_id",)) if args.grids else None
+    comm_map = {k: v for k, v in mapping.items() if k in ("community_id", "name", "street_id",
+                                                           "street_name")}
+    communities = read_communities(args.communities, columns=comm_map or None,
+                                   coords=args.coords) if args.communities else None
     if not args.quiet:
         log.info("loading the walking network ...")
     net = load_network(args.network)
@@ -95,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
                   kind=args.kind, minutes=args.minutes, speed_kmh=args.speed_kmh,
                   candidates=candidates, spacing_m=args.spacing, demand=args.demand,
                   capacity=args.capacity, time_limit=args.time_limit, grids=grids,
+                  communities=communities,
                   network_nodes=not args.candidates_only)
     written = write_siting(result, args.out)
     if not args.quiet:
