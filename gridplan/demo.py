@@ -114,7 +114,9 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     summary.add("load", "facilities", ", ".join(
         f"{k} {v}" for k, v in frames["facilities"]["kind"].value_counts().sort_index().items()))
     summary.add("load", "walking network (nodes / edges)", f"{net.n_nodes:,} / {net.n_edges:,}")
-    summary.add("validate", "problems (error / warning / repaired)", checked.counts_text())
+    n = {sev: sum(pr.severity == sev for pr in checked.problems) for sev in ("error", "warning", "repaired")}
+    summary.add("validate", "problems (error / warning / repaired)",
+                f"{n['error']} / {n['warning']} / {n['repaired']}")
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "validation.txt"
     report_path.write_text(checked.to_text("en") + "\n\n" + checked.to_text("zh") + "\n",
@@ -166,20 +168,18 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
                     f"+{row.households_gained:,.0f} households")
     summary.add("sites", "time", f"{time.perf_counter() - t0:.1f} s")
 
-    try:
-        from gridplan import export, figures
-    except ImportError:  # exports arrive with the analysts' issue
-        export = figures = None
-    if export is not None and hasattr(export, "export_plan"):
-        summary.files += export.export_plan(out / "export", grids=g, households=part.assignment,
-                                            communities=frames["communities"],
-                                            facilities=frames["facilities"], coverage=cov,
-                                            sites=sites.sites, micro_grids=part.micro_grids)
-    if figures is not None and hasattr(figures, "plot_grids"):
-        summary.files.append(figures.plot_grids(g, out / "grids.png", households=part.assignment))
-    if figures is not None and hasattr(figures, "plot_coverage"):
-        summary.files.append(figures.plot_coverage(cov, out / "coverage.png", grids=g,
-                                                   facilities=frames["facilities"]))
+    from gridplan.export import export
+    from gridplan.figures import plot_coverage
+
+    written = export(g, gpkg=out / "export" / "plan.gpkg", xlsx=out / "export" / "report.xlsx",
+                     png=out / "grids.png", communities=frames["communities"],
+                     micro_grids=part.micro_grids, households=part.assignment,
+                     facilities=frames["facilities"], isochrones=cov.isochrones,
+                     sites=sites.sites, coverage=cov)
+    summary.files += list(written.values())
+    plot_coverage(cov, out / "coverage.png", facilities=frames["facilities"], grids=g,
+                  communities=frames["communities"], sites=sites.sites)
+    summary.files.append(out / "coverage.png")
 
     with open(out / "summary.json", "w", encoding="utf-8") as fh:
         json.dump([{"step": s, "figure": f, "value": v} for s, f, v in summary.rows], fh,
