@@ -223,7 +223,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
         raise InputError("micro_max must be >= 1", fix="e.g. --micro-max 100")
     hh_count = _check_households(households)
     comm = _check_communities(communities)
-    crs = local_crs(comm)
+    crs = _local_crs(comm)
     comm_m = comm.to_crs(crs)
     comm_m = comm_m.set_geometry(shapely.make_valid(comm_m.geometry.values))
     hh_m = households.to_crs(crs)
@@ -333,6 +333,24 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
         micro = _valid(micro)
     report = _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, time.perf_counter() - t0)
     return PartitionResult(grids, assignment, units, micro, report)
+
+
+def _local_crs(gdf: gpd.GeoDataFrame):
+    """:func:`gridplan.projection.local_crs`, remembered per extent (the UTM lookup in the PROJ
+    database costs a tenth of a second, more than planning a small community)."""
+    if gdf.crs is not None and not gdf.crs.is_geographic:
+        return local_crs(gdf)
+    b = tuple(np.round(gdf.total_bounds, 3))
+    return _utm_cache(b, gdf.crs.to_wkt() if gdf.crs is not None else None, gdf)
+
+
+_UTM: dict = {}
+
+
+def _utm_cache(key, crs_wkt, gdf):
+    if (key, crs_wkt) not in _UTM:
+        _UTM[(key, crs_wkt)] = local_crs(gdf)
+    return _UTM[(key, crs_wkt)]
 
 
 def _valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

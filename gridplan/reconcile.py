@@ -38,7 +38,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from gridplan._adjacency import shared_boundaries, voronoi_cells
+from gridplan._adjacency import voronoi_cells
 from gridplan.codes import grid_codes
 from gridplan.errors import InputError
 from gridplan.projection import local_crs
@@ -53,6 +53,8 @@ OURS = "ours"
 #: Grid label of households that fall in no grid of a layer.
 OUTSIDE = "(outside)"
 _ID_CANDIDATES = ("grid_id", "grid_code", "code", "id", "name")
+#: Unit edges closer than this (metres) are one shared edge (reprojection leaves millimetre gaps).
+SNAP_TOLERANCE_M = 0.05
 
 
 @dataclass
@@ -295,29 +297,36 @@ def _overlaps(member: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 
 def _alignment(member: pd.DataFrame, names: list[str], share: float) -> pd.DataFrame:
-    rows = []
+    parts = []
     for a in names:
         for b in names:
             if a == b:
                 continue
-            t = member[member[a] != OUTSIDE].groupby([a, b], sort=True)["households"].sum()
-            t = t.reset_index().sort_values([a, "households", b], ascending=[True, False, True],
-                                            kind="stable")
-            for grid, part in t.groupby(a, sort=True):
-                total = int(part["households"].sum())
-                inside = part[part[b] != OUTSIDE]
-                best = inside.iloc[0] if len(inside) else None
-                best_hh = int(best["households"]) if best is not None else 0
-                rows.append({
-                    "layer": a, "grid": grid, "other_layer": b, "households": total,
-                    "best_match": best[b] if best is not None else None,
-                    "best_households": best_hh,
-                    "share": best_hh / total if total else 0.0,
-                    "aligned": bool(total and best_hh >= share * total),
-                    "split": "; ".join(f"{g}:{int(h)}" for g, h in
-                                       zip(part[b], part["households"])),
-                })
-    out = pd.DataFrame(rows)
+            t = (member[member[a] != OUTSIDE].groupby([a, b], sort=True)["households"].sum()
+                 .reset_index().rename(columns={a: "grid", b: "other"}))
+            # Per grid: its pieces in the other layer, biggest first (ties by name).
+            t = t.sort_values(["grid", "households", "other"], ascending=[True, False, True],
+                              kind="stable")
+            total = t.groupby("grid", sort=True)["households"].sum()
+            inside = t[t["other"] != OUTSIDE].drop_duplicates("grid").set_index("grid")
+            piece = t["other"].astype(str) + ":" + t["households"].astype(str)
+            split = piece.groupby(t["grid"], sort=True).agg("; ".join)
+            out = pd.DataFrame({"households": total})
+            out["best_match"] = inside["other"].reindex(out.index)
+            out["best_households"] = inside["households"].reindex(out.index).fillna(0)
+            out["share"] = np.where(out["households"] > 0,
+                                    out["best_households"] / out["households"], 0.0)
+            out["aligned"] = (out["households"] > 0) & (
+                out["best_households"] >= share * out["households"])
+            out["split"] = split
+            out = out.rename_axis("grid").reset_index()
+            out.insert(0, "layer", a)
+            out.insert(2, "other_layer", b)
+            parts.append(out)
+    out = pd.concat(parts, ignore_index=True)
+    out["households"] = out["households"].astype("int64")
+    out["best_households"] = out["best_households"].astype("int64")
+    out["aligned"] = out["aligned"].astype(bool)
     for c in ("layer", "grid", "other_layer", "best_match", "split"):
         out[c] = out[c].astype("str")
     return out
@@ -421,7 +430,7 @@ def _propose(member, departments, units, unit_of, ours, weight, lo, hi):
     # Strongest agreement first, then bigger units, then unit id: deterministic.
     candidates.sort(key=lambda c: (-len(c[2]), -unit_hh[c[0]], str(units["unit_id"].iloc[c[0]])))
 
-    ii, jj, length = shared_boundaries(units.geometry.to_numpy())
+    ii, jj, length = _shared_edges(units.geometry.to_numpy())
     keep = length >= UNIT_ADJACENCY_MIN_EDGE_M
     adj = sparse.coo_array((np.ones(keep.sum()), (ii[keep], jj[keep])), shape=(n_units, n_units))
     adj = (adj + adj.T).tocsr()
@@ -459,6 +468,23 @@ def _propose(member, departments, units, unit_of, ours, weight, lo, hi):
         pending = [(i, t, w) for i, t, w, _ in left]
     return (pd.DataFrame(changes, columns=cols).astype({"households": "int64"}),
             pd.DataFrame(rejected, columns=cols).astype({"households": "int64"}), unit_grid)
+
+
+def _shared_edges(cells: np.ndarray, tol: float = SNAP_TOLERANCE_M
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``i < j`` of cells and the length of boundary they share within ``tol`` metres.
+
+    Cells that went through a reprojection (WGS-84 files and back) no longer share their edges
+    exactly: a straight edge of one cell and the same edge of its neighbour with an extra vertex
+    part by millimetres, and an exact test would find no neighbours at all.
+    """
+    cells = np.asarray(cells, dtype=object)
+    i, j = shapely.STRtree(cells).query(cells, predicate="dwithin", distance=tol)
+    keep = i < j
+    i, j = i[keep], j[keep]
+    bnd = shapely.boundary(cells)
+    length = shapely.length(shapely.intersection(bnd[i], shapely.buffer(bnd[j], tol)))
+    return i.astype(np.int64), j.astype(np.int64), length
 
 
 def _refusal(i, src, target, h, unit_grid, comm, grid_comm, adj, totals, dist, lo, hi):

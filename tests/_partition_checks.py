@@ -14,12 +14,21 @@ import numpy as np
 import shapely
 
 REL_TOL = 1e-6
+_CRS: dict = {}
+
+
+def metric_crs(gdf):
+    """The UTM CRS of ``gdf`` (cached: the PROJ lookup is slow)."""
+    key = tuple(np.round(gdf.to_crs(4326).total_bounds, 3))
+    if key not in _CRS:
+        _CRS[key] = gdf.estimate_utm_crs()
+    return _CRS[key]
 
 
 def check_invariants(res, households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
                      lo: int, hi: int, *, allow_search_failed: bool = False) -> dict:
     """Assert every invariant; returns a few counts for the caller's own assertions."""
-    crs = communities.estimate_utm_crs()
+    crs = metric_crs(communities)
     grids = res.grids.to_crs(crs)
     asg = res.assignment
     # 1. every household row assigned exactly once, same rows and order, totals conserved

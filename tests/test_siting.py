@@ -231,3 +231,18 @@ def test_no_time_for_the_milp_still_gives_a_valid_gap():
         r = S.max_cover(sp.csr_array(A), w, k, time_limit=0.0)
         assert r.objective <= best + 1e-9 <= r.bound + 1e-9
         assert (r.status == "optimal") == (r.objective == best and r.bound == best)
+
+
+def test_capacitated_without_milp_time_keeps_a_valid_bound():
+    rng = np.random.default_rng(51)
+    for _ in range(10):
+        A, w = _instance(rng, n_max=16, m_max=8)
+        m = A.shape[1]
+        fixed = np.zeros(m, dtype=bool)
+        fixed[0] = True
+        cap = rng.integers(10, 120, m).astype(float)
+        baseline = _flow(A, w, cap, [0])
+        best = max(_flow(A, w, cap, [0] + list(c)) for c in itertools.combinations(range(1, m), 2))
+        r = S.max_cover_capacitated(sp.csr_array(A), w, cap, 2, fixed=fixed, time_limit=0.0)
+        assert r.objective <= best - baseline + 1e-6 <= r.bound + 1e-6
+        assert _flow(A, w, cap, [0] + r.sites.tolist()) == pytest.approx(baseline + r.objective)
