@@ -651,7 +651,9 @@ def _replan(lab, rs, cr, prev, hh_unit, free_units, w, pos, ui, uj, ulen, usame,
         out[idx] = lab_c + base
         base += lab_c.max() + 1
     v = int(violation(np.bincount(out, weights=g.weights).astype(np.int64), lo, hi).sum())
-    if v > fresh_v:
+    if v > 0 and (v > fresh_v or fresh_v > 0):
+        # a repaired plan outside the bounds is no use: the fresh plan (and, if it fails too, the
+        # estate refinement that follows) decides
         return lab, rs, cr, False
     gw = np.bincount(out, weights=g.weights).astype(np.int64)
     total = int(g.weights.sum())

@@ -86,7 +86,7 @@ def _metis(g: Graph, k: int, seed: int) -> np.ndarray:
     opts = pymetis.Options(contig=1, seed=int(seed), ufactor=30)
     ew = np.maximum(np.ceil(g.adj.data), 1).astype(np.int64)
     _, parts = pymetis.part_graph(
-        k, xadj=g.adj.indptr, adjncy=g.adj.indices, vweights=np.maximum(g.weights, 1),
+        k, pymetis.CSRAdjacency(g.adj.indptr, g.adj.indices), vweights=np.maximum(g.weights, 1),
         eweights=ew, options=opts)
     return np.asarray(parts, dtype=np.int64)
 

@@ -268,7 +268,8 @@ if HAVE_DATA:
           f"within 15 minutes; with {N_NEW} more: "
           f"{more.sites['cumulative_share_covered'].iloc[-1]:.1%}")
     figures.plot_coverage(cov, OUT / "coverage.png", facilities=centres, grids=grids,
-                          communities=communities, sites=more.sites)
+                          communities=communities, sites=more.sites,
+                          title="15分钟步行覆盖（假设的现有中心）")
     display(Image(filename=str(OUT / "coverage.png"), width=720))
     display(cov.summary[cov.summary["level"] == "community"])'''),
 ]

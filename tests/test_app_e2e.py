@@ -152,18 +152,19 @@ def _click_until(page, lat, lon, locator, tries=4):
 def _table_value(page, label):
     row = page.locator('[data-testid="stTable"] tr').filter(
         has=page.locator("th", has_text=re.compile(rf"^{re.escape(label)}$")))
-    return row.locator("td").first.inner_text().strip()
+    return row.last.locator("td").first.inner_text().strip()
 
 
 def _choose(page, label, option):
+    """Pick ``option`` in the Streamlit select box labelled ``label``."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
-    if box.get_by_text(option, exact=True).count():
-        return  # already chosen
-    box.locator("input").click()
-    box.locator("input").fill(option)
-    page.keyboard.press("Enter")
-    expect_text = box.get_by_text(option, exact=True)
-    expect_text.wait_for()
+    field = box.locator("input")
+    if field.input_value() == option:
+        return
+    field.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    _idle(page)
+    assert box.locator("input").input_value() == option
 
 
 def test_planner_session_in_chromium(server, choice, tmp_path):
@@ -217,7 +218,9 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         page.get_by_role("button", name="移动", exact=True).click()
         expect(page.get_by_text(re.compile("已完成：move"))).to_be_visible()
         after = str(choice["households"] - choice["moved"])
-        expect(page.locator('[data-testid="stTable"]')).to_contain_text(after)
+        _idle(page)
+        page.screenshot(path=str(SHOTS / "debug_after_move.png"))
+        print(page.get_by_text(re.compile("已完成：move")).all_inner_texts(), choice)
         assert _table_value(page, "户数") == after
         _map_frame(page)
         page.screenshot(path=str(SHOTS / "03_moved_zh.png"))

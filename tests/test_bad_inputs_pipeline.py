@@ -20,7 +20,6 @@ import warnings
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -68,6 +67,7 @@ PARTITION_OK = [
     ("hh_no_households_col.csv", COMM, [], "each row counts as one household"),
     ("hh_gcj02.csv", COMM, ["--coords", "gcj02"], None),
     ("hh_in_bowtie.csv", "comm_bowtie.geojson", [], "repaired with shapely.make_valid"),
+    ("hh_in_bowtie.csv", "comm_selfcross.geojson", [], "repaired with shapely.make_valid"),
     ("hh_good.csv", "comm_multipolygon.geojson", [], None),
     ("hh_good.csv", "comm_holes.geojson", [], None),
     ("hh_in_overlap.csv", "comm_overlap.geojson", [], None),
@@ -170,6 +170,7 @@ PARTITION_ERRORS = [
     ("hh_metres.geojson", COMM, [], ["hh_metres.geojson", "metres", "Fix:"]),
     ("hh_nan_coords.csv", COMM, [], ["hh_nan_coords.csv", "column 'geometry'", "rows 2, 5", "Fix:"]),
     ("hh_null_geometry.geojson", COMM, [], ["hh_null_geometry.geojson", "rows 1", "Fix:"]),
+    ("hh_empty_geometry.geojson", COMM, [], ["hh_empty_geometry.geojson", "rows 1", "Fix:"]),
     ("hh_header_only.csv", COMM, [], ["hh_header_only.csv", "0 rows", "Fix:"]),
     ("hh_zero_bytes.geojson", COMM, [], ["hh_zero_bytes.geojson", "empty", "Fix:"]),
     ("hh_nonpositive.csv", COMM, [], ["hh_nonpositive.csv", "column 'households'", "rows 0, 3"]),

@@ -230,8 +230,10 @@ if __name__ == "__main__":
 
 
 # --- Pipeline cases (partition / coverage / site), appended for tests/test_bad_inputs_pipeline.py.
-# Run alone (keeps the files above byte-identical, e.g. the .xlsx timestamps):
-#   .venv/bin/python -c "import runpy; runpy.run_path('tests/data/bad/make_bad.py')['pipeline_cases']()"
+# `python make_bad.py` writes them after main(); to write only these (keeps the files above
+# byte-identical, e.g. the .xlsx timestamps):
+#   .venv/bin/python -c "import runpy; ns = runpy.run_path('tests/data/bad/make_bad.py'); \
+#       ns['pipeline_cases'](); ns['pipeline_cases_2']()"
 
 def _street_grid(x_lo, x_hi, y_lo, y_hi, step=0.002):
     """Footway lines on a lattice, split at every crossing so that they share vertices (OSM rule)."""
@@ -277,3 +279,25 @@ def pipeline_cases() -> None:
                                            "households": [40, 30, 20, 10]}))
     # An empty communities file (no features).
     _raw_geojson("comm_empty.geojson", [])
+
+
+def pipeline_cases_2() -> None:
+    # An EMPTY point geometry (not null): {"type": "Point", "coordinates": []}.
+    _raw_geojson("hh_empty_geometry.geojson", [
+        {"type": "Feature", "properties": {"households": 5},
+         "geometry": {"type": "Point", "coordinates": [111.285, 30.705]}},
+        {"type": "Feature", "properties": {"households": 7},
+         "geometry": {"type": "Point", "coordinates": []}}])
+    # A self-intersecting ring that is not a bow-tie: a tail at C1's south-west corner crosses
+    # the southern edge. hh_in_bowtie.csv's points lie inside the repaired shape.
+    ring = [(X0, Y0), (XM, Y0), (XM, Y1), (X0, Y1), (X0, Y0 + 0.001), (X0 + 0.002, Y0 + 0.001),
+            (X0 + 0.002, Y0 - 0.001), (X0, Y0 - 0.001), (X0, Y0)]
+    _geojson("comm_selfcross.geojson", gpd.GeoDataFrame(
+        {"community_id": ["C1", "C2"], "name": ["a", "b"]},
+        geometry=[shapely.Polygon(ring), shapely.box(XM, Y0, X1, Y1)], crs=4326))
+
+
+if __name__ == "__main__":
+    # main() above removed every file first; the appended cases are written after it.
+    pipeline_cases()
+    pipeline_cases_2()

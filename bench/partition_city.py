@@ -1,0 +1,65 @@
+"""City-scale partition: 1,000,000 households in about 25,000 buildings, 2,500 estates and 400
+communities (deterministic, bench/_gen.city), planned on all cores.
+
+Prints the generation time, the partition wall time, grid figures and the peak memory (ru_maxrss
+of this process and of the largest worker process; their sum bounds the peak of the run).
+Targets: 60 s and 4 GB on 2 cores.
+
+Run: .venv/bin/python bench/partition_city.py [--households 1000000] [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _gen import city  # noqa: E402
+
+from gridplan.partition import partition  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=1_000_000)
+    ap.add_argument("--buildings", type=int, default=25_000)
+    ap.add_argument("--estates", type=int, default=2_500)
+    ap.add_argument("--communities", type=int, default=400)
+    ap.add_argument("--jobs", type=int, default=2)
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    c = city(args.households, args.buildings, args.estates, args.communities, seed=0)
+    gen = time.perf_counter() - t
+    hh = c["households"]
+    print(f"generated {int(hh['households'].sum()):,} households in {len(hh):,} points, "
+          f"{len(c['buildings']):,} buildings, {len(c['estates']):,} estates, "
+          f"{len(c['communities']):,} communities in {gen:.1f} s")
+    t = time.perf_counter()
+    res = partition(hh, c["communities"], buildings=c["buildings"], estates=c["estates"],
+                    n_jobs=args.jobs)
+    wall = time.perf_counter() - t
+    g = res.grids
+    rep = res.report["total"]
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"partition wall time      {wall:8.1f} s  (jobs={args.jobs})")
+    print(f"grids                    {len(g):8,d}")
+    print(f"share in 300-500         {rep['share_in_band']:8.1%}")
+    print(f"households per grid      min {rep['households_per_grid']['min']}, median "
+          f"{rep['households_per_grid']['median']:.0f}, max {rep['households_per_grid']['max']}")
+    print(f"mean Polsby-Popper       {rep['mean_compactness']:8.3f}")
+    print(f"estates split            {rep['estates_split']:8,d}")
+    print(f"infeasible communities   {rep['share_infeasible_communities']:8.1%}")
+    print(f"peak RSS main process    {self_mb:8.0f} MB")
+    print(f"peak RSS largest worker  {child_mb:8.0f} MB")
+    print(f"peak RSS bound (sum)     {self_mb + child_mb:8.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
