@@ -402,7 +402,7 @@ def grid_panel(plan, gid: str) -> None:
                                    "locked")}
     row = table(pd.DataFrame([facts])).iloc[0]
     # a plain HTML table (not a canvas grid): readable by screen readers and browser tests
-    st.table(pd.DataFrame({" ": ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
+    st.table(pd.DataFrame({gid: ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
     st.write(f"**{L('grid_estates')}**: " + (", ".join(map(str, d["estates"])) or "—"))
     st.write(f"**{L('grid_buildings')}**: {len(d['buildings'])}")
     st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))

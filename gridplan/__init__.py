@@ -1,7 +1,9 @@
 """gridplan: community grids (网格) and the 15-minute service circle (15分钟服务圈).
 
-The public API, for notebooks and other systems. Names load lazily so that ``import gridplan`` is
-quick and a CLI command pulls in only what it uses.
+The public API, for notebooks and other systems. Most names load lazily so that a CLI command
+pulls in only what it uses. ``partition`` and ``coverage`` are both a function and the module that
+defines it; they are bound eagerly (see the end of this file) so that ``gp.partition`` is always
+the function, whatever was imported before.
 
 >>> import gridplan as gp
 >>> hh = gp.read_households("data/households/households.geojson")      # doctest: +SKIP
@@ -86,3 +88,9 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+# Importing a submodule binds its name on the package (``gridplan.coverage`` -> module). Binding
+# the functions after that first import keeps ``gp.coverage(...)`` a call, in any import order.
+from gridplan.coverage import CoverageResult, coverage  # noqa: E402
+from gridplan.partition import PartitionResult, partition  # noqa: E402

@@ -157,7 +157,7 @@ def _slim(gdf: gpd.GeoDataFrame, columns: list[str], decimals: int = 6) -> gpd.G
     return out
 
 
-def _zoom_for(minx, miny, maxx, maxy, *, width: int = 700, height: int = 560) -> int:
+def _zoom_for(minx, miny, maxx, maxy, *, width: int = 520, height: int = 560) -> float:
     """Web-Mercator zoom that shows the bounds in a map of about ``width`` x ``height`` pixels.
 
     Computed here rather than with Leaflet's fitBounds, which measures the container while the
@@ -167,7 +167,7 @@ def _zoom_for(minx, miny, maxx, maxy, *, width: int = 700, height: int = 560) ->
     span_x = max(maxx - minx, 1e-6)
     span_y = max((maxy - miny) / max(math.cos(lat), 1e-6), 1e-6)
     z = math.log2(min(width * 360 / (256 * span_x), height * 360 / (256 * span_y)))
-    return int(min(18, max(3, math.floor(z))))
+    return float(min(18.0, max(3.0, math.floor((z - 0.15) * 4) / 4)))  # zoomSnap 0.25
 
 
 def plan_map(
@@ -223,7 +223,7 @@ def plan_map(
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
                       zoom_start=_zoom_for(minx, miny, maxx, maxy, height=height),
                       zoom_control=True, control_scale=True, prefer_canvas=False,
-                      height=height)
+                      height=height, zoom_snap=0.25, zoom_delta=0.5)
     js, css = offline_assets(False)
     fmap.default_js = list(js)
     fmap.default_css = list(css)
@@ -337,14 +337,19 @@ def plan_map(
         ).add_to(fmap)
 
     if labels and 0 < len(g) <= 400:
+        # Labels are permanent tooltips of invisible circle markers: an L.marker with a DivIcon
+        # would first load Leaflet's default marker image from a path that does not exist here.
+        fmap.get_root().header.add_child(folium.Element(
+            "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
+            "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
+            "white-space:nowrap}.gp-label:before{display:none}</style>"), name="gp_label_css")
         pts = shapely.point_on_surface(g.geometry.values)
         unit = t("unit_households", lang)
         for gid, h, p in zip(g["grid_id"], g["households"], pts):
             short = str(gid).rsplit("-", 1)[-1]
-            html = (f'<div class="gp-label" style="font:11px sans-serif;color:#111;'
-                    f'text-shadow:0 0 2px #fff,0 0 2px #fff;white-space:nowrap;'
-                    f'transform:translate(-50%,-50%);pointer-events:none">'
-                    f'<b>{short}</b> {int(h)}{unit}</div>')
-            folium.Marker([p.y, p.x], icon=folium.DivIcon(html=html, icon_size=(0, 0)),
-                          interactive=False).add_to(fmap)
+            folium.CircleMarker(
+                [p.y, p.x], radius=0, opacity=0, fill=False, interactive=False,
+                tooltip=folium.Tooltip(f"<b>{short}</b> {int(h)}{unit}", permanent=True, sticky=False,
+                                       direction="center", class_name="gp-label"),
+            ).add_to(fmap)
     return fmap

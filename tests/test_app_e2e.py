@@ -187,6 +187,8 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         context.route("**/*", route)
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        missing: list[str] = []
+        page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
         page.set_default_timeout(60_000)
 
         t0 = time.time()
@@ -219,10 +221,12 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         expect(page.get_by_text(re.compile("已完成：move"))).to_be_visible()
         after = str(choice["households"] - choice["moved"])
         _idle(page)
-        page.screenshot(path=str(SHOTS / "debug_after_move.png"))
-        print(page.get_by_text(re.compile("已完成：move")).all_inner_texts(), choice)
-        assert _table_value(page, "户数") == after
+        expect(page.locator('[data-testid="stTable"] tr').filter(
+            has=page.locator("th", has_text=re.compile(r"^户数$"))).last.locator("td").first
+        ).to_have_text(after)
         _map_frame(page)
+        _idle(page)
+        page.get_by_role("heading", name="社区网格规划").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "03_moved_zh.png"))
 
         # English
@@ -230,6 +234,8 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         expect(page.get_by_role("heading", name="Community grid planning")).to_be_visible()
         expect(page.get_by_text("Grid table")).to_be_visible()
         _map_frame(page)
+        _idle(page)
+        page.get_by_role("heading", name="Community grid planning").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "04_english.png"))
 
         # export the grids as GeoJSON and read them back
@@ -251,6 +257,7 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
     assert int(g.at[choice["grid"], "households"]) == choice["households"] - choice["moved"]
     # offline: only outside requests (tiles) were blocked, and they did not stop the map
     assert all(not u.startswith("http://localhost") for u in blocked)
+    print("HTTP errors:", missing)
     real_errors = [e for e in errors if "ERR_FAILED" not in e and "tile" not in e.lower()]
     assert real_errors == [], real_errors
     if os.environ.get("GRIDPLAN_SCREENSHOT"):

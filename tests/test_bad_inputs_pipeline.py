@@ -1,4 +1,4 @@
-"""The bad-input corpus through the planning commands: ``gridplan partition``, ``coverage``, ``site``.
+"""The bad-input corpus through the planning commands: ``partition``, ``coverage``, ``site``.
 
 tests/test_bad_inputs.py checks what ``gridplan validate`` says about each file; here the same
 files (and the network/facility cases appended to tests/data/bad/make_bad.py) go through the
@@ -144,9 +144,10 @@ def test_multipart_and_holed_communities_are_tiled_by_their_grids(tmp_path, caps
         assert shapely.symmetric_difference(poly, union).area < 1e-3 * poly.area, cid
 
 
-@pytest.mark.xfail(strict=True, reason="gridplan/partition.py _community_of gives a household in an "
-                   "overlap to the first community in file order; gridplan.validate (documented "
-                   "rule) to the nearest representative point, so their community totals differ")
+@pytest.mark.xfail(strict=True, reason="gridplan/partition.py _community_of gives a "
+                   "household in an overlap to the first community in file order; "
+                   "gridplan.validate (documented rule) to the nearest representative point, so "
+                   "their community totals differ")
 def test_overlap_households_follow_the_validate_rule(tmp_path, capsys):
     """validate assigns a household in an overlap to the nearest representative point; partition
     must agree, otherwise the community totals of validate and partition differ."""
@@ -168,7 +169,8 @@ def test_overlap_households_follow_the_validate_rule(tmp_path, capsys):
 # (households, communities, extra, texts the message must contain)
 PARTITION_ERRORS = [
     ("hh_metres.geojson", COMM, [], ["hh_metres.geojson", "metres", "Fix:"]),
-    ("hh_nan_coords.csv", COMM, [], ["hh_nan_coords.csv", "column 'geometry'", "rows 2, 5", "Fix:"]),
+    ("hh_nan_coords.csv", COMM, [],
+     ["hh_nan_coords.csv", "column 'geometry'", "rows 2, 5", "Fix:"]),
     ("hh_null_geometry.geojson", COMM, [], ["hh_null_geometry.geojson", "rows 1", "Fix:"]),
     ("hh_empty_geometry.geojson", COMM, [], ["hh_empty_geometry.geojson", "rows 1", "Fix:"]),
     ("hh_header_only.csv", COMM, [], ["hh_header_only.csv", "0 rows", "Fix:"]),
@@ -250,7 +252,8 @@ def test_shapefile_communities_through_the_library(comm, warning):
 
 @pytest.mark.xfail(strict=True, reason="bug in gridplan/cli/partition.py: --map community_id=SQBM "
                    "is applied to the households file too, which has no SQBM column "
-                   "(mapped_column_missing); cli/coverage.py filters the map by each file's columns")
+                   "(mapped_column_missing); cli/coverage.py filters the map by each file's "
+                   "columns")
 def test_shapefile_communities_with_map_through_the_cli(tmp_path, capsys):
     out = tmp_path / "out"
     rc, text = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
@@ -301,7 +304,8 @@ def test_coverage_disconnected_network_reports_unreachable_households(tmp_path, 
     east = hh["community_id"] == "C2"
     # C2's piece of the network has no centre: its households are unreachable (null time, not
     # covered, counted), never dropped and never given a straight-line time.
-    assert east.any() and hh.loc[east, "walk_min"].isna().all() and not hh.loc[east, "covered"].any()
+    assert east.any() and hh.loc[east, "walk_min"].isna().all()
+    assert not hh.loc[east, "covered"].any()
     assert hh.loc[~east, "covered"].all()
     assert report["network"]["components"] == 2
     assert report["unreachable_households"] == int(hh.loc[east, "households"].sum())
@@ -348,7 +352,8 @@ def test_coverage_households_far_outside_are_counted_off_network(tmp_path, capsy
 
 
 @pytest.mark.xfail(strict=True, reason="bug in gridplan/coverage.py (pandas 3): households outside "
-                   "every community get community_id 'nan' in the summary (a community row 'nan' in "
+                   "every community get community_id 'nan' in the summary (a community row 'nan' "
+                   "in "
                    "coverage.csv) and report.households_outside_communities is 0; the lambdas "
                    "`None if x is None else str(x)` see NaN, not None")
 def test_coverage_counts_households_outside_communities(tmp_path, capsys):

@@ -71,5 +71,8 @@ def test_yichang_invariants_and_band(realdata):
     share = feasible["status"].eq("ok").mean()
     assert share >= 0.99, share
     assert len(feasible) > 400
-    # most communities are feasible ones
-    assert len(infeasible_comm) < 0.25 * len(communities)
+    # the search never gave up; the infeasible cases are the data's (small communities, totals
+    # that no count of grids fits, detached parts of multipart communities: there are no barriers)
+    assert not code.isin(["search_failed", "no_contiguous_split"]).any()
+    multipart = set(communities.loc[communities.geom_type == "MultiPolygon", "community_id"])
+    assert set(g.loc[code == "part_below_min", "community_id"]) <= multipart
