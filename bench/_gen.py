@@ -109,8 +109,10 @@ def city(n_households: int = 1_000_000, n_buildings: int = 25_000, n_estates: in
         e += ne
     # households per building so that the total is n_households exactly
     raw = rng.gamma(2.0, 1.0, len(bxy))
-    hh_b = np.maximum(1, np.floor(raw / raw.sum() * n_households)).astype(np.int64)
-    hh_b[np.argmax(hh_b)] += n_households - hh_b.sum()
+    exact = raw / raw.sum() * (n_households - len(raw)) + 1
+    hh_b = np.floor(exact).astype(np.int64)
+    short = n_households - hh_b.sum()  # largest remainders get the households lost to flooring
+    hh_b[np.argsort(-(exact - hh_b), kind="stable")[:short]] += 1
     bids = np.array([f"B{i:06d}" for i in range(len(bxy))])
     blds = shapely.buffer(shapely.points(bxy), 12.0, quad_segs=1, cap_style="square")
     eids = np.where(est_of >= 0, np.char.add("E", np.char.zfill(est_of.astype(str), 5)), None)

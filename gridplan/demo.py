@@ -113,7 +113,7 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     summary.add("load", "estates / buildings", f"{len(frames['estates'])} / {len(frames['buildings'])}")
     summary.add("load", "facilities", ", ".join(
         f"{k} {v}" for k, v in frames["facilities"]["kind"].value_counts().sort_index().items()))
-    summary.add("load", "walking network (nodes / edges)", f"{net.n_nodes:,} / {net.n_edges:,}")
+    summary.add("load", "walking network (nodes / edges)", f"{net.n_nodes:,} / {len(net.edges):,}")
     n = {sev: sum(pr.severity == sev for pr in checked.problems) for sev in ("error", "warning", "repaired")}
     summary.add("validate", "problems (error / warning / repaired)",
                 f"{n['error']} / {n['warning']} / {n['repaired']}")

@@ -487,3 +487,31 @@ def _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, seconds) -
             "households_new": int(hh_count[~both].sum()),
         }
     return {"total": total, "communities": communities, "reason_codes": REASONS}
+
+
+def write_partition(result: PartitionResult, folder) -> list:
+    """Write a :class:`PartitionResult` to ``folder``, all files published together.
+
+    Files: ``grids.geojson``, ``households.geojson`` (the assignment), ``micro_grids.geojson``
+    when micro-grids were drawn, and ``report.json``. Nothing is replaced unless every file was
+    written.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    import json
+
+    from gridplan import io
+    from gridplan._atomic import atomic_outputs
+
+    with atomic_outputs(folder) as out:
+        io.write(result.grids, out.path("grids.geojson"))
+        io.write(result.assignment, out.path("households.geojson"))
+        if result.micro_grids is not None:
+            io.write(result.micro_grids, out.path("micro_grids.geojson"))
+        with open(out.path("report.json"), "w", encoding="utf-8") as fh:
+            json.dump(result.report, fh, ensure_ascii=False, indent=2, sort_keys=True)
+            fh.write("\n")
+        return out.commit()

@@ -32,11 +32,28 @@ COMMANDS = (
 )
 
 
+class _OneLineFormatter(argparse.HelpFormatter):
+    """Keeps each command's help on one line in ``gridplan --help``.
+
+    argparse sizes the help column without the extra indent of sub-commands, so a long command
+    name ("households") would push its help to the next line.
+    """
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=24, width=120)
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.nargs == argparse.PARSER:
+            self._action_max_length += 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available command registered."""
     parser = argparse.ArgumentParser(
         prog="gridplan",
         description="Community grids (网格) and the 15-minute service circle (15分钟服务圈).",
+        formatter_class=_OneLineFormatter,
     )
     parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
