@@ -109,8 +109,17 @@ def new_plan(result, layers: dict, lo: int, hi: int) -> None:
     ss.candidate = None
 
 
+@st.cache_resource(show_spinner=False)
+def sample_validation() -> list:
+    from gridplan.validate import validate_inputs
+
+    s = sample_layers()
+    return validate_inputs(**{k: s[k] for k in KINDS}).problems
+
+
 def load_sample_into_session() -> None:
     ss.layers = dict(sample_layers())
+    ss.validation = sample_validation()
     ss.network = None
     ss.dataset = "sample"
     ss.coverage_params = None

@@ -22,7 +22,6 @@ import time
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 
 def _big_community(sample: dict, target: int = 10_000):

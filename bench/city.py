@@ -40,7 +40,7 @@ STAGES = ("partition", "network_load", "snapping", "coverage", "isochrones", "si
 #: Isochrone polygons cost about a second per facility (gridplan.isochrones buffers and unions
 #: every reached stretch of walkway): the stage draws those of this many facilities and reports
 #: the cost per facility; the whole city's isochrones take that times the facility count.
-ISOCHRONE_SAMPLE = 40
+ISOCHRONE_SAMPLE = 10
 #: Centres used for coverage: every facility of the generated city (2,000 per million households).
 KINDS = ("street_centre", "community_centre", "station")
 

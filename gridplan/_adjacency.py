@@ -1,7 +1,7 @@
-"""Geometry of units: Voronoi cells clipped to barrier zones, and their shared-boundary adjacency.
+"""Geometry of units: barrier zones, Voronoi cells and shared-boundary adjacency of cells.
 
-All work is vectorised with shapely 2 (one ``voronoi_polygons`` per community, STRtree candidate
-pairs, ``intersection`` of boundaries over all pairs at once).
+All work is vectorised with shapely 2 (STRtree candidate pairs, ``intersection`` of boundaries
+over all pairs at once).
 """
 
 from __future__ import annotations

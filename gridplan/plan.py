@@ -155,6 +155,9 @@ class Plan:
                 fix="pass one unit position per household row",
             )
         self._hh_weight = _household_weights(hh)
+        xy = np.round(shapely.get_coordinates(hh.geometry.to_crs(self.crs).values)).astype(np.int64)
+        self._hh_spot = np.char.add(np.char.add("@", xy[:, 0].astype(str)),
+                                    np.char.add(",", xy[:, 1].astype(str))).astype(object)
         inside = self._hh_unit >= 0
         self._unit_households = np.bincount(
             self._hh_unit[inside], weights=self._hh_weight[inside], minlength=len(units)
@@ -163,6 +166,7 @@ class Plan:
         self._adjacency = _unit_adjacency(self._units.geometry.values)
         self._community_info = _community_info(self._communities)
         self._reasons = dict(reasons or {})
+        self.coverage = None
 
         unit_grid = units["grid_id"].astype(str).to_numpy(dtype=object)
         grids = self._grid_rows(sorted(set(unit_grid)), unit_grid, frozenset(locked))
@@ -406,8 +410,6 @@ class Plan:
                 message_zh="覆盖结果与方案的户点行数不一致")
         self.coverage = result
 
-    coverage = None
-
     def coverage_by_grid(self) -> pd.DataFrame:
         """Households, households covered and share covered per current grid.
 
@@ -572,14 +574,14 @@ class Plan:
         self._check_grid(grid_id)
         if grid_id in self._state.locked:
             return
-        self._commit_locks(f"lock {grid_id}", self._state.locked | {grid_id}, [grid_id])
+        self._commit_locks(f"lock {grid_id}", self._state.locked | {grid_id})
 
     def unlock(self, grid_id: str) -> None:
         """Unlock a grid."""
         self._check_grid(grid_id)
         if grid_id not in self._state.locked:
             return
-        self._commit_locks(f"unlock {grid_id}", self._state.locked - {grid_id}, [grid_id])
+        self._commit_locks(f"unlock {grid_id}", self._state.locked - {grid_id})
 
     def rebalance(self, community_id: str | None = None, *, n_jobs: int | None = 1) -> list[str]:
         """Re-partition the unlocked grids of a community, keeping the locked ones.
@@ -835,7 +837,7 @@ class Plan:
         self._push(label, _State(unit_grid, grids, self._state.locked, micro, label))
         return changed
 
-    def _commit_locks(self, label: str, locked: frozenset, changed: Sequence[str]) -> None:
+    def _commit_locks(self, label: str, locked: frozenset) -> None:
         grids = self._state.grids.copy()
         grids["locked"] = grids.index.isin(locked)
         self._push(label, _State(self._state.unit_grid, grids, locked,
@@ -885,9 +887,16 @@ class Plan:
         has_pop = "population" in hh
         if has_pop:
             frame["population"] = pd.to_numeric(hh["population"], errors="coerce").to_numpy()
-        for col in ("building_id", "estate_id"):
-            if col in hh:
-                frame[col] = hh[col].to_numpy(dtype=object)
+        # A household without a building id counts as a building of its own location (rounded
+        # to the metre), as the partition counts it, so that both give the same n_buildings.
+        spot = self._hh_spot[hsel]
+        if "building_id" in hh:
+            b = hh["building_id"].astype(object).to_numpy()
+            frame["building_id"] = np.where(pd.isna(b), spot, b)
+        else:
+            frame["building_id"] = spot
+        if "estate_id" in hh:
+            frame["estate_id"] = hh["estate_id"].to_numpy(dtype=object)
         grp = frame.groupby("grid_id", sort=False)
         households = grp["w"].sum().reindex(grid_ids, fill_value=0).astype(np.int64)
         if has_pop:
@@ -895,10 +904,7 @@ class Plan:
             population = population.round().astype("Int64")
         else:
             population = pd.Series(pd.NA, index=grid_ids, dtype="Int64")
-        n_buildings = (grp["building_id"].nunique().reindex(grid_ids, fill_value=0)
-                       if "building_id" in frame else
-                       pd.Series(np.bincount(pd.Index(grid_ids).get_indexer(ugrid),
-                                             minlength=len(grid_ids)), index=grid_ids))
+        n_buildings = grp["building_id"].nunique().reindex(grid_ids, fill_value=0)
         n_estates = (grp["estate_id"].nunique().reindex(grid_ids, fill_value=0)
                      if "estate_id" in frame else pd.Series(0, index=grid_ids))
         community = pd.Series([str(self._unit_community[upos[ugrid == g][0]]) for g in grid_ids],

@@ -227,3 +227,13 @@ def test_export_page_offers_every_download(app):
     keys = {d.key for d in app.get("download_button")}
     assert keys >= {"dl_export_grids_geojson", "dl_export_grids_gpkg", "dl_export_households",
                     "dl_export_excel", "dl_csv", "dl_plan"}
+
+
+def test_data_step_shows_the_validation_report(app):
+    app.sidebar.radio(key="step").set_value("data").run()
+    _ok(app)
+    assert any(s.value.startswith("数据检查通过") for s in app.success)
+    assert app.session_state["validation"] is not None
+    app.button(key="btn_load_sample").click().run()
+    _ok(app)
+    assert app.session_state["dataset"] == "sample" and not app.session_state["plan"].history

@@ -247,6 +247,25 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         path = tmp_path / "grids.geojson"
         dl.value.save_as(path)
         page.screenshot(path=str(SHOTS / "05_export_en.png"))
+
+        # a broken upload gives a message, not a traceback, and the plan stays
+        page.get_by_text("1 Data", exact=True).click()
+        page.get_by_text("Upload your own files", exact=True).click()
+        uploader = page.locator('[data-testid="stFileUploader"]')
+        uploader.filter(has_text="Households (required)").locator('input[type="file"]') \
+            .set_input_files(files=[{"name": "hh.zip", "mimeType": "application/zip",
+                                     "buffer": b"PK\x03\x04 this is not a zip"}])
+        uploader.filter(has_text="Community boundaries (required)").locator('input[type="file"]') \
+            .set_input_files(files=[{"name": "c.geojson", "mimeType": "application/geo+json",
+                                     "buffer": b'{"type": "FeatureCollection", "features": []}'}])
+        _idle(page)
+        page.get_by_role("button", name="Read and check").click()
+        expect(page.get_by_text(re.compile("Upload failed: .*zip"))).to_be_visible()
+        assert page.get_by_text("Traceback").count() == 0
+        page.screenshot(path=str(SHOTS / "06_bad_upload_en.png"))
+        page.get_by_text("2 Grids", exact=True).click()
+        expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(
+            str(choice["n_grids"]))
         browser.close()
 
     import geopandas as gpd

@@ -252,7 +252,7 @@ def test_bad_households_values_are_named():
 
 
 def test_two_workers_same_as_one():
-    c = city(60_000, 1_500, 150, 24, seed=3)
+    c = city(30_000, 800, 80, 12, seed=3)
     one = partition(c["households"], c["communities"], estates=c["estates"], n_jobs=1)
     two = partition(c["households"], c["communities"], estates=c["estates"], n_jobs=2)
     assert one.assignment["grid_id"].tolist() == two.assignment["grid_id"].tolist()

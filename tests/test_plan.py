@@ -305,12 +305,11 @@ def sample_plan(sample_dir):
     from gridplan.sample import load_sample
 
     s = load_sample(sample_dir)
-    one = s["communities"].iloc[:3]
     r = partition(s["households"], s["communities"], buildings=s["buildings"],
                   estates=s["estates"], barriers=s["barriers"], n_jobs=1)
     plan = Plan.from_partition(r, s["households"], s["communities"], buildings=s["buildings"],
                                estates=s["estates"], barriers=s["barriers"])
-    return plan, r, s, one
+    return plan, r, s, None
 
 
 def test_plan_agrees_with_partition_on_the_sample(sample_plan):
@@ -355,3 +354,18 @@ def test_rebalance_keeps_locked_grids(sample_plan):
     assert plan.undo()
     assert plan.grids.equals(before) and plan.check() == []
     assert plan.redo() and plan.check() == []
+
+
+def test_counts_without_building_ids_agree_with_partition(sample_plan):
+    from gridplan.partition import partition
+
+    _, _, s, _ = sample_plan
+    two = s["communities"].iloc[:2]
+    hh = s["households"].drop(columns=["building_id", "estate_id"])
+    hh = hh[hh.within(two.union_all())].reset_index(drop=True)
+    r = partition(hh, two, n_jobs=1)
+    plan = Plan.from_partition(r, hh, two)
+    a = plan.grids.set_index("grid_id")
+    b = r.grids.set_index("grid_id").loc[a.index]
+    assert (a["n_buildings"] == b["n_buildings"]).all()
+    assert (a["n_estates"] == 0).all() and plan.check() == []
