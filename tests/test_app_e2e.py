@@ -276,7 +276,10 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
     assert int(g.at[choice["grid"], "households"]) == choice["households"] - choice["moved"]
     # offline: only outside requests (tiles) were blocked, and they did not stop the map
     assert all(not u.startswith("http://localhost") for u in blocked)
-    print("HTTP errors:", missing)
+    from urllib.parse import urlsplit
+
+    print("HTTP errors:", missing, "| blocked outside hosts:",
+          sorted({urlsplit(u).netloc for u in blocked}))
     real_errors = [e for e in errors if "ERR_FAILED" not in e and "tile" not in e.lower()]
     assert real_errors == [], real_errors
     if os.environ.get("GRIDPLAN_SCREENSHOT"):
