@@ -167,6 +167,22 @@ def base_map(**layers):
     return plan_map(plan.grids, lang=ss.lang, tiles=tiles_url(ss.get("tiles")), **layers)
 
 
+def choice(widget, label: str, options: tuple, key: str, prefix: str, **kw):
+    """A radio/select box whose option labels follow the language.
+
+    The widget key carries the language: Streamlit gives a widget a new identity when its
+    option labels change, so one key per language keeps the choice shown; the value itself
+    lives in ``ss[key]`` across languages.
+    """
+    lang = ss.lang
+    current = ss.get(key, options[0])
+    value = widget(label, options, index=options.index(current) if current in options else 0,
+                   key=f"{key}__{lang}", format_func=lambda x, lang=lang: t(f"{prefix}_{x}", lang),
+                   **kw)
+    ss[key] = value
+    return value
+
+
 def select_grid(gid, unit=None) -> None:
     """Select a grid (and a unit of it) in the session and in the two select boxes."""
     ss.sel_grid = gid
@@ -208,7 +224,7 @@ if "plan" not in ss:
 with st.sidebar:
     st.radio(t("language", "zh"), ("zh", "en"), key="lang", horizontal=True,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
-    st.radio(L("step"), STEPS, key="step", format_func=lambda x, lang=ss.lang: t(f"step_{x}", lang))
+    choice(st.radio, L("step"), STEPS, "step", "step")
     from gridplan.webmap import tiles_url as _tiles_default
 
     ss.setdefault("tiles", _tiles_default() or "none")
@@ -228,16 +244,15 @@ if ss.get("flash_error"):
 def page_data() -> None:
     from gridplan import uploads
 
-    src = st.radio(L("data_source"), ("sample", "upload"), key="source", horizontal=True,
-                   format_func=lambda x, lang=ss.lang: t(f"source_{x}", lang))
+    src = choice(st.radio, L("data_source"), ("sample", "upload"), "source", "source",
+                 horizontal=True)
     if src == "sample":
         if st.button(L("load_sample"), key="btn_load_sample"):
             load_sample_into_session()
             st.rerun()
     else:
         st.caption(L("upload_help"))
-        coords = st.selectbox(L("coords"), ("wgs84", "gcj02", "bd09"), key="coords",
-                              format_func=lambda x, lang=ss.lang: t(f"coords_{x}", lang))
+        coords = choice(st.selectbox, L("coords"), ("wgs84", "gcj02", "bd09"), "coords", "coords")
         files = {}
         mapping: dict[str, dict] = {}
         for kind in KINDS:
@@ -256,10 +271,10 @@ def page_data() -> None:
                 for fld in FIELDS[kind]:
                     options = [none] + cols
                     default = options.index(fld) if fld in cols else 0
-                    choice = st.selectbox(L("column_for", field=fld), options, index=default,
+                    picked = st.selectbox(L("column_for", field=fld), options, index=default,
                                           key=f"map_{kind}_{fld}")
-                    if choice != none and choice != fld:
-                        m[fld] = choice
+                    if picked != none and picked != fld:
+                        m[fld] = picked
                 mapping[kind] = m
         net_file = st.file_uploader(L("upload_kind_network"), key="up_network")
         if st.button(L("read_validate"), key="btn_read"):
@@ -376,7 +391,7 @@ def page_grids() -> None:
     left, right = st.columns([3, 2])
     with left:
         fmap = base_map(units=plan.units if ss.sel_grid else None, selected_grid=ss.sel_grid,
-                        selected_unit=ss.sel_unit)
+                        selected_unit=ss.sel_unit, micro_grids=plan.micro_grids)
         out = draw_map(fmap, "map_grids")
         st.caption(L("legend_grids"))
     click = take_click(out)
@@ -513,8 +528,9 @@ def page_sites() -> None:
         return
     c1, c2, c3 = st.columns(3)
     k = c1.number_input(L("n_sites"), 1, 50, 3, key="k_sites")
-    kind = c2.selectbox(L("site_kind"), ("community_centre", "station"), key="site_kind",
-                        format_func=lambda x, lang=ss.lang: t(f"kind_{x}", lang))
+    with c2:
+        kind = choice(st.selectbox, L("site_kind"), ("community_centre", "station"), "site_kind",
+                      "kind")
     minutes = float(ss.get("minutes", WALK_MINUTES))
     speed = float(ss.get("speed", WALK_SPEED_KMH))
     hh = plan.assignment.drop(columns=["unit_id"])

@@ -229,6 +229,19 @@ def city_case(args):
         print(f"  (ego_graph measured {t_sub:.2f} s for {len(sub)} centres and {len(sub_hh):,} households)")
     report(f"generated city ({side}x{side} lattice)", net.n_nodes, len(net.edges), len(hh), len(fac),
            load_s, gp, gp_t, nx_build, nx_ms, nx_t, ego, ego_t, label, ego_ref)
+    if args.strtree_sample > 0:
+        # the exact alternative to gridplan's KD-tree snapping: shapely's R-tree nearest query
+        m = min(args.strtree_sample, len(hh))
+        t = Timer()
+        tree = shapely.STRtree(net.edges.geometry.values.to_numpy())
+        build = t.lap()
+        (qi, ti), dist = tree.query_nearest(hh.geometry.values[:m], return_distance=True,
+                                            all_matches=False, max_distance=300.0)
+        q = t.lap()
+        same = np.allclose(dist, hs["snap_m"].to_numpy()[:m][qi], atol=1e-6)
+        print(f"  shapely STRtree.query_nearest        : {build + q / m * len(hh):8.2f} s   "
+              f"EXTRAPOLATED {m:,}->{len(hh):,} (build {build:.2f} s, {q / m * 1e6:.1f} µs/point, "
+              f"process CPU {t.cpu:.2f} s for {m:,}); distances equal gridplan's: {same}")
     if args.full_coverage:
         from gridplan.coverage import coverage
 
@@ -248,6 +261,10 @@ def main(argv=None):
     p.add_argument("--nanjing-households", type=int, default=50_000)
     p.add_argument("--nanjing-centres", type=int, default=20)
     p.add_argument("--skip-networkx", action="store_true")
+    p.add_argument("--strtree-sample", type=int, default=100_000,
+                   help="households snapped with shapely's STRtree for comparison (0: skip)")
+    p.add_argument("--sample-isochrones", action=argparse.BooleanOptionalAction, default=True,
+                   help="time the isochrones of the bundled sample district")
     p.add_argument("--full-coverage", action="store_true",
                    help="also time the whole coverage() call on the city")
     args = p.parse_args(argv)
@@ -255,8 +272,25 @@ def main(argv=None):
 
     print(f"coverage_peers: cutoff {CUTOFF:.0f} m (15 min at 4 km/h); cpus {os.cpu_count()}; "
           f"load average {os.getloadavg()[0]:.1f}")
+    if args.sample_isochrones:
+        sample_isochrones_case()
     nanjing_case(args)
     city_case(args)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+
+
+def sample_isochrones_case():
+    from gridplan.isochrones import isochrones
+    from gridplan.sample import load_sample
+
+    s = load_sample()
+    net = network_from_lines(s["network"])
+    fac = s["facilities"]
+    t = Timer()
+    iso = isochrones(net, fac, minutes=(5, 10, 15), max_snap_m=300.0)
+    wall = t.lap()
+    print(f"\n== sample district isochrones: {len(fac)} facilities x 3 thresholds -> {len(iso)} "
+          f"polygons in {wall:.2f} s (process CPU {t.cpu:.2f} s)")
 
 
 if __name__ == "__main__":

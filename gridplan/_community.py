@@ -28,6 +28,7 @@ __all__ = ["plan_community", "REASONS"]
 
 #: Reason codes on grids that are not in the band; the text after the colon gives the numbers.
 REASONS = {
+    "no_households": "no household lies in the community: one empty grid covers it",
     "community_below_min": "the community has fewer households than the minimum of one grid",
     "part_below_min": "a part of the community cut off (by barriers, kept grids, oversized "
                       "buildings or the community's own shape) has fewer households than the minimum",
@@ -425,6 +426,16 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
     kg = np.array([g for _, g in kept], dtype=object)
     in_kept = _first_hit(shapely.points(xy), kg) if nk else np.full(n, -1)
     free = np.flatnonzero(in_kept < 0)
+    if n == 0 and nk == 0:
+        # nothing to anchor units to: the whole community is one empty grid, so that the grids
+        # still tile the community and the planner sees it flagged
+        stats["multipart_grids"] = int(shapely.get_type_id(_polygonal(poly)) != 3)
+        grids.append({"grid_id": f"{cid}-01", "households": 0, "status": "under",
+                      "reason": f"no_households: no households in the community (< {lo})",
+                      "geometry": _polygonal(poly), "barrier_crossing": False, "kept": False})
+        return {"grid_of": grid_of, "micro_of": np.empty(0, dtype=object) if task.get("micro_max")
+                else None, "grids": grids, "units": units_out, "micro": [], "stats": stats,
+                "failed_estates": []}
 
     # --- units of the free households ----------------------------------------------------------
     bld = task.get("building")
@@ -483,8 +494,9 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
             w[free_units], pos[ui[m]], pos[uj[m]], ulen[m], usame[m], area[free_units],
             perim[free_units], lo, hi, seed, None, whole_total, merge)
         if prev is not None:
-            lab, rs, cr, moved = _replan(lab, rs, cr, prev, hh_unit, free_units, w, pos, ui, uj,
-                                         ulen, usame, area, perim, lo, hi, seed, whole_total, hh)
+            lab, rs, cr, moved = _replan(lab, rs, cr, fl, prev, hh_unit, free_units, w, pos, ui,
+                                         uj, ulen, usame, area, perim, lo, hi, seed, whole_total,
+                                         hh, unchanged=bool(task.get("previous_unchanged")))
             stats["replanned"] = moved
             if moved:
                 fl = [False] * len(rs)
@@ -603,15 +615,18 @@ def _number(gid: str, cid: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-def _replan(lab, rs, cr, prev, hh_unit, free_units, w, pos, ui, uj, ulen, usame, area, perim,
-            lo, hi, seed, whole_total, hh):
+def _replan(lab, rs, cr, fl, prev, hh_unit, free_units, w, pos, ui, uj, ulen, usame, area, perim,
+            lo, hi, seed, whole_total, hh, unchanged=False):
     """Start from the previous grids instead of METIS and repair only what the changes broke.
 
     Each unit starts in the previous grid that held most of its households; new units join a
-    neighbour. If the repaired plan meets the bounds as well as the fresh one, it is used (few
-    households move); otherwise the fresh plan stands.
+    neighbour; a unit over the maximum is a grid of its own, as in a fresh plan. A community whose
+    households did not change keeps its previous grids as they are. The result replaces the fresh
+    plan when it meets the bounds, or when it is no further outside them than the fresh plan and
+    that one cannot be improved by splitting estates (few households move); otherwise the fresh
+    plan stands.
     """
-    from gridplan._partition import _repair, make_contiguous, _relabel
+    from gridplan._partition import _relabel, _repair, make_contiguous
 
     prev = np.asarray(prev, dtype=object)
     nf = len(free_units)
@@ -631,44 +646,133 @@ def _replan(lab, rs, cr, prev, hh_unit, free_units, w, pos, ui, uj, ulen, usame,
         init[u] = names.index(p)
     if (init < 0).all():
         return lab, rs, cr, False
+    wf = w[free_units].astype(np.int64)
     m = (pos[ui] >= 0) & (pos[uj] >= 0)
-    g = Graph(w[free_units], _adj(nf, pos[ui[m]], pos[uj[m]], ulen[m]), area[free_units],
-              perim[free_units])
-    fresh_v = int(violation(np.bincount(lab, weights=g.weights).astype(np.int64), lo, hi).sum())
-    # components of the graph: repair each separately so that grids never span them
-    _, comp = connected_components(g.adj, directed=False)
-    out = np.full(nf, -1, dtype=np.int64)
-    base = 0
-    for c in np.unique(comp):
-        idx = np.flatnonzero(comp == c)
-        sub = Graph(g.weights[idx], g.adj[idx][:, idx], g.area[idx], g.perim[idx])
-        start = init[idx].copy()
-        if (start < 0).all():
-            start[:] = 0
-        start = _fill_orphans(sub, start)
-        st = _repair(sub, make_contiguous(sub, start), lo, hi, seed, 4 * len(idx) + 20)
-        lab_c = _relabel(st.labels)
-        out[idx] = lab_c + base
-        base += lab_c.max() + 1
-    v = int(violation(np.bincount(out, weights=g.weights).astype(np.int64), lo, hi).sum())
-    if v > 0 and (v > fresh_v or fresh_v > 0):
-        # a repaired plan outside the bounds is no use: the fresh plan (and, if it fails too, the
-        # estate refinement that follows) decides
+    fresh_v = int(violation(np.bincount(lab, weights=wf).astype(np.int64), lo, hi).sum())
+    over = wf > hi
+    # oversized units stand alone (no edges), as in _plan_units; the rest is repaired per
+    # connected component so that grids never span components
+    em = m & ~over[np.maximum(pos[ui], 0)] & ~over[np.maximum(pos[uj], 0)]
+    adj = _adj(nf, pos[ui[em]], pos[uj[em]], ulen[em])
+    _, comp = connected_components(adj, directed=False)
+    sz = _adj(nf, pos[ui[em & usame]], pos[uj[em & usame]], np.ones(int((em & usame).sum())))
+    _, zone_comp = connected_components(sz, directed=False)
+
+    def assemble(repair: bool) -> np.ndarray:
+        out = np.full(nf, -1, dtype=np.int64)
+        base = 0
+        for c in np.unique(comp):
+            idx = np.flatnonzero(comp == c)
+            sub = Graph(wf[idx], adj[idx][:, idx], area[free_units][idx], perim[free_units][idx])
+            start = init[idx].copy()
+            if over[idx].all() or (start < 0).all():
+                start[:] = 0
+            start = make_contiguous(sub, _fill_orphans(sub, start))
+            if repair:
+                start = _repair(sub, start, lo, hi, seed, 4 * len(idx) + 20).labels
+            lab_c = _relabel(start)
+            out[idx] = lab_c + base
+            base += lab_c.max() + 1
+        return out
+
+    def v_of(out):
+        return int(violation(np.bincount(out, weights=wf).astype(np.int64), lo, hi).sum())
+
+    def local_fresh(out):
+        """Plan afresh only around the grids still outside the bounds: the grid, then it with
+        its neighbouring grids, ring by ring, until that region has a plan within the bounds
+        (the rest of the community keeps its grids)."""
+        out = out.copy()
+        coo = adj.tocoo()
+
+        def bad_grids(o):
+            gw = np.bincount(o, weights=wf).astype(np.int64)
+            cnt = np.bincount(o)
+            return [int(k) for k in np.flatnonzero(violation(gw, lo, hi) > 0)
+                    if not (cnt[k] == 1 and gw[k] > hi)]
+
+        tried: set = set()
+        for _ in range(4 * nf + 4):
+            bad = [k for k in bad_grids(out) if k not in tried]
+            if not bad:
+                break
+            region = {bad[0]}
+            while True:
+                idx = np.flatnonzero(np.isin(out, sorted(region)))
+                t = int(wf[idx].sum())
+                if math.ceil(t / hi) <= t // lo:
+                    sub = Graph(wf[idx], adj[idx][:, idx], area[free_units][idx],
+                                perim[free_units][idx])
+                    lab_s, info = plan_graph(sub, lo, hi, seed=seed,
+                                             ks=candidate_ks(t, lo, hi, len(idx)))
+                    if info["violation"] == 0:
+                        out[idx] = out.max() + 1 + lab_s
+                        out = _relabel(out)
+                        break
+                inr = np.isin(out[coo.row], sorted(region))
+                ring = set(np.unique(out[coo.col[inr]]).tolist()) - region
+                if not ring:
+                    tried |= region
+                    break
+                region |= ring
+        return out
+
+    out, v = None, None
+    if unchanged:
+        out = assemble(repair=False)
+        v = v_of(out)
+    if out is None or v > 0:
+        rep = assemble(repair=True)
+        rv = v_of(rep)
+        if out is None or rv < v:
+            out, v = rep, rv
+    if v > fresh_v or (v > 0 and any(fl)):
+        loc = local_fresh(out)
+        lv = v_of(loc)
+        if lv < v:
+            out, v = loc, lv
+    if v > 0 and (v > fresh_v or any(fl)):
+        # a repaired plan further outside the bounds, or one that splitting estates might
+        # still fix, is no use: the fresh plan (and the estate refinement that follows) decides
         return lab, rs, cr, False
-    gw = np.bincount(out, weights=g.weights).astype(np.int64)
-    total = int(g.weights.sum())
+    if v == fresh_v and _moved(lab, init, wf) < _moved(out, init, wf):
+        return lab, rs, cr, False  # as good, and the fresh plan happens to move fewer
+    gw = np.bincount(out, weights=wf).astype(np.int64)
+    total = int(wf.sum())
+    ctot = np.bincount(comp, weights=wf).astype(np.int64)
     rs2, cr2 = [], []
     for k in range(len(gw)):
+        members = np.flatnonzero(out == k)
+        t = int(ctot[comp[members[0]]])
         if violation(gw[k:k + 1], lo, hi)[0] == 0:
             rs2.append(None)
-        elif k < len(gw) and gw[k] > hi and (out == k).sum() == 1:
+        elif gw[k] > hi and len(members) == 1:
             rs2.append(f"unit_over_max: {int(gw[k])} households in one building or address (> {hi})")
         elif total < lo and total == whole_total:
             rs2.append(f"community_below_min: {total} households in the community (< {lo})")
+        elif t < lo:
+            rs2.append(f"part_below_min: {t} households in a detached part (< {lo})")
+        elif math.ceil(t / hi) > t // lo:
+            rs2.append(f"band_empty: {t} households cannot form grids of {lo}-{hi}")
         else:
-            rs2.append(f"search_failed: replanned from the previous grids ({total} households)")
-        cr2.append(False)
+            rs2.append(f"search_failed: replanned from the previous grids ({t} households)")
+        cr2.append(bool(len(np.unique(zone_comp[members])) > 1))
     return out, rs2, cr2, True
+
+
+def _moved(labels: np.ndarray, init: np.ndarray, w: np.ndarray) -> int:
+    """Households of previously planned units not in the grid that continues their previous
+    grid (new grids matched one-to-one to previous ones by shared households, largest first)."""
+    had = init >= 0
+    share: dict = {}
+    for a, b, x in zip(labels[had].tolist(), init[had].tolist(), w[had].tolist()):
+        share[(a, b)] = share.get((a, b), 0) + x
+    used_a, used_b, kept = set(), set(), 0
+    for (a, b), x in sorted(share.items(), key=lambda t: (-t[1], t[0])):
+        if a not in used_a and b not in used_b:
+            used_a.add(a), used_b.add(b)
+            kept += x
+    return int(w[had].sum()) - kept
 
 
 def _fill_orphans(g: Graph, start: np.ndarray) -> np.ndarray:

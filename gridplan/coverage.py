@@ -20,11 +20,14 @@ from gridplan.errors import GridplanWarning, InputError, format_rows
 from gridplan.network import WalkNetwork, load_network
 from gridplan.projection import to_wgs84
 from gridplan.standards import (
-    CENTRE_KINDS, DEFAULT_NORMS, FACILITY_KINDS, GAP_BUFFER_M, GAP_EPS_M, GAP_MIN_HOUSEHOLDS,
-    ISOCHRONE_BUFFER_M, ISOCHRONE_MINUTES, LIFE_CIRCLES, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH,
-    Norms, walk_metres)
+    CENTRE_KINDS, COORDS_CONFIRM_SHARE, COORDS_SUSPECT_MIN_ROWS, COORDS_SUSPECT_SHARE,
+    DEFAULT_NORMS, FACILITY_KINDS, GAP_BUFFER_M, GAP_EPS_M, GAP_MIN_HOUSEHOLDS, ISOCHRONE_BUFFER_M,
+    ISOCHRONE_MINUTES, LIFE_CIRCLES, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH, Norms, walk_metres)
 
 __all__ = ["CoverageResult", "coverage", "life_circle", "gaps", "write_coverage"]
+
+#: Household rows re-snapped (at most) when checking whether the points are GCJ-02/BD-09.
+_COORDS_SAMPLE = 20_000
 
 #: Tolerance (metres) when comparing a walking distance with the threshold, so that a household
 #: exactly on the 15-minute line is covered despite floating-point sums.
@@ -113,6 +116,11 @@ def _facilities(facilities: gpd.GeoDataFrame, kinds) -> gpd.GeoDataFrame:
             raise InputError("required column missing", file="facilities", column=col,
                              fix="add it, or map it with --map " + col + "=YOUR_COLUMN",
                              message_zh="缺少必需的列")
+    no_id = facilities["facility_id"].isna()
+    if no_id.any():
+        raise InputError("facility_id is empty", file="facilities", column="facility_id",
+                         rows=np.flatnonzero(no_id.to_numpy()).tolist(),
+                         fix="give every facility its own id", message_zh="facility_id 为空")
     fid = facilities["facility_id"].astype(str)
     dup = fid.duplicated(keep=False)
     if dup.any():
@@ -137,6 +145,19 @@ def _facilities(facilities: gpd.GeoDataFrame, kinds) -> gpd.GeoDataFrame:
 
 
 # ------------------------------------------------------------------------------- joins
+def _ids(values) -> np.ndarray:
+    """Ids as an object array of ``str``, missing ones (None, NaN, pd.NA) as ``None``.
+
+    Under pandas 3 a column of strings with gaps holds NaN, not None, so a missing id must be
+    found with ``pd.isna``; ``str(nan)`` would invent a community called "nan".
+    """
+    arr = np.asarray(pd.Series(values).to_numpy(dtype=object), dtype=object)
+    missing = pd.isna(arr)
+    out = np.full(len(arr), None, dtype=object)
+    out[~missing] = [str(x) for x in arr[~missing]]
+    return out
+
+
 def _join_polygons(points_metric: gpd.GeoSeries, polygons: gpd.GeoDataFrame, id_col: str
                    ) -> np.ndarray:
     """Id of the polygon containing each point (first polygon in file order on overlaps)."""
@@ -148,7 +169,7 @@ def _join_polygons(points_metric: gpd.GeoSeries, polygons: gpd.GeoDataFrame, id_
         order = np.lexsort((gi, pi))
         pi, gi = pi[order], gi[order]
         first = np.r_[True, pi[1:] != pi[:-1]]
-        out[pi[first]] = polys[id_col].astype(str).to_numpy()[gi[first]]
+        out[pi[first]] = _ids(polys[id_col])[gi[first]]
     return out
 
 
@@ -157,17 +178,17 @@ def _summary(table: pd.DataFrame, communities: gpd.GeoDataFrame | None,
     names = {}
     street_names = {}
     if communities is not None and "community_id" in communities.columns:
-        ids = communities["community_id"].astype(str)
+        ids = _ids(communities["community_id"])
         if "name" in communities.columns:
             names = dict(zip(ids, communities["name"].astype(object)))
         if "street_id" in communities.columns and "street_name" in communities.columns:
-            street_names = dict(zip(communities["street_id"].astype(str),
+            street_names = dict(zip(_ids(communities["street_id"]),
                                     communities["street_name"].astype(object)))
     grid_names = {}
     if grids is not None and "grid_id" in grids.columns:
         name_col = "name" if "name" in grids.columns else None
         if name_col:
-            grid_names = dict(zip(grids["grid_id"].astype(str), grids[name_col].astype(object)))
+            grid_names = dict(zip(_ids(grids["grid_id"]), grids[name_col].astype(object)))
     rows = []
 
     def agg(level, key, name_map):
@@ -288,7 +309,7 @@ def _standards(table: pd.DataFrame, fac: gpd.GeoDataFrame, fac_community: np.nda
     ids = []
     names = {}
     if communities is not None and "community_id" in communities.columns:
-        ids = communities["community_id"].astype(str).tolist()
+        ids = [i for i in _ids(communities["community_id"]) if i is not None]
         if "name" in communities.columns:
             names = dict(zip(ids, communities["name"].astype(object)))
     if "community_id" in table.columns:
@@ -346,6 +367,72 @@ def _standards(table: pd.DataFrame, fac: gpd.GeoDataFrame, fac_community: np.nda
     return out[cols]
 
 
+# ------------------------------------------------------------------------------- warnings
+def _warn_far_facilities(net: WalkNetwork, fac: gpd.GeoDataFrame, fac_snap: pd.DataFrame,
+                         max_snap_m: float, file: str) -> None:
+    """A centre farther than ``max_snap_m`` from every walkway covers nobody: say which."""
+    off = fac_snap["off_network"].to_numpy()
+    if not off.any():
+        return
+    far = net.snap(fac[off], max_snap_m=np.inf)["snap_m"].to_numpy()
+    ids = fac["facility_id"].to_numpy()[off]
+    listed = format_rows([f"{i} ({d:,.0f} m)" if np.isfinite(d) else f"{i} (no walkway)"
+                          for i, d in zip(ids, far)])
+    warnings.warn(
+        f"{file}: {int(off.sum())} centre(s) lie more than {max_snap_m:g} m from every walkway "
+        f"and cover nobody: {listed}. Fix: check their coordinates (--coords gcj02/bd09 for "
+        f"Amap/Baidu points), extend the walking network to them, or raise --max-snap. "
+        f"{int(off.sum())} 个服务中心距路网超过 {max_snap_m:g} 米，不计覆盖：{listed}",
+        GridplanWarning, stacklevel=3)
+
+
+def _warn_coords(households: gpd.GeoDataFrame, net: WalkNetwork, bad: np.ndarray,
+                 weights: np.ndarray, communities: gpd.GeoDataFrame | None,
+                 max_snap_m: float, file: str) -> None:
+    """Warn when the points look like GCJ-02 (Amap, Tencent) or BD-09 (Baidu) coordinates.
+
+    ``bad`` marks rows off the network or outside every community. When they are many
+    (:data:`~gridplan.standards.COORDS_SUSPECT_SHARE`, at least
+    :data:`~gridplan.standards.COORDS_SUSPECT_MIN_ROWS`) and converting a sample of the points to
+    WGS-84 would bring most of them (:data:`~gridplan.standards.COORDS_CONFIRM_SHARE`) onto the
+    network and inside a community, the points were almost surely read with the wrong ``coords``.
+    """
+    from gridplan.coords import convert_xy
+
+    n = len(households)
+    if bad.sum() < max(COORDS_SUSPECT_SHARE * n, COORDS_SUSPECT_MIN_ROWS):
+        return
+    rng = np.random.default_rng(0)
+    sample = (np.sort(rng.choice(n, _COORDS_SAMPLE, replace=False)) if n > _COORDS_SAMPLE
+              else np.arange(n))
+    lonlat = shapely.get_coordinates(shapely.point_on_surface(
+        households.geometry.iloc[sample].to_crs(4326).values.to_numpy()))
+    before = int(bad[sample].sum())
+    for src in ("gcj02", "bd09"):
+        x, y = convert_xy(lonlat[:, 0], lonlat[:, 1], src, "wgs84")
+        pts = gpd.GeoSeries(shapely.points(x, y), crs=4326).to_crs(net.crs)
+        after = net.snap(pts, max_snap_m=max_snap_m)["off_network"].to_numpy()
+        if communities is not None:
+            after = after | pd.isna(_join_polygons(pts, communities, "community_id"))
+        if int(after.sum()) <= (1.0 - COORDS_CONFIRM_SHARE) * before:
+            rows = np.flatnonzero(bad)
+            label = "GCJ-02 (Amap/Tencent)" if src == "gcj02" else "BD-09 (Baidu)"
+            where = ("off the walking network or outside every community"
+                     if communities is not None else "off the walking network")
+            warnings.warn(
+                f"{file}: {len(rows):,} of {n:,} rows ({int(weights[bad].sum()):,} households) are "
+                f"{where} (rows {format_rows(rows.tolist())}), but "
+                f"{1.0 - after.sum() / max(before, 1):.0%} of them would be within "
+                f"{max_snap_m:g} m "
+                f"of a walkway{' and inside a community' if communities is not None else ''} if "
+                f"the points were {label} coordinates, which are "
+                f"offset by a few hundred metres from WGS-84. Fix: read the households with "
+                f"--coords {src} (coords=\"{src}\"). {len(rows):,} 行户点距路网过远或不在社区内，"
+                f"疑似 {src.upper()} 坐标：请使用 --coords {src}",
+                GridplanWarning, stacklevel=3)
+            return
+
+
 # ------------------------------------------------------------------------------- main
 def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network, *,
              grids: gpd.GeoDataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
@@ -353,7 +440,8 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
              kinds=CENTRE_KINDS, thresholds=ISOCHRONE_MINUTES, max_snap_m: float = MAX_SNAP_M,
              norms: Norms = DEFAULT_NORMS, isochrones: bool = True,
              buffer_m: float = ISOCHRONE_BUFFER_M, gap_eps_m: float = GAP_EPS_M,
-             gap_min_households: int = GAP_MIN_HOUSEHOLDS) -> CoverageResult:
+             gap_min_households: int = GAP_MIN_HOUSEHOLDS, progress: bool = False,
+             files: dict | None = None) -> CoverageResult:
     """Walking time from every household to its nearest centre, and what follows from it.
 
     Parameters
@@ -382,6 +470,17 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
         Floor-area and staffing norms.
     isochrones : bool
         Draw isochrone polygons (the slowest part on a whole city).
+    progress : bool
+        Show tqdm progress bars for snapping and isochrones.
+    files : dict, optional
+        File names of the inputs (``"households"``, ``"facilities"``) for warning messages.
+
+    Warns
+    -----
+    GridplanWarning
+        When no facility is of ``kinds``; when centres lie more than ``max_snap_m`` from every
+        walkway (ids and distances listed); when many households are off the network or outside
+        every community but would not be as GCJ-02 or BD-09 points (suggests ``--coords``).
 
     Returns
     -------
@@ -404,8 +503,11 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
         warnings.warn(f"no facility of kinds {list(kinds)}: nothing is covered", GridplanWarning,
                       stacklevel=2)
 
-    hh_snap = net.snap(households, max_snap_m=max_snap_m)
+    files = dict(files or {})
+    hh_file = str(files.get("households", "households"))
+    hh_snap = net.snap(households, max_snap_m=max_snap_m, progress=progress)
     fac_snap = net.snap(fac, max_snap_m=max_snap_m)
+    _warn_far_facilities(net, fac, fac_snap, max_snap_m, str(files.get("facilities", "facilities")))
     near = net.nearest(fac_snap, hh_snap)
     dist = near["dist_m"].to_numpy()
     src = near["source"].to_numpy()
@@ -423,8 +525,13 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     out["off_network"] = off
 
     hh_metric = households.geometry.to_crs(net.crs)
+    outside = np.zeros(len(out), dtype=bool)
     if "community_id" not in out.columns and communities is not None:
-        out["community_id"] = _join_polygons(hh_metric, communities, "community_id")
+        joined = _join_polygons(hh_metric, communities, "community_id")
+        outside = pd.isna(joined)
+        out["community_id"] = joined
+    _warn_coords(households, net, off | outside, weights,
+                 communities if outside.any() else None, max_snap_m, hh_file)
     if "grid_id" not in out.columns and grids is not None and "grid_id" in grids.columns:
         out["grid_id"] = _join_polygons(hh_metric, grids, "grid_id")
 
@@ -436,20 +543,17 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     table = pd.DataFrame({"households": weights, "hh_covered": weights * covered,
                           "hh_off": weights * off, "population": population})
     if "community_id" in out.columns:
-        table["community_id"] = out["community_id"].astype(object).where(out["community_id"].notna(), None).to_numpy()
-        table["community_id"] = table["community_id"].map(lambda x: None if x is None else str(x))
+        table["community_id"] = _ids(out["community_id"])
         if communities is not None and "street_id" in communities.columns:
-            street_of = dict(zip(communities["community_id"].astype(str),
-                                 communities["street_id"].astype(str)))
-            table["street_id"] = table["community_id"].map(street_of)
+            street_of = dict(zip(_ids(communities["community_id"]), _ids(communities["street_id"])))
+            table["street_id"] = _ids(table["community_id"].map(street_of))
     if "grid_id" in out.columns:
-        table["grid_id"] = out["grid_id"].astype(object).where(out["grid_id"].notna(), None).to_numpy()
+        table["grid_id"] = _ids(out["grid_id"])
     summary = _summary(table, communities, grids)
 
     # facilities' communities: their own column, else the polygon they stand in
     if "community_id" in fac_all.columns:
-        fac_comm = fac_all["community_id"].astype(object).where(fac_all["community_id"].notna(), None)
-        fac_comm = fac_comm.map(lambda x: None if x is None else str(x)).to_numpy()
+        fac_comm = _ids(fac_all["community_id"])
     elif communities is not None:
         fac_comm = _join_polygons(fac_all.geometry.to_crs(net.crs), communities, "community_id")
     else:
@@ -465,8 +569,9 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     thr = sorted(set(float(t) for t in thresholds) | {float(minutes)})
     iso_report = {}
     if isochrones and len(fac):
+        # progress only when asked: gridplan.engine swaps in a tiled builder with its own bar
         iso = _isochrones(net, fac, minutes=thr, speed_kmh=speed_kmh, buffer_m=buffer_m,
-                          fac_snap=fac_snap)
+                          fac_snap=fac_snap, **({"progress": True} if progress else {}))
         pts = hh_metric.values.to_numpy()
         for t in thr:
             union = shapely.union_all(iso.geometry.values.to_numpy()[iso["minutes"].to_numpy() == t])

@@ -48,8 +48,8 @@ from gridplan.standards import (
     DASK_THREADS_PER_WORKER, DASK_WORKERS, MAX_SNAP_M, TILE_M, WALK_MINUTES, WALK_SPEED_KMH,
     walk_metres)
 
-__all__ = ["ENGINES", "dask_client", "map_ordered", "partition", "coverage", "DaskWalkNetwork",
-           "tiled_isochrones"]
+__all__ = ["ENGINES", "dask_client", "map_ordered", "partition", "run_communities", "coverage",
+           "DaskWalkNetwork", "tiled_isochrones"]
 
 ENGINES = ("local", "dask")
 
@@ -172,22 +172,34 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     if engine == "local":
         return part_mod.partition(households, communities, progress=progress, **kwargs)
     kwargs.pop("n_jobs", None)
-    from gridplan._community import plan_community
-
     with dask_client(scheduler) as client:
         def run_on_cluster(tasks, n_jobs, progress_):
-            # largest communities first keeps every worker busy to the end; results come back
-            # in community order whatever the order of completion
-            order = sorted(range(len(tasks)), key=lambda i: (-len(tasks[i]["hh"]), i))
-            done = map_ordered(client, plan_community, [tasks[i] for i in order],
-                               progress=progress_, desc="partition")
-            out: list = [None] * len(tasks)
-            for i, r in zip(order, done):
-                out[i] = r
-            return out
+            return run_communities(tasks, client=client, progress=progress_)
 
         with _swapped("gridplan.partition", "_run", run_on_cluster):
             return part_mod.partition(households, communities, progress=progress, **kwargs)
+
+
+def run_communities(tasks: Sequence[dict], *, client=None, scheduler=None,
+                    progress: bool = False) -> list:
+    """Plan every community payload of :func:`gridplan.partition.partition` on a Dask cluster.
+
+    The hook for ``partition(engine="dask")``: ``results = run_communities(tasks,
+    scheduler=scheduler)`` in place of the process pool gives the same results, in task order.
+    Largest communities are submitted first so that no worker idles at the end.
+    """
+    from gridplan._community import plan_community
+
+    if client is None:
+        with dask_client(scheduler) as c:
+            return run_communities(tasks, client=c, progress=progress)
+    order = sorted(range(len(tasks)), key=lambda i: (-len(tasks[i]["hh"]), i))
+    done = map_ordered(client, plan_community, [tasks[i] for i in order], progress=progress,
+                       desc="partition")
+    out: list = [None] * len(tasks)
+    for i, r in zip(order, done):
+        out[i] = r
+    return out
 
 
 # ------------------------------------------------------------------------------- coverage

@@ -119,10 +119,11 @@ class WalkNetwork:
         return self._snap_index
 
     # ----------------------------------------------------------------------------- snapping
-    def snap(self, points: gpd.GeoDataFrame | gpd.GeoSeries, max_snap_m: float = math.inf
-             ) -> gpd.GeoDataFrame:
-        """Snap points to their nearest edge, exactly (KD-tree of edge samples with an exactness
-        test and shapely ``STRtree.query_nearest`` as fallback; see :mod:`gridplan._snapping`).
+    def snap(self, points: gpd.GeoDataFrame | gpd.GeoSeries, max_snap_m: float = math.inf, *,
+             progress: bool = False) -> gpd.GeoDataFrame:
+        """Snap points to their nearest edge, exactly (KD-tree of edge samples, queried in Morton
+        order, with an exactness test and shapely ``STRtree.query_nearest`` as fallback; see
+        :mod:`gridplan._snapping`).
 
         Parameters
         ----------
@@ -131,6 +132,8 @@ class WalkNetwork:
             representative point.
         max_snap_m : float
             Points farther than this from every edge are left unsnapped (``edge`` = -1).
+        progress : bool
+            Show a tqdm progress bar (building the index, then the points).
 
         Returns
         -------
@@ -157,7 +160,16 @@ class WalkNetwork:
         xy = np.full((n, 2), np.nan)
         ok = np.flatnonzero(~bad)
         if len(self.edges) and len(ok):
-            e, o, d, q = self.snap_index.query(shapely.get_coordinates(pts[ok]), max_snap_m)
+            from tqdm import tqdm
+
+            if progress and self._snap_index is None:
+                with tqdm(total=1, desc="snapping index", unit="index") as bar:
+                    self.snap_index  # noqa: B018  (built here so that the bar shows the wait)
+                    bar.update(1)
+            with tqdm(total=len(ok), desc="snapping", unit="pt", unit_scale=True,
+                      disable=not progress) as bar:
+                e, o, d, q = self.snap_index.query(shapely.get_coordinates(pts[ok]), max_snap_m,
+                                                   progress=bar.update)
             edge[ok], offset[ok], snap_m[ok], xy[ok] = e, o, d, q
         hit = edge >= 0
         snapped = np.full(n, None, dtype=object)
@@ -534,7 +546,7 @@ def _graph_lines(graph) -> gpd.GeoDataFrame:
 
 
 def load_network(source=None, *, place: str | None = None, polygon=None, crs=None,
-                 layer: str | None = None) -> WalkNetwork:
+                 layer: str | None = None, progress: bool = False) -> WalkNetwork:
     """Load a walking network.
 
     Parameters
@@ -551,6 +563,8 @@ def load_network(source=None, *, place: str | None = None, polygon=None, crs=Non
         Metric CRS to use (default: the UTM zone of the network).
     layer : str, optional
         Layer of a multi-layer line file.
+    progress : bool
+        Show a tqdm progress bar over the two steps (reading the ways, building the graph).
 
     Returns
     -------
@@ -561,18 +575,31 @@ def load_network(source=None, *, place: str | None = None, polygon=None, crs=Non
     NetworkError
         Unreadable file, no walkable ways, or a failed download.
     """
+    from tqdm import tqdm
+
+    with tqdm(total=2, desc="walking network", unit="step", disable=not progress) as bar:
+        bar.set_postfix_str("reading")
+        lines, name = _network_lines(source, place=place, polygon=polygon, layer=layer)
+        bar.update(1)
+        bar.set_postfix_str("building the graph")
+        net = network_from_lines(lines, crs=crs, source=name)
+        bar.update(1)
+    return net
+
+
+def _network_lines(source, *, place, polygon, layer) -> tuple[gpd.GeoDataFrame, str]:
+    """The walking network's lines and the name used in messages (see :func:`load_network`)."""
     if source is None and place is None and polygon is None:
         raise NetworkError("no walking network given",
                            fix="pass --network FILE (OSM, GraphML or GeoJSON lines) or --place NAME",
                            message_zh="未提供步行路网",
                            fix_zh="请用 --network 指定路网文件，或用 --place 指定地名")
     if source is None:
-        return network_from_lines(_download(place=place, polygon=polygon), crs=crs,
-                                  source=f"OSM download ({place or 'polygon'})")
+        return _download(place=place, polygon=polygon), f"OSM download ({place or 'polygon'})"
     if isinstance(source, gpd.GeoDataFrame):
-        return network_from_lines(source, crs=crs, source="GeoDataFrame")
+        return source, "GeoDataFrame"
     if hasattr(source, "edges") and hasattr(source, "graph"):  # a networkx graph from OSMnx
-        return network_from_lines(_graph_lines(source), crs=crs, source="graph")
+        return _graph_lines(source), "graph"
     path = Path(source)
     if not path.exists():
         raise NetworkError("the walking network file does not exist", file=str(path),
@@ -582,8 +609,7 @@ def load_network(source=None, *, place: str | None = None, polygon=None, crs=Non
     if suffix in OSM_SUFFIXES:
         from gridplan._osm_network import read_osm_ways
 
-        lines = read_osm_ways(path)
-        return network_from_lines(lines, crs=crs, source=str(path))
+        return read_osm_ways(path), str(path)
     if suffix in GRAPHML_SUFFIXES:
         import osmnx as ox
 
@@ -593,9 +619,8 @@ def load_network(source=None, *, place: str | None = None, polygon=None, crs=Non
             raise NetworkError(f"cannot read the GraphML file: {exc}", file=str(path),
                                fix="save the graph with osmnx.save_graphml",
                                message_zh="无法读取 GraphML 文件") from exc
-        return network_from_lines(_graph_lines(graph), crs=crs, source=str(path))
-    lines = _read_lines(path, layer)
-    return network_from_lines(lines, crs=crs, source=str(path))
+        return _graph_lines(graph), str(path)
+    return _read_lines(path, layer), str(path)
 
 
 def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:

@@ -108,29 +108,43 @@ def _check_communities(comm: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame) -> np.ndarray:
-    """Position (in ``comm_m``) of the community of every household row."""
+def _community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame,
+                  hh_count: np.ndarray) -> tuple[np.ndarray, int]:
+    """Position (in ``comm_m``) of the community of every household row, and how many rows in
+    gaps between communities were joined to the nearest one.
+
+    The join itself is :func:`gridplan.validate._join_households`, so that partition, validate
+    and coverage agree on every household (a given ``community_id`` wins; in an overlap the
+    community whose representative point is nearest, ties to the lowest id).
+    """
+    from gridplan.validate import ValidationResult, _join_households
+
     ids = comm_m["community_id"].to_numpy(object)
-    if "community_id" in hh_m.columns and hh_m["community_id"].notna().all():
-        given = hh_m["community_id"].astype(str).to_numpy(object)
-        lookup = pd.Index(ids)
-        pos = lookup.get_indexer(given)
-        bad = np.flatnonzero(pos < 0)
-        if len(bad):
-            raise InputError("community_id not found among the communities", file="households",
-                             column="community_id", rows=bad,
-                             fix="use the ids of the communities file, or drop the column to "
-                             "find communities by location")
-        return pos
-    pts = hh_m.geometry.values
-    tree = shapely.STRtree(comm_m.geometry.values)
-    pi, ci = tree.query(pts, predicate="intersects")
-    pos = np.full(len(pts), -1, dtype=np.int64)
-    order = np.lexsort((ci, pi))[::-1]  # overlapping communities: the first in file order wins
-    pos[pi[order]] = ci[order]
+    cols = {"households": hh_count}
+    if "community_id" in hh_m.columns:
+        given = hh_m["community_id"]
+        cols["community_id"] = given.astype(object).where(given.notna(), None).map(
+            lambda v: None if v is None else str(v)).to_numpy(object)
+    hh4 = gpd.GeoDataFrame(cols, geometry=hh_m.geometry.to_crs(4326).values, crs=4326)
+    comm4 = gpd.GeoDataFrame({"community_id": ids}, geometry=comm_m.geometry.to_crs(4326).values,
+                             crs=4326)
+    checked = ValidationResult()
+    _join_households(hh4, comm4, checked, {"households": "households",
+                                           "communities": "communities"})
+    if checked.frames.get("households") is None:
+        bad = next(p for p in checked.problems if p.code == "unknown_community_id")
+        raise InputError("community_id not found among the communities", file="households",
+                         column="community_id", rows=bad.rows,
+                         fix="use the ids of the communities file, or drop the column to "
+                         "find communities by location",
+                         message_zh="户点的 community_id 不在社区图层中",
+                         fix_zh="请更正编号，或删除该列按位置匹配社区")
+    joined = checked.frames["households"]["community_id"]
+    pos = pd.Index(ids).get_indexer(joined.where(joined.notna(), None).to_numpy(object))
     miss = np.flatnonzero(pos < 0)
-    _community_of.snapped = len(miss)
     if len(miss):
+        pts = hh_m.geometry.values
+        tree = shapely.STRtree(comm_m.geometry.values)
         mi, mc = tree.query_nearest(pts[miss], max_distance=COMMUNITY_SNAP_M, all_matches=False)
         pos[miss[mi]] = mc
         still = np.flatnonzero(pos < 0)
@@ -142,7 +156,7 @@ def _community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame) -> np.ndarra
                 "extend the community boundaries",
                 message_zh=f"{len(still)} 条住户记录不在任何社区范围内",
                 fix_zh="检查坐标系（高德/百度坐标请加 --coords gcj02/bd09）或补全社区边界")
-    return pos
+    return pos, len(miss)
 
 
 def _previous_ids(replan, hh_m: gpd.GeoDataFrame, crs) -> np.ndarray:
@@ -164,6 +178,34 @@ def _previous_ids(replan, hh_m: gpd.GeoDataFrame, crs) -> np.ndarray:
         order = np.lexsort((j, i))[::-1]
         out[i[order]] = prev["grid_id"].astype(str).to_numpy(object)[j[order]]
     return out
+
+
+def _previous_totals(replan) -> dict | None:
+    """Households per previous grid_id: summed over a households file, or the ``households``
+    column of a grids file (None when a grids file has none: changes cannot be told apart)."""
+    gt = shapely.get_type_id(replan.geometry.values)
+    ids = replan["grid_id"].astype(str).to_numpy(object)
+    if (gt == 0).all():
+        w = (pd.to_numeric(replan["households"], errors="coerce").fillna(1).to_numpy(np.int64)
+             if "households" in replan.columns else np.ones(len(replan), dtype=np.int64))
+        return pd.Series(w).groupby(ids, sort=True).sum().astype(int).to_dict()
+    if "households" not in replan.columns:
+        return None
+    return dict(zip(ids, pd.to_numeric(replan["households"], errors="coerce").fillna(-1)
+                    .astype(int).tolist()))
+
+
+def _unchanged(cid: str, prev: np.ndarray, hh: np.ndarray, totals: dict | None) -> bool:
+    """Are the households of community ``cid`` exactly those of its previous grids (every one
+    matched to a previous grid of ``cid``, the same households in every previous grid)?"""
+    if totals is None or len(prev) == 0:
+        return False
+    own = f"{cid}-"
+    if not all(isinstance(p, str) and p.startswith(own) for p in prev):
+        return False
+    now = pd.Series(hh).groupby(prev.astype(str), sort=True).sum().astype(int).to_dict()
+    before = {g: t for g, t in totals.items() if g.startswith(own) and t != 0}
+    return now == before
 
 
 # --- the partition -----------------------------------------------------------------------------
@@ -228,9 +270,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     comm_m = comm.to_crs(crs)
     comm_m = comm_m.set_geometry(shapely.make_valid(comm_m.geometry.values))
     hh_m = households.to_crs(crs)
-    _community_of.snapped = 0
-    cpos = _community_of(hh_m, comm_m)
-    snapped = int(_community_of.snapped)
+    cpos, snapped = _community_of(hh_m, comm_m, hh_count)
     n = len(hh_m)
     xy = shapely.get_coordinates(hh_m.geometry.values)
 
@@ -275,6 +315,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
         for gid, c, g in sorted(zip(kids, kc, kk.geometry.values), key=lambda t: t[0]):
             kept_by.setdefault(c, []).append((gid, g))
     prev = _previous_ids(replan, hh_m, crs) if replan is not None else None
+    prev_totals = _previous_totals(replan) if replan is not None else None
 
     order = np.argsort(cpos, kind="stable")
     bounds = np.searchsorted(cpos[order], np.arange(len(comm_m) + 1))
@@ -291,7 +332,9 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
             "hh": hh_count[rows], "building": None if building is None else building[rows],
             "estate": None if estate is None else estate[rows], "lo": lo, "hi": hi, "seed": seed,
             "micro_max": micro_max, "kept": kept_by.get(cid, []),
-            "previous": None if prev is None else prev[rows]})
+            "previous": None if prev is None else prev[rows],
+            "previous_unchanged": prev is not None and _unchanged(cid, prev[rows], hh_count[rows],
+                                                                 prev_totals)})
     results = _run(tasks, n_jobs, progress)
 
     grid_of = np.empty(n, dtype=object)

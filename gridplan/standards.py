@@ -181,3 +181,15 @@ NEW_SITE_AREA_M2 = 150.0
 SITING_TIME_LIMIT_S = 30.0
 
 __all__ += ["STATION_WALK_MINUTES", "SITING_SPACING_M", "NEW_SITE_AREA_M2", "SITING_TIME_LIMIT_S"]
+
+# --- coordinate checks (gridplan.coverage) ----------------------------------------------------
+#: Coverage suspects GCJ-02/BD-09 points declared WGS-84 when at least this share of household
+#: rows is off the walking network or outside every community ...
+COORDS_SUSPECT_SHARE = 0.1
+#: ... and at least this many rows (a couple of stray points can land near a walkway by chance) ...
+COORDS_SUSPECT_MIN_ROWS = 5
+#: ... and converting them would bring at least this share of those rows onto the network and
+#: inside a community (the Chinese web-map offset is a few hundred metres).
+COORDS_CONFIRM_SHARE = 0.8
+
+__all__ += ["COORDS_SUSPECT_SHARE", "COORDS_SUSPECT_MIN_ROWS", "COORDS_CONFIRM_SHARE"]

@@ -174,6 +174,7 @@ def plan_map(
     grids: gpd.GeoDataFrame,
     *,
     units: gpd.GeoDataFrame | None = None,
+    micro_grids: gpd.GeoDataFrame | None = None,
     households: gpd.GeoDataFrame | None = None,
     isochrones: gpd.GeoDataFrame | None = None,
     gaps: gpd.GeoDataFrame | None = None,
@@ -196,6 +197,8 @@ def plan_map(
     units : GeoDataFrame, optional
         Partition units (``unit_id``, ``grid_id``): drawn for the selected grid and its neighbours
         so that a unit can be picked.
+    micro_grids : GeoDataFrame, optional
+        Micro-grids (``micro_grid_id``, ``households``), drawn as dashed outlines.
     households : GeoDataFrame, optional
         Household points; coloured by ``walk_min`` when present.
     isochrones, gaps, facilities, sites : GeoDataFrame, optional
@@ -265,6 +268,17 @@ def plan_map(
             ["grid_id", "households", "status_label"],
             aliases=[t("col_grid_id", lang), t("col_households", lang), t("col_status", lang)]),
     ).add_to(fmap)
+
+    if micro_grids is not None and len(micro_grids):
+        mg = _slim(micro_grids, ["micro_grid_id", "grid_id", "households"])
+        folium.GeoJson(
+            mg, name=t("map_micro_grids", lang),
+            style_function=lambda f: {"fill": False, "color": "#555555", "weight": 0.8,
+                                      "dashArray": "2 3"},
+            tooltip=folium.GeoJsonTooltip(["micro_grid_id", "households"],
+                                          aliases=[t("col_micro_grid_id", lang),
+                                                   t("col_households", lang)]),
+        ).add_to(fmap)
 
     if units is not None and sel is not None and len(units):
         u = to_wgs84(units)

@@ -41,6 +41,10 @@ def _click(at, lon, lat):
     _ok(at)
 
 
+def _goto(at, step):
+    at.sidebar.radio(key=f"step__{at.session_state['lang']}").set_value(step).run()
+
+
 def _inside(geom):
     p = shapely.point_on_surface(geom)
     return p.x, p.y
@@ -172,7 +176,7 @@ def test_english_switch_changes_every_label(app):
     app.sidebar.radio(key="lang").set_value("en").run()
     _ok(app)
     for step in ("grids", "data", "coverage", "sites", "export"):
-        app.sidebar.radio(key="step").set_value(step).run()
+        _goto(app, step)
         _ok(app)
         if step == "coverage":
             app.button(key="btn_coverage").click().run()
@@ -184,6 +188,8 @@ def test_english_switch_changes_every_label(app):
         texts += [x.label for x in app.text_input] + [e.value for e in app.info]
         texts += [r.label for r in app.radio if r.key != "lang"]
         texts += [o for r in app.radio if r.key != "lang" for o in r.options]
+        texts += [o for b in app.selectbox if b.key.endswith("__en") for o in b.options]
+        assert app.sidebar.radio(key="step__en").value == step
         texts += [d.label for d in app.get("download_button")]
         for df in app.dataframe:
             texts += [str(c) for c in df.value.columns]
@@ -193,7 +199,7 @@ def test_english_switch_changes_every_label(app):
 
 
 def test_coverage_and_sites_steps(app):
-    app.sidebar.radio(key="step").set_value("coverage").run()
+    _goto(app, "coverage")
     assert app.info and app.info[0].value == t("no_coverage", "zh")
     app.button(key="btn_coverage").click().run()
     _ok(app)
@@ -205,7 +211,7 @@ def test_coverage_and_sites_steps(app):
     assert by_grid["households"].sum() == plan.grids["households"].sum()
     assert by_grid["households_covered"].sum() == int(
         cov.households.loc[cov.households["covered"].fillna(False).astype(bool), "households"].sum())
-    app.sidebar.radio(key="step").set_value("sites").run()
+    _goto(app, "sites")
     _ok(app)
     app.number_input(key="k_sites").set_value(2).run()
     app.button(key="btn_recommend").click().run()
@@ -222,7 +228,7 @@ def test_coverage_and_sites_steps(app):
 
 
 def test_export_page_offers_every_download(app):
-    app.sidebar.radio(key="step").set_value("export").run()
+    _goto(app, "export")
     _ok(app)
     keys = {d.key for d in app.get("download_button")}
     assert keys >= {"dl_export_grids_geojson", "dl_export_grids_gpkg", "dl_export_households",
@@ -230,10 +236,25 @@ def test_export_page_offers_every_download(app):
 
 
 def test_data_step_shows_the_validation_report(app):
-    app.sidebar.radio(key="step").set_value("data").run()
+    _goto(app, "data")
     _ok(app)
     assert any(s.value.startswith("数据检查通过") for s in app.success)
     assert app.session_state["validation"] is not None
     app.button(key="btn_load_sample").click().run()
     _ok(app)
     assert app.session_state["dataset"] == "sample" and not app.session_state["plan"].history
+
+
+def test_generate_with_other_bounds_and_micro_grids(app):
+    app.number_input(key="lo").set_value(250)
+    app.number_input(key="hi").set_value(450)
+    app.number_input(key="micro").set_value(100)
+    app.button(key="btn_generate").click().run()
+    _ok(app)
+    plan = app.session_state["plan"]
+    assert (plan.min_households, plan.max_households) == (250, 450)
+    g = plan.grids
+    assert ((g["households"] >= 250) & (g["households"] <= 450)).mean() > 0.8
+    assert plan.micro_grids is not None and len(plan.micro_grids) > len(g)
+    assert int(app.metric[0].value) == len(g)
+    assert plan.check() == []

@@ -144,10 +144,6 @@ def test_multipart_and_holed_communities_are_tiled_by_their_grids(tmp_path, caps
         assert shapely.symmetric_difference(poly, union).area < 1e-3 * poly.area, cid
 
 
-@pytest.mark.xfail(strict=True, reason="gridplan/partition.py _community_of gives a "
-                   "household in an overlap to the first community in file order; "
-                   "gridplan.validate (documented rule) to the nearest representative point, so "
-                   "their community totals differ")
 def test_overlap_households_follow_the_validate_rule(tmp_path, capsys):
     """validate assigns a household in an overlap to the nearest representative point; partition
     must agree, otherwise the community totals of validate and partition differ."""
@@ -218,9 +214,6 @@ def test_an_error_leaves_previous_outputs_untouched(tmp_path, capsys):
         assert _files(out) == before
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="bug in gridplan/_community.py _units_on_pieces: a community without "
-                          "households raises KeyError(-1)")
 def test_community_without_households_is_flagged_not_a_crash(tmp_path, capsys):
     out = tmp_path / "out"
     rc, text = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
@@ -250,10 +243,6 @@ def test_shapefile_communities_through_the_library(comm, warning):
     assert set(res.grids["community_name"]) == {"解放路社区", "墨池巷社区"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug in gridplan/cli/partition.py: --map community_id=SQBM "
-                   "is applied to the households file too, which has no SQBM column "
-                   "(mapped_column_missing); cli/coverage.py filters the map by each file's "
-                   "columns")
 def test_shapefile_communities_with_map_through_the_cli(tmp_path, capsys):
     out = tmp_path / "out"
     rc, text = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
@@ -322,8 +311,6 @@ def test_coverage_facility_far_from_walkways_is_listed(tmp_path, capsys):
     assert not hh.loc[hh["community_id"] == "C2", "covered"].all()
 
 
-@pytest.mark.xfail(strict=True, reason="gridplan.coverage: a facility more than max_snap_m from "
-                   "every walkway is only listed in report.json; no warning tells the user")
 def test_coverage_warns_about_a_facility_far_from_walkways(tmp_path, capsys, recwarn):
     rc, text = _coverage(capsys, tmp_path / "o", "hh_good.csv", "fac_far_from_network.geojson")
     assert rc == 0
@@ -351,11 +338,6 @@ def test_coverage_households_far_outside_are_counted_off_network(tmp_path, capsy
     assert hh.index[hh["community_id"].isna()].tolist() == far
 
 
-@pytest.mark.xfail(strict=True, reason="bug in gridplan/coverage.py (pandas 3): households outside "
-                   "every community get community_id 'nan' in the summary (a community row 'nan' "
-                   "in "
-                   "coverage.csv) and report.households_outside_communities is 0; the lambdas "
-                   "`None if x is None else str(x)` see NaN, not None")
 def test_coverage_counts_households_outside_communities(tmp_path, capsys):
     out = tmp_path / "o"
     rc, text = _coverage(capsys, out, "hh_far_outside.csv")
@@ -368,9 +350,6 @@ def test_coverage_counts_households_outside_communities(tmp_path, capsys):
     assert report["households_outside_communities"] == int(src["households"].iloc[[1, 7]].sum())
 
 
-@pytest.mark.xfail(strict=True, reason="gridplan coverage does not detect GCJ-02 points declared "
-                   "WGS-84 (validate does, against the communities): it silently reports them "
-                   "off the network / outside")
 def test_coverage_warns_about_gcj02_points(tmp_path, capsys, recwarn):
     rc, text = _coverage(capsys, tmp_path / "o", "hh_gcj02.csv")
     assert rc == 0

@@ -264,9 +264,6 @@ def test_pipeline_keeps_every_household(d):
     _pipeline(d)
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="bug in gridplan/_community.py _units_on_pieces: a community without "
-                          "households raises KeyError(-1) (also tests/test_bad_inputs_pipeline.py)")
 @settings(SETTINGS, max_examples=10, phases=[Phase.generate])  # a known bug: no shrinking
 @given(districts(empty_community=True))
 def test_pipeline_with_empty_communities(d):

@@ -114,3 +114,13 @@ def test_map_of_a_real_plan(sample_dir):
     # every grid is drawn: its id appears in the GeoJSON of the grid layer
     assert all(g in html for g in plan.grids["grid_id"])
     assert isinstance(m, folium.Map)
+
+
+def test_micro_grids_are_drawn():
+    g = _grids()
+    micro = gpd.GeoDataFrame({"micro_grid_id": ["C1-01-01", "C1-01-02"], "grid_id": ["C1-01"] * 2,
+                              "households": [120, 130]},
+                             geometry=[shapely.box(114.30, 30.55, 114.301, 30.552),
+                                       shapely.box(114.301, 30.55, 114.302, 30.552)], crs=4326)
+    html = plan_map(g, micro_grids=micro, tiles=None).get_root().render()
+    assert "C1-01-02" in html and external_urls(plan_map(g, micro_grids=micro, tiles=None)) == []

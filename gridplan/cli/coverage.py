@@ -138,11 +138,12 @@ def run(args: argparse.Namespace) -> int:
     grids = _read("grids", args.grids, mapping, args.coords) if args.grids else None
     if not args.quiet:
         log.info("loading the walking network ...")
-    net = load_network(args.network, place=args.place)
+    net = load_network(args.network, place=args.place, progress=not args.quiet)
     result = coverage(households, facilities, net, grids=grids, communities=communities,
                       minutes=minutes, speed_kmh=speed, kinds=kinds, thresholds=thresholds,
                       max_snap_m=args.max_snap if args.max_snap is not None else MAX_SNAP_M,
-                      isochrones=not args.no_isochrones,
+                      isochrones=not args.no_isochrones, progress=not args.quiet,
+                      files={"households": args.households, "facilities": args.facilities},
                       norms=DEFAULT_NORMS if args.centre_m2_per_100 is None else
                       DEFAULT_NORMS.with_(centre_m2_per_100_households=args.centre_m2_per_100))
     written = write_coverage(result, args.out)

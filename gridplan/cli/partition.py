@@ -8,10 +8,10 @@ together at the end of the run (nothing half-written).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 
 from gridplan.cli._common import add_coords, add_map, add_quiet, parse_map
+from gridplan.errors import InputError
 from gridplan.standards import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 HELP = "partition households into grids (网格) of 300-500 households per community"
@@ -44,22 +44,56 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _columns(mapping: dict, fields: tuple[str, ...]) -> dict:
-    return {k: v for k, v in mapping.items() if k in fields}
+#: Which --map fields can apply to which input file.
+LAYER_FIELDS = {
+    "households": ("households", "population", "building_id", "estate_id", "community_id",
+                   "lon", "lat"),
+    "communities": ("community_id", "name", "street_id", "street_name"),
+}
+
+
+def _file_fields(path: str) -> set | None:
+    """Column names of a file (None when it cannot be listed: the reader then reports it)."""
+    try:
+        import pyogrio
+
+        return {str(c) for c in pyogrio.read_info(path)["fields"]}
+    except Exception:  # unreadable or not an OGR format (e.g. some xlsx): let the reader decide
+        return None
+
+
+def _split_map(mapping: dict, paths: dict) -> dict:
+    """One ``--map`` for several files: an entry applies to each file that can take the field and
+    has the column (``community_id=SQBM`` is for the communities file when only it has SQBM).
+    An entry that fits no file is an error rather than silently ignored."""
+    fields = {kind: _file_fields(path) for kind, path in paths.items()}
+    out: dict = {kind: {} for kind in paths}
+    for fld, col in mapping.items():
+        kinds = [k for k in paths if fld in LAYER_FIELDS[k]]
+        hits = [k for k in kinds if fields[k] is None or col in fields[k]]
+        if not hits:
+            files = ", ".join(str(paths[k]) for k in kinds) or "households/communities"
+            raise InputError(
+                f"--map {fld}={col}: no input file that takes '{fld}' has a column '{col}'",
+                file=files, column=col,
+                fix="check the spelling of the column in --map (it is case-sensitive)",
+                message_zh=f"--map {fld}={col}：输入文件中没有列 '{col}'",
+                fix_zh="请检查 --map 中的列名（区分大小写）")
+        for k in hits:
+            out[k][fld] = col
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
     from gridplan import io
-    from gridplan._atomic import atomic_outputs
     from gridplan.cli._layers import read_output
-    from gridplan.partition import partition
+    from gridplan.partition import partition, write_partition
 
-    mapping = parse_map(args.map)
-    hh_fields = ("households", "population", "building_id", "estate_id", "community_id", "lon", "lat")
-    comm_fields = ("community_id", "name", "street_id", "street_name")
-    communities = io.read_communities(args.communities, columns=_columns(mapping, comm_fields))
+    mapping = _split_map(parse_map(args.map), {"households": args.households,
+                                               "communities": args.communities})
+    communities = io.read_communities(args.communities, columns=mapping["communities"] or None)
     households = io.read_households(args.households, coords=args.coords,
-                                    columns=_columns(mapping, hh_fields))
+                                    columns=mapping["households"] or None)
     buildings = io.read_buildings(args.buildings, coords=args.coords) if args.buildings else None
     estates = io.read_estates(args.estates, coords=args.coords) if args.estates else None
     barriers = io.read_barriers(args.barriers, coords=args.coords) if args.barriers else None
@@ -70,14 +104,7 @@ def run(args: argparse.Namespace) -> int:
                     barriers=barriers, min_households=args.min_households,
                     max_households=args.max_households, micro_max=args.micro_max, keep=keep,
                     replan=replan, seed=args.seed, n_jobs=args.jobs, progress=not args.quiet)
-    with atomic_outputs(args.out) as out:
-        io.write(res.grids, out.path("grids.geojson"))
-        io.write(res.assignment, out.path("households.geojson"))
-        if res.micro_grids is not None:
-            io.write(res.micro_grids, out.path("micro_grids.geojson"))
-        with open(out.path("report.json"), "w", encoding="utf-8") as fh:
-            json.dump(res.report, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.write("\n")
+    write_partition(res, args.out)
     t = res.report["total"]
     if not args.quiet:
         print(f"{t['grids']} grids in {t['communities']} communities, "
