@@ -16,7 +16,10 @@ Peers:
   edge snapping as gridplan (virtual source nodes), i.e. the exact answer by networkx.
 
 gridplan = snap households and centres to edges + one ``scipy.sparse.csgraph.dijkstra`` pass
-(``min_only``). Network loading is timed separately. Run: ``python bench/coverage_peers.py``.
+(``min_only``). Network loading is timed separately. Exact snapping is also timed with shapely's
+``STRtree.query_nearest`` on a sample of the city's households (EXTRAPOLATED, labelled so), and
+the isochrones of the bundled sample district are timed first. Run:
+``python bench/coverage_peers.py``.
 """
 
 from __future__ import annotations

@@ -110,7 +110,10 @@ def map_ordered(client, fn: Callable, payloads: Sequence, *, progress: bool = Fa
     if not payloads:
         return []
     t0 = time.perf_counter()
-    futures = client.map(fn, list(payloads), pure=False)
+    # payloads go to the workers as data (scatter), not inside the task graph, which the
+    # scheduler would otherwise have to hold and forward (tens of MB for a city's tiles)
+    data = client.scatter(list(payloads), hash=False)
+    futures = client.map(fn, data, pure=False)
     with tqdm(total=len(futures), disable=not progress, unit="task", desc=desc) as bar:
         for _ in as_completed(futures):
             bar.update()

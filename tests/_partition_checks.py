@@ -89,7 +89,9 @@ def check_invariants(res, households: gpd.GeoDataFrame, communities: gpd.GeoData
             assert row.reason is None or (isinstance(row.reason, float) and math.isnan(row.reason))
             continue
         code, _, detail = str(row.reason).partition(":")
-        if code == "community_below_min":
+        if code == "no_households":
+            assert row.households == 0 and comm_total[row.community_id] == 0
+        elif code == "community_below_min":
             assert comm_total[row.community_id] < lo
         elif code == "unit_over_max":
             rows = np.flatnonzero(asg["grid_id"].to_numpy() == row.grid_id)
