@@ -23,7 +23,7 @@ stays that of a dense Chinese urban district (10,000 households per km^2) and ev
   per community, service stations for the rest (2,000 at one million households).
 
 Generated once per (households, seed) and cached as GeoParquet under ``bench/_cache/``.
-Everything is vectorised (shapely 2 arrays); one million households take about a minute.
+Everything is vectorised (shapely 2 arrays); one million households take about 5-10 s.
 """
 
 from __future__ import annotations

@@ -47,7 +47,10 @@ class Tile:
         self.ix, self.iy = int(ix), int(iy)
         cx, cy = x0 + ix * size, y0 + iy * size
         self.core = (cx, cy, cx + size, cy + size)
-        self.region = shapely.box(cx - halo, cy - halo, cx + size + halo, cy + size + halo)
+        # 1 m more than the halo: a point assigned to this tile by floor() may sit a rounding
+        # error outside the core, and a larger region never changes a tile's answer
+        h = halo + 1.0
+        self.region = shapely.box(cx - h, cy - h, cx + size + h, cy + size + h)
 
     def __repr__(self) -> str:  # pragma: no cover
         return f"Tile({self.ix}, {self.iy})"

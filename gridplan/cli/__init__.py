@@ -75,6 +75,19 @@ def _version() -> str:
     return f"gridplan {__version__}"
 
 
+def _show_warning(command: str):
+    """Print gridplan's warnings as plain messages, without Python's source-line prefix."""
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, GridplanWarning):
+            print(f"gridplan {command}: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``gridplan`` command; returns the exit code."""
     parser = build_parser()
@@ -87,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("default", GridplanWarning)
     if quiet:
         warnings.simplefilter("ignore", GridplanWarning)
+    warnings.showwarning = _show_warning(args.command)
     try:
         return int(args.func(args) or 0)
     except GridplanError as exc:
