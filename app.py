@@ -17,7 +17,7 @@ import streamlit as st
 
 from gridplan.errors import GridplanError
 from gridplan.i18n import columns as col_labels
-from gridplan.i18n import t
+from gridplan.i18n import edit_text, reason_text, t, unit_text, warning_text, yes_no
 from gridplan.standards import (
     GRID_MAX_HOUSEHOLDS,
     GRID_MIN_HOUSEHOLDS,
@@ -87,22 +87,28 @@ def show_error(exc: Exception) -> None:
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy with translated headers and status values, no geometry."""
+    """A copy with translated headers and values (status, reason, yes/no), no geometry."""
+    lang = ss.get("lang", "zh")
     df = pd.DataFrame(df).drop(columns=["geometry"], errors="ignore").copy()
     if "status" in df:
         df["status"] = df["status"].map(lambda s: L(f"status_{s}") if s in ("ok", "under", "over")
                                         else s)
-    return df.rename(columns=col_labels(df.columns, ss.get("lang", "zh")))
+    if "reason" in df:
+        df["reason"] = df["reason"].map(lambda r: reason_text(r, lang)).astype(object)
+    for col in df.columns:
+        if pd.api.types.is_bool_dtype(df[col]):
+            df[col] = df[col].map(lambda v: yes_no(v, lang)).astype(object)
+    return df.rename(columns=col_labels(df.columns, lang))
 
 
-def new_plan(result, layers: dict, lo: int, hi: int) -> None:
+def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
     from gridplan.plan import Plan
 
     ss.plan = Plan.from_partition(result, layers["households"], layers["communities"],
                                   buildings=layers.get("buildings"), estates=layers.get("estates"),
                                   barriers=layers.get("barriers"),
                                   facilities=layers.get("facilities"), min_households=lo,
-                                  max_households=hi)
+                                  max_households=hi, micro_max=micro or None)
     ss.sel_grid = None
     ss.sel_unit = None
     ss.sites = None
@@ -199,7 +205,10 @@ def on_edit(name: str, *args) -> None:
     except GridplanError as exc:
         ss.flash_error = exc.localized(ss.lang)
         return
-    ss.flash = L("edit_done", what=plan.history[-1] if plan.history else name)
+    action = {"op": name} if name in ("undo", "redo") else (plan.edits[-1] if plan.edits else {})
+    ss.flash = L("edit_done", what=edit_text(action, ss.lang))
+    ss.flash_warnings = [L("edit_warning", what=warning_text(w, ss.lang))
+                         for w in plan.last_warnings]
     keep = ss.sel_grid if ss.sel_grid in set(plan.grids["grid_id"]) else None
     select_grid(keep)
 
@@ -238,6 +247,8 @@ if ss.get("flash"):
     st.success(ss.pop("flash"))
 if ss.get("flash_error"):
     st.error(ss.pop("flash_error"))
+for _w in ss.pop("flash_warnings", None) or []:
+    st.warning(_w)
 
 
 # ----------------------------------------------------------------------------- 1 data
@@ -369,7 +380,7 @@ def page_grids() -> None:
                                    buildings=lay.get("buildings"), estates=lay.get("estates"),
                                    barriers=lay.get("barriers"), min_households=int(lo),
                                    max_households=int(hi), micro_max=int(micro) or None, n_jobs=1)
-            new_plan(result, ss.layers, int(lo), int(hi))
+            new_plan(result, ss.layers, int(lo), int(hi), int(micro))
             plan = ss.plan
         except GridplanError as exc:
             show_error(exc)
@@ -394,6 +405,9 @@ def page_grids() -> None:
                         selected_unit=ss.sel_unit, micro_grids=plan.micro_grids)
         out = draw_map(fmap, "map_grids")
         st.caption(L("legend_grids"))
+        if plan.micro_stale:
+            st.caption(L("micro_stale", grids="、".join(plan.micro_stale) if ss.lang == "zh"
+                         else ", ".join(plan.micro_stale)))
     click = take_click(out)
     if click:
         uid = plan.unit_at(click["lng"], click["lat"])
@@ -412,9 +426,10 @@ def page_grids() -> None:
             grid_panel(plan, ss.sel_grid)
     st.subheader(L("grid_table"))
     st.dataframe(table(plan.grids), hide_index=True)
-    if plan.history:
+    if plan.edits:
         with st.expander(L("history")):
-            st.write(plan.history)
+            st.markdown("\n".join(f"{i}. {edit_text(a, ss.lang)}"
+                                   for i, a in enumerate(plan.edits, 1)))
 
 
 def grid_panel(plan, gid: str) -> None:
@@ -423,8 +438,11 @@ def grid_panel(plan, gid: str) -> None:
     st.subheader(L("selected_grid", grid=gid))
     facts = {k: g.get(k) for k in ("community_name", "households", "population", "n_buildings",
                                    "n_estates", "status", "reason", "compactness", "area_m2",
-                                   "locked")}
-    row = table(pd.DataFrame([facts])).iloc[0]
+                                   "locked", "barrier_crossing")}
+    frame = pd.DataFrame([facts])
+    for k in ("locked", "barrier_crossing"):
+        frame[k] = frame[k].astype("boolean")
+    row = table(frame).iloc[0]
     # a plain HTML table (not a canvas grid): readable by screen readers and browser tests
     st.table(pd.DataFrame({gid: ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
     st.write(f"**{L('grid_estates')}**: " + (", ".join(map(str, d["estates"])) or "—"))
@@ -439,8 +457,10 @@ def grid_panel(plan, gid: str) -> None:
     if ss.sel_unit not in units:
         ss.sel_unit = None
         ss.sel_unit_box = None
+    lang = ss.lang
     uid = st.selectbox(L("select_unit"), [None] + units, key="sel_unit_box", on_change=on_unit_box,
-                       format_func=lambda u: "—" if u is None else str(u), placeholder="—")
+                       format_func=lambda u: "—" if u is None else unit_text(u, lang),
+                       placeholder="—")
     if uid is not None:
         targets = plan.unit_neighbour_grids(uid)
         if targets:
@@ -577,41 +597,91 @@ def page_sites() -> None:
 
 
 # ----------------------------------------------------------------------------- 5 export
-def page_export() -> None:
+#: Export key -> the file it makes.
+EXPORTS = {"export_grids_geojson": "grids.geojson", "export_grids_gpkg": "grids.gpkg",
+           "export_households": "households.csv", "export_excel": "report.xlsx",
+           "export_csv": "grids.csv", "save_plan": "plan.gpkg"}
+
+
+def build_export(key: str) -> tuple[str, bytes, str]:
+    """One export file of the current plan: (file name, bytes, MIME type)."""
     from gridplan import io as gio
     from gridplan import uploads
     from gridplan.export import export
 
     plan = ss.plan
     lay = ss.layers
+    sites = ss.get("sites")
+    hh = plan.assignment.drop(columns=["unit_id"])
     with uploads.staging() as folder:
-        grids = plan.grids
-        sites = ss.get("sites")
-        paths = export(grids, gpkg=folder / "grids.gpkg", geojson=folder / "grids.geojson",
-                       xlsx=folder / "report.xlsx", communities=plan.communities,
-                       micro_grids=plan.micro_grids, households=plan.assignment.drop(columns=["unit_id"]),
-                       facilities=lay.get("facilities"),
-                       isochrones=None if plan.coverage is None else plan.coverage.isochrones,
-                       sites=None if sites is None else sites.sites, coverage=plan.coverage)
-        gio.write(plan.assignment.drop(columns=["unit_id"]), folder / "households.csv")
-        files = {
-            "export_grids_geojson": ("grids.geojson", paths["geojson"], "application/geo+json"),
-            "export_grids_gpkg": ("grids.gpkg", paths["gpkg"], "application/geopackage+sqlite3"),
-            "export_households": ("households.csv", folder / "households.csv", "text/csv"),
-            "export_excel": ("report.xlsx", paths["xlsx"],
-                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        }
-        for key, (name, path, mime) in files.items():
-            st.download_button(L(key), Path(path).read_bytes(), file_name=name, mime=mime,
-                               key=f"dl_{key}")
-        buf = io.StringIO()
-        table(grids).to_csv(buf, index=False)
-        st.download_button(L("export_csv"), buf.getvalue().encode("utf-8-sig"),
-                           file_name="grids.csv", mime="text/csv", key="dl_csv")
+        if key == "export_grids_geojson":
+            path = export(plan.grids, geojson=folder / "grids.geojson",
+                          communities=plan.communities)["geojson"]
+            return "grids.geojson", Path(path).read_bytes(), "application/geo+json"
+        if key == "export_grids_gpkg":
+            path = export(plan.grids, gpkg=folder / "grids.gpkg", communities=plan.communities,
+                          micro_grids=plan.micro_grids, households=hh,
+                          facilities=lay.get("facilities"),
+                          isochrones=None if plan.coverage is None else plan.coverage.isochrones,
+                          sites=None if sites is None else sites.sites,
+                          coverage=plan.coverage)["gpkg"]
+            return "grids.gpkg", Path(path).read_bytes(), "application/geopackage+sqlite3"
+        if key == "export_households":
+            gio.write(hh, folder / "households.csv")
+            return "households.csv", (folder / "households.csv").read_bytes(), "text/csv"
+        if key == "export_excel":
+            path = export(plan.grids, xlsx=folder / "report.xlsx", communities=plan.communities,
+                          micro_grids=plan.micro_grids, households=hh,
+                          facilities=lay.get("facilities"),
+                          sites=None if sites is None else sites.sites,
+                          coverage=plan.coverage)["xlsx"]
+            return ("report.xlsx", Path(path).read_bytes(),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        if key == "export_csv":
+            buf = io.StringIO()
+            table(plan.grids).to_csv(buf, index=False)
+            return "grids.csv", buf.getvalue().encode("utf-8-sig"), "text/csv"
         plan.save(folder / "plan.gpkg")
-        st.download_button(L("save_plan"), (folder / "plan.gpkg").read_bytes(),
-                           file_name="plan.gpkg", mime="application/geopackage+sqlite3",
-                           key="dl_plan")
+        return "plan.gpkg", (folder / "plan.gpkg").read_bytes(), "application/geopackage+sqlite3"
+
+
+def export_cache() -> dict:
+    """Built export files, valid while the plan (its version), coverage and sites stay the same.
+
+    Files are built on demand (a button each): building all of them on every visit of the page
+    took seconds, and an edit makes them stale anyway.
+    """
+    plan = ss.plan
+    deps = (plan.version, plan.coverage, ss.get("sites"))
+    cache = ss.get("_exports")
+    old = None if cache is None else cache["deps"]
+    if old is None or old[0] != deps[0] or any(a is not b for a, b in zip(old[1:], deps[1:])):
+        cache = ss["_exports"] = {"deps": deps, "files": {}}
+    return cache["files"]
+
+
+def on_build_export(key: str, lang: str) -> None:
+    try:
+        export_cache()[(key, lang if key == "export_csv" else None)] = build_export(key)
+    except GridplanError as exc:
+        ss.flash_error = exc.localized(ss.lang)
+
+
+def page_export() -> None:
+    from gridplan import uploads
+
+    files = export_cache()
+    st.caption(L("export_ready"))
+    for key in EXPORTS:
+        built = files.get((key, ss.lang if key == "export_csv" else None))
+        a, b = st.columns([2, 3])
+        a.button(L("export_prepare", what=EXPORTS[key]), key=f"btn_prepare_{key}",
+                 on_click=on_build_export, args=(key, ss.lang))
+        if built is not None:
+            name, data, mime = built
+            b.download_button(L(key), data, file_name=name, mime=mime,
+                              key="dl_csv" if key == "export_csv"
+                              else "dl_plan" if key == "save_plan" else f"dl_{key}")
     up = st.file_uploader(L("open_plan"), type=["gpkg"], key="up_plan")
     if up is not None and ss.get("_opened") != (up.name, up.size):
         from gridplan.plan import Plan

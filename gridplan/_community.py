@@ -393,7 +393,8 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
         ``community_id``, ``polygon`` (metric), ``barriers`` (array of lines, metric),
         ``xy`` (n, 2), ``hh`` (int), ``building``, ``estate`` (object arrays or None),
         ``lo``, ``hi``, ``seed``, ``micro_max`` (or None), ``kept`` (list of (grid_id, polygon)),
-        ``previous`` (previous grid id per household or None).
+        ``previous`` (previous grid id per household or None), ``previous_unchanged`` (True
+        when the community's households are exactly those of its previous grids).
 
     Returns
     -------

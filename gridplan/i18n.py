@@ -6,7 +6,20 @@ checks that every key has both languages and that the English labels carry no Ch
 
 from __future__ import annotations
 
-__all__ = ["LANGS", "LABELS", "t", "columns"]
+import re
+
+__all__ = [
+    "LANGS",
+    "LABELS",
+    "REASON_TEMPLATES",
+    "t",
+    "columns",
+    "reason_text",
+    "unit_text",
+    "edit_text",
+    "warning_text",
+    "yes_no",
+]
 
 LANGS = ("zh", "en")
 
@@ -98,7 +111,12 @@ LABELS: dict[str, dict[str, str]] = {
     "rebalance": {"zh": "重新平衡本社区未锁定网格", "en": "Re-balance the unlocked grids of this community"},
     "undo": {"zh": "撤销", "en": "Undo"},
     "redo": {"zh": "重做", "en": "Redo"},
-    "edit_done": {"zh": "已完成：{what}", "en": "Done: {what}"},
+    "edit_done": {"zh": "{what}", "en": "{what}"},
+    "edit_warning": {"zh": "注意：{what}", "en": "Note: {what}"},
+    "micro_stale": {"zh": "以下网格调整后，其微网格已失效，需重新生成：{grids}",
+                    "en": "Micro-grids of these edited grids are stale and must be regenerated: {grids}"},
+    "yes": {"zh": "是", "en": "Yes"},
+    "no": {"zh": "否", "en": "No"},
     "no_targets": {"zh": "该单元没有可移入的相邻网格。", "en": "This unit touches no other grid of its community."},
     "locked_note": {"zh": "该网格已锁定。", "en": "This grid is locked."},
     "history": {"zh": "调整记录", "en": "Edit history"},
@@ -132,6 +150,9 @@ LABELS: dict[str, dict[str, str]] = {
                         "en": "Coverage {before:.1%} → {after:.1%} ({gained} households gained)"},
     "sites_table": {"zh": "推荐结果", "en": "Recommended sites"},
     # --- export step
+    "export_prepare": {"zh": "生成 {what}", "en": "Build {what}"},
+    "export_ready": {"zh": "文件按当前方案生成；方案改动后需重新生成。",
+                     "en": "Files are built for the current plan; edit the plan and build them again."},
     "export_grids_geojson": {"zh": "下载网格 GeoJSON", "en": "Download grids (GeoJSON)"},
     "export_grids_gpkg": {"zh": "下载网格 GeoPackage", "en": "Download grids (GeoPackage)"},
     "export_households": {"zh": "下载户点及网格编号（CSV）", "en": "Download households with grid ids (CSV)"},
@@ -172,6 +193,7 @@ LABELS: dict[str, dict[str, str]] = {
     "col_area_m2": {"zh": "面积（平方米）", "en": "Area (m²)"},
     "col_compactness": {"zh": "紧凑度", "en": "Compactness"},
     "col_locked": {"zh": "锁定", "en": "Locked"},
+    "col_barrier_crossing": {"zh": "跨越阻隔", "en": "Crosses a barrier"},
     "col_unit_id": {"zh": "单元", "en": "Unit"},
     "col_micro_grid_id": {"zh": "微网格编号", "en": "Micro-grid"},
     "col_kind": {"zh": "类型", "en": "Kind"},
@@ -192,6 +214,179 @@ LABELS: dict[str, dict[str, str]] = {
     "col_field": {"zh": "字段", "en": "Field"},
     "col_column": {"zh": "列", "en": "Column"},
 }
+
+#: Partition and plan reason codes (``"<code>: <English detail>"`` in the ``reason`` field) with
+#: the figures to read from the detail and a sentence per language (``variants``: more specific
+#: patterns tried first). The codes are those of
+#: :data:`gridplan._community.REASONS` plus the plan's own ``edited_*`` codes; a test checks
+#: that every code has a template. ``pattern`` reads the numbers from the English detail.
+REASON_TEMPLATES: dict[str, dict[str, str]] = {
+    "no_households": {
+        "pattern": r"\(< (?P<lo>\d+)\)",
+        "zh": "社区内没有户点（每网格至少 {lo} 户）",
+        "en": "no households in the community (at least {lo} per grid)",
+        "zh_short": "社区内没有户点", "en_short": "no households in the community"},
+    "community_below_min": {
+        "pattern": r"(?P<h>\d+) households.*\(< (?P<lo>\d+)\)",
+        "zh": "整个社区只有 {h} 户，少于每网格最少户数 {lo}",
+        "en": "the whole community has {h} households, fewer than the minimum of {lo}",
+        "zh_short": "整个社区户数少于一个网格的最少户数",
+        "en_short": "the community has fewer households than one grid's minimum"},
+    "part_below_min": {
+        "pattern": r"(?P<h>\d+) households.*\(< (?P<lo>\d+)\)",
+        "zh": "被阻隔或社区形状隔开的片区只有 {h} 户，少于 {lo} 户",
+        "en": "a part cut off by barriers or the community's shape has {h} households, fewer "
+              "than {lo}",
+        "zh_short": "被隔开的片区户数不足", "en_short": "a cut-off part has too few households"},
+    "band_empty": {
+        "pattern": r"(?P<h>\d+) households.* (?P<lo>\d+)-(?P<hi>\d+)",
+        "zh": "{h} 户无法分成每格 {lo}—{hi} 户的整数个网格",
+        "en": "{h} households cannot be divided into whole grids of {lo}-{hi}",
+        "zh_short": "户数无法分成整数个达标网格",
+        "en_short": "the households cannot form whole grids within the bounds"},
+    "unit_over_max": {
+        "pattern": r"(?P<h>\d+) households.*\(> (?P<hi>\d+)\)",
+        "zh": "一栋楼或一个地址就有 {h} 户，超过每网格最多户数 {hi}",
+        "en": "one building or address has {h} households, more than the maximum of {hi}",
+        "zh_short": "单栋楼户数超过网格上限", "en_short": "one building exceeds the maximum"},
+    "no_contiguous_split": {
+        "pattern": r"(?P<h>\d+) households in (?P<n>\d+) units.* (?P<lo>\d+)-(?P<hi>\d+)",
+        "zh": "{h} 户（{n} 个单元）穷举后仍无法组成连续且每格 {lo}—{hi} 户的网格",
+        "en": "{h} households in {n} units have no contiguous split into grids of {lo}-{hi} "
+              "(exhaustive search)",
+        "zh_short": "无法组成连续且户数达标的网格",
+        "en_short": "no contiguous split within the bounds exists"},
+    "search_failed": {
+        "variants": [{
+            "pattern": r"(?P<h>\d+) households, (?P<n>\d+) units",
+            "zh": "{h} 户（{n} 个单元）：在搜索限度内未找到户数达标的连续划分",
+            "en": "{h} households in {n} units: no contiguous split within the bounds found "
+                  "within the search limit"}],
+        "pattern": r"(?P<h>\d+) households",
+        "zh": "{h} 户：在搜索限度内未找到户数达标的连续划分",
+        "en": "{h} households: no contiguous split within the bounds found within the search limit",
+        "zh_short": "搜索限度内未找到达标划分",
+        "en_short": "no split within the bounds found (search limit)"},
+    "kept": {
+        "pattern": r"(?P<h>\d+) households",
+        "zh": "按原样保留的网格，有 {h} 户",
+        "en": "grid kept as given, with {h} households",
+        "zh_short": "按原样保留的网格", "en_short": "grid kept as given"},
+    "edited_below_min": {
+        "pattern": r"(?P<h>\d+) households.* (?P<lo>\d+)$",
+        "zh": "调整后有 {h} 户，少于每网格最少户数 {lo}",
+        "en": "{h} households after editing, fewer than the minimum of {lo}",
+        "zh_short": "调整后户数不足", "en_short": "too few households after editing"},
+    "edited_over_max": {
+        "pattern": r"(?P<h>\d+) households.* (?P<hi>\d+)$",
+        "zh": "调整后有 {h} 户，超过每网格最多户数 {hi}",
+        "en": "{h} households after editing, more than the maximum of {hi}",
+        "zh_short": "调整后户数超标", "en_short": "too many households after editing"},
+}
+
+
+def reason_text(reason, lang: str = "zh") -> str:
+    """A partition or plan ``reason`` (``"<code>: <detail>"``) as a sentence in ``lang``.
+
+    The figures are read from the detail and put into the template of the code; a detail that
+    does not match gives the code's short sentence, and an unknown code a generic one, so that
+    the Chinese UI never shows the English detail.
+    """
+    if reason is None or (isinstance(reason, float) and reason != reason) or reason == "":
+        return "—"
+    code, _, detail = str(reason).partition(":")
+    code, detail = code.strip(), detail.strip()
+    legacy = re.fullmatch(r"\d+ households, (fewer|more) than \d+", str(reason))
+    if legacy:  # plans saved before reasons carried a code
+        code = "edited_below_min" if legacy.group(1) == "fewer" else "edited_over_max"
+        detail = str(reason)
+    tpl = REASON_TEMPLATES.get(code)
+    lang = lang if lang in LANGS else "zh"
+    if tpl is None:
+        return "户数不在规定范围内" if lang == "zh" else str(reason)
+    for variant in tpl.get("variants", []) + [tpl]:
+        m = re.search(variant["pattern"], detail)
+        if m is not None:
+            return variant[lang].format(**m.groupdict())
+    return tpl[f"{lang}_short"]
+
+
+def yes_no(value, lang: str = "zh") -> str:
+    """``是``/``否`` (Yes/No) for a truth value; ``—`` for a missing one."""
+    if value is None or str(value) in ("<NA>", "nan"):
+        return "—"
+    return t("yes" if bool(value) else "no", lang)
+
+
+def unit_text(unit_id, lang: str = "zh") -> str:
+    """A partition unit in words: ``<community>/E:<estate>#<part>`` -> 小区 XQ004（第2部分）.
+
+    Unit ids are built by :func:`gridplan.units.unit_keys`: ``E:`` an estate (``#k``: its k-th
+    part), ``B:`` a building, ``B:@x,y`` an address without a building id.
+    """
+    text = str(unit_id)
+    key = text.split("/", 1)[1] if "/" in text else text
+    zh = lang != "en"
+    m = re.fullmatch(r"E:(.+?)(?:#(\d+))?", key)
+    if m:
+        name, part = m.group(1), m.group(2)
+        if zh:
+            return f"小区 {name}" + (f"（第{part}部分）" if part else "")
+        return f"estate {name}" + (f" (part {part})" if part else "")
+    m = re.fullmatch(r"B:@(-?\d+),(-?\d+)", key)
+    if m:
+        return "地址点" if zh else "address point"
+    m = re.fullmatch(r"B:(.+)", key)
+    if m:
+        return f"楼栋 {m.group(1)}" if zh else f"building {m.group(1)}"
+    return f"单元 {key}" if zh else f"unit {key}"
+
+
+def edit_text(action: dict, lang: str = "zh") -> str:
+    """One plan edit (:attr:`gridplan.plan.Plan.edits`) as a plain sentence in ``lang``."""
+    op = action.get("op")
+    zh = lang != "en"
+    if op == "move":
+        u = unit_text(action["unit"], lang)
+        return (f"已将 {u} 从网格 {action['from']} 移到 {action['to']}" if zh
+                else f"Moved {u} from grid {action['from']} to {action['to']}")
+    if op == "split":
+        return (f"已将网格 {action['grid']} 拆分为 {action['grid']} 和 {action['new']}" if zh
+                else f"Split grid {action['grid']} into {action['grid']} and {action['new']}")
+    if op == "merge":
+        return (f"已将网格 {action['gone']} 并入 {action['keep']}" if zh
+                else f"Merged grid {action['gone']} into {action['keep']}")
+    if op == "lock":
+        return f"已锁定网格 {action['grid']}" if zh else f"Locked grid {action['grid']}"
+    if op == "unlock":
+        return f"已解锁网格 {action['grid']}" if zh else f"Unlocked grid {action['grid']}"
+    if op == "rebalance":
+        return (f"已重新平衡社区 {action['community']} 的未锁定网格" if zh
+                else f"Re-balanced the unlocked grids of community {action['community']}")
+    if op == "undo":
+        return "已撤销上一步" if zh else "Undid the last edit"
+    if op == "redo":
+        return "已重做" if zh else "Redid the edit"
+    return "已完成调整" if zh else "Edit done"
+
+
+def warning_text(warning: dict, lang: str = "zh") -> str:
+    """A plan edit warning (:attr:`gridplan.plan.Plan.last_warnings`) in ``lang``."""
+    zh = lang != "en"
+    if warning.get("code") == "barrier_crossing":
+        names = [str(n) for n in warning.get("barriers") or [] if n]
+        kinds = [str(k) for k in warning.get("kinds") or [] if k]
+        if zh:
+            what = "、".join(names) if names else "、".join(
+                dict.fromkeys(_BARRIER_ZH.get(k, "阻隔") for k in kinds)) or "阻隔"
+            return f"网格 {warning['grid_id']} 现在跨越了{what}（主干道、河流或铁路），请确认是否合适"
+        what = ", ".join(names) if names else ", ".join(dict.fromkeys(kinds)) or "a barrier"
+        return (f"grid {warning['grid_id']} now straddles {what} (arterial road, river or "
+                "railway); check that this is intended")
+    return "请检查本次调整" if zh else "check this edit"
+
+
+_BARRIER_ZH = {"arterial": "主干道", "river": "河流", "railway": "铁路"}
 
 
 def t(key: str, lang: str = "zh", **values) -> str:

@@ -108,8 +108,15 @@ def _check_communities(comm: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame,
-                  hh_count: np.ndarray) -> tuple[np.ndarray, int]:
+def _wgs84(metric: gpd.GeoSeries, given: gpd.GeoSeries | None):
+    """The WGS-84 geometries: the input's own when it is in EPSG:4326 (no round trip)."""
+    if given is not None and given.crs is not None and given.crs.equals("EPSG:4326"):
+        return given.values
+    return metric.to_crs(4326).values
+
+
+def _community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, hh_count: np.ndarray,
+                  hh_wgs: gpd.GeoSeries | None = None) -> tuple[np.ndarray, int]:
     """Position (in ``comm_m``) of the community of every household row, and how many rows in
     gaps between communities were joined to the nearest one.
 
@@ -125,7 +132,7 @@ def _community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame,
         given = hh_m["community_id"]
         cols["community_id"] = given.astype(object).where(given.notna(), None).map(
             lambda v: None if v is None else str(v)).to_numpy(object)
-    hh4 = gpd.GeoDataFrame(cols, geometry=hh_m.geometry.to_crs(4326).values, crs=4326)
+    hh4 = gpd.GeoDataFrame(cols, geometry=_wgs84(hh_m.geometry, hh_wgs), crs=4326)
     comm4 = gpd.GeoDataFrame({"community_id": ids}, geometry=comm_m.geometry.to_crs(4326).values,
                              crs=4326)
     checked = ValidationResult()
@@ -244,8 +251,9 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     keep : GeoDataFrame, optional
         Grids (``grid_id``, polygons) to keep exactly; only the rest is planned.
     replan : GeoDataFrame, optional
-        A previous plan (households with ``grid_id``, or grids): replan moving few households and
-        keeping the codes of grids that continue.
+        A previous plan (households with ``grid_id``, or grids with ``households``): replan moving
+        few households and keeping the codes of grids that continue; a community whose
+        households did not change keeps its grids exactly.
     seed : int
         Seed of the partitioner; same inputs and seed give identical results.
     n_jobs : int, optional
@@ -270,7 +278,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     comm_m = comm.to_crs(crs)
     comm_m = comm_m.set_geometry(shapely.make_valid(comm_m.geometry.values))
     hh_m = households.to_crs(crs)
-    cpos, snapped = _community_of(hh_m, comm_m, hh_count)
+    cpos, snapped = _community_of(hh_m, comm_m, hh_count, households.geometry)
     n = len(hh_m)
     xy = shapely.get_coordinates(hh_m.geometry.values)
 

@@ -16,11 +16,12 @@ again tomorrow and GIS software can read it too.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -32,10 +33,12 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from gridplan.errors import InputError
+from gridplan.i18n import warning_text
 from gridplan.projection import local_crs, to_wgs84
 from gridplan.standards import (
     GRID_MAX_HOUSEHOLDS,
     GRID_MIN_HOUSEHOLDS,
+    PLAN_BARRIER_SNAP_M,
     PLAN_UNDO_DEPTH,
     UNIT_ADJACENCY_MIN_EDGE_M,
 )
@@ -64,6 +67,10 @@ GRID_COLUMNS = [
 
 _CONTEXT_LAYERS = ("buildings", "estates", "barriers", "facilities")
 
+#: Serial numbers of plan states: a state's number identifies its content (undo brings an old
+#: state back with its old number), so the app can cache exports by it.
+_SERIAL = itertools.count(1)
+
 
 @dataclass
 class _State:
@@ -74,6 +81,13 @@ class _State:
     locked: frozenset
     micro_grids: gpd.GeoDataFrame | None
     label: str = ""
+    #: The edit that made this state, e.g. ``{"op": "move", "unit": ..., "from": ..., "to": ...}``.
+    action: dict | None = None
+    #: Warnings of that edit (dicts with ``code``, ``grid_id``, ``message``, ``message_zh``).
+    warnings: tuple = ()
+    #: Grids whose micro-grids were dropped by an edit and not regenerated (no ``micro_max``).
+    micro_stale: frozenset = frozenset()
+    serial: int = field(default_factory=lambda: next(_SERIAL))
 
 
 @dataclass
@@ -108,7 +122,11 @@ class Plan:
     reasons : mapping, optional
         ``grid_id -> reason`` from the partition, kept for grids no edit has touched.
     micro_grids : GeoDataFrame, optional
-        Micro-grids from the partition (dropped for grids that are edited).
+        Micro-grids from the partition. An edit regenerates those of the grids it touches when
+        ``micro_max`` is given, and otherwise drops them and lists the grids in
+        :attr:`micro_stale`.
+    micro_max : int, optional
+        Most households per micro-grid (the partition's ``micro_max``).
     locked : iterable of str, optional
         Grids locked against edits and re-balancing.
     context : dict of GeoDataFrame, optional
@@ -132,12 +150,14 @@ class Plan:
         context: dict | None = None,
         seed: int = 0,
         report: dict | None = None,
+        micro_max: int | None = None,
     ) -> None:
         _require(units, ["unit_id", "community_id", "grid_id"], "units")
         _require(communities, ["community_id"], "communities")
         self.min_households = int(min_households)
         self.max_households = int(max_households)
         self.seed = int(seed)
+        self.micro_max = int(micro_max) if micro_max else None
         self.crs = local_crs(communities)
         self.context = {k: v for k, v in (context or {}).items() if v is not None}
         self.partition_report = dict(report or {})
@@ -164,6 +184,9 @@ class Plan:
         ).astype(np.int64)
         self._unit_community = self._units["community_id"].astype(str).to_numpy(dtype=object)
         self._adjacency = _unit_adjacency(self._units.geometry.values)
+        self._barrier_lines = _barrier_lines(self.context.get("barriers"), self.crs)
+        self._unit_zone = _unit_zones(self._units.geometry.values, self._adjacency,
+                                      self._unit_community, self._barrier_lines[0])
         self._community_info = _community_info(self._communities)
         self._reasons = dict(reasons or {})
         self.coverage = None
@@ -174,6 +197,7 @@ class Plan:
         self._undo: list[_Edit] = []
         self._redo: list[_Edit] = []
         self._wgs_cache: dict[str, gpd.GeoDataFrame] = {}
+        self._last_warnings: list[dict] = []
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -190,6 +214,7 @@ class Plan:
         min_households: int = GRID_MIN_HOUSEHOLDS,
         max_households: int = GRID_MAX_HOUSEHOLDS,
         seed: int = 0,
+        micro_max: int | None = None,
     ) -> "Plan":
         """A plan from a :func:`gridplan.partition.partition` result.
 
@@ -205,6 +230,8 @@ class Plan:
             The band the partition used.
         seed : int
             The partition seed.
+        micro_max : int, optional
+            The partition's ``micro_max``: edits then regenerate the micro-grids they touch.
 
         Returns
         -------
@@ -232,6 +259,7 @@ class Plan:
                      "facilities": facilities},
             seed=seed,
             report=_jsonable(getattr(result, "report", None) or {}),
+            micro_max=micro_max,
         )
 
     # ------------------------------------------------------------------ views
@@ -286,6 +314,33 @@ class Plan:
     def micro_grids(self) -> gpd.GeoDataFrame | None:
         """Micro-grids of grids not edited since the partition (None when there are none)."""
         return self._state.micro_grids
+
+    @property
+    def micro_stale(self) -> list[str]:
+        """Grids edited since their micro-grids were drawn whose micro-grids are missing
+        (only when the plan has no ``micro_max`` to regenerate them with)."""
+        return sorted(self._state.micro_stale, key=_grid_sort_key)
+
+    @property
+    def version(self) -> int:
+        """A number that changes with every edit and comes back with undo (a cache key)."""
+        return self._state.serial
+
+    @property
+    def edits(self) -> list[dict]:
+        """The edits that :meth:`undo` can take back, oldest first, as dicts (``op`` and its
+        arguments) for :func:`gridplan.i18n.edit_text`."""
+        return [dict(e.after.action) if e.after is not None and e.after.action else
+                {"op": "edit", "label": e.label} for e in self._undo]
+
+    @property
+    def last_warnings(self) -> list[dict]:
+        """Warnings of the last edit (or redo): a grid that now straddles a barrier.
+
+        Each is a dict with ``code`` (``barrier_crossing``), ``grid_id``, ``barriers`` (names),
+        ``kinds``, ``message`` and ``message_zh``. Such edits are allowed; the planner decides.
+        """
+        return [dict(w) for w in self._last_warnings]
 
     @property
     def locked(self) -> frozenset:
@@ -503,7 +558,8 @@ class Plan:
             )
         new = ug.copy()
         new[pos] = to_grid
-        return self._commit(f"move {unit_id} {src}->{to_grid}", new, [src, to_grid])
+        return self._commit(f"move {unit_id} {src}->{to_grid}", new, [src, to_grid],
+                            {"op": "move", "unit": _plain(unit_id), "from": src, "to": to_grid})
 
     def split_grid(self, grid_id: str) -> list[str]:
         """Split a grid into two contiguous grids of about equal households.
@@ -534,7 +590,8 @@ class Plan:
         new_id = self._next_grid_id(self._grid_community(grid_id))
         new = ug.copy()
         new[upos[parts != keep_part]] = new_id
-        return self._commit(f"split {grid_id}->{new_id}", new, [grid_id, new_id])
+        return self._commit(f"split {grid_id}->{new_id}", new, [grid_id, new_id],
+                            {"op": "split", "grid": grid_id, "new": new_id})
 
     def merge_grids(self, a: str, b: str) -> list[str]:
         """Merge two adjacent grids of one community; the smaller code survives.
@@ -567,21 +624,24 @@ class Plan:
         ug = self._state.unit_grid
         new = ug.copy()
         new[ug == gone] = keep
-        return self._commit(f"merge {gone}->{keep}", new, [keep, gone])
+        return self._commit(f"merge {gone}->{keep}", new, [keep, gone],
+                            {"op": "merge", "keep": keep, "gone": gone})
 
     def lock(self, grid_id: str) -> None:
         """Lock a grid: edits and re-balancing leave it as it is."""
         self._check_grid(grid_id)
         if grid_id in self._state.locked:
             return
-        self._commit_locks(f"lock {grid_id}", self._state.locked | {grid_id})
+        self._commit_locks(f"lock {grid_id}", self._state.locked | {grid_id},
+                           {"op": "lock", "grid": grid_id})
 
     def unlock(self, grid_id: str) -> None:
         """Unlock a grid."""
         self._check_grid(grid_id)
         if grid_id not in self._state.locked:
             return
-        self._commit_locks(f"unlock {grid_id}", self._state.locked - {grid_id})
+        self._commit_locks(f"unlock {grid_id}", self._state.locked - {grid_id},
+                           {"op": "unlock", "grid": grid_id})
 
     def rebalance(self, community_id: str | None = None, *, n_jobs: int | None = 1) -> list[str]:
         """Re-partition the unlocked grids of a community, keeping the locked ones.
@@ -649,6 +709,7 @@ class Plan:
             self._restore_tables(edit.tables_before)
         self._set_state(edit.before)
         self._redo.append(edit)
+        self._last_warnings = []
         return True
 
     def redo(self) -> bool:
@@ -660,6 +721,7 @@ class Plan:
             self._restore_tables(edit.tables_after)
         self._set_state(edit.after)
         self._undo.append(edit)
+        self._last_warnings = list(edit.after.warnings)
         return True
 
     # ------------------------------------------------------------------ checks
@@ -682,7 +744,7 @@ class Plan:
         if set(ug) != set(g.index):
             problems.append("grid table and unit assignment disagree")
         fresh = self._grid_rows(sorted(set(ug)), ug, self._state.locked)
-        for col in ("households", "n_buildings", "n_estates", "status"):
+        for col in ("households", "n_buildings", "n_estates", "status", "barrier_crossing"):
             if not fresh[col].equals(g[col]):
                 problems.append(f"grid column {col} is stale")
         return problems
@@ -719,6 +781,7 @@ class Plan:
             "unit_id_type": "int" if pd.api.types.is_integer_dtype(self._units["unit_id"]) else "str",
             "context": sorted(self.context),
             "micro_grids": self._state.micro_grids is not None,
+            "micro_max": self.micro_max,
         }
         with atomic_path(path) as tmp:
             hh = self._households.copy()
@@ -776,6 +839,7 @@ class Plan:
             min_households=meta["min_households"], max_households=meta["max_households"],
             reasons=meta.get("reasons"), micro_grids=micro, locked=meta.get("locked", ()),
             context=context, seed=meta.get("seed", 0), report=meta.get("report"),
+            micro_max=meta.get("micro_max"),
         )
 
     # ------------------------------------------------------------------ internals
@@ -822,32 +886,110 @@ class Plan:
                      if g.startswith(prefix) and g[len(prefix):].isdigit()]
         return f"{prefix}{max(nums, default=0) + 1:02d}"
 
-    def _commit(self, label: str, unit_grid: np.ndarray, changed: Sequence[str]) -> list[str]:
+    def _commit(self, label: str, unit_grid: np.ndarray, changed: Sequence[str],
+                action: dict | None = None) -> list[str]:
         changed = sorted(set(changed), key=_grid_sort_key)
         present = [g for g in changed if (unit_grid == g).any()]
         old = self._state.grids
+        for g in changed:
+            self._reasons.pop(g, None)
         rows = self._grid_rows(present, unit_grid, self._state.locked)
         keep = old[~old.index.isin(changed)]
         grids = _sort_grids(pd.concat([keep, rows]))
-        micro = self._state.micro_grids
-        if micro is not None and "grid_id" in micro:
-            micro = micro[~micro["grid_id"].isin(changed)]
-        for g in changed:
-            self._reasons.pop(g, None)
-        self._push(label, _State(unit_grid, grids, self._state.locked, micro, label))
+        micro, stale = self._micro_after(changed, rows, unit_grid)
+        warnings = self._crossing_warnings(old, rows)
+        self._push(label, _State(unit_grid, grids, self._state.locked, micro, label, action,
+                                 tuple(warnings), stale))
         return changed
 
-    def _commit_locks(self, label: str, locked: frozenset) -> None:
+    def _commit_locks(self, label: str, locked: frozenset, action: dict | None = None) -> None:
         grids = self._state.grids.copy()
         grids["locked"] = grids.index.isin(locked)
         self._push(label, _State(self._state.unit_grid, grids, locked,
-                                 self._state.micro_grids, label))
+                                 self._state.micro_grids, label, action, (),
+                                 self._state.micro_stale))
 
     def _push(self, label: str, state: _State) -> None:
-        self._undo.append(_Edit(label, self._state))
+        self._undo.append(_Edit(label, self._state, after=state))
         del self._undo[:-PLAN_UNDO_DEPTH]
         self._redo.clear()
         self._set_state(state)
+        self._last_warnings = list(state.warnings)
+
+    def _crossing_warnings(self, old: gpd.GeoDataFrame, rows: gpd.GeoDataFrame) -> list[dict]:
+        """A warning for every edited grid that straddles a barrier now and did not before."""
+        out = []
+        for gid in rows.index[rows["barrier_crossing"].to_numpy(dtype=bool)]:
+            if gid in old.index and bool(old.at[gid, "barrier_crossing"]):
+                continue
+            names, kinds = self._barriers_in(rows.geometry[gid])
+            w = {"code": "barrier_crossing", "grid_id": str(gid), "barriers": names,
+                 "kinds": kinds}
+            w["message"] = warning_text(w, "en")
+            w["message_zh"] = warning_text(w, "zh")
+            out.append(w)
+        return out
+
+    def _barriers_in(self, polygon) -> tuple[list[str], list[str]]:
+        """Names and kinds of the barrier lines that run through ``polygon`` (not just along it)."""
+        lines, names, kinds = self._barrier_lines
+        if lines is None or len(lines) == 0:
+            return [], []
+        inner = shapely.buffer(polygon, -2 * PLAN_BARRIER_SNAP_M)
+        hit = np.flatnonzero(shapely.intersects(lines, inner))
+        return (sorted({str(names[i]) for i in hit if names[i]}),
+                sorted({str(kinds[i]) for i in hit if kinds[i]}))
+
+    def _micro_after(self, changed: Sequence[str], rows: gpd.GeoDataFrame,
+                     unit_grid: np.ndarray) -> tuple[gpd.GeoDataFrame | None, frozenset]:
+        """Micro-grids after an edit of ``changed``: regenerated for the edited grids when the plan
+        knows ``micro_max``, else dropped for them and the grids listed as stale."""
+        micro = self._state.micro_grids
+        stale = self._state.micro_stale - set(changed)
+        if micro is None or "grid_id" not in micro:
+            return micro, stale
+        kept = micro[~micro["grid_id"].isin(changed)]
+        if not self.micro_max:
+            return kept, stale | (set(rows.index) & set(micro["grid_id"].astype(str)))
+        fresh = [self._micro_of(gid, rows.geometry[gid], unit_grid) for gid in rows.index]
+        fresh = [f for f in fresh if f is not None and len(f)]
+        if not fresh:
+            return kept, stale
+        new = pd.concat([kept] + [f.to_crs(kept.crs) for f in fresh], ignore_index=True)
+        new = new.sort_values("micro_grid_id", kind="stable").reset_index(drop=True)
+        return gpd.GeoDataFrame(new, geometry="geometry", crs=kept.crs), stale
+
+    def _micro_of(self, grid_id: str, polygon, unit_grid: np.ndarray) -> gpd.GeoDataFrame | None:
+        """Micro-grids of one grid, drawn by :func:`gridplan.partition.partition` itself.
+
+        The grid is handed to the partition as a community whose band is exactly its households,
+        so the partition keeps it as one grid and splits it into micro-grids with the same
+        machinery as a fresh partition (units, barriers, compactness).
+        """
+        from gridplan.partition import partition
+
+        upos = np.flatnonzero(unit_grid == grid_id)
+        hmask = np.isin(self._hh_unit, upos)
+        total = int(self._hh_weight[hmask].sum())
+        if total == 0:
+            return None
+        hh = self._households.loc[hmask].drop(columns=["community_id"], errors="ignore")
+        comm = gpd.GeoDataFrame({"community_id": [str(grid_id)], "name": [str(grid_id)]},
+                                geometry=[polygon], crs=self.crs)
+        ctx = {k: self.context.get(k) for k in ("buildings", "estates", "barriers")}
+        res = partition(hh, comm, **{k: v for k, v in ctx.items() if v is not None},
+                        min_households=total, max_households=total, micro_max=self.micro_max,
+                        seed=self.seed, n_jobs=1)
+        micro = res.micro_grids
+        if micro is None or len(micro) == 0:
+            return None
+        # the partition names its one grid <grid_id>-01 and the micro-grids <grid_id>-01-<MM>
+        inner = f"{grid_id}-01-"
+        micro = micro.copy()
+        micro["micro_grid_id"] = [f"{grid_id}-{m[len(inner):]}" if str(m).startswith(inner)
+                                  else str(m) for m in micro["micro_grid_id"]]
+        micro["grid_id"] = str(grid_id)
+        return micro
 
     def _set_state(self, state: _State) -> None:
         self._state = state
@@ -867,7 +1009,7 @@ class Plan:
         grid_ids = list(grid_ids)
         if not grid_ids:
             return gpd.GeoDataFrame(
-                {c: pd.Series(dtype=object) for c in GRID_COLUMNS + ["locked"]},
+                {c: pd.Series(dtype=object) for c in GRID_COLUMNS + ["locked", "barrier_crossing"]},
                 geometry=gpd.GeoSeries([], crs=self.crs), crs=self.crs,
             ).set_index("grid_id", drop=False)
         sel = np.isin(unit_grid, grid_ids)
@@ -929,6 +1071,8 @@ class Plan:
                 "area_m2": np.round(area, 1),
                 "compactness": np.round(compact, 4),
                 "locked": [g in locked for g in grid_ids],
+                "barrier_crossing": [len(set(self._unit_zone[upos[ugrid == g]])) > 1
+                                     for g in grid_ids],
             },
             geometry=geom.values,
             crs=self.crs,
@@ -942,9 +1086,10 @@ class Plan:
         kept = self._reasons.get(grid_id)
         if kept:
             return kept
+        # the same "<code>: <detail>" form as the partition's reasons (gridplan.i18n reads both)
         if status == "under":
-            return f"{households} households, fewer than {self.min_households}"
-        return f"{households} households, more than {self.max_households}"
+            return f"edited_below_min: {households} households, fewer than {self.min_households}"
+        return f"edited_over_max: {households} households, more than {self.max_households}"
 
     def _replace_community(self, cid: str, new_units: gpd.GeoDataFrame, new_hh_unit: np.ndarray,
                            hmask: np.ndarray, result) -> list[str]:
@@ -979,6 +1124,8 @@ class Plan:
                                             minlength=len(units)).astype(np.int64)
         self._unit_community = units["community_id"].astype(str).to_numpy(dtype=object)
         self._adjacency = _unit_adjacency(units.geometry.values)
+        self._unit_zone = _unit_zones(units.geometry.values, self._adjacency,
+                                      self._unit_community, self._barrier_lines[0])
         new_ids = sorted(set(unit_grid[offset:]))
         if result.grids is not None and "reason" in result.grids:
             for k, v in zip(result.grids["grid_id"], result.grids["reason"]):
@@ -997,23 +1144,25 @@ class Plan:
         changed = sorted((set(old_grids_in) | set(new_ids)) - set(unchanged), key=_grid_sort_key)
         grids = _sort_grids(pd.concat([old_state.grids[~old_state.grids.index.isin(old_grids_in)],
                                        rows]))
-        micro = old_state.micro_grids
-        if micro is not None and "grid_id" in micro:
-            micro = micro[~micro["grid_id"].isin(changed)]
+        micro, stale = self._micro_after(changed, rows.loc[rows.index.isin(changed)], unit_grid)
         after = self._snapshot_tables()
-        self._undo.append(_Edit(label, old_state, tables_before=before, tables_after=after))
+        state = _State(unit_grid, grids, old_state.locked & set(grids.index), micro, label,
+                       {"op": "rebalance", "community": cid}, (), stale)
+        self._undo.append(_Edit(label, old_state, after=state, tables_before=before,
+                                tables_after=after))
         del self._undo[:-PLAN_UNDO_DEPTH]
         self._redo.clear()
-        self._set_state(_State(unit_grid, grids, old_state.locked & set(grids.index), micro, label))
+        self._set_state(state)
+        self._last_warnings = []
         return changed
 
     def _snapshot_tables(self) -> tuple:
         return (self._units, self._unit_pos, self._hh_unit, self._unit_households,
-                self._unit_community, self._adjacency)
+                self._unit_community, self._adjacency, self._unit_zone)
 
     def _restore_tables(self, tables: tuple) -> None:
         (self._units, self._unit_pos, self._hh_unit, self._unit_households,
-         self._unit_community, self._adjacency) = tables
+         self._unit_community, self._adjacency, self._unit_zone) = tables
 
 
 # ---------------------------------------------------------------------- helpers
@@ -1078,6 +1227,52 @@ def _unit_adjacency(cells) -> sparse.csr_matrix:
     m = sparse.coo_matrix((np.ones(2 * len(a), dtype=np.int8), (np.r_[a, b], np.r_[b, a])),
                           shape=(n, n))
     return m.tocsr()
+
+
+def _barrier_lines(barriers: gpd.GeoDataFrame | None, crs) -> tuple:
+    """Barrier lines in the plan's CRS with their names and kinds (None when there are none)."""
+    if barriers is None or len(barriers) == 0:
+        return None, np.empty(0, dtype=object), np.empty(0, dtype=object)
+    b = barriers.to_crs(crs)
+    lines = b.geometry.values
+    ok = np.isin(shapely.get_type_id(np.asarray(lines)), [1, 2, 5])
+    b = b[ok]
+
+    def col(name):
+        if name not in b:
+            return np.full(len(b), None, dtype=object)
+        return b[name].astype(object).where(b[name].notna(), None).to_numpy(dtype=object)
+
+    return np.asarray(b.geometry.values), col("name"), col("kind")
+
+
+def _unit_zones(cells, adjacency: sparse.csr_matrix, unit_community: np.ndarray,
+                barriers) -> np.ndarray:
+    """Per unit, its barrier-free zone: units joined by a shared boundary that is not all along
+    a barrier, within one community.
+
+    A grid whose units lie in more than one zone straddles a barrier; this is the partition's
+    test (its ``barrier_crossing``), here on the plan's units, so that edits keep the flag.
+    """
+    n = len(cells)
+    coo = sparse.triu(adjacency, k=1).tocoo()
+    a, b = coo.row, coo.col
+    keep = unit_community[a] == unit_community[b]
+    a, b = a[keep], b[keep]
+    same = np.ones(len(a), dtype=bool)
+    if barriers is not None and len(barriers) and len(a):
+        zone = shapely.buffer(barriers, PLAN_BARRIER_SNAP_M)
+        shared = shapely.intersection(cells[a], cells[b])
+        ei, zi = shapely.STRtree(zone).query(shared, predicate="intersects")
+        if len(ei):
+            hit = np.unique(ei)
+            near = shapely.union_all(zone[np.unique(zi)])
+            off = shapely.length(shapely.difference(shared[hit], near))
+            same[hit] = off >= UNIT_ADJACENCY_MIN_EDGE_M
+    m = sparse.coo_matrix((np.ones(int(same.sum()), dtype=np.int8), (a[same], b[same])),
+                          shape=(n, n))
+    _, labels = connected_components(m, directed=False)
+    return labels
 
 
 def _bisect(adj: sparse.csr_matrix, weights: np.ndarray, seed: int) -> np.ndarray:

@@ -132,6 +132,10 @@ PLAN_UNDO_DEPTH = 100
 #: Two partition units are neighbours when their cells share at least this much boundary (m);
 #: a contact at a corner only does not make a grid contiguous.
 UNIT_ADJACENCY_MIN_EDGE_M = 0.5
+#: A shared boundary of two units lies on a barrier (arterial road, river, railway) where it is
+#: within this distance (m) of the barrier line: unit cells come back from WGS-84 with
+#: centimetre-level drift, so an exact test would miss boundaries drawn along the barrier.
+PLAN_BARRIER_SNAP_M = 0.5
 #: Upload limits: one file (bytes), everything unpacked from one zip (bytes), the compression
 #: ratio of a zip member (zip bombs reach 1000:1; real GIS data stays below ~20:1), members per zip.
 UPLOAD_MAX_BYTES = 200 * 1024 * 1024
@@ -142,16 +146,21 @@ UPLOAD_MAX_FILES = 500
 #: otherwise. Offline (an intranet without this server) the vector layers still draw.
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = "© OpenStreetMap contributors"
+#: A grid's label (code and households) shows on the web map once the grid spans this many
+#: screen pixels (square root of its area): a label ("07 420户") is about 50 px wide.
+MAP_LABEL_MIN_PX = 60.0
 
 __all__ += [
     "PLAN_UNDO_DEPTH",
     "UNIT_ADJACENCY_MIN_EDGE_M",
+    "PLAN_BARRIER_SNAP_M",
     "UPLOAD_MAX_BYTES",
     "UPLOAD_MAX_UNPACKED_BYTES",
     "UPLOAD_MAX_RATIO",
     "UPLOAD_MAX_FILES",
     "DEFAULT_TILES_URL",
     "DEFAULT_TILES_ATTRIBUTION",
+    "MAP_LABEL_MIN_PX",
 ]
 
 # --- engines (gridplan.engine) ----------------------------------------------------------------

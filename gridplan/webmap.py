@@ -26,13 +26,19 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
+from branca.element import MacroElement
+from jinja2 import Template
 import numpy as np
 import pandas as pd
 import shapely
 
 from gridplan.i18n import t
 from gridplan.projection import to_wgs84
-from gridplan.standards import DEFAULT_TILES_ATTRIBUTION, DEFAULT_TILES_URL
+from gridplan.standards import (
+    DEFAULT_TILES_ATTRIBUTION,
+    DEFAULT_TILES_URL,
+    MAP_LABEL_MIN_PX,
+)
 
 __all__ = [
     "VENDOR",
@@ -40,6 +46,7 @@ __all__ = [
     "tiles_url",
     "plan_map",
     "external_urls",
+    "label_min_zoom",
     "STATUS_COLOURS",
     "WALK_COLOURS",
 ]
@@ -170,6 +177,64 @@ def _zoom_for(minx, miny, maxx, maxy, *, width: int = 520, height: int = 560) ->
     return float(min(18.0, max(3.0, math.floor((z - 0.15) * 4) / 4)))  # zoomSnap 0.25
 
 
+def label_min_zoom(grids: gpd.GeoDataFrame, min_px: float = MAP_LABEL_MIN_PX) -> np.ndarray:
+    """Per grid, the web-map zoom from which its label fits: the polygon's size (square root of
+    its area) spans at least ``min_px`` screen pixels, so that labels of small, dense grids do
+    not pile up when the map shows a whole street.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        Grid polygons (any CRS).
+    min_px : float
+        Screen pixels the grid's size must cover.
+
+    Returns
+    -------
+    ndarray of float
+        Zoom levels, rounded up to the map's 0.25 zoom steps.
+    """
+    if len(grids) == 0:
+        return np.empty(0)
+    geom = to_wgs84(grids).geometry.values
+    lat = np.radians(shapely.get_y(shapely.centroid(geom)))
+    # Area from degrees with the local scale: ample for a label threshold, and it spares the
+    # UTM lookup of a projection (a tenth of a second) on every map the app draws.
+    area = shapely.area(geom) * (111_320.0 ** 2) * np.cos(lat)
+    size = np.sqrt(np.maximum(area, 1e-6))
+    # Web-Mercator ground resolution: 156543.03 m per pixel at zoom 0 on the equator
+    z = np.log2(156543.03 * np.cos(lat) * min_px / size)
+    return np.ceil(z * 4) / 4
+
+
+class _ZoomLabels(MacroElement):
+    """Shows each feature group of labels only from its zoom level on (hand-written: folium has
+    no per-layer minimum zoom)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var groups = [{% for name, z in this.groups %}[{{ name }}, {{ z }}],{% endfor %}];
+            function gpLabels() {
+                var z = map.getZoom();
+                groups.forEach(function(g) {
+                    if (z >= g[1]) { if (!map.hasLayer(g[0])) { map.addLayer(g[0]); } }
+                    else if (map.hasLayer(g[0])) { map.removeLayer(g[0]); }
+                });
+            }
+            map.on("zoomend", gpLabels);
+            gpLabels();
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, groups):
+        super().__init__()
+        self._name = "ZoomLabels"
+        self.groups = groups
+
+
 def plan_map(
     grids: gpd.GeoDataFrame,
     *,
@@ -210,7 +275,8 @@ def plan_map(
     tiles : str, optional
         Basemap URL template, or None for no basemap (see :func:`tiles_url`).
     labels : bool
-        Grid code and households as labels on the map.
+        Grid code and households as labels on the map, each shown from the zoom at which the
+        grid is large enough on screen (:func:`label_min_zoom`); the selected grid's always.
     max_households_points : int
         Above this many points the households layer is thinned (every n-th point) to keep the
         map fast; the tables stay complete.
@@ -359,11 +425,24 @@ def plan_map(
             "white-space:nowrap}.gp-label:before{display:none}</style>"), name="gp_label_css")
         pts = shapely.point_on_surface(g.geometry.values)
         unit = t("unit_households", lang)
-        for gid, h, p in zip(g["grid_id"], g["households"], pts):
+        min_zoom = label_min_zoom(g)
+        if sel is not None:
+            min_zoom = np.where(g["grid_id"].to_numpy() == sel, 0.0, min_zoom)
+        # One feature group per zoom step: Leaflet then adds or removes a few layers on zoom,
+        # not hundreds of tooltips. Labels are not interactive, so a click on a label still
+        # reaches the map (and selects the grid under it).
+        groups = {}
+        for gid, h, p, z in zip(g["grid_id"], g["households"], pts, min_zoom):
+            z = float(max(z, 0.0))
+            if z not in groups:
+                groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False)
             short = str(gid).rsplit("-", 1)[-1]
             folium.CircleMarker(
-                [p.y, p.x], radius=0, opacity=0, fill=False, interactive=False,
+                [p.y, p.x], radius=0, weight=0, opacity=0, fill=False, interactive=False,
                 tooltip=folium.Tooltip(f"<b>{short}</b> {int(h)}{unit}", permanent=True, sticky=False,
                                        direction="center", class_name="gp-label"),
-            ).add_to(fmap)
+            ).add_to(groups[z])
+        for z in sorted(groups):
+            groups[z].add_to(fmap)
+        fmap.add_child(_ZoomLabels([(groups[z].get_name(), z) for z in sorted(groups)]))
     return fmap

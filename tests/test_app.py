@@ -21,6 +21,13 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
+ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
+ID_TOKEN = re.compile(r"[A-Za-z0-9_:#/@.,-]*\d[A-Za-z0-9_:#/@.,-]*")
+
+
+def _english_words(text: str) -> list[str]:
+    """ASCII words left in ``text`` after removing ids and numbers (tokens with a digit)."""
+    return ASCII_WORD.findall(ID_TOKEN.sub(" ", str(text)))
 
 
 @pytest.fixture()
@@ -109,7 +116,8 @@ def test_click_grid_then_unit_then_move_and_undo(app):
     after = app.session_state["plan"].grids.set_index("grid_id")["households"]
     assert after[gid] == before[gid] - moved
     assert after[target] == before[target] + moved
-    assert app.success and "move" in app.success[0].value
+    assert app.success and app.success[0].value.startswith("已将")
+    assert _english_words(app.success[0].value) == [], app.success[0].value
     assert app.session_state["plan"].check() == []
     # the table beside the map shows the new figure at once
     shown = app.dataframe[-1].value
@@ -227,12 +235,97 @@ def test_coverage_and_sites_steps(app):
     assert app.success and "→" in app.success[0].value
 
 
-def test_export_page_offers_every_download(app):
+def test_export_page_builds_each_file_on_demand(app):
+    import json
+    import time
+
     _goto(app, "export")
     _ok(app)
-    keys = {d.key for d in app.get("download_button")}
-    assert keys >= {"dl_export_grids_geojson", "dl_export_grids_gpkg", "dl_export_households",
-                    "dl_export_excel", "dl_csv", "dl_plan"}
+    # showing the page builds nothing
+    assert app.get("download_button") == []
+    assert app.session_state["last_render_s"] < 1.0
+    wanted = {"export_grids_geojson": "dl_export_grids_geojson",
+              "export_grids_gpkg": "dl_export_grids_gpkg",
+              "export_households": "dl_export_households", "export_excel": "dl_export_excel",
+              "export_csv": "dl_csv", "save_plan": "dl_plan"}
+    for key in wanted:
+        app.button(key=f"btn_prepare_{key}").click().run()
+        _ok(app)
+    assert {d.key for d in app.get("download_button")} == set(wanted.values())
+    # the built GeoJSON is the current plan's grids
+    files = app.session_state["_exports"]["files"]
+    name, data, _ = files[("export_grids_geojson", None)]
+    assert name == "grids.geojson"
+    ids = sorted(f["properties"]["grid_id"] for f in json.loads(data)["features"])
+    assert ids == sorted(app.session_state["plan"].grids["grid_id"])
+    # shown again: served from the cache, quickly
+    t0 = time.perf_counter()
+    app.run()
+    _ok(app)
+    assert len(app.get("download_button")) == len(wanted)
+    assert time.perf_counter() - t0 < 5.0
+    # an edit makes them stale: the page offers to build them again
+    plan = app.session_state["plan"]
+    plan.lock(plan.grids["grid_id"].iloc[0])
+    app.run()
+    _ok(app)
+    assert app.get("download_button") == []
+
+
+def test_chinese_grid_detail_and_edit_messages_have_no_english(app):
+    plan = app.session_state["plan"]
+    flagged = plan.grids[plan.grids["status"] != "ok"]["grid_id"].tolist()
+    assert flagged, "the sample has grids out of the band (an oversized building, a small community)"
+    for gid in flagged:
+        app.selectbox(key="sel_grid_box").set_value(gid).run()
+        _ok(app)
+        detail = app.table[0].value
+        texts = [str(v) for v in detail.index] + [str(v) for v in detail.iloc[:, 0]]
+        texts += [m.value for m in app.markdown] + [s.label for s in app.selectbox]
+        texts += [str(o) for s in app.selectbox if s.key == "sel_unit_box" for o in s.options]
+        bad = [x for x in texts if _english_words(x)]
+        assert bad == [], (gid, bad)
+        reason = str(detail.loc[t("col_reason", "zh")].iloc[0])
+        assert CJK.search(reason) and re.search(r"\d", reason), reason
+        assert detail.loc[t("col_locked", "zh")].iloc[0] == "否"
+    # the grid table too: reasons in Chinese, yes/no for flags
+    shown = app.dataframe[-1].value
+    for col in (t("col_reason", "zh"), t("col_locked", "zh"), t("col_barrier_crossing", "zh")):
+        assert not [v for v in shown[col] if _english_words(str(v))], col
+    # an edit that makes a grid straddle a barrier: allowed, confirmed and warned in Chinese
+    found = None
+    for g in plan.grids["grid_id"]:
+        for u in plan.units.loc[plan.units["grid_id"] == g, "unit_id"]:
+            for to in plan.unit_neighbour_grids(u):
+                try:
+                    plan.move_unit(u, to)
+                except Exception:
+                    continue
+                warned = bool(plan.last_warnings)
+                plan.undo()
+                if warned:
+                    found = (g, u, to)
+                    break
+            if found:
+                break
+        if found:
+            break
+    assert found, "the sample has a move across an arterial road or the river"
+    plan._redo.clear()
+    g, u, to = found
+    app.selectbox(key="sel_grid_box").set_value(g).run()
+    app.selectbox(key="sel_unit_box").set_value(u).run()
+    app.selectbox(key="move_to").set_value(to).run()
+    app.button(key="btn_move").click().run()
+    _ok(app)
+    assert app.session_state["plan"].grids.set_index("grid_id").at[to, "barrier_crossing"]
+    assert app.success and app.warning
+    for msg in (app.success[0].value, app.warning[0].value):
+        assert CJK.search(msg) and _english_words(msg) == [], msg
+    assert to in app.warning[0].value
+    app.button(key="btn_undo").click().run()
+    _ok(app)
+    assert app.success[0].value == "已撤销上一步" and not app.warning
 
 
 def test_data_step_shows_the_validation_report(app):
@@ -258,3 +351,16 @@ def test_generate_with_other_bounds_and_micro_grids(app):
     assert plan.micro_grids is not None and len(plan.micro_grids) > len(g)
     assert int(app.metric[0].value) == len(g)
     assert plan.check() == []
+    # an edit redraws the micro-grids of the grids it touched
+    assert plan.micro_max == 100
+    n_units = plan.units["grid_id"].value_counts()
+    gid = n_units[n_units >= 4].index.sort_values()[0]
+    app.selectbox(key="sel_grid_box").set_value(gid).run()
+    app.button(key="btn_split").click().run()
+    _ok(app)
+    plan = app.session_state["plan"]
+    micro = plan.micro_grids
+    for g in plan.edits[-1]["grid"], plan.edits[-1]["new"]:
+        m = micro[micro["grid_id"] == g]
+        assert m["households"].sum() == plan.grids.set_index("grid_id").at[g, "households"]
+    assert plan.micro_stale == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 from gridplan.errors import InputError
 from gridplan.plan import GRID_COLUMNS, Plan
 
-UTM = "EPSG:32650"  # Nanjing/Wuhan longitudes; the plan finds its own UTM zone from WGS-84
+UTM = "EPSG:32650"
+CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")  # Nanjing/Wuhan longitudes; the plan finds its own UTM zone from WGS-84
 
 
 def _toy(nx=6, ny=4, stripes=3, hh_per_cell=None, seed=0, communities=1):
@@ -369,3 +371,211 @@ def test_counts_without_building_ids_agree_with_partition(sample_plan):
     b = r.grids.set_index("grid_id").loc[a.index]
     assert (a["n_buildings"] == b["n_buildings"]).all()
     assert (a["n_estates"] == 0).all() and plan.check() == []
+
+
+# ---------------------------------------------------------------- reasons, edit texts, barriers
+ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
+ID_TOKEN = re.compile(r"[A-Za-z0-9_:#/@.,-]*\d[A-Za-z0-9_:#/@.,-]*")
+
+
+def _english_words(text: str) -> list[str]:
+    """ASCII words left after removing ids and numbers (tokens that contain a digit)."""
+    return ASCII_WORD.findall(ID_TOKEN.sub(" ", text))
+
+
+def test_every_reason_code_has_both_languages_with_the_figures():
+    from gridplan._community import REASONS
+    from gridplan.i18n import REASON_TEMPLATES, reason_text
+
+    assert set(REASONS) <= set(REASON_TEMPLATES)
+    # reasons exactly as _community.py and plan.py write them
+    samples = {
+        "no_households": "no_households: no households in the community (< 300)",
+        "community_below_min": "community_below_min: 188 households in the community (< 300)",
+        "part_below_min": "part_below_min: 120 households in a detached part (< 300)",
+        "band_empty": "band_empty: 520 households cannot form grids of 300-500",
+        "unit_over_max": "unit_over_max: 540 households in one building or address (> 500)",
+        "no_contiguous_split": "no_contiguous_split: 900 households in 4 units have no "
+                               "contiguous split into grids of 300-500 (exhaustive search)",
+        "search_failed": "search_failed: 700 households, 9 units",
+        "kept": "kept: grid kept as given with 200 households",
+        "edited_below_min": "edited_below_min: 188 households, fewer than 300",
+        "edited_over_max": "edited_over_max: 620 households, more than 500",
+    }
+    assert set(samples) == set(REASON_TEMPLATES)
+    for code, reason in samples.items():
+        zh, en = reason_text(reason, "zh"), reason_text(reason, "en")
+        assert _english_words(zh) == [], (code, zh)
+        assert not CJK.search(en), (code, en)
+        figures = re.findall(r"\d+", reason.split(":", 1)[1])
+        for f in figures:
+            if f != "4" or code == "no_contiguous_split":
+                assert f in zh and f in en, (code, f, zh, en)
+    # a reason the code does not know, or an unparsable detail, never leaks English
+    assert _english_words(reason_text("new_code: something else", "zh")) == []
+    assert _english_words(reason_text("search_failed: replanned", "zh")) == []
+    assert reason_text(None) == "—"
+    assert reason_text("188 households, fewer than 300", "zh") == reason_text(
+        samples["edited_below_min"], "zh")
+
+
+def test_edit_texts_are_plain_chinese(toy):
+    from gridplan.i18n import edit_text, unit_text
+
+    assert unit_text("420106001001/E:XQ004#2") == "小区 XQ004（第2部分）"
+    assert unit_text("420106001001/E:XQ004") == "小区 XQ004"
+    assert unit_text("420106001001/B:XQ004-07") == "楼栋 XQ004-07"
+    assert unit_text("420106001001/B:@512300,3385000") == "地址点"
+    plan = toy
+    plan.move_unit(8, "C1-01")
+    plan.split_grid("C1-03")
+    plan.merge_grids("C1-02", "C1-03")
+    plan.lock("C1-01")
+    plan.unlock("C1-01")
+    assert [e["op"] for e in plan.edits] == ["move", "split", "merge", "lock", "unlock"]
+    assert plan.edits[0] == {"op": "move", "unit": 8, "from": "C1-02", "to": "C1-01"}
+    texts = [edit_text(e, "zh") for e in plan.edits]
+    assert texts[0] == "已将 单元 8 从网格 C1-02 移到 C1-01"
+    for x in texts + [edit_text({"op": "undo"}), edit_text({"op": "rebalance", "community": "C1"})]:
+        assert _english_words(x) == [] and x.startswith("已"), x
+    for e in plan.edits:
+        assert not CJK.search(edit_text(e, "en"))
+    plan.undo()
+    assert [e["op"] for e in plan.edits] == ["move", "split", "merge", "lock"]
+
+
+def _barrier_toy(**kw):
+    """The toy with a river along the edge between columns 1 and 2 (between C1-01 and C1-02),
+    over the full height of the community."""
+    result, households, communities, _ = _toy(**kw)
+    x = 500_000.0 + 200.0
+    ny = kw.get("ny", 4)
+    barriers = gpd.GeoDataFrame({"kind": ["river"], "name": ["紫阳河"]},
+                                geometry=[shapely.LineString([(x, 3_499_990), (x, 3_500_000
+                                                                               + ny * 80 + 10)])],
+                                crs=UTM).to_crs(4326)
+    plan = Plan.from_partition(result, households, communities, barriers=barriers,
+                               min_households=300, max_households=500)
+    return plan, x
+
+
+def _straddles(plan, x):
+    """Independent: a grid straddles the straight river when its polygon reaches both sides."""
+    g = plan.grids_metric
+    b = g.geometry.bounds
+    return ((b["minx"] < x - 1) & (b["maxx"] > x + 1)).to_numpy()
+
+
+def test_move_across_a_barrier_is_allowed_but_warned():
+    plan, x = _barrier_toy()
+    assert not plan.grids["barrier_crossing"].any()
+    assert (plan.grids_metric["barrier_crossing"].to_numpy() == _straddles(plan, x)).all()
+    # unit 8 (column 2, row 0) lies east of the river in C1-02; C1-01 lies west of it
+    plan.move_unit(8, "C1-01")
+    g = plan.grids.set_index("grid_id")
+    assert bool(g.at["C1-01", "barrier_crossing"]) and not g.at["C1-02", "barrier_crossing"]
+    assert (plan.grids_metric["barrier_crossing"].to_numpy() == _straddles(plan, x)).all()
+    [w] = plan.last_warnings
+    assert w["code"] == "barrier_crossing" and w["grid_id"] == "C1-01"
+    assert w["barriers"] == ["紫阳河"] and "紫阳河" in w["message_zh"]
+    assert _english_words(w["message_zh"]) == [] and not CJK.search(w["message"].replace("紫阳河", ""))
+    assert plan.check() == []
+    # moving a second unit into the same straddling grid warns no more
+    assert "C1-01" in plan.unit_neighbour_grids(12)
+    plan.move_unit(12, "C1-01")
+    assert plan.last_warnings == []
+    plan.undo()
+    plan.undo()
+    assert not plan.grids["barrier_crossing"].any() and plan.last_warnings == []
+    plan.redo()
+    assert plan.last_warnings and plan.last_warnings[0]["grid_id"] == "C1-01"
+    # a merge across the river: warned too
+    plan, x = _barrier_toy()
+    plan.merge_grids("C1-01", "C1-02")
+    assert [w["grid_id"] for w in plan.last_warnings] == ["C1-01"]
+    assert plan.grids.set_index("grid_id").at["C1-01", "barrier_crossing"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 1000), edits=st.lists(_edit, min_size=1, max_size=8))
+def test_barrier_flag_follows_random_edits(seed, edits):
+    plan, x = _barrier_toy(nx=6, ny=3, seed=seed)
+    for kind, a, b in edits:
+        before = plan.grids_metric["barrier_crossing"].to_dict()
+        grids = plan.grids["grid_id"].tolist()
+        try:
+            if kind == "move":
+                u = plan.units_metric.iloc[a % len(plan.units_metric)]
+                targets = plan.unit_neighbour_grids(u["unit_id"])
+                if not targets:
+                    continue
+                changed = plan.move_unit(u["unit_id"], targets[b % len(targets)])
+            elif kind == "merge":
+                g = grids[a % len(grids)]
+                nb = plan.neighbours(g)
+                if not nb:
+                    continue
+                changed = plan.merge_grids(g, nb[b % len(nb)])
+            elif kind == "split":
+                changed = plan.split_grid(grids[a % len(grids)])
+            else:
+                continue
+        except InputError:
+            continue
+        now = plan.grids_metric["barrier_crossing"]
+        assert (now.to_numpy() == _straddles(plan, x)).all()
+        expected = sorted((g for g in changed if g in now.index and now[g]
+                           and not before.get(g, False)), key=str)
+        assert sorted((w["grid_id"] for w in plan.last_warnings), key=str) == expected
+
+
+def test_micro_grids_regenerated_for_edited_grids():
+    from gridplan.partition import partition
+
+    result, households, communities, _ = _toy(nx=6, ny=4, stripes=3, hh_per_cell=None, seed=3)
+    r = partition(households, communities, min_households=300, max_households=800, micro_max=60,
+                  n_jobs=1)
+    plan = Plan.from_partition(r, households, communities, min_households=300,
+                               max_households=800, micro_max=60)
+    start = plan.micro_grids.copy()
+    version = plan.version
+    gid = plan.grids["grid_id"].iloc[0]
+    moved = None
+    for u in plan.units_metric.loc[plan.units_metric["grid_id"] == gid, "unit_id"]:
+        for to in plan.unit_neighbour_grids(u):
+            try:
+                changed = plan.move_unit(u, to)
+            except InputError:
+                continue
+            moved = (u, to)
+            break
+        if moved:
+            break
+    assert moved
+    assert plan.version != version
+    micro = plan.micro_grids.to_crs(plan.crs)
+    grids = plan.grids_metric
+    for g in changed:
+        m = micro[micro["grid_id"] == g]
+        assert len(m) >= 1 and m["micro_grid_id"].str.startswith(g + "-").all()
+        assert m["households"].sum() == grids.at[g, "households"]
+        # the micro-grids tile their grid
+        assert shapely.union_all(m.geometry.values).symmetric_difference(
+            grids.geometry[g]).area < 1.0
+        assert m.geometry.area.sum() == pytest.approx(grids.geometry[g].area, rel=1e-6)
+        assert ((m["households"] <= 60) | (m["status"] == "over")).all()
+    untouched = start[~start["grid_id"].isin(changed)].reset_index(drop=True)
+    kept = plan.micro_grids[~plan.micro_grids["grid_id"].isin(changed)].reset_index(drop=True)
+    assert kept["micro_grid_id"].tolist() == untouched["micro_grid_id"].tolist()
+    assert plan.micro_stale == []
+    plan.undo()
+    assert plan.version == version
+    assert plan.micro_grids["micro_grid_id"].tolist() == start["micro_grid_id"].tolist()
+    # without micro_max the plan cannot redraw them: they are dropped and listed as stale
+    plan2 = Plan.from_partition(r, households, communities, min_households=300,
+                                max_households=800)
+    changed = plan2.move_unit(*moved)
+    assert plan2.micro_stale == changed
+    assert not plan2.micro_grids["grid_id"].isin(changed).any()
+    plan2.undo()
+    assert plan2.micro_stale == []

@@ -10,6 +10,7 @@ from pathlib import Path
 import folium
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 
 from gridplan import webmap
@@ -124,3 +125,34 @@ def test_micro_grids_are_drawn():
                                        shapely.box(114.301, 30.55, 114.302, 30.552)], crs=4326)
     html = plan_map(g, micro_grids=micro, tiles=None).get_root().render()
     assert "C1-01-02" in html and external_urls(plan_map(g, micro_grids=micro, tiles=None)) == []
+
+
+def test_labels_only_from_the_zoom_where_the_grid_is_large_enough():
+    # a large grid (1 km) and a small one (100 m) side by side
+    big = shapely.box(114.30, 30.55, 114.3104, 30.559)
+    small = shapely.box(114.3104, 30.55, 114.3114, 30.5509)
+    g = gpd.GeoDataFrame({"grid_id": ["C1-01", "C1-02"], "households": [400, 350],
+                          "status": ["ok", "ok"]}, geometry=[big, small], crs=4326)
+    z = webmap.label_min_zoom(g)
+    # independent: ground resolution of Web Mercator from the projected (UTM) area
+    area = g.to_crs(g.estimate_utm_crs()).area.to_numpy()
+    expect = np.log2(156543.03 * np.cos(np.radians(30.5545)) * webmap.MAP_LABEL_MIN_PX
+                     / np.sqrt(area))
+    assert np.all(z >= expect - 1e-6) and np.all(z < expect + 0.25 + 1e-3)
+    assert z[1] == pytest.approx(z[0] + 3.25, abs=0.25)  # 10x smaller side: ~3.3 zoom levels later
+    html = plan_map(g, tiles=None).get_root().render()
+    # each label sits in a feature group that the zoom handler shows from its zoom on
+    groups = re.findall(r"\[(feature_group_\w+), ([\d.]+)\]", html)
+    assert sorted(float(v) for _, v in groups) == sorted(z.tolist())
+    assert 'map.on("zoomend", gpLabels)' in html
+    # labels never catch the click that selects a grid: Leaflet's tooltips ignore the pointer
+    # unless made interactive, and the invisible anchor has no stroke to hit and passes clicks on
+    assert html.count('"permanent": true') == 2 and '"interactive": true' not in html
+    assert '"bubblingMouseEvents": true' in html and '"weight": 0' in html
+    css = (webmap.VENDOR / "leaflet" / "leaflet.css").read_text("utf-8")
+    assert re.search(r"\.leaflet-tooltip \{[^}]*pointer-events: none", css)
+    # the selected grid is labelled at any zoom
+    sel = plan_map(g, tiles=None, selected_grid="C1-02").get_root().render()
+    zs = sorted(float(v) for _, v in re.findall(r"\[(feature_group_\w+), ([\d.]+)\]", sel))
+    assert zs == [0.0, float(z[0])]
+    assert external_urls(plan_map(g, tiles=None)) == []

@@ -75,17 +75,20 @@ def _version() -> str:
     return f"gridplan {__version__}"
 
 
-def _show_warning(command: str):
-    """Print gridplan's warnings as plain messages, without Python's source-line prefix."""
-    default = warnings.showwarning
+def _format_warning(command: str):
+    """Format gridplan's warnings as plain messages, without Python's source-line prefix.
 
-    def show(message, category, filename, lineno, file=None, line=None):
+    Replacing ``formatwarning`` (not ``showwarning``) leaves warning capture by callers, such as
+    ``warnings.catch_warnings(record=True)``, working.
+    """
+    default = warnings.formatwarning
+
+    def fmt(message, category, filename, lineno, line=None):
         if issubclass(category, GridplanWarning):
-            print(f"gridplan {command}: warning: {message}", file=sys.stderr)
-        else:
-            default(message, category, filename, lineno, file, line)
+            return f"gridplan {command}: warning: {message}\n"
+        return default(message, category, filename, lineno, line)
 
-    return show
+    return fmt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,20 +100,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     quiet = getattr(args, "quiet", False)
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s")
-    warnings.simplefilter("default", GridplanWarning)
-    if quiet:
-        warnings.simplefilter("ignore", GridplanWarning)
-    warnings.showwarning = _show_warning(args.command)
-    try:
-        return int(args.func(args) or 0)
-    except GridplanError as exc:
-        print(f"gridplan {args.command}: error: {exc}", file=sys.stderr)
-        if exc.message_zh:
-            print(f"gridplan {args.command}: 错误：{exc.localized('zh')}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; outputs of this run were not written", file=sys.stderr)
-        return 130
+    # The filters and the format are the command's own: restored when it returns, so that a
+    # caller (a test, a notebook) keeps its warning settings.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore" if quiet else "default", GridplanWarning)
+        previous_format = warnings.formatwarning
+        warnings.formatwarning = _format_warning(args.command)
+        try:
+            return int(args.func(args) or 0)
+        except GridplanError as exc:
+            print(f"gridplan {args.command}: error: {exc}", file=sys.stderr)
+            if exc.message_zh:
+                print(f"gridplan {args.command}: 错误：{exc.localized('zh')}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted; outputs of this run were not written", file=sys.stderr)
+            return 130
+        finally:
+            warnings.formatwarning = previous_format
 
 
 if __name__ == "__main__":  # pragma: no cover
