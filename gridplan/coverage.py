@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan._join import polygon_ids
 from gridplan.errors import GridplanWarning, InputError, format_rows
 from gridplan.network import WalkNetwork, load_network
 from gridplan.projection import to_wgs84
@@ -155,21 +156,6 @@ def _ids(values) -> np.ndarray:
     missing = pd.isna(arr)
     out = np.full(len(arr), None, dtype=object)
     out[~missing] = [str(x) for x in arr[~missing]]
-    return out
-
-
-def _join_polygons(points_metric: gpd.GeoSeries, polygons: gpd.GeoDataFrame, id_col: str
-                   ) -> np.ndarray:
-    """Id of the polygon containing each point (first polygon in file order on overlaps)."""
-    polys = polygons.to_crs(points_metric.crs)
-    tree = shapely.STRtree(polys.geometry.values.to_numpy())
-    pi, gi = tree.query(points_metric.values.to_numpy(), predicate="intersects")
-    out = np.full(len(points_metric), None, dtype=object)
-    if len(pi):
-        order = np.lexsort((gi, pi))
-        pi, gi = pi[order], gi[order]
-        first = np.r_[True, pi[1:] != pi[:-1]]
-        out[pi[first]] = _ids(polys[id_col])[gi[first]]
     return out
 
 
@@ -413,7 +399,7 @@ def _warn_coords(households: gpd.GeoDataFrame, net: WalkNetwork, bad: np.ndarray
         pts = gpd.GeoSeries(shapely.points(x, y), crs=4326).to_crs(net.crs)
         after = net.snap(pts, max_snap_m=max_snap_m)["off_network"].to_numpy()
         if communities is not None:
-            after = after | pd.isna(_join_polygons(pts, communities, "community_id"))
+            after = after | pd.isna(polygon_ids(pts, communities, "community_id"))
         if int(after.sum()) <= (1.0 - COORDS_CONFIRM_SHARE) * before:
             rows = np.flatnonzero(bad)
             label = "GCJ-02 (Amap/Tencent)" if src == "gcj02" else "BD-09 (Baidu)"
@@ -527,13 +513,13 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     hh_metric = households.geometry.to_crs(net.crs)
     outside = np.zeros(len(out), dtype=bool)
     if "community_id" not in out.columns and communities is not None:
-        joined = _join_polygons(hh_metric, communities, "community_id")
+        joined = polygon_ids(hh_metric, communities, "community_id")
         outside = pd.isna(joined)
         out["community_id"] = joined
     _warn_coords(households, net, off | outside, weights,
                  communities if outside.any() else None, max_snap_m, hh_file)
     if "grid_id" not in out.columns and grids is not None and "grid_id" in grids.columns:
-        out["grid_id"] = _join_polygons(hh_metric, grids, "grid_id")
+        out["grid_id"] = polygon_ids(hh_metric, grids, "grid_id")
 
     if "population" in out.columns:
         popv = pd.to_numeric(out["population"], errors="coerce").to_numpy(dtype=float)
@@ -555,7 +541,7 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     if "community_id" in fac_all.columns:
         fac_comm = _ids(fac_all["community_id"])
     elif communities is not None:
-        fac_comm = _join_polygons(fac_all.geometry.to_crs(net.crs), communities, "community_id")
+        fac_comm = polygon_ids(fac_all.geometry.to_crs(net.crs), communities, "community_id")
     else:
         fac_comm = np.full(len(fac_all), None, dtype=object)
     standards = _standards(table, fac_all, fac_comm, communities, norms)

@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from gridplan._community import REASONS, plan_community
-from gridplan.errors import InputError, format_rows
+from gridplan.errors import InputError
 from gridplan.projection import local_crs
 from gridplan.standards import COMMUNITY_SNAP_M, GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 

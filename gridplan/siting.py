@@ -37,6 +37,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from gridplan import _solvers
+from gridplan._join import polygon_ids
 from gridplan.errors import GridplanWarning, InputError, format_rows
 from gridplan.projection import to_wgs84
 from gridplan.standards import (
@@ -167,17 +168,6 @@ def _areas(frame: pd.DataFrame, default: float, file: str) -> np.ndarray:
                          rows=np.flatnonzero(bad).tolist(), fix="correct or blank these areas",
                          message_zh="面积必须为正数")
     return np.where(np.isfinite(a), a, default)
-
-
-def _join_polygons(points_metric: gpd.GeoSeries, polygons: gpd.GeoDataFrame, col: str) -> np.ndarray:
-    poly = polygons.to_crs(points_metric.crs)
-    pts = gpd.GeoDataFrame(geometry=points_metric.values, crs=points_metric.crs)
-    hit = gpd.sjoin(pts, poly[[col, "geometry"]], how="left", predicate="within")
-    # a point on a shared boundary joins two polygons: keep the first by polygon order
-    hit = hit[~hit.index.duplicated(keep="first")]
-    vals = hit[col].reindex(range(len(pts)))
-    return vals.astype(object).where(vals.notna(), None).map(
-        lambda x: None if x is None else str(x)).to_numpy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,7 +396,7 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
         grid_id = households["grid_id"].astype(object).where(households["grid_id"].notna(), None) \
             .map(lambda x: None if x is None else str(x)).to_numpy()
     elif grids is not None and "grid_id" in grids.columns:
-        grid_id = _join_polygons(hh_metric, grids, "grid_id")
+        grid_id = polygon_ids(hh_metric, grids, "grid_id")
     eligible = np.ones(len(households), dtype=bool)
     station_grids = None
     if kind == "station" and grids is not None:
@@ -538,7 +528,7 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
             households["community_id"].notna(), None).map(
             lambda x: None if x is None else str(x)).to_numpy()
     elif communities is not None and "community_id" in communities.columns:
-        comm = _join_polygons(hh_metric, communities, "community_id")
+        comm = polygon_ids(hh_metric, communities, "community_id")
     coverage_after = _summary(weights, eligible, covered_before, covered_after, comm, grid_id,
                               capacity, base_cov, total_after)
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan._join import containing_polygon
 from gridplan._problems import Problem, raise_first_error
 from gridplan._schema import KINDS, conform
 from gridplan.coords import convert_xy
@@ -254,24 +255,7 @@ def _join_households(hh, comm, result, names):
             result.frames["households"] = None
             return
     tree = shapely.STRtree(polys)
-    # Vectorised point-in-polygon for all households at once (STRtree bulk query).
-    p_idx, c_idx = tree.query(pts, predicate="intersects")
-    counts = np.bincount(p_idx, minlength=len(pts))
-    multi = counts[p_idx] > 1
-    choice = np.full(len(pts), -1, dtype=np.int64)
-    single = ~multi
-    choice[p_idx[single]] = c_idx[single]
-    if multi.any():
-        # Overlap rule: nearest representative point, then lowest community_id.
-        crs = local_crs(comm)
-        rep = gpd.GeoSeries(shapely.point_on_surface(polys), crs=4326).to_crs(crs).values
-        mp, mc = p_idx[multi], c_idx[multi]
-        hp = gpd.GeoSeries(pts[mp], crs=4326).to_crs(crs).values
-        dist = shapely.distance(np.asarray(hp), np.asarray(rep)[mc])
-        order = np.lexsort((ids[mc].astype(str), dist, mp))
-        mp, mc = mp[order], mc[order]
-        first = np.r_[True, mp[1:] != mp[:-1]]
-        choice[mp[first]] = mc[first]
+    choice = containing_polygon(hh.geometry, comm.geometry, ids)
     outside = choice < 0
     cleaned = hh.copy()
     joined = pd.Series(np.where(outside, None, ids[np.maximum(choice, 0)]), index=hh.index,

@@ -197,6 +197,17 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         first_s = time.time() - t0
         n_paths = frame.locator("path.leaflet-interactive").count()
         assert n_paths >= choice["n_grids"]
+        # labels only for grids large enough on screen: fewer than all at the district view,
+        # more once zoomed in
+        overview = frame.locator(".gp-label").count()
+        assert 0 < overview < choice["n_grids"], overview
+        frame.evaluate("() => window.map.setZoom(window.map.getZoom() + 2, {animate: false})")
+        page.wait_for_timeout(300)
+        zoomed = frame.locator(".gp-label").count()
+        frame.evaluate("() => window.map.setZoom(window.map.getZoom() - 2, {animate: false})")
+        assert zoomed > overview
+        print(f"\ngrid labels: {overview} of {choice['n_grids']} at the district view, "
+              f"{zoomed} two zoom levels closer")
         page.screenshot(path=str(SHOTS / "01_grids_zh.png"))
         # a second visit uses the cached sample and partition
         page2 = context.new_page()
@@ -218,7 +229,9 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         _map_frame(page)
         page.screenshot(path=str(SHOTS / "02_unit_selected_zh.png"))
         page.get_by_role("button", name="移动", exact=True).click()
-        expect(page.get_by_text(re.compile("已完成：move"))).to_be_visible()
+        expect(page.get_by_text(re.compile(
+            rf"^已将 .* 从网格 {re.escape(choice['grid'])} 移到 {re.escape(choice['to'])}$"))
+        ).to_be_visible()
         after = str(choice["households"] - choice["moved"])
         _idle(page)
         expect(page.locator('[data-testid="stTable"] tr').filter(
@@ -240,6 +253,7 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
 
         # export the grids as GeoJSON and read them back
         page.get_by_text("5 Export", exact=True).click()
+        page.get_by_role("button", name="Build grids.geojson").click()
         button = page.get_by_role("button", name="Download grids (GeoJSON)")
         expect(button).to_be_visible(timeout=90_000)
         with page.expect_download() as dl:

@@ -8,8 +8,6 @@ individual commands make, so the demo shows exactly what a user gets from them.
 from __future__ import annotations
 
 import argparse
-import json
-import time
 from pathlib import Path
 
 from gridplan.cli._common import add_quiet
