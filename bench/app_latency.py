@@ -94,11 +94,21 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     rb = partition(hh, comm, buildings=s["buildings"], estates=s["estates"],
                    barriers=s["barriers"], n_jobs=1)
-    big = Plan.from_partition(rb, hh, comm)
+    # as the app builds it: with the barriers, so every edit re-checks barrier crossings
+    big = Plan.from_partition(rb, hh, comm, barriers=s["barriers"])
     print(f"community of {int(hh['households'].sum()):,} households: {len(big.grids)} grids, "
           f"{len(big.units)} units (partition + plan {time.perf_counter() - t:.2f} s)")
 
     _edits(big, args.moves, "estates as units (the sample as it is)")
+    # micro-grids of at most 100 households, regenerated for the grids every edit touches
+    t = time.perf_counter()
+    rm = partition(hh, comm, buildings=s["buildings"], estates=s["estates"],
+                   barriers=s["barriers"], micro_max=100, n_jobs=1)
+    micro = Plan.from_partition(rm, hh, comm, buildings=s["buildings"], estates=s["estates"],
+                                barriers=s["barriers"], micro_max=100)
+    print(f"same community with micro-grids (micro_max 100): {len(micro.micro_grids)} micro-grids "
+          f"(partition + plan {time.perf_counter() - t:.2f} s)")
+    _edits(micro, max(5, args.moves // 2), "estates as units, micro-grids regenerated per edit")
     # one point per household and no estates: every building is a unit (many more units)
     pts = hh.loc[hh.index.repeat(hh["households"])].reset_index(drop=True)
     rng = np.random.default_rng(1)
@@ -150,6 +160,24 @@ def _app_rerun() -> None:
     print(f"app (AppTest) first run on the sample: {first:.2f} s; script rerun after a move click: "
           f"median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms "
           f"({len(times)} moves, 77-grid district, whole page incl. tables)")
+    # the export page: showing it builds nothing; each file is built by its own button, once per
+    # plan version
+    at.sidebar.radio(key="step__zh").set_value("export").run()
+    shown = at.session_state["last_render_s"]
+    builds = {}
+    for key in ("export_grids_geojson", "export_grids_gpkg", "export_households", "export_excel",
+                "export_csv", "save_plan"):
+        a = time.perf_counter()
+        at.button(key=f"btn_prepare_{key}").click().run()
+        builds[key] = time.perf_counter() - a
+        assert not at.exception
+    a = time.perf_counter()
+    at.run()
+    again = time.perf_counter() - a
+    print(f"export page: shown in {shown * 1000:.0f} ms (page script); building each file "
+          "(whole rerun): " + ", ".join(f"{k.replace('export_', '')} {v:.2f} s"
+                                        for k, v in builds.items())
+          + f"; shown again with all files cached: {again:.2f} s")
 
 
 def _edits(big, moves: int, label: str) -> None:

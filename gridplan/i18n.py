@@ -163,6 +163,8 @@ LABELS: dict[str, dict[str, str]] = {
     "plan_opened": {"zh": "已打开方案：{n} 个网格", "en": "Plan opened: {n} grids"},
     # --- map
     "map_basemap": {"zh": "底图", "en": "Basemap"},
+    # the OpenStreetMap credit (gridplan.standards.DEFAULT_TILES_ATTRIBUTION) in each language
+    "map_attribution_osm": {"zh": "© OpenStreetMap 贡献者", "en": "© OpenStreetMap contributors"},
     "map_grids": {"zh": "网格", "en": "Grids"},
     "map_units": {"zh": "单元", "en": "Units"},
     "map_households": {"zh": "户点", "en": "Households"},

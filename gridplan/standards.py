@@ -148,7 +148,7 @@ DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = "© OpenStreetMap contributors"
 #: A grid's label (code and households) shows on the web map once the grid spans this many
 #: screen pixels (square root of its area): a label ("07 420户") is about 50 px wide.
-MAP_LABEL_MIN_PX = 60.0
+MAP_LABEL_MIN_PX = 50.0
 
 __all__ += [
     "PLAN_UNDO_DEPTH",

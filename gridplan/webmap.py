@@ -32,10 +32,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.i18n import t
+from gridplan.i18n import t, unit_text
 from gridplan.projection import to_wgs84
 from gridplan.standards import (
-    DEFAULT_TILES_ATTRIBUTION,
     DEFAULT_TILES_URL,
     MAP_LABEL_MIN_PX,
 )
@@ -207,6 +206,22 @@ def label_min_zoom(grids: gpd.GeoDataFrame, min_px: float = MAP_LABEL_MIN_PX) ->
     return np.ceil(z * 4) / 4
 
 
+class _MetricScale(MacroElement):
+    """A metric-only scale bar and no "Leaflet" prefix in the attribution: planners measure in
+    metres, and the Chinese map should carry no English (folium's ``control_scale`` adds feet)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+        {{ this._parent.get_name() }}.attributionControl.setPrefix(false);
+        {% endmacro %}
+    """)
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
 class _ZoomLabels(MacroElement):
     """Shows each feature group of labels only from its zoom level on (hand-written: folium has
     no per-layer minimum zoom)."""
@@ -291,15 +306,19 @@ def plan_map(
     minx, miny, maxx, maxy = g.total_bounds if len(g) else (114.0, 30.0, 114.1, 30.1)
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
                       zoom_start=_zoom_for(minx, miny, maxx, maxy, height=height),
-                      zoom_control=True, control_scale=True, prefer_canvas=False,
+                      zoom_control=True, control_scale=False, prefer_canvas=False,
                       height=height, zoom_snap=0.25, zoom_delta=0.5)
     js, css = offline_assets(False)
     fmap.default_js = list(js)
     fmap.default_css = list(css)
     if tiles:
-        folium.TileLayer(tiles=tiles, attr=DEFAULT_TILES_ATTRIBUTION, name=t("map_basemap", lang),
+        # the OpenStreetMap credit (gridplan.standards.DEFAULT_TILES_ATTRIBUTION), in the UI's
+        # language
+        attr = t("map_attribution_osm", lang)
+        folium.TileLayer(tiles=tiles, attr=attr, name=t("map_basemap", lang),
                          max_zoom=19, control=False).add_to(fmap)
 
+    fmap.add_child(_MetricScale())
     if isochrones is not None and len(isochrones):
         iso = _slim(isochrones.sort_values("minutes", ascending=False),
                     ["facility_id", "minutes"])
@@ -351,13 +370,14 @@ def plan_map(
         mine = u[u["grid_id"] == sel]
         uu = _slim(mine, ["unit_id", "grid_id", "households"])
         uu["unit_id"] = uu["unit_id"].astype(str)
+        uu["unit_label"] = [unit_text(u, lang) for u in uu["unit_id"]]
         chosen_unit = None if selected_unit is None else str(selected_unit)
         folium.GeoJson(
             uu, name=t("map_units", lang),
             style_function=lambda f: {
                 "fillColor": "#1f3b73", "color": "#1f3b73", "weight": 1,
                 "fillOpacity": 0.45 if f["properties"]["unit_id"] == chosen_unit else 0.05},
-            tooltip=folium.GeoJsonTooltip(["unit_id", "households"],
+            tooltip=folium.GeoJsonTooltip(["unit_label", "households"],
                                           aliases=[t("col_unit_id", lang), t("col_households", lang)]),
         ).add_to(fmap)
 
@@ -435,7 +455,9 @@ def plan_map(
         for gid, h, p, z in zip(g["grid_id"], g["households"], pts, min_zoom):
             z = float(max(z, 0.0))
             if z not in groups:
-                groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False)
+                # not on the map at first: the zoom handler adds the groups that fit, so the
+                # labels of small grids never flash up
+                groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False, show=False)
             short = str(gid).rsplit("-", 1)[-1]
             folium.CircleMarker(
                 [p.y, p.x], radius=0, weight=0, opacity=0, fill=False, interactive=False,

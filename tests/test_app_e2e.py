@@ -199,6 +199,7 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         assert n_paths >= choice["n_grids"]
         # labels only for grids large enough on screen: fewer than all at the district view,
         # more once zoomed in
+        page.wait_for_timeout(500)
         overview = frame.locator(".gp-label").count()
         assert 0 < overview < choice["n_grids"], overview
         frame.evaluate("() => window.map.setZoom(window.map.getZoom() + 2, {animate: false})")
@@ -240,6 +241,8 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         _map_frame(page)
         _idle(page)
         page.get_by_role("heading", name="社区网格规划").scroll_into_view_if_needed()
+        _map_frame(page)  # the map iframe may have been remounted by the last run: let it draw
+        page.wait_for_timeout(1000)
         page.screenshot(path=str(SHOTS / "03_moved_zh.png"))
 
         # English

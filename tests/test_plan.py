@@ -568,6 +568,12 @@ def test_micro_grids_regenerated_for_edited_grids():
     kept = plan.micro_grids[~plan.micro_grids["grid_id"].isin(changed)].reset_index(drop=True)
     assert kept["micro_grid_id"].tolist() == untouched["micro_grid_id"].tolist()
     assert plan.micro_stale == []
+    # re-balancing redraws the micro-grids of every grid it changed
+    plan.rebalance("C1")
+    per_grid = plan.micro_grids.groupby("grid_id")["households"].sum()
+    assert per_grid.reindex(plan.grids["grid_id"]).tolist() == plan.grids["households"].tolist()
+    assert plan.micro_stale == [] and plan.check() == []
+    plan.undo()
     plan.undo()
     assert plan.version == version
     assert plan.micro_grids["micro_grid_id"].tolist() == start["micro_grid_id"].tolist()
