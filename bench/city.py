@@ -12,9 +12,17 @@ Run:
     .venv/bin/python bench/city.py --engine dask --stages partition,coverage
     .venv/bin/python bench/city.py --stage coverage --size 100000   # one stage (child mode)
 
+Stages: partition (grids for every community), network_load (read GeoParquet lines + build the
+CSR graph), snapping (households and facilities), coverage (nearest centre of every household over
+all 2,000-per-million centres, summaries, gaps; no isochrone polygons; the clock starts after the
+network is loaded), isochrones (5/10/15-minute polygons of ISOCHRONE_SAMPLE facilities, with the
+per-facility cost and the whole-city estimate), siting (one new community centre per 4
+communities, street centres standing). With ``--engine dask`` partition, coverage and isochrones
+run on a LocalCluster of 2 workers (or ``--scheduler``); ``mapped_s`` is the mapped work's time.
+
 Prints one row per (size, stage): wall seconds of the stage's work (inputs read before the
-clock starts; the coverage clock starts after the network is loaded), peak RSS of the stage
-process and of its process tree, and the growth factor of time and memory from the previous size
+clock starts), peak RSS of the stage process and of its process tree, the 1-minute load average
+(the machine may be shared), and the growth factor of time and memory from the previous size
 (linear growth = the households ratio, 3.0 and 3.3).
 """
 

@@ -427,7 +427,7 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
              norms: Norms = DEFAULT_NORMS, isochrones: bool = True,
              buffer_m: float = ISOCHRONE_BUFFER_M, gap_eps_m: float = GAP_EPS_M,
              gap_min_households: int = GAP_MIN_HOUSEHOLDS, progress: bool = False,
-             files: dict | None = None) -> CoverageResult:
+             files: dict | None = None, engine: str = "local", scheduler=None) -> CoverageResult:
     """Walking time from every household to its nearest centre, and what follows from it.
 
     Parameters
@@ -460,6 +460,11 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
         Show tqdm progress bars for snapping and isochrones.
     files : dict, optional
         File names of the inputs (``"households"``, ``"facilities"``) for warning messages.
+    engine : {"local", "dask"}
+        ``dask`` tiles the area with a halo and searches each tile on a Dask cluster
+        (:mod:`gridplan.engine`); the result is identical.
+    scheduler : str or distributed.Client, optional
+        A running Dask cluster for ``engine="dask"`` (default: a LocalCluster of 2 workers).
 
     Warns
     -----
@@ -472,7 +477,16 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     -------
     CoverageResult
     """
-    from gridplan.isochrones import isochrones as _isochrones
+    if engine != "local" or scheduler is not None:
+        from gridplan import engine as _engine
+
+        return _engine.coverage(households, facilities, network, engine="dask" if scheduler else engine,
+                                scheduler=scheduler, grids=grids, communities=communities,
+                                minutes=minutes, speed_kmh=speed_kmh, kinds=kinds,
+                                thresholds=thresholds, max_snap_m=max_snap_m, norms=norms,
+                                isochrones=isochrones, buffer_m=buffer_m, gap_eps_m=gap_eps_m,
+                                gap_min_households=gap_min_households, progress=progress,
+                                files=files)
 
     _check_points(households, "households")
     weights = _household_counts(households, "households")
@@ -555,9 +569,8 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     thr = sorted(set(float(t) for t in thresholds) | {float(minutes)})
     iso_report = {}
     if isochrones and len(fac):
-        # progress only when asked: gridplan.engine swaps in a tiled builder with its own bar
-        iso = _isochrones(net, fac, minutes=thr, speed_kmh=speed_kmh, buffer_m=buffer_m,
-                          fac_snap=fac_snap, **({"progress": True} if progress else {}))
+        iso = net.isochrones(fac, minutes=thr, speed_kmh=speed_kmh, buffer_m=buffer_m,
+                             fac_snap=fac_snap, progress=progress)
         pts = hh_metric.values.to_numpy()
         for t in thr:
             union = shapely.union_all(iso.geometry.values.to_numpy()[iso["minutes"].to_numpy() == t])

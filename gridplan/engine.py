@@ -31,7 +31,6 @@ import dataclasses
 import importlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from gridplan import _tiles
 from gridplan.errors import InputError
 from gridplan.network import WalkNetwork, load_network
 from gridplan.standards import (
-    DASK_THREADS_PER_WORKER, DASK_WORKERS, MAX_SNAP_M, TILE_M, WALK_MINUTES, WALK_SPEED_KMH,
+    DASK_THREADS_PER_WORKER, DASK_WORKERS, TILE_M, WALK_MINUTES, WALK_SPEED_KMH,
     walk_metres)
 
 __all__ = ["ENGINES", "dask_client", "map_ordered", "partition", "run_communities", "coverage",
@@ -130,21 +129,6 @@ def map_ordered(client, fn: Callable, payloads: Sequence, *, progress: bool = Fa
 # Interim wiring: partition and coverage do not take an engine yet, so their inner mapping step
 # (partition._run) and isochrone builder are replaced for the duration of one call. The lock
 # keeps two calls in one process from seeing each other's replacement.
-_SWAP_LOCK = threading.RLock()
-
-
-@contextlib.contextmanager
-def _swapped(module: str, name: str, value) -> Iterator[None]:
-    mod = importlib.import_module(module)
-    with _SWAP_LOCK:
-        old = getattr(mod, name)
-        setattr(mod, name, value)
-        try:
-            yield
-        finally:
-            setattr(mod, name, old)
-
-
 # ------------------------------------------------------------------------------- partition
 def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
               engine: str = "local", scheduler=None, progress: bool = False, **kwargs):
@@ -171,16 +155,8 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     """
     part_mod = importlib.import_module("gridplan.partition")
 
-    _check_engine(engine)
-    if engine == "local":
-        return part_mod.partition(households, communities, progress=progress, **kwargs)
-    kwargs.pop("n_jobs", None)
-    with dask_client(scheduler) as client:
-        def run_on_cluster(tasks, n_jobs, progress_):
-            return run_communities(tasks, client=client, progress=progress_)
-
-        with _swapped("gridplan.partition", "_run", run_on_cluster):
-            return part_mod.partition(households, communities, progress=progress, **kwargs)
+    return part_mod.partition(households, communities, engine=engine, scheduler=scheduler,
+                              progress=progress, **kwargs)
 
 
 def run_communities(tasks: Sequence[dict], *, client=None, scheduler=None,
@@ -232,6 +208,12 @@ class DaskWalkNetwork(WalkNetwork):
         if getattr(self, "_edge_tree", None) is None:
             self._edge_tree = shapely.STRtree(self.edges.geometry.values.to_numpy())
         return self._edge_tree
+
+    def isochrones(self, facilities: gpd.GeoDataFrame, *, progress: bool = False,
+                   **kwargs) -> gpd.GeoDataFrame:
+        """As :meth:`WalkNetwork.isochrones`, tile by tile (:func:`tiled_isochrones`)."""
+        return tiled_isochrones(self, facilities, client=self.client, tile_m=self.tile_m,
+                                progress=progress or self.progress, **kwargs)
 
     def nearest(self, sources: pd.DataFrame, targets: pd.DataFrame, *,
                 limit_m: float = math.inf) -> pd.DataFrame:
@@ -338,17 +320,11 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
 
     _check_engine(engine)
     if engine == "local":
-        return cov_mod.coverage(households, facilities, network, **kwargs)
+        return cov_mod.coverage(households, facilities, network, progress=progress, **kwargs)
     net = network if isinstance(network, WalkNetwork) else load_network(network)
     if halo_m is None:
         halo_m = walk_metres(kwargs.get("minutes", WALK_MINUTES),
                              kwargs.get("speed_kmh", WALK_SPEED_KMH))
     with dask_client(scheduler) as client:
         dnet = DaskWalkNetwork.wrap(net, client, tile_m=tile_m, halo_m=halo_m, progress=progress)
-
-        def iso_on_cluster(network_, facilities_, **kw):
-            return tiled_isochrones(dnet, facilities_, client=client, tile_m=tile_m,
-                                    progress=progress, **kw)
-
-        with _swapped("gridplan.isochrones", "isochrones", iso_on_cluster):
-            return cov_mod.coverage(households, facilities, dnet, **kwargs)
+        return cov_mod.coverage(households, facilities, dnet, progress=progress, **kwargs)

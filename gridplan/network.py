@@ -226,6 +226,16 @@ class WalkNetwork:
             shape=(n + s, n + s))
         return mat, virtual
 
+    def isochrones(self, facilities: gpd.GeoDataFrame, **kwargs) -> gpd.GeoDataFrame:
+        """Isochrone polygons per facility and threshold: :func:`gridplan.isochrones.isochrones`.
+
+        A method so that a network that computes elsewhere (the tiled
+        :class:`gridplan.engine.DaskWalkNetwork`) builds them its own way, like :meth:`nearest`.
+        """
+        from gridplan.isochrones import isochrones
+
+        return isochrones(self, facilities, **kwargs)
+
     def nearest(self, sources: pd.DataFrame, targets: pd.DataFrame, *, limit_m: float = math.inf
                 ) -> pd.DataFrame:
         """Network distance from every target to its nearest source, in one Dijkstra pass.

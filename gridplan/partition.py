@@ -223,7 +223,8 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
               min_households: int = GRID_MIN_HOUSEHOLDS, max_households: int = GRID_MAX_HOUSEHOLDS,
               micro_max: int | None = None, keep: gpd.GeoDataFrame | None = None,
               replan: gpd.GeoDataFrame | None = None, seed: int = 0,
-              n_jobs: int | None = None, progress: bool = False) -> PartitionResult:
+              n_jobs: int | None = None, progress: bool = False, engine: str = "local",
+              scheduler=None) -> PartitionResult:
     """Partition the households of every community into grids of ``min``-``max`` households.
 
     Grids are unions of atomic units (estates kept whole up to ``max_households``, larger ones
@@ -260,6 +261,11 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
         Worker processes (default: all cores, at most the number of communities).
     progress : bool
         Show a tqdm progress bar.
+    engine : {"local", "dask"}
+        ``dask`` maps the per-community planner over a Dask cluster (:mod:`gridplan.engine`);
+        the result is identical.
+    scheduler : str or distributed.Client, optional
+        A running Dask cluster for ``engine="dask"`` (default: a LocalCluster of 2 workers).
 
     Returns
     -------
@@ -343,7 +349,15 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
             "previous": None if prev is None else prev[rows],
             "previous_unchanged": prev is not None and _unchanged(cid, prev[rows], hh_count[rows],
                                                                  prev_totals)})
-    results = _run(tasks, n_jobs, progress)
+    if engine == "local" and scheduler is None:
+        results = _run(tasks, n_jobs, progress)
+    else:
+        # Communities are independent: the same pure per-community planner, mapped over a Dask
+        # cluster, gives the same results in the same order.
+        from gridplan.engine import _check_engine, run_communities
+
+        _check_engine("dask" if scheduler is not None else engine)
+        results = run_communities(tasks, scheduler=scheduler, progress=progress)
 
     grid_of = np.empty(n, dtype=object)
     micro_of = np.empty(n, dtype=object) if micro_max else None

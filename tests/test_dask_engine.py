@@ -152,3 +152,31 @@ def test_tiled_nearest_equals_whole_network(city, net, client, tile, halo, limit
 def test_unknown_engine_is_an_input_error(city):
     with pytest.raises(InputError, match="unknown engine"):
         engine.partition(city["households"], city["communities"], engine="spark")
+
+
+def test_cli_engine_dask_writes_the_same_files(sample_dir, tmp_path):
+    """`gridplan partition|coverage --engine dask` on the sample: the same files as local."""
+    from gridplan.cli import main
+
+    common = ["--households", str(sample_dir / "households" / "households.geojson")]
+    part = ["partition", *common, "--communities", str(sample_dir / "boundaries" / "communities.geojson"),
+            "--estates", str(sample_dir / "estates" / "estates.geojson"), "-q"]
+    for engine in ("local", "dask"):
+        assert main([*part, "--engine", engine, "--out", str(tmp_path / f"p_{engine}")]) == 0
+        cov = ["coverage", "--households", str(tmp_path / f"p_{engine}" / "households.geojson"),
+               "--facilities", str(sample_dir / "facilities" / "facilities.geojson"),
+               "--network", str(sample_dir / "network" / "walk.geojson"), "-q"]
+        assert main([*cov, "--engine", engine, "--out", str(tmp_path / f"c_{engine}")]) == 0
+    for kind in ("p", "c"):
+        a, b = tmp_path / f"{kind}_local", tmp_path / f"{kind}_dask"
+        names = sorted(p.name for p in a.iterdir())
+        assert names == sorted(p.name for p in b.iterdir()) and names
+        for name in names:
+            if name == "report.json":
+                # wall-clock times differ between any two runs; everything else must not
+                strip = lambda d: {k: strip(v) if isinstance(v, dict) else v  # noqa: E731
+                                   for k, v in d.items() if "time" not in k and "seconds" not in k}
+                ra, rb = (json.loads((d / name).read_text(encoding="utf-8")) for d in (a, b))
+                assert strip(ra) == strip(rb), name
+            else:
+                assert (a / name).read_bytes() == (b / name).read_bytes(), name

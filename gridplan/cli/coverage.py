@@ -10,7 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from gridplan.cli._common import add_coords, add_map, add_quiet, parse_map
+from gridplan.cli._common import (add_coords, add_engine, add_map, add_quiet,
+                                  engine_options, parse_map)
 from gridplan.errors import InputError
 
 HELP = "walking time to the nearest party-mass centre (15-minute circle), gaps and norms"
@@ -53,6 +54,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder")
     add_coords(p)
     add_map(p)
+    add_engine(p)
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -144,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
                       max_snap_m=args.max_snap if args.max_snap is not None else MAX_SNAP_M,
                       isochrones=not args.no_isochrones, progress=not args.quiet,
                       files={"households": args.households, "facilities": args.facilities},
+                      **engine_options(args),
                       norms=DEFAULT_NORMS if args.centre_m2_per_100 is None else
                       DEFAULT_NORMS.with_(centre_m2_per_100_households=args.centre_m2_per_100))
     written = write_coverage(result, args.out)

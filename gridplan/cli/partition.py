@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from gridplan.cli._common import add_coords, add_map, add_quiet, parse_map
+from gridplan.cli._common import (add_coords, add_engine, add_map, add_quiet,
+                                  engine_options, parse_map)
 from gridplan.errors import InputError
 from gridplan.standards import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
@@ -40,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output folder")
     add_coords(p)
     add_map(p)
+    add_engine(p)
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -103,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     res = partition(households, communities, buildings=buildings, estates=estates,
                     barriers=barriers, min_households=args.min_households,
                     max_households=args.max_households, micro_max=args.micro_max, keep=keep,
-                    replan=replan, seed=args.seed, n_jobs=args.jobs, progress=not args.quiet)
+                    replan=replan, seed=args.seed, n_jobs=args.jobs, progress=not args.quiet,
+                    **engine_options(args))
     write_partition(res, args.out)
     t = res.report["total"]
     if not args.quiet:
