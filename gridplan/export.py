@@ -409,6 +409,12 @@ def report_tables(
     g = pd.DataFrame(grids.drop(columns=grids.geometry.name))
     if "status" in g.columns:
         g["status"] = g["status"].map(lambda s: _STATUS_ZH.get(s, s))
+    if "reason" in g.columns:
+        from gridplan.i18n import reason_text
+
+        # The Chinese report says why a grid is out of band in Chinese, figures included.
+        g["reason"] = [None if r is None or r != r or r == "" else reason_text(r, "zh")
+                       for r in g["reason"]]
     if "street_id" not in g.columns and communities is not None and "street_id" in communities:
         g["street_id"] = g["community_id"].map(
             communities.drop_duplicates("community_id").set_index("community_id")["street_id"])
