@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, field
 
-from gridplan.errors import GridplanWarning, InputError, RepairWarning, format_rows
+from gridplan.errors import GridplanWarning, InputError, RepairWarning
 
 __all__ = ["Problem", "SEVERITIES", "raise_first_error", "emit_warnings"]
 
@@ -37,20 +37,8 @@ class Problem:
         return d
 
     def text(self, lang: str = "en") -> str:
-        zh = lang == "zh" and bool(self.message_zh)
-        msg = self.message_zh if zh else self.message
-        fix = (self.fix_zh or self.fix) if zh else self.fix
-        parts = []
-        if self.file:
-            parts.append(f"{self.file}: ")
-        if self.column:
-            parts.append(f"列 '{self.column}': " if zh else f"column '{self.column}': ")
-        parts.append(msg)
-        if self.rows:
-            parts.append(f" ({'行' if zh else 'rows'} {format_rows(self.rows)})")
-        if fix:
-            parts.append(f" 解决办法：{fix}" if zh else f" Fix: {fix}")
-        return "".join(parts)
+        """The message in ``lang`` ("en" or "zh"), worded exactly as the error would be."""
+        return self.to_error().localized(lang)
 
     def to_error(self) -> InputError:
         return InputError(

@@ -653,9 +653,8 @@ def write_coverage(result: CoverageResult, folder) -> list:
     list of Path
         The files written.
     """
-    import json
-
     from gridplan._atomic import atomic_outputs
+    from gridplan.io import write_json
 
     # Written to temporary names, published by one commit at the end; a failure leaves the
     # previous outputs untouched.
@@ -665,7 +664,5 @@ def write_coverage(result: CoverageResult, folder) -> list:
         _write_layer(result.gaps, out.path("gaps.geojson"))
         _write_layer(result.summary, out.path("coverage.csv"))
         _write_layer(result.standards, out.path("standards.csv"))
-        with open(out.path("report.json"), "w", encoding="utf-8") as fh:
-            json.dump(result.report, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.write("\n")
+        write_json(result.report, out.path("report.json"))
         return out.commit()

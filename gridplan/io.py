@@ -282,3 +282,17 @@ def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
         df["geometry"] = shapely.to_wkt(geoms, rounding_precision=GEOJSON_PRECISION, trim=True)
     df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n",
               float_format=None)
+
+
+def write_json(obj, path) -> Path:
+    """Write a JSON report: UTF-8 (Chinese as is), sorted keys, two-space indent, final newline.
+
+    The same object always gives the same bytes, so reruns can be compared file by file.
+    """
+    import json
+
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True)
+        fh.write("\n")
+    return path

@@ -571,8 +571,6 @@ def write_partition(result: PartitionResult, folder) -> list:
     list of Path
         The files written.
     """
-    import json
-
     from gridplan import io
     from gridplan._atomic import atomic_outputs
 
@@ -581,7 +579,5 @@ def write_partition(result: PartitionResult, folder) -> list:
         io.write(result.assignment, out.path("households.geojson"))
         if result.micro_grids is not None:
             io.write(result.micro_grids, out.path("micro_grids.geojson"))
-        with open(out.path("report.json"), "w", encoding="utf-8") as fh:
-            json.dump(result.report, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.write("\n")
+        io.write_json(result.report, out.path("report.json"))
         return out.commit()

@@ -25,7 +25,6 @@ grid.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -590,7 +589,7 @@ def write_reconcile(result: ReconcileResult, folder: str | os.PathLike) -> list[
     list of Path
     """
     from gridplan._atomic import atomic_outputs
-    from gridplan.io import write
+    from gridplan.io import write, write_json
 
     def csv(table: pd.DataFrame, path, index=False):
         table.to_csv(path, index=index, encoding="utf-8-sig", lineterminator="\n")
@@ -605,7 +604,5 @@ def write_reconcile(result: ReconcileResult, folder: str | os.PathLike) -> list[
         csv(result.changes, out.path("changes.csv"))
         csv(result.rejected, out.path("rejected.csv"))
         write(result.unified, out.path("unified.geojson"))
-        with open(out.path("report.json"), "w", encoding="utf-8") as fh:
-            json.dump(result.report, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.write("\n")
+        write_json(result.report, out.path("report.json"))
         return out.commit()

@@ -21,7 +21,6 @@ time limit; the optimality gap is always reported, "optimal" only when proven).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -662,15 +661,13 @@ def write_siting(result: SitingResult, folder) -> list[Path]:
     """Write ``sites.geojson``, ``coverage_after.csv`` and ``report.json`` to ``folder``,
     published together (nothing is replaced unless every file was written)."""
     from gridplan._atomic import atomic_outputs
-    from gridplan.io import write
+    from gridplan.io import write, write_json
 
     with atomic_outputs(folder) as out:
         write(result.sites, out.path("sites.geojson"))
         result.coverage_after.to_csv(out.path("coverage_after.csv"), index=False,
                                      lineterminator="\n", encoding="utf-8-sig")
-        with open(out.path("report.json"), "w", encoding="utf-8") as fh:
-            json.dump(result.report, fh, ensure_ascii=False, indent=2, sort_keys=True)
-            fh.write("\n")
+        write_json(result.report, out.path("report.json"))
         return out.commit()
 
 
