@@ -96,23 +96,28 @@ def wgs84_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     return lon + dlon, lat + dlat
 
 
-def gcj02_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
-    """GCJ-02 longitude/latitude to WGS-84, by fixed-point iteration.
+def _invert(forward, lon, lat, start_lon, start_lat) -> tuple[np.ndarray, np.ndarray]:
+    """Solve ``forward(w) = (lon, lat)`` by fixed-point iteration ``w <- w - (forward(w) - target)``.
 
-    Iterates ``w <- w - (gcj(w) - g)`` from ``w = g`` until every correction is below 1e-9
-    degrees; the forward shift varies slowly, so this converges in a handful of steps.
+    The shifts vary slowly with position, so this converges in a handful of steps; it stops when
+    every correction is below 1e-9 degrees (about 0.1 mm).
     """
-    lon, lat = _arrays(lon, lat)
-    wlon, wlat = lon.copy(), lat.copy()
+    wlon, wlat = start_lon, start_lat
     for _ in range(_INVERSE_MAX_ITER):
-        glon, glat = wgs84_to_gcj02(wlon, wlat)
-        dlon, dlat = glon - lon, glat - lat
+        flon, flat = forward(wlon, wlat)
+        dlon, dlat = flon - lon, flat - lat
         wlon = wlon - dlon
         wlat = wlat - dlat
         if not (np.nanmax(np.abs(dlon), initial=0.0) > _INVERSE_TOL_DEG
                 or np.nanmax(np.abs(dlat), initial=0.0) > _INVERSE_TOL_DEG):
             break
     return wlon, wlat
+
+
+def gcj02_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    """GCJ-02 longitude/latitude to WGS-84, by fixed-point iteration from ``w = g``."""
+    lon, lat = _arrays(lon, lat)
+    return _invert(wgs84_to_gcj02, lon, lat, lon.copy(), lat.copy())
 
 
 def gcj02_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
@@ -134,16 +139,7 @@ def bd09_to_gcj02(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     y = lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
-    glon, glat = z * np.cos(theta), z * np.sin(theta)
-    for _ in range(_INVERSE_MAX_ITER):
-        blon, blat = gcj02_to_bd09(glon, glat)
-        dlon, dlat = blon - lon, blat - lat
-        glon = glon - dlon
-        glat = glat - dlat
-        if not (np.nanmax(np.abs(dlon), initial=0.0) > _INVERSE_TOL_DEG
-                or np.nanmax(np.abs(dlat), initial=0.0) > _INVERSE_TOL_DEG):
-            break
-    return glon, glat
+    return _invert(gcj02_to_bd09, lon, lat, z * np.cos(theta), z * np.sin(theta))
 
 
 def wgs84_to_bd09(lon, lat) -> tuple[np.ndarray, np.ndarray]:
