@@ -45,8 +45,8 @@ sys.path.insert(0, str(HERE.parent))
 
 SIZES = (100_000, 300_000, 1_000_000)
 STAGES = ("partition", "network_load", "snapping", "coverage", "isochrones", "siting")
-#: Isochrone polygons cost about a second per facility (gridplan.isochrones buffers and unions
-#: every reached stretch of walkway): the stage draws those of this many facilities and reports
+#: Isochrone polygons cost about 0.1 s per facility (gridplan.isochrones buffers and unions the
+#: reached walkways, merged into chains): the stage draws those of this many facilities and reports
 #: the cost per facility; the whole city's isochrones take that times the facility count.
 ISOCHRONE_SAMPLE = 10
 #: Centres used for coverage: every facility of the generated city (2,000 per million households).

@@ -147,7 +147,13 @@ def test_isochrones_equal_the_plain_union_of_every_reached_piece():
         ti = minutes.index(row.minutes)
         sel = (pieces["fac"].to_numpy() == f) & (pieces["t"].to_numpy() <= ti)
         want = shapely.union_all(buf[sel])
-        assert shapely.symmetric_difference(row.geometry, want).area < 1e-6 * want.area
+        # isochrones buffers merged chains of pieces: round joins and caps are approximated by
+        # chords of different angles (at most a chord's sagitta apart) and GEOS simplifies a
+        # buffered line's input by 1 % of the distance
+        tol = 20.0 * (1 - np.cos(np.pi / 16)) + 0.01 * 20.0
+        assert shapely.symmetric_difference(row.geometry, want).area < 1e-3 * want.area
+        assert want.buffer(tol).contains(row.geometry)
+        assert row.geometry.buffer(tol).contains(want)
 
 
 def test_cli_shows_progress_and_warnings_unless_quiet(tmp_path, capsys, recwarn):
