@@ -14,8 +14,8 @@ result, byte for byte once written:
   searched again on the whole network, so walking times beyond the circle are exact as well and
   equal to the local engine's.
 
-By default a LocalCluster of 2 worker processes with one thread each is started (dashboard off)
-and closed afterwards; ``scheduler="tcp://host:8786"`` (or a ``distributed.Client``) uses an
+By default a LocalCluster of 2 worker processes with one thread each is started and closed
+afterwards (its dashboard on a free port, never the 8787 a running cluster may hold); ``scheduler="tcp://host:8786"`` (or a ``distributed.Client``) uses an
 existing cluster, whose workers must have gridplan installed at the same version.
 
 >>> from gridplan.engine import partition, coverage
@@ -73,7 +73,7 @@ def dask_client(scheduler=None, *, n_workers: int = DASK_WORKERS,
     scheduler : str or distributed.Client, optional
         Address of a running scheduler (``tcp://host:8786``), or a client to reuse (left open).
         None starts a LocalCluster of ``n_workers`` processes x ``threads_per_worker`` threads,
-        dashboard off, closed on exit.
+        its dashboard on a free port, closed on exit.
     """
     from distributed import Client, LocalCluster
 
@@ -92,7 +92,7 @@ def dask_client(scheduler=None, *, n_workers: int = DASK_WORKERS,
             yield client
         return
     with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         yield client
 
 
