@@ -15,8 +15,9 @@ result, byte for byte once written:
   equal to the local engine's.
 
 By default a LocalCluster of 2 worker processes with one thread each is started and closed
-afterwards (its dashboard on a free port, never the 8787 a running cluster may hold); ``scheduler="tcp://host:8786"`` (or a ``distributed.Client``) uses an
-existing cluster, whose workers must have gridplan installed at the same version.
+afterwards (its dashboard on a free port, never the 8787 a running cluster may hold);
+``scheduler="tcp://host:8786"`` (or a ``distributed.Client``) uses an existing cluster, whose
+workers must have gridplan installed at the same version.
 
 >>> from gridplan.engine import partition, coverage
 >>> res = partition(households, communities, engine="dask")                    # doctest: +SKIP
