@@ -422,7 +422,10 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
         raise InputError("no candidate sites: network nodes are off and no candidate file given",
                          fix="pass --candidates FILE, or allow network-node candidates",
                          message_zh="没有候选点")
-    area_rows = demand_rows if demand_rows.size else np.flatnonzero(eligible)
+    # Candidates go where the demand is; with no demand, near the households the network
+    # reaches. Off-network points never widen the area: one stray point far away would
+    # stretch the candidate lattice over the whole box between them.
+    area_rows = demand_rows if demand_rows.size else np.flatnonzero(eligible & ~off)
     area = shapely.convex_hull(shapely.multipoints(
         shapely.get_coordinates(hh_metric.values.to_numpy()[area_rows]))).buffer(spacing_m) \
         if area_rows.size else shapely.Polygon()
