@@ -251,13 +251,20 @@ def _grid_totals(grids: pd.DataFrame, key: str) -> pd.DataFrame:
     return agg
 
 
-def _community_layer(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = communities.drop(columns=["n_grids", "households", "population"], errors="ignore")
-    totals = _grid_totals(grids, "community_id")
-    out = out.join(totals[["n_grids", "households"]], on="community_id")
+def _with_grid_totals(layer: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, key: str,
+                      drop=("n_grids", "households")) -> gpd.GeoDataFrame:
+    """``layer`` with the number of grids and households of each ``key`` (0 where none)."""
+    out = layer.drop(columns=list(drop), errors="ignore")
+    totals = _grid_totals(grids, key)
+    out = out.join(totals[["n_grids", "households"]], on=key)
     out["n_grids"] = out["n_grids"].fillna(0).astype("int64")
     out["households"] = out["households"].fillna(0).astype("int64")
     return out
+
+
+def _community_layer(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return _with_grid_totals(communities, grids, "community_id",
+                             drop=("n_grids", "households", "population"))
 
 
 def _dissolve_streets(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -272,12 +279,7 @@ def _dissolve_streets(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _street_layer(streets: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if "street_id" not in streets.columns or "street_id" not in grids.columns:
         return streets
-    out = streets.drop(columns=["n_grids", "households"], errors="ignore")
-    totals = _grid_totals(grids, "street_id")
-    out = out.join(totals[["n_grids", "households"]], on="street_id")
-    out["n_grids"] = out["n_grids"].fillna(0).astype("int64")
-    out["households"] = out["households"].fillna(0).astype("int64")
-    return out
+    return _with_grid_totals(streets, grids, "street_id")
 
 
 def _for_gdal(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

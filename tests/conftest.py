@@ -28,3 +28,23 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data not available: {REALDATA} is absent (only in the developers' workplace)")
     return REALDATA
+
+
+def load_script(relpath: str):
+    """Import a repository script that is not part of the package (``bench/_netgen.py``, ...).
+
+    Registered in ``sys.modules`` under its file stem, so that pickling (Dask, process pools)
+    and a second load find the same module.
+    """
+    import importlib.util
+    import sys
+
+    path = ROOT / relpath
+    name = path.stem
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -3,14 +3,11 @@ snapping in Morton order, frontier-pruned isochrones, progress bars."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,21 +22,13 @@ from gridplan.isochrones import _reached_pieces, isochrones
 from gridplan.network import network_from_lines
 from gridplan.standards import walk_metres
 
-from conftest import ROOT
+from conftest import ROOT, load_script
 
 CRS = "EPSG:32650"
 BAD = ROOT / "tests" / "data" / "bad"
 
 
-def _netgen():
-    spec = importlib.util.spec_from_file_location("_netgen", ROOT / "bench" / "_netgen.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("_netgen", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-netgen = _netgen()
+netgen = load_script("bench/_netgen.py")
 LATTICE = netgen.lattice_network(16, 12, seed=11, drop=0.1, parallel=0.1)
 NET = network_from_lines(LATTICE)
 LINES = NET.edges.geometry.values.to_numpy()

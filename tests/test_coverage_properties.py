@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 
 import geopandas as gpd
 import numpy as np
@@ -15,12 +13,9 @@ from gridplan.coverage import coverage
 from gridplan.isochrones import isochrones
 from gridplan.network import network_from_lines
 
-from conftest import ROOT
+from conftest import load_script
 
-_spec = importlib.util.spec_from_file_location("_netgen", ROOT / "bench" / "_netgen.py")
-netgen = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("_netgen", netgen)
-_spec.loader.exec_module(netgen)
+netgen = load_script("bench/_netgen.py")
 
 LINES = netgen.lattice_network(12, 10, seed=5, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)

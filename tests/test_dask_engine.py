@@ -8,10 +8,8 @@ beyond the halo are all exercised.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +21,11 @@ from hypothesis import strategies as st
 from gridplan import engine, io
 from gridplan.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_script
 
 
 def _citygen():
-    spec = importlib.util.spec_from_file_location("_citygen", ROOT / "bench" / "_citygen.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("_citygen", mod)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("bench/_citygen.py")
 
 
 @pytest.fixture(scope="module")
@@ -161,12 +155,12 @@ def test_cli_engine_dask_writes_the_same_files(sample_dir, tmp_path):
     common = ["--households", str(sample_dir / "households" / "households.geojson")]
     part = ["partition", *common, "--communities", str(sample_dir / "boundaries" / "communities.geojson"),
             "--estates", str(sample_dir / "estates" / "estates.geojson"), "-q"]
-    for engine in ("local", "dask"):
-        assert main([*part, "--engine", engine, "--out", str(tmp_path / f"p_{engine}")]) == 0
-        cov = ["coverage", "--households", str(tmp_path / f"p_{engine}" / "households.geojson"),
+    for which in ("local", "dask"):
+        assert main([*part, "--engine", which, "--out", str(tmp_path / f"p_{which}")]) == 0
+        cov = ["coverage", "--households", str(tmp_path / f"p_{which}" / "households.geojson"),
                "--facilities", str(sample_dir / "facilities" / "facilities.geojson"),
                "--network", str(sample_dir / "network" / "walk.geojson"), "-q"]
-        assert main([*cov, "--engine", engine, "--out", str(tmp_path / f"c_{engine}")]) == 0
+        assert main([*cov, "--engine", which, "--out", str(tmp_path / f"c_{which}")]) == 0
     for kind in ("p", "c"):
         a, b = tmp_path / f"{kind}_local", tmp_path / f"{kind}_dask"
         names = sorted(p.name for p in a.iterdir())

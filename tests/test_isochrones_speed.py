@@ -3,10 +3,7 @@ against NetworkX distances; zero-length pieces still get their disc."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 
-import geopandas as gpd
 import networkx as nx
 import numpy as np
 import shapely
@@ -17,12 +14,9 @@ from gridplan.isochrones import isochrones
 from gridplan.network import network_from_lines
 from gridplan.standards import walk_metres
 
-from conftest import ROOT
+from conftest import load_script
 
-_spec = importlib.util.spec_from_file_location("_netgen", ROOT / "bench" / "_netgen.py")
-netgen = importlib.util.module_from_spec(_spec)
-sys.modules.setdefault("_netgen", netgen)
-_spec.loader.exec_module(netgen)
+netgen = load_script("bench/_netgen.py")
 
 LINES = netgen.lattice_network(10, 8, seed=3, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 
 import geopandas as gpd
 import networkx as nx
@@ -19,21 +17,13 @@ from gridplan._snapping import SnapIndex
 from gridplan.errors import NetworkError
 from gridplan.network import WalkNetwork, load_network, network_from_lines
 
-from conftest import ROOT
+from conftest import load_script
 from _walkref import walk_reference
 
 CRS = "EPSG:32650"
 
 
-def _netgen():
-    spec = importlib.util.spec_from_file_location("_netgen", ROOT / "bench" / "_netgen.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("_netgen", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-netgen = _netgen()
+netgen = load_script("bench/_netgen.py")
 
 
 def lines_gdf(wkts, **cols):

@@ -3,7 +3,6 @@ execute from start to end in a kernel of this Python (cwd = notebooks/)."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -11,16 +10,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import load_script
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["01_quickstart", "02_real_osm", "03_city", "04_scenarios"]
 
 
 def _load_build_script():
-    spec = importlib.util.spec_from_file_location("build_notebooks",
-                                                  NOTEBOOKS / "build_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("notebooks/build_notebooks.py")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 from pathlib import Path
 
@@ -15,6 +14,8 @@ import shapely
 
 from gridplan import webmap
 from gridplan.webmap import external_urls, offline_assets, plan_map, tiles_url
+
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,9 +34,7 @@ def _walk(element):
 
 
 def test_vendored_files_match_their_manifest():
-    spec = importlib.util.spec_from_file_location("vendor_assets", ROOT / "scripts" / "vendor_assets.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("scripts/vendor_assets.py")
     assert mod.check() == []
     total = sum(p.stat().st_size for p in webmap.VENDOR.rglob("*") if p.is_file())
     assert total < 1_200_000  # only minified files and one web font
