@@ -18,7 +18,7 @@ import streamlit as st
 from gridplan.errors import GridplanError
 from gridplan.i18n import columns as col_labels
 from gridplan.i18n import edit_text, reason_text, t, unit_text, warning_text, yes_no
-from gridplan.standards import (
+from gridplan.norms import (
     GRID_MAX_HOUSEHOLDS,
     GRID_MIN_HOUSEHOLDS,
     WALK_MINUTES,
@@ -45,7 +45,7 @@ ss = st.session_state
 # ----------------------------------------------------------------------------- cached library calls
 @st.cache_resource(show_spinner=False)
 def sample_layers() -> dict:
-    from gridplan.sample import load_sample
+    from gridplan.datasets.sample import load_sample
 
     return load_sample()
 
@@ -59,7 +59,7 @@ def sample_network():
 
 @st.cache_resource(show_spinner=False)
 def sample_partition(lo: int, hi: int, micro: int):
-    from gridplan.partition import partition
+    from gridplan.grids.api import partition
 
     s = sample_layers()
     return partition(s["households"], s["communities"], buildings=s["buildings"],
@@ -69,7 +69,7 @@ def sample_partition(lo: int, hi: int, micro: int):
 
 @st.cache_resource(show_spinner=False)
 def sample_coverage(minutes: float, speed: float):
-    from gridplan.coverage import coverage
+    from gridplan.access.coverage import coverage
 
     s = sample_layers()
     return coverage(s["households"], s["facilities"], sample_network(),
@@ -102,7 +102,7 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
-    from gridplan.plan import Plan
+    from gridplan.plan.model import Plan
 
     ss.plan = Plan.from_partition(result, layers["households"], layers["communities"],
                                   buildings=layers.get("buildings"), estates=layers.get("estates"),
@@ -117,7 +117,7 @@ def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
 
 @st.cache_resource(show_spinner=False)
 def sample_validation() -> list:
-    from gridplan.validate import validate_inputs
+    from gridplan.io.validate import validate_inputs
 
     s = sample_layers()
     return validate_inputs(**{k: s[k] for k in KINDS}).problems
@@ -167,7 +167,7 @@ def draw_map(fmap, key: str):
 
 
 def base_map(**layers):
-    from gridplan.webmap import plan_map, tiles_url
+    from gridplan.app.webmap import plan_map, tiles_url
 
     plan = ss.plan
     return plan_map(plan.grids, lang=ss.lang, tiles=tiles_url(ss.get("tiles")), **layers)
@@ -234,7 +234,7 @@ with st.sidebar:
     st.radio(t("language", "zh"), ("zh", "en"), key="lang", horizontal=True,
              format_func=lambda x: {"zh": "中文", "en": "English"}[x])
     choice(st.radio, L("step"), STEPS, "step", "step")
-    from gridplan.webmap import tiles_url as _tiles_default
+    from gridplan.app.webmap import tiles_url as _tiles_default
 
     ss.setdefault("tiles", _tiles_default() or "none")
     st.text_input(L("tiles_url"), key="tiles")
@@ -253,7 +253,7 @@ for _w in ss.pop("flash_warnings", None) or []:
 
 # ----------------------------------------------------------------------------- 1 data
 def page_data() -> None:
-    from gridplan import uploads
+    from gridplan.app import uploads
 
     src = choice(st.radio, L("data_source"), ("sample", "upload"), "source", "source",
                  horizontal=True)
@@ -299,8 +299,8 @@ def page_data() -> None:
 
 def read_uploads(files: dict, mapping: dict, coords: str, net_file) -> None:
     """Read every uploaded layer; replace the session's data only when all of it is usable."""
-    from gridplan import uploads
-    from gridplan.validate import validate_inputs
+    from gridplan.app import uploads
+    from gridplan.io.validate import validate_inputs
 
     if "households" not in files or "communities" not in files:
         st.warning(L("need_required"))
@@ -324,7 +324,7 @@ def read_uploads(files: dict, mapping: dict, coords: str, net_file) -> None:
     if any(p.severity == "error" for p in problems):
         return
     try:
-        from gridplan.partition import partition
+        from gridplan.grids.api import partition
 
         lo, hi = int(ss.get("lo", GRID_MIN_HOUSEHOLDS)), int(ss.get("hi", GRID_MAX_HOUSEHOLDS))
         result = partition(frames["households"], frames["communities"],
@@ -373,7 +373,7 @@ def page_grids() -> None:
             if ss.dataset == "sample":
                 result = sample_partition(int(lo), int(hi), int(micro))
             else:
-                from gridplan.partition import partition
+                from gridplan.grids.api import partition
 
                 lay = ss.layers
                 result = partition(lay["households"], lay["communities"],
@@ -537,7 +537,7 @@ def compute_coverage(minutes: float, speed: float) -> None:
 def page_sites() -> None:
     plan = ss.plan
     try:
-        from gridplan.siting import site
+        from gridplan.siting.api import site
     except ImportError:
         st.info(L("siting_missing"))
         return
@@ -606,8 +606,8 @@ EXPORTS = {"export_grids_geojson": "grids.geojson", "export_grids_gpkg": "grids.
 def build_export(key: str) -> tuple[str, bytes, str]:
     """One export file of the current plan: (file name, bytes, MIME type)."""
     from gridplan import io as gio
-    from gridplan import uploads
-    from gridplan.export import export
+    from gridplan.app import uploads
+    from gridplan.report.export import export
 
     plan = ss.plan
     lay = ss.layers
@@ -668,7 +668,7 @@ def on_build_export(key: str, lang: str) -> None:
 
 
 def page_export() -> None:
-    from gridplan import uploads
+    from gridplan.app import uploads
 
     files = export_cache()
     st.caption(L("export_ready"))
@@ -684,7 +684,7 @@ def page_export() -> None:
                               else "dl_plan" if key == "save_plan" else f"dl_{key}")
     up = st.file_uploader(L("open_plan"), type=["gpkg"], key="up_plan")
     if up is not None and ss.get("_opened") != (up.name, up.size):
-        from gridplan.plan import Plan
+        from gridplan.plan.model import Plan
 
         try:
             with uploads.staging() as folder:

@@ -1,6 +1,6 @@
 """A synthetic city of any size, generated deterministically, for the scale benchmarks.
 
-``make_city(households=1_000_000, seed=0)`` returns the same layers as ``gridplan.sample.
+``make_city(households=1_000_000, seed=0)`` returns the same layers as ``gridplan.datasets.sample.
 load_sample()`` (street, communities, estates, buildings, households, facilities, network,
 barriers), in EPSG:4326, with the data contract's columns. The city is a square around Wuhan
 (114.30 E, 30.58 N) whose side grows with the square root of the household count, so density

@@ -9,7 +9,7 @@ Measures, on one machine, the library work behind one interaction in the app:
   session pays; later sessions reuse the cached sample and partition).
 
 The 10,000-household community is the sample district's first communities merged into one
-(``gridplan.sample``), so the figure uses real partition units and cells.
+(``gridplan.datasets.sample``), so the figure uses real partition units and cells.
 
 Usage: ``python bench/app_latency.py [--moves 20]``; prints one line per figure.
 """
@@ -51,7 +51,7 @@ def _big_community(sample: dict, target: int = 10_000):
 
 
 def _render(plan, selected, unit=None):
-    from gridplan.webmap import plan_map
+    from gridplan.app.webmap import plan_map
 
     fmap = plan_map(plan.grids, units=plan.units, selected_grid=selected, selected_unit=unit,
                     tiles=None)
@@ -63,10 +63,10 @@ def main(argv=None) -> int:
     ap.add_argument("--moves", type=int, default=20)
     args = ap.parse_args(argv)
 
-    from gridplan.partition import partition
-    from gridplan.plan import Plan
-    from gridplan.sample import load_sample
-    from gridplan.webmap import plan_map
+    from gridplan.grids.api import partition
+    from gridplan.plan.model import Plan
+    from gridplan.datasets.sample import load_sample
+    from gridplan.app.webmap import plan_map
 
     # --- opening the sample (first session, in-process, no browser)
     t0 = time.perf_counter()

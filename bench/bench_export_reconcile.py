@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import shapely  # noqa: E402
 
 from _lattice import CRS_METRIC, lattice  # noqa: E402
-from gridplan import export  # noqa: E402
-from gridplan.reconcile import reconcile  # noqa: E402
+from gridplan.report import export  # noqa: E402
+from gridplan.report.reconcile import reconcile  # noqa: E402
 
 
 def department(units, mapping, prefix):

@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE.parent))
 
 SIZES = (100_000, 300_000, 1_000_000)
 STAGES = ("partition", "network_load", "snapping", "coverage", "isochrones", "siting")
-#: Isochrone polygons cost about 0.1 s per facility (gridplan.isochrones buffers and unions the
+#: Isochrone polygons cost about 0.1 s per facility (gridplan.network.isochrones buffers and unions the
 #: reached walkways, merged into chains): the stage draws those of this many facilities and reports
 #: the cost per facility; the whole city's isochrones take that times the facility count.
 ISOCHRONE_SAMPLE = 10
@@ -88,12 +88,12 @@ def stage_partition(size, args):
     kw = dict(buildings=c["buildings"], estates=c["estates"], barriers=c["barriers"], seed=0)
     t0 = time.perf_counter()
     if args.engine == "dask":
-        from gridplan.engine import partition
+        from gridplan.parallel.engine import partition
 
         res = partition(c["households"], c["communities"], engine="dask",
                         scheduler=args.scheduler, **kw)
     else:
-        from gridplan.partition import partition
+        from gridplan.grids.api import partition
 
         res = partition(c["households"], c["communities"], **kw)
     secs = time.perf_counter() - t0
@@ -117,7 +117,7 @@ def stage_network_load(size, args):
 
 
 def stage_snapping(size, args):
-    from gridplan.standards import MAX_SNAP_M
+    from gridplan.norms import MAX_SNAP_M
 
     c = _city(size, ("households", "facilities"))
     net = _network(size)
@@ -135,12 +135,12 @@ def stage_coverage(size, args):
     kw = dict(communities=c["communities"], kinds=KINDS, isochrones=False)
     t0 = time.perf_counter()
     if args.engine == "dask":
-        from gridplan.engine import coverage
+        from gridplan.parallel.engine import coverage
 
         res = coverage(c["households"], c["facilities"], net, engine="dask",
                        scheduler=args.scheduler, **kw)
     else:
-        from gridplan.coverage import coverage
+        from gridplan.access.coverage import coverage
 
         res = coverage(c["households"], c["facilities"], net, **kw)
     secs = time.perf_counter() - t0
@@ -150,7 +150,7 @@ def stage_coverage(size, args):
 
 def stage_isochrones(size, args):
     """Isochrones (5/10/15 min) of the first ISOCHRONE_SAMPLE facilities, spread over the city."""
-    from gridplan.isochrones import isochrones
+    from gridplan.network.isochrones import isochrones
 
     c = _city(size, ("facilities",))
     net = _network(size)
@@ -158,7 +158,7 @@ def stage_isochrones(size, args):
                                .round().astype(int)]
     t0 = time.perf_counter()
     if args.engine == "dask":
-        from gridplan.engine import dask_client, tiled_isochrones
+        from gridplan.parallel.engine import dask_client, tiled_isochrones
 
         with dask_client(args.scheduler) as client:
             iso = tiled_isochrones(net, fac, client=client, minutes=(5, 10, 15))
@@ -171,7 +171,7 @@ def stage_isochrones(size, args):
 
 
 def stage_siting(size, args):
-    from gridplan.siting import site
+    from gridplan.siting.api import site
 
     c = _city(size, ("households", "facilities"))
     net = _network(size)
@@ -189,7 +189,7 @@ def stage_siting(size, args):
 
 
 class _MapRecords(__import__("logging").Handler):
-    """Collects gridplan.engine's per-map timings (mapped work vs the driver's own)."""
+    """Collects gridplan.parallel.engine's per-map timings (mapped work vs the driver's own)."""
 
     def __init__(self):
         super().__init__(level=20)
@@ -205,7 +205,7 @@ def run_child(args) -> int:
 
     fn = globals()[f"stage_{args.stage}"]
     maps = _MapRecords()
-    eng = logging.getLogger("gridplan.engine")
+    eng = logging.getLogger("gridplan.parallel.engine")
     eng.addHandler(maps)
     eng.setLevel(logging.INFO)
     try:

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _netgen import lattice_network, random_facilities, random_points  # noqa: E402
 
 from gridplan.network import load_network, network_from_lines  # noqa: E402
-from gridplan.standards import walk_metres  # noqa: E402
+from gridplan.norms import walk_metres  # noqa: E402
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 CUTOFF = walk_metres(15, 4.0)
@@ -246,7 +246,7 @@ def city_case(args):
               f"EXTRAPOLATED {m:,}->{len(hh):,} (build {build:.2f} s, {q / m * 1e6:.1f} µs/point, "
               f"process CPU {t.cpu:.2f} s for {m:,}); distances equal gridplan's: {same}")
     if args.full_coverage:
-        from gridplan.coverage import coverage
+        from gridplan.access.coverage import coverage
 
         t = Timer()
         r = coverage(hh, fac, net, isochrones=False)
@@ -283,8 +283,8 @@ def main(argv=None):
 
 
 def sample_isochrones_case():
-    from gridplan.isochrones import isochrones
-    from gridplan.sample import load_sample
+    from gridplan.network.isochrones import isochrones
+    from gridplan.datasets.sample import load_sample
 
     s = load_sample()
     net = network_from_lines(s["network"])

@@ -64,7 +64,7 @@ def child(hh_path: str, comm_path: str) -> None:
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
     from gridplan.io import read_communities, read_households
-    from gridplan.validate import validate_inputs
+    from gridplan.io.validate import validate_inputs
 
     t1 = time.perf_counter()
     hh = read_households(hh_path)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _gen import city  # noqa: E402
 
-from gridplan.partition import partition  # noqa: E402
+from gridplan.grids.api import partition  # noqa: E402
 
 
 def main() -> None:

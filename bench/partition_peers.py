@@ -4,8 +4,8 @@
 are their Voronoi cells, adjacency = shared cell boundary (the Delaunay graph clipped to the
 square). Every method gets the same graph and weights and is timed on the partition alone:
 
-- gridplan (core): gridplan._partition.plan_graph (METIS start + bounded repair + compactness)
-- gridplan (end-to-end): gridplan.partition() from the household points (cells, graph, grids)
+- gridplan (core): gridplan.grids.search.plan_graph (METIS start + bounded repair + compactness)
+- gridplan (end-to-end): gridplan.grids.api() from the household points (cells, graph, grids)
 - pymetis: contiguous k-way, ufactor 100, k = round(H / 400)
 - spopt MaxPHeuristic: floor 300 households (2,000 points only)
 - k-means-constrained: k = round(H / 400), 5-7 points per cluster (2,000 points only)
@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _gen import random_region  # noqa: E402
 
-from gridplan._adjacency import shared_boundaries  # noqa: E402
-from gridplan._partition import Graph, plan_graph  # noqa: E402
-from gridplan.partition import partition  # noqa: E402
+from gridplan.geometry.adjacency import shared_boundaries  # noqa: E402
+from gridplan.grids.search import Graph, plan_graph  # noqa: E402
+from gridplan.grids.api import partition  # noqa: E402
 
 LO, HI = 300, 500
 

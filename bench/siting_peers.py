@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from gridplan import _solvers as S
+from gridplan.siting import solvers as S
 
 SEED = 20240611
 

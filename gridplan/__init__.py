@@ -1,9 +1,14 @@
 """gridplan: community grids (网格) and the 15-minute service circle (15分钟服务圈).
 
-The public API, for notebooks and other systems. Most names load lazily so that a CLI command
-pulls in only what it uses. ``partition`` and ``coverage`` are both a function and the module that
-defines it; they are bound eagerly (see the end of this file) so that ``gp.partition`` is always
-the function, whatever was imported before.
+The public API, for notebooks and other systems. Names load lazily so that a CLI command pulls in
+only what it uses. The stage folders are named for what they make (``grids``, ``access``), not
+for the functions (``partition``, ``coverage``), so that no subpackage import can rebind
+``gp.partition`` or ``gp.coverage``.
+
+The pipeline, one folder a stage: ``io`` (read, check, write) -> ``grids`` (partition) ->
+``network`` + ``access`` (walking times, 15-minute coverage) -> ``siting`` -> ``plan`` (edits)
+-> ``report`` (codes, exports, figures). ``parallel`` runs the same jobs on Dask; ``cli`` and
+``app`` are thin entry points over ``workflows``.
 
 >>> import gridplan as gp
 >>> hh = gp.read_households("data/households/households.geojson")      # doctest: +SKIP
@@ -19,58 +24,58 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _API = {
     # io
-    "read_households": "gridplan.io",
-    "read_communities": "gridplan.io",
-    "read_facilities": "gridplan.io",
-    "read_buildings": "gridplan.io",
-    "read_estates": "gridplan.io",
-    "read_barriers": "gridplan.io",
-    "read_layer": "gridplan.io",
-    "write": "gridplan.io",
+    "read_households": "gridplan.io.files",
+    "read_communities": "gridplan.io.files",
+    "read_facilities": "gridplan.io.files",
+    "read_buildings": "gridplan.io.files",
+    "read_estates": "gridplan.io.files",
+    "read_barriers": "gridplan.io.files",
+    "read_layer": "gridplan.io.files",
+    "write": "gridplan.io.files",
     # validation
-    "validate_inputs": "gridplan.validate",
+    "validate_inputs": "gridplan.io.validate",
     # coordinates
-    "wgs84_to_gcj02": "gridplan.coords",
-    "gcj02_to_wgs84": "gridplan.coords",
-    "gcj02_to_bd09": "gridplan.coords",
-    "bd09_to_gcj02": "gridplan.coords",
-    "wgs84_to_bd09": "gridplan.coords",
-    "bd09_to_wgs84": "gridplan.coords",
+    "wgs84_to_gcj02": "gridplan.io.coords",
+    "gcj02_to_wgs84": "gridplan.io.coords",
+    "gcj02_to_bd09": "gridplan.io.coords",
+    "bd09_to_gcj02": "gridplan.io.coords",
+    "wgs84_to_bd09": "gridplan.io.coords",
+    "bd09_to_wgs84": "gridplan.io.coords",
     # households from buildings
-    "households_from_buildings": "gridplan.buildings",
-    "buildings_from_osm": "gridplan.buildings",
+    "households_from_buildings": "gridplan.prepare.buildings",
+    "buildings_from_osm": "gridplan.prepare.buildings",
     # grids
-    "partition": "gridplan.partition",
-    "PartitionResult": "gridplan.partition",
+    "partition": "gridplan.grids.api",
+    "PartitionResult": "gridplan.grids.api",
     # walking network and the 15-minute circle
-    "load_network": "gridplan.network",
-    "WalkNetwork": "gridplan.network",
-    "coverage": "gridplan.coverage",
-    "CoverageResult": "gridplan.coverage",
-    "write_coverage": "gridplan.coverage",
-    "network_from_lines": "gridplan.network",
-    "isochrones": "gridplan.isochrones",
+    "load_network": "gridplan.network.graph",
+    "WalkNetwork": "gridplan.network.graph",
+    "coverage": "gridplan.access.coverage",
+    "CoverageResult": "gridplan.access.coverage",
+    "write_coverage": "gridplan.access.coverage",
+    "network_from_lines": "gridplan.network.graph",
+    "isochrones": "gridplan.network.isochrones",
     # siting
-    "site": "gridplan.siting",
-    "SitingResult": "gridplan.siting",
+    "site": "gridplan.siting.api",
+    "SitingResult": "gridplan.siting.api",
     # plans and edits
-    "Plan": "gridplan.plan",
+    "Plan": "gridplan.plan.model",
     # codes, exports, figures, one network (一张网)
-    "grid_codes": "gridplan.codes",
-    "carry_codes": "gridplan.codes",
-    "export_layers": "gridplan.export",
-    "write_geopackage": "gridplan.export",
-    "write_excel": "gridplan.export",
-    "plot_grids": "gridplan.figures",
-    "plot_coverage": "gridplan.figures",
-    "ReconcileResult": "gridplan.reconcile",
+    "grid_codes": "gridplan.report.codes",
+    "carry_codes": "gridplan.report.codes",
+    "export_layers": "gridplan.report.export",
+    "write_geopackage": "gridplan.report.export",
+    "write_excel": "gridplan.report.export",
+    "plot_grids": "gridplan.report.figures",
+    "plot_coverage": "gridplan.report.figures",
+    "ReconcileResult": "gridplan.report.reconcile",
     # sample district
-    "make_sample": "gridplan.sample",
-    "load_sample": "gridplan.sample",
-    "write_sample": "gridplan.sample",
+    "make_sample": "gridplan.datasets.sample",
+    "load_sample": "gridplan.datasets.sample",
+    "write_sample": "gridplan.datasets.sample",
     # norms
-    "Norms": "gridplan.standards",
-    "DEFAULT_NORMS": "gridplan.standards",
+    "Norms": "gridplan.norms",
+    "DEFAULT_NORMS": "gridplan.norms",
 }
 
 __all__ = sorted(_API) + ["__version__"]
@@ -89,8 +94,3 @@ def __getattr__(name: str):
 def __dir__():
     return __all__
 
-
-# Importing a submodule binds its name on the package (``gridplan.coverage`` -> module). Binding
-# the functions after that first import keeps ``gp.coverage(...)`` a call, in any import order.
-from gridplan.coverage import CoverageResult, coverage  # noqa: E402
-from gridplan.partition import PartitionResult, partition  # noqa: E402

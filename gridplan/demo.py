@@ -77,13 +77,13 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     -------
     DemoSummary
     """
-    from gridplan import io
-    from gridplan.coverage import coverage, write_coverage
-    from gridplan.network import load_network
-    from gridplan.partition import partition, write_partition
-    from gridplan.sample import _repo_data, write_sample
-    from gridplan.siting import site, write_siting
-    from gridplan.validate import validate_inputs
+    from gridplan.io import files as io
+    from gridplan.access.coverage import coverage, write_coverage
+    from gridplan.network.graph import load_network
+    from gridplan.grids.api import partition, write_partition
+    from gridplan.datasets.sample import _repo_data, write_sample
+    from gridplan.siting.api import site, write_siting
+    from gridplan.io.validate import validate_inputs
 
     out = Path(out)
     summary = DemoSummary(out=out)
@@ -168,8 +168,8 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
                     f"+{row.households_gained:,.0f} households")
     summary.add("sites", "time", f"{time.perf_counter() - t0:.1f} s")
 
-    from gridplan.export import export
-    from gridplan.figures import plot_coverage
+    from gridplan.report.export import export
+    from gridplan.report.figures import plot_coverage
 
     written = export(g, gpkg=out / "export" / "plan.gpkg", xlsx=out / "export" / "report.xlsx",
                      png=out / "grids.png", communities=frames["communities"],

@@ -163,7 +163,7 @@ LABELS: dict[str, dict[str, str]] = {
     "plan_opened": {"zh": "已打开方案：{n} 个网格", "en": "Plan opened: {n} grids"},
     # --- map
     "map_basemap": {"zh": "底图", "en": "Basemap"},
-    # the OpenStreetMap credit (gridplan.standards.DEFAULT_TILES_ATTRIBUTION) in each language
+    # the OpenStreetMap credit (gridplan.norms.DEFAULT_TILES_ATTRIBUTION) in each language
     "map_attribution_osm": {"zh": "© OpenStreetMap 贡献者", "en": "© OpenStreetMap contributors"},
     "map_grids": {"zh": "网格", "en": "Grids"},
     "map_units": {"zh": "单元", "en": "Units"},
@@ -220,7 +220,7 @@ LABELS: dict[str, dict[str, str]] = {
 #: Partition and plan reason codes (``"<code>: <English detail>"`` in the ``reason`` field) with
 #: the figures to read from the detail and a sentence per language (``variants``: more specific
 #: patterns tried first). The codes are those of
-#: :data:`gridplan._community.REASONS` plus the plan's own ``edited_*`` codes; a test checks
+#: :data:`gridplan.grids.community.REASONS` plus the plan's own ``edited_*`` codes; a test checks
 #: that every code has a template. ``pattern`` reads the numbers from the English detail.
 REASON_TEMPLATES: dict[str, dict[str, str]] = {
     "no_households": {
@@ -323,7 +323,7 @@ def yes_no(value, lang: str = "zh") -> str:
 def unit_text(unit_id, lang: str = "zh") -> str:
     """A partition unit in words: ``<community>/E:<estate>#<part>`` -> 小区 XQ004（第2部分）.
 
-    Unit ids are built by :func:`gridplan.units.unit_keys`: ``E:`` an estate (``#k``: its k-th
+    Unit ids are built by :func:`gridplan.grids.units.unit_keys`: ``E:`` an estate (``#k``: its k-th
     part), ``B:`` a building, ``B:@x,y`` an address without a building id.
     """
     text = str(unit_id)
@@ -345,7 +345,7 @@ def unit_text(unit_id, lang: str = "zh") -> str:
 
 
 def edit_text(action: dict, lang: str = "zh") -> str:
-    """One plan edit (:attr:`gridplan.plan.Plan.edits`) as a plain sentence in ``lang``."""
+    """One plan edit (:attr:`gridplan.plan.model.Plan.edits`) as a plain sentence in ``lang``."""
     op = action.get("op")
     zh = lang != "en"
     if op == "move":
@@ -373,7 +373,7 @@ def edit_text(action: dict, lang: str = "zh") -> str:
 
 
 def warning_text(warning: dict, lang: str = "zh") -> str:
-    """A plan edit warning (:attr:`gridplan.plan.Plan.last_warnings`) in ``lang``."""
+    """A plan edit warning (:attr:`gridplan.plan.model.Plan.last_warnings`) in ``lang``."""
     zh = lang != "en"
     if warning.get("code") == "barrier_crossing":
         names = [str(n) for n in warning.get("barriers") or [] if n]

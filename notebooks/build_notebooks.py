@@ -81,11 +81,11 @@ Every step is a library call that takes and returns GeoDataFrames, so each can b
     ("code", setup("01_quickstart")),
     ("code", '''\
 import gridplan as gp
-from gridplan import export, figures
-from gridplan.coverage import coverage
+from gridplan.report import export, figures
+from gridplan.access.coverage import coverage
 from gridplan.network import load_network
-from gridplan.partition import partition
-from gridplan.siting import site
+from gridplan.grids.api import partition
+from gridplan.siting.api import site
 
 sample = gp.load_sample(DATA)
 pd.Series({name: len(layer) for name, layer in sample.items()}, name="rows")'''),
@@ -137,7 +137,7 @@ display(Image(filename=str(OUT / "coverage.png"), width=720))'''),
 ## 4 · Exports
 
 A GeoPackage with one layer per level, an Excel report in Chinese and RFC 7946 GeoJSON, with
-stable grid codes `<street_id>-<community_id>-<NN>` (see `gridplan.codes`)."""),
+stable grid codes `<street_id>-<community_id>-<NN>` (see `gridplan.report.codes`)."""),
     ("code", '''\
 written = export.export(grids, gpkg=OUT / "plan.gpkg", xlsx=OUT / "report.xlsx",
                         geojson=OUT / "grids.geojson", communities=sample["communities"],
@@ -163,7 +163,7 @@ the central-Nanjing extract in `../shared/realdata/nanjing/` (© OpenStreetMap c
 when that folder exists, and skips with a message otherwise.
 
 - **Households** are estimated from building footprints × floors (`building:levels`, else the
-  default of 6) ÷ 90 m² gross per household (`gridplan.standards`). OSM has no household counts:
+  default of 6) ÷ 90 m² gross per household (`gridplan.norms`). OSM has no household counts:
   these are estimates, not census figures.
 - **Community boundaries**: OSM has none here. Give your own file in `COMMUNITY_FILE`; otherwise
   the notebook **generates** them as a regular grid of `CELL_M`-metre squares clipped to the
@@ -189,13 +189,13 @@ if not HAVE_DATA:
 import shapely
 
 import gridplan as gp
-from gridplan import figures
-from gridplan.buildings import buildings_from_osm, households_from_buildings
-from gridplan.coverage import coverage
+from gridplan.report import figures
+from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
+from gridplan.access.coverage import coverage
 from gridplan.network import load_network
-from gridplan.partition import partition
-from gridplan.projection import local_crs
-from gridplan.siting import site
+from gridplan.grids.api import partition
+from gridplan.io.projection import local_crs
+from gridplan.siting.api import site
 
 if HAVE_DATA:
     if PLACE is None:
@@ -307,11 +307,11 @@ if not HAVE_REALDATA:
 import shapely
 
 import gridplan as gp
-from gridplan import figures
-from gridplan.coverage import coverage
+from gridplan.report import figures
+from gridplan.access.coverage import coverage
 from gridplan.network import load_network
-from gridplan.partition import partition
-from gridplan.projection import local_crs
+from gridplan.grids.api import partition
+from gridplan.io.projection import local_crs
 
 if HAVE_REALDATA:
     # No id column in the source: the (unique) community name serves as id, the street name as
@@ -432,7 +432,7 @@ Two comparisons on the sample district:
 
 1. **Before / after a new estate** (新建小区): 600 households in three new towers in one community;
    the grids are replanned with `replan=` (moving as few households as possible), and
-   `gridplan.codes.carry_codes` keeps the codes of grids that continue. Which grids changed, and
+   `gridplan.report.codes.carry_codes` keeps the codes of grids that continue. Which grids changed, and
    what share of the existing households changed grid?
 2. **With / without a new centre**: the best single new community centre, and the change in
    15-minute coverage per community."""),
@@ -441,12 +441,12 @@ Two comparisons on the sample district:
 import shapely
 
 import gridplan as gp
-from gridplan import codes, figures
-from gridplan.coverage import coverage
+from gridplan.report import codes, figures
+from gridplan.access.coverage import coverage
 from gridplan.network import load_network
-from gridplan.partition import partition
-from gridplan.projection import local_crs
-from gridplan.siting import site
+from gridplan.grids.api import partition
+from gridplan.io.projection import local_crs
+from gridplan.siting.api import site
 
 sample = gp.load_sample(DATA)
 context = dict(buildings=sample["buildings"], estates=sample["estates"],

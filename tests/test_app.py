@@ -63,7 +63,7 @@ def test_labels_complete_in_both_languages():
         assert entry["zh"] and entry["en"], key
         assert not CJK.search(entry["en"]) or key == "language", (key, entry["en"])
     used = set()
-    for src in ("app.py", "gridplan/webmap.py"):
+    for src in ("app.py", "gridplan/app/webmap.py"):
         text = (ROOT / src).read_text("utf-8")
         used |= set(re.findall(r'\b(?:L|t)\(\s*"([a-z0-9_]+)"', text))
     assert used, "no labels found"

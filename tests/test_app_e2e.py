@@ -75,9 +75,9 @@ def server(sample_dir):
 @pytest.fixture(scope="module")
 def choice(sample_dir):
     """A grid, one of its units and a grid it can move to, from the same partition as the app."""
-    from gridplan.partition import partition
-    from gridplan.plan import Plan
-    from gridplan.sample import load_sample
+    from gridplan.grids.api import partition
+    from gridplan.plan.model import Plan
+    from gridplan.datasets.sample import load_sample
     import shapely
 
     s = load_sample()

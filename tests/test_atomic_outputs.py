@@ -1,6 +1,6 @@
 """Nothing half-written: outputs go to temporary names and are renamed into place.
 
-Unit tests of :mod:`gridplan._atomic`, then the real thing: ``gridplan partition`` and
+Unit tests of :mod:`gridplan.io.atomic`, then the real thing: ``gridplan partition`` and
 ``gridplan coverage`` are killed with SIGKILL at several moments of a second run (with a changed
 parameter, so that its outputs would differ) and the output folder must still hold exactly the
 first run's files with their bytes. A killed run may leave its temporaries behind: they are
@@ -19,7 +19,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from gridplan._atomic import atomic_outputs, atomic_path
+from gridplan.io.atomic import atomic_outputs, atomic_path
 from gridplan.errors import OutputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ class Boom(Exception):
     pass
 
 
-# --- gridplan._atomic ---------------------------------------------------------------------------
+# --- gridplan.io.atomic ---------------------------------------------------------------------------
 
 def test_atomic_path_exception_leaves_target_untouched(tmp_path):
     target = tmp_path / "grids.geojson"

@@ -167,7 +167,7 @@ def test_gbk_shapefile_names_decoded():
 
 
 def test_overlap_rule_and_convert_refuses_bad_input(tmp_path):
-    from gridplan.validate import validate_inputs
+    from gridplan.io.validate import validate_inputs
 
     r = validate_inputs(households=BAD / "hh_in_overlap.csv",
                         communities=BAD / "comm_overlap.geojson")

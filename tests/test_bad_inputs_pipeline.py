@@ -147,7 +147,7 @@ def test_multipart_and_holed_communities_are_tiled_by_their_grids(tmp_path, caps
 def test_overlap_households_follow_the_validate_rule(tmp_path, capsys):
     """validate assigns a household in an overlap to the nearest representative point; partition
     must agree, otherwise the community totals of validate and partition differ."""
-    from gridplan.validate import validate_inputs
+    from gridplan.io.validate import validate_inputs
 
     out = tmp_path / "out"
     rc, text = _run(capsys, "partition", "--households", BAD / "hh_in_overlap.csv",
@@ -229,7 +229,7 @@ SHAPEFILES = [("comm_noprj.zip", "assumed"), ("comm_gbk_cpg.zip", None),
 
 @pytest.mark.parametrize("comm,warning", SHAPEFILES, ids=[c[0] for c in SHAPEFILES])
 def test_shapefile_communities_through_the_library(comm, warning):
-    from gridplan.partition import partition
+    from gridplan.grids.api import partition
 
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")

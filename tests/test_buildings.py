@@ -1,4 +1,4 @@
-"""gridplan.buildings: households from footprints; OSM buildings checked against an independent
+"""gridplan.prepare.buildings: households from footprints; OSM buildings checked against an independent
 reading of the same file (OSMnx features_from_xml on an .osm XML copy, geodesic areas by pyproj)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from gridplan.buildings import (GENERIC_BUILDING_TAGS, RESIDENTIAL_BUILDING_TAGS,
+from gridplan.prepare.buildings import (GENERIC_BUILDING_TAGS, RESIDENTIAL_BUILDING_TAGS,
                                 buildings_from_osm, households_from_buildings)
 from gridplan.cli import main
-from gridplan.standards import DEFAULT_NORMS
+from gridplan.norms import DEFAULT_NORMS
 
 GEOD = Geod(ellps="WGS84")
 

@@ -1,4 +1,4 @@
-"""gridplan.coords: GCJ-02 / BD-09 conversions, checked against published reference points and
+"""gridplan.io.coords: GCJ-02 / BD-09 conversions, checked against published reference points and
 by round trips over China's bounding box (hypothesis)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
-from gridplan import coords
+from gridplan.io import coords
 
 GEOD = Geod(ellps="WGS84")
 lons = st.floats(73.7, 134.8, allow_nan=False)

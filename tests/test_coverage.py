@@ -11,10 +11,10 @@ import pytest
 import shapely
 
 from gridplan.cli import main
-from gridplan.coverage import coverage, gaps, life_circle, write_coverage
+from gridplan.access.coverage import coverage, gaps, life_circle, write_coverage
 from gridplan.errors import InputError
 from gridplan.network import network_from_lines
-from gridplan.standards import DEFAULT_NORMS
+from gridplan.norms import DEFAULT_NORMS
 
 CRS = "EPSG:32650"
 

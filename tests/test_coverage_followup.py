@@ -12,15 +12,15 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridplan._linework import substrings
-from gridplan._snapping import SnapIndex, morton_order
+from gridplan.geometry.linework import substrings
+from gridplan.network.snapping import SnapIndex, morton_order
 from gridplan.cli import main
-from gridplan.coords import wgs84_to_gcj02
-from gridplan.coverage import _ids, coverage
+from gridplan.io.coords import wgs84_to_gcj02
+from gridplan.access.coverage import _ids, coverage
 from gridplan.errors import GridplanWarning
-from gridplan.isochrones import _reached_pieces, isochrones
+from gridplan.network.isochrones import _reached_pieces, isochrones
 from gridplan.network import network_from_lines
-from gridplan.standards import walk_metres
+from gridplan.norms import walk_metres
 
 from conftest import ROOT, load_script
 

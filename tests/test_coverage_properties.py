@@ -9,8 +9,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan.coverage import coverage
-from gridplan.isochrones import isochrones
+from gridplan.access.coverage import coverage
+from gridplan.network.isochrones import isochrones
 from gridplan.network import network_from_lines
 
 from conftest import load_script

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridplan.coverage import coverage
+from gridplan.access.coverage import coverage
 from gridplan.network import load_network
 
 from _walkref import walk_reference
@@ -51,7 +51,7 @@ def test_nanjing_walk_times_equal_networkx(nanjing):
 
 
 def test_nanjing_coverage_end_to_end(nanjing, tmp_path):
-    from gridplan.coverage import write_coverage
+    from gridplan.access.coverage import write_coverage
 
     hh = gpd.GeoDataFrame({"households": np.random.default_rng(3).integers(1, 80, 2000)},
                           geometry=_random(nanjing, 2000, seed=3), crs=nanjing.crs).to_crs(4326)

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan import engine, io
+from gridplan.parallel import engine
+from gridplan import io
 from gridplan.errors import InputError
 
 from conftest import load_script
@@ -80,7 +81,7 @@ def test_partition_dask_files_identical(city, client, tmp_path):
 
 
 def test_coverage_dask_files_identical(city, net, client, tmp_path):
-    from gridplan.coverage import write_coverage
+    from gridplan.access.coverage import write_coverage
 
     kw = dict(communities=city["communities"], kinds=("street_centre", "community_centre"),
               thresholds=(15,))

@@ -13,7 +13,8 @@ import shapely
 from geopandas.testing import assert_geodataframe_equal
 
 from _lattice import CRS_METRIC, grids_from_units, lattice
-from gridplan import codes, export
+from gridplan.report import codes
+from gridplan.report import export
 from gridplan.errors import InputError
 
 
@@ -246,8 +247,8 @@ def test_codes_are_deterministic(district):
 @pytest.mark.slow
 def test_replan_keeps_codes_of_unchanged_grids(sample_dir):
     """A new estate in one community: partition(replan=) and carry_codes keep other codes."""
-    partition = pytest.importorskip("gridplan.partition")
-    from gridplan.sample import load_sample
+    partition = pytest.importorskip("gridplan.grids.api")
+    from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
     before = partition.partition(s["households"], s["communities"], buildings=s["buildings"],

@@ -12,7 +12,7 @@ import pytest
 from matplotlib.image import imread
 
 from _lattice import lattice
-from gridplan import figures
+from gridplan.report import figures
 from gridplan.errors import GridplanWarning, InputError
 
 
@@ -36,7 +36,7 @@ def _pixels_near(png: Path, hex_colour: str, alpha: float = 1.0, tol: float = 0.
 
 
 def _cjk_literals() -> str:
-    """Every Chinese character in string literals of gridplan.figures (its labels)."""
+    """Every Chinese character in string literals of gridplan.report.figures (its labels)."""
     tree = ast.parse(Path(figures.__file__).read_text(encoding="utf-8"))
     text = "".join(n.value for n in ast.walk(tree)
                    if isinstance(n, ast.Constant) and isinstance(n.value, str))

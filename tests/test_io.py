@@ -139,7 +139,7 @@ def test_mapping_one_column_feeds_two_fields_and_missing_mapped_column(tmp_path)
 
 
 def test_coords_option_converts_after_reading(tmp_path):
-    from gridplan.coords import wgs84_to_gcj02
+    from gridplan.io.coords import wgs84_to_gcj02
 
     hh = _households(10)
     gx, gy = wgs84_to_gcj02(hh.geometry.x.to_numpy(), hh.geometry.y.to_numpy())
@@ -178,7 +178,7 @@ def test_sample_district_reads(sample_dir):
 
 @pytest.mark.realdata
 def test_yichang_communities_load_and_validate(realdata):
-    from gridplan.validate import validate_inputs
+    from gridplan.io.validate import validate_inputs
 
     path = realdata / "yichang" / "yichang_communities.geojson"
     cols = {"community_id": "SQMC", "name": "SQMC", "street_name": "SSJD"}
@@ -207,7 +207,7 @@ def test_yichang_centres_gcj02_match_wgs84(realdata):
 
 def test_convert_command(tmp_path, capsys):
     from gridplan.cli import main
-    from gridplan.coords import wgs84_to_gcj02
+    from gridplan.io.coords import wgs84_to_gcj02
 
     hh = _households(8)
     gx, gy = wgs84_to_gcj02(hh.geometry.x.to_numpy(), hh.geometry.y.to_numpy())

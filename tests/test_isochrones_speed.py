@@ -10,9 +10,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan.isochrones import isochrones
+from gridplan.network.isochrones import isochrones
 from gridplan.network import network_from_lines
-from gridplan.standards import walk_metres
+from gridplan.norms import walk_metres
 
 from conftest import load_script
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridplan._linework import node_lines, substrings
-from gridplan._osm_network import walkable_mask
-from gridplan._snapping import SnapIndex
+from gridplan.geometry.linework import node_lines, substrings
+from gridplan.network.osm import walkable_mask
+from gridplan.network.snapping import SnapIndex
 from gridplan.errors import NetworkError
 from gridplan.network import WalkNetwork, load_network, network_from_lines
 
@@ -275,9 +275,9 @@ def test_reach_matrix_equals_per_source_reference(lattice, lattice_net):
 
 
 def test_sample_district_travel_times(sample_dir):
-    sample = pytest.importorskip("gridplan.sample")
+    sample = pytest.importorskip("gridplan.datasets.sample")
     if not hasattr(sample, "load_sample"):
-        pytest.skip("gridplan.sample.load_sample is not written yet")
+        pytest.skip("gridplan.datasets.sample.load_sample is not written yet")
     data = sample.load_sample()
     net = load_network(data["network"])
     fac = data["facilities"]

@@ -17,10 +17,10 @@ import shapely
 from scipy import sparse
 
 from _partition_checks import check_invariants
-from gridplan._partition import Graph, exact_partition, plan_graph
+from gridplan.grids.search import Graph, exact_partition, plan_graph
 from gridplan.cli import main
 from gridplan.errors import InputError
-from gridplan.partition import partition
+from gridplan.grids.api import partition
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -92,7 +92,7 @@ def test_plan_graph_on_a_lattice_meets_bounds_and_contiguity():
 
 @pytest.fixture(scope="module")
 def sample(sample_dir):
-    from gridplan.sample import load_sample
+    from gridplan.datasets.sample import load_sample
 
     s = load_sample()
     res = partition(s["households"], s["communities"], buildings=s["buildings"],

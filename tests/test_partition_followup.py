@@ -11,7 +11,7 @@ import shapely
 
 from _partition_checks import check_invariants
 from gridplan.cli import main
-from gridplan.partition import partition
+from gridplan.grids.api import partition
 
 CRS = 32649  # UTM 49N, the sample's zone
 
@@ -58,7 +58,7 @@ def test_community_without_households_gets_one_flagged_grid_and_parts_join_neigh
 def scenario(sample_dir):
     """The sample, one estate demolished in the 2nd community and three towers of 200
     households (a new estate, as in notebooks/04_scenarios.ipynb) in the 3rd, replanned."""
-    from gridplan.sample import load_sample
+    from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
     ctx = dict(buildings=s["buildings"], estates=s["estates"], barriers=s["barriers"], seed=0,
@@ -115,7 +115,7 @@ def test_replan_moves_few_households_and_stays_in_band(scenario):
 
 
 def test_replan_of_an_unchanged_input_reproduces_the_plan_whatever_the_seed(sample_dir):
-    from gridplan.sample import load_sample
+    from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
     ctx = dict(buildings=s["buildings"], estates=s["estates"], barriers=s["barriers"], n_jobs=1)

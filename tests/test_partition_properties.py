@@ -16,7 +16,7 @@ import shapely
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gridplan.partition import partition
+from gridplan.grids.api import partition
 from _partition_checks import check_invariants, metric_crs
 
 UTM = "EPSG:32649"
@@ -116,7 +116,7 @@ def test_invariants_random_communities(case):
         k1 = keep.to_crs(crs).set_index("grid_id").geometry
         k2 = res2.grids.to_crs(crs).set_index("grid_id").geometry.reindex(k1.index)
         lost = shapely.area(shapely.difference(k1.values, k2.values))
-        # The linework is snap-rounded to 0.1 mm (gridplan._community._GRID_SIZE), so a kept
+        # The linework is snap-rounded to 0.1 mm (gridplan.grids.community._GRID_SIZE), so a kept
         # boundary may move by at most that: a strip of perimeter x 0.1 mm, no more.
         allowed = 1e-4 * shapely.length(k1.values)
         assert (lost <= allowed).all(), (lost, allowed)

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from _partition_checks import check_invariants
-from gridplan.partition import partition
+from gridplan.grids.api import partition
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 

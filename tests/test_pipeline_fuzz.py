@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from gridplan import io
 from gridplan.cli import main
 from gridplan.errors import InputError
-from gridplan.standards import COMMUNITY_SNAP_M
+from gridplan.norms import COMMUNITY_SNAP_M
 
 SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -1,4 +1,4 @@
-"""Fuzzing the siting step: random small districts through :func:`gridplan.siting.site`.
+"""Fuzzing the siting step: random small districts through :func:`gridplan.siting.api.site`.
 
 The districts (communities, households with strays 1,000 km away, 0-3 facilities of random kinds,
 a jittered walking lattice with missing links) come from the strategy of
@@ -22,7 +22,7 @@ from test_pipeline_fuzz import districts
 
 from gridplan.errors import InputError
 from gridplan.network import load_network
-from gridplan.siting import site
+from gridplan.siting.api import site
 
 SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

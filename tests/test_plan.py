@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridplan.errors import InputError
-from gridplan.plan import GRID_COLUMNS, Plan
+from gridplan.plan.model import GRID_COLUMNS, Plan
 
 UTM = "EPSG:32650"
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")  # Nanjing/Wuhan longitudes; the plan finds its own UTM zone from WGS-84
@@ -303,8 +303,8 @@ def test_random_edits_keep_invariants(seed, edits):
 # ---------------------------------------------------------------- with the real partition
 @pytest.fixture(scope="module")
 def sample_plan(sample_dir):
-    from gridplan.partition import partition
-    from gridplan.sample import load_sample
+    from gridplan.grids.api import partition
+    from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
     r = partition(s["households"], s["communities"], buildings=s["buildings"],
@@ -359,7 +359,7 @@ def test_rebalance_keeps_locked_grids(sample_plan):
 
 
 def test_counts_without_building_ids_agree_with_partition(sample_plan):
-    from gridplan.partition import partition
+    from gridplan.grids.api import partition
 
     _, _, s, _ = sample_plan
     two = s["communities"].iloc[:2]
@@ -384,7 +384,7 @@ def _english_words(text: str) -> list[str]:
 
 
 def test_every_reason_code_has_both_languages_with_the_figures():
-    from gridplan._community import REASONS
+    from gridplan.grids.community import REASONS
     from gridplan.i18n import REASON_TEMPLATES, reason_text
 
     assert set(REASONS) <= set(REASON_TEMPLATES)
@@ -530,7 +530,7 @@ def test_barrier_flag_follows_random_edits(seed, edits):
 
 
 def test_micro_grids_regenerated_for_edited_grids():
-    from gridplan.partition import partition
+    from gridplan.grids.api import partition
 
     result, households, communities, _ = _toy(nx=6, ny=4, stripes=3, hh_per_cell=None, seed=3)
     r = partition(households, communities, min_households=300, max_households=800, micro_max=60,

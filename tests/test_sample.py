@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from scipy.spatial import cKDTree
 
 from gridplan.cli import main
-from gridplan.sample import LAYERS, SAMPLE_FILES, load_sample, make_sample, write_sample
+from gridplan.datasets.sample import LAYERS, SAMPLE_FILES, load_sample, make_sample, write_sample
 
 UTM = "EPSG:32650"
 ID = {"street": "street_id", "communities": "community_id", "estates": "estate_id", "gates": "gate_id",

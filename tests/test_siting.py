@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan import _solvers as S
+from gridplan.siting import solvers as S
 
 
 def _instance(rng, n_max=22, m_max=9):

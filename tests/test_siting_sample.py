@@ -1,4 +1,4 @@
-"""Siting on the sample district, checked against gridplan.coverage run independently.
+"""Siting on the sample district, checked against gridplan.access.coverage run independently.
 
 The claim of a siting run ("these sites cover N more households") must be what the coverage
 analysis measures once the sites exist: the sites are added as facilities and coverage() is
@@ -23,7 +23,7 @@ MINUTES = 8.0  # short enough that the sample has real gaps to fill
 @pytest.fixture(scope="module")
 def sample(sample_dir):
     from gridplan.network import load_network
-    from gridplan.sample import load_sample
+    from gridplan.datasets.sample import load_sample
 
     d = load_sample()
     d["net"] = load_network(d["network"])
@@ -36,8 +36,8 @@ def _with_sites(facilities, sites, kind="community_centre"):
 
 
 def test_claimed_gain_is_what_coverage_measures(sample):
-    from gridplan.coverage import coverage
-    from gridplan.siting import site
+    from gridplan.access.coverage import coverage
+    from gridplan.siting.api import site
 
     r = site(sample["households"], sample["facilities"], sample["net"], add=3, minutes=MINUTES)
     assert len(r.sites) == 3 and r.sites.crs.to_epsg() == 4326
@@ -63,8 +63,8 @@ def test_claimed_gain_is_what_coverage_measures(sample):
 
 
 def test_target_share_uses_fewest_sites(sample):
-    from gridplan.coverage import coverage
-    from gridplan.siting import site
+    from gridplan.access.coverage import coverage
+    from gridplan.siting.api import site
 
     r = site(sample["households"], sample["facilities"], sample["net"], target_share=0.9,
              minutes=MINUTES)
@@ -79,8 +79,8 @@ def test_target_share_uses_fewest_sites(sample):
 
 
 def test_stations_go_to_grids_no_centre_covers(sample):
-    from gridplan.coverage import coverage
-    from gridplan.siting import site
+    from gridplan.access.coverage import coverage
+    from gridplan.siting.api import site
 
     grids = sample["communities"].assign(grid_id=sample["communities"]["community_id"])
     centre_min = 4.0
@@ -109,7 +109,7 @@ def test_stations_go_to_grids_no_centre_covers(sample):
 
 
 def test_capacity_caps_what_each_site_serves(sample):
-    from gridplan.siting import site
+    from gridplan.siting.api import site
 
     r = site(sample["households"], sample["facilities"], sample["net"], add=2, minutes=MINUTES,
              capacity=True, new_site_area_m2=60.0)  # 60 m2 serves 200 households
@@ -122,7 +122,7 @@ def test_capacity_caps_what_each_site_serves(sample):
 
 
 def test_user_candidates_only(sample):
-    from gridplan.siting import site
+    from gridplan.siting.api import site
 
     pts = sample["households"].iloc[[0, 300, 600]].geometry
     far = gpd.GeoSeries.from_xy([pts.x.iloc[0] + 0.2], [pts.y.iloc[0]], crs=4326)  # ~19 km away
@@ -137,7 +137,7 @@ def test_user_candidates_only(sample):
 
 
 def test_bad_requests_are_clear(sample):
-    from gridplan.siting import site
+    from gridplan.siting.api import site
 
     hh, fac, net = sample["households"], sample["facilities"], sample["net"]
     with pytest.raises(InputError, match="exactly one"):
@@ -180,10 +180,10 @@ def test_cli_writes_the_same_bytes_twice(sample_dir, tmp_path):
 def test_real_osm_network_gain_matches_coverage(realdata):
     """Nanjing Xinjiekou (real OSM): households estimated from buildings, two existing centres,
     a 5-minute circle so that most households are uncovered."""
-    from gridplan.buildings import buildings_from_osm, households_from_buildings
-    from gridplan.coverage import coverage
+    from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
+    from gridplan.access.coverage import coverage
     from gridplan.network import load_network
-    from gridplan.siting import site
+    from gridplan.siting.api import site
 
     pbf = realdata / "nanjing" / "nanjing_xinjiekou.osm.pbf"
     if not pbf.exists():

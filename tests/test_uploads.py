@@ -13,7 +13,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from gridplan import uploads
+from gridplan.app import uploads
 from gridplan.errors import InputError
 
 

@@ -1,4 +1,4 @@
-"""gridplan.validate: invariants over random inputs (hypothesis) and comparison with independent
+"""gridplan.io.validate: invariants over random inputs (hypothesis) and comparison with independent
 computations (plain coordinate arithmetic for point-in-rectangle, pyproj distances)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan.coords import wgs84_to_gcj02
+from gridplan.io.coords import wgs84_to_gcj02
 from gridplan.errors import InputError
-from gridplan.validate import validate_inputs
+from gridplan.io.validate import validate_inputs
 
 X0, Y0 = 111.28, 30.70
 

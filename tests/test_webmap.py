@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import shapely
 
-from gridplan import webmap
-from gridplan.webmap import external_urls, offline_assets, plan_map, tiles_url
+from gridplan.app import webmap
+from gridplan.app.webmap import external_urls, offline_assets, plan_map, tiles_url
 
 from conftest import load_script
 
@@ -99,9 +99,9 @@ def test_colours_and_labels_follow_the_data():
 
 
 def test_map_of_a_real_plan(sample_dir):
-    from gridplan.partition import partition
-    from gridplan.plan import Plan
-    from gridplan.sample import load_sample
+    from gridplan.grids.api import partition
+    from gridplan.plan.model import Plan
+    from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
     r = partition(s["households"], s["communities"], n_jobs=1)

@@ -52,7 +52,7 @@ def parse_map(items: list[str]) -> dict[str, str]:
 
 
 def add_engine(parser: argparse.ArgumentParser) -> None:
-    """``--engine local|dask`` and ``--scheduler ADDRESS`` (see :mod:`gridplan.engine`)."""
+    """``--engine local|dask`` and ``--scheduler ADDRESS`` (see :mod:`gridplan.parallel.engine`)."""
     parser.add_argument("--engine", choices=("local", "dask"), default="local",
                         help="local (this machine, default) or dask (a Dask cluster: a local one "
                         "of 2 worker processes unless --scheduler is given); same output")
@@ -62,7 +62,7 @@ def add_engine(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_options(args: argparse.Namespace) -> dict:
-    """Keyword arguments for :func:`gridplan.engine.partition` / :func:`~gridplan.engine.coverage`."""
+    """Keyword arguments for :func:`gridplan.parallel.engine.partition` / :func:`~gridplan.parallel.engine.coverage`."""
     scheduler = getattr(args, "scheduler", None)
     engine = "dask" if scheduler else getattr(args, "engine", "local")
     return {"engine": engine, "scheduler": scheduler}

@@ -1,6 +1,6 @@
 """Reading the layers that gridplan itself wrote (grids, units, sites, coverage outputs).
 
-Contract inputs (households, communities, facilities) go through :mod:`gridplan.io`; layers that
+Contract inputs (households, communities, facilities) go through :mod:`gridplan.io.files`; layers that
 gridplan wrote earlier only need to be read back and checked for the columns a command uses.
 """
 
@@ -39,8 +39,8 @@ def read_output(path: str | Path, what: str, required: tuple[str, ...] = ()) -> 
 
 def read_contract(kind: str, path: str | Path, coords: str = "wgs84",
                   columns: dict | None = None) -> gpd.GeoDataFrame:
-    """A contract input (households, communities, facilities) through :mod:`gridplan.io`."""
-    from gridplan.io import read_layer
+    """A contract input (households, communities, facilities) through :mod:`gridplan.io.files`."""
+    from gridplan.io.files import read_layer
 
     return read_layer(path, kind, columns=columns or None, coords=coords)
 

@@ -27,7 +27,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from gridplan.io import read_layer, write
+    from gridplan.io.files import read_layer, write
 
     gdf = read_layer(args.input, args.kind, columns=parse_map(args.map), coords=args.coords,
                      layer=args.layer)

@@ -60,11 +60,11 @@ def register(sub) -> None:
 
 
 def _read(kind: str, path: str, mapping: dict, coords: str):
-    """Read a layer with gridplan.io when it exists (else pyogrio), EPSG:4326."""
+    """Read a layer with gridplan.io.files when it exists (else pyogrio), EPSG:4326."""
     fields = _file_fields(path)
     cols = {k: v for k, v in mapping.items() if k in LAYER_FIELDS[kind] and (fields is None or v in fields)}
     try:
-        from gridplan import io as gio
+        from gridplan.io import files as gio
     except ImportError:
         gio = None
     reader = getattr(gio, f"read_{kind}", None) if gio is not None else None
@@ -90,7 +90,7 @@ def _fallback_read(path: str, cols: dict, coords: str):
     if not p.exists():
         raise InputError("file not found", file=path, fix="check the path", message_zh="文件不存在")
     if coords != "wgs84":
-        raise InputError("--coords needs gridplan.io, which is not installed in this build", file=path)
+        raise InputError("--coords needs gridplan.io.files, which is not installed in this build", file=path)
     try:
         if p.suffix.lower() == ".csv":
             df = pd.read_csv(p)
@@ -112,9 +112,10 @@ def _fallback_read(path: str, cols: dict, coords: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from gridplan.coverage import coverage, life_circle, write_coverage
-    from gridplan.network import load_network
-    from gridplan.standards import DEFAULT_NORMS, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH
+    from gridplan.access.coverage import life_circle, write_coverage
+    from gridplan.parallel.engine import coverage
+    from gridplan.network.graph import load_network
+    from gridplan.norms import DEFAULT_NORMS, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH
 
     mapping = parse_map(args.map)
     minutes, speed = WALK_MINUTES, WALK_SPEED_KMH

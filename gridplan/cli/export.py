@@ -1,5 +1,5 @@
 """``gridplan export``: a plan as a GeoPackage (one layer per level), an Excel report in Chinese,
-RFC 7946 GeoJSON and a PNG map, with stable grid codes (see :mod:`gridplan.codes`)."""
+RFC 7946 GeoJSON and a PNG map, with stable grid codes (see :mod:`gridplan.report.codes`)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,8 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gridplan.cli._layers import read_contract, read_coverage_folder, read_output
-    from gridplan.codes import carry_codes, grid_codes
-    from gridplan.export import export
+    from gridplan.report.codes import carry_codes, grid_codes
+    from gridplan.report.export import export
 
     if not any((args.gpkg, args.xlsx, args.geojson, args.png)):
         raise InputError("nothing to write", fix="give --gpkg, --xlsx, --geojson and/or --png",

@@ -1,7 +1,7 @@
 """``gridplan households``: household counts from building footprints (OSM or a buildings file).
 
 One row per residential building with an estimated ``households`` (footprint x levels / gross
-m² per household; see gridplan.buildings). ``--points`` writes one point per building (a point
+m² per household; see gridplan.prepare.buildings). ``--points`` writes one point per building (a point
 inside its footprint, standing in for the entrance) instead of the polygon, ready for
 ``gridplan partition --households``.
 """
@@ -22,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("--points", action="store_true",
                    help="write one point per building instead of its footprint")
     p.add_argument("--m2-per-household", type=float, default=None,
-                   help="gross floor area per household (default from gridplan.standards: 90)")
+                   help="gross floor area per household (default from gridplan.norms: 90)")
     p.add_argument("--default-levels", type=int, default=None,
                    help="floors of a building without a levels tag (default 6)")
     add_map(p)
@@ -33,10 +33,10 @@ def register(sub) -> None:
 def run(args) -> int:
     import shapely
 
-    from gridplan.buildings import buildings_from_osm, households_from_buildings
+    from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
     from gridplan.errors import InputError
-    from gridplan.io import read_buildings, write
-    from gridplan.standards import DEFAULT_NORMS
+    from gridplan.io.files import read_buildings, write
+    from gridplan.norms import DEFAULT_NORMS
 
     norms = DEFAULT_NORMS
     if args.m2_per_household is not None:

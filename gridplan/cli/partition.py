@@ -13,7 +13,7 @@ import logging
 from gridplan.cli._common import (add_coords, add_engine, add_map, add_quiet,
                                   engine_options, parse_map)
 from gridplan.errors import InputError
-from gridplan.standards import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 HELP = "partition households into grids (网格) of 300-500 households per community"
 
@@ -87,9 +87,10 @@ def _split_map(mapping: dict, paths: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gridplan import io
+    from gridplan.io import files as io
     from gridplan.cli._layers import read_output
-    from gridplan.partition import partition, write_partition
+    from gridplan.grids.api import write_partition
+    from gridplan.parallel.engine import partition
 
     mapping = _split_map(parse_map(args.map), {"households": args.households,
                                                "communities": args.communities})

@@ -56,8 +56,8 @@ def parse_layers(items: list[str]) -> list[tuple[str, str, str | None]]:
 
 def run(args: argparse.Namespace) -> int:
     from gridplan.cli._layers import read_contract, read_output
-    from gridplan.reconcile import reconcile, write_reconcile
-    from gridplan.standards import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+    from gridplan.report.reconcile import reconcile, write_reconcile
+    from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
     specs = parse_layers(args.layer)
     grids = read_output(args.grids, "grids", ("grid_id", "community_id"))
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         max_households=args.max_households or GRID_MAX_HOUSEHOLDS, **kwargs)
     written = write_reconcile(result, args.out)
     if args.png:
-        from gridplan.figures import plot_grids
+        from gridplan.report.figures import plot_grids
 
         plot_grids(result.unified, args.png, households=households, title="统一网格（一张网）")
         written.append(args.png)

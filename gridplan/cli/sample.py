@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gridplan.sample import load_sample, summarize, write_sample
+    from gridplan.datasets.sample import load_sample, summarize, write_sample
 
     paths = write_sample(args.out, seed=args.seed)
     if not args.quiet:

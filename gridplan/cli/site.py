@@ -22,7 +22,7 @@ FACILITY_FIELDS = ("facility_id", "name", "kind", "area_m2", "community_id")
 
 
 def register(sub) -> None:
-    from gridplan.standards import SITING_SPACING_M, SITING_TIME_LIMIT_S, WALK_SPEED_KMH
+    from gridplan.norms import SITING_SPACING_M, SITING_TIME_LIMIT_S, WALK_SPEED_KMH
 
     p = sub.add_parser("site", help=HELP, description=HELP)
     p.add_argument("--households", required=True, help="household points (GeoJSON, GPKG, CSV, ...)")
@@ -63,7 +63,7 @@ def register(sub) -> None:
 
 
 def _read_candidates(path: str, coords: str):
-    from gridplan.io import read_households
+    from gridplan.io.files import read_households
 
     # Candidate sites are points like households; the reader's note about a missing household
     # count does not apply to them.
@@ -75,9 +75,9 @@ def _read_candidates(path: str, coords: str):
 
 def run(args: argparse.Namespace) -> int:
     from gridplan.cli._layers import read_output
-    from gridplan.io import read_communities, read_facilities, read_households
-    from gridplan.network import load_network
-    from gridplan.siting import site, write_siting
+    from gridplan.io.files import read_communities, read_facilities, read_households
+    from gridplan.network.graph import load_network
+    from gridplan.siting.api import site, write_siting
 
     mapping = parse_map(args.map)
     if args.candidates_only and not args.candidates:

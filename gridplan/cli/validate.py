@@ -37,7 +37,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from gridplan.errors import InputError
-    from gridplan.validate import validate_inputs
+    from gridplan.io.validate import validate_inputs
 
     files = {k: getattr(args, k) for k in _LAYERS if getattr(args, k, None)}
     if not files:
@@ -49,13 +49,13 @@ def run(args) -> int:
     if not result.ok:
         return 2
     if args.out:
-        from gridplan._atomic import atomic_outputs
+        from gridplan.io.atomic import atomic_outputs
 
         with atomic_outputs(args.out) as out:
             result.to_frame().to_csv(out.path("problems.csv"), index=False,
                                      encoding="utf-8-sig", lineterminator="\n")
             if result.rejects is not None and len(result.rejects):
-                from gridplan.io import write
+                from gridplan.io.files import write
 
                 write(result.rejects, out.path("rejects.csv"))
         if not args.quiet:

@@ -124,7 +124,7 @@ def main() -> None:
 
     # Coordinates.
     _csv("hh_swapped.csv", good.rename(columns={"lon": "lat", "lat": "lon"}))
-    from gridplan.coords import wgs84_to_gcj02
+    from gridplan.io.coords import wgs84_to_gcj02
 
     # GCJ-02 lies ~0.0057 deg east of WGS-84 in Yichang: points near the east edge leave C2.
     north = _hh_frame(seed=1, x_lo=X1 - 0.005, x_hi=X1 - 0.0002)

@@ -1,0 +1,1 @@
+"""The planners' Streamlit web map. Run with ``streamlit run app.py``."""

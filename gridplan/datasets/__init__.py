@@ -1,0 +1,1 @@
+"""The bundled sample district and its generator."""

@@ -1,0 +1,1 @@
+"""Planar geometry shared by the stages: cells, adjacency between them, and linework."""

@@ -1,0 +1,298 @@
+"""Read and write every format of the data contract.
+
+Readers return GeoDataFrames in EPSG:4326 with the contract's column names and dtypes (ids as
+strings, ``households`` as int64 >= 1). Bad input raises :class:`gridplan.errors.InputError` naming
+the file, column, rows and the fix; repairs and guesses are issued as warnings
+(:class:`gridplan.errors.RepairWarning` / :class:`gridplan.errors.GridplanWarning`).
+
+Writers choose the format by extension and write atomically (temporary file, then rename).
+
+Formats: GeoJSON, GeoPackage, zipped Shapefile (read only), GeoParquet, CSV and Excel with
+longitude/latitude columns (``lon``/``lat``, ``lng``, ``longitude``/``latitude``, ``经度``/``纬度``,
+``x``/``y``), CSV in UTF-8, UTF-8 with BOM or GBK.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from gridplan.io.atomic import atomic_path
+from gridplan.io.problems import Problem, emit_warnings, raise_first_error
+from gridplan.io.readers import read_any
+from gridplan.io.schema import KINDS, conform
+from gridplan.io.coords import COORD_SYSTEMS, convert_gdf
+from gridplan.errors import InputError
+
+__all__ = [
+    "read_layer",
+    "read_households",
+    "read_communities",
+    "read_facilities",
+    "read_buildings",
+    "read_estates",
+    "read_barriers",
+    "read_checked",
+    "write",
+    "WRITE_FORMATS",
+    "GEOJSON_PRECISION",
+]
+
+# pyogrio logs "Created N records" at INFO, which the CLI's INFO logging would print on every write.
+logging.getLogger("pyogrio").setLevel(logging.WARNING)
+
+#: Decimal places of coordinates in GeoJSON and CSV output (7 decimals ~ 1 cm).
+GEOJSON_PRECISION = 7
+WRITE_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
+                 ".parquet": "parquet", ".geoparquet": "parquet", ".csv": "csv"}
+#: Fixed GeoPackage timestamp so that the same data gives the same bytes.
+_GPKG_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
+                 layer: str | None = None, strict_columns: bool = True
+                 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+    """Read and conform one file, returning the frame (None if unreadable) and every Problem.
+
+    Never raises for bad data; :func:`read_layer` is the raising variant. ``strict_columns=False``
+    ignores mapping entries whose column is not in this file (one ``--map`` for several files).
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown layer kind '{kind}'", fix=f"use one of {', '.join(KINDS)}",
+                         message_zh=f"未知的数据类型 '{kind}'")
+    coords = str(coords).lower()
+    if coords not in COORD_SYSTEMS:
+        raise InputError(f"unknown coordinate system '{coords}'",
+                         fix="use wgs84, gcj02 (Amap/Tencent) or bd09 (Baidu)",
+                         message_zh=f"未知坐标系 '{coords}'")
+    name = Path(path).name
+    columns = dict(columns or {})
+    lonlat = None
+    if "lon" in columns or "lat" in columns:
+        lonlat = (columns.pop("lon", "lon"), columns.pop("lat", "lat"))
+    try:
+        raw, problems = read_any(path, layer=layer, lonlat=lonlat)
+    except InputError as exc:
+        return None, [Problem("error", "unreadable", exc.file or name, exc.column, exc.rows,
+                              exc.message, exc.fix or "", exc.message_zh or "", exc.fix_zh or "")]
+    raw = raw.copy()
+    raw.columns = [str(c) for c in raw.columns]
+    for fld, col in columns.items():
+        if col not in raw.columns:
+            if strict_columns:
+                problems.append(Problem(
+                    "error", "mapped_column_missing", name, col, [],
+                    f"column '{col}' (mapped to '{fld}') is not in the file; its columns are "
+                    f"{', '.join(c for c in raw.columns if c != raw.geometry.name)}",
+                    "check the spelling of --map / columns=",
+                    f"指定给 '{fld}' 的列 '{col}' 不在文件中", "请检查 --map 中的列名"))
+            continue
+        if fld != col:
+            raw[fld] = raw[col]
+    projected = raw.crs is not None and not CRS.from_user_input(raw.crs).is_geographic
+    gdf, more = conform(raw, kind, name)
+    problems += more
+    if any(p.severity == "error" for p in problems):
+        return (gdf if len(gdf.columns) else None), problems
+    if coords != "wgs84":
+        if projected:
+            problems.append(Problem(
+                "warning", "coords_ignored", name, None, [],
+                f"--coords {coords} ignored: the file has a projected CRS, and GCJ-02/BD-09 only "
+                "apply to longitude/latitude", "", f"文件为投影坐标系，忽略 --coords {coords}"))
+        else:
+            gdf = convert_gdf(gdf, coords, "wgs84")
+    return gdf, problems
+
+
+def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
+               layer: str | None = None) -> gpd.GeoDataFrame:
+    """Read one input file of ``kind`` into a contract GeoDataFrame in EPSG:4326.
+
+    Parameters
+    ----------
+    path : str or path-like
+        GeoJSON, GeoPackage, zipped Shapefile (.zip) or .shp, GeoParquet, CSV or XLSX.
+    kind : {"households", "communities", "facilities", "buildings", "estates", "barriers"}
+    columns : dict, optional
+        Contract field -> file column, e.g. ``{"community_id": "SQMC", "name": "SQMC"}``; one
+        file column may feed several fields. ``lon``/``lat`` name the coordinate columns of a
+        table.
+    coords : {"wgs84", "gcj02", "bd09"}
+        Coordinate system of longitude/latitude inputs; converted to WGS-84 after reading.
+    layer : str, optional
+        GeoPackage layer, Excel sheet or shapefile name inside a zip.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+
+    Raises
+    ------
+    gridplan.errors.InputError
+        Unreadable file, missing columns, bad values or geometries (all named in the message).
+    """
+    gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer)
+    raise_first_error(problems)
+    emit_warnings(problems, stacklevel=3)
+    return gdf
+
+
+def _reader(kind: str):
+    def read(path, *, columns: dict | None = None, coords: str = "wgs84",
+             layer: str | None = None) -> gpd.GeoDataFrame:
+        gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer)
+        raise_first_error(problems)
+        emit_warnings(problems, stacklevel=3)  # point at the caller's line
+        return gdf
+
+    read.__name__ = f"read_{kind}"
+    read.__qualname__ = read.__name__
+    read.__doc__ = (f"Read {kind} (see :func:`read_layer` for the parameters).\n\n"
+                    "Returns\n-------\ngeopandas.GeoDataFrame\n    EPSG:4326, contract columns.\n")
+    return read
+
+
+read_households = _reader("households")
+read_communities = _reader("communities")
+read_facilities = _reader("facilities")
+read_buildings = _reader("buildings")
+read_estates = _reader("estates")
+read_barriers = _reader("barriers")
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+def write(gdf: gpd.GeoDataFrame, path, *, layer: str | None = None) -> Path:
+    """Write ``gdf`` to ``path``, the format chosen by extension, atomically.
+
+    - ``.geojson``: RFC 7946 (WGS-84, no ``crs`` member, counter-clockwise exteriors and
+      clockwise holes, 7 decimals), same bytes for the same data.
+    - ``.gpkg``: GeoPackage, layer ``layer`` (default: the file stem), CRS kept.
+    - ``.parquet``: GeoParquet, CRS kept.
+    - ``.csv``: UTF-8 with BOM (Excel opens Chinese correctly); ``lon``/``lat`` columns for
+      point layers, a WKT ``geometry`` column otherwise; WGS-84.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+    path : str or path-like
+    layer : str, optional
+        GeoPackage layer name.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    path = Path(path)
+    fmt = WRITE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot write '{path.suffix or path.name}' files",
+                         file=path.name,
+                         fix="use .geojson, .gpkg, .parquet or .csv as the output extension",
+                         message_zh=f"不支持输出为 '{path.suffix}' 文件",
+                         fix_zh="输出文件扩展名请使用 .geojson、.gpkg、.parquet 或 .csv")
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise InputError("only GeoDataFrames can be written", file=path.name,
+                         fix="pass a geopandas.GeoDataFrame")
+    if gdf.crs is None:
+        raise InputError("the data has no CRS", file=path.name,
+                         fix="set one with gdf.set_crs(...) before writing")
+    out = _prepare(gdf)
+    with atomic_path(path) as tmp:
+        if fmt == "geojson":
+            _write_geojson(out, tmp, path.stem)
+        elif fmt == "gpkg":
+            with pyogrio_config({"OGR_CURRENT_DATE": _GPKG_DATE}):
+                pyogrio.write_dataframe(out, tmp, driver="GPKG", layer=layer or path.stem)
+        elif fmt == "parquet":
+            out.to_parquet(tmp, index=False)
+        else:
+            _write_csv(out, tmp)
+    return path
+
+
+class pyogrio_config:
+    """Set GDAL config options for the duration of a block (restored afterwards)."""
+
+    def __init__(self, options: dict) -> None:
+        self.options = options
+
+    def __enter__(self):
+        self.old = {k: pyogrio.get_gdal_config_option(k) for k in self.options}
+        pyogrio.set_gdal_config_options(self.options)
+
+    def __exit__(self, *exc):
+        pyogrio.set_gdal_config_options(self.old)
+
+
+def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    if out.geometry.name != "geometry":
+        out = out.rename_geometry("geometry")
+    out = out.reset_index(drop=True)
+    # Nullable and pandas-3 string columns are written as plain types every driver knows.
+    for c in out.columns:
+        if c == "geometry":
+            continue
+        dt = out[c].dtype
+        if isinstance(dt, pd.CategoricalDtype):
+            out[c] = out[c].astype("str")
+        elif dt == object:
+            kinds = out[c].dropna().map(type).unique()
+            if len(kinds) > 1:
+                # Mixed cells (12 and "12户") cannot be typed by Arrow/GDAL: write them as text.
+                out[c] = out[c].astype("string").astype("str")
+    return out
+
+
+def _write_geojson(gdf: gpd.GeoDataFrame, tmp: Path, name: str) -> None:
+    gdf = gdf.to_crs(4326) if not CRS.from_user_input(gdf.crs).equals(CRS.from_epsg(4326)) else gdf
+    geoms = np.asarray(gdf.geometry.values)
+    # RFC 7946: exterior rings counter-clockwise, holes clockwise.
+    gdf = gdf.set_geometry(shapely.orient_polygons(geoms, exterior_cw=False))
+    pyogrio.write_dataframe(gdf, tmp, driver="GeoJSON", layer=name, RFC7946="YES",
+                            COORDINATE_PRECISION=GEOJSON_PRECISION, WRITE_NAME="NO",
+                            WRITE_BBOX="NO")
+
+
+def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
+    if not CRS.from_user_input(gdf.crs).equals(CRS.from_epsg(4326)):
+        gdf = gdf.to_crs(4326)
+    geoms = np.asarray(gdf.geometry.values)
+    df = pd.DataFrame(gdf.drop(columns="geometry"))
+    types = shapely.get_type_id(geoms)
+    present = ~shapely.is_missing(geoms)
+    if present.any() and (types[present] == 0).all():
+        xy = np.full((len(geoms), 2), np.nan)
+        empty = shapely.is_empty(geoms)
+        ok = present & ~empty
+        xy[ok] = shapely.get_coordinates(geoms[ok])
+        df["lon"] = np.round(xy[:, 0], GEOJSON_PRECISION)
+        df["lat"] = np.round(xy[:, 1], GEOJSON_PRECISION)
+    else:
+        df["geometry"] = shapely.to_wkt(geoms, rounding_precision=GEOJSON_PRECISION, trim=True)
+    df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n",
+              float_format=None)
+
+
+def write_json(obj, path) -> Path:
+    """Write a JSON report: UTF-8 (Chinese as is), sorted keys, two-space indent, final newline.
+
+    The same object always gives the same bytes, so reruns can be compared file by file.
+    """
+    import json
+
+    path = Path(path)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=2, sort_keys=True)
+        fh.write("\n")
+    return path

@@ -1,0 +1,445 @@
+"""Bring one table to the data contract: column names, dtypes, CRS, geometry types.
+
+Used by the readers (which raise on the first error) and by gridplan.io.validate (which collects every
+problem). Never raises for bad data: it returns the best frame it can and a list of Problems.
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from gridplan.io.problems import Problem
+from gridplan.norms import FACILITY_KINDS
+
+__all__ = ["KINDS", "SCHEMAS", "conform", "china_box_share", "CHINA_BOX"]
+
+KINDS = ("households", "communities", "facilities", "buildings", "estates", "barriers")
+
+#: lon_min, lat_min, lon_max, lat_max of mainland China and its near seas (a generous box).
+CHINA_BOX = (73.0, 17.0, 136.0, 54.0)
+
+SCHEMAS: dict[str, dict] = {
+    "households": dict(
+        geom=("Point",), order=["households", "population", "building_id", "estate_id",
+                                "community_id"],
+        ids=["building_id", "estate_id", "community_id"], required_ids=[],
+    ),
+    "communities": dict(
+        geom=("Polygon", "MultiPolygon"),
+        order=["community_id", "name", "street_id", "street_name"],
+        ids=["community_id", "street_id"], required_ids=["community_id"],
+    ),
+    "facilities": dict(
+        geom=("Point",), order=["facility_id", "name", "kind", "area_m2", "community_id"],
+        ids=["facility_id", "community_id"], required_ids=["facility_id"],
+    ),
+    "buildings": dict(
+        geom=("Polygon", "MultiPolygon"),
+        order=["building_id", "estate_id", "levels", "households", "name", "kind"],
+        ids=["building_id", "estate_id"], required_ids=[],
+    ),
+    "estates": dict(
+        geom=("Polygon", "MultiPolygon"), order=["estate_id", "name", "community_id"],
+        ids=["estate_id", "community_id"], required_ids=["estate_id"],
+    ),
+    "barriers": dict(
+        geom=("LineString", "MultiLineString"), order=["kind", "name"], ids=[], required_ids=[],
+    ),
+}
+
+#: Column names some sources use for a contract field; used only when the field itself is absent.
+ALIASES = {
+    "households": ("户数", "hh", "n_households", "household"),
+    "population": ("人口", "人数", "pop"),
+    "name": ("名称", "name_zh"),
+    "levels": ("层数", "floors", "building:levels"),
+}
+
+#: Facility kind spellings accepted besides the contract values.
+KIND_ALIASES = {
+    "street": "street_centre", "street_center": "street_centre",
+    "街道党群服务中心": "street_centre", "街道": "street_centre",
+    "community": "community_centre", "community_center": "community_centre",
+    "社区党群服务中心": "community_centre", "社区": "community_centre",
+    "党群服务站": "station", "站点": "station", "服务站": "station",
+}
+
+_NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([^\d\s.+-]{0,4})\s*$")
+
+
+def china_box_share(x: np.ndarray, y: np.ndarray) -> float:
+    """Share of finite (x, y) pairs inside :data:`CHINA_BOX`."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return 0.0
+    x, y = x[ok], y[ok]
+    inside = (x >= CHINA_BOX[0]) & (x <= CHINA_BOX[2]) & (y >= CHINA_BOX[1]) & (y <= CHINA_BOX[3])
+    return float(inside.mean())
+
+
+def _rows(mask) -> list[int]:
+    return np.flatnonzero(np.asarray(mask)).tolist()
+
+
+def parse_numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Parse a column of numbers written as numbers or text such as "12户".
+
+    Returns (float values with NaN for blanks, bad-row mask, with-unit mask). Vectorised with
+    pandas string methods: no Python loop per row.
+    """
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype(float), np.zeros(len(s), bool), np.zeros(len(s), bool)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        v = pd.to_numeric(s, errors="coerce").astype(float)
+        return v, np.zeros(len(s), bool), np.zeros(len(s), bool)
+    blank = s.isna().to_numpy().copy()
+    st = s.astype("string").str.strip()
+    blank |= (st == "").fillna(True).to_numpy(dtype=bool)
+    m = st.str.extract(_NUMBER)
+    num = pd.to_numeric(m[0], errors="coerce").astype(float)
+    bad = num.isna().to_numpy() & ~blank
+    unit = (m[1].fillna("").astype("string").str.len().fillna(0).to_numpy() > 0).copy()
+    unit &= ~bad
+    return num.where(~pd.isna(num), np.nan), bad, unit
+
+
+def to_id(s: pd.Series) -> pd.Series:
+    """Identifiers as strings: 101 and 101.0 both become "101"; blanks become missing."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        f = s.to_numpy(dtype=float)
+        whole = np.isfinite(f) & (np.floor(f) == f)
+        if whole[np.isfinite(f)].all():
+            s = pd.Series(pd.array(np.where(whole, f, 0).astype(np.int64), dtype="Int64"),
+                          index=s.index).mask(~whole)
+    elif pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype("string")
+    out = s.astype("string").str.strip()
+    out = out.mask(out == "")
+    return out.astype("str")
+
+
+def conform(gdf, kind: str, file: str | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Contract column names/dtypes, EPSG:4326 and valid geometries for one ``kind`` of table.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Columns already renamed with the user's mapping.
+    kind : str
+        One of :data:`KINDS`.
+    file : str, optional
+        Name used in messages.
+
+    Returns
+    -------
+    (GeoDataFrame, list of Problem)
+    """
+    schema = SCHEMAS[kind]
+    problems: list[Problem] = []
+
+    def add(severity, code, message, *, column=None, rows=(), fix="", message_zh="", fix_zh=""):
+        problems.append(Problem(severity, code, file, column, list(rows), message, fix,
+                                message_zh, fix_zh))
+
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        add("error", "no_geometry", "the table has no geometry column",
+            fix="give a GeoDataFrame or a file with geometries or lon/lat columns",
+            message_zh="数据没有几何列", fix_zh="请提供带几何或经纬度列的数据")
+        return gpd.GeoDataFrame(), problems
+    gdf = gdf.copy()
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    gdf.columns = [str(c) for c in gdf.columns]
+    if len(gdf) == 0:
+        add("error", "empty_file", f"no {kind} in the file (0 rows)",
+            fix=f"check that this is the right file for {kind}",
+            message_zh=f"文件中没有{kind}数据（0行）", fix_zh="请检查文件是否正确")
+        return gdf, problems
+
+    gdf = _conform_crs(gdf, kind, add)
+    if gdf is None:
+        return gpd.GeoDataFrame(), problems
+    _conform_geometry(gdf, kind, schema, add)
+
+    # Aliases (户数 -> households ...) only when the contract column is absent.
+    for fld, names in ALIASES.items():
+        if fld in schema["order"] and fld not in gdf.columns:
+            hit = [c for c in gdf.columns if c.strip().lower() in names]
+            if len(hit) == 1:
+                gdf[fld] = gdf[hit[0]]
+                add("warning", "column_alias", f"column '{hit[0]}' used as '{fld}'", column=fld,
+                    fix=f"rename the column to '{fld}' or pass --map {fld}={hit[0]}",
+                    message_zh=f"列 '{hit[0]}' 被当作 '{fld}' 使用")
+
+    for col in schema["ids"]:
+        if col in gdf.columns:
+            gdf[col] = to_id(gdf[col])
+    for col in schema["required_ids"]:
+        if col not in gdf.columns:
+            add("error", "missing_column", f"required column '{col}' is missing; the file has "
+                f"columns {', '.join(c for c in gdf.columns if c != 'geometry') or '(none)'}",
+                column=col, fix=f"add a '{col}' column or map one with --map {col}=COLUMN "
+                "(columns={...} in Python)",
+                message_zh=f"缺少必需的列 '{col}'", fix_zh=f"添加 '{col}' 列，或用 --map {col}=列名 指定")
+            continue
+        null = gdf[col].isna().to_numpy()
+        if null.any():
+            add("error", "missing_id", f"{int(null.sum())} row(s) have no {col}", column=col,
+                rows=_rows(null), fix=f"fill in {col} for these rows",
+                message_zh=f"{int(null.sum())} 行缺少 {col}", fix_zh=f"请为这些行填写 {col}")
+
+    getattr(_Kinds, kind)(gdf, add)
+
+    order = [c for c in schema["order"] if c in gdf.columns]
+    rest = [c for c in gdf.columns if c not in order and c != "geometry"]
+    gdf = gdf[order + rest + ["geometry"]]
+    return gpd.GeoDataFrame(gdf, geometry="geometry", crs=4326), problems
+
+
+def _conform_crs(gdf, kind, add):
+    b = gdf.geometry.bounds.to_numpy()
+    finite = np.isfinite(b).all(axis=1)
+    xs = np.r_[b[finite, 0], b[finite, 2]]
+    ys = np.r_[b[finite, 1], b[finite, 3]]
+    geographic = gdf.crs is None or CRS.from_user_input(gdf.crs).is_geographic
+    if geographic and finite.any() and china_box_share(xs, ys) < 0.5 \
+            and china_box_share(ys, xs) > 0.9:
+        # lon/lat swapped: a place in China read as (lat, lon). Checked before the degree-range
+        # test because a swapped latitude column holds values above 90.
+        gdf["geometry"] = shapely.transform(gdf.geometry.values, lambda c: c[:, ::-1])
+        xs, ys = ys, xs
+        add("repaired", "lonlat_swapped",
+            "longitude and latitude are swapped (the values only make sense the other way "
+            "round in China); swapped them back",
+            column="geometry", fix="check the lon/lat column order in the source",
+            message_zh="经度和纬度颠倒，已自动交换", fix_zh="请检查原始数据的经纬度列顺序")
+    degrees_like = bool(finite.any()) and (np.abs(xs) <= 180).all() and (np.abs(ys) <= 90).all()
+    if gdf.crs is None:
+        if degrees_like and china_box_share(xs, ys) > 0.99:
+            add("warning", "crs_assumed_wgs84",
+                "no coordinate reference system is declared (.prj missing?); the coordinates look "
+                "like degrees in China, so WGS-84 is assumed",
+                fix="add the .prj file from the data provider if this is not WGS-84 "
+                "(or --coords gcj02/bd09 for web-map coordinates)",
+                message_zh="未声明坐标系（缺少 .prj？）；坐标看似中国境内的经纬度，按 WGS-84 处理",
+                fix_zh="如不是 WGS-84，请补充数据提供方的 .prj 文件")
+            gdf = gdf.set_crs(4326)
+        else:
+            add("error", "unknown_crs",
+                "no coordinate reference system is declared and the coordinates are not "
+                "longitude/latitude degrees in China, so their meaning is unknown",
+                fix="add the .prj file (shapefile) or a CRS to the file, or export it as GeoJSON "
+                "in WGS-84",
+                message_zh="未声明坐标系，且坐标不是中国境内的经纬度，无法确定其含义",
+                fix_zh="请补充 .prj 文件或坐标系定义，或导出为 WGS-84 的 GeoJSON")
+            return None
+    try:
+        crs = CRS.from_user_input(gdf.crs)
+    except Exception:  # pyproj raises CRSError and others for undefined systems
+        add("error", "unknown_crs", f"the coordinate reference system '{gdf.crs}' is not "
+            "understood", fix="give the file a standard CRS (an EPSG code) or export it as "
+            "GeoJSON in WGS-84", message_zh="无法识别的坐标系")
+        return None
+    if crs.is_geographic and finite.any() and not degrees_like:
+        big = max(np.abs(xs).max(), np.abs(ys).max())
+        add("error", "metres_as_degrees",
+            f"the file declares longitude/latitude degrees but holds coordinates up to "
+            f"{big:,.0f}, which look like metres of a projected system",
+            fix="declare the real projected CRS of the data (e.g. a .prj or GeoJSON crs member "
+            "for CGCS2000 / Gauss-Kruger or UTM), or convert it to WGS-84 degrees",
+            message_zh=f"文件声明为经纬度，但坐标值高达 {big:,.0f}，看似投影坐标（米）",
+            fix_zh="请声明数据真实的投影坐标系（如 CGCS2000 高斯-克吕格），或转换为 WGS-84 经纬度")
+        return None
+    if not crs.equals(CRS.from_epsg(4326)):
+        try:
+            gdf = gdf.to_crs(4326)
+        except Exception as exc:  # pyproj failures surface as several types
+            add("error", "unknown_crs", f"cannot transform from {crs.name} to WGS-84: {exc}",
+                fix="export the file in WGS-84 (EPSG:4326)", message_zh="无法转换到 WGS-84")
+            return None
+    return gdf
+
+
+def _conform_geometry(gdf, kind, schema, add):
+    geoms = gdf.geometry.values
+    null = np.asarray(geoms.isna()) | np.asarray(shapely.is_empty(np.asarray(geoms)))
+    if null.any():
+        add("error", "empty_geometry", f"{int(null.sum())} row(s) have no geometry (missing or "
+            "empty coordinates)", column="geometry", rows=_rows(null),
+            fix="fill in the coordinates of these rows or remove them",
+            message_zh=f"{int(null.sum())} 行没有几何（坐标缺失或为空）", fix_zh="请补全这些行的坐标或删除这些行")
+    arr = np.asarray(geoms)
+    types = np.asarray(shapely.get_type_id(arr))
+    want = schema["geom"]
+    # One-point MultiPoints are points in all but name: unwrap them.
+    if "Point" in want:
+        single = (types == 4) & (shapely.get_num_geometries(arr) == 1)
+        if single.any():
+            arr = arr.copy()
+            arr[single] = shapely.get_geometry(arr[single], 0)
+            types = np.asarray(shapely.get_type_id(arr))
+    ids = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
+           "MultiPolygon": 6}
+    ok_types = [ids[w] for w in want]
+    wrong = ~np.isin(types, ok_types) & ~null
+    if wrong.any():
+        found = sorted(set(shapely.get_type_id(arr[wrong]).tolist()))
+        names = {v: k for k, v in ids.items()} | {7: "GeometryCollection", 2: "LinearRing"}
+        hint = (" (building footprints? use `gridplan households` to turn buildings into "
+                "household counts)" if kind == "households" and 3 in found else "")
+        add("error", "wrong_geometry_type",
+            f"{kind} must be {' or '.join(want)} geometries, found "
+            f"{', '.join(names.get(t, str(t)) for t in found)}{hint}",
+            column="geometry", rows=_rows(wrong),
+            fix=f"give a {kind} layer of {'/'.join(want)} geometries",
+            message_zh=f"{kind} 的几何类型应为 {'/'.join(want)}")
+    if "Polygon" in want:
+        invalid = ~np.asarray(shapely.is_valid(arr)) & ~null & ~wrong
+        if invalid.any():
+            fixed = shapely.make_valid(arr[invalid], method="structure", keep_collapsed=False)
+            arr = arr.copy()
+            arr[invalid] = fixed
+            add("repaired", "invalid_geometry",
+                f"{int(invalid.sum())} polygon(s) were invalid (self-intersecting, bow-tie, ...) "
+                "and were repaired with shapely.make_valid", column="geometry",
+                rows=_rows(invalid), fix="check these outlines in the source data",
+                message_zh=f"{int(invalid.sum())} 个多边形无效（自相交等），已自动修复",
+                fix_zh="请在源数据中检查这些边界")
+    gdf["geometry"] = gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs)
+
+
+class _Kinds:
+    """Per-kind value checks; each mutates the frame in place and adds problems."""
+
+    @staticmethod
+    def households(gdf, add):
+        if "households" not in gdf.columns:
+            gdf["households"] = np.ones(len(gdf), dtype=np.int64)
+            add("warning", "households_missing", "there is no 'households' column; each row "
+                "counts as one household", column="households",
+                fix="map the household count column with --map households=COLUMN if there is one",
+                message_zh="没有 'households' 列，每行按一户计",
+                fix_zh="如有户数列，请用 --map households=列名 指定")
+        else:
+            _count_column(gdf, "households", add, required=True, minimum=1, unit_word="户")
+        if "population" in gdf.columns:
+            _count_column(gdf, "population", add, required=False, minimum=0, unit_word="人")
+
+    @staticmethod
+    def communities(gdf, add):
+        if "name" not in gdf.columns and "community_id" in gdf.columns:
+            gdf["name"] = gdf["community_id"]
+        for col in ("name", "street_name"):
+            if col in gdf.columns:
+                gdf[col] = gdf[col].astype("string").astype("str")
+
+    @staticmethod
+    def facilities(gdf, add):
+        if "kind" not in gdf.columns:
+            # Lists of 党群服务中心 scraped from web maps rarely say which level a centre is.
+            gdf["kind"] = "community_centre"
+            add("warning", "kind_missing", "there is no 'kind' column; every facility is taken "
+                "as a community_centre", column="kind",
+                fix="add a 'kind' column (street_centre, community_centre or station) or map one "
+                "with --map kind=COLUMN", message_zh="没有 'kind' 列，所有设施均按社区党群服务中心处理",
+                fix_zh="请添加 'kind' 列（street_centre、community_centre 或 station）")
+        k = gdf["kind"].astype("string").str.strip()
+        k = k.str.lower().replace(KIND_ALIASES)
+        unknown = ~k.isin(FACILITY_KINDS).fillna(False).to_numpy(dtype=bool)
+        if unknown.any():
+            vals = sorted(set(gdf["kind"][unknown].astype(str)))[:5]
+            add("error", "unknown_kind", f"unknown facility kind(s) {', '.join(vals)}",
+                column="kind", rows=_rows(unknown),
+                fix=f"use one of {', '.join(FACILITY_KINDS)}",
+                message_zh=f"未知的设施类型 {', '.join(vals)}",
+                fix_zh="类型须为 street_centre（街道中心）、community_centre（社区中心）或 station（站点）")
+        gdf["kind"] = k.astype("str")
+        if "name" not in gdf.columns and "facility_id" in gdf.columns:
+            gdf["name"] = gdf["facility_id"]
+        if "area_m2" in gdf.columns:
+            v, bad, _ = parse_numbers(gdf["area_m2"])
+            if bad.any():
+                add("error", "non_numeric", "floor area is not a number", column="area_m2",
+                    rows=_rows(bad), fix="write area_m2 as a number of square metres",
+                    message_zh="面积不是数字")
+            gdf["area_m2"] = v.to_numpy(dtype=float)
+
+    @staticmethod
+    def buildings(gdf, add):
+        if "building_id" not in gdf.columns:
+            gdf["building_id"] = pd.Series(np.arange(len(gdf)), index=gdf.index).map(
+                "B{}".format).astype("str")
+            add("warning", "ids_generated", "no 'building_id' column; ids B0, B1, ... were "
+                "given by row order", column="building_id",
+                fix="map an id column with --map building_id=COLUMN",
+                message_zh="没有 'building_id' 列，已按行号生成编号")
+        if "levels" in gdf.columns:
+            v, bad, _ = parse_numbers(gdf["levels"])
+            if bad.any():
+                add("warning", "non_numeric", "levels that are not numbers are treated as "
+                    "unknown (default floors apply)", column="levels", rows=_rows(bad),
+                    fix="write levels as a whole number of floors", message_zh="层数不是数字，按默认层数计")
+            v = v.where(v > 0)
+            gdf["levels"] = v.to_numpy(dtype=float)
+        if "households" in gdf.columns:
+            _count_column(gdf, "households", add, required=False, minimum=0, unit_word="户")
+
+    @staticmethod
+    def estates(gdf, add):
+        if "name" not in gdf.columns and "estate_id" in gdf.columns:
+            gdf["name"] = gdf["estate_id"]
+
+    @staticmethod
+    def barriers(gdf, add):
+        if "kind" not in gdf.columns:
+            gdf["kind"] = "arterial"
+            add("warning", "barrier_kind_missing", "no 'kind' column; every line is taken as an "
+                "arterial road", column="kind", fix="add kind = arterial, river or railway",
+                message_zh="没有 'kind' 列，所有线均按主干道处理")
+        else:
+            gdf["kind"] = gdf["kind"].astype("string").str.strip().str.lower().astype("str")
+        if "name" not in gdf.columns:
+            gdf["name"] = pd.Series(pd.NA, index=gdf.index, dtype="str")
+
+
+def _count_column(gdf, col, add, *, required, minimum, unit_word):
+    v, bad, unit = parse_numbers(gdf[col])
+    blank = v.isna().to_numpy() & ~bad
+    if unit.any():
+        add("repaired", "number_with_unit", f"{int(unit.sum())} value(s) carry a unit such as "
+            f"'12{unit_word}'; the number was used", column=col, rows=_rows(unit),
+            fix="write plain numbers", message_zh=f"{int(unit.sum())} 个数值带单位（如 '12{unit_word}'），已取其中的数字")
+    if bad.any():
+        sample = ", ".join(repr(str(x)) for x in gdf[col][bad].head(3))
+        add("error", "non_numeric", f"values are not numbers ({sample})", column=col,
+            rows=_rows(bad), fix=f"write {col} as whole numbers",
+            message_zh=f"{col} 的值不是数字（{sample}）", fix_zh=f"请将 {col} 写成整数")
+    f = v.to_numpy(dtype=float)
+    frac = np.isfinite(f) & (np.floor(f) != f)
+    if frac.any():
+        add("error", "not_whole", "values are not whole numbers", column=col, rows=_rows(frac),
+            fix=f"write {col} as whole numbers", message_zh=f"{col} 的值不是整数")
+    low = np.isfinite(f) & (f < minimum)
+    if low.any():
+        add("error", "non_positive" if minimum >= 1 else "negative",
+            f"{int(low.sum())} value(s) are below {minimum}", column=col, rows=_rows(low),
+            fix=f"{col} must be at least {minimum}; correct or remove these rows",
+            message_zh=f"{int(low.sum())} 个值小于 {minimum}", fix_zh=f"{col} 至少为 {minimum}，请更正或删除这些行")
+    if required and blank.any():
+        add("error", "missing_value", f"{int(blank.sum())} row(s) have no {col} value",
+            column=col, rows=_rows(blank),
+            fix=f"fill in {col} (or drop the column to count one household per row)",
+            message_zh=f"{int(blank.sum())} 行缺少 {col}", fix_zh=f"请填写 {col}")
+    good = np.isfinite(f) & ~frac
+    ints = np.where(good, f, 0).astype(np.int64)
+    if required and good.all():
+        gdf[col] = ints
+    else:
+        gdf[col] = pd.array(np.where(good, ints, 0), dtype="Int64")
+        gdf.loc[~good, col] = pd.NA

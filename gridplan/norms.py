@@ -1,0 +1,204 @@
+"""Norms and defaults, in one place.
+
+Every number that comes from a standard or is a modelling default lives here, with its source, so
+that a planner can see and override it. Functions take these as keyword defaults; the CLI and the
+app show them.
+
+Sources (see ../shared/DOMAIN.md and the seed documents):
+- Grid size 300-500 households: national practice ("每个网格原则上覆盖300—500户"), e.g. Chongqing.
+- Micro-grids: typically one building or 30-100 households (Taizhou).
+- Community centre floor area: 30 m² per 100 households (Hunan); Zhejiang's 2025 target 40 m².
+- Street (街道) centre: at least 1,000 m².
+- Community workers: at least 18 per 10,000 urban residents; one full-time grid worker per grid.
+- 15-minute life circle: GB 50180-2018 (5/10/15-minute circles, 300/500/1,000 m walking distance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+__all__ = [
+    "GRID_MIN_HOUSEHOLDS",
+    "GRID_MAX_HOUSEHOLDS",
+    "MICRO_GRID_MAX_HOUSEHOLDS",
+    "COMMUNITY_SNAP_M",
+    "WALK_SPEED_KMH",
+    "WALK_MINUTES",
+    "MAX_SNAP_M",
+    "LIFE_CIRCLES",
+    "ISOCHRONE_MINUTES",
+    "ISOCHRONE_BUFFER_M",
+    "GAP_EPS_M",
+    "GAP_MIN_HOUSEHOLDS",
+    "GAP_BUFFER_M",
+    "FACILITY_KINDS",
+    "CENTRE_KINDS",
+    "Norms",
+    "DEFAULT_NORMS",
+    "walk_metres",
+]
+
+# --- grids ---------------------------------------------------------------------------------
+GRID_MIN_HOUSEHOLDS = 300
+GRID_MAX_HOUSEHOLDS = 500
+MICRO_GRID_MAX_HOUSEHOLDS = 100
+#: Households up to this far outside every community boundary (gaps between civil-affairs
+#: polygons) join the nearest community; farther ones are an input error.
+COMMUNITY_SNAP_M = 50.0
+
+# --- walking --------------------------------------------------------------------------------
+WALK_SPEED_KMH = 4.0
+WALK_MINUTES = 15.0
+#: Households farther than this from any walkway are reported as off the network.
+MAX_SNAP_M = 300.0
+#: GB 50180-2018 life circles: minutes -> nominal walking distance in metres.
+LIFE_CIRCLES = {5: 300.0, 10: 500.0, 15: 1000.0}
+#: Isochrone thresholds (minutes) drawn by default.
+ISOCHRONE_MINUTES = (5, 10, 15)
+#: Isochrone polygons = reachable walkways buffered by this much (metres): the strip a household
+#: can stand in and still be "on" a reached walkway (same order as typical building setbacks).
+ISOCHRONE_BUFFER_M = 50.0
+#: Gaps (clusters of uncovered households): DBSCAN radius (m), minimum households per cluster,
+#: and the buffer (m) around each cluster's convex hull.
+GAP_EPS_M = 150.0
+GAP_MIN_HOUSEHOLDS = 50
+GAP_BUFFER_M = 50.0
+
+# --- facilities -----------------------------------------------------------------------------
+FACILITY_KINDS = ("street_centre", "community_centre", "station")
+#: Kinds that count as a "centre" for the 15-minute circle unless the user says otherwise.
+CENTRE_KINDS = ("street_centre", "community_centre")
+
+
+def walk_metres(minutes: float = WALK_MINUTES, speed_kmh: float = WALK_SPEED_KMH) -> float:
+    """Network distance walked in ``minutes`` at ``speed_kmh``."""
+    return float(minutes) * float(speed_kmh) * 1000.0 / 60.0
+
+
+@dataclass(frozen=True)
+class Norms:
+    """The planning norms and modelling defaults; override with :func:`dataclasses.replace`.
+
+    Examples
+    --------
+    >>> from gridplan.norms import DEFAULT_NORMS
+    >>> zhejiang = DEFAULT_NORMS.with_(centre_m2_per_100_households=40.0)
+    """
+
+    grid_min_households: int = GRID_MIN_HOUSEHOLDS
+    grid_max_households: int = GRID_MAX_HOUSEHOLDS
+    micro_grid_max_households: int = MICRO_GRID_MAX_HOUSEHOLDS
+    walk_speed_kmh: float = WALK_SPEED_KMH
+    walk_minutes: float = WALK_MINUTES
+    max_snap_m: float = MAX_SNAP_M
+    #: Community centre floor area per 100 households (Hunan: 30; Zhejiang 2025 target: 40).
+    centre_m2_per_100_households: float = 30.0
+    #: Street-level centre minimum floor area.
+    street_centre_min_m2: float = 1000.0
+    #: Community workers per 10,000 residents (minimum).
+    community_workers_per_10k_residents: float = 18.0
+    #: Full-time grid workers per grid.
+    grid_workers_per_grid: int = 1
+    #: Persons per household when the data has no population (China 2020 census: 2.62).
+    household_size: float = 2.62
+    #: Gross floor area per household (m²) when estimating households from buildings.
+    gross_m2_per_household: float = 90.0
+    #: Floors assumed for a residential building without a levels tag.
+    default_levels: int = 6
+    #: Buildings smaller than this footprint (m²) are not counted as dwellings.
+    min_dwelling_footprint_m2: float = 40.0
+    #: Extra norms a caller wants to carry along (kept for round-tripping plan files).
+    extra: dict = field(default_factory=dict)
+
+    def with_(self, **changes) -> "Norms":
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    @property
+    def walk_m(self) -> float:
+        """Walking distance of the service circle in metres."""
+        return walk_metres(self.walk_minutes, self.walk_speed_kmh)
+
+    def centre_households_capacity(self, area_m2: float) -> float:
+        """Households a centre of ``area_m2`` can serve under the floor-area norm."""
+        return float(area_m2) / self.centre_m2_per_100_households * 100.0
+
+
+DEFAULT_NORMS = Norms()
+
+# --- the planner's app and plan files -------------------------------------------------------
+#: Edits a Plan keeps for undo; older ones are forgotten.
+PLAN_UNDO_DEPTH = 100
+#: Two partition units are neighbours when their cells share at least this much boundary (m);
+#: a contact at a corner only does not make a grid contiguous.
+UNIT_ADJACENCY_MIN_EDGE_M = 0.5
+#: A shared boundary of two units lies on a barrier (arterial road, river, railway) where it is
+#: within this distance (m) of the barrier line: unit cells come back from WGS-84 with
+#: centimetre-level drift, so an exact test would miss boundaries drawn along the barrier.
+PLAN_BARRIER_SNAP_M = 0.5
+#: Upload limits: one file (bytes), everything unpacked from one zip (bytes), the compression
+#: ratio of a zip member (zip bombs reach 1000:1; real GIS data stays below ~20:1), members per zip.
+UPLOAD_MAX_BYTES = 200 * 1024 * 1024
+UPLOAD_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+UPLOAD_MAX_RATIO = 100.0
+UPLOAD_MAX_FILES = 500
+#: Basemap tiles when neither the app setting nor the GRIDPLAN_TILES environment variable says
+#: otherwise. Offline (an intranet without this server) the vector layers still draw.
+DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILES_ATTRIBUTION = "© OpenStreetMap contributors"
+#: A grid's label (code and households) shows on the web map once the grid spans this many
+#: screen pixels (square root of its area): a label ("07 420户") is about 50 px wide.
+MAP_LABEL_MIN_PX = 50.0
+
+__all__ += [
+    "PLAN_UNDO_DEPTH",
+    "UNIT_ADJACENCY_MIN_EDGE_M",
+    "PLAN_BARRIER_SNAP_M",
+    "UPLOAD_MAX_BYTES",
+    "UPLOAD_MAX_UNPACKED_BYTES",
+    "UPLOAD_MAX_RATIO",
+    "UPLOAD_MAX_FILES",
+    "DEFAULT_TILES_URL",
+    "DEFAULT_TILES_ATTRIBUTION",
+    "MAP_LABEL_MIN_PX",
+]
+
+# --- engines (gridplan.parallel.engine) ----------------------------------------------------------------
+#: LocalCluster started by ``engine="dask"`` when no scheduler address is given: worker
+#: processes and threads per worker (one thread: the per-community and per-tile work is
+#: numpy/shapely code that holds the GIL in places, so processes scale better than threads).
+DASK_WORKERS = 2
+DASK_THREADS_PER_WORKER = 1
+#: Side (m) of the square coverage tiles of ``engine="dask"``: 3 km cores with a ~1 km halo
+#: (the 15-minute walk) keep the halo overhead near (5/3)^2 while a city still splits into
+#: enough tiles to spread over workers.
+TILE_M = 3000.0
+
+__all__ += ["DASK_WORKERS", "DASK_THREADS_PER_WORKER", "TILE_M"]
+
+# --- siting (gridplan.siting.api) -----------------------------------------------------------------
+#: Walking minutes of a service station (党群服务站, "中心+站点"): stations are meant to be closer
+#: to home than the centre, inside grids and estates (GB 50180-2018's 10-minute circle).
+STATION_WALK_MINUTES = 10.0
+#: Lattice spacing (m) of network-node candidate sites: about a block, so a candidate stands near
+#: every street corner without multiplying near-identical candidates.
+SITING_SPACING_M = 150.0
+#: Floor area (m²) assumed for a NEW centre or station in the capacitated model (a typical
+#: converted ground floor; 150 m² serves 500 households at 30 m² per 100 households).
+NEW_SITE_AREA_M2 = 150.0
+#: Seconds allowed to the exact siting solver before it reports its best answer and gap.
+SITING_TIME_LIMIT_S = 30.0
+
+__all__ += ["STATION_WALK_MINUTES", "SITING_SPACING_M", "NEW_SITE_AREA_M2", "SITING_TIME_LIMIT_S"]
+
+# --- coordinate checks (gridplan.access.coverage) ----------------------------------------------------
+#: Coverage suspects GCJ-02/BD-09 points declared WGS-84 when at least this share of household
+#: rows is off the walking network or outside every community ...
+COORDS_SUSPECT_SHARE = 0.1
+#: ... and at least this many rows (a couple of stray points can land near a walkway by chance) ...
+COORDS_SUSPECT_MIN_ROWS = 5
+#: ... and converting them would bring at least this share of those rows onto the network and
+#: inside a community (the Chinese web-map offset is a few hundred metres).
+COORDS_CONFIRM_SHARE = 0.8
+
+__all__ += ["COORDS_SUSPECT_SHARE", "COORDS_SUSPECT_MIN_ROWS", "COORDS_CONFIRM_SHARE"]

@@ -1,0 +1,1 @@
+"""Input layers derived from other sources: households from building footprints and OSM."""
