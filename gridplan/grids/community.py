@@ -230,7 +230,10 @@ def _adj(n, i, j, length):
 def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole_total,
                 merge=True):
     """Grid label per unit and (status, reason) per grid, handling oversized units, barriers
-    and detached parts before the balanced partition."""
+    and detached parts before the balanced partition.
+
+    Returns labels, then reasons, crossing and failed (one entry per grid label, in label
+    order), then whether a failed part could merge across a barrier."""
     n = len(w)
     labels = np.full(n, -1, dtype=np.int64)
     reasons: list[str | None] = []
@@ -301,12 +304,13 @@ def _plan_units(w, ui, uj, ulen, usame, area, perim, lo, hi, seed, target, whole
         for r in roots:
             if r not in results:
                 results[r] = plan(r)
-        failed = [r for r in roots if results[r][2]["violation"] > 0]
+        # not `failed`: that list holds one flag per grid label and is indexed by the caller
+        failed_roots = [r for r in roots if results[r][2]["violation"] > 0]
         if not merge:
-            mergeable = any(neighbour_of(r) is not None for r in failed)
+            mergeable = any(neighbour_of(r) is not None for r in failed_roots)
             break
         merged = False
-        for r in sorted(failed, key=lambda r: (results[r][3], r)):
+        for r in sorted(failed_roots, key=lambda r: (results[r][3], r)):
             other = neighbour_of(r)
             if other is not None:
                 group[other] = r
@@ -354,6 +358,7 @@ def plan_community(task: dict) -> dict:
     Estates are kept whole first. When some part of the community has no valid plan with whole
     estates, the estates there are split along building lines (into halves of the bound, then
     into single buildings) and the community is planned again; the report counts split estates.
+    A replan starts with the estates its previous plan split already split.
 
     Parameters
     ----------
@@ -366,7 +371,8 @@ def plan_community(task: dict) -> dict:
     """
     hi = int(task["hi"])
     half = max(1, hi // 2)
-    refine: dict = {}
+    base = _previous_splits(task)
+    refine: dict = dict(base)
     merge = False
     res = _plan_once(task, refine, merge)
     for _ in range(6):
@@ -375,13 +381,41 @@ def plan_community(task: dict) -> dict:
             refine = {**refine, **{e: (1 if refine.get(e) == half else half) for e in bad}}
         elif res["stats"]["mergeable"] and not merge:
             # splitting estates did not help: allow grids across barriers, estates whole again
-            merge, refine = True, {}
+            merge, refine = True, dict(base)
         else:
             break
         res = _plan_once(task, refine, merge)
     res.pop("failed_estates", None)
     res["stats"].pop("mergeable", None)
     return res
+
+
+def _previous_splits(task: dict) -> dict:
+    """Estates to split into buildings from the start of a replan: those whose default units
+    (whole estates, or their building-line pieces) straddle two previous grids.
+
+    The previous plan split them further (estate refinement); from the default units the
+    replan could not rebuild its grids, not even for a community that did not change.
+    """
+    est, prev = task.get("estate"), task.get("previous")
+    if est is None or prev is None or len(prev) == 0:
+        return {}
+    prev = np.asarray(prev, dtype=object)
+    kept_ids = {gid for gid, _ in task.get("kept") or []}
+    rows = np.flatnonzero([isinstance(p, str) and p not in kept_ids for p in prev])
+    if len(rows) == 0:
+        return {}
+    bld = task.get("building")
+    xy = np.asarray(task["xy"], dtype=float).reshape(-1, 2)
+    keys = unit_keys(xy[rows], np.asarray(task["hh"], dtype=np.int64)[rows],
+                     None if bld is None else np.asarray(bld, dtype=object)[rows],
+                     np.asarray(est, dtype=object)[rows], int(task["hi"]))
+    grids_of: dict = {}
+    for u, p in zip(keys.codes.tolist(), prev[rows].tolist()):
+        grids_of.setdefault(u, set()).add(p)
+    t_est = keys.table["estate_id"].to_numpy(object)
+    return {t_est[u]: 1 for u, g in sorted(grids_of.items())
+            if len(g) > 1 and isinstance(t_est[u], str)}
 
 
 def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
