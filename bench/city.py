@@ -4,7 +4,7 @@ households, on one machine and (``--engine dask``) on a Dask cluster.
 Every stage runs in its own child process, so that its peak memory is its own: the parent reads
 the child's ``ru_maxrss`` from ``os.wait4`` and also polls the resident memory of the child's
 whole process tree with psutil every 0.2 s (Dask workers are grandchildren). Inputs come from
-``bench/_citygen.py`` and are cached under ``bench/_cache/`` (generated once per size).
+``tests/generators/city.py`` and are cached under ``bench/_cache/`` (generated once per size).
 
 Run:
     .venv/bin/python bench/city.py                          # 100k, 300k, 1M, every stage
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent))
 
 SIZES = (100_000, 300_000, 1_000_000)
@@ -55,14 +55,14 @@ KINDS = ("street_centre", "community_centre", "station")
 
 # ------------------------------------------------------------------------------ child stages
 def _city(size, layers):
-    from _citygen import load_city
+    from generators.city import load_city
 
     return load_city(size, layers=layers)
 
 
 def _network(size):
     from gridplan.network import load_network
-    from _citygen import city_dir
+    from generators.city import city_dir
 
     import geopandas as gpd
 
@@ -71,7 +71,7 @@ def _network(size):
 
 
 def stage_generate(size, args):
-    from _citygen import city_dir, load_city
+    from generators.city import city_dir, load_city
 
     t0 = time.perf_counter()
     city = load_city(size)
@@ -106,7 +106,7 @@ def stage_partition(size, args):
 
 def stage_network_load(size, args):
     from gridplan.network import load_network
-    from _citygen import city_dir
+    from generators.city import city_dir
 
     import geopandas as gpd
 

@@ -4,7 +4,7 @@ Two cases, one run:
 
 1. the real OSM extract of central Nanjing (../shared/realdata, skipped when absent) with random
    households and centres;
-2. a generated city: a street lattice of >= 500,000 junctions (bench/_netgen.py), 1,000,000
+2. a generated city: a street lattice of >= 500,000 junctions (tests/generators/network.py), 1,000,000
    household points and 2,000 centres.
 
 Peers:
@@ -35,8 +35,8 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _netgen import lattice_network, random_facilities, random_points  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from generators.network import lattice_network, random_facilities, random_points  # noqa: E402
 
 from gridplan.network import load_network, network_from_lines  # noqa: E402
 from gridplan.norms import walk_metres  # noqa: E402

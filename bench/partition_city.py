@@ -1,5 +1,5 @@
 """City-scale partition: 1,000,000 households in about 25,000 buildings, 2,500 estates and 400
-communities (deterministic, bench/_gen.city), planned on all cores.
+communities (deterministic, tests/generators/region.city), planned on all cores.
 
 Prints the generation time, the partition wall time, grid figures and the peak memory (ru_maxrss
 of this process and of the largest worker process; their sum bounds the peak of the run).
@@ -16,10 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _gen import city  # noqa: E402
+from generators.region import city  # noqa: E402
 
 from gridplan.grids.api import partition  # noqa: E402
 

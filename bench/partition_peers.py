@@ -31,10 +31,10 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _gen import random_region  # noqa: E402
+from generators.region import random_region  # noqa: E402
 
 from gridplan.geometry.adjacency import shared_boundaries  # noqa: E402
 from gridplan.grids.search import Graph, plan_graph  # noqa: E402

@@ -31,7 +31,7 @@ def realdata() -> Path:
 
 
 def load_script(relpath: str):
-    """Import a repository script that is not part of the package (``bench/_netgen.py``, ...).
+    """Import a repository script that is not part of the package (``notebooks/build_notebooks.py``, ``scripts/vendor_assets.py``).
 
     Registered in ``sys.modules`` under its file stem, so that pickling (Dask, process pools)
     and a second load find the same module.

@@ -22,13 +22,13 @@ from gridplan.network.isochrones import _reached_pieces, isochrones
 from gridplan.network import network_from_lines
 from gridplan.norms import walk_metres
 
-from conftest import ROOT, load_script
+from conftest import ROOT
 
 CRS = "EPSG:32650"
 BAD = ROOT / "tests" / "data" / "bad"
 
 
-netgen = load_script("bench/_netgen.py")
+from generators import network as netgen  # noqa: E402
 LATTICE = netgen.lattice_network(16, 12, seed=11, drop=0.1, parallel=0.1)
 NET = network_from_lines(LATTICE)
 LINES = NET.edges.geometry.values.to_numpy()

@@ -13,9 +13,8 @@ from gridplan.access.coverage import coverage
 from gridplan.network.isochrones import isochrones
 from gridplan.network import network_from_lines
 
-from conftest import load_script
 
-netgen = load_script("bench/_netgen.py")
+from generators import network as netgen  # noqa: E402
 
 LINES = netgen.lattice_network(12, 10, seed=5, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)

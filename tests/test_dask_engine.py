@@ -1,7 +1,7 @@
 """engine="dask" gives the same files as the local engine, byte for byte.
 
 One LocalCluster of 2 worker processes (1 thread each) serves the whole module. The inputs are a
-small city from bench/_citygen.py (4 communities, about 600 buildings, a 10,000-segment walking
+small city from tests/generators/city.py (4 communities, about 600 buildings, a 10,000-segment walking
 network), cut into several coverage tiles so that tiles, halos and the re-search of households
 beyond the halo are all exercised.
 """
@@ -22,11 +22,12 @@ from gridplan.parallel import engine
 from gridplan import io
 from gridplan.errors import InputError
 
-from conftest import load_script
 
 
 def _citygen():
-    return load_script("bench/_citygen.py")
+    from generators import city
+
+    return city
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,8 @@ from gridplan.network.isochrones import isochrones
 from gridplan.network import network_from_lines
 from gridplan.norms import walk_metres
 
-from conftest import load_script
 
-netgen = load_script("bench/_netgen.py")
+from generators import network as netgen  # noqa: E402
 
 LINES = netgen.lattice_network(10, 8, seed=3, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)

@@ -17,13 +17,12 @@ from gridplan.network.snapping import SnapIndex
 from gridplan.errors import NetworkError
 from gridplan.network import WalkNetwork, load_network, network_from_lines
 
-from conftest import load_script
 from _walkref import walk_reference
 
 CRS = "EPSG:32650"
 
 
-netgen = load_script("bench/_netgen.py")
+from generators import network as netgen  # noqa: E402
 
 
 def lines_gdf(wkts, **cols):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,8 +22,7 @@ from gridplan.errors import InputError
 from gridplan.grids.api import partition
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-from _gen import city  # noqa: E402
+from generators.region import city  # noqa: E402
 
 
 # --- the graph core ----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from pyproj import Transformer
 
 __all__ = ["LAYERS", "make_city", "load_city", "city_dir", "CACHE"]
 
-CACHE = Path(__file__).resolve().parent / "_cache"
+CACHE = Path(__file__).resolve().parents[2] / "bench" / "_cache"
 LAYERS = ("street", "communities", "estates", "buildings", "households", "facilities", "network",
           "barriers")
 

@@ -1,0 +1,1 @@
+"""Deterministic synthetic inputs shared by the tests and the benchmarks in ``bench/``."""
