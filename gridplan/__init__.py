@@ -48,7 +48,7 @@ _API = {
     "partition": "gridplan.grids.api",
     "PartitionResult": "gridplan.grids.api",
     # walking network and the 15-minute circle
-    "load_network": "gridplan.network.graph",
+    "load_network": "gridplan.network.load",
     "WalkNetwork": "gridplan.network.graph",
     "coverage": "gridplan.access.coverage",
     "CoverageResult": "gridplan.access.coverage",

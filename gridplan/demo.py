@@ -79,7 +79,7 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     """
     from gridplan.io import files as io
     from gridplan.access.coverage import coverage, write_coverage
-    from gridplan.network.graph import load_network
+    from gridplan.network.load import load_network
     from gridplan.grids.api import partition, write_partition
     from gridplan.datasets.sample import _repo_data, write_sample
     from gridplan.siting.api import site, write_siting

@@ -262,13 +262,13 @@ def read_upload(kind: str, name: str, data: bytes, *, columns: dict | None = Non
 
 
 def read_network_upload(name: str, data: bytes):
-    """Stage and load an uploaded walking network with :func:`gridplan.network.graph.load_network`.
+    """Stage and load an uploaded walking network with :func:`gridplan.network.load.load_network`.
 
     Returns
     -------
     WalkNetwork
     """
-    from gridplan.network.graph import load_network
+    from gridplan.network.load import load_network
 
     with staging() as folder:
         path = stage_upload(name, data, folder, suffixes=NETWORK_SUFFIXES)

@@ -114,7 +114,7 @@ def _fallback_read(path: str, cols: dict, coords: str):
 def run(args: argparse.Namespace) -> int:
     from gridplan.access.coverage import life_circle, write_coverage
     from gridplan.parallel.engine import coverage
-    from gridplan.network.graph import load_network
+    from gridplan.network.load import load_network
     from gridplan.norms import DEFAULT_NORMS, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH
 
     mapping = parse_map(args.map)

@@ -76,7 +76,7 @@ def _read_candidates(path: str, coords: str):
 def run(args: argparse.Namespace) -> int:
     from gridplan.cli._layers import read_output
     from gridplan.io.files import read_communities, read_facilities, read_households
-    from gridplan.network.graph import load_network
+    from gridplan.network.load import load_network
     from gridplan.siting.api import site, write_siting
 
     mapping = parse_map(args.map)

@@ -46,7 +46,8 @@ from gridplan.errors import InputError
 from gridplan.access.coverage import coverage as core_coverage
 from gridplan.grids.api import partition as core_partition
 from gridplan.grids.community import plan_community
-from gridplan.network.graph import WalkNetwork, load_network
+from gridplan.network.graph import WalkNetwork
+from gridplan.network.load import load_network
 from gridplan.norms import (
     DASK_THREADS_PER_WORKER, DASK_WORKERS, ISOCHRONE_MINUTES, TILE_M, WALK_MINUTES,
     WALK_SPEED_KMH, walk_metres)
