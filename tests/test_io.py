@@ -220,3 +220,29 @@ def test_convert_command(tmp_path, capsys):
     got = io.read_households(out, layer="hh")
     assert got["households"].tolist() == hh["households"].tolist()
     assert np.max(np.abs(got.geometry.x.to_numpy() - hh.geometry.x.to_numpy())) < 1e-6
+
+
+@pytest.mark.parametrize("sep", ["\t", "|", ";"])
+def test_delimited_text_files_are_sniffed(tmp_path, sep):
+    text = sep.join(["lon", "lat", "households"]) + "\n" + sep.join(["114.30", "30.50", "12"]) \
+        + "\n" + sep.join(["114.31", "30.51", "7"]) + "\n"
+    path = tmp_path / "hh.txt"
+    path.write_text(text, encoding="utf-8")
+    hh = io.read_households(path)
+    assert hh["households"].tolist() == [12, 7]
+    assert hh.geometry.x.round(2).tolist() == [114.30, 114.31]
+
+
+def test_legacy_xls_workbook(tmp_path):
+    xlwt = pytest.importorskip("xlwt")
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("住户")
+    for j, name in enumerate(["经度", "纬度", "户数"]):
+        sheet.write(0, j, name)
+    for i, row in enumerate([(114.30, 30.50, 12), (114.31, 30.51, 7)], start=1):
+        for j, v in enumerate(row):
+            sheet.write(i, j, v)
+    path = tmp_path / "hh.xls"
+    book.save(str(path))
+    hh = io.read_households(path)
+    assert hh["households"].tolist() == [12, 7]

@@ -153,3 +153,17 @@ def test_peek_columns(tmp_path):
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_peek_columns_sees_what_the_reader_sees(tmp_path):
+    # a long UTF-8 file: the header is read from the decoded text, never a byte prefix
+    rows = "".join(f"114.{i:04d},30.5,{i % 9 + 1},幸福路{i}号楼\n" for i in range(25_000))
+    c = uploads.stage_upload("big.csv", ("经度,纬度,户数,地址\n" + rows).encode("utf-8"), tmp_path)
+    assert uploads.peek_columns(c) == ["经度", "纬度", "户数", "地址"]
+    # a title line above the header, as exported by population systems
+    t = uploads.stage_upload("title.csv", "某某社区住户表\n经度,纬度,总户数\n114.3,30.5,3\n"
+                             .encode("utf-8"), tmp_path)
+    assert uploads.peek_columns(t) == ["经度", "纬度", "总户数"]
+    # a quoted header with a comma inside a name
+    q = uploads.stage_upload("q.csv", b'lon,lat,"name, full"\n114.3,30.5,a\n', tmp_path)
+    assert uploads.peek_columns(q) == ["lon", "lat", "name, full"]

@@ -202,25 +202,14 @@ def _main_file(files: list[Path], name: str, suffixes) -> Path:
 
 
 def peek_columns(path: str | Path) -> list[str]:
-    """Column names of a data file (for the column-mapping step); [] when unreadable."""
-    path = Path(path)
-    try:
-        if path.suffix.lower() in (".csv", ".xlsx"):
-            import pandas as pd
+    """Column names of a data file for the column-mapping step, as the reader will see them
+    (encoding, separator and title rows found by :func:`gridplan.io.readers.columns_of`);
+    [] when the file cannot be read: the reader reports that with a proper message later."""
+    from gridplan.io.readers import columns_of
 
-            if path.suffix.lower() == ".xlsx":
-                return [str(c) for c in pd.read_excel(path, nrows=0).columns]
-            raw = path.read_bytes()[:65536]
-            for enc in ("utf-8-sig", "gb18030"):
-                try:
-                    head = raw.decode(enc).splitlines()[0]
-                    return [c.strip().strip('"') for c in head.split(",")]
-                except (UnicodeDecodeError, IndexError):
-                    continue
-            return []
-        info = pyogrio.read_info(path)
-        return [str(c) for c in info["fields"]]
-    except Exception:  # unreadable files are reported by the reader with a proper message
+    try:
+        return columns_of(path)
+    except InputError:
         return []
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 from pyproj import CRS
 
+from gridplan.errors import InputError
+
 __all__ = ["WGS84", "local_crs", "to_metric", "to_wgs84", "is_geographic"]
 
 WGS84 = CRS.from_epsg(4326)
@@ -28,7 +30,9 @@ def local_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     pyproj.CRS
     """
     if gdf.crs is None:
-        raise ValueError("data has no CRS; read it with gridplan.io.files, which sets one")
+        raise InputError("the data has no coordinate reference system",
+                         fix="read it with gridplan.read_* (which sets one) or call .set_crs()",
+                         message_zh="数据没有坐标参考系", fix_zh="请用 gridplan.read_* 读取，或先设置坐标系")
     crs = CRS.from_user_input(gdf.crs)
     if not crs.is_geographic:
         return crs

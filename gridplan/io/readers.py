@@ -5,6 +5,7 @@ severity "error"; nothing here raises for bad data except through :func:`fail`.
 
 from __future__ import annotations
 
+import csv
 import io as _io
 import struct
 import warnings
@@ -244,23 +245,38 @@ def _looks_like_header(values, lonlat) -> bool:
     return bool(has_lon and has_lat) or bool(names & set(WKT_NAMES))
 
 
-def _read_csv(path, name, problems, *, layer=None, lonlat=None):
+def _sniff_delimiter(text: str) -> str:
+    """The field separator of a delimited text: comma, tab, semicolon or bar.
+
+    ``.txt`` exports from survey and census systems are often tab- or bar-separated; csv.Sniffer
+    reads the first lines, and a comma is assumed when it cannot decide.
+    """
+    sample = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS + 5])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _csv_table(path, name, problems, *, lonlat=None) -> pd.DataFrame:
+    """The CSV/TXT file as a string table, with its encoding, separator and header row found."""
     text = _decode_text(path.read_bytes(), name, problems)
     if "\x00" in text:
         fail(name, "the file holds binary data, not CSV text",
              "check that the file is really a CSV export", "文件包含二进制数据，不是 CSV 文本")
+    sep = _sniff_delimiter(text)
+    opts = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
     try:
-        df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False,
-                         na_values=[""], skipinitialspace=True)
+        df = pd.read_csv(_io.StringIO(text), **opts)
         if not _looks_like_header(df.columns, lonlat):
             # A title line above the header: find the header in the first rows.
             lines = text.splitlines()
             for k in range(1, min(HEADER_SEARCH_ROWS, len(lines))):
-                first = next(iter(pd.read_csv(_io.StringIO(lines[k]), header=None, dtype=str,
-                                              keep_default_na=False).itertuples(index=False)), ())
+                first = next(iter(pd.read_csv(_io.StringIO(lines[k]), header=None, sep=sep,
+                                              dtype=str, keep_default_na=False
+                                              ).itertuples(index=False)), ())
                 if _looks_like_header(first, lonlat):
-                    df = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False,
-                                     na_values=[""], skiprows=k, skipinitialspace=True)
+                    df = pd.read_csv(_io.StringIO(text), skiprows=k, **opts)
                     problems.append(Problem(
                         "warning", "header_row", name, None, [],
                         f"skipped {k} title line(s) above the header", "",
@@ -270,20 +286,27 @@ def _read_csv(path, name, problems, *, layer=None, lonlat=None):
         fail(name, f"cannot parse the CSV: {str(exc).splitlines()[0][:200]}",
              "check the separators and quotes of the file (save it from Excel as CSV UTF-8)",
              "无法解析 CSV 文件", "请检查分隔符和引号（可在 Excel 中另存为 CSV UTF-8）")
-    return table_to_gdf(df, name, problems, lonlat=lonlat)
+    return df
 
 
-def _read_excel(path, name, problems, *, layer=None, lonlat=None):
+def _read_csv(path, name, problems, *, layer=None, lonlat=None):
+    return table_to_gdf(_csv_table(path, name, problems, lonlat=lonlat), name, problems,
+                        lonlat=lonlat)
+
+
+def _excel_table(path, name, problems, *, layer=None, lonlat=None) -> pd.DataFrame:
+    """The sheet as a string table, with its header row found below any title rows."""
     try:
         raw = pd.read_excel(path, sheet_name=layer if layer is not None else 0, header=None,
                             dtype=object)
-    except Exception as exc:  # openpyxl/xlrd raise many types for damaged or wrong files
+    except (ValueError, OSError, KeyError, ImportError, zipfile.BadZipFile) as exc:
+        # openpyxl/xlrd report damaged or mislabelled workbooks with these types
         fail(name, f"cannot read the file as Excel: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}",
-             "check that the file is a complete .xlsx workbook", "无法读取 Excel 文件",
-             "请检查文件是否为完整的 .xlsx 工作簿")
+             "check that the file is a complete Excel workbook (.xlsx or .xls)",
+             "无法读取 Excel 文件", "请检查文件是否为完整的 Excel 工作簿（.xlsx 或 .xls）")
     raw = raw.dropna(how="all").dropna(axis=1, how="all")
     if raw.empty:
-        return table_to_gdf(pd.DataFrame(), name, problems, lonlat=lonlat)
+        return pd.DataFrame()
     header_at = 0
     for k in range(min(HEADER_SEARCH_ROWS, len(raw))):
         if _looks_like_header(raw.iloc[k].tolist(), lonlat):
@@ -302,7 +325,33 @@ def _read_excel(path, name, problems, *, layer=None, lonlat=None):
     for c in df.columns:
         col = df[c]
         df[c] = col.map(_cell_text, na_action="ignore").astype("str")
-    return table_to_gdf(df, name, problems, lonlat=lonlat)
+    return df
+
+
+def _read_excel(path, name, problems, *, layer=None, lonlat=None):
+    return table_to_gdf(_excel_table(path, name, problems, layer=layer, lonlat=lonlat), name,
+                        problems, lonlat=lonlat)
+
+
+def columns_of(path, *, layer=None) -> list[str]:
+    """The column names a reader will see in ``path``: after the encoding, the separator and
+    any title rows above the header are found, exactly as :func:`read_any` reads the file.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read (the same message as :func:`read_any`).
+    """
+    path = Path(path)
+    name = _name(path)
+    fmt = EXTENSIONS.get(path.suffix.lower())
+    problems: list[Problem] = []
+    if fmt == "csv":
+        return [str(c).strip() for c in _csv_table(path, name, problems).columns]
+    if fmt == "excel":
+        return [str(c).strip() for c in _excel_table(path, name, problems, layer=layer).columns]
+    gdf, _ = read_any(path, layer=layer)
+    return [str(c) for c in gdf.columns if c != gdf.geometry.name]
 
 
 def _cell_text(v) -> str:
