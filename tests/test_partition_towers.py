@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from _partition_checks import check_invariants
-from gridplan._community import _plan_units
-from gridplan.partition import partition
+from gridplan.grids.community import _plan_units
+from gridplan.grids.api import partition
 
 UTM = "EPSG:32649"
 X0, Y0 = 300_000.0, 3_390_000.0
