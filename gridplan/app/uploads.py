@@ -21,7 +21,6 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-import pyogrio
 
 from gridplan.errors import InputError
 from gridplan.norms import (
@@ -243,8 +242,7 @@ def read_upload(kind: str, name: str, data: bytes, *, columns: dict | None = Non
 
     with staging() as folder:
         path = stage_upload(name, data, folder)
-        gdf, problems = read_checked(path, kind, columns=columns or None, coords=coords,
-                                     strict_columns=True)
+        gdf, problems = read_checked(path, kind, columns=columns or None, coords=coords)
         if gdf is not None:
             gdf = gdf.copy()  # detach from anything still pointing into the staging folder
     return gdf, problems

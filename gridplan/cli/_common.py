@@ -11,14 +11,43 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or notes")
 
 
+#: Layers that a bare ``--coords SYSTEM`` applies to: points placed on web maps (Amap, Tencent,
+#: Baidu geocoding). Boundaries and footprints come from GIS systems; name them to convert them.
+POINT_LAYERS = ("households", "facilities", "candidates")
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+
 def add_coords(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--coords",
-        choices=("wgs84", "gcj02", "bd09"),
         default="wgs84",
-        help="coordinate system of GeoJSON/CSV/XLSX inputs: wgs84 (default), gcj02 (Amap, "
-        "Tencent) or bd09 (Baidu); converted to WGS-84 on read",
+        metavar="SYSTEM | LAYER=SYSTEM[,...]",
+        help="datum of longitude/latitude inputs: wgs84 (default), gcj02 (Amap, Tencent) or bd09 "
+        "(Baidu), converted to WGS-84 on read. A bare system applies to the point layers "
+        "(households, facilities, candidates); LAYER=SYSTEM sets one file, e.g. "
+        "--coords facilities=gcj02,households=wgs84 or --coords estates=gcj02",
     )
+
+
+def parse_coords(value: str | None) -> dict[str, str]:
+    """``"gcj02"`` -> the point layers; ``"facilities=gcj02,estates=bd09"`` -> those layers.
+
+    Layers not named are WGS-84. Unknown systems and layers are errors (exit 2)."""
+    from gridplan.io.schema import KINDS
+
+    value = (value or "wgs84").strip().lower()
+    out: dict[str, str] = {}
+    for part in (s.strip() for s in value.split(",") if s.strip()):
+        layer, _, system = part.rpartition("=")
+        layers = [layer] if layer else list(POINT_LAYERS)
+        if system not in COORD_SYSTEMS or any(k not in KINDS + ("candidates",) for k in layers):
+            raise InputError(f"--coords {part}: not SYSTEM or LAYER=SYSTEM",
+                             fix=f"systems: {', '.join(COORD_SYSTEMS)}; layers: "
+                                 f"{', '.join(KINDS)}, candidates",
+                             message_zh=f"--coords {part} 格式不正确",
+                             fix_zh="例如 --coords gcj02 或 --coords facilities=gcj02")
+        out.update(dict.fromkeys(layers, system))
+    return out
 
 
 def add_map(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +78,30 @@ def parse_map(items: list[str]) -> dict[str, str]:
             field, column = (s.strip() for s in pair.split("=", 1))
             mapping[field] = column
     return mapping
+
+
+def read_inputs(args: argparse.Namespace, paths: dict[str, str | None]) -> dict:
+    """Read a command's contract inputs through the one reader, with one ``--map`` split by file.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The command's options (``--map``, ``--coords``).
+    paths : dict
+        Layer kind -> file (``None`` when not given).
+
+    Returns
+    -------
+    dict
+        Layer kind -> GeoDataFrame (``None`` when not given).
+    """
+    from gridplan.io.files import read_layer, split_columns
+
+    given = {k: p for k, p in paths.items() if p}
+    by_kind = split_columns(parse_map(getattr(args, "map", [])), given)
+    coords = parse_coords(getattr(args, "coords", "wgs84"))
+    return {k: read_layer(p, k, columns=by_kind[k] or None, coords=coords.get(k, "wgs84"))
+            if p else None for k, p in paths.items()}
 
 
 def add_engine(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridplan.errors import InputError
+from gridplan.io.readers import GDAL_ERRORS
 
 
 def read_output(path: str | Path, what: str, required: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
@@ -23,7 +24,7 @@ def read_output(path: str | Path, what: str, required: tuple[str, ...] = ()) -> 
                          message_zh=f"找不到{what}文件")
     try:
         gdf = gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # GDAL's own errors: unreadable or not a vector file
+    except GDAL_ERRORS as exc:
         raise InputError(f"cannot read the {what}: {exc}", file=str(path),
                          fix="give a GeoJSON, GeoPackage or GeoParquet file",
                          message_zh=f"无法读取{what}文件") from exc

@@ -6,7 +6,7 @@ OUT in the format of its extension (.geojson, .gpkg, .parquet, .csv), atomically
 
 from __future__ import annotations
 
-from gridplan.cli._common import add_coords, add_map, add_quiet, parse_map
+from gridplan.cli._common import add_coords, add_map, add_quiet, parse_coords, parse_map
 
 HELP = "convert a layer between formats (GeoJSON, GPKG, SHP zip, Parquet, CSV/XLSX) and to WGS-84"
 
@@ -29,7 +29,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from gridplan.io.files import read_layer, write
 
-    gdf = read_layer(args.input, args.kind, columns=parse_map(args.map), coords=args.coords,
+    gdf = read_layer(args.input, args.kind, columns=parse_map(args.map), coords=parse_coords(args.coords).get(args.kind, "wgs84"),
                      layer=args.layer)
     path = write(gdf, args.output, layer=args.out_layer)
     if not args.quiet:

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from gridplan.cli._common import (add_coords, add_engine, add_map, add_quiet,
-                                  engine_options, parse_map)
+                                  engine_options, read_inputs)
+from gridplan.cli._layers import read_output
 from gridplan.errors import InputError
 
 HELP = "walking time to the nearest party-mass centre (15-minute circle), gaps and norms"
 
 log = logging.getLogger(__name__)
-
-#: Which --map fields apply to which input (a field applies only when the file has the column).
-LAYER_FIELDS = {
-    "households": ("households", "population", "community_id", "grid_id", "building_id", "estate_id"),
-    "facilities": ("facility_id", "name", "kind", "area_m2", "community_id"),
-    "communities": ("community_id", "name", "street_id", "street_name"),
-    "grids": ("grid_id", "community_id", "name"),
-}
-
 
 def register(sub) -> None:
     p = sub.add_parser("coverage", help=HELP, description=HELP)
@@ -59,65 +50,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _read(kind: str, path: str, mapping: dict, coords: str):
-    """Read a layer with gridplan.io.files when it exists (else pyogrio), EPSG:4326."""
-    fields = _file_fields(path)
-    cols = {k: v for k, v in mapping.items() if k in LAYER_FIELDS[kind] and (fields is None or v in fields)}
-    try:
-        from gridplan.io import files as gio
-    except ImportError:
-        gio = None
-    reader = getattr(gio, f"read_{kind}", None) if gio is not None else None
-    if reader is not None:
-        return reader(path, columns=cols or None, coords=coords)
-    return _fallback_read(path, cols, coords)
-
-
-def _file_fields(path: str):
-    try:
-        import pyogrio
-
-        return set(pyogrio.read_info(path)["fields"])
-    except Exception:  # unreadable here: the reader reports it properly
-        return None
-
-
-def _fallback_read(path: str, cols: dict, coords: str):
-    import geopandas as gpd
-    import pandas as pd
-
-    p = Path(path)
-    if not p.exists():
-        raise InputError("file not found", file=path, fix="check the path", message_zh="文件不存在")
-    if coords != "wgs84":
-        raise InputError("--coords needs gridplan.io.files, which is not installed in this build", file=path)
-    try:
-        if p.suffix.lower() == ".csv":
-            df = pd.read_csv(p)
-            lon = next((c for c in ("lon", "lng", "longitude", "经度") if c in df.columns), None)
-            lat = next((c for c in ("lat", "latitude", "纬度") if c in df.columns), None)
-            if lon is None or lat is None:
-                raise InputError("no lon/lat columns", file=path, fix="add lon and lat columns")
-            gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df[lon], df[lat]), crs=4326)
-        else:
-            gdf = gpd.read_file(p)
-            if gdf.crs is None:
-                gdf = gdf.set_crs(4326)
-    except InputError:
-        raise
-    except Exception as exc:
-        raise InputError(f"cannot read: {exc}", file=path, message_zh="无法读取文件") from exc
-    gdf = gdf.rename(columns={v: k for k, v in cols.items()})
-    return gdf.to_crs(4326)
-
-
 def run(args: argparse.Namespace) -> int:
     from gridplan.access.coverage import life_circle, write_coverage
     from gridplan.parallel.engine import coverage
     from gridplan.network.load import load_network
     from gridplan.norms import DEFAULT_NORMS, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH
 
-    mapping = parse_map(args.map)
     minutes, speed = WALK_MINUTES, WALK_SPEED_KMH
     if args.preset is not None:
         minutes, speed = life_circle(args.preset)
@@ -135,10 +73,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("no walking network given",
                          fix="pass --network FILE (OSM, GraphML or GeoJSON lines) or --place NAME",
                          message_zh="未提供步行路网", fix_zh="请用 --network 或 --place 指定路网")
-    households = _read("households", args.households, mapping, args.coords)
-    facilities = _read("facilities", args.facilities, mapping, args.coords)
-    communities = _read("communities", args.communities, mapping, args.coords) if args.communities else None
-    grids = _read("grids", args.grids, mapping, args.coords) if args.grids else None
+    layers = read_inputs(args, {"households": args.households, "facilities": args.facilities,
+                                "communities": args.communities})
+    households, facilities = layers["households"], layers["facilities"]
+    communities = layers["communities"]
+    grids = read_output(args.grids, "grids", ("grid_id",)) if args.grids else None
     if not args.quiet:
         log.info("loading the walking network ...")
     net = load_network(args.network, place=args.place, progress=not args.quiet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridplan.cli._common import add_coords, add_quiet
+from gridplan.cli._common import add_coords, add_quiet, parse_coords
 from gridplan.errors import InputError
 
 HELP = "export grids with stable codes: GeoPackage per level, Excel report (中文), GeoJSON, PNG"
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to write", fix="give --gpkg, --xlsx, --geojson and/or --png",
                          message_zh="未指定输出文件")
     grids = read_output(args.grids, "grids", ("grid_id", "community_id", "households"))
-    communities = (read_contract("communities", args.communities, args.coords)
+    communities = (read_contract("communities", args.communities, parse_coords(args.coords).get("communities", "wgs84"))
                    if args.communities else None)
     households = (read_output(args.households, "households", ("grid_id",))
                   if args.households else None)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     written = export(
         grids, gpkg=args.gpkg, xlsx=args.xlsx, geojson=args.geojson, png=args.png,
         communities=communities, households=households,
-        facilities=(read_contract("facilities", args.facilities, args.coords)
+        facilities=(read_contract("facilities", args.facilities, parse_coords(args.coords).get("facilities", "wgs84"))
                     if args.facilities else None),
         micro_grids=read_output(args.micro_grids, "micro-grids", ("grid_id",))
         if args.micro_grids else None,

@@ -11,8 +11,7 @@ import argparse
 import logging
 
 from gridplan.cli._common import (add_coords, add_engine, add_map, add_quiet,
-                                  engine_options, parse_map)
-from gridplan.errors import InputError
+                                  engine_options, read_inputs)
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 HELP = "partition households into grids (网格) of 300-500 households per community"
@@ -46,60 +45,16 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-#: Which --map fields can apply to which input file.
-LAYER_FIELDS = {
-    "households": ("households", "population", "building_id", "estate_id", "community_id",
-                   "lon", "lat"),
-    "communities": ("community_id", "name", "street_id", "street_name"),
-}
-
-
-def _file_fields(path: str) -> set | None:
-    """Column names of a file (None when it cannot be listed: the reader then reports it)."""
-    try:
-        import pyogrio
-
-        return {str(c) for c in pyogrio.read_info(path)["fields"]}
-    except Exception:  # unreadable or not an OGR format (e.g. some xlsx): let the reader decide
-        return None
-
-
-def _split_map(mapping: dict, paths: dict) -> dict:
-    """One ``--map`` for several files: an entry applies to each file that can take the field and
-    has the column (``community_id=SQBM`` is for the communities file when only it has SQBM).
-    An entry that fits no file is an error rather than silently ignored."""
-    fields = {kind: _file_fields(path) for kind, path in paths.items()}
-    out: dict = {kind: {} for kind in paths}
-    for fld, col in mapping.items():
-        kinds = [k for k in paths if fld in LAYER_FIELDS[k]]
-        hits = [k for k in kinds if fields[k] is None or col in fields[k]]
-        if not hits:
-            files = ", ".join(str(paths[k]) for k in kinds) or "households/communities"
-            raise InputError(
-                f"--map {fld}={col}: no input file that takes '{fld}' has a column '{col}'",
-                file=files, column=col,
-                fix="check the spelling of the column in --map (it is case-sensitive)",
-                message_zh=f"--map {fld}={col}：输入文件中没有列 '{col}'",
-                fix_zh="请检查 --map 中的列名（区分大小写）")
-        for k in hits:
-            out[k][fld] = col
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    from gridplan.io import files as io
     from gridplan.cli._layers import read_output
     from gridplan.grids.api import write_partition
     from gridplan.parallel.engine import partition
 
-    mapping = _split_map(parse_map(args.map), {"households": args.households,
-                                               "communities": args.communities})
-    communities = io.read_communities(args.communities, columns=mapping["communities"] or None)
-    households = io.read_households(args.households, coords=args.coords,
-                                    columns=mapping["households"] or None)
-    buildings = io.read_buildings(args.buildings, coords=args.coords) if args.buildings else None
-    estates = io.read_estates(args.estates, coords=args.coords) if args.estates else None
-    barriers = io.read_barriers(args.barriers, coords=args.coords) if args.barriers else None
+    layers = read_inputs(args, {"households": args.households, "communities": args.communities,
+                                "buildings": args.buildings, "estates": args.estates,
+                                "barriers": args.barriers})
+    households, communities = layers["households"], layers["communities"]
+    buildings, estates, barriers = layers["buildings"], layers["estates"], layers["barriers"]
     keep = read_output(args.keep, "kept grids", ("grid_id",)) if args.keep else None
     replan = read_output(args.replan, "previous plan", ("grid_id",)) if args.replan else None
 

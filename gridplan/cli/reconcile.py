@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridplan.cli._common import add_coords, add_quiet
+from gridplan.cli._common import add_coords, add_quiet, parse_coords
 from gridplan.errors import InputError
 
 HELP = "compare departmental grid layers with ours and propose one unified layer (一张网)"
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     specs = parse_layers(args.layer)
     grids = read_output(args.grids, "grids", ("grid_id", "community_id"))
-    households = read_contract("households", args.households, args.coords)
+    households = read_contract("households", args.households, parse_coords(args.coords).get("households", "wgs84"))
     layers = {name: read_output(path, f"layer {name}") for name, path, _ in specs}
     id_columns = {name: col for name, _, col in specs if col}
     units = read_output(args.units, "units", ("unit_id", "grid_id")) if args.units else None

@@ -10,15 +10,13 @@ import argparse
 import logging
 import warnings
 
-from gridplan.cli._common import add_coords, add_map, add_quiet, parse_map
+from gridplan.cli._common import add_coords, add_map, add_quiet, parse_coords, read_inputs
 from gridplan.errors import GridplanWarning, InputError
 
 HELP = "recommend new centre/station sites (maximal or set covering, with a certified gap)"
 
 log = logging.getLogger(__name__)
 
-HOUSEHOLD_FIELDS = ("households", "population", "community_id", "grid_id", "building_id", "estate_id")
-FACILITY_FIELDS = ("facility_id", "name", "kind", "area_m2", "community_id")
 
 
 def register(sub) -> None:
@@ -75,25 +73,19 @@ def _read_candidates(path: str, coords: str):
 
 def run(args: argparse.Namespace) -> int:
     from gridplan.cli._layers import read_output
-    from gridplan.io.files import read_communities, read_facilities, read_households
     from gridplan.network.load import load_network
     from gridplan.siting.api import site, write_siting
 
-    mapping = parse_map(args.map)
     if args.candidates_only and not args.candidates:
         raise InputError("--candidates-only needs --candidates FILE",
                          fix="add --candidates FILE or drop --candidates-only",
                          message_zh="--candidates-only 需要同时指定 --candidates 文件")
-    hh_map = {k: v for k, v in mapping.items() if k in HOUSEHOLD_FIELDS}
-    fac_map = {k: v for k, v in mapping.items() if k in FACILITY_FIELDS}
-    households = read_households(args.households, columns=hh_map or None, coords=args.coords)
-    facilities = read_facilities(args.facilities, columns=fac_map or None, coords=args.coords)
-    candidates = _read_candidates(args.candidates, args.coords) if args.candidates else None
+    layers = read_inputs(args, {"households": args.households, "facilities": args.facilities,
+                                "communities": args.communities})
+    households, facilities = layers["households"], layers["facilities"]
+    communities = layers["communities"]
+    candidates = _read_candidates(args.candidates, parse_coords(args.coords).get("candidates", "wgs84")) if args.candidates else None
     grids = read_output(args.grids, "grids", ("grid_id",)) if args.grids else None
-    comm_map = {k: v for k, v in mapping.items() if k in ("community_id", "name", "street_id",
-                                                           "street_name")}
-    communities = read_communities(args.communities, columns=comm_map or None,
-                                   coords=args.coords) if args.communities else None
     if not args.quiet:
         log.info("loading the walking network ...")
     net = load_network(args.network)

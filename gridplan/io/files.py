@@ -15,6 +15,7 @@ longitude/latitude columns (``lon``/``lat``, ``lng``, ``longitude``/``latitude``
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,8 +27,8 @@ from pyproj import CRS
 
 from gridplan.io.atomic import atomic_path
 from gridplan.io.problems import Problem, emit_warnings, raise_first_error
-from gridplan.io.readers import read_any
-from gridplan.io.schema import KINDS, conform
+from gridplan.io.readers import columns_of, read_any
+from gridplan.io.schema import KINDS, conform, mappable_fields
 from gridplan.io.coords import COORD_SYSTEMS, convert_gdf
 from gridplan.errors import InputError
 
@@ -40,9 +41,13 @@ __all__ = [
     "read_estates",
     "read_barriers",
     "read_checked",
+    "split_columns",
     "write",
     "WRITE_FORMATS",
     "GEOJSON_PRECISION",
+    "GPKG_DATE",
+    "gdal_config",
+    "write_geojson_file",
 ]
 
 # pyogrio logs "Created N records" at INFO, which the CLI's INFO logging would print on every write.
@@ -53,16 +58,16 @@ GEOJSON_PRECISION = 7
 WRITE_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
                  ".parquet": "parquet", ".geoparquet": "parquet", ".csv": "csv"}
 #: Fixed GeoPackage timestamp so that the same data gives the same bytes.
-_GPKG_DATE = "2000-01-01T00:00:00.000Z"
+GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
 def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
-                 layer: str | None = None, strict_columns: bool = True
-                 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+                 layer: str | None = None) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
     """Read and conform one file, returning the frame (None if unreadable) and every Problem.
 
-    Never raises for bad data; :func:`read_layer` is the raising variant. ``strict_columns=False``
-    ignores mapping entries whose column is not in this file (one ``--map`` for several files).
+    Never raises for bad data; :func:`read_layer` is the raising variant. A mapping entry whose
+    column is not in the file (after title rows are skipped) is an error, never dropped; split
+    one mapping over several files with :func:`split_columns` first.
     """
     if kind not in KINDS:
         raise InputError(f"unknown layer kind '{kind}'", fix=f"use one of {', '.join(KINDS)}",
@@ -86,13 +91,12 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
     raw.columns = [str(c) for c in raw.columns]
     for fld, col in columns.items():
         if col not in raw.columns:
-            if strict_columns:
-                problems.append(Problem(
+            problems.append(Problem(
                     "error", "mapped_column_missing", name, col, [],
-                    f"column '{col}' (mapped to '{fld}') is not in the file; its columns are "
-                    f"{', '.join(c for c in raw.columns if c != raw.geometry.name)}",
-                    "check the spelling of --map / columns=",
-                    f"指定给 '{fld}' 的列 '{col}' 不在文件中", "请检查 --map 中的列名"))
+                f"column '{col}' (mapped to '{fld}') is not in the file; its columns are "
+                f"{', '.join(c for c in raw.columns if c != raw.geometry.name)}",
+                "check the spelling of --map / columns=",
+                f"指定给 '{fld}' 的列 '{col}' 不在文件中", "请检查 --map 中的列名"))
             continue
         if fld != col:
             raw[fld] = raw[col]
@@ -110,6 +114,54 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
         else:
             gdf = convert_gdf(gdf, coords, "wgs84")
     return gdf, problems
+
+
+def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike]
+                  ) -> dict[str, dict[str, str]]:
+    """Split one field -> column mapping (one ``--map`` for several files) by file.
+
+    An entry applies to every file whose layer takes the field and that has the column, as the
+    reader sees the columns (encoding decided, title rows skipped: :func:`columns_of`). An entry
+    that fits no file is an error: a dropped mapping would silently count one household per row.
+
+    Parameters
+    ----------
+    columns : dict
+        Contract field -> file column.
+    paths : dict
+        Layer kind (``households``, ``communities``, ...) -> file.
+
+    Returns
+    -------
+    dict
+        Layer kind -> its own mapping (possibly empty), for every kind in ``paths``.
+
+    Raises
+    ------
+    InputError
+        An entry names a column that no file taking the field has; or a file cannot be read.
+    """
+    out: dict[str, dict[str, str]] = {kind: {} for kind in paths}
+    if not columns:
+        return out
+    found = {kind: set(columns_of(path)) for kind, path in paths.items()}
+    for fld, col in columns.items():
+        kinds = [k for k in paths if fld in mappable_fields(k)]
+        hits = [k for k in kinds if col in found[k]]
+        if not hits:
+            files = ", ".join(Path(paths[k]).name for k in kinds) or ", ".join(
+                Path(p).name for p in paths.values())
+            cols = "; ".join(f"{Path(paths[k]).name}: {', '.join(sorted(found[k]))}" for k in kinds)
+            raise InputError(
+                f"--map {fld}={col}: no input file that takes '{fld}' has a column '{col}'"
+                + (f" (columns: {cols})" if cols else f" ('{fld}' is not a field of these layers)"),
+                file=files, column=col,
+                fix="check the spelling of the column in --map (it is case-sensitive)",
+                message_zh=f"--map {fld}={col}：输入文件中没有列 '{col}'",
+                fix_zh="请检查 --map 中的列名（区分大小写）")
+        for k in hits:
+            out[k][fld] = col
+    return out
 
 
 def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
@@ -209,9 +261,9 @@ def write(gdf: gpd.GeoDataFrame, path, *, layer: str | None = None) -> Path:
     out = _prepare(gdf)
     with atomic_path(path) as tmp:
         if fmt == "geojson":
-            _write_geojson(out, tmp, path.stem)
+            write_geojson_file(out, tmp, path.stem)
         elif fmt == "gpkg":
-            with pyogrio_config({"OGR_CURRENT_DATE": _GPKG_DATE}):
+            with gdal_config({"OGR_CURRENT_DATE": GPKG_DATE}):
                 pyogrio.write_dataframe(out, tmp, driver="GPKG", layer=layer or path.stem)
         elif fmt == "parquet":
             out.to_parquet(tmp, index=False)
@@ -220,7 +272,7 @@ def write(gdf: gpd.GeoDataFrame, path, *, layer: str | None = None) -> Path:
     return path
 
 
-class pyogrio_config:
+class gdal_config:
     """Set GDAL config options for the duration of a block (restored afterwards)."""
 
     def __init__(self, options: dict) -> None:
@@ -254,7 +306,9 @@ def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _write_geojson(gdf: gpd.GeoDataFrame, tmp: Path, name: str) -> None:
+def write_geojson_file(gdf: gpd.GeoDataFrame, tmp: Path, name: str) -> None:
+    """Write RFC 7946 GeoJSON (WGS-84, rings oriented, 7 decimals) to ``tmp``: the one GeoJSON
+    writer, used by :func:`write` and by the sample generator."""
     gdf = gdf.to_crs(4326) if not CRS.from_user_input(gdf.crs).equals(CRS.from_epsg(4326)) else gdf
     geoms = np.asarray(gdf.geometry.values)
     # RFC 7946: exterior rings counter-clockwise, holes clockwise.

@@ -15,7 +15,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow
 import pyogrio
+import pyogrio.errors
 import shapely
 
 from gridplan.io.problems import Problem
@@ -30,6 +32,14 @@ X_NAMES, Y_NAMES = ("x",), ("y",)
 WKT_NAMES = ("geometry", "wkt", "geom", "the_geom")
 #: Rows searched for the header line of a spreadsheet with title rows above it.
 HEADER_SEARCH_ROWS = 20
+
+#: What pyogrio/GDAL raise for unreadable or unwritable data (never a bare Exception: a bug in
+#: gridplan must surface as a traceback, not as "cannot read the file").
+GDAL_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+               pyogrio.errors.FeatureError, pyogrio.errors.FieldError,
+               pyogrio.errors.GeometryError, pyogrio.errors.CRSError,
+               shapely.errors.GEOSException,  # WKB with unclosed rings, decoded by shapely
+               OSError, ValueError)
 
 EXTENSIONS = {
     ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shpzip",
@@ -91,7 +101,7 @@ def _read_gdal(path, name, problems, *, layer=None, lonlat=None, source=None, **
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(source or path, layer=layer, **kw)
-    except Exception as exc:  # GDAL reports unreadable content with several exception types
+    except GDAL_ERRORS as exc:
         fail(name, f"cannot read the file as {path.suffix.lstrip('.').upper() or 'data'}: "
              f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}",
              "check that the file is complete and that its extension matches its content",
@@ -106,7 +116,7 @@ def _read_gpkg(path, name, problems, *, layer=None, lonlat=None):
     if layer is None:
         try:
             layers = pyogrio.list_layers(path)
-        except Exception as exc:  # see _read_gdal
+        except GDAL_ERRORS as exc:
             fail(name, f"cannot read the file as GeoPackage: {exc}",
                  "check that the file is a complete GeoPackage", "无法读取 GeoPackage 文件")
         if len(layers) == 0:
@@ -199,7 +209,7 @@ def _read_parquet(path, name, problems, *, layer=None, lonlat=None):
         if "geo" not in str(exc).lower():
             fail(name, f"cannot read the file as GeoParquet: {exc}",
                  "check that the file is complete", "无法读取 GeoParquet 文件")
-    except Exception as exc:  # Arrow raises several types for damaged files
+    except (pyarrow.ArrowException, OSError, shapely.errors.GEOSException) as exc:
         fail(name, f"cannot read the file as Parquet: {str(exc)[:200]}",
              "check that the file is complete and really Parquet", "无法读取 Parquet 文件")
     # Plain Parquet without geo metadata: a table with lon/lat or WKT columns.
@@ -350,6 +360,12 @@ def columns_of(path, *, layer=None) -> list[str]:
         return [str(c).strip() for c in _csv_table(path, name, problems).columns]
     if fmt == "excel":
         return [str(c).strip() for c in _excel_table(path, name, problems, layer=layer).columns]
+    if fmt in ("geojson", "gpkg") and path.exists():
+        # field names only: GDAL decodes them from the file's declared (UTF-8) encoding
+        try:
+            return [str(c) for c in pyogrio.read_info(path, layer=layer)["fields"]]
+        except GDAL_ERRORS:
+            pass  # read_any below reports the file with the reader's own message
     gdf, _ = read_any(path, layer=layer)
     return [str(c) for c in gdf.columns if c != gdf.geometry.name]
 

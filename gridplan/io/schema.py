@@ -17,7 +17,7 @@ from pyproj import CRS
 from gridplan.io.problems import Problem
 from gridplan.norms import FACILITY_KINDS
 
-__all__ = ["KINDS", "SCHEMAS", "conform", "china_box_share", "CHINA_BOX"]
+__all__ = ["KINDS", "SCHEMAS", "conform", "china_box_share", "CHINA_BOX", "mappable_fields"]
 
 KINDS = ("households", "communities", "facilities", "buildings", "estates", "barriers")
 
@@ -52,6 +52,14 @@ SCHEMAS: dict[str, dict] = {
         geom=("LineString", "MultiLineString"), order=["kind", "name"], ids=[], required_ids=[],
     ),
 }
+
+def mappable_fields(kind: str) -> tuple[str, ...]:
+    """The contract fields a user may map to a file column for ``kind`` (``--map FIELD=COLUMN``,
+    the app's column step): the layer's fields, plus ``lon``/``lat`` for point layers."""
+    spec = SCHEMAS[kind]
+    extra = ("grid_id",) if kind == "households" else ()  # a previous plan's assignment
+    return tuple(spec["order"]) + extra + (("lon", "lat") if spec["geom"] == ("Point",) else ())
+
 
 #: Column names some sources use for a contract field; used only when the field itself is absent.
 ALIASES = {

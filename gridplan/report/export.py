@@ -30,6 +30,8 @@ import pandas as pd
 import pyogrio
 
 from gridplan.io.atomic import atomic_path
+from gridplan.io.files import GPKG_DATE, gdal_config
+from gridplan.io.readers import GDAL_ERRORS
 from gridplan.report.codes import UNKNOWN_STREET, grid_codes, micro_codes
 from gridplan.errors import InputError, OutputError
 from gridplan.io.projection import WGS84
@@ -134,7 +136,6 @@ _STATUS_ZH = {"ok": "达标", "under": "户数偏少", "over": "户数偏多"}
 _LEVEL_ZH = {"all": "全部", "grid": "网格", "community": "社区", "street": "街道"}
 #: A fixed timestamp for file formats that store one, so that outputs are byte-identical.
 _FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
-_GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
 # --- layers ----------------------------------------------------------------------------------
@@ -320,25 +321,20 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
     if path.suffix.lower() != ".gpkg":
         raise InputError(f"{path} is not a .gpkg file", fix="name the GeoPackage *.gpkg",
                          message_zh="GeoPackage 文件名应以 .gpkg 结尾")
-    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
-    try:
-        with atomic_path(path) as tmp:
-            for name, gdf in layers.items():
-                if gdf is None or len(gdf) == 0:
-                    continue
-                types = set(gdf.geometry.geom_type.dropna())
-                # Keep single and multi parts as they are (no promotion), so that a layer reads
-                # back exactly as written.
-                geometry_type = types.pop() if len(types) == 1 else "Unknown"
-                try:
-                    pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG",
-                                            geometry_type=geometry_type, promote_to_multi=False)
-                except Exception as exc:  # GDAL raises its own error types
-                    raise OutputError(f"cannot write layer '{name}' to {path}: {exc}",
-                                      fix="check the folder is writable and has space") from exc
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+    with gdal_config({"OGR_CURRENT_DATE": GPKG_DATE}), atomic_path(path) as tmp:
+        for name, gdf in layers.items():
+            if gdf is None or len(gdf) == 0:
+                continue
+            types = set(gdf.geometry.geom_type.dropna())
+            # Keep single and multi parts as they are (no promotion), so that a layer reads
+            # back exactly as written.
+            geometry_type = types.pop() if len(types) == 1 else "Unknown"
+            try:
+                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG",
+                                        geometry_type=geometry_type, promote_to_multi=False)
+            except GDAL_ERRORS as exc:
+                raise OutputError(f"cannot write layer '{name}' to {path}: {exc}",
+                                  fix="check the folder is writable and has space") from exc
     return path
 
 

@@ -1,0 +1,112 @@
+"""Every command reads its inputs through the one reader: ``--map`` after title rows and encoding
+are found, an unmatched mapping is exit 2, and ``--coords`` can name one file.
+
+The wrong-count traps: before the one reader, ``coverage --map households=总户数`` on a sheet with
+title rows dropped the mapping and counted one household per row, with exit code 0.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from gridplan.cli import main
+from gridplan.io.coords import convert_xy
+
+from conftest import DATA
+
+COMMUNITY = "420106001002"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """One community of the sample, its households as an Excel sheet with two title rows and
+    the count in a column named 总户数, and its centres."""
+    folder = tmp_path_factory.mktemp("inputs")
+    comm = gpd.read_file(DATA / "boundaries" / "communities.geojson")
+    comm = comm[comm["community_id"] == COMMUNITY]
+    hh = gpd.read_file(DATA / "households" / "households.geojson")
+    hh = hh[hh.within(comm.geometry.iloc[0].buffer(-1e-5))].reset_index(drop=True)
+    comm.to_file(folder / "comm.geojson")
+    table = pd.DataFrame({"经度": hh.geometry.x.round(7), "纬度": hh.geometry.y.round(7),
+                          "总户数": hh["households"], "楼栋": hh["building_id"]})
+    with pd.ExcelWriter(folder / "hh.xlsx") as xw:
+        pd.DataFrame([["某街道住户统计表"], ["2026年11月"]]).to_excel(xw, header=False,
+                                                                  index=False)
+        table.to_excel(xw, startrow=2, index=False)
+    return {"folder": folder, "total": int(hh["households"].sum()), "rows": len(hh)}
+
+
+def _run(capsys, *args) -> tuple[int, str]:
+    rc = main([str(a) for a in args])
+    cap = capsys.readouterr()
+    return rc, cap.out + cap.err
+
+
+def test_partition_maps_a_count_column_below_title_rows(tmp_path, capsys, small):
+    f = small["folder"]
+    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx",
+                    "--communities", f / "comm.geojson", "--map", "households=总户数,building_id=楼栋",
+                    "--out", tmp_path / "out", "--jobs", "1", "-q")
+    assert rc == 0, text
+    report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    assert report["total"]["households"] == small["total"] != small["rows"]
+
+
+def test_coverage_maps_a_count_column_below_title_rows(tmp_path, capsys, small):
+    f = small["folder"]
+    rc, text = _run(capsys, "coverage", "--households", f / "hh.xlsx",
+                    "--facilities", DATA / "facilities" / "facilities.geojson",
+                    "--network", DATA / "network" / "walk.geojson", "--no-isochrones",
+                    "--map", "households=总户数", "--out", tmp_path / "cov", "-q")
+    assert rc == 0, text
+    report = json.loads((tmp_path / "cov" / "report.json").read_text("utf-8"))
+    assert report["households"] == small["total"]
+
+
+@pytest.mark.parametrize("command", ["partition", "coverage", "validate"])
+def test_a_mapping_that_matches_nothing_stops(tmp_path, capsys, small, command):
+    f = small["folder"]
+    extra = {"partition": ["--communities", f / "comm.geojson"],
+             "coverage": ["--facilities", DATA / "facilities" / "facilities.geojson",
+                          "--network", DATA / "network" / "walk.geojson"],
+             "validate": ["--communities", f / "comm.geojson"]}[command]
+    out = tmp_path / "out"
+    rc, text = _run(capsys, command, "--households", f / "hh.xlsx", *extra,
+                    "--map", "households=户数合计", "--out", out, "-q")
+    assert rc == 2
+    assert "户数合计" in text and "hh.xlsx" in text
+    assert "Traceback" not in text
+    assert not out.exists()
+
+
+def test_coords_can_name_one_file(tmp_path, capsys, small):
+    """Households in WGS-84 from the population system, centres in GCJ-02 from Amap."""
+    fac = gpd.read_file(DATA / "facilities" / "facilities.geojson")
+    x, y = convert_xy(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy(), "wgs84", "gcj02")
+    shifted = fac.set_geometry(gpd.points_from_xy(x, y, crs=4326))
+    shifted.to_file(tmp_path / "fac_gcj02.geojson")
+    hh = DATA / "households" / "households.geojson"
+    net = DATA / "network" / "walk.geojson"
+    args = ["coverage", "--households", hh, "--network", net, "--no-isochrones", "-q"]
+    rc, text = _run(capsys, *args, "--facilities", DATA / "facilities" / "facilities.geojson",
+                    "--out", tmp_path / "clean")
+    assert rc == 0, text
+    rc, text = _run(capsys, *args, "--facilities", tmp_path / "fac_gcj02.geojson",
+                    "--coords", "facilities=gcj02", "--out", tmp_path / "mixed")
+    assert rc == 0, text
+    a = gpd.read_file(tmp_path / "clean" / "households.geojson")
+    b = gpd.read_file(tmp_path / "mixed" / "households.geojson")
+    # GCJ-02 -> WGS-84 is inverted to well under a metre, so the walks agree to a second; read
+    # as WGS-84, the same centres would be about 600 m off
+    assert (a["walk_min"] - b["walk_min"]).abs().max() < 1 / 60
+    assert (a["covered"] == b["covered"]).all()
+
+
+def test_bad_coords_option_stops(tmp_path, capsys):
+    rc, text = _run(capsys, "validate", "--households", DATA / "households" / "households.geojson",
+                    "--coords", "households=amap")
+    assert rc == 2 and "--coords" in text and "Traceback" not in text
