@@ -15,7 +15,7 @@ Sources (see ../shared/DOMAIN.md and the seed documents):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 __all__ = [
     "GRID_MIN_HOUSEHOLDS",
@@ -25,6 +25,7 @@ __all__ = [
     "WALK_SPEED_KMH",
     "WALK_MINUTES",
     "MAX_SNAP_M",
+    "COVER_TOL_M",
     "LIFE_CIRCLES",
     "ISOCHRONE_MINUTES",
     "ISOCHRONE_BUFFER_M",
@@ -49,8 +50,15 @@ COMMUNITY_SNAP_M = 50.0
 # --- walking --------------------------------------------------------------------------------
 WALK_SPEED_KMH = 4.0
 WALK_MINUTES = 15.0
+#: Walking minutes of a service station (党群服务站, "中心+站点"): stations are meant to be closer
+#: to home than the centre, inside grids and estates (GB 50180-2018's 10-minute circle).
+STATION_WALK_MINUTES = 10.0
 #: Households farther than this from any walkway are reported as off the network.
 MAX_SNAP_M = 300.0
+#: Tolerance (metres) when comparing a walking distance with the service circle, so that a
+#: household exactly on the line is covered despite floating-point sums. Coverage and siting both
+#: use it: the gain a siting run claims is the gain a coverage run measures.
+COVER_TOL_M = 1e-6
 #: GB 50180-2018 life circles: minutes -> nominal walking distance in metres.
 LIFE_CIRCLES = {5: 300.0, 10: 500.0, 15: 1000.0}
 #: Isochrone thresholds (minutes) drawn by default.
@@ -77,19 +85,24 @@ def walk_metres(minutes: float = WALK_MINUTES, speed_kmh: float = WALK_SPEED_KMH
 
 @dataclass(frozen=True)
 class Norms:
-    """The planning norms and modelling defaults; override with :func:`dataclasses.replace`.
+    """The planning norms and modelling defaults; override with :meth:`with_`.
+
+    The service circle (``walk_minutes``, ``walk_speed_kmh``, ``station_walk_minutes``) and
+    ``max_snap_m`` are defaults: :func:`gridplan.coverage` and :func:`gridplan.site` take them
+    from the ``norms`` they are given unless the caller passes ``minutes``, ``speed_kmh`` or
+    ``max_snap_m`` explicitly (an explicit argument always wins).
 
     Examples
     --------
     >>> from gridplan.norms import DEFAULT_NORMS
     >>> zhejiang = DEFAULT_NORMS.with_(centre_m2_per_100_households=40.0)
+    >>> ten_minutes = DEFAULT_NORMS.with_(walk_minutes=10)
     """
 
-    grid_min_households: int = GRID_MIN_HOUSEHOLDS
-    grid_max_households: int = GRID_MAX_HOUSEHOLDS
-    micro_grid_max_households: int = MICRO_GRID_MAX_HOUSEHOLDS
     walk_speed_kmh: float = WALK_SPEED_KMH
     walk_minutes: float = WALK_MINUTES
+    #: Walk of a service station's circle (中心+站点): shorter than a centre's.
+    station_walk_minutes: float = STATION_WALK_MINUTES
     max_snap_m: float = MAX_SNAP_M
     #: Community centre floor area per 100 households (Hunan: 30; Zhejiang 2025 target: 40).
     centre_m2_per_100_households: float = 30.0
@@ -107,10 +120,8 @@ class Norms:
     default_levels: int = 6
     #: Buildings smaller than this footprint (m²) are not counted as dwellings.
     min_dwelling_footprint_m2: float = 40.0
-    #: Extra norms a caller wants to carry along (kept for round-tripping plan files).
-    extra: dict = field(default_factory=dict)
 
-    def with_(self, **changes) -> "Norms":
+    def with_(self, **changes) -> Norms:
         """A copy with ``changes`` applied."""
         return replace(self, **changes)
 
@@ -118,6 +129,27 @@ class Norms:
     def walk_m(self) -> float:
         """Walking distance of the service circle in metres."""
         return walk_metres(self.walk_minutes, self.walk_speed_kmh)
+
+    def service_circle(self, minutes: float | None = None,
+                       speed_kmh: float | None = None) -> tuple[float, float]:
+        """Minutes and walking speed (km/h) of a service circle.
+
+        Parameters
+        ----------
+        minutes, speed_kmh : float, optional
+            The caller's explicit values; ``None`` takes :attr:`walk_minutes` /
+            :attr:`walk_speed_kmh`.
+
+        Returns
+        -------
+        (float, float)
+        """
+        return (float(self.walk_minutes if minutes is None else minutes),
+                float(self.walk_speed_kmh if speed_kmh is None else speed_kmh))
+
+    def snap_limit(self, max_snap_m: float | None = None) -> float:
+        """``max_snap_m`` when given, else :attr:`max_snap_m`."""
+        return float(self.max_snap_m if max_snap_m is None else max_snap_m)
 
     def centre_households_capacity(self, area_m2: float) -> float:
         """Households a centre of ``area_m2`` can serve under the floor-area norm."""
@@ -177,9 +209,6 @@ TILE_M = 3000.0
 __all__ += ["DASK_WORKERS", "DASK_THREADS_PER_WORKER", "TILE_M"]
 
 # --- siting (gridplan.siting.api) -----------------------------------------------------------------
-#: Walking minutes of a service station (党群服务站, "中心+站点"): stations are meant to be closer
-#: to home than the centre, inside grids and estates (GB 50180-2018's 10-minute circle).
-STATION_WALK_MINUTES = 10.0
 #: Lattice spacing (m) of network-node candidate sites: about a block, so a candidate stands near
 #: every street corner without multiplying near-identical candidates.
 SITING_SPACING_M = 150.0

@@ -8,23 +8,38 @@ Written by hand because no maintained PyPI library offers a *vectorised* convers
 off by 1-2 m, or loop over points in Python). Here every function takes NumPy arrays.
 
 Outside China (the standard ``out_of_china`` rectangle) GCJ-02 equals WGS-84.
+
+:func:`detect_web_offset` is the one test for web-map points read as WGS-84: the households
+check (:mod:`gridplan.io.validate`) and coverage both ask it, with the thresholds in
+:mod:`gridplan.norms` (``COORDS_*``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
+from gridplan.norms import (
+    COORDS_CONFIRM_SHARE,
+    COORDS_SUSPECT_MIN_ROWS,
+    COORDS_SUSPECT_SHARE,
+)
+
 __all__ = [
-    "wgs84_to_gcj02",
-    "gcj02_to_wgs84",
-    "gcj02_to_bd09",
-    "bd09_to_gcj02",
-    "wgs84_to_bd09",
-    "bd09_to_wgs84",
-    "out_of_china",
-    "convert_xy",
-    "convert_gdf",
     "COORD_SYSTEMS",
+    "WebOffset",
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "convert_gdf",
+    "convert_xy",
+    "detect_web_offset",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "out_of_china",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
 ]
 
 COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
@@ -36,6 +51,8 @@ _X_PI = np.pi * 3000.0 / 180.0
 #: Stop the GCJ-02 inverse when the correction is below this many degrees (~0.1 mm).
 _INVERSE_TOL_DEG = 1e-9
 _INVERSE_MAX_ITER = 30
+#: Points converted (at most) when testing for web-map coordinates: a fixed sample keeps a city fast.
+_OFFSET_SAMPLE = 20_000
 
 
 def out_of_china(lon, lat) -> np.ndarray:
@@ -212,3 +229,80 @@ def convert_gdf(gdf, src: str, dst: str = "wgs84"):
 
         out[out.geometry.name] = shapely.transform(np.asarray(geoms), _tx)
     return out.set_crs(4326, allow_override=True)
+
+
+@dataclass(frozen=True)
+class WebOffset:
+    """Points that look like web-map coordinates read as WGS-84 (see :func:`detect_web_offset`).
+
+    Attributes
+    ----------
+    system : {"gcj02", "bd09"}
+        The system the points were most likely in.
+    before : int
+        Misplaced points in the tested sample, as read.
+    after : int
+        Misplaced points in the same sample once converted from ``system`` to WGS-84.
+    """
+
+    system: str
+    before: int
+    after: int
+
+    @property
+    def fixed_share(self) -> float:
+        """Share of the misplaced points the conversion puts right."""
+        return 1.0 - self.after / max(self.before, 1)
+
+    @property
+    def label(self) -> str:
+        """The system and who uses it, for messages."""
+        return "GCJ-02 (Amap/Tencent)" if self.system == "gcj02" else "BD-09 (Baidu)"
+
+
+def detect_web_offset(points, bad, still_bad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                      ) -> WebOffset | None:
+    """Guess whether points declared WGS-84 are GCJ-02 (Amap, Tencent) or BD-09 (Baidu) points.
+
+    Web-map coordinates are offset by a few hundred metres, so read as WGS-84 many points land
+    off the walking network or outside every community. When at least
+    :data:`~gridplan.norms.COORDS_SUSPECT_SHARE` of the points (and
+    :data:`~gridplan.norms.COORDS_SUSPECT_MIN_ROWS`) are misplaced, a fixed sample of all points
+    is converted to WGS-84 from each system in turn; the system that puts right at least
+    :data:`~gridplan.norms.COORDS_CONFIRM_SHARE` of the sample's misplaced points (counting
+    points the conversion misplaces) is the answer.
+
+    Parameters
+    ----------
+    points : GeoSeries
+        The points as read, any CRS.
+    bad : array of bool
+        Which points are misplaced as read (the caller's test: off the network, outside every
+        community).
+    still_bad : callable
+        ``still_bad(lon, lat)``: the same test on WGS-84 degrees, one bool per point.
+
+    Returns
+    -------
+    WebOffset or None
+        ``None`` when few points are misplaced or no conversion explains them.
+    """
+    import shapely
+
+    bad = np.asarray(bad, dtype=bool)
+    n = bad.size
+    if n == 0 or bad.sum() < max(COORDS_SUSPECT_SHARE * n, COORDS_SUSPECT_MIN_ROWS):
+        return None
+    rng = np.random.default_rng(0)
+    sample = (np.sort(rng.choice(n, _OFFSET_SAMPLE, replace=False)) if n > _OFFSET_SAMPLE
+              else np.arange(n))
+    pts = shapely.point_on_surface(points.iloc[sample].to_crs(4326).values.to_numpy())
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    before = int(bad[sample].sum())
+    if before == 0:
+        return None
+    for src in ("gcj02", "bd09"):
+        after = int(np.count_nonzero(still_bad(*convert_xy(lon, lat, src, "wgs84"))))
+        if after <= (1.0 - COORDS_CONFIRM_SHARE) * before:
+            return WebOffset(src, before, after)
+    return None

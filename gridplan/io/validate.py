@@ -15,9 +15,10 @@ Rules worth knowing
   overlap goes to the community whose representative point (``shapely.point_on_surface``) is
   nearest to it, ties broken by the lowest ``community_id``: a deterministic rule that keeps a
   household with the community it is most "inside".
-- GCJ-02 points declared WGS-84: when more than half of the households fall outside every
-  community but at least 80 % would fall inside after GCJ-02 -> WGS-84 conversion (or BD-09),
-  a warning suggests ``--coords gcj02`` (``bd09``).
+- GCJ-02 points declared WGS-84: when many households fall outside every community and
+  converting them from GCJ-02 (or BD-09) to WGS-84 would put most of them inside
+  (:func:`gridplan.io.coords.detect_web_offset`, the same test coverage uses), a warning
+  suggests ``--coords gcj02`` (``bd09``).
 """
 
 from __future__ import annotations
@@ -33,21 +34,14 @@ import shapely
 from gridplan.io.join import containing_polygon
 from gridplan.io.problems import Problem, raise_first_error
 from gridplan.io.schema import KINDS, conform
-from gridplan.io.coords import convert_xy
+from gridplan.io.coords import detect_web_offset
 from gridplan.errors import InputError
 from gridplan.io.projection import local_crs
 
-__all__ = ["Problem", "ValidationResult", "validate_inputs", "OVERLAP_MIN_M2",
-           "GCJ_SUSPECT_OUTSIDE_SHARE", "GCJ_CONFIRM_INSIDE_SHARE"]
+__all__ = ["Problem", "ValidationResult", "validate_inputs", "OVERLAP_MIN_M2"]
 
 #: Overlaps between community polygons smaller than this are digitising noise, not reported.
 OVERLAP_MIN_M2 = 1.0
-#: Share of households outside every community above which a coordinate-system mix-up is tested.
-GCJ_SUSPECT_OUTSIDE_SHARE = 0.5
-#: Share that must fall inside after conversion to call the points GCJ-02 / BD-09.
-GCJ_CONFIRM_INSIDE_SHARE = 0.8
-#: Points used to test a coordinate-system mix-up (a deterministic sample keeps it fast).
-_GCJ_SAMPLE = 20000
 
 
 @dataclass
@@ -231,15 +225,16 @@ def _check_overlaps(comm: gpd.GeoDataFrame, result, name):
         "请修正相邻社区的共同边界"))
 
 
-def _inside_share(x, y, tree) -> float:
+def _outside_all(x, y, tree) -> np.ndarray:
+    """Which WGS-84 points fall in no polygon of ``tree``."""
     pts = shapely.points(np.column_stack([x, y]))
-    hit = tree.query(pts, predicate="within")
-    return len(np.unique(hit[0])) / max(len(pts), 1)
+    out = np.ones(len(pts), dtype=bool)
+    out[tree.query(pts, predicate="within")[0]] = False
+    return out
 
 
 def _join_households(hh, comm, result, names):
     hname = names.get("households", "households")
-    pts = np.asarray(hh.geometry.values)
     polys = np.asarray(comm.geometry.values)
     ids = comm["community_id"].to_numpy(dtype=object)
     if "community_id" in hh.columns and hh["community_id"].notna().any():
@@ -273,26 +268,18 @@ def _join_households(hh, comm, result, names):
     rejects.insert(0, "row", np.flatnonzero(outside))
     result.rejects = gpd.GeoDataFrame(rejects, geometry=hh.geometry.name, crs=hh.crs)
     hint = ""
-    if n_out > GCJ_SUSPECT_OUTSIDE_SHARE * len(hh):
-        rng = np.random.default_rng(0)
-        sample = (np.sort(rng.choice(len(pts), _GCJ_SAMPLE, replace=False))
-                  if len(pts) > _GCJ_SAMPLE else np.arange(len(pts)))
-        x, y = shapely.get_x(pts[sample]), shapely.get_y(pts[sample])
-        before = 1.0 - n_out / len(hh)
-        for src in ("gcj02", "bd09"):
-            share = _inside_share(*convert_xy(x, y, src, "wgs84"), tree)
-            if share >= GCJ_CONFIRM_INSIDE_SHARE and share > before:
-                hint = src
-                result.problems.append(Problem(
-                    "warning", f"looks_{src}", hname, "geometry", [],
-                    f"{n_out:,} of {len(hh):,} households fall outside every community, but "
-                    f"{share:.0%} would fall inside if the points were {src.upper()} "
-                    f"({'Amap/Tencent' if src == 'gcj02' else 'Baidu'}) coordinates, which are "
-                    "offset by a few hundred metres from WGS-84",
-                    f"read the households with --coords {src} (coords=\"{src}\")",
-                    f"{n_out:,}/{len(hh):,} 个户点落在所有社区之外，但若按 {src.upper()} 坐标转换，"
-                    f"{share:.0%} 会落在社区内", f"请使用 --coords {src} 读取户点"))
-                break
+    guess = detect_web_offset(hh.geometry, outside, lambda x, y: _outside_all(x, y, tree))
+    if guess is not None:
+        src, share = guess.system, guess.fixed_share
+        hint = src
+        result.problems.append(Problem(
+            "warning", f"looks_{src}", hname, "geometry", [],
+            f"{n_out:,} of {len(hh):,} households fall outside every community, but "
+            f"{share:.0%} of them would fall inside if the points were {guess.label} "
+            "coordinates, which are offset by a few hundred metres from WGS-84",
+            f"read the households with --coords {src} (coords=\"{src}\")",
+            f"{n_out:,}/{len(hh):,} 个户点落在所有社区之外，但若按 {src.upper()} 坐标转换，"
+            f"其中 {share:.0%} 会落在社区内", f"请使用 --coords {src} 读取户点"))
     if n_out == len(hh):
         result.problems.append(Problem(
             "error", "all_outside", hname, "geometry", [],
