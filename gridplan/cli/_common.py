@@ -7,6 +7,33 @@ import argparse
 from gridplan.errors import InputError
 
 
+def finish(parser: argparse.ArgumentParser, run, *, out: str | None = "output folder",
+           coords: bool = True, mapping: bool = True, engine: bool = False) -> None:
+    """The options every command shares, in one order: ``--out``, ``--coords``, ``--map``,
+    ``--engine``/``--scheduler``, ``--quiet``; and the function that runs the command."""
+    if out:
+        parser.add_argument("--out", required=True, help=out)
+    if coords:
+        add_coords(parser)
+    if mapping:
+        add_map(parser)
+    if engine:
+        add_engine(parser)
+    add_quiet(parser)
+    parser.set_defaults(func=run)
+
+
+def add_network(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--network FILE`` (and ``--place NAME`` where a download may stand in for it)."""
+    parser.add_argument("--network", required=required, default=None,
+                        help="walking network: .osm/.osm.bz2/.osm.pbf, OSMnx .graphml, or "
+                             "GeoJSON lines")
+    if not required:
+        parser.add_argument("--place", default=None,
+                            help="download the walking network of this place with OSMnx "
+                                 "(needs internet)")
+
+
 def add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars or notes")
 

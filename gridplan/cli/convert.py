@@ -6,7 +6,7 @@ OUT in the format of its extension (.geojson, .gpkg, .parquet, .csv), atomically
 
 from __future__ import annotations
 
-from gridplan.cli._common import add_coords, add_map, add_quiet, parse_coords, parse_map
+from gridplan.cli._common import finish, parse_coords, parse_map
 
 HELP = "convert a layer between formats (GeoJSON, GPKG, SHP zip, Parquet, CSV/XLSX) and to WGS-84"
 
@@ -20,10 +20,7 @@ def register(sub) -> None:
                             "barriers"), help="what the layer holds (default households)")
     p.add_argument("--layer", default=None, help="GeoPackage layer / Excel sheet to read")
     p.add_argument("--out-layer", default=None, help="GeoPackage layer name to write")
-    add_coords(p)
-    add_map(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run, out=None)
 
 
 def run(args) -> int:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from gridplan.cli._common import (add_coords, add_engine, add_map, add_quiet,
-                                  engine_options, read_inputs)
+from gridplan.cli._common import add_network, engine_options, finish, read_inputs
 from gridplan.cli._layers import read_output
 from gridplan.errors import InputError
 
@@ -22,10 +21,7 @@ def register(sub) -> None:
     p = sub.add_parser("coverage", help=HELP, description=HELP)
     p.add_argument("--households", required=True, help="household points (GeoJSON, GPKG, CSV, ...)")
     p.add_argument("--facilities", required=True, help="centres and stations (points)")
-    p.add_argument("--network", default=None,
-                   help="walking network: .osm/.osm.bz2/.osm.pbf, OSMnx .graphml, or GeoJSON lines")
-    p.add_argument("--place", default=None,
-                   help="download the walking network of this place with OSMnx (needs internet)")
+    add_network(p, required=False)
     p.add_argument("--grids", default=None, help="grid polygons with grid_id (optional)")
     p.add_argument("--communities", default=None, help="community polygons (optional)")
     p.add_argument("--minutes", type=float, default=None, help="service circle in minutes (default 15)")
@@ -42,12 +38,7 @@ def register(sub) -> None:
                    help="community centre floor-area norm per 100 households (default 30, "
                         "Hunan; Zhejiang 2025: 40)")
     p.add_argument("--no-isochrones", action="store_true", help="skip isochrone polygons")
-    p.add_argument("--out", required=True, help="output folder")
-    add_coords(p)
-    add_map(p)
-    add_engine(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run, engine=True)
 
 
 def run(args: argparse.Namespace) -> int:

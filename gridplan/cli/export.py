@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridplan.cli._common import add_coords, add_quiet, parse_coords
+from gridplan.cli._common import finish, parse_coords
 from gridplan.errors import InputError
 
 HELP = "export grids with stable codes: GeoPackage per level, Excel report (中文), GeoJSON, PNG"
@@ -29,9 +29,7 @@ def register(sub) -> None:
     p.add_argument("--xlsx", default=None, help="Excel report to write (Chinese)")
     p.add_argument("--geojson", default=None, help="grids as RFC 7946 GeoJSON to write")
     p.add_argument("--png", default=None, help="PNG map of the grids by status to write")
-    add_coords(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run, out=None, mapping=False)
 
 
 def run(args: argparse.Namespace) -> int:

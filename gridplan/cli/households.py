@@ -8,7 +8,7 @@ inside its footprint, standing in for the entrance) instead of the polygon, read
 
 from __future__ import annotations
 
-from gridplan.cli._common import add_map, add_quiet, parse_map
+from gridplan.cli._common import finish, parse_map
 
 HELP = "estimate households per residential building from OSM or a buildings layer"
 
@@ -25,9 +25,7 @@ def register(sub) -> None:
                    help="gross floor area per household (default from gridplan.norms: 90)")
     p.add_argument("--default-levels", type=int, default=None,
                    help="floors of a building without a levels tag (default 6)")
-    add_map(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run, out=None, coords=False)
 
 
 def run(args) -> int:

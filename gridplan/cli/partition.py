@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from gridplan.cli._common import (add_coords, add_engine, add_map, add_quiet,
-                                  engine_options, read_inputs)
+from gridplan.cli._common import engine_options, finish, read_inputs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 HELP = "partition households into grids (网格) of 300-500 households per community"
@@ -37,12 +36,7 @@ def register(sub) -> None:
                    "replan moving as few households as possible")
     p.add_argument("--seed", type=int, default=0, help="seed (same seed, same output)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    p.add_argument("--out", required=True, help="output folder")
-    add_coords(p)
-    add_map(p)
-    add_engine(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run, engine=True)
 
 
 def run(args: argparse.Namespace) -> int:

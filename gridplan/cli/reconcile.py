@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridplan.cli._common import add_coords, add_quiet, parse_coords
+from gridplan.cli._common import finish, parse_coords
 from gridplan.errors import InputError
 
 HELP = "compare departmental grid layers with ours and propose one unified layer (一张网)"
@@ -28,9 +28,7 @@ def register(sub) -> None:
     p.add_argument("--max-households", type=int, default=None, help="band maximum (default 500)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--png", default=None, help="PNG map of the unified grids by status")
-    add_coords(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run, out=None, mapping=False)
 
 
 def parse_layers(items: list[str]) -> list[tuple[str, str, str | None]]:

@@ -10,7 +10,7 @@ import argparse
 import logging
 import warnings
 
-from gridplan.cli._common import add_coords, add_map, add_quiet, parse_coords, read_inputs
+from gridplan.cli._common import add_network, finish, parse_coords, read_inputs
 from gridplan.errors import GridplanWarning, InputError
 
 HELP = "recommend new centre/station sites (maximal or set covering, with a certified gap)"
@@ -25,8 +25,7 @@ def register(sub) -> None:
     p = sub.add_parser("site", help=HELP, description=HELP)
     p.add_argument("--households", required=True, help="household points (GeoJSON, GPKG, CSV, ...)")
     p.add_argument("--facilities", required=True, help="existing centres and stations (points)")
-    p.add_argument("--network", required=True,
-                   help="walking network: .osm/.osm.bz2/.osm.pbf, OSMnx .graphml, or GeoJSON lines")
+    add_network(p, required=True)
     goal = p.add_mutually_exclusive_group(required=True)
     goal.add_argument("--add", type=int, help="number of new sites: the K that cover the most")
     goal.add_argument("--target-share", type=float,
@@ -53,11 +52,7 @@ def register(sub) -> None:
                    help="community polygons (community_id), for per-community figures")
     p.add_argument("--time-limit", type=float, default=SITING_TIME_LIMIT_S,
                    help=f"seconds for the exact solver (default {SITING_TIME_LIMIT_S:g})")
-    p.add_argument("--out", required=True, help="output folder")
-    add_coords(p)
-    add_map(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run)
 
 
 def _read_candidates(path: str, coords: str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from gridplan.cli._common import add_coords, add_map, add_quiet, parse_coords, parse_map
+from gridplan.cli._common import finish, parse_coords, parse_map
 
 HELP = "check input files (columns, values, geometries, coordinates) and list every problem"
 DESCRIPTION = (HELP + ". --coords applies to the households and facilities files (points from web "
@@ -29,10 +29,7 @@ def register(sub) -> None:
     p.add_argument("--barriers", help="arterial roads, rivers, railways (lines)")
     p.add_argument("--out", help="folder for problems.csv and rejects.csv")
     p.add_argument("--lang", choices=("en", "zh"), default="en", help="report language")
-    add_coords(p)
-    add_map(p)
-    add_quiet(p)
-    p.set_defaults(func=run)
+    finish(p, run, out=None)
 
 
 def run(args) -> int:
