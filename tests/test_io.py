@@ -15,7 +15,7 @@ import shapely
 from pyproj import Geod
 
 from gridplan import io
-from gridplan.errors import InputError
+from gridplan.errors import GridplanWarning, InputError
 
 
 def _households(n=40, seed=3):
@@ -246,3 +246,29 @@ def test_legacy_xls_workbook(tmp_path):
     book.save(str(path))
     hh = io.read_households(path)
     assert hh["households"].tolist() == [12, 7]
+
+
+@pytest.mark.parametrize("header", ["HOUSEHOLDS", "户数(户)", "户数（户）", "总户数", "住户数"])
+def test_household_count_headers_planners_use(tmp_path, header):
+    path = tmp_path / "hh.csv"
+    path.write_text(f"lon,lat,{header}\n114.30,30.50,12\n114.31,30.51,7\n", encoding="utf-8")
+    with pytest.warns(GridplanWarning, match="used as 'households'"):
+        hh = io.read_households(path)
+    assert hh["households"].tolist() == [12, 7]
+
+
+@pytest.mark.parametrize("header", ["户数合计数", "HH_TOTAL", "居住户数量"])
+def test_a_count_column_not_recognised_stops_instead_of_one_per_row(tmp_path, header):
+    path = tmp_path / "hh.csv"
+    path.write_text(f"lon,lat,{header}\n114.30,30.50,12\n114.31,30.51,7\n", encoding="utf-8")
+    with pytest.raises(InputError, match=f"--map households={header}"):
+        io.read_households(path)
+
+
+@pytest.mark.parametrize("header", ["household_id", "户号", "户籍人口"])
+def test_ids_and_population_are_not_taken_for_counts(tmp_path, header):
+    path = tmp_path / "hh.csv"
+    path.write_text(f"lon,lat,{header}\n114.30,30.50,12\n114.31,30.51,7\n", encoding="utf-8")
+    with pytest.warns(GridplanWarning, match="one household"):
+        hh = io.read_households(path)
+    assert hh["households"].tolist() == [1, 1]

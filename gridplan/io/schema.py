@@ -61,13 +61,19 @@ def mappable_fields(kind: str) -> tuple[str, ...]:
     return tuple(spec["order"]) + extra + (("lon", "lat") if spec["geom"] == ("Point",) else ())
 
 
-#: Column names some sources use for a contract field; used only when the field itself is absent.
+#: Column names planners' systems use for a contract field: the one list, read when the field
+#: itself is absent. Headers are compared case-insensitively and without a trailing unit in
+#: brackets, so ``HOUSEHOLDS`` (Shapefile upper case) and ``户数(户)`` / ``户数（户）`` match.
 ALIASES = {
-    "households": ("户数", "hh", "n_households", "household"),
-    "population": ("人口", "人数", "pop"),
-    "name": ("名称", "name_zh"),
-    "levels": ("层数", "floors", "building:levels"),
+    "households": ("households", "户数", "总户数", "住户数", "户数合计", "合计户数", "居民户数",
+                   "实有户数", "家庭户数", "hh", "n_households", "household", "hh_count"),
+    "population": ("population", "人口", "人数", "总人口", "人口数", "实有人口", "pop"),
+    "name": ("name", "名称", "name_zh"),
+    "levels": ("levels", "层数", "floors", "building:levels"),
 }
+#: A numeric column whose header holds one of these is probably a household count: without a
+#: ``households`` column the reader stops rather than count one household per row.
+COUNT_HINTS = ("户", "household", "hh")
 
 #: Facility kind spellings accepted besides the contract values.
 KIND_ALIASES = {
@@ -81,6 +87,23 @@ KIND_ALIASES = {
 _NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([^\d\s.+-]{0,4})\s*$")
 
 
+def _count_like(header) -> bool:
+    """A header that suggests a household count: not an id (``household_id``, ``户号``) and not
+    a population (``户籍人口``)."""
+    key = header_key(header)
+    if re.search(r"(id|编号|代码|号|编码)$", key) or "_id" in key:
+        return False
+    if any(p in key for p in ("人口", "人数", "pop")):
+        return False
+    return any(h in key for h in COUNT_HINTS)
+
+
+def _numeric(s: pd.Series) -> bool:
+    """True when every filled cell of ``s`` reads as a number (``12`` or ``12户``)."""
+    values, bad, _ = parse_numbers(s)
+    return bool(values.notna().any()) and not bad.any()
+
+
 def china_box_share(x: np.ndarray, y: np.ndarray) -> float:
     """Share of finite (x, y) pairs inside :data:`CHINA_BOX`."""
     ok = np.isfinite(x) & np.isfinite(y)
@@ -89,6 +112,12 @@ def china_box_share(x: np.ndarray, y: np.ndarray) -> float:
     x, y = x[ok], y[ok]
     inside = (x >= CHINA_BOX[0]) & (x <= CHINA_BOX[2]) & (y >= CHINA_BOX[1]) & (y <= CHINA_BOX[3])
     return float(inside.mean())
+
+
+def header_key(name) -> str:
+    """A header as compared with :data:`ALIASES`: lower case, no unit in brackets at the end."""
+    key = str(name).strip().lower()
+    return re.sub(r"\s*[（(][^）)]*[）)]$", "", key).strip()
 
 
 def _rows(mask) -> list[int]:
@@ -178,7 +207,7 @@ def conform(gdf, kind: str, file: str | None = None) -> tuple[gpd.GeoDataFrame, 
     # Aliases (户数 -> households ...) only when the contract column is absent.
     for fld, names in ALIASES.items():
         if fld in schema["order"] and fld not in gdf.columns:
-            hit = [c for c in gdf.columns if c.strip().lower() in names]
+            hit = [c for c in gdf.columns if header_key(c) in names]
             if len(hit) == 1:
                 gdf[fld] = gdf[hit[0]]
                 add("warning", "column_alias", f"column '{hit[0]}' used as '{fld}'", column=fld,
@@ -328,6 +357,17 @@ class _Kinds:
     @staticmethod
     def households(gdf, add):
         if "households" not in gdf.columns:
+            counts = [c for c in gdf.columns if c != "geometry" and _count_like(c)
+                      and _numeric(gdf[c])]
+            if counts:
+                add("error", "households_unmapped", f"no 'households' column, but column "
+                    f"'{counts[0]}' looks like a household count; reading one household per row "
+                    "would be wrong", column=counts[0],
+                    fix=f"pass --map households={counts[0]} (columns={{'households': "
+                        f"'{counts[0]}'}} in Python), or rename the column",
+                    message_zh=f"没有 'households' 列，但 '{counts[0]}' 列像是户数；按每行一户计会出错",
+                    fix_zh=f"请用 --map households={counts[0]} 指定户数列")
+                return
             gdf["households"] = np.ones(len(gdf), dtype=np.int64)
             add("warning", "households_missing", "there is no 'households' column; each row "
                 "counts as one household", column="households",
