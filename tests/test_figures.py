@@ -12,7 +12,7 @@ import pytest
 from matplotlib.image import imread
 
 from _lattice import lattice
-from gridplan.report import figures
+from gridplan.report import figures, style
 from gridplan.errors import GridplanWarning, InputError
 
 
@@ -69,7 +69,7 @@ def test_grid_map_draws_statuses_without_tofu(district, tmp_path, bundled):
     img = imread(path)
     assert img.shape[1] == 9 * 150
     for status in ("ok", "under", "over"):
-        assert _pixels_near(path, figures.STATUS_COLOURS[status], alpha=0.75) > 500, status
+        assert _pixels_near(path, style.STATUS_COLOURS[status], alpha=0.75) > 500, status
 
 
 def test_missing_glyph_warns(district, tmp_path):
@@ -89,8 +89,8 @@ def test_coverage_map_and_histogram(district, tmp_path):
         figures.plot_coverage(hh, tmp_path / "cov.png", grids=district["grids"],
                               facilities=hh.iloc[[0, 200]], sites=hh.iloc[[100]])
         figures.plot_households_histogram(district["grids"], tmp_path / "hist.png")
-    assert _pixels_near(tmp_path / "cov.png", "#e41a1c") > 50
-    assert _pixels_near(tmp_path / "cov.png", "#2171b5") > 50
+    assert _pixels_near(tmp_path / "cov.png", style.UNCOVERED_COLOUR) > 50
+    assert _pixels_near(tmp_path / "cov.png", style.COVERED_COLOUR) > 50
     assert _pixels_near(tmp_path / "cov.png", "#ffd92f") > 20
     assert _pixels_near(tmp_path / "hist.png", "#377eb8") > 500
     with pytest.raises(InputError):

@@ -13,6 +13,7 @@ import pytest
 import shapely
 
 from gridplan.app import webmap
+from gridplan.report import style
 from gridplan.app.webmap import external_urls, offline_assets, plan_map, tiles_url
 
 from conftest import load_script
@@ -89,7 +90,7 @@ def test_tiles_setting_and_environment(monkeypatch):
 def test_colours_and_labels_follow_the_data():
     m = plan_map(_grids(), tiles=None, lang="en")
     html = m.get_root().render()
-    for colour in webmap.STATUS_COLOURS.values():
+    for colour in style.STATUS_COLOURS.values():
         assert colour in html
     assert "620 hh" in html and "in band" not in html.split("<script")[0]
     zh = plan_map(_grids(), tiles=None, lang="zh").get_root().render()

@@ -32,6 +32,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.report.style import (FACILITY_COLOURS, ISOCHRONE_COLOURS, STATUS_COLOURS,
+                                    UNREACHABLE_COLOUR, WALK_COLOURS)
 from gridplan.i18n import t, unit_text
 from gridplan.io.projection import to_wgs84
 from gridplan.norms import (
@@ -46,21 +48,10 @@ __all__ = [
     "plan_map",
     "external_urls",
     "label_min_zoom",
-    "STATUS_COLOURS",
-    "WALK_COLOURS",
 ]
 
 VENDOR = Path(__file__).resolve().parents[1] / "assets" / "vendor"
 
-#: Fill colours of grids by status: in band, under, over.
-STATUS_COLOURS = {"ok": "#2e9d5b", "under": "#f0a030", "over": "#d64541"}
-#: Household colours by walking time to the nearest centre (upper bound in minutes).
-WALK_COLOURS = [(5, "#1a9850"), (10, "#91cf60"), (15, "#fee08b"), (30, "#fc8d59"),
-                (float("inf"), "#d73027")]
-UNREACHABLE_COLOUR = "#7b3294"
-FACILITY_COLOURS = {"street_centre": "#08306b", "community_centre": "#2171b5",
-                    "station": "#6baed6"}
-ISOCHRONE_COLOURS = {5: "#006d2c", 10: "#31a354", 15: "#74c476"}
 
 
 def _data_uri(data: bytes, mime: str) -> str:

@@ -29,6 +29,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from gridplan.i18n import columns as i18n_columns
+from gridplan.i18n import reason_text
 from gridplan.io.atomic import atomic_path
 from gridplan.io.files import GPKG_DATE, gdal_config
 from gridplan.io.readers import GDAL_ERRORS
@@ -38,7 +40,6 @@ from gridplan.io.projection import WGS84
 
 __all__ = [
     "LEVELS",
-    "COLUMNS_ZH",
     "SHEETS_ZH",
     "export_layers",
     "report_tables",
@@ -53,73 +54,11 @@ __all__ = [
 LEVELS = ("streets", "communities", "grids", "micro_grids", "households", "facilities",
           "isochrones", "sites")
 
-#: Chinese column headers for the Excel report (English field -> 中文表头).
-COLUMNS_ZH = {
-    "grid_code": "网格编码",
-    "grid_id": "网格编号",
-    "micro_code": "微网格编码",
-    "street_id": "街道编号",
-    "street_name": "街道名称",
-    "community_id": "社区编号",
-    "community_name": "社区名称",
-    "name": "名称",
-    "households": "户数",
-    "population": "人口",
-    "n_buildings": "楼栋数",
-    "n_estates": "小区数",
-    "n_grids": "网格数",
-    "n_ok": "达标网格数",
-    "n_under": "户数偏少网格数",
-    "n_over": "户数偏多网格数",
-    "status": "状态",
-    "reason": "原因",
-    "area_m2": "面积（平方米）",
-    "compactness": "紧凑度",
-    "households_covered": "覆盖户数",
-    "share_covered": "覆盖率",
-    "level": "层级",
-    "id": "编号",
-    "facility_id": "设施编号",
-    "kind": "类型",
-    "minutes": "步行分钟",
-    "rank": "排序",
-    "households_gained": "新增覆盖户数",
-    "cumulative_share_covered": "累计覆盖率",
-    "lon": "经度",
-    "lat": "纬度",
-    "centre_area_m2": "服务中心面积（平方米）",
-    "area_per_100_households": "每百户面积（平方米）",
-    "norm_m2_per_100_households": "标准（平方米/百户）",
-    "meets_norm": "是否达标",
-    "grid_workers": "专职网格员",
-    "previous_code": "原网格编码",
-    "code_status": "编码状态",
-    "barrier_crossing": "跨越障碍",
-    "kept": "保持不变",
-    "changed": "是否调整",
-    "off_network": "距路网过远户数",
-    "centres": "服务中心数",
-    "stations": "服务站数",
-    "m2_per_100_households": "每百户面积（平方米）",
-    "norm_m2_per_100": "标准（平方米/百户）",
-    "required_m2": "应有面积（平方米）",
-    "area_shortfall_m2": "面积缺口（平方米）",
-    "meets_area_norm": "面积是否达标",
-    "grids": "网格数",
-    "grid_workers_needed": "需专职网格员数",
-    "community_workers_needed": "需社区工作者数",
-    "candidate_id": "候选点编号",
-    "source": "来源",
-    "cumulative_households_covered": "累计覆盖户数",
-    "capacity_households": "可服务户数",
-    "walk_min": "步行时间（分钟）",
-    "nearest_facility_id": "最近服务中心",
-    "covered": "是否覆盖",
-    "snap_m": "距路网（米）",
-    "part": "编码段",
-    "meaning": "含义",
-    "example": "示例",
-}
+
+def columns_zh(names) -> dict[str, str]:
+    """Chinese headers of the report's columns: the app's labels (:func:`gridplan.i18n.columns`)."""
+    return i18n_columns(names, "zh")
+
 
 #: Sheet names of the Excel report.
 SHEETS_ZH = {
@@ -408,8 +347,6 @@ def report_tables(
     if "status" in g.columns:
         g["status"] = g["status"].map(lambda s: _STATUS_ZH.get(s, s))
     if "reason" in g.columns:
-        from gridplan.i18n import reason_text
-
         # The Chinese report says why a grid is out of band in Chinese, figures included.
         g["reason"] = [None if r is None or r != r or r == "" else reason_text(r, "zh")
                        for r in g["reason"]]
@@ -461,7 +398,7 @@ def _zh(table: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == bool:
             out[col] = out[col].map({True: "是", False: "否"})
-    return out.rename(columns=lambda c: COLUMNS_ZH.get(c, c))
+    return out.rename(columns=columns_zh(out.columns))
 
 
 def _code_scheme_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -477,7 +414,7 @@ def _code_scheme_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
             "网格内微网格序号，至少两位，接在网格编码之后",
         ],
         "example": [street, community, number, f"{example}-01"],
-    }).rename(columns=COLUMNS_ZH)
+    }).rename(columns=lambda c: columns_zh([c]).get(c, c))
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> Path:

@@ -28,6 +28,8 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from gridplan.report.style import (BOUNDARY_COLOUR, COVERED_COLOUR, STATUS_COLOURS,
+                                    UNCOVERED_COLOUR)
 from gridplan.errors import GridplanWarning, InputError
 from gridplan.io.projection import local_crs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS, WALK_MINUTES
@@ -47,7 +49,6 @@ SYSTEM_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQu
                 "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
                 "Noto Sans CJK JP")
 
-STATUS_COLOURS = {"ok": "#4daf4a", "under": "#ff7f00", "over": "#e41a1c"}
 _DPI = 150
 #: PNG metadata without the matplotlib version, so that PNG bytes do not change with upgrades.
 _PNG_META = {"Software": None}
@@ -170,7 +171,7 @@ def _draw_boundaries(ax, communities, grids) -> None:
     if grids is not None:
         grids.boundary.plot(ax=ax, color="white", linewidth=0.6)
     if communities is not None:
-        communities.boundary.plot(ax=ax, color="#333333", linewidth=1.4)
+        communities.boundary.plot(ax=ax, color=BOUNDARY_COLOUR, linewidth=1.4)
 
 
 # --- maps ------------------------------------------------------------------------------------
@@ -247,7 +248,7 @@ def plot_grids(
     handles = [Patch(facecolor=STATUS_COLOURS[k], alpha=0.75, label=t)
                for k, t in zip(("ok", "under", "over"), legend_text)]
     if communities is not None:
-        handles.append(Line2D([], [], color="#333333", linewidth=1.4, label="社区边界"))
+        handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.4, label="社区边界"))
         legend_text.append("社区边界")
     _legend_below(ax, handles, font)
     if title:
@@ -345,8 +346,8 @@ def plot_coverage(
         # A city of points: smaller dots, or they hide each other and the boundaries.
         size *= 0.3
     pts = hh.geometry
-    ax.scatter(pts.x[covered], pts.y[covered], s=size[covered], color="#2171b5", linewidths=0)
-    ax.scatter(pts.x[~covered], pts.y[~covered], s=size[~covered], color="#e41a1c", linewidths=0)
+    ax.scatter(pts.x[covered], pts.y[covered], s=size[covered], color=COVERED_COLOUR, linewidths=0)
+    ax.scatter(pts.x[~covered], pts.y[~covered], s=size[~covered], color=UNCOVERED_COLOUR, linewidths=0)
     stations = None
     if facilities is not None and len(facilities):
         f = _metric(facilities, crs)
@@ -367,8 +368,8 @@ def plot_coverage(
     m = f"{minutes:g}"
     legend_text = [f"{m}分钟内可达（{share:.0%}户）", f"超出{m}分钟", f"{m}分钟等时圈"]
     handles = [
-        Line2D([], [], marker="o", linestyle="", color="#2171b5", label=legend_text[0]),
-        Line2D([], [], marker="o", linestyle="", color="#e41a1c", label=legend_text[1]),
+        Line2D([], [], marker="o", linestyle="", color=COVERED_COLOUR, label=legend_text[0]),
+        Line2D([], [], marker="o", linestyle="", color=UNCOVERED_COLOUR, label=legend_text[1]),
         Patch(facecolor="#9ecae1", alpha=0.45, label=legend_text[2]),
     ]
     if facilities is not None and len(facilities):
