@@ -77,13 +77,7 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     -------
     DemoSummary
     """
-    from gridplan.io import files as io
-    from gridplan.access.coverage import coverage, write_coverage
-    from gridplan.network.load import load_network
-    from gridplan.grids.api import partition, write_partition
     from gridplan.datasets.sample import _repo_data, write_sample
-    from gridplan.siting.api import site, write_siting
-    from gridplan.io.validate import validate_inputs
 
     out = Path(out)
     summary = DemoSummary(out=out)
@@ -91,20 +85,22 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     paths = _sample_paths(data)
     if not all(p.exists() for p in paths.values()):
         write_sample(data)
+    frames, net = _load(paths, out, summary)
+    part = _grids(frames, out, summary, seed=seed, quiet=quiet)
+    cov = _coverage(frames, net, part, out, summary)
+    sites = _sites(frames, net, part, out, summary, add=add, seed=seed)
+    _exports(frames, part, cov, sites, out, summary)
+    return summary
+
+
+def _load(paths: dict[str, Path], out: Path, summary: DemoSummary):
+    from gridplan.network.load import load_network
+    from gridplan.workflows import checked_layers, read_contract_layers
 
     t0 = time.perf_counter()
-    layers = {
-        "households": io.read_households(paths["households"]),
-        "communities": io.read_communities(paths["communities"]),
-        "facilities": io.read_facilities(paths["facilities"]),
-        "buildings": io.read_buildings(paths["buildings"]),
-        "estates": io.read_estates(paths["estates"]),
-        "barriers": io.read_barriers(paths["barriers"]),
-    }
-    names = {k: str(p) for k, p in paths.items()}
-    checked = validate_inputs(**layers, names=names)
+    layers = read_contract_layers(paths)
+    frames, checked = checked_layers(layers, names={k: str(p) for k, p in paths.items()})
     checked.raise_if_errors()
-    frames = {**layers, **{k: v for k, v in checked.frames.items() if v is not None}}
     hh = frames["households"]
     net = load_network(paths["network"])
     n_hh = int(hh["households"].sum())
@@ -123,11 +119,15 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
                            encoding="utf-8")
     summary.files.append(report_path)
     summary.add("load", "time", f"{time.perf_counter() - t0:.1f} s")
+    return frames, net
+
+
+def _grids(frames, out: Path, summary: DemoSummary, *, seed: int, quiet: bool):
+    from gridplan.grids.api import write_partition
+    from gridplan.workflows import plan_grids
 
     t0 = time.perf_counter()
-    part = partition(hh, frames["communities"], buildings=frames["buildings"],
-                     estates=frames["estates"], barriers=frames["barriers"], seed=seed,
-                     progress=not quiet)
+    part = plan_grids(frames, seed=seed, progress=not quiet)
     summary.files += write_partition(part, out / "grids")
     g = part.grids
     status = g["status"].value_counts()
@@ -139,9 +139,14 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
         summary.add("grids", f"flagged {row.grid_id}", f"{row.status}: {row.reason}")
     summary.add("grids", "mean compactness (Polsby-Popper)", f"{g['compactness'].mean():.2f}")
     summary.add("grids", "time", f"{time.perf_counter() - t0:.1f} s")
+    return part
+
+
+def _coverage(frames, net, part, out: Path, summary: DemoSummary):
+    from gridplan.access.coverage import coverage, write_coverage
 
     t0 = time.perf_counter()
-    cov = coverage(part.assignment, frames["facilities"], net, grids=g,
+    cov = coverage(part.assignment, frames["facilities"], net, grids=part.grids,
                    communities=frames["communities"])
     summary.files += write_coverage(cov, out / "coverage")
     allrow = cov.summary[cov.summary["level"] == "all"].iloc[0]
@@ -156,9 +161,14 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
         short = st.loc[~st["meets_area_norm"].astype(bool), "community_id"].tolist()
         summary.add("coverage", "communities below the floor-area norm", ", ".join(map(str, short)) or "none")
     summary.add("coverage", "time", f"{time.perf_counter() - t0:.1f} s")
+    return cov
+
+
+def _sites(frames, net, part, out: Path, summary: DemoSummary, *, add: int, seed: int):
+    from gridplan.siting.api import site, write_siting
 
     t0 = time.perf_counter()
-    sites = site(part.assignment, frames["facilities"], net, add=add, grids=g, seed=seed)
+    sites = site(part.assignment, frames["facilities"], net, add=add, grids=part.grids, seed=seed)
     summary.files += write_siting(sites, out / "sites")
     r = sites.report
     summary.add("sites", f"{len(sites.sites)} new centres: coverage before -> after",
@@ -167,10 +177,14 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
         summary.add("sites", f"#{row.rank} {row.candidate_id}",
                     f"+{row.households_gained:,.0f} households")
     summary.add("sites", "time", f"{time.perf_counter() - t0:.1f} s")
+    return sites
 
+
+def _exports(frames, part, cov, sites, out: Path, summary: DemoSummary) -> None:
     from gridplan.report.export import export
     from gridplan.report.figures import plot_coverage
 
+    g = part.grids
     written = export(g, gpkg=out / "export" / "plan.gpkg", xlsx=out / "export" / "report.xlsx",
                      png=out / "grids.png", communities=frames["communities"],
                      micro_grids=part.micro_grids, households=part.assignment,
@@ -180,10 +194,8 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     plot_coverage(cov, out / "coverage.png", facilities=frames["facilities"], grids=g,
                   communities=frames["communities"], sites=sites.sites)
     summary.files.append(out / "coverage.png")
-
     with open(out / "summary.json", "w", encoding="utf-8") as fh:
         json.dump([{"step": s, "figure": f, "value": v} for s, f, v in summary.rows], fh,
                   ensure_ascii=False, indent=2)
         fh.write("\n")
     summary.files.append(out / "summary.json")
-    return summary
