@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,10 +28,10 @@ from pyproj import CRS
 
 from gridplan.io.atomic import atomic_path
 from gridplan.io.problems import Problem, emit_warnings, raise_first_error
-from gridplan.io.readers import columns_of, read_any
+from gridplan.io.readers import GDAL_ERRORS, columns_of, read_any
 from gridplan.io.schema import KINDS, conform, mappable_fields
 from gridplan.io.coords import COORD_SYSTEMS, convert_gdf
-from gridplan.errors import InputError
+from gridplan.errors import InputError, OutputError
 
 __all__ = [
     "read_layer",
@@ -48,6 +49,7 @@ __all__ = [
     "GPKG_DATE",
     "gdal_config",
     "write_geojson_file",
+    "write_layers",
 ]
 
 # pyogrio logs "Created N records" at INFO, which the CLI's INFO logging would print on every write.
@@ -270,6 +272,63 @@ def write(gdf: gpd.GeoDataFrame, path, *, layer: str | None = None) -> Path:
         else:
             _write_csv(out, tmp)
     return path
+
+
+def write_layers(layers: Mapping[str, pd.DataFrame | None], path: str | os.PathLike) -> Path:
+    """Write several layers (and plain tables) to one GeoPackage, replacing ``path`` only when
+    every layer is written: the one multi-layer writer (exports, saved plans).
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame or DataFrame
+        Layer name -> data; ``None`` and empty layers are skipped. A DataFrame without geometry
+        becomes an attribute table.
+    path : path-like
+        The ``.gpkg`` file.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    InputError
+        ``path`` is not a ``.gpkg``.
+    OutputError
+        GDAL could not write a layer (the file is left as it was).
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise InputError(f"{path} is not a .gpkg file", fix="name the GeoPackage *.gpkg",
+                         message_zh="GeoPackage 文件名应以 .gpkg 结尾")
+    with gdal_config({"OGR_CURRENT_DATE": GPKG_DATE}), atomic_path(path) as tmp:
+        for name, frame in layers.items():
+            if frame is None or len(frame) == 0:
+                continue
+            try:
+                _write_gpkg_layer(frame, tmp, name)
+            except GDAL_ERRORS as exc:
+                raise OutputError(f"cannot write layer '{name}' to {path}: {exc}",
+                                  fix="check the folder is writable and has space") from exc
+    return path
+
+
+def _write_gpkg_layer(frame: pd.DataFrame, tmp: Path, name: str) -> None:
+    frame = frame.copy()
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    for col in frame.columns:
+        # A GeoPackage column has one type: mixed cells (None beside numbers) go as text.
+        if col != geometry and frame[col].dtype == object and not frame[col].map(
+                lambda v: v is None or isinstance(v, (str, bool))).all():
+            frame[col] = frame[col].map(lambda v: None if v is None or v is pd.NA else str(v))
+    if not isinstance(frame, gpd.GeoDataFrame):
+        pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        return
+    types = set(frame.geometry.geom_type.dropna())
+    # single and multi parts stay as they are, so a layer reads back exactly as written
+    geometry_type = types.pop() if len(types) == 1 else "Unknown"
+    pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", geometry_type=geometry_type,
+                            promote_to_multi=False)
 
 
 class gdal_config:

@@ -17,8 +17,7 @@ import pandas as pd
 import pyogrio
 
 from gridplan.errors import InputError
-from gridplan.io.atomic import atomic_path
-from gridplan.io.files import GPKG_DATE, gdal_config
+from gridplan.io.files import write_layers
 from gridplan.io.readers import GDAL_ERRORS
 from gridplan.plan.common import jsonable
 
@@ -123,25 +122,6 @@ class PlanStorage:
 
 
 def _write_plan_file(path: Path, layers: dict[str, gpd.GeoDataFrame], meta: dict) -> None:
-    """All layers and the meta table into one GeoPackage, replacing ``path`` when complete.
-
-    :func:`gridplan.io.files.write` writes one layer per file; a plan needs several in one, so
-    this writes them under the same pinned GeoPackage date as that writer.
-    """
-    with atomic_path(path) as tmp, gdal_config({"OGR_CURRENT_DATE": GPKG_DATE}):
-        for name, gdf in layers.items():
-            _write_layer(gdf, tmp, name)
-        pyogrio.write_dataframe(
-            pd.DataFrame({"key": ["plan"], "value": [json.dumps(meta, ensure_ascii=False)]}),
-            tmp, layer="plan_meta",
-        )
-
-
-def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    gdf = gdf.copy()
-    for col in gdf.columns:
-        # GeoPackage columns have one type; mixed objects (e.g. None with str) go as text.
-        if (col != gdf.geometry.name and gdf[col].dtype == object
-                and not gdf[col].map(lambda v: v is None or isinstance(v, (str, bool))).all()):
-            gdf[col] = gdf[col].map(lambda v: None if v is None or v is pd.NA else str(v))
-    pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG")
+    """All layers and the meta table into one GeoPackage, replacing ``path`` when complete."""
+    table = pd.DataFrame({"key": ["plan"], "value": [json.dumps(meta, ensure_ascii=False)]})
+    write_layers({**layers, "plan_meta": table}, path)

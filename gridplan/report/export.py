@@ -32,10 +32,9 @@ import pyogrio
 from gridplan.i18n import columns as i18n_columns
 from gridplan.i18n import reason_text
 from gridplan.io.atomic import atomic_path
-from gridplan.io.files import GPKG_DATE, gdal_config
-from gridplan.io.readers import GDAL_ERRORS
+from gridplan.io.files import write_layers
 from gridplan.report.codes import UNKNOWN_STREET, grid_codes, micro_codes
-from gridplan.errors import InputError, OutputError
+from gridplan.errors import InputError
 from gridplan.io.projection import WGS84
 
 __all__ = [
@@ -256,25 +255,7 @@ def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.Path
     -------
     Path
     """
-    path = Path(path)
-    if path.suffix.lower() != ".gpkg":
-        raise InputError(f"{path} is not a .gpkg file", fix="name the GeoPackage *.gpkg",
-                         message_zh="GeoPackage 文件名应以 .gpkg 结尾")
-    with gdal_config({"OGR_CURRENT_DATE": GPKG_DATE}), atomic_path(path) as tmp:
-        for name, gdf in layers.items():
-            if gdf is None or len(gdf) == 0:
-                continue
-            types = set(gdf.geometry.geom_type.dropna())
-            # Keep single and multi parts as they are (no promotion), so that a layer reads
-            # back exactly as written.
-            geometry_type = types.pop() if len(types) == 1 else "Unknown"
-            try:
-                pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG",
-                                        geometry_type=geometry_type, promote_to_multi=False)
-            except GDAL_ERRORS as exc:
-                raise OutputError(f"cannot write layer '{name}' to {path}: {exc}",
-                                  fix="check the folder is writable and has space") from exc
-    return path
+    return write_layers(layers, path)
 
 
 def read_geopackage(path: str | os.PathLike) -> dict[str, gpd.GeoDataFrame]:
