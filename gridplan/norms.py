@@ -18,24 +18,24 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 __all__ = [
-    "GRID_MIN_HOUSEHOLDS",
-    "GRID_MAX_HOUSEHOLDS",
-    "MICRO_GRID_MAX_HOUSEHOLDS",
+    "CENTRE_KINDS",
     "COMMUNITY_SNAP_M",
-    "WALK_SPEED_KMH",
-    "WALK_MINUTES",
-    "MAX_SNAP_M",
     "COVER_TOL_M",
-    "LIFE_CIRCLES",
-    "ISOCHRONE_MINUTES",
-    "ISOCHRONE_BUFFER_M",
+    "DEFAULT_NORMS",
+    "FACILITY_KINDS",
+    "GAP_BUFFER_M",
     "GAP_EPS_M",
     "GAP_MIN_HOUSEHOLDS",
-    "GAP_BUFFER_M",
-    "FACILITY_KINDS",
-    "CENTRE_KINDS",
+    "GRID_MAX_HOUSEHOLDS",
+    "GRID_MIN_HOUSEHOLDS",
+    "ISOCHRONE_BUFFER_M",
+    "ISOCHRONE_MINUTES",
+    "LIFE_CIRCLES",
+    "MAX_SNAP_M",
+    "MICRO_GRID_MAX_HOUSEHOLDS",
+    "WALK_MINUTES",
+    "WALK_SPEED_KMH",
     "Norms",
-    "DEFAULT_NORMS",
     "walk_metres",
 ]
 
@@ -183,16 +183,16 @@ DEFAULT_TILES_ATTRIBUTION = "© OpenStreetMap contributors"
 MAP_LABEL_MIN_PX = 50.0
 
 __all__ += [
+    "DEFAULT_TILES_ATTRIBUTION",
+    "DEFAULT_TILES_URL",
+    "MAP_LABEL_MIN_PX",
+    "PLAN_BARRIER_SNAP_M",
     "PLAN_UNDO_DEPTH",
     "UNIT_ADJACENCY_MIN_EDGE_M",
-    "PLAN_BARRIER_SNAP_M",
     "UPLOAD_MAX_BYTES",
-    "UPLOAD_MAX_UNPACKED_BYTES",
-    "UPLOAD_MAX_RATIO",
     "UPLOAD_MAX_FILES",
-    "DEFAULT_TILES_URL",
-    "DEFAULT_TILES_ATTRIBUTION",
-    "MAP_LABEL_MIN_PX",
+    "UPLOAD_MAX_RATIO",
+    "UPLOAD_MAX_UNPACKED_BYTES",
 ]
 
 # --- engines (gridplan.parallel.engine) ----------------------------------------------------------------
@@ -206,7 +206,7 @@ DASK_THREADS_PER_WORKER = 1
 #: enough tiles to spread over workers.
 TILE_M = 3000.0
 
-__all__ += ["DASK_WORKERS", "DASK_THREADS_PER_WORKER", "TILE_M"]
+__all__ += ["DASK_THREADS_PER_WORKER", "DASK_WORKERS", "TILE_M"]
 
 # --- siting (gridplan.siting.api) -----------------------------------------------------------------
 #: Lattice spacing (m) of network-node candidate sites: about a block, so a candidate stands near
@@ -218,16 +218,17 @@ NEW_SITE_AREA_M2 = 150.0
 #: Seconds allowed to the exact siting solver before it reports its best answer and gap.
 SITING_TIME_LIMIT_S = 30.0
 
-__all__ += ["STATION_WALK_MINUTES", "SITING_SPACING_M", "NEW_SITE_AREA_M2", "SITING_TIME_LIMIT_S"]
+__all__ += ["NEW_SITE_AREA_M2", "SITING_SPACING_M", "SITING_TIME_LIMIT_S", "STATION_WALK_MINUTES"]
 
-# --- coordinate checks (gridplan.access.coverage) ----------------------------------------------------
-#: Coverage suspects GCJ-02/BD-09 points declared WGS-84 when at least this share of household
-#: rows is off the walking network or outside every community ...
+# --- web-map coordinates read as WGS-84 (gridplan.io.coords.detect_web_offset: validate, coverage)
+#: The households check and coverage suspect GCJ-02/BD-09 points declared WGS-84 when at least
+#: this share of household rows is misplaced (outside every community; for coverage also off the
+#: walking network) ...
 COORDS_SUSPECT_SHARE = 0.1
 #: ... and at least this many rows (a couple of stray points can land near a walkway by chance) ...
 COORDS_SUSPECT_MIN_ROWS = 5
-#: ... and converting them would bring at least this share of those rows onto the network and
-#: inside a community (the Chinese web-map offset is a few hundred metres).
+#: ... and converting the points would put right at least this share of those rows (the Chinese
+#: web-map offset is a few hundred metres).
 COORDS_CONFIRM_SHARE = 0.8
 
-__all__ += ["COORDS_SUSPECT_SHARE", "COORDS_SUSPECT_MIN_ROWS", "COORDS_CONFIRM_SHARE"]
+__all__ += ["COORDS_CONFIRM_SHARE", "COORDS_SUSPECT_MIN_ROWS", "COORDS_SUSPECT_SHARE"]
