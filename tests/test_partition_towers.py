@@ -1,9 +1,10 @@
 """Towers above the maximum together with estates and a remainder that cannot form a grid.
 
-Regression for a crash on real extracts (``IndexError`` in ``_plan_once``): ``_plan_units``
-reused the name of its per-grid "failed" flags for the list of failed component roots, so the
-flags the estate refinement reads were shorter than (or shifted against) the grid labels
-whenever a community held buildings above the maximum and a part without a valid plan.
+Regression for a crash on real extracts (``IndexError`` in ``_plan_once``): the unit planner
+(now :func:`gridplan.grids.regions.plan_units`) reused the name of its per-grid "failed" flags
+for the list of failed component roots, so the flags the estate refinement reads were shorter
+than (or shifted against) the grid labels whenever a community held buildings above the maximum
+and a part without a valid plan.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _partition_checks import check_invariants
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from _partition_checks import check_invariants
-from gridplan.grids.community import _plan_units
 from gridplan.grids.api import partition
+from gridplan.grids.regions import plan_units
+from gridplan.grids.unitgraph import UnitGraph
 
 UTM = "EPSG:32649"
 X0, Y0 = 300_000.0, 3_390_000.0
@@ -112,13 +114,15 @@ def test_plan_units_returns_one_flag_per_grid():
     ui, uj = np.array([0, 1, 2, 3]), np.array([2, 4, 3, 4])
     ulen = np.full(4, 50.0)
     usame = np.ones(4, dtype=bool)
-    labels, reasons, crossing, failed, _ = _plan_units(
-        w, ui, uj, ulen, usame, np.full(5, 1e4), np.full(5, 400.0), LO, HI, 0, None, int(w.sum()))
+    plan = plan_units(UnitGraph(w, ui, uj, ulen, usame, np.full(5, 1e4), np.full(5, 400.0)),
+                      LO, HI, 0, whole_total=int(w.sum()))
+    labels, reasons, crossing, failed = plan.labels, plan.reasons, plan.crossing, plan.failed
     ngrids = int(labels.max()) + 1
     assert len(reasons) == len(crossing) == len(failed) == ngrids
     assert all(isinstance(f, bool) for f in failed)
     for u in (0, 1):
-        assert reasons[labels[u]].startswith("unit_over_max") and not failed[labels[u]]
+        assert reasons[labels[u]].code == "unit_over_max" and not failed[labels[u]]
+        assert reasons[labels[u]].text().startswith("unit_over_max: ")
     # the path failed but is feasible by count: its grids are the ones estate splitting may fix
     for u in (2, 3, 4):
         assert failed[labels[u]]

@@ -19,14 +19,7 @@ import pymetis
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["Graph", "plan_graph", "violation"]
-
-# Reasons put on grids that cannot meet the bounds. Each states a checkable fact.
-REASON_TOTAL_UNDER = "community_total_below_min"
-REASON_BAND_EMPTY = "community_total_not_divisible_into_band"
-REASON_UNIT_OVER = "single_unit_above_max"
-REASON_ISLAND = "detached_part_below_min"
-REASON_SEARCH = "no_contiguous_split_found"
+__all__ = ["Graph", "plan_graph", "violation", "whole_grids_possible"]
 
 _FOUR_PI = 4.0 * math.pi
 
@@ -58,6 +51,11 @@ def violation(w: np.ndarray, lo: int, hi: int) -> np.ndarray:
     w = np.asarray(w, dtype=np.int64)
     v = np.maximum(lo - w, 0) + np.maximum(w - hi, 0)
     return np.where(w == 0, 0, v)
+
+
+def whole_grids_possible(total: int, lo: int, hi: int) -> bool:
+    """Can ``total`` households be divided into whole grids of ``lo``-``hi`` (by count alone)?"""
+    return math.ceil(total / hi) <= total // lo if lo > 0 else True
 
 
 def _pp(area, perim):
@@ -221,7 +219,7 @@ class _State:
     def merge_or_split(self, seed: int) -> bool:
         """Merge an under grid into a neighbour that has room, or split an over grid in two."""
         g, lab, lo, hi = self.g, self.labels, self.lo, self.hi
-        k, shared, w, cnt, area, perim, own = self.stats()
+        k, shared, w, cnt, _, _, _ = self.stats()
         # merges: under grid a with neighbouring grid b, a + b <= hi
         coo = shared.tocoo()
         a, b = lab[coo.row], coo.col
@@ -349,12 +347,9 @@ def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
         True when the search finished: None then means no such partition exists.
     """
     w = g.weights
-    nb = [set(int(v) for v in a) for a in g.neighbours]
+    nb = [{int(v) for v in a} for a in g.neighbours]
     counter = [0]
     memo: dict = {}
-
-    def feasible_total(t):
-        return math.ceil(t / hi) <= t // lo
 
     def components(nodes: frozenset):
         left, out = set(nodes), []
@@ -376,7 +371,7 @@ def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
         if region in memo:
             return memo[region]
         total = int(sum(w[x] for x in region))
-        if not feasible_total(total) or any(w[x] > hi for x in region):
+        if not whole_grids_possible(total, lo, hi) or any(w[x] > hi for x in region):
             memo[region] = None
             return None
         if lo <= total <= hi:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import math
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridplan.norms import GRID_MAX_HOUSEHOLDS
 
-__all__ = ["unit_keys", "UnitKeys"]
+__all__ = ["UnitKeys", "unit_keys"]
 
 
 class UnitKeys:

@@ -1,0 +1,162 @@
+"""The ground of one community cut into pieces: faces of the noded linework of the community
+boundary, kept grids, barriers and the Voronoi edges of the household locations.
+
+Every grid polygon is a union of pieces, so grids tile the community exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from gridplan.geometry.adjacency import shared_boundaries, zones
+
+__all__ = ["MIN_PIECE_AREA", "Pieces", "first_hit", "locate", "pieces", "polygonal", "union"]
+
+MIN_PIECE_AREA = 1e-2  # m2; slivers from floating-point clipping
+_GRID_SIZE = 1e-4  # m; precision of the noded linework
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """Pieces of a community and their shared boundaries.
+
+    Attributes
+    ----------
+    geoms : ndarray of Polygon
+        The pieces, in a deterministic order.
+    zone : ndarray of int
+        Barrier zone of every piece (:func:`gridplan.geometry.adjacency.zones`).
+    kept : ndarray of int
+        Index of the kept grid holding each piece, -1 for free ground.
+    i, j : ndarray of int
+        Pairs ``i < j`` of pieces sharing a boundary.
+    length : ndarray of float
+        That shared boundary (m).
+    cross : ndarray of bool
+        The pair lies on two sides of a barrier (different zones).
+    """
+
+    geoms: np.ndarray
+    zone: np.ndarray
+    kept: np.ndarray
+    i: np.ndarray
+    j: np.ndarray
+    length: np.ndarray
+    cross: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.geoms)
+
+    def subset(self, idx: np.ndarray) -> Pieces:
+        """The pieces ``idx`` renumbered 0..len(idx)-1, with the boundaries among them."""
+        loc = np.full(len(self), -1)
+        loc[idx] = np.arange(len(idx))
+        m = (loc[self.i] >= 0) & (loc[self.j] >= 0)
+        return Pieces(self.geoms[idx], self.zone[idx], self.kept[idx], loc[self.i[m]],
+                      loc[self.j[m]], self.length[m], self.cross[m])
+
+
+def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=()) -> Pieces:
+    """Faces of the noded linework: community boundary, kept grids, barriers and the Voronoi
+    edges of the distinct locations in ``xy``.
+
+    Noding all lines together (one ``union_all``) and polygonizing gives pieces whose shared
+    edges are identical, so shared-boundary lengths and unions are exact; clipping every cell
+    separately would leave edges that differ in the last bits and touch only at points.
+
+    Parameters
+    ----------
+    polygon : Polygon or MultiPolygon
+        The community (metric).
+    barrier_lines : array of lines or None
+        Barriers near the community (metric).
+    xy : ndarray (n, 2)
+        Household locations (metric).
+    kept_polys : sequence of Polygon
+        Kept grids, already clipped to the community.
+
+    Returns
+    -------
+    Pieces
+    """
+    faces, rp = _faces(polygon, barrier_lines, xy, kept_polys)
+    zone = first_hit(rp, zones(polygon, barrier_lines))
+    kept = first_hit(rp, np.asarray(kept_polys, dtype=object)) if len(kept_polys) else \
+        np.full(len(faces), -1)
+    zone[zone < 0] = 0
+    i, j, length = shared_boundaries(faces)
+    return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j])
+
+
+def _faces(polygon, barrier_lines, xy, kept_polys) -> tuple[np.ndarray, np.ndarray]:
+    """The valid faces inside ``polygon`` and a point on each, ordered by that point."""
+    lines = [shapely.boundary(polygon)]
+    loc = np.unique(np.round(xy, 2), axis=0) if len(xy) else np.empty((0, 2))
+    if len(loc) >= 2:
+        lines.append(shapely.voronoi_polygons(shapely.multipoints(loc), extend_to=polygon,
+                                              only_edges=True))
+    if barrier_lines is not None and len(barrier_lines):
+        lines.extend(shapely.intersection(np.asarray(barrier_lines, dtype=object), polygon))
+    lines.extend(shapely.boundary(np.asarray(kept_polys, dtype=object)) if len(kept_polys) else [])
+    # snap-rounding to 0.1 mm makes near-coincident lines (kept grids read back from a file,
+    # barriers along the boundary) coincide, so no sliver or spike faces appear
+    noded = shapely.union_all(np.asarray(lines, dtype=object), grid_size=_GRID_SIZE)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    rp = shapely.point_on_surface(faces)
+    inside = shapely.contains_xy(polygon, shapely.get_x(rp), shapely.get_y(rp))
+    keep = inside & (shapely.area(faces) > MIN_PIECE_AREA)
+    faces, rp = faces[keep], rp[keep]
+    bad = ~shapely.is_valid(faces)
+    if bad.any():
+        faces[bad] = [polygonal(f) for f in faces[bad]]
+    # deterministic order regardless of GEOS internals: by representative point
+    order = np.lexsort((shapely.get_y(rp), shapely.get_x(rp)))
+    return faces[order], rp[order]
+
+
+def polygonal(geom):
+    """The polygonal part of ``geom`` (valid), or an empty polygon."""
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    parts = shapely.get_parts(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+    if len(parts) == 0:
+        return shapely.Polygon()
+    if len(parts) > 1:  # degenerate spikes split off by make_valid
+        area = shapely.area(parts)
+        parts = parts[area >= 1e-7 * area.sum()]
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def union(geoms):
+    """Union of pieces, always valid and polygonal."""
+    return polygonal(shapely.union_all(geoms))
+
+
+def first_hit(points, polys) -> np.ndarray:
+    """Index of the first polygon containing each point (-1 if none)."""
+    out = np.full(len(points), -1, dtype=np.int64)
+    if len(polys) == 0 or len(points) == 0:
+        return out
+    pi, gi = shapely.STRtree(polys).query(points, predicate="intersects")
+    order = np.lexsort((gi, pi))[::-1]
+    out[pi[order]] = gi[order]
+    return out
+
+
+def locate(points_xy: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Index of the piece holding each point (nearest piece for points in dropped slivers)."""
+    pts = shapely.points(points_xy)
+    tree = shapely.STRtree(geoms)
+    pi, gi = tree.query(pts, predicate="intersects")
+    out = np.full(len(pts), -1, dtype=np.int64)
+    order = np.lexsort((gi, pi))[::-1]  # the lowest piece index wins
+    out[pi[order]] = gi[order]
+    miss = np.flatnonzero(out < 0)
+    if len(miss):
+        mi, mg = tree.query_nearest(pts[miss], all_matches=False)
+        out[miss[mi]] = mg
+    return out
