@@ -13,7 +13,6 @@ gridplan must handle; ``data/README.md`` lists them and ``tests/test_sample.py``
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from gridplan.io.atomic import atomic_outputs
+from gridplan.io.files import write_geojson_file
 from gridplan.errors import InputError
 from gridplan.datasets.fill import block_frame, fill_blocks, rectangles
 from gridplan.datasets.layout import (ARTERIAL_H, ARTERIAL_V, HEIGHT, RIVER_NAME, WIDTH, build_layout)
@@ -223,7 +223,21 @@ def _frames(layout, fill, network, comm_polys, comm_ids, names, est_geom, est_co
                          [layout.street], "street_id")
     out["communities"] = _gdf({"community_id": comm_ids, "name": names, "street_id": STREET_ID,
                                "street_name": STREET_NAME}, comm_polys, "community_id")
+    est_id = _estate_frames(out, fill, comm_ids, est_geom, est_comm)
+    _building_frames(out, layout, fill, comm_ids, est_id, b_geom, b_est, b_comm)
+    out["facilities"] = _facility_frame(fill, comm_ids, names, centres, stations)
+    net = network.copy()
+    net["edge_id"] = np.arange(1, len(net) + 1, dtype="int64")
+    out["network"] = _gdf({"edge_id": net["edge_id"], "highway": net["highway"],
+                           "name": pd.array(net["name"], dtype="string"),
+                           "footway": pd.array(net["footway"], dtype="string"),
+                           "bridge": net["bridge"].astype(bool)}, net.geometry.values, "edge_id")
 
+    out["barriers"] = _barrier_frame(layout)
+    return out
+
+
+def _estate_frames(out, fill, comm_ids, est_geom, est_comm) -> np.ndarray:
     # Estates: ids in community order, then north to south, west to east.
     ep = shapely.get_coordinates(shapely.point_on_surface(est_geom))
     e_order = np.lexsort((np.round(ep[:, 0]), -np.round(ep[:, 1], -1), comm_ids[est_comm]))
@@ -239,6 +253,10 @@ def _frames(layout, fill, network, comm_polys, comm_ids, names, est_geom, est_co
                          "estate_id": est_id[g_est], "name": [g["name"] for g in fill.gates]},
                         [g["geometry"] for g in fill.gates], "gate_id")
 
+    return est_id
+
+
+def _building_frames(out, layout, fill, comm_ids, est_id, b_geom, b_est, b_comm) -> None:
     # Buildings: ids in community, estate (loose last), north-to-south order.
     bp = shapely.get_coordinates(shapely.centroid(b_geom))
     b_estid = np.array([est_id[e] if e >= 0 else "~" for e in b_est], dtype=object)
@@ -264,6 +282,9 @@ def _frames(layout, fill, network, comm_polys, comm_ids, names, est_geom, est_co
     out["households"] = _gdf({"building_id": b_id, "estate_id": estate_col, "households": hh,
                               "population": pop}, shapely.centroid(b_geom), "building_id")
 
+
+
+def _facility_frame(fill, comm_ids, names, centres, stations) -> gpd.GeoDataFrame:
     # Facilities.
     rows = []
     for f in centres + stations:
@@ -281,16 +302,12 @@ def _frames(layout, fill, network, comm_polys, comm_ids, names, est_geom, est_co
     st = fac["kind"] == "station"
     fac.loc[st, "facility_id"] = [f"{c}-Z{i + 1:02d}" for c, i in zip(
         fac.loc[st, "community_id"], fac[st].groupby("community_id").cumcount())]
-    out["facilities"] = _gdf(fac.drop(columns="geometry").to_dict("list"), fac["geometry"].to_numpy(),
+    return _gdf(fac.drop(columns="geometry").to_dict("list"), fac["geometry"].to_numpy(),
                              "facility_id")
 
-    net = network.copy()
-    net["edge_id"] = np.arange(1, len(net) + 1, dtype="int64")
-    out["network"] = _gdf({"edge_id": net["edge_id"], "highway": net["highway"],
-                           "name": pd.array(net["name"], dtype="string"),
-                           "footway": pd.array(net["footway"], dtype="string"),
-                           "bridge": net["bridge"].astype(bool)}, net.geometry.values, "edge_id")
 
+
+def _barrier_frame(layout) -> gpd.GeoDataFrame:
     # Barriers: arterials and the river, one line per name, over the street and a margin.
     clip = layout.street.buffer(100.0)
     roads = layout.roads
@@ -299,24 +316,9 @@ def _frames(layout, fill, network, comm_polys, comm_ids, names, est_geom, est_co
         g = shapely.line_merge(shapely.unary_union(roads.loc[roads["name"] == name, "geometry"].values))
         bar.append(("arterial", name, shapely.intersection(g, clip)))
     bar.append(("river", RIVER_NAME, shapely.intersection(layout.river, clip)))
-    out["barriers"] = _gdf({"barrier_id": [f"BR{i + 1:02d}" for i in range(len(bar))],
+    return _gdf({"barrier_id": [f"BR{i + 1:02d}" for i in range(len(bar))],
                             "kind": [b[0] for b in bar], "name": [b[1] for b in bar]},
                            [b[2] for b in bar], "barrier_id")
-    return out
-
-
-def _write_geojson(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    import pyogrio
-
-    # pyogrio reports every write at INFO level; the CLI prints its own summary instead.
-    log = logging.getLogger("pyogrio")
-    level = log.level
-    log.setLevel(logging.WARNING)
-    try:
-        pyogrio.write_dataframe(gdf, path, driver="GeoJSON", layer=layer, RFC7946="YES",
-                                COORDINATE_PRECISION=7)
-    finally:
-        log.setLevel(level)
 
 
 def write_sample(out_dir: str | os.PathLike = "data", seed: int = 0) -> list[Path]:
@@ -336,7 +338,7 @@ def write_sample(out_dir: str | os.PathLike = "data", seed: int = 0) -> list[Pat
     frames = make_sample(seed)
     with atomic_outputs(out_dir) as out:
         for key, rel in SAMPLE_FILES.items():
-            _write_geojson(frames[key], out.path(rel), Path(rel).stem)
+            write_geojson_file(frames[key], out.path(rel), Path(rel).stem)
         hh = frames["households"]
         csv = pd.DataFrame({
             "building_id": hh["building_id"], "estate_id": hh["estate_id"],

@@ -328,14 +328,7 @@ def plot_coverage(
     frame = _metric(grids if grids is not None else communities, crs) if (
         grids is not None or communities is not None) else hh
     fig, ax = _new_figure(frame.total_bounds)
-    if isochrones is not None and len(isochrones):
-        iso = _metric(isochrones, crs)
-        if "minutes" in iso.columns:
-            iso = iso[np.isclose(iso["minutes"].astype(float), float(minutes))]
-        if len(iso):
-            # One area: overlapping translucent polygons would stack into uneven shades.
-            area = gpd.GeoSeries([shapely.union_all(iso.geometry.to_numpy())], crs=crs)
-            area.plot(ax=ax, color="#9ecae1", alpha=0.45, edgecolor="none")
+    _draw_isochrone_area(ax, isochrones, crs, minutes)
     _draw_boundaries(ax, _metric(communities, crs), None)
     if grids is not None:
         _metric(grids, crs).boundary.plot(ax=ax, color="#999999", linewidth=0.5)
@@ -348,44 +341,18 @@ def plot_coverage(
     pts = hh.geometry
     ax.scatter(pts.x[covered], pts.y[covered], s=size[covered], color=COVERED_COLOUR, linewidths=0)
     ax.scatter(pts.x[~covered], pts.y[~covered], s=size[~covered], color=UNCOVERED_COLOUR, linewidths=0)
-    stations = None
-    if facilities is not None and len(facilities):
-        f = _metric(facilities, crs)
-        if "kind" in f.columns:
-            stations = f[f["kind"] == "station"]
-            f = f[f["kind"] != "station"]
-        ax.scatter(f.geometry.x, f.geometry.y, marker="*", s=140, color="#ffd92f",
-                   edgecolors="black", linewidths=0.7, zorder=5)
-        if stations is not None and len(stations):
-            ax.scatter(stations.geometry.x, stations.geometry.y, marker="D", s=22,
-                       color="#ff7f00", edgecolors="black", linewidths=0.5, zorder=5)
-    if sites is not None and len(sites):
-        s = _metric(sites, crs)
-        ax.scatter(s.geometry.x, s.geometry.y, marker="^", s=90, color="#984ea3",
-                   edgecolors="white", linewidths=0.7, zorder=6)
+    centres, stations = _draw_facilities(ax, facilities, sites, crs)
     total = weight.sum()
     share = weight[covered].sum() / total if total else 0.0
     m = f"{minutes:g}"
-    legend_text = [f"{m}分钟内可达（{share:.0%}户）", f"超出{m}分钟", f"{m}分钟等时圈"]
     handles = [
-        Line2D([], [], marker="o", linestyle="", color=COVERED_COLOUR, label=legend_text[0]),
-        Line2D([], [], marker="o", linestyle="", color=UNCOVERED_COLOUR, label=legend_text[1]),
-        Patch(facecolor="#9ecae1", alpha=0.45, label=legend_text[2]),
+        Line2D([], [], marker="o", linestyle="", color=COVERED_COLOUR,
+               label=f"{m}分钟内可达（{share:.0%}户）"),
+        Line2D([], [], marker="o", linestyle="", color=UNCOVERED_COLOUR, label=f"超出{m}分钟"),
+        Patch(facecolor=ISOCHRONE_FILL, alpha=0.45, label=f"{m}分钟等时圈"),
     ]
-    if facilities is not None and len(facilities):
-        legend_text.append("党群服务中心")
-        handles.append(Line2D([], [], marker="*", linestyle="", markersize=11,
-                              markerfacecolor="#ffd92f", markeredgecolor="black",
-                              label="党群服务中心"))
-    if stations is not None and len(stations):
-        legend_text.append("党群服务站")
-        handles.append(Line2D([], [], marker="D", linestyle="", markersize=5,
-                              markerfacecolor="#ff7f00", markeredgecolor="black",
-                              label="党群服务站"))
-    if sites is not None and len(sites):
-        legend_text.append("建议新增选址")
-        handles.append(Line2D([], [], marker="^", linestyle="", markersize=9, color="#984ea3",
-                              label="建议新增选址"))
+    handles += _facility_handles(centres, stations, sites)
+    legend_text = [h.get_label() for h in handles]
     _legend_below(ax, handles, font)
     title = title if title is not None else f"{m}分钟步行覆盖"
     ax.set_title(title, fontproperties=_sized(font, 13))
@@ -394,6 +361,58 @@ def plot_coverage(
     if path is not None:
         _save(fig, path)
     return fig
+
+
+#: Fill of the service-circle area on the coverage map.
+ISOCHRONE_FILL = "#9ecae1"
+
+
+def _draw_isochrone_area(ax, isochrones, crs, minutes: float) -> None:
+    if isochrones is None or not len(isochrones):
+        return
+    iso = _metric(isochrones, crs)
+    if "minutes" in iso.columns:
+        iso = iso[np.isclose(iso["minutes"].astype(float), float(minutes))]
+    if len(iso):
+        # One area: overlapping translucent polygons would stack into uneven shades.
+        area = gpd.GeoSeries([shapely.union_all(iso.geometry.to_numpy())], crs=crs)
+        area.plot(ax=ax, color=ISOCHRONE_FILL, alpha=0.45, edgecolor="none")
+
+
+def _draw_facilities(ax, facilities, sites, crs) -> tuple[bool, bool]:
+    """Centres as stars, stations as diamonds, proposed sites as triangles; which were drawn."""
+    centres = stations = False
+    if facilities is not None and len(facilities):
+        f = _metric(facilities, crs)
+        st = f[f["kind"] == "station"] if "kind" in f.columns else f.iloc[:0]
+        f = f[f["kind"] != "station"] if "kind" in f.columns else f
+        centres, stations = True, bool(len(st))
+        ax.scatter(f.geometry.x, f.geometry.y, marker="*", s=140, color="#ffd92f",
+                   edgecolors="black", linewidths=0.7, zorder=5)
+        if len(st):
+            ax.scatter(st.geometry.x, st.geometry.y, marker="D", s=22,
+                       color="#ff7f00", edgecolors="black", linewidths=0.5, zorder=5)
+    if sites is not None and len(sites):
+        s = _metric(sites, crs)
+        ax.scatter(s.geometry.x, s.geometry.y, marker="^", s=90, color="#984ea3",
+                   edgecolors="white", linewidths=0.7, zorder=6)
+    return centres, stations
+
+
+def _facility_handles(centres: bool, stations: bool, sites) -> list:
+    handles = []
+    if centres:
+        handles.append(Line2D([], [], marker="*", linestyle="", markersize=11,
+                              markerfacecolor="#ffd92f", markeredgecolor="black",
+                              label="党群服务中心"))
+    if stations:
+        handles.append(Line2D([], [], marker="D", linestyle="", markersize=5,
+                              markerfacecolor="#ff7f00", markeredgecolor="black",
+                              label="党群服务站"))
+    if sites is not None and len(sites):
+        handles.append(Line2D([], [], marker="^", linestyle="", markersize=9, color="#984ea3",
+                              label="建议新增选址"))
+    return handles
 
 
 def plot_households_histogram(
