@@ -6,7 +6,11 @@ checks that every key has both languages and that the English labels carry no Ch
 
 from __future__ import annotations
 
+import math
 import re
+import string
+
+from gridplan.grids.reasons import Reason
 
 __all__ = [
     "LANGS",
@@ -254,99 +258,102 @@ LABELS: dict[str, dict[str, str]] = {
     "col_example": {"zh": "示例", "en": "Example"},
 }
 
-#: Partition and plan reason codes (``"<code>: <English detail>"`` in the ``reason`` field) with
-#: the figures to read from the detail and a sentence per language (``variants``: more specific
-#: patterns tried first). The codes are those of
-#: :data:`gridplan.grids.community.REASONS` plus the plan's own ``edited_*`` codes; a test checks
-#: that every code has a template. ``pattern`` reads the numbers from the English detail.
-REASON_TEMPLATES: dict[str, dict[str, str]] = {
+#: Partition and plan reason codes with a sentence per language over the reason's figures
+#: (:class:`gridplan.grids.reasons.Reason`; the English ``reason`` column itself is
+#: :meth:`~gridplan.grids.reasons.Reason.text`). ``variants`` are tried first; a template is used
+#: when the reason has all of its figures, else the ``*_short`` sentence. The codes are those of
+#: :data:`gridplan.grids.reasons.ENGLISH` (the partition's and the plan's ``edited_*``); a test
+#: checks that every code has a template.
+REASON_TEMPLATES: dict[str, dict] = {
     "no_households": {
-        "pattern": r"\(< (?P<lo>\d+)\)",
         "zh": "社区内没有户点（每网格至少 {lo} 户）",
         "en": "no households in the community (at least {lo} per grid)",
         "zh_short": "社区内没有户点", "en_short": "no households in the community"},
     "community_below_min": {
-        "pattern": r"(?P<h>\d+) households.*\(< (?P<lo>\d+)\)",
-        "zh": "整个社区只有 {h} 户，少于每网格最少户数 {lo}",
-        "en": "the whole community has {h} households, fewer than the minimum of {lo}",
+        "zh": "整个社区只有 {households} 户，少于每网格最少户数 {lo}",
+        "en": "the whole community has {households} households, fewer than the minimum of {lo}",
         "zh_short": "整个社区户数少于一个网格的最少户数",
         "en_short": "the community has fewer households than one grid's minimum"},
     "part_below_min": {
-        "pattern": r"(?P<h>\d+) households.*\(< (?P<lo>\d+)\)",
-        "zh": "被阻隔或社区形状隔开的片区只有 {h} 户，少于 {lo} 户",
-        "en": "a part cut off by barriers or the community's shape has {h} households, fewer "
-              "than {lo}",
+        "zh": "被阻隔或社区形状隔开的片区只有 {households} 户，少于 {lo} 户",
+        "en": "a part cut off by barriers or the community's shape has {households} households, "
+              "fewer than {lo}",
         "zh_short": "被隔开的片区户数不足", "en_short": "a cut-off part has too few households"},
     "band_empty": {
-        "pattern": r"(?P<h>\d+) households.* (?P<lo>\d+)-(?P<hi>\d+)",
-        "zh": "{h} 户无法分成每格 {lo}—{hi} 户的整数个网格",
-        "en": "{h} households cannot be divided into whole grids of {lo}-{hi}",
+        "zh": "{households} 户无法分成每格 {lo}—{hi} 户的整数个网格",
+        "en": "{households} households cannot be divided into whole grids of {lo}-{hi}",
         "zh_short": "户数无法分成整数个达标网格",
         "en_short": "the households cannot form whole grids within the bounds"},
     "unit_over_max": {
-        "pattern": r"(?P<h>\d+) households.*\(> (?P<hi>\d+)\)",
-        "zh": "一栋楼或一个地址就有 {h} 户，超过每网格最多户数 {hi}",
-        "en": "one building or address has {h} households, more than the maximum of {hi}",
+        "zh": "一栋楼或一个地址就有 {households} 户，超过每网格最多户数 {hi}",
+        "en": "one building or address has {households} households, more than the maximum of {hi}",
         "zh_short": "单栋楼户数超过网格上限", "en_short": "one building exceeds the maximum"},
     "no_contiguous_split": {
-        "pattern": r"(?P<h>\d+) households in (?P<n>\d+) units.* (?P<lo>\d+)-(?P<hi>\d+)",
-        "zh": "{h} 户（{n} 个单元）穷举后仍无法组成连续且每格 {lo}—{hi} 户的网格",
-        "en": "{h} households in {n} units have no contiguous split into grids of {lo}-{hi} "
-              "(exhaustive search)",
+        "zh": "{households} 户（{units} 个单元）穷举后仍无法组成连续且每格 {lo}—{hi} 户的网格",
+        "en": "{households} households in {units} units have no contiguous split into grids of "
+              "{lo}-{hi} (exhaustive search)",
         "zh_short": "无法组成连续且户数达标的网格",
         "en_short": "no contiguous split within the bounds exists"},
     "search_failed": {
         "variants": [{
-            "pattern": r"(?P<h>\d+) households, (?P<n>\d+) units",
-            "zh": "{h} 户（{n} 个单元）：在搜索限度内未找到户数达标的连续划分",
-            "en": "{h} households in {n} units: no contiguous split within the bounds found "
-                  "within the search limit"}],
-        "pattern": r"(?P<h>\d+) households",
-        "zh": "{h} 户：在搜索限度内未找到户数达标的连续划分",
-        "en": "{h} households: no contiguous split within the bounds found within the search limit",
+            "zh": "{households} 户（{units} 个单元）：在搜索限度内未找到户数达标的连续划分",
+            "en": "{households} households in {units} units: no contiguous split within the "
+                  "bounds found within the search limit"}],
+        "zh": "{households} 户：在搜索限度内未找到户数达标的连续划分",
+        "en": "{households} households: no contiguous split within the bounds found within the "
+              "search limit",
         "zh_short": "搜索限度内未找到达标划分",
         "en_short": "no split within the bounds found (search limit)"},
     "kept": {
-        "pattern": r"(?P<h>\d+) households",
-        "zh": "按原样保留的网格，有 {h} 户",
-        "en": "grid kept as given, with {h} households",
+        "zh": "按原样保留的网格，有 {households} 户",
+        "en": "grid kept as given, with {households} households",
         "zh_short": "按原样保留的网格", "en_short": "grid kept as given"},
     "edited_below_min": {
-        "pattern": r"(?P<h>\d+) households.* (?P<lo>\d+)$",
-        "zh": "调整后有 {h} 户，少于每网格最少户数 {lo}",
-        "en": "{h} households after editing, fewer than the minimum of {lo}",
+        "zh": "调整后有 {households} 户，少于每网格最少户数 {lo}",
+        "en": "{households} households after editing, fewer than the minimum of {lo}",
         "zh_short": "调整后户数不足", "en_short": "too few households after editing"},
     "edited_over_max": {
-        "pattern": r"(?P<h>\d+) households.* (?P<hi>\d+)$",
-        "zh": "调整后有 {h} 户，超过每网格最多户数 {hi}",
-        "en": "{h} households after editing, more than the maximum of {hi}",
+        "zh": "调整后有 {households} 户，超过每网格最多户数 {hi}",
+        "en": "{households} households after editing, more than the maximum of {hi}",
         "zh_short": "调整后户数超标", "en_short": "too many households after editing"},
 }
 
 
-def reason_text(reason, lang: str = "zh") -> str:
-    """A partition or plan ``reason`` (``"<code>: <detail>"``) as a sentence in ``lang``.
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
-    The figures are read from the detail and put into the template of the code; a detail that
-    does not match gives the code's short sentence, and an unknown code a generic one, so that
-    the Chinese UI never shows the English detail.
+
+def reason_text(reason, lang: str = "zh") -> str:
+    """A partition or plan reason as a sentence in ``lang``.
+
+    Parameters
+    ----------
+    reason : Reason or str or None
+        A :class:`gridplan.grids.reasons.Reason`, or a ``reason`` column value
+        (``"<code>: <detail>"``, read back by :meth:`~gridplan.grids.reasons.Reason.parse`).
+    lang : str
+        ``zh`` (default) or ``en``.
+
+    Returns
+    -------
+    str
+        The code's sentence with the reason's figures; its short sentence when the figures are
+        unknown; a generic sentence for an unknown code, so that the Chinese UI never shows the
+        English detail; ``—`` for no reason.
     """
-    if reason is None or (isinstance(reason, float) and reason != reason) or reason == "":
+    if reason is None or (isinstance(reason, float) and math.isnan(reason)) or reason == "":
         return "—"
-    code, _, detail = str(reason).partition(":")
-    code, detail = code.strip(), detail.strip()
-    legacy = re.fullmatch(r"\d+ households, (fewer|more) than \d+", str(reason))
-    if legacy:  # plans saved before reasons carried a code
-        code = "edited_below_min" if legacy.group(1) == "fewer" else "edited_over_max"
-        detail = str(reason)
-    tpl = REASON_TEMPLATES.get(code)
+    parsed = reason if isinstance(reason, Reason) else Reason.parse(str(reason))
     lang = lang if lang in LANGS else "zh"
+    tpl = None if parsed is None else REASON_TEMPLATES.get(parsed.code)
     if tpl is None:
-        return "户数不在规定范围内" if lang == "zh" else str(reason)
+        if lang == "zh":
+            return "户数不在规定范围内"
+        return reason.code if isinstance(reason, Reason) else str(reason)
+    figures = parsed.figures
     for variant in tpl.get("variants", []) + [tpl]:
-        m = re.search(variant["pattern"], detail)
-        if m is not None:
-            return variant[lang].format(**m.groupdict())
+        if figures and _fields(variant[lang]) <= set(figures):
+            return variant[lang].format(**figures)
     return tpl[f"{lang}_short"]
 
 

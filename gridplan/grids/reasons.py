@@ -105,9 +105,9 @@ class Reason:
 
         A known code whose detail matches none of its templates comes back without figures.
         """
-        code, sep, detail = str(text).partition(":")
+        code, _, detail = str(text).partition(":")
         code, detail = code.strip(), detail.strip()
-        if sep and code in ENGLISH:
+        if code in ENGLISH:
             return cls(code, _figures(code, detail))
         for bare in _BARE:
             figures = _figures(bare, str(text).strip())
