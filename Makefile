@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test app bench clean sample
+.PHONY: all demo test lint app bench clean sample
 
 all: demo
 
@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/gridplan demo --out out
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+test: lint
+	$(BIN)/python -m pytest -q -n 2
+
+# ruff (lint and format) on the whole tree, mypy on the public API modules (pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 app: $(STAMP)
 	$(BIN)/streamlit run app.py --server.address localhost --server.headless true

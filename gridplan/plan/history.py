@@ -13,6 +13,7 @@ import geopandas as gpd
 import numpy as np
 
 from gridplan.norms import PLAN_UNDO_DEPTH
+from gridplan.plan.units import UnitTables
 
 __all__ = ["Edit", "History", "State"]
 
@@ -47,8 +48,8 @@ class Edit:
     before: State
     after: State | None = None
     #: Unit tables before/after, only for edits that replace units (re-balancing).
-    tables_before: object | None = None
-    tables_after: object | None = None
+    tables_before: UnitTables | None = None
+    tables_after: UnitTables | None = None
 
 
 class History:
@@ -80,13 +81,15 @@ class History:
         self.redo.append(edit)
         return edit
 
-    def bring_back(self) -> Edit | None:
-        """Pop the last edit taken back, for redo (None when there is none)."""
+    def bring_back(self) -> tuple[Edit, State] | None:
+        """Pop the last edit taken back, for redo, with the state it brings back (None when
+        there is none)."""
         if not self.redo:
             return None
         edit = self.redo.pop()
         self.undo.append(edit)
-        return edit
+        assert edit.after is not None  # set by take_back, the only way onto the redo stack
+        return edit, edit.after
 
     def states(self) -> list[State]:
         """Every state undo or redo can bring back (for grid codes never to be reused)."""

@@ -473,13 +473,14 @@ class Plan(PlanQueries, PlanRepartition, PlanStorage):
 
     def redo(self) -> bool:
         """Do again the last edit taken back; False when there is none."""
-        edit = self._history.bring_back()
-        if edit is None:
+        back = self._history.bring_back()
+        if back is None:
             return False
+        edit, after = back
         if edit.tables_after is not None:
             self._tables = edit.tables_after
-        self._set_state(edit.after)
-        self._last_warnings = list(edit.after.warnings)
+        self._set_state(after)
+        self._last_warnings = list(after.warnings)
         return True
 
     # ------------------------------------------------------------------ internals
