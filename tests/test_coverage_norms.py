@@ -72,7 +72,10 @@ def _square_points(n, seed):
 def test_web_offset_detector_thresholds():
     pts = _square_points(200, 1)
     nobody = np.zeros(200, dtype=bool)
-    fixed = lambda lon, lat: np.zeros(len(lon), dtype=bool)
+
+    def fixed(lon, lat):
+        return np.zeros(len(lon), dtype=bool)
+
     assert detect_web_offset(pts, nobody, fixed) is None
     few = nobody.copy()
     few[: COORDS_SUSPECT_MIN_ROWS - 1] = True  # under the minimum count
@@ -85,7 +88,10 @@ def test_web_offset_detector_thresholds():
     guess = detect_web_offset(pts, many, fixed)
     assert guess is not None and guess.system == "gcj02" and guess.fixed_share == 1.0
     # a conversion that leaves them misplaced explains nothing
-    assert detect_web_offset(pts, many, lambda lon, lat: many.copy()) is None
+    def unchanged(lon, lat):
+        return many.copy()
+
+    assert detect_web_offset(pts, many, unchanged) is None
 
 
 def test_validate_and_coverage_agree_on_web_offset():
