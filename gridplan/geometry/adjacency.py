@@ -1,34 +1,98 @@
-"""Geometry of units: barrier zones, Voronoi cells and shared-boundary adjacency of cells.
+"""Geometry of units: barrier zones, Voronoi cells and the shared-boundary adjacency of cells.
 
-All work is vectorised with shapely 2 (STRtree candidate pairs, ``intersection`` of boundaries
-over all pairs at once).
+:func:`shared_boundaries` is the one adjacency builder of the package: the partition measures its
+pieces with it (exactly, they come from one noding), and :func:`unit_adjacency` gives the unit
+graph of cells read back from files (plan edits, reconciliation) with one snapping tolerance and
+one minimum shared length. All work is vectorised with shapely 2 (STRtree candidate pairs,
+``intersection`` of boundaries over all pairs at once).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import shapely
+from scipy import sparse
 
-__all__ = ["shared_boundaries", "zones", "voronoi_cells"]
+from gridplan.norms import UNIT_ADJACENCY_MIN_EDGE_M
+
+__all__ = ["MIN_SHARED_M", "SNAP_M", "shared_boundaries", "unit_adjacency", "voronoi_cells",
+           "zones"]
 
 #: Shared boundaries shorter than this (metres) count as touching at a point, not as adjacency.
 MIN_SHARED_M = 1e-3
+#: Cells that went through a reprojection (WGS-84 files and back) no longer share their edges
+#: exactly: a straight edge of one cell and the same edge of its neighbour with an extra vertex
+#: part by millimetres. Boundary within this distance (m) of the neighbour's counts as shared.
+SNAP_M = 0.05
 
 
-def shared_boundaries(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs ``i < j`` of polygons sharing a boundary of positive length, with that length (m)."""
+def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of polygons sharing a boundary of positive length, with that length.
+
+    Parameters
+    ----------
+    cells : array of Polygon
+        In a metric CRS.
+    tolerance : float
+        0 (default) for cells of one noding, whose shared edges are identical: the exact
+        intersection of their boundaries. Above 0, the length of each cell's boundary within
+        ``tolerance`` metres of the other's (cells read back from files: :data:`SNAP_M`).
+
+    Returns
+    -------
+    i, j : ndarray of int64
+        Pairs ``i < j``.
+    length : ndarray of float
+        Shared boundary (m), above :data:`MIN_SHARED_M`.
+    """
     cells = np.asarray(cells, dtype=object)
     if len(cells) < 2:
         e = np.empty(0, dtype=np.int64)
         return e, e, np.empty(0)
     tree = shapely.STRtree(cells)
-    i, j = tree.query(cells, predicate="intersects")
+    if tolerance > 0:
+        i, j = tree.query(cells, predicate="dwithin", distance=tolerance)
+    else:
+        i, j = tree.query(cells, predicate="intersects")
     m = i < j
     i, j = i[m], j[m]
     bnd = shapely.boundary(cells)
-    length = shapely.length(shapely.intersection(bnd[i], bnd[j]))
+    if tolerance > 0:
+        # a coarse buffer is enough: it only has to hold the neighbour's edge, not measure area
+        halo = shapely.buffer(bnd, tolerance, quad_segs=1)
+        length = shapely.length(shapely.intersection(bnd[i], halo[j]))
+    else:
+        length = shapely.length(shapely.intersection(bnd[i], bnd[j]))
     keep = length > MIN_SHARED_M
     return i[keep].astype(np.int64), j[keep].astype(np.int64), length[keep]
+
+
+def unit_adjacency(cells: np.ndarray, *, tolerance: float = SNAP_M,
+                   min_length: float = UNIT_ADJACENCY_MIN_EDGE_M) -> sparse.csr_matrix:
+    """Which units are neighbours: cells sharing at least ``min_length`` metres of boundary.
+
+    Parameters
+    ----------
+    cells : array of Polygon
+        Unit cells in a metric CRS (e.g. ``PartitionResult.units`` projected back).
+    tolerance : float
+        Snapping distance of :func:`shared_boundaries` (default :data:`SNAP_M`).
+    min_length : float
+        Least shared boundary (m) of neighbours (default
+        :data:`gridplan.norms.UNIT_ADJACENCY_MIN_EDGE_M`): a contact at a corner only does not
+        make a grid contiguous.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Symmetric n x n, the shared length (m) of every neighbouring pair.
+    """
+    n = len(cells)
+    i, j, length = shared_boundaries(cells, tolerance)
+    keep = length >= min_length
+    i, j, length = i[keep], j[keep], length[keep]
+    return sparse.csr_matrix((np.r_[length, length], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
 
 
 def zones(polygon, barriers) -> np.ndarray:
@@ -66,19 +130,25 @@ def _order(polys: np.ndarray) -> np.ndarray:
 
 
 def voronoi_cells(xy: np.ndarray, polygon) -> np.ndarray:
-    """Voronoi cell of each (distinct) point, clipped to ``polygon``; same order as ``xy``."""
+    """Voronoi cell of each point, clipped to ``polygon``.
+
+    Parameters
+    ----------
+    xy : ndarray (n, 2)
+        Distinct points (metric).
+    polygon : Polygon or MultiPolygon
+        The area to cover.
+
+    Returns
+    -------
+    ndarray of Polygon
+        In the order of ``xy``.
+    """
     n = len(xy)
     if n == 0:
         return np.empty(0, dtype=object)
     if n == 1:
         return np.array([polygon], dtype=object)
-    pts = shapely.points(xy)
-    vor = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=polygon))
-    pi, vi = shapely.STRtree(vor).query(pts, predicate="intersects")
-    # a point on a cell edge can hit two cells; keep the first cell in (point, cell) order
-    order = np.lexsort((vi, pi))
-    pi, vi = pi[order], vi[order]
-    first = np.r_[True, pi[1:] != pi[:-1]]
-    cells = np.empty(n, dtype=object)
-    cells[pi[first]] = vor[vi[first]]
-    return shapely.intersection(cells, polygon)
+    # ordered=True (shapely >= 2.1, GEOS >= 3.12) returns the cells in the order of the points
+    vor = shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=polygon, ordered=True)
+    return shapely.intersection(shapely.get_parts(vor), polygon)
