@@ -38,7 +38,7 @@ bench: $(STAMP)
 	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 sample: $(STAMP)
-	$(BIN)/gridplan sample --out data
+	$(BIN)/gridplan sample --out gridplan/datasets/district
 
 clean:
 	rm -rf out .pytest_cache

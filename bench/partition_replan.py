@@ -26,7 +26,7 @@ CRS = 32649
 
 
 def main() -> None:
-    s = load_sample(ROOT / "data")
+    s = load_sample()
     ctx = dict(buildings=s["buildings"], estates=s["estates"], barriers=s["barriers"], n_jobs=1)
     before = partition(s["households"], s["communities"], seed=0, **ctx)
     a = before.assignment

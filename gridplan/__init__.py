@@ -11,8 +11,8 @@ The pipeline, one folder a stage: ``io`` (read, check, write) -> ``grids`` (part
 ``app`` are thin entry points over ``workflows``.
 
 >>> import gridplan as gp
->>> hh = gp.read_households("data/households/households.geojson")      # doctest: +SKIP
->>> result = gp.partition(hh, gp.read_communities("data/boundaries/communities.geojson"))  # doctest: +SKIP
+>>> sample = gp.load_sample()                  # the bundled district, as GeoDataFrames
+>>> result = gp.partition(sample["households"], sample["communities"])  # doctest: +SKIP
 """
 
 from __future__ import annotations

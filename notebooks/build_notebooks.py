@@ -31,7 +31,6 @@ from IPython.display import Image, display
 
 # The notebook runs with cwd = notebooks/; the repository and its data are one folder up.
 ROOT = Path.cwd().resolve().parent
-DATA = ROOT / "data"
 REALDATA = ROOT.parent / "shared" / "realdata"
 OUT = Path(os.environ.get("GRIDPLAN_NOTEBOOK_OUT", ROOT / "out" / "notebooks")) / NAME
 OUT.mkdir(parents=True, exist_ok=True)
@@ -69,7 +68,7 @@ QUICKSTART = [
 # 01 · Quickstart: the sample district end to end
 
 The bundled sample district (a synthetic street of ten communities in Wuchang, Wuhan; see
-`data/README.md`) through the Python API, step by step:
+`gridplan/datasets/district/README.md`) through the Python API, step by step:
 
 1. **grids** (网格): households partitioned into contiguous grids of 300–500 households,
 2. **coverage**: walking time to the nearest party-mass service centre (党群服务中心) on the walking
@@ -87,7 +86,7 @@ from gridplan.network import load_network
 from gridplan.grids.api import partition
 from gridplan.siting.api import site
 
-sample = gp.load_sample(DATA)
+sample = gp.load_sample()
 pd.Series({name: len(layer) for name, layer in sample.items()}, name="rows")'''),
     ("md", "## 1 · Grids\n\nOne call per district; communities are planned independently."),
     ("code", '''\
@@ -113,7 +112,7 @@ display(Image(filename=str(OUT / "households_per_grid.png"), width=600))'''),
     ("md", """\
 ## 2 · The 15-minute circle
 
-Walking network from `data/network/walk.geojson`; walking time at 4 km/h from every household to
+Walking network from `gridplan/datasets/district/network/walk.geojson`; walking time at 4 km/h from every household to
 its nearest centre (street and community centres; stations do not count as centres)."""),
     ("code", '''\
 network = load_network(sample["network"])
@@ -448,7 +447,7 @@ from gridplan.grids.api import partition
 from gridplan.io.projection import local_crs
 from gridplan.siting.api import site
 
-sample = gp.load_sample(DATA)
+sample = gp.load_sample()
 context = dict(buildings=sample["buildings"], estates=sample["estates"],
                barriers=sample["barriers"], seed=0, n_jobs=1)
 before = partition(sample["households"], sample["communities"], **context)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
+DATA = ROOT / "gridplan" / "datasets" / "district"
 REALDATA = ROOT.parent / "shared" / "realdata"
 
 

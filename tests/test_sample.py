@@ -1,4 +1,4 @@
-"""The sample district: files, invariants and the hard cases it promises (data/README.md).
+"""The sample district: files, invariants and the hard cases it promises (gridplan/datasets/district/README.md).
 
 Every check is an independent computation on the written files (GeoPandas/Shapely in a UTM zone,
 NetworkX for walking distances), not a re-run of the generator's own logic.
@@ -94,11 +94,11 @@ def test_written_files_are_byte_identical_across_runs_and_to_the_committed_data(
     assert names == sorted(list(SAMPLE_FILES.values()) + ["households/households.csv"])
     for rel in names:
         assert filecmp.cmp(written / rel, tmp_path / rel, shallow=False), rel
-    committed = root / "data"
+    committed = root / "gridplan" / "datasets" / "district"
     if (committed / "boundaries" / "communities.geojson").exists():
         for rel in names:
             assert filecmp.cmp(committed / rel, tmp_path / rel, shallow=False), (
-                f"data/{rel} is stale: run `gridplan sample --out data`")
+                f"{rel} is stale: run `make sample`")
     assert (committed / "README.md").exists()
     size = sum(p.stat().st_size for p in committed.rglob("*") if p.is_file())
     assert size < 5_000_000
@@ -295,7 +295,7 @@ def test_estates_are_entered_only_through_their_gates(layers):
     _assert_gates_only(layers)
 
 
-# --- hard cases (data/README.md) ------------------------------------------------------------
+# --- hard cases (gridplan/datasets/district/README.md) ------------------------------------------------------------
 
 def test_hard_case_cluster_beyond_fifteen_minutes(layers):
     walk = _walk_m(layers)
@@ -376,3 +376,14 @@ def test_other_seeds_keep_the_invariants(seed):
     _assert_large_estate_and_building(layers)
     _assert_centre_below_norm(layers)
     assert layers["households"].loc[_walk_m(layers) > 1000.0, "households"].sum() >= 300
+
+
+def test_the_sample_ships_inside_the_package():
+    """An installed wheel has the files: load_sample reads them instead of regenerating."""
+    from importlib.resources import files
+
+    from gridplan.datasets.sample import SAMPLE_DIR, SAMPLE_FILES
+
+    root = files("gridplan") / "datasets" / "district"
+    assert all((root / rel).is_file() for rel in SAMPLE_FILES.values())
+    assert SAMPLE_DIR.is_dir()

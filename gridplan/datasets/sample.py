@@ -350,8 +350,8 @@ def write_sample(out_dir: str | os.PathLike = "data", seed: int = 0) -> list[Pat
     return paths
 
 
-def _repo_data() -> Path:
-    return Path(__file__).resolve().parents[2] / "data"
+#: The sample district's files, shipped inside the package (so an installed wheel has them).
+SAMPLE_DIR = Path(__file__).resolve().parent / "district"
 
 
 def load_sample(root: str | os.PathLike | None = None) -> dict[str, gpd.GeoDataFrame]:
@@ -372,7 +372,7 @@ def load_sample(root: str | os.PathLike | None = None) -> dict[str, gpd.GeoDataF
     """
     import pyogrio
 
-    root = Path(root) if root is not None else _repo_data()
+    root = Path(root) if root is not None else SAMPLE_DIR
     paths = {k: root / rel for k, rel in SAMPLE_FILES.items()}
     if not all(p.exists() for p in paths.values()):
         return make_sample()
