@@ -24,6 +24,7 @@ COMMANDS = (
     "validate",
     "convert",
     "households",
+    "prepare",
     "partition",
     "coverage",
     "site",
