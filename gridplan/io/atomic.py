@@ -8,6 +8,7 @@ a real path rather than a file object.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from gridplan.errors import OutputError
 
-__all__ = ["atomic_path", "atomic_outputs"]
+__all__ = ["atomic_path", "atomic_outputs", "recover", "JOURNAL"]
 
 
 @contextlib.contextmanager
@@ -45,11 +46,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-class atomic_outputs:
-    """Stage several output files and publish them together at the end of a run.
+#: The journal of a commit in progress, in the output folder (removed when the commit ends).
+JOURNAL = ".gridplan-commit.json"
 
-    Files are written to temporary names; :meth:`commit` renames them all into place. If the run
-    fails before ``commit`` (an exception, a kill), no target file is touched.
+
+class atomic_outputs:
+    """Stage several output files and publish them together, all or nothing.
+
+    Files are written to temporary names; :meth:`commit` renames them into place under a
+    journal: every file it replaces is first renamed to a backup, so that a failure on any
+    rename puts every earlier file back, and a killed commit is rolled back by the next
+    ``atomic_outputs`` on the same folder (the journal lists what to undo). If the run fails
+    before ``commit`` (an exception, a kill), no target file is touched.
 
     Examples
     --------
@@ -71,23 +79,37 @@ class atomic_outputs:
         self._staged.append((Path(tmp), target))
         return Path(tmp)
 
-    def __enter__(self) -> "atomic_outputs":
+    def __enter__(self) -> atomic_outputs:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise OutputError(f"cannot create output folder {self.folder}: {exc}",
                               fix="choose an --out folder you can write to") from exc
+        recover(self.folder)
         return self
 
     def commit(self) -> list[Path]:
-        """Move every staged file into place; returns the target paths."""
-        done = []
-        for tmp, target in self._staged:
-            if tmp.exists():
-                os.replace(tmp, target)
-                done.append(target)
+        """Move every staged file into place, all or none; returns the target paths."""
+        staged = [(tmp, target) for tmp, target in self._staged if tmp.exists()]
         self._staged.clear()
-        return done
+        steps = [(tmp, target, target.with_name(f".{target.name}.{tmp.name}.bak"))
+                 for tmp, target in staged]
+        journal = self.folder / JOURNAL
+        journal.write_text(json.dumps([[str(a), str(b), str(c)] for a, b, c in steps]),
+                           encoding="utf-8")
+        try:
+            for tmp, target, backup in steps:
+                if target.exists():
+                    os.replace(target, backup)
+                os.replace(tmp, target)
+        except BaseException:
+            _roll_back(steps)
+            journal.unlink(missing_ok=True)
+            raise
+        for _, _, backup in steps:
+            backup.unlink(missing_ok=True)
+        journal.unlink(missing_ok=True)
+        return [target for _, target, _ in steps]
 
     def discard(self) -> None:
         for tmp, _ in self._staged:
@@ -100,3 +122,30 @@ class atomic_outputs:
             self.commit()
         else:
             self.discard()
+
+
+def _roll_back(steps: list[tuple[Path, Path, Path]]) -> None:
+    """Undo a partial commit: restore every backup, remove every newly published file."""
+    for tmp, target, backup in reversed(steps):
+        with contextlib.suppress(OSError):
+            if backup.exists():
+                os.replace(backup, target)
+            elif not tmp.exists() and target.exists():
+                target.unlink()  # published by this commit over nothing: take it back
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def recover(folder: str | os.PathLike) -> bool:
+    """Roll back a commit that was killed half-way in ``folder`` (True if there was one)."""
+    journal = Path(folder) / JOURNAL
+    if not journal.exists():
+        return False
+    try:
+        steps = [(Path(a), Path(b), Path(c)) for a, b, c in json.loads(journal.read_text("utf-8"))]
+    except (ValueError, TypeError) as exc:
+        raise OutputError(f"unreadable commit journal {journal}: {exc}",
+                          fix="check the folder's files and delete the journal") from exc
+    _roll_back(steps)
+    journal.unlink(missing_ok=True)
+    return True
