@@ -143,17 +143,16 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     building = id_column(hh_m, "building_id")
     rows = _Rows(shapely.get_coordinates(hh_m.geometry.values), hh_count, building,
                  estate_ids(hh_m, building, buildings, estates, crs))
-    bar = barrier_lines(barriers, crs)
-    kept_by = kept_by_community(keep, crs)
-    prev = previous_ids(replan, hh_m, crs) if replan is not None else None
-    prev_totals = previous_totals(replan) if replan is not None else None
+    ctx = _Context({"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max},
+                   barrier_lines(barriers, crs), kept_by_community(keep, crs),
+                   previous_ids(replan, hh_m, crs) if replan is not None else None,
+                   previous_totals(replan) if replan is not None else None)
+    prev = ctx.previous
 
     order = np.argsort(cpos, kind="stable")
     bounds = np.searchsorted(cpos[order], np.arange(len(comm_m) + 1))
     members = [order[bounds[c]:bounds[c + 1]] for c in range(len(comm_m))]
-    settings = {"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max}
-    tasks = [_task(comm_m, c, members[c], rows, settings, bar, kept_by, prev, prev_totals)
-             for c in range(len(comm_m))]
+    tasks = [_task(comm_m, c, members[c], rows, ctx) for c in range(len(comm_m))]
     # Communities are independent: the same pure per-community planner, mapped anywhere,
     # gives the same results in the same order.
     results = _run(tasks, n_jobs, progress) if mapper is None else mapper(plan_community, tasks)
@@ -198,21 +197,32 @@ class _Rows:
     estate: np.ndarray | None
 
 
-def _task(comm_m: gpd.GeoDataFrame, c: int, rows: np.ndarray, h: _Rows, settings: dict,
-          bar: tuple, kept_by: dict, prev: np.ndarray | None, prev_totals: dict | None) -> dict:
+@dataclass(frozen=True)
+class _Context:
+    """What every community's task shares: the settings, barriers, kept grids, previous plan."""
+
+    settings: dict  # lo, hi, seed, micro_max
+    barriers: tuple  # (lines, STRtree) or (None, None)
+    kept_by: dict  # community_id -> [(grid_id, polygon)]
+    previous: np.ndarray | None  # previous grid_id per household row
+    previous_totals: dict | None
+
+
+def _task(comm_m: gpd.GeoDataFrame, c: int, rows: np.ndarray, h: _Rows, ctx: _Context) -> dict:
     """The :func:`gridplan.grids.community.plan_community` payload of community ``c``."""
     cid = comm_m["community_id"].iat[c]
     poly = comm_m.geometry.values[c]
-    lines, tree = bar
+    lines, tree = ctx.barriers
+    prev = ctx.previous
     return {
         "community_id": cid, "polygon": poly,
         "barriers": None if lines is None else lines[tree.query(poly, predicate="intersects")],
         "xy": h.xy[rows], "hh": h.hh[rows],
         "building": None if h.building is None else h.building[rows],
-        "estate": None if h.estate is None else h.estate[rows], **settings,
-        "kept": kept_by.get(cid, []), "previous": None if prev is None else prev[rows],
+        "estate": None if h.estate is None else h.estate[rows], **ctx.settings,
+        "kept": ctx.kept_by.get(cid, []), "previous": None if prev is None else prev[rows],
         "previous_unchanged": prev is not None and unchanged(cid, prev[rows], h.hh[rows],
-                                                             prev_totals)}
+                                                             ctx.previous_totals)}
 
 
 def _collect(results: list[dict], comm_m: gpd.GeoDataFrame, members: list[np.ndarray], n: int,

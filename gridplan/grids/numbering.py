@@ -60,7 +60,7 @@ def grid_codes(cid: str, kept_ids: list[str], geoms: np.ndarray, hh_grid: np.nda
         for g, p, h in zip(hh_grid, prev, hh):
             if g >= nk and p is not None and isinstance(p, str) and p.startswith(f"{cid}-"):
                 pairs[(int(g), p)] = pairs.get((int(g), p), 0) + int(h)
-        for (g, p), h in sorted(pairs.items(), key=lambda t: (-t[1], t[0])):
+        for (g, p), _ in sorted(pairs.items(), key=lambda t: (-t[1], t[0])):
             if code[g] is None and _number(p, cid) not in used:
                 code[g] = p
                 used.add(_number(p, cid))

@@ -20,6 +20,7 @@ from gridplan.grids.search import (
     _relabel,
     _repair,
     candidate_ks,
+    join_longest_edge,
     make_contiguous,
     plan_graph,
     violation,
@@ -268,15 +269,6 @@ def _fill_orphans(g: Graph, start: np.ndarray) -> np.ndarray:
     lab = start.copy()
     while (lab < 0).any():
         un = np.flatnonzero(lab < 0)
-        coo = g.adj[un].tocoo()
-        nb = lab[coo.col]
-        ok = nb >= 0
-        if not ok.any():
+        if not join_longest_edge(g, lab, un):
             lab[un[0]] = lab.max() + 1
-            continue
-        rows, labs, lens = un[coo.row[ok]], nb[ok], coo.data[ok]
-        order = np.lexsort((labs, -lens, rows))
-        rows, labs = rows[order], labs[order]
-        first = np.r_[True, rows[1:] != rows[:-1]]
-        lab[rows[first]] = labs[first]
     return lab

@@ -115,19 +115,41 @@ def make_contiguous(g: Graph, labels: np.ndarray) -> np.ndarray:
     # Orphans join the adjacent grid they share most boundary with, wave by wave.
     while (labels < 0).any():
         un = np.flatnonzero(labels < 0)
-        coo = g.adj[un].tocoo()
-        nb_lab = labels[coo.col]
-        ok = nb_lab >= 0
-        if not ok.any():  # cannot happen on a connected graph; keep every unit assigned anyway
+        if not join_longest_edge(g, labels, un):
+            # cannot happen on a connected graph; keep every unit assigned anyway
             labels[un] = labels.max() + 1 + np.arange(len(un))
             break
-        rows, labs, lens = un[coo.row[ok]], nb_lab[ok], coo.data[ok]
-        order = np.lexsort((labs, -lens, rows))
-        rows, labs = rows[order], labs[order]
-        firstr = np.ones(len(rows), dtype=bool)
-        firstr[1:] = rows[1:] != rows[:-1]
-        labels[rows[firstr]] = labs[firstr]
     return labels
+
+
+def join_longest_edge(g: Graph, labels: np.ndarray, units: np.ndarray) -> bool:
+    """One wave: each of ``units`` that borders a labelled unit takes the label it shares the
+    longest boundary with (ties: the lowest label). Changes ``labels`` in place.
+
+    Parameters
+    ----------
+    g : Graph
+    labels : ndarray of int
+        Grid per unit, -1 for none.
+    units : ndarray of int
+        The units to label.
+
+    Returns
+    -------
+    bool
+        False when none of ``units`` borders a labelled unit (nothing changed).
+    """
+    coo = g.adj[units].tocoo()
+    nb_lab = labels[coo.col]
+    ok = nb_lab >= 0
+    if not ok.any():
+        return False
+    rows, labs, lens = units[coo.row[ok]], nb_lab[ok], coo.data[ok]
+    order = np.lexsort((labs, -lens, rows))
+    rows, labs = rows[order], labs[order]
+    first = np.r_[True, rows[1:] != rows[:-1]]
+    labels[rows[first]] = labs[first]
+    return True
 
 
 def _connected_without(g: Graph, labels: np.ndarray, u: int, lab: int) -> bool:
