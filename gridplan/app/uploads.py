@@ -21,7 +21,6 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-
 from gridplan.errors import InputError
 from gridplan.norms import (
     UPLOAD_MAX_BYTES,

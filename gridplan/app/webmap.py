@@ -26,19 +26,24 @@ from pathlib import Path
 
 import folium
 import geopandas as gpd
-from branca.element import MacroElement
-from jinja2 import Template
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import MacroElement
+from jinja2 import Template
 
-from gridplan.report.style import (FACILITY_COLOURS, ISOCHRONE_COLOURS, STATUS_COLOURS,
-                                    UNREACHABLE_COLOUR, WALK_COLOURS)
 from gridplan.i18n import t, unit_text
 from gridplan.io.projection import to_wgs84
 from gridplan.norms import (
     DEFAULT_TILES_URL,
     MAP_LABEL_MIN_PX,
+)
+from gridplan.report.style import (
+    FACILITY_COLOURS,
+    ISOCHRONE_COLOURS,
+    STATUS_COLOURS,
+    UNREACHABLE_COLOUR,
+    WALK_COLOURS,
 )
 
 __all__ = [
@@ -294,6 +299,40 @@ def plan_map(
     folium.Map
     """
     g = to_wgs84(grids)
+    fmap = _base_map(g, tiles=tiles, lang=lang, height=height)
+    # Layers in drawing order: areas under the grids, the grids, then finer outlines and points
+    # on top, so that every layer stays visible and clickable.
+    if _present(isochrones):
+        _add_isochrones(fmap, isochrones, lang)
+    _add_grids(fmap, g, selected_grid, lang)
+    if _present(micro_grids):
+        _add_micro_grids(fmap, micro_grids, lang)
+    if _present(units) and selected_grid is not None:
+        _add_units(fmap, units, selected_grid, selected_unit, lang)
+    if _present(households):
+        _add_households(fmap, households, lang, max_households_points)
+    if _present(gaps):
+        _add_gaps(fmap, gaps, lang)
+    if _present(facilities):
+        _add_facilities(fmap, facilities, lang)
+    if _present(sites):
+        _add_sites(fmap, sites, lang)
+    if labels and 0 < len(g) <= 400:
+        _add_labels(fmap, g, selected_grid, lang)
+    return fmap
+
+
+def _present(layer: gpd.GeoDataFrame | None) -> bool:
+    return layer is not None and len(layer) > 0
+
+
+def _tooltip(fields: list[str], lang: str) -> folium.GeoJsonTooltip:
+    """A tooltip of data fields under their ``col_*`` labels."""
+    return folium.GeoJsonTooltip(fields, aliases=[t(f"col_{c}", lang) for c in fields])
+
+
+def _base_map(g: gpd.GeoDataFrame, *, tiles: str | None, lang: str, height: int) -> folium.Map:
+    """An empty map around the grids with the vendored assets, the basemap and a metric scale."""
     minx, miny, maxx, maxy = g.total_bounds if len(g) else (114.0, 30.0, 114.1, 30.1)
     fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
                       zoom_start=_zoom_for(minx, miny, maxx, maxy, height=height),
@@ -308,29 +347,30 @@ def plan_map(
         attr = t("map_attribution_osm", lang)
         folium.TileLayer(tiles=tiles, attr=attr, name=t("map_basemap", lang),
                          max_zoom=19, control=False).add_to(fmap)
-
     fmap.add_child(_MetricScale())
-    if isochrones is not None and len(isochrones):
-        iso = _slim(isochrones.sort_values("minutes", ascending=False),
-                    ["facility_id", "minutes"])
-        folium.GeoJson(
-            iso, name=t("map_isochrones", lang),
-            style_function=lambda f: {
-                "fillColor": ISOCHRONE_COLOURS.get(int(f["properties"]["minutes"]), "#74c476"),
-                "color": ISOCHRONE_COLOURS.get(int(f["properties"]["minutes"]), "#74c476"),
-                "weight": 1, "fillOpacity": 0.12},
-            tooltip=folium.GeoJsonTooltip(["facility_id", "minutes"],
-                                          aliases=[t("col_facility_id", lang), t("col_minutes", lang)]),
-        ).add_to(fmap)
+    return fmap
 
+
+def _add_isochrones(fmap: folium.Map, isochrones: gpd.GeoDataFrame, lang: str) -> None:
+    # largest first, so that the smaller (darker) rings are drawn on top
+    iso = _slim(isochrones.sort_values("minutes", ascending=False), ["facility_id", "minutes"])
+
+    def style(f):
+        colour = ISOCHRONE_COLOURS.get(int(f["properties"]["minutes"]), "#74c476")
+        return {"fillColor": colour, "color": colour, "weight": 1, "fillOpacity": 0.12}
+
+    folium.GeoJson(iso, name=t("map_isochrones", lang), style_function=style,
+                   tooltip=_tooltip(["facility_id", "minutes"], lang)).add_to(fmap)
+
+
+def _add_grids(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang: str) -> None:
     status_label = {k: t(f"status_{k}", lang) for k in STATUS_COLOURS}
     gg = _slim(g, ["grid_id", "households", "status", "locked", "community_name"])
     gg["status_label"] = gg["status"].map(status_label)
-    sel = selected_grid
 
     def grid_style(f):
         p = f["properties"]
-        chosen = p["grid_id"] == sel
+        chosen = p["grid_id"] == selected
         return {"fillColor": STATUS_COLOURS.get(p["status"], "#888888"),
                 "color": "#1f3b73" if chosen else "#333333",
                 "weight": 4 if chosen else (2.5 if p.get("locked") else 1.2),
@@ -345,117 +385,120 @@ def plan_map(
             aliases=[t("col_grid_id", lang), t("col_households", lang), t("col_status", lang)]),
     ).add_to(fmap)
 
-    if micro_grids is not None and len(micro_grids):
-        mg = _slim(micro_grids, ["micro_grid_id", "grid_id", "households"])
-        folium.GeoJson(
-            mg, name=t("map_micro_grids", lang),
-            style_function=lambda f: {"fill": False, "color": "#555555", "weight": 0.8,
-                                      "dashArray": "2 3"},
-            tooltip=folium.GeoJsonTooltip(["micro_grid_id", "households"],
-                                          aliases=[t("col_micro_grid_id", lang),
-                                                   t("col_households", lang)]),
-        ).add_to(fmap)
 
-    if units is not None and sel is not None and len(units):
-        u = to_wgs84(units)
-        mine = u[u["grid_id"] == sel]
-        uu = _slim(mine, ["unit_id", "grid_id", "households"])
-        uu["unit_id"] = uu["unit_id"].astype(str)
-        uu["unit_label"] = [unit_text(u, lang) for u in uu["unit_id"]]
-        chosen_unit = None if selected_unit is None else str(selected_unit)
-        folium.GeoJson(
-            uu, name=t("map_units", lang),
-            style_function=lambda f: {
-                "fillColor": "#1f3b73", "color": "#1f3b73", "weight": 1,
-                "fillOpacity": 0.45 if f["properties"]["unit_id"] == chosen_unit else 0.05},
-            tooltip=folium.GeoJsonTooltip(["unit_label", "households"],
-                                          aliases=[t("col_unit_id", lang), t("col_households", lang)]),
-        ).add_to(fmap)
+def _add_micro_grids(fmap: folium.Map, micro_grids: gpd.GeoDataFrame, lang: str) -> None:
+    mg = _slim(micro_grids, ["micro_grid_id", "grid_id", "households"])
+    folium.GeoJson(
+        mg, name=t("map_micro_grids", lang),
+        style_function=lambda f: {"fill": False, "color": "#555555", "weight": 0.8,
+                                  "dashArray": "2 3"},
+        tooltip=_tooltip(["micro_grid_id", "households"], lang),
+    ).add_to(fmap)
 
-    if households is not None and len(households):
-        hh = households
-        if len(hh) > max_households_points:
-            hh = hh.iloc[:: int(np.ceil(len(hh) / max_households_points))]
-        cols = ["households", "walk_min", "grid_id"]
-        hp = _slim(hh, cols)
-        if "walk_min" in hh:
-            hp["colour"] = _bucket_colour(pd.to_numeric(hh["walk_min"], errors="coerce")
-                                          .to_numpy(dtype=float, na_value=np.nan))
-        else:
-            hp["colour"] = "#555555"
-        fields = [c for c in ("households", "walk_min", "grid_id") if c in hp.columns]
-        folium.GeoJson(
-            hp, name=t("map_households", lang),
-            marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_opacity=0.85),
-            style_function=lambda f: {"fillColor": f["properties"]["colour"]},
-            tooltip=folium.GeoJsonTooltip(fields, aliases=[t(f"col_{c}", lang) for c in fields]),
-        ).add_to(fmap)
 
-    if gaps is not None and len(gaps):
-        gp = _slim(gaps, ["gap_id", "households", "rank"])
-        fields = [c for c in ("rank", "households") if c in gp.columns]
-        folium.GeoJson(
-            gp, name=t("map_gaps", lang),
-            style_function=lambda f: {"fillColor": "#d73027", "color": "#d73027", "weight": 2,
-                                      "dashArray": "4 3", "fillOpacity": 0.2},
-            tooltip=folium.GeoJsonTooltip(fields, aliases=[t(f"col_{c}", lang) for c in fields])
-            if fields else None,
-        ).add_to(fmap)
+def _add_units(fmap: folium.Map, units: gpd.GeoDataFrame, selected: str, selected_unit,
+               lang: str) -> None:
+    """The units of the selected grid, the chosen one filled: a unit is picked on the map."""
+    u = to_wgs84(units)
+    uu = _slim(u[u["grid_id"] == selected], ["unit_id", "grid_id", "households"])
+    uu["unit_id"] = uu["unit_id"].astype(str)
+    uu["unit_label"] = [unit_text(x, lang) for x in uu["unit_id"]]
+    chosen = None if selected_unit is None else str(selected_unit)
+    folium.GeoJson(
+        uu, name=t("map_units", lang),
+        style_function=lambda f: {
+            "fillColor": "#1f3b73", "color": "#1f3b73", "weight": 1,
+            "fillOpacity": 0.45 if f["properties"]["unit_id"] == chosen else 0.05},
+        tooltip=folium.GeoJsonTooltip(["unit_label", "households"],
+                                      aliases=[t("col_unit_id", lang), t("col_households", lang)]),
+    ).add_to(fmap)
 
-    if facilities is not None and len(facilities):
-        fp = _slim(facilities, ["facility_id", "name", "kind"])
-        fp["kind_label"] = fp["kind"].map(lambda k: t(f"kind_{k}", lang) if k else "")
-        folium.GeoJson(
-            fp, name=t("map_facilities", lang),
-            marker=folium.CircleMarker(radius=7, weight=2, color="#ffffff", fill=True,
-                                       fill_opacity=1.0),
-            style_function=lambda f: {"fillColor": FACILITY_COLOURS.get(f["properties"]["kind"],
-                                                                        "#2171b5")},
-            tooltip=folium.GeoJsonTooltip(["name", "kind_label"],
-                                          aliases=[t("col_name", lang), t("col_kind", lang)]),
-        ).add_to(fmap)
 
-    if sites is not None and len(sites):
-        sp = _slim(sites, ["rank", "households_gained"])
-        folium.GeoJson(
-            sp, name=t("map_sites", lang),
-            marker=folium.CircleMarker(radius=9, weight=3, color="#000000", fill=True,
-                                       fill_opacity=1.0),
-            style_function=lambda f: {"fillColor": "#ffd700"},
-            tooltip=folium.GeoJsonTooltip([c for c in ("rank", "households_gained") if c in sp],
-                                          aliases=[t(f"col_{c}", lang) for c in ("rank", "households_gained")
-                                                   if c in sp]),
-        ).add_to(fmap)
+def _add_households(fmap: folium.Map, households: gpd.GeoDataFrame, lang: str,
+                    max_points: int) -> None:
+    hh = households
+    if len(hh) > max_points:
+        hh = hh.iloc[:: int(np.ceil(len(hh) / max_points))]
+    hp = _slim(hh, ["households", "walk_min", "grid_id"])
+    if "walk_min" in hh:
+        hp["colour"] = _bucket_colour(pd.to_numeric(hh["walk_min"], errors="coerce")
+                                      .to_numpy(dtype=float, na_value=np.nan))
+    else:
+        hp["colour"] = "#555555"
+    fields = [c for c in ("households", "walk_min", "grid_id") if c in hp.columns]
+    folium.GeoJson(
+        hp, name=t("map_households", lang),
+        marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_opacity=0.85),
+        style_function=lambda f: {"fillColor": f["properties"]["colour"]},
+        tooltip=_tooltip(fields, lang),
+    ).add_to(fmap)
 
-    if labels and 0 < len(g) <= 400:
-        # Labels are permanent tooltips of invisible circle markers: an L.marker with a DivIcon
-        # would first load Leaflet's default marker image from a path that does not exist here.
-        fmap.get_root().header.add_child(folium.Element(
-            "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
-            "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
-            "white-space:nowrap}.gp-label:before{display:none}</style>"), name="gp_label_css")
-        pts = shapely.point_on_surface(g.geometry.values)
-        unit = t("unit_households", lang)
-        min_zoom = label_min_zoom(g)
-        if sel is not None:
-            min_zoom = np.where(g["grid_id"].to_numpy() == sel, 0.0, min_zoom)
-        # One feature group per zoom step: Leaflet then adds or removes a few layers on zoom,
-        # not hundreds of tooltips. Labels are not interactive, so a click on a label still
-        # reaches the map (and selects the grid under it).
-        groups = {}
-        for gid, h, p, z in zip(g["grid_id"], g["households"], pts, min_zoom):
-            z = float(max(z, 0.0))
-            if z not in groups:
-                # not on the map at first: the zoom handler adds the groups that fit, so the
-                # labels of small grids never flash up
-                groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False, show=False)
-            short = str(gid).rsplit("-", 1)[-1]
-            folium.CircleMarker(
-                [p.y, p.x], radius=0, weight=0, opacity=0, fill=False, interactive=False,
-                tooltip=folium.Tooltip(f"<b>{short}</b> {int(h)}{unit}", permanent=True, sticky=False,
-                                       direction="center", class_name="gp-label"),
-            ).add_to(groups[z])
-        for z in sorted(groups):
-            groups[z].add_to(fmap)
-        fmap.add_child(_ZoomLabels([(groups[z].get_name(), z) for z in sorted(groups)]))
-    return fmap
+
+def _add_gaps(fmap: folium.Map, gaps: gpd.GeoDataFrame, lang: str) -> None:
+    gp = _slim(gaps, ["gap_id", "households", "rank"])
+    fields = [c for c in ("rank", "households") if c in gp.columns]
+    folium.GeoJson(
+        gp, name=t("map_gaps", lang),
+        style_function=lambda f: {"fillColor": "#d73027", "color": "#d73027", "weight": 2,
+                                  "dashArray": "4 3", "fillOpacity": 0.2},
+        tooltip=_tooltip(fields, lang) if fields else None,
+    ).add_to(fmap)
+
+
+def _add_facilities(fmap: folium.Map, facilities: gpd.GeoDataFrame, lang: str) -> None:
+    fp = _slim(facilities, ["facility_id", "name", "kind"])
+    fp["kind_label"] = fp["kind"].map(lambda k: t(f"kind_{k}", lang) if k else "")
+    folium.GeoJson(
+        fp, name=t("map_facilities", lang),
+        marker=folium.CircleMarker(radius=7, weight=2, color="#ffffff", fill=True,
+                                   fill_opacity=1.0),
+        style_function=lambda f: {"fillColor": FACILITY_COLOURS.get(f["properties"]["kind"],
+                                                                    "#2171b5")},
+        tooltip=folium.GeoJsonTooltip(["name", "kind_label"],
+                                      aliases=[t("col_name", lang), t("col_kind", lang)]),
+    ).add_to(fmap)
+
+
+def _add_sites(fmap: folium.Map, sites: gpd.GeoDataFrame, lang: str) -> None:
+    sp = _slim(sites, ["rank", "households_gained"])
+    folium.GeoJson(
+        sp, name=t("map_sites", lang),
+        marker=folium.CircleMarker(radius=9, weight=3, color="#000000", fill=True,
+                                   fill_opacity=1.0),
+        style_function=lambda f: {"fillColor": "#ffd700"},
+        tooltip=_tooltip([c for c in ("rank", "households_gained") if c in sp], lang),
+    ).add_to(fmap)
+
+
+def _add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang: str) -> None:
+    """Grid code and households on the map, each grid's from the zoom at which it fits."""
+    # Labels are permanent tooltips of invisible circle markers: an L.marker with a DivIcon
+    # would first load Leaflet's default marker image from a path that does not exist here.
+    fmap.get_root().header.add_child(folium.Element(
+        "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
+        "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
+        "white-space:nowrap}.gp-label:before{display:none}</style>"), name="gp_label_css")
+    pts = shapely.point_on_surface(g.geometry.values)
+    unit = t("unit_households", lang)
+    min_zoom = label_min_zoom(g)
+    if selected is not None:
+        min_zoom = np.where(g["grid_id"].to_numpy() == selected, 0.0, min_zoom)
+    # One feature group per zoom step: Leaflet then adds or removes a few layers on zoom,
+    # not hundreds of tooltips. Labels are not interactive, so a click on a label still
+    # reaches the map (and selects the grid under it).
+    groups = {}
+    for gid, h, p, z in zip(g["grid_id"], g["households"], pts, min_zoom):
+        z = float(max(z, 0.0))
+        if z not in groups:
+            # not on the map at first: the zoom handler adds the groups that fit, so the
+            # labels of small grids never flash up
+            groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False, show=False)
+        short = str(gid).rsplit("-", 1)[-1]
+        folium.CircleMarker(
+            [p.y, p.x], radius=0, weight=0, opacity=0, fill=False, interactive=False,
+            tooltip=folium.Tooltip(f"<b>{short}</b> {int(h)}{unit}", permanent=True, sticky=False,
+                                   direction="center", class_name="gp-label"),
+        ).add_to(groups[z])
+    for z in sorted(groups):
+        groups[z].add_to(fmap)
+    fmap.add_child(_ZoomLabels([(groups[z].get_name(), z) for z in sorted(groups)]))
