@@ -256,6 +256,10 @@ LABELS: dict[str, dict[str, str]] = {
     "col_part": {"zh": "编码段", "en": "Code part"},
     "col_meaning": {"zh": "含义", "en": "Meaning"},
     "col_example": {"zh": "示例", "en": "Example"},
+    # --- contract fields no table shows (the data step's column mapping); kept apart from the
+    # col_* headers, which also head the Excel report
+    "field_building_id": {"zh": "楼栋编号", "en": "Building id"},
+    "field_levels": {"zh": "层数", "en": "Floors"},
 }
 
 #: Partition and plan reason codes with a sentence per language over the reason's figures

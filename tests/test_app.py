@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import shapely
 
+from gridplan.errors import GridplanError
 from gridplan.i18n import LABELS, LANGS, t
 
 pytest.importorskip("streamlit.testing.v1")
@@ -63,8 +64,10 @@ def test_labels_complete_in_both_languages():
         assert entry["zh"] and entry["en"], key
         assert not CJK.search(entry["en"]) or key == "language", (key, entry["en"])
     used = set()
-    for src in ("app.py", "gridplan/app/webmap.py"):
-        text = (ROOT / src).read_text("utf-8")
+    sources = [ROOT / "app.py", *sorted((ROOT / "gridplan" / "app").rglob("*.py"))]
+    assert len(sources) > 5, sources
+    for src in sources:
+        text = src.read_text("utf-8")
         used |= set(re.findall(r'\b(?:L|t)\(\s*"([a-z0-9_]+)"', text))
     assert used, "no labels found"
     assert sorted(used - set(LABELS)) == []
@@ -91,7 +94,7 @@ def test_click_grid_then_unit_then_move_and_undo(app):
             for to in plan.unit_neighbour_grids(u):
                 try:
                     plan.move_unit(u, to)
-                except Exception:
+                except GridplanError:
                     continue
                 plan.undo()
                 gid, uid, target = g, u, to
@@ -160,7 +163,7 @@ def test_split_merge_lock_and_refusals(app):
                 try:
                     plan.move_unit(u, to)
                     plan.undo()
-                except Exception:
+                except GridplanError:
                     refused = (g, u, to)
                     break
             if refused:
@@ -299,7 +302,7 @@ def test_chinese_grid_detail_and_edit_messages_have_no_english(app):
             for to in plan.unit_neighbour_grids(u):
                 try:
                     plan.move_unit(u, to)
-                except Exception:
+                except GridplanError:
                     continue
                 warned = bool(plan.last_warnings)
                 plan.undo()
@@ -364,3 +367,54 @@ def test_generate_with_other_bounds_and_micro_grids(app):
         m = micro[micro["grid_id"] == g]
         assert m["households"].sum() == plan.grids.set_index("grid_id").at[g, "households"]
     assert plan.micro_stale == []
+
+
+def test_steps_are_pages_and_the_sidebar_survives_a_switch(app):
+    # each step is a page of st.navigation: the radio switches pages (st.switch_page resets
+    # every widget); the language, the basemap and the step shown stay as chosen
+    app.sidebar.radio(key="lang").set_value("en").run()
+    app.sidebar.text_input(key="tiles").set_value("none").run()
+    _ok(app)
+    for step, key in (("data", "btn_load_sample"), ("export", "btn_prepare_export_csv"),
+                      ("grids", "btn_generate")):
+        _goto(app, step)
+        _ok(app)
+        assert app.session_state["step"] == step
+        assert app.sidebar.radio(key="step__en").value == step
+        assert app.session_state["lang"] == "en" and app.title[0].value == t("app_title", "en")
+        assert app.sidebar.text_input(key="tiles").value == "none"
+        assert key in [b.key for b in app.button], (step, [b.key for b in app.button])
+    # back in Chinese, the step radio in Chinese shows the same step
+    app.sidebar.radio(key="lang").set_value("zh").run()
+    assert app.sidebar.radio(key="step__zh").value == "grids"
+    assert app.title[0].value == t("app_title", "zh")
+
+
+def test_upload_step_maps_columns_in_words_and_replaces_the_plan(app, sample_dir):
+    from gridplan.io.schema import mappable_fields
+
+    _goto(app, "data")
+    app.radio(key="source__zh").set_value("upload").run()
+    _ok(app)
+    files = {"households": sample_dir / "households" / "households.geojson",
+             "communities": sample_dir / "boundaries" / "communities.geojson"}
+    for kind, path in files.items():
+        app.file_uploader(key=f"up_{kind}").set_value(
+            (path.name, path.read_bytes(), "application/geo+json")).run()
+        _ok(app)
+    # the column step: one choice per contract field, each named in words, not by its key
+    boxes = {b.key: b for b in app.selectbox if b.key.startswith("map_")}
+    for kind in files:
+        assert {f"map_{kind}_{f}" for f in mappable_fields(kind)} <= set(boxes), kind
+    for box in boxes.values():
+        assert CJK.search(box.label) and not _english_words(box.label.replace("对应的列", "")), \
+            box.label
+    assert boxes["map_households_households"].value == "households"  # its own column, preselected
+    before = app.session_state["plan"]
+    app.button(key="btn_read").click().run()
+    _ok(app)
+    assert app.session_state["dataset"] == "upload"
+    plan = app.session_state["plan"]
+    assert plan is not before and len(plan.grids) > 0
+    assert int(plan.grids["households"].sum()) == int(plan.households["households"].sum())
+    assert any(s.value.startswith("数据检查通过") for s in app.success)

@@ -1,0 +1,98 @@
+"""gridplan: the planner's web map (Streamlit): page setup, sidebar and the five steps.
+
+Thin by design: every computation is a gridplan library call (partition, Plan edits, coverage,
+siting, export); the app only lays out widgets, keeps the session's plan, and shows results.
+Run with ``make app`` (``streamlit run app.py``). Chinese by default; English in the sidebar.
+
+The steps are Streamlit pages (``st.navigation`` of ``st.Page`` callables), so each has its own
+address (``/data``, ``/export``, ...). The menu is hidden: the sidebar's step radio, with the
+step names in the session's language, chooses the page (:func:`st.switch_page`), and a page
+opened by its address sets the radio.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from gridplan.app.pages import coverage, data, export, grids, sites
+from gridplan.app.sources import load_sample_into_session
+from gridplan.app.state import L, lang, ss
+from gridplan.i18n import t
+
+__all__ = ["STEPS", "run"]
+
+#: Step -> the function that draws its page, in the order of the sidebar.
+STEPS = {"data": data.page, "grids": grids.page, "coverage": coverage.page,
+         "sites": sites.page, "export": export.page}
+#: The page the app opens on.
+FIRST_STEP = "grids"
+
+
+def run() -> None:
+    """Run one pass of the app for the current session (Streamlit re-runs it on every event)."""
+    st.set_page_config(page_title="gridplan", page_icon=None, layout="wide")
+    _start_session()
+    pages = {step: st.Page(draw, title=L(f"step_{step}"), url_path=step,
+                           default=step == FIRST_STEP) for step, draw in STEPS.items()}
+    current = st.navigation(list(pages.values()), position="hidden")
+    shown = next(step for step, p in pages.items() if p is current)
+    if ss.pop("_step_chosen", False) and ss.step != shown:
+        st.switch_page(pages[ss.step])  # ends this run; the next one draws the chosen page
+    ss.step = shown
+    _sidebar()
+    _header()
+    t0 = time.perf_counter()
+    current.run()
+    ss.last_render_s = time.perf_counter() - t0
+
+
+def _start_session() -> None:
+    from gridplan.app.webmap import tiles_url
+
+    # The sidebar's language and basemap are widgets, and a page switch (st.switch_page) resets
+    # every widget: their values are kept in plain session keys too, and given back here.
+    for key, default in (("lang", "zh"), ("tiles", tiles_url() or "none")):
+        if key not in ss:
+            ss[key] = ss.get(f"_{key}", default)
+    ss.setdefault("step", FIRST_STEP)
+    ss.setdefault("sel_grid", None)
+    ss.setdefault("sel_unit", None)
+    if "plan" not in ss:
+        with st.spinner("…"):
+            load_sample_into_session()
+
+
+def _on_step(key: str) -> None:
+    ss.step = ss[key]
+    ss._step_chosen = True
+
+
+def _sidebar() -> None:
+    with st.sidebar:
+        ss._lang = st.radio(t("language", "zh"), ("zh", "en"), key="lang", horizontal=True,
+                            format_func=lambda x: {"zh": "中文", "en": "English"}[x])
+        # One radio per language (a widget changes identity with its option labels); its value
+        # follows the page shown, whichever way the page was reached.
+        key = f"step__{lang()}"
+        if ss.get(key) != ss.step:
+            ss[key] = ss.step
+        code = lang()
+        st.radio(L("step"), tuple(STEPS), key=key, on_change=_on_step, args=(key,),
+                 format_func=lambda x: t(f"step_{x}", code))
+        ss._tiles = st.text_input(L("tiles_url"), key="tiles")
+        st.caption(L("dataset", name=L("dataset_sample") if ss.get("dataset") == "sample"
+                     else L("dataset_upload")))
+
+
+def _header() -> None:
+    """Title, and the outcome of the last edit (set by the edit callbacks before this run)."""
+    st.title(L("app_title"))
+    st.caption(L("app_caption"))
+    if ss.get("flash"):
+        st.success(ss.pop("flash"))
+    if ss.get("flash_error"):
+        st.error(ss.pop("flash_error"))
+    for warning in ss.pop("flash_warnings", None) or []:
+        st.warning(warning)

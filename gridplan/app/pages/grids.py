@@ -1,0 +1,151 @@
+"""Step 2, grids: generate the grids, see them on the map and edit them (move, split, merge,
+lock, re-balance; undo and redo)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from gridplan.app.sources import session_partition
+from gridplan.app.state import (
+    L,
+    base_map,
+    draw_map,
+    lang,
+    new_plan,
+    on_edit,
+    on_grid_box,
+    on_unit_box,
+    select_grid,
+    show_error,
+    ss,
+    table,
+    take_click,
+)
+from gridplan.errors import GridplanError
+from gridplan.i18n import edit_text, unit_text
+
+__all__ = ["page"]
+
+
+def page() -> None:
+    """The grids step: band and generate, figures, undo/redo, map and panel, grid table."""
+    plan = _generate_form()
+    rep = plan.report
+    m = st.columns(5)
+    m[0].metric(L("metric_grids"), rep["grids"])
+    m[1].metric(L("metric_households"), f"{rep['households_in_grids']:,}")
+    m[2].metric(L("metric_ok"), rep["grids_ok"])
+    m[3].metric(L("metric_under"), rep["grids_under"])
+    m[4].metric(L("metric_over"), rep["grids_over"])
+
+    u1, u2, _ = st.columns([1, 1, 6])
+    u1.button(L("undo"), key="btn_undo", disabled=not plan.can_undo, on_click=on_edit,
+              args=("undo",))
+    u2.button(L("redo"), key="btn_redo", disabled=not plan.can_redo, on_click=on_edit,
+              args=("redo",))
+
+    left, right = st.columns([3, 2])
+    with left:
+        _grid_map(plan)
+    with right:
+        ids = plan.grids["grid_id"].tolist()
+        if ss.sel_grid not in ids:
+            select_grid(None)
+        st.selectbox(L("select_grid"), [None] + ids, key="sel_grid_box", on_change=on_grid_box,
+                     format_func=lambda g: "—" if g is None else g, placeholder="—")
+        if ss.sel_grid:
+            _grid_panel(plan, ss.sel_grid)
+    st.subheader(L("grid_table"))
+    st.dataframe(table(plan.grids), hide_index=True)
+    if plan.edits:
+        with st.expander(L("history")):
+            st.markdown("\n".join(f"{i}. {edit_text(a, lang())}"
+                                   for i, a in enumerate(plan.edits, 1)))
+
+
+def _generate_form():
+    """The household band and the generate button; returns the (possibly new) plan."""
+    plan = ss.plan
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
+    lo = c1.number_input(L("min_households"), 1, 100000, plan.min_households, step=10, key="lo")
+    hi = c2.number_input(L("max_households"), 1, 100000, plan.max_households, step=10, key="hi")
+    micro = c3.number_input(L("micro_max"), 0, 10000, 0, step=10, key="micro")
+    if c4.button(L("generate"), key="btn_generate", type="primary"):
+        try:
+            result = session_partition(int(lo), int(hi), int(micro))
+            new_plan(result, ss.layers, int(lo), int(hi), int(micro))
+        except GridplanError as exc:
+            show_error(exc)
+    return ss.plan
+
+
+def _grid_map(plan) -> None:
+    """The grids (and the selected grid's units) on the map; a click selects a grid, a second
+    click in the selected grid selects one of its units."""
+    fmap = base_map(units=plan.units if ss.sel_grid else None, selected_grid=ss.sel_grid,
+                    selected_unit=ss.sel_unit, micro_grids=plan.micro_grids)
+    out = draw_map(fmap, "map_grids")
+    st.caption(L("legend_grids"))
+    if plan.micro_stale:
+        st.caption(L("micro_stale", grids="、".join(plan.micro_stale) if lang() == "zh"
+                     else ", ".join(plan.micro_stale)))
+    click = take_click(out)
+    if click:
+        uid = plan.unit_at(click["lng"], click["lat"])
+        if uid is not None:
+            gid = plan.grid_at(click["lng"], click["lat"])
+            select_grid(gid, uid if gid == ss.sel_grid else None)
+            st.rerun()
+
+
+def _grid_panel(plan, gid: str) -> None:
+    """The selected grid's facts and the edits it allows."""
+    d = plan.grid_detail(gid)
+    g = d["grid"]
+    st.subheader(L("selected_grid", grid=gid))
+    facts = {k: g.get(k) for k in ("community_name", "households", "population", "n_buildings",
+                                   "n_estates", "status", "reason", "compactness", "area_m2",
+                                   "locked", "barrier_crossing")}
+    frame = pd.DataFrame([facts])
+    for k in ("locked", "barrier_crossing"):
+        frame[k] = frame[k].astype("boolean")
+    row = table(frame).iloc[0]
+    # a plain HTML table (not a canvas grid): readable by screen readers and browser tests
+    st.table(pd.DataFrame({gid: ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
+    st.write(f"**{L('grid_estates')}**: " + (", ".join(map(str, d["estates"])) or "—"))
+    st.write(f"**{L('grid_buildings')}**: {len(d['buildings'])}")
+    st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))
+    if gid in plan.locked:
+        st.info(L("locked_note"))
+        st.button(L("unlock"), key="btn_unlock", on_click=on_edit, args=("unlock", gid))
+        return
+    st.markdown(f"**{L('edit')}**")
+    _unit_move(plan, d["units"]["unit_id"].tolist())
+    b1, b2 = st.columns(2)
+    b1.button(L("split"), key="btn_split", on_click=on_edit, args=("split_grid", gid))
+    b2.button(L("lock"), key="btn_lock", on_click=on_edit, args=("lock", gid))
+    if d["neighbours"]:
+        other = st.selectbox(L("merge_with"), d["neighbours"], key="merge_with")
+        st.button(L("merge"), key="btn_merge", on_click=on_edit, args=("merge_grids", gid, other))
+    st.button(L("rebalance"), key="btn_rebalance", on_click=on_edit,
+              args=("rebalance", str(g["community_id"])))
+
+
+def _unit_move(plan, units: list) -> None:
+    """Pick a unit of the selected grid and move it to a neighbouring grid."""
+    if ss.sel_unit not in units:
+        ss.sel_unit = None
+        ss.sel_unit_box = None
+    code = lang()
+    uid = st.selectbox(L("select_unit"), [None] + units, key="sel_unit_box", on_change=on_unit_box,
+                       format_func=lambda u: "—" if u is None else unit_text(u, code),
+                       placeholder="—")
+    if uid is None:
+        return
+    targets = plan.unit_neighbour_grids(uid)
+    if targets:
+        to = st.selectbox(L("move_to"), targets, key="move_to")
+        st.button(L("move"), key="btn_move", on_click=on_edit, args=("move_unit", uid, to))
+    else:
+        st.caption(L("no_targets"))

@@ -1,0 +1,92 @@
+"""Where the session's data comes from: the bundled sample district, computed once per server
+process (Streamlit's resource cache, shared by every session), or the planner's own layers.
+
+Every partition of the app goes through :func:`gridplan.workflows.plan_grids`, as the command line's
+does, so that the app and ``gridplan partition`` give the same grids for the same layers.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from gridplan.app.state import KINDS, new_plan, ss
+from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+from gridplan.workflows import checked_layers, plan_grids
+
+__all__ = ["sample_layers", "sample_network", "sample_partition", "sample_coverage",
+           "sample_validation", "load_sample_into_session", "network", "session_partition"]
+
+
+@st.cache_resource(show_spinner=False)
+def sample_layers() -> dict:
+    """The sample district's layers (:func:`gridplan.datasets.sample.load_sample`)."""
+    from gridplan.datasets.sample import load_sample
+
+    return load_sample()
+
+
+@st.cache_resource(show_spinner=False)
+def sample_network():
+    """The sample district's walking network, loaded once."""
+    from gridplan.network import load_network
+
+    return load_network(sample_layers()["network"])
+
+
+@st.cache_resource(show_spinner=False)
+def sample_partition(lo: int, hi: int, micro: int):
+    """The sample's grids for one household band (and micro-grid size, 0 = none)."""
+    return plan_grids(sample_layers(), min_households=lo, max_households=hi,
+                      micro_max=micro or None, n_jobs=1)
+
+
+@st.cache_resource(show_spinner=False)
+def sample_coverage(minutes: float, speed: float):
+    """The sample's walking coverage for one service circle and walking speed."""
+    from gridplan.access.coverage import coverage
+
+    s = sample_layers()
+    return coverage(s["households"], s["facilities"], sample_network(),
+                    communities=s["communities"], minutes=minutes, speed_kmh=speed)
+
+
+@st.cache_resource(show_spinner=False)
+def sample_validation() -> list:
+    """The data check of the sample's layers (shown on the data step)."""
+    s = sample_layers()
+    return checked_layers({k: s[k] for k in KINDS})[1].problems
+
+
+def load_sample_into_session() -> None:
+    """Make the sample district, with its grids in the default band, the session's data."""
+    ss.layers = dict(sample_layers())
+    ss.validation = sample_validation()
+    ss.network = None
+    ss.dataset = "sample"
+    ss.coverage_params = None
+    new_plan(sample_partition(GRID_MIN_HOUSEHOLDS, GRID_MAX_HOUSEHOLDS, 0), ss.layers,
+             GRID_MIN_HOUSEHOLDS, GRID_MAX_HOUSEHOLDS)
+
+
+def network():
+    """The session's walking network: the sample's, the uploaded one, or one built from the
+    layers' ``network`` lines (once); None when there is none."""
+    if ss.get("network") is not None:
+        return ss.network
+    if ss.get("dataset") == "sample":
+        return sample_network()
+    lines = ss.layers.get("network")
+    if lines is None:
+        return None
+    from gridplan.network import load_network
+
+    ss.network = load_network(lines)
+    return ss.network
+
+
+def session_partition(lo: int, hi: int, micro: int):
+    """The grids of the session's layers for one band: the sample's from the cache."""
+    if ss.get("dataset") == "sample":
+        return sample_partition(lo, hi, micro)
+    return plan_grids(ss.layers, min_households=lo, max_households=hi, micro_max=micro or None,
+                      n_jobs=1)
