@@ -4,6 +4,8 @@ households written; anything else raises InputError, never another exception."""
 from __future__ import annotations
 
 import json
+
+import pytest
 import tempfile
 import warnings
 from pathlib import Path
@@ -126,6 +128,8 @@ def test_fuzz_geojson(feats, cut, junk):
             return
         event("accepted")
     if cut is None:
+        # booleans, blanks and whitespace are never counts: such a file is rejected above
+        assert not any(isinstance(v, bool) or v is None for _, v in feats)
         assert len(got) == len(feats)
         expected = []
         for _, v in feats:
@@ -152,3 +156,19 @@ def test_fuzz_garbage_bytes(raw, ext):
             return
         event("accepted")
     assert (got["households"] >= 1).all()
+
+
+@pytest.mark.parametrize("values", [[True, 5], [1, True, 3], [False, 2], [True], [4, "", 2],
+                                    [4, " ", 2]])
+def test_booleans_and_blanks_in_counts_are_errors(tmp_path, values):
+    """GDAL reads a JSON true beside numbers as 1: caught, never one household (seed 118)."""
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"households": v},
+         "geometry": {"type": "Point", "coordinates": [111.3, 30.7]}} for v in values]}
+    path = tmp_path / "h.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(InputError, match="households") as err:
+        _read(path)
+    bad = [i for i, v in enumerate(values) if isinstance(v, bool) or str(v).strip() == ""]
+    assert err.value.rows[:len(bad)] == bad
+

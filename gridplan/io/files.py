@@ -28,7 +28,7 @@ from pyproj import CRS
 
 from gridplan.io.atomic import atomic_path
 from gridplan.io.problems import Problem, emit_warnings, raise_first_error
-from gridplan.io.readers import GDAL_ERRORS, columns_of, read_any
+from gridplan.io.readers import GDAL_ERRORS, JSON_BOOLEANS, columns_of, read_any
 from gridplan.io.schema import KINDS, conform, mappable_fields
 from gridplan.io.coords import COORD_SYSTEMS, convert_gdf
 from gridplan.errors import InputError, OutputError
@@ -102,6 +102,9 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
             continue
         if fld != col:
             raw[fld] = raw[col]
+            flagged = raw.attrs.get(JSON_BOOLEANS, {})
+            if col in flagged:
+                flagged[fld] = flagged[col]
     projected = raw.crs is not None and not CRS.from_user_input(raw.crs).is_geographic
     gdf, more = conform(raw, kind, name)
     problems += more

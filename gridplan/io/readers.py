@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io as _io
+import json
+import re
 import struct
 import warnings
 import zipfile
@@ -109,7 +111,36 @@ def _read_gdal(path, name, problems, *, layer=None, lonlat=None, source=None, **
     if not isinstance(gdf, gpd.GeoDataFrame):
         fail(name, "the file holds a table without geometries", "add geometries or lon/lat columns",
              "文件中没有几何数据")
+    if source is None and path.suffix.lower() in (".geojson", ".json"):
+        gdf.attrs[JSON_BOOLEANS] = _json_booleans(path, gdf)
     return gdf
+
+
+#: ``GeoDataFrame.attrs`` key: rows per column where GDAL read a JSON true/false as a number.
+JSON_BOOLEANS = "gridplan_json_booleans"
+_JSON_BOOL = re.compile(rb'"([^"\\]{1,200})"\s*:\s*(?:true|false)\b')
+
+
+def _json_booleans(path: Path, gdf: gpd.GeoDataFrame) -> dict[str, list[int]]:
+    """Rows where a numeric column holds a JSON boolean that GDAL turned into 1 or 0.
+
+    GDAL types a GeoJSON property holding both numbers and ``true`` as a number column and reads
+    ``true`` as 1: a household count of "true" would silently become one household. A byte scan
+    finds such properties; only then is the file parsed again to name the rows.
+    """
+    keys = {m.decode("utf-8", "replace") for m in _JSON_BOOL.findall(path.read_bytes())}
+    numeric = [k for k in keys if k in gdf.columns and pd.api.types.is_numeric_dtype(gdf[k].dtype)
+               and not pd.api.types.is_bool_dtype(gdf[k].dtype)]
+    if not numeric:
+        return {}
+    try:
+        features = json.loads(path.read_text("utf-8")).get("features", [])
+    except (ValueError, AttributeError):
+        return {}
+    if len(features) != len(gdf):
+        return {}
+    props = [(f or {}).get("properties") or {} for f in features]
+    return {k: [i for i, p in enumerate(props) if isinstance(p.get(k), bool)] for k in numeric}
 
 
 def _read_gpkg(path, name, problems, *, layer=None, lonlat=None):

@@ -458,7 +458,18 @@ class _Kinds:
 
 def _count_column(gdf, col, add, *, required, minimum, unit_word):
     v, bad, unit = parse_numbers(gdf[col])
-    blank = v.isna().to_numpy() & ~bad
+    # JSON true/false that GDAL read as 1/0 (gridplan.io.readers): a count is never a boolean
+    boolean = np.zeros(len(gdf), bool)
+    boolean[gdf.attrs.get("gridplan_json_booleans", {}).get(col, [])] = True
+    if pd.api.types.is_bool_dtype(gdf[col].dtype):
+        boolean[:] = True
+    if boolean.any():
+        add("error", "boolean", f"{int(boolean.sum())} value(s) are true/false, not a number",
+            column=col, rows=_rows(boolean), fix=f"write {col} as whole numbers",
+            message_zh=f"{int(boolean.sum())} 个值是 true/false，不是数字", fix_zh=f"请将 {col} 写成整数")
+        v = v.mask(boolean)
+        bad = bad & ~boolean
+    blank = v.isna().to_numpy() & ~bad & ~boolean
     if unit.any():
         add("repaired", "number_with_unit", f"{int(unit.sum())} value(s) carry a unit such as "
             f"'12{unit_word}'; the number was used", column=col, rows=_rows(unit),
