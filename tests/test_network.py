@@ -300,3 +300,24 @@ def test_to_graph_matches_csr_distances(lattice_net):
     for node, d in ref.items():
         assert abs(got[node] - d) < 1e-6
     assert isinstance(lattice_net, WalkNetwork)
+
+
+def test_web_mercator_lines_are_measured_in_metres(lattice_net):
+    """A network exported in EPSG:3857 (web maps) is 1.16x too long at 30°N if measured in its
+    own units: it is reprojected to the UTM zone, so lengths equal the WGS-84 network's."""
+    wgs = lattice_net.edges.to_crs(4326)[["highway", "geometry"]]
+    a = network_from_lines(wgs)
+    b = network_from_lines(wgs.to_crs(3857))
+    assert b.crs.to_epsg() == a.crs.to_epsg()
+    assert abs(b.edges["length"].sum() / a.edges["length"].sum() - 1) < 1e-6
+
+
+def test_a_local_gauss_kruger_zone_is_kept(lattice_net):
+    """CGCS2000 3-degree Gauss-Kruger zones measure true lengths: no reprojection."""
+    from gridplan.io.projection import local_crs
+
+    lines = lattice_net.edges.to_crs(4326)
+    lon = float(lines.union_all().centroid.x)
+    zone = 4534 + round((lon - 75) / 3)  # EPSG:4534 is CM 75°E; one code per 3°
+    gk = lines.to_crs(zone)
+    assert local_crs(gk).to_epsg() == zone
