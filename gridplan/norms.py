@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from gridplan.errors import InputError
+
 __all__ = [
     "CENTRE_KINDS",
     "COMMUNITY_SNAP_M",
@@ -130,8 +132,9 @@ class Norms:
         """Walking distance of the service circle in metres."""
         return walk_metres(self.walk_minutes, self.walk_speed_kmh)
 
-    def service_circle(self, minutes: float | None = None,
-                       speed_kmh: float | None = None) -> tuple[float, float]:
+    def service_circle(
+        self, minutes: float | None = None, speed_kmh: float | None = None
+    ) -> tuple[float, float]:
         """Minutes and walking speed (km/h) of a service circle.
 
         Parameters
@@ -143,9 +146,21 @@ class Norms:
         Returns
         -------
         (float, float)
+
+        Raises
+        ------
+        InputError
+            Minutes or speed not positive.
         """
-        return (float(self.walk_minutes if minutes is None else minutes),
-                float(self.walk_speed_kmh if speed_kmh is None else speed_kmh))
+        minutes = float(self.walk_minutes if minutes is None else minutes)
+        speed_kmh = float(self.walk_speed_kmh if speed_kmh is None else speed_kmh)
+        if minutes <= 0 or speed_kmh <= 0:
+            raise InputError(
+                "minutes and speed must be positive",
+                fix="e.g. --minutes 15 --speed-kmh 4",
+                message_zh="分钟数和步行速度必须为正数",
+            )
+        return minutes, speed_kmh
 
     def snap_limit(self, max_snap_m: float | None = None) -> float:
         """``max_snap_m`` when given, else :attr:`max_snap_m`."""

@@ -42,11 +42,14 @@ def test_norms_speed_and_snap_and_explicit_arguments_win():
     assert snap.report["max_snap_m"] == 5.0
     assert snap.report["off_network_rows"] >= _run().report["off_network_rows"]
     # an explicit argument beats the norm
-    both = _run(minutes=15, speed_kmh=4.0, max_snap_m=300.0,
-                norms=DEFAULT_NORMS.with_(walk_minutes=10, walk_speed_kmh=3.0, max_snap_m=5.0))
+    both = _run(
+        minutes=15,
+        speed_kmh=4.0,
+        max_snap_m=300.0,
+        norms=DEFAULT_NORMS.with_(walk_minutes=10, walk_speed_kmh=3.0, max_snap_m=5.0),
+    )
     assert both.households["covered"].tolist() == _run().households["covered"].tolist()
-    assert (both.report["minutes"], both.report["speed_kmh"], both.report["max_snap_m"]) == \
-        (15.0, 4.0, 300.0)
+    assert (both.report["minutes"], both.report["speed_kmh"], both.report["max_snap_m"]) == (15.0, 4.0, 300.0)
 
 
 def test_every_norms_field_is_read_somewhere():
@@ -55,8 +58,9 @@ def test_every_norms_field_is_read_somewhere():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    sources = "\n".join(p.read_text(encoding="utf-8") for p in (root / "gridplan").rglob("*.py")
-                        if p.name != "norms.py")
+    sources = "\n".join(
+        p.read_text(encoding="utf-8") for p in (root / "gridplan").rglob("*.py") if p.name != "norms.py"
+    )
     norms_src = (root / "gridplan" / "norms.py").read_text(encoding="utf-8")
     for f in dataclasses.fields(DEFAULT_NORMS):
         used = f".{f.name}" in sources or f"self.{f.name}" in norms_src
@@ -65,8 +69,9 @@ def test_every_norms_field_is_read_somewhere():
 
 def _square_points(n, seed):
     rng = np.random.default_rng(seed)
-    return gpd.GeoSeries(shapely.points(rng.uniform(114.30, 114.31, n),
-                                        rng.uniform(30.50, 30.51, n)), crs=4326)
+    return gpd.GeoSeries(
+        shapely.points(rng.uniform(114.30, 114.31, n), rng.uniform(30.50, 30.51, n)), crs=4326
+    )
 
 
 def test_web_offset_detector_thresholds():
@@ -87,6 +92,7 @@ def test_web_offset_detector_thresholds():
     many[:60] = True
     guess = detect_web_offset(pts, many, fixed)
     assert guess is not None and guess.system == "gcj02" and guess.fixed_share == 1.0
+
     # a conversion that leaves them misplaced explains nothing
     def unchanged(lon, lat):
         return many.copy()
@@ -105,19 +111,19 @@ def test_validate_and_coverage_agree_on_web_offset():
     from gridplan.io.validate import validate_inputs
 
     x0, y0, x1, y1 = HH.total_bounds
-    comm = gpd.GeoDataFrame({"community_id": ["C"], "name": ["c"]},
-                            geometry=[shapely.box(x0 - 1, y0 - 200, x1 + 200, y1 + 1)],
-                            crs=HH.crs).to_crs(4326)
+    comm = gpd.GeoDataFrame(
+        {"community_id": ["C"], "name": ["c"]},
+        geometry=[shapely.box(x0 - 1, y0 - 200, x1 + 200, y1 + 1)],
+        crs=HH.crs,
+    ).to_crs(4326)
     xy = shapely.get_coordinates(HH.to_crs(4326).geometry.values.to_numpy())
     gx, gy = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-    shifted = gpd.GeoDataFrame(HH.drop(columns="geometry"), geometry=shapely.points(gx, gy),
-                               crs=4326)
+    shifted = gpd.GeoDataFrame(HH.drop(columns="geometry"), geometry=shapely.points(gx, gy), crs=4326)
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
         r = coverage(shifted, FAC, NET, isochrones=False, communities=comm)
     outside = r.report["households_outside_communities"] / r.report["households"]
     assert 0.1 < outside < 0.5, outside
-    assert any("--coords gcj02" in str(w.message) for w in rec
-               if issubclass(w.category, GridplanWarning))
+    assert any("--coords gcj02" in str(w.message) for w in rec if issubclass(w.category, GridplanWarning))
     codes = [p.code for p in validate_inputs(households=shifted, communities=comm).problems]
     assert "looks_gcj02" in codes

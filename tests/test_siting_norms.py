@@ -33,8 +33,14 @@ def test_norms_walk_minutes_sets_the_circle():
 
 
 def test_norms_station_walk_speed_and_snap():
-    st = site(HH, FAC, NET, add=1, kind="station",
-              norms=DEFAULT_NORMS.with_(station_walk_minutes=7, walk_speed_kmh=3.0))
+    st = site(
+        HH,
+        FAC,
+        NET,
+        add=1,
+        kind="station",
+        norms=DEFAULT_NORMS.with_(station_walk_minutes=7, walk_speed_kmh=3.0),
+    )
     assert st.report["minutes"] == 7.0 and st.report["speed_kmh"] == 3.0
     assert st.report["cutoff_m"] == 350.0
     tight = site(HH, FAC, NET, add=1, norms=DEFAULT_NORMS.with_(max_snap_m=1.0))
@@ -46,14 +52,14 @@ def _twins():
     """Three user sites: two in the middle of the district (equally good), one in a corner."""
     x0, y0, x1, y1 = LATTICE.total_bounds
     mid = shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)
-    return gpd.GeoDataFrame({"candidate_id": ["A", "B", "C"]},
-                            geometry=[mid, mid, shapely.Point(x0 + 20, y0 + 20)], crs=HH.crs)
+    return gpd.GeoDataFrame(
+        {"candidate_id": ["A", "B", "C"]}, geometry=[mid, mid, shapely.Point(x0 + 20, y0 + 20)], crs=HH.crs
+    )
 
 
 def test_seed_breaks_ties_between_equal_candidates():
     cands = _twins()
-    runs = {s: site(HH, None, NET, add=1, candidates=cands, network_nodes=False, seed=s)
-            for s in range(8)}
+    runs = {s: site(HH, None, NET, add=1, candidates=cands, network_nodes=False, seed=s) for s in range(8)}
     first = runs[0]
     assert first.sites["candidate_id"].tolist() == ["A"]  # seed 0: the first of equals
     assert first.report["seed"] == 0

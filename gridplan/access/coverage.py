@@ -44,6 +44,13 @@ from gridplan.norms import (
 
 __all__ = ["CoverageResult", "coverage", "gaps", "life_circle", "write_coverage"]
 
+#: How the walking times are measured, for the run report.
+METHOD = (
+    "exact multi-source Dijkstra (scipy.sparse.csgraph, min_only) on the walking "
+    "network with virtual source nodes; points snapped to the nearest edge; access "
+    "legs walked at the same speed"
+)
+
 
 def life_circle(preset: int) -> tuple[float, float]:
     """Minutes and walking speed (km/h) of a GB 50180-2018 life circle preset.
@@ -52,9 +59,11 @@ def life_circle(preset: int) -> tuple[float, float]:
     the one that walks that distance in that time (3.6, 3.0 and 4.0 km/h).
     """
     if preset not in LIFE_CIRCLES:
-        raise InputError(f"unknown life-circle preset {preset}",
-                         fix=f"use one of {sorted(LIFE_CIRCLES)}",
-                         message_zh=f"未知的生活圈预设 {preset}")
+        raise InputError(
+            f"unknown life-circle preset {preset}",
+            fix=f"use one of {sorted(LIFE_CIRCLES)}",
+            message_zh=f"未知的生活圈预设 {preset}",
+        )
     metres = LIFE_CIRCLES[preset]
     return float(preset), metres * 60.0 / (float(preset) * 1000.0)
 
@@ -90,15 +99,27 @@ class CoverageResult:
     report: dict = field(default_factory=dict)
 
 
-def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network, *,
-             grids: gpd.GeoDataFrame | None = None, communities: gpd.GeoDataFrame | None = None,
-             minutes: float | None = None, speed_kmh: float | None = None,
-             kinds=CENTRE_KINDS, thresholds=ISOCHRONE_MINUTES, max_snap_m: float | None = None,
-             norms: Norms = DEFAULT_NORMS, isochrones: bool = True,
-             buffer_m: float = ISOCHRONE_BUFFER_M, gap_eps_m: float = GAP_EPS_M,
-             gap_min_households: int = GAP_MIN_HOUSEHOLDS, progress: bool = False,
-             files: dict | None = None,
-             isochrone_builder: Callable[..., gpd.GeoDataFrame] | None = None) -> CoverageResult:
+def coverage(
+    households: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    network,
+    *,
+    grids: gpd.GeoDataFrame | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    minutes: float | None = None,
+    speed_kmh: float | None = None,
+    kinds=CENTRE_KINDS,
+    thresholds=ISOCHRONE_MINUTES,
+    max_snap_m: float | None = None,
+    norms: Norms = DEFAULT_NORMS,
+    isochrones: bool = True,
+    buffer_m: float = ISOCHRONE_BUFFER_M,
+    gap_eps_m: float = GAP_EPS_M,
+    gap_min_households: int = GAP_MIN_HOUSEHOLDS,
+    progress: bool = False,
+    files: dict | None = None,
+    isochrone_builder: Callable[..., gpd.GeoDataFrame] | None = None,
+) -> CoverageResult:
     """Walking time from every household to its nearest centre, and what follows from it.
 
     Parameters
@@ -155,16 +176,15 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     kinds = tuple(kinds)
     fac_all = facility_frame(facilities, kinds)
     net = network if isinstance(network, WalkNetwork) else load_network(network)
+    # An argument given wins over the norm (see Norms).
     minutes, speed_kmh = norms.service_circle(minutes, speed_kmh)
     max_snap_m = norms.snap_limit(max_snap_m)
-    if minutes <= 0 or speed_kmh <= 0:
-        raise InputError("minutes and speed must be positive", fix="e.g. --minutes 15 --speed-kmh 4",
-                         message_zh="分钟数和步行速度必须为正数")
     cutoff = walk_metres(minutes, speed_kmh)
     fac = fac_all[fac_all["kind"].isin(kinds)]
     if len(fac) == 0:
-        warnings.warn(f"no facility of kinds {list(kinds)}: nothing is covered", GridplanWarning,
-                      stacklevel=2)
+        warnings.warn(
+            f"no facility of kinds {list(kinds)}: nothing is covered", GridplanWarning, stacklevel=2
+        )
 
     files = dict(files or {})
     hh_snap = net.snap(households, max_snap_m=max_snap_m, progress=progress)
@@ -183,64 +203,83 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
         joined = polygon_ids(hh_metric, communities, "community_id")
         outside = pd.isna(joined)
         out["community_id"] = joined
-    warn_web_offset(households, net, off | outside, weights,
-                    communities if outside.any() else None, max_snap_m,
-                    str(files.get("households", "households")))
+    hh_file = str(files.get("households", "households"))
+    tested = communities if outside.any() else None
+    warn_web_offset(households, net, off | outside, weights, tested, max_snap_m, hh_file)
     if "grid_id" not in out.columns and grids is not None and "grid_id" in grids.columns:
         out["grid_id"] = polygon_ids(hh_metric, grids, "grid_id")
 
     table = household_table(out, weights, covered, off, communities, norms.household_size)
     summary = summary_table(table, communities, grids)
-    standards = standards_table(table, fac_all, _facility_communities(fac_all, communities, net),
-                                communities, norms)
-    unc = ~covered
-    gap_gdf = gaps(hh_metric[unc], weights[unc], population=table["population"].to_numpy()[unc],
-                   off_network=off[unc], walk_min=walk_min[unc],
-                   community_id=table["community_id"].to_numpy()[unc] if "community_id" in table else None,
-                   eps_m=gap_eps_m, min_households=gap_min_households)
+    fac_comm = _facility_communities(fac_all, communities, net)
+    standards = standards_table(table, fac_all, fac_comm, communities, norms)
+    gap_gdf = _gaps(hh_metric, weights, ~covered, off, walk_min, table, gap_eps_m, gap_min_households)
 
     thr = sorted({float(t) for t in thresholds} | {float(minutes)})
+    builder = (isochrone_builder or isochrones_of) if isochrones and len(fac) else None
     iso, iso_report = _isochrone_layer(
-        net, fac, fac_snap, hh_metric, weights, dist, thr, speed_kmh, buffer_m, progress,
-        isochrone_builder if isochrones else None, isochrones)
+        net, fac, fac_snap, hh_metric, weights, dist, thr, speed_kmh, buffer_m, progress, builder
+    )
+    fac_off = fac["facility_id"].to_numpy()[fac_snap["off_network"].to_numpy()]
     report = {
-        "minutes": float(minutes), "speed_kmh": float(speed_kmh), "cutoff_m": round(cutoff, 3),
-        "kinds": list(kinds), "max_snap_m": float(max_snap_m),
+        "minutes": float(minutes),
+        "speed_kmh": float(speed_kmh),
+        "cutoff_m": round(cutoff, 3),
+        "kinds": list(kinds),
+        "max_snap_m": float(max_snap_m),
         **_counts(weights, covered, off, dist, table),
         "facilities_used": len(fac),
-        "facilities_off_network": [str(x) for x in
-                                   fac["facility_id"].to_numpy()[fac_snap["off_network"].to_numpy()]],
+        "facilities_off_network": [str(x) for x in fac_off],
         "gaps": len(gap_gdf),
         "households_in_gaps": int(gap_gdf["households"].sum()) if len(gap_gdf) else 0,
         "isochrone_buffer_m": float(buffer_m),
         "isochrone_misclassification": iso_report,
         "street_centres": street_centres(fac_all, norms),
         "network": net.report,
-        "method": "exact multi-source Dijkstra (scipy.sparse.csgraph, min_only) on the walking "
-                  "network with virtual source nodes; points snapped to the nearest edge; access "
-                  "legs walked at the same speed",
+        "method": METHOD,
     }
-    return CoverageResult(households=out, isochrones=iso, summary=summary, standards=standards,
-                          gaps=to_wgs84(gap_gdf), report=report)
+    return CoverageResult(out, iso, summary, standards, to_wgs84(gap_gdf), report)
 
 
-def _household_rows(households: gpd.GeoDataFrame, fac: gpd.GeoDataFrame, src: np.ndarray,
-                    walk_min: np.ndarray, covered: np.ndarray, hh_snap: pd.DataFrame
-                    ) -> gpd.GeoDataFrame:
+def _gaps(hh_metric, weights, uncovered, off, walk_min, table, eps_m, min_households):
+    """:func:`~gridplan.access.gaps.gaps` of the uncovered households."""
+    comm = table["community_id"].to_numpy()[uncovered] if "community_id" in table else None
+    return gaps(
+        hh_metric[uncovered],
+        weights[uncovered],
+        population=table["population"].to_numpy()[uncovered],
+        off_network=off[uncovered],
+        walk_min=walk_min[uncovered],
+        community_id=comm,
+        eps_m=eps_m,
+        min_households=min_households,
+    )
+
+
+def _household_rows(
+    households: gpd.GeoDataFrame,
+    fac: gpd.GeoDataFrame,
+    src: np.ndarray,
+    walk_min: np.ndarray,
+    covered: np.ndarray,
+    hh_snap: pd.DataFrame,
+) -> gpd.GeoDataFrame:
     """The input rows plus walking time, nearest centre, covered and snapping columns."""
     out = households.copy()
     out["walk_min"] = np.round(walk_min, 4)
     fids = fac["facility_id"].to_numpy(dtype=object)
     out["nearest_facility_id"] = pd.array(
-        np.where(src >= 0, fids[np.maximum(src, 0)] if len(fids) else None, None), dtype=object)
+        np.where(src >= 0, fids[np.maximum(src, 0)] if len(fids) else None, None), dtype=object
+    )
     out["covered"] = covered
     out["snap_m"] = np.round(hh_snap["snap_m"].to_numpy(), 3)
     out["off_network"] = hh_snap["off_network"].to_numpy()
     return out
 
 
-def _facility_communities(fac_all: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None,
-                          net: WalkNetwork) -> np.ndarray:
+def _facility_communities(
+    fac_all: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None, net: WalkNetwork
+) -> np.ndarray:
     """Each facility's community: its own column, else the polygon it stands in."""
     if "community_id" in fac_all.columns:
         return _ids(fac_all["community_id"])
@@ -249,25 +288,33 @@ def _facility_communities(fac_all: gpd.GeoDataFrame, communities: gpd.GeoDataFra
     return np.full(len(fac_all), None, dtype=object)
 
 
-def _isochrone_layer(net, fac, fac_snap, hh_metric, weights, dist, thr, speed_kmh, buffer_m,
-                     progress, builder, draw) -> tuple[gpd.GeoDataFrame, dict]:
+def _isochrone_layer(
+    net, fac, fac_snap, hh_metric, weights, dist, thr, speed_kmh, buffer_m, progress, builder
+) -> tuple[gpd.GeoDataFrame, dict]:
     """Isochrone polygons (EPSG:4326) and, per threshold, how far they differ from the walks.
 
     A polygon is the reached walkways buffered: a household inside it may not be reached (across
     a wall or river) and one reached may stand outside it; the report counts both.
+    No ``builder``: nothing is drawn.
     """
-    if not (draw and len(fac)):
-        return gpd.GeoDataFrame({c: [] for c in ("facility_id", "name", "kind", "minutes",
-                                                 "distance_m", "area_m2")},
-                                geometry=[], crs="EPSG:4326"), {}
-    iso = (builder or isochrones_of)(net, fac, minutes=thr, speed_kmh=speed_kmh,
-                                     buffer_m=buffer_m, fac_snap=fac_snap, progress=progress)
+    if builder is None:
+        return gpd.GeoDataFrame(
+            {c: [] for c in ("facility_id", "name", "kind", "minutes", "distance_m", "area_m2")},
+            geometry=[],
+            crs="EPSG:4326",
+        ), {}
+    iso = builder(
+        net, fac, minutes=thr, speed_kmh=speed_kmh, buffer_m=buffer_m, fac_snap=fac_snap, progress=progress
+    )
     pts = hh_metric.values.to_numpy()
     report = {}
     for t in thr:
         union = shapely.union_all(iso.geometry.values.to_numpy()[iso["minutes"].to_numpy() == t])
-        inside = shapely.contains_xy(union, *shapely.get_coordinates(pts).T) \
-            if not shapely.is_empty(union) else np.zeros(len(pts), bool)
+        inside = (
+            shapely.contains_xy(union, *shapely.get_coordinates(pts).T)
+            if not shapely.is_empty(union)
+            else np.zeros(len(pts), bool)
+        )
         truth = np.isfinite(dist) & (dist <= walk_metres(t, speed_kmh) + COVER_TOL_M)
         report[f"{t:g}"] = {
             "households_inside_polygon_not_reached": int(weights[inside & ~truth].sum()),
@@ -277,23 +324,25 @@ def _isochrone_layer(net, fac, fac_snap, hh_metric, weights, dist, thr, speed_km
     return to_wgs84(iso), report
 
 
-def _counts(weights: np.ndarray, covered: np.ndarray, off: np.ndarray, dist: np.ndarray,
-            table: pd.DataFrame) -> dict:
+def _counts(
+    weights: np.ndarray, covered: np.ndarray, off: np.ndarray, dist: np.ndarray, table: pd.DataFrame
+) -> dict:
     """The household counts of the run report, in report order."""
     total = int(weights.sum())
     n_cov = int(weights[covered].sum())
     off_rows = np.flatnonzero(off)
     return {
-        "households": total, "household_rows": len(weights),
+        "households": total,
+        "household_rows": len(weights),
         "households_covered": n_cov,
         "share_covered": round(n_cov / total, 6) if total else None,
         "off_network_rows": len(off_rows),
         "off_network_households": int(weights[off].sum()),
         "off_network_row_list": format_rows(off_rows.tolist()) if len(off_rows) else "",
         "unreachable_households": int(weights[~off & ~np.isfinite(dist)].sum()),
-        "households_outside_communities":
-            int(weights[table["community_id"].isna().to_numpy()].sum())
-            if "community_id" in table else None,
+        "households_outside_communities": int(weights[table["community_id"].isna().to_numpy()].sum())
+        if "community_id" in table
+        else None,
     }
 
 

@@ -12,11 +12,18 @@ from gridplan.norms import GAP_BUFFER_M, GAP_EPS_M, GAP_MIN_HOUSEHOLDS
 __all__ = ["gaps"]
 
 
-def gaps(points_metric: gpd.GeoSeries, weights: np.ndarray, *, population: np.ndarray | None = None,
-         off_network: np.ndarray | None = None, walk_min: np.ndarray | None = None,
-         community_id: np.ndarray | None = None, eps_m: float = GAP_EPS_M,
-         min_households: int = GAP_MIN_HOUSEHOLDS, buffer_m: float = GAP_BUFFER_M
-         ) -> gpd.GeoDataFrame:
+def gaps(
+    points_metric: gpd.GeoSeries,
+    weights: np.ndarray,
+    *,
+    population: np.ndarray | None = None,
+    off_network: np.ndarray | None = None,
+    walk_min: np.ndarray | None = None,
+    community_id: np.ndarray | None = None,
+    eps_m: float = GAP_EPS_M,
+    min_households: int = GAP_MIN_HOUSEHOLDS,
+    buffer_m: float = GAP_BUFFER_M,
+) -> gpd.GeoDataFrame:
     """Clusters of (uncovered) households as polygons, ranked by households.
 
     DBSCAN (scikit-learn) on metric coordinates with ``sample_weight`` = households, so a
@@ -38,8 +45,17 @@ def gaps(points_metric: gpd.GeoSeries, weights: np.ndarray, *, population: np.nd
     """
     from sklearn.cluster import DBSCAN
 
-    cols = ["gap_id", "rank", "households", "population", "points", "off_network",
-            "mean_walk_min", "community_id", "area_m2"]
+    cols = [
+        "gap_id",
+        "rank",
+        "households",
+        "population",
+        "points",
+        "off_network",
+        "mean_walk_min",
+        "community_id",
+        "area_m2",
+    ]
     if len(points_metric) == 0:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=points_metric.crs)
     xy = shapely.get_coordinates(points_metric.values.to_numpy())
@@ -53,12 +69,19 @@ def gaps(points_metric: gpd.GeoSeries, weights: np.ndarray, *, population: np.nd
     polys = shapely.buffer(hulls, buffer_m, quad_segs=8)
     k = lab.max() + 1
     hh = np.bincount(lab, weights=weights[inc], minlength=k)
-    df = pd.DataFrame({"label": np.arange(k), "households": hh.astype(np.int64),
-                       "points": np.bincount(lab, minlength=k)})
-    df["population"] = (np.bincount(lab, weights=population[inc], minlength=k).round().astype(np.int64)
-                        if population is not None else None)
-    df["off_network"] = (np.bincount(lab, weights=(weights * off_network)[inc], minlength=k)
-                         .astype(np.int64) if off_network is not None else 0)
+    df = pd.DataFrame(
+        {"label": np.arange(k), "households": hh.astype(np.int64), "points": np.bincount(lab, minlength=k)}
+    )
+    df["population"] = (
+        np.bincount(lab, weights=population[inc], minlength=k).round().astype(np.int64)
+        if population is not None
+        else None
+    )
+    df["off_network"] = (
+        np.bincount(lab, weights=(weights * off_network)[inc], minlength=k).astype(np.int64)
+        if off_network is not None
+        else 0
+    )
     if walk_min is not None:
         w = np.where(np.isfinite(walk_min), weights, 0.0)[inc]
         s = np.bincount(lab, weights=np.nan_to_num(walk_min[inc]) * w, minlength=k)
@@ -69,9 +92,13 @@ def gaps(points_metric: gpd.GeoSeries, weights: np.ndarray, *, population: np.nd
     if community_id is not None:
         cid = pd.DataFrame({"label": lab, "cid": community_id[inc], "w": weights[inc]})
         cid = cid[cid["cid"].notna()]
-        top = (cid.groupby(["label", "cid"], sort=True)["w"].sum().reset_index()
-               .sort_values(["label", "w", "cid"], ascending=[True, False, True], kind="stable")
-               .drop_duplicates("label"))
+        top = (
+            cid.groupby(["label", "cid"], sort=True)["w"]
+            .sum()
+            .reset_index()
+            .sort_values(["label", "w", "cid"], ascending=[True, False, True], kind="stable")
+            .drop_duplicates("label")
+        )
         df["community_id"] = df["label"].map(dict(zip(top["label"], top["cid"])))
     else:
         df["community_id"] = None

@@ -22,9 +22,14 @@ def _ids(values) -> np.ndarray:
     return out
 
 
-def household_table(households: pd.DataFrame, weights: np.ndarray, covered: np.ndarray,
-                    off: np.ndarray, communities: gpd.GeoDataFrame | None,
-                    household_size: float) -> pd.DataFrame:
+def household_table(
+    households: pd.DataFrame,
+    weights: np.ndarray,
+    covered: np.ndarray,
+    off: np.ndarray,
+    communities: gpd.GeoDataFrame | None,
+    household_size: float,
+) -> pd.DataFrame:
     """One row per household point: the counts every summary adds up, and its ids.
 
     Parameters
@@ -49,8 +54,14 @@ def household_table(households: pd.DataFrame, weights: np.ndarray, covered: np.n
         population = np.where(np.isnan(popv), weights * household_size, popv)
     else:
         population = weights * household_size
-    table = pd.DataFrame({"households": weights, "hh_covered": weights * covered,
-                          "hh_off": weights * off, "population": population})
+    table = pd.DataFrame(
+        {
+            "households": weights,
+            "hh_covered": weights * covered,
+            "hh_off": weights * off,
+            "population": population,
+        }
+    )
     if "community_id" in households.columns:
         table["community_id"] = _ids(households["community_id"])
         if communities is not None and "street_id" in communities.columns:
@@ -61,8 +72,9 @@ def household_table(households: pd.DataFrame, weights: np.ndarray, covered: np.n
     return table
 
 
-def summary_table(table: pd.DataFrame, communities: gpd.GeoDataFrame | None,
-                  grids: gpd.GeoDataFrame | None) -> pd.DataFrame:
+def summary_table(
+    table: pd.DataFrame, communities: gpd.GeoDataFrame | None, grids: gpd.GeoDataFrame | None
+) -> pd.DataFrame:
     """Rows per ``level`` (all, street, community, grid) of :func:`household_table`'s table.
 
     Households without an id at a level are summed in a row of their own (id ``None``, name
@@ -75,8 +87,9 @@ def summary_table(table: pd.DataFrame, communities: gpd.GeoDataFrame | None,
         if "name" in communities.columns:
             names = dict(zip(ids, communities["name"].astype(object)))
         if "street_id" in communities.columns and "street_name" in communities.columns:
-            street_names = dict(zip(_ids(communities["street_id"]),
-                                    communities["street_name"].astype(object)))
+            street_names = dict(
+                zip(_ids(communities["street_id"]), communities["street_name"].astype(object))
+            )
     grid_names = {}
     if grids is not None and "grid_id" in grids.columns:
         name_col = "name" if "name" in grids.columns else None
@@ -89,12 +102,14 @@ def summary_table(table: pd.DataFrame, communities: gpd.GeoDataFrame | None,
             return
         t = table if key is None else table[table[key].notna()]
         g = t.groupby(key if key else np.zeros(len(t), dtype=int), sort=True)
-        s = pd.DataFrame({
-            "households": g["households"].sum(),
-            "households_covered": g["hh_covered"].sum(),
-            "off_network": g["hh_off"].sum(),
-            "population": g["population"].sum(),
-        })
+        s = pd.DataFrame(
+            {
+                "households": g["households"].sum(),
+                "households_covered": g["hh_covered"].sum(),
+                "off_network": g["hh_off"].sum(),
+                "population": g["population"].sum(),
+            }
+        )
         s["share_covered"] = np.where(s["households"] > 0, s["households_covered"] / s["households"], np.nan)
         s.insert(0, "id", "all" if key is None else s.index.astype(str))
         s.insert(0, "level", level)
@@ -102,20 +117,36 @@ def summary_table(table: pd.DataFrame, communities: gpd.GeoDataFrame | None,
         rows.append(s.reset_index(drop=True))
         if key is not None and t is not table and len(t) < len(table):
             rest = table[table[key].isna()]
-            rows.append(pd.DataFrame({
-                "level": [level], "id": [None], "name": ["(none)"],
-                "households": [rest["households"].sum()],
-                "households_covered": [rest["hh_covered"].sum()],
-                "off_network": [rest["hh_off"].sum()], "population": [rest["population"].sum()],
-                "share_covered": [rest["hh_covered"].sum() / max(rest["households"].sum(), 1)]}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "level": [level],
+                        "id": [None],
+                        "name": ["(none)"],
+                        "households": [rest["households"].sum()],
+                        "households_covered": [rest["hh_covered"].sum()],
+                        "off_network": [rest["hh_off"].sum()],
+                        "population": [rest["population"].sum()],
+                        "share_covered": [rest["hh_covered"].sum() / max(rest["households"].sum(), 1)],
+                    }
+                )
+            )
 
     agg("all", None, {})
     agg("street", "street_id", street_names)
     agg("community", "community_id", names)
     agg("grid", "grid_id", grid_names)
     out = pd.concat(rows, ignore_index=True)
-    cols = ["level", "id", "name", "households", "households_covered", "share_covered",
-            "off_network", "population"]
+    cols = [
+        "level",
+        "id",
+        "name",
+        "households",
+        "households_covered",
+        "share_covered",
+        "off_network",
+        "population",
+    ]
     out = out[cols]
     for c in ("households", "households_covered", "off_network"):
         out[c] = out[c].astype(np.int64)

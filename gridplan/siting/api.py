@@ -35,15 +35,12 @@ import pandas as pd
 from scipy import sparse
 
 from gridplan.errors import GridplanWarning, InputError, format_rows
-from gridplan.io.checks import check_points, facility_frame, household_counts
-from gridplan.io.join import polygon_ids
+from gridplan.io.checks import check_points, household_counts
 from gridplan.io.projection import to_wgs84
 from gridplan.network.graph import WalkNetwork
 from gridplan.network.load import load_network
 from gridplan.norms import (
-    CENTRE_KINDS,
     DEFAULT_NORMS,
-    FACILITY_KINDS,
     NEW_SITE_AREA_M2,
     SITING_SPACING_M,
     SITING_TIME_LIMIT_S,
@@ -51,18 +48,28 @@ from gridplan.norms import (
     walk_metres,
 )
 from gridplan.siting import solvers as _solvers
-from gridplan.siting.candidates import candidate_area, candidate_sites, floor_areas
-from gridplan.siting.matrix import covered_within, reach_matrix
+from gridplan.siting.candidates import candidate_sites, floor_areas
+from gridplan.siting.instance import (
+    build_candidates,
+    build_demand,
+    check_goal,
+    existing_facilities,
+    polygon_key,
+    walk_circle,
+)
+from gridplan.siting.matrix import reach_matrix
 from gridplan.siting.tables import (
+    candidate_report,
     coverage_after_table,
     first_new_site,
+    households_after,
     jsonable,
+    run_counts,
     sites_table,
+    solver_report,
 )
 
 __all__ = ["SitingResult", "candidate_sites", "reach_matrix", "site", "write_siting"]
-
-SITE_KINDS = ("community_centre", "station", "street_centre")
 
 
 @dataclass
@@ -101,34 +108,58 @@ class SitingResult:
         """A short human-readable report (English and Chinese)."""
         r = self.report
         lines = [
-            (f"{r['problem']} for {r['kind']} ({r['minutes']:g} min at {r['speed_kmh']:g} km/h = "
-             f"{r['cutoff_m']:.0f} m): {len(self.sites)} new site(s)"),
-            (f"  households eligible {r['households_eligible']}, covered before "
-             f"{r['households_covered_before']} ({r['share_before']:.1%}), after "
-             f"{r['households_covered_after']} ({r['share_after']:.1%})"),
-            (f"  solver: {r['method']}, {r['status']}, objective {r['objective']:g}, bound "
-             f"{r['bound']:g}, gap {r['gap']:.2%}, {r['times_s'].get('total', 0):.1f} s"),
+            (
+                f"{r['problem']} for {r['kind']} ({r['minutes']:g} min at {r['speed_kmh']:g} km/h = "
+                f"{r['cutoff_m']:.0f} m): {len(self.sites)} new site(s)"
+            ),
+            (
+                f"  households eligible {r['households_eligible']}, covered before "
+                f"{r['households_covered_before']} ({r['share_before']:.1%}), after "
+                f"{r['households_covered_after']} ({r['share_after']:.1%})"
+            ),
+            (
+                f"  solver: {r['method']}, {r['status']}, objective {r['objective']:g}, bound "
+                f"{r['bound']:g}, gap {r['gap']:.2%}, {r['times_s'].get('total', 0):.1f} s"
+            ),
         ]
         if r.get("note"):
             lines.append(f"  note: {r['note']}")
         for row in self.sites.itertuples():
-            lines.append(f"  #{row.rank} {row.candidate_id}: +{row.households_gained:g} households, "
-                         f"cumulative {row.cumulative_share_covered:.1%}")
-        lines.append(f"  新增站点 {len(self.sites)} 处，覆盖率 {r['share_before']:.1%} → "
-                     f"{r['share_after']:.1%}（最优性差距 {r['gap']:.2%}）")
+            lines.append(
+                f"  #{row.rank} {row.candidate_id}: +{row.households_gained:g} households, "
+                f"cumulative {row.cumulative_share_covered:.1%}"
+            )
+        lines.append(
+            f"  新增站点 {len(self.sites)} 处，覆盖率 {r['share_before']:.1%} → "
+            f"{r['share_after']:.1%}（最优性差距 {r['gap']:.2%}）"
+        )
         return "\n".join(lines)
 
 
-def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, network, *,
-         add: int | None = None, target_share: float | None = None,
-         kind: str = "community_centre", minutes: float | None = None,
-         speed_kmh: float | None = None, candidates: gpd.GeoDataFrame | None = None,
-         spacing_m: float = SITING_SPACING_M, demand: str = "uncovered", capacity: bool = False,
-         time_limit: float = SITING_TIME_LIMIT_S, grids: gpd.GeoDataFrame | None = None,
-         communities: gpd.GeoDataFrame | None = None, seed: int = 0,
-         network_nodes: bool | None = None, max_snap_m: float | None = None,
-         new_site_area_m2: float = NEW_SITE_AREA_M2, centre_minutes: float | None = None,
-         norms: Norms = DEFAULT_NORMS) -> SitingResult:
+def site(
+    households: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame | None,
+    network,
+    *,
+    add: int | None = None,
+    target_share: float | None = None,
+    kind: str = "community_centre",
+    minutes: float | None = None,
+    speed_kmh: float | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+    spacing_m: float = SITING_SPACING_M,
+    demand: str = "uncovered",
+    capacity: bool = False,
+    time_limit: float = SITING_TIME_LIMIT_S,
+    grids: gpd.GeoDataFrame | None = None,
+    communities: gpd.GeoDataFrame | None = None,
+    seed: int = 0,
+    network_nodes: bool | None = None,
+    max_snap_m: float | None = None,
+    new_site_area_m2: float = NEW_SITE_AREA_M2,
+    centre_minutes: float | None = None,
+    norms: Norms = DEFAULT_NORMS,
+) -> SitingResult:
     """Recommend new centre or station sites.
 
     Parameters
@@ -199,222 +230,123 @@ def site(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None, netw
     SitingResult
     """
     t0 = time.perf_counter()
-    _check_goal(add, target_share, kind, demand, capacity, seed)
-    minutes, speed_kmh, max_snap_m, centre_minutes = _circle(kind, minutes, speed_kmh, max_snap_m,
-                                                             centre_minutes, norms)
+    check_goal(add, target_share, kind, demand, capacity, seed)
+    minutes, speed_kmh, max_snap_m, centre_minutes = walk_circle(
+        kind, minutes, speed_kmh, max_snap_m, centre_minutes, norms
+    )
     cutoff = walk_metres(minutes, speed_kmh)
     check_points(households, "households")
     weights = household_counts(households, "households")
-    fac = _facility_frame(facilities)
+    fac = existing_facilities(facilities)
     net = network if isinstance(network, WalkNetwork) else load_network(network)
-    times: dict[str, float] = {}
 
-    # ---- baseline: existing facilities of the kinds that count
-    base_fac, fac_snap, hh_snap, covered_before = _baseline(
-        net, households, fac, kind, cutoff, max_snap_m, demand == "uncovered" or capacity)
-    off = hh_snap["off_network"].to_numpy()
-    times["baseline"] = time.perf_counter() - t0
-
-    # ---- eligible households (the universe the shares count over) and demand rows
-    hh_metric = households.geometry.to_crs(net.crs)
-    grid_id = _polygon_key(households, grids, hh_metric, "grid_id")
-    eligible, station_grids = _eligible(kind == "station" and grids is not None, net, fac, hh_snap,
-                                        grid_id, weights, walk_metres(centre_minutes, speed_kmh),
-                                        max_snap_m)
-    is_demand = eligible & ~off & ~(covered_before if not capacity else np.zeros_like(off))
-    demand_rows = np.flatnonzero(is_demand)
+    # ---- who counts: the eligible households, those covered already, the demand
+    centre_cutoff = walk_metres(centre_minutes, speed_kmh)
+    d = build_demand(
+        net, households, weights, fac, grids, kind, cutoff, centre_cutoff, max_snap_m, demand, capacity
+    )
+    times = {"baseline": time.perf_counter() - t0}
+    rows = d.rows
 
     # ---- candidates and the coverage matrix (demand rows x candidates)
     t1 = time.perf_counter()
-    cands, cand_snap = _candidates(net, hh_metric, demand_rows, eligible & ~off, candidates,
-                                   network_nodes, spacing_m, max_snap_m)
+    cands, cand_snap = build_candidates(
+        net, d.hh_metric, rows, d.eligible & ~d.off, candidates, network_nodes, spacing_m, max_snap_m
+    )
     cand_off = cand_snap["off_network"].to_numpy()
     t2 = time.perf_counter()
-    A = reach_matrix(net, hh_snap.iloc[demand_rows], cand_snap, cutoff)
+    A = reach_matrix(net, d.hh_snap.iloc[rows], cand_snap, cutoff)
     times.update(candidates=t2 - t1, matrix=time.perf_counter() - t2)
 
     # ---- solve
-    eligible_total = int(weights[eligible].sum())
-    base_cov = int(weights[eligible & covered_before].sum())
+    eligible_total = int(weights[d.eligible].sum())
+    base_cov = int(weights[d.eligible & d.covered_before].sum())
     cand_area = floor_areas(cands, new_site_area_m2, "candidates")
+    cap = (net, d.base_fac, d.fac_snap, d.hh_snap.iloc[rows], cutoff, cand_area, norms) if capacity else None
+    w = weights[rows].astype(np.float64)
     sol, chosen, problem, extra = _solve(
-        A, weights[demand_rows].astype(np.float64), add=add, target_share=target_share,
-        eligible_total=eligible_total, base_cov=base_cov, time_limit=time_limit, seed=seed,
-        capacitated=(net, base_fac, fac_snap, hh_snap.iloc[demand_rows], cutoff, cand_area,
-                     norms) if capacity else None)
+        A, w, add, target_share, eligible_total, base_cov, time_limit, seed, cap
+    )
     if capacity:
         base_cov = round(sol.details["baseline"])
     times["solve"] = sol.times.get("total", 0.0)
     gains = np.asarray(sol.gains, dtype=float)
 
     # ---- households after, the tables
-    reached, new_site = first_new_site(A, chosen, demand_rows,
-                                       cands["candidate_id"].to_numpy(), len(households))
-    covered_after = covered_before | reached
-    total_after = base_cov + float(gains.sum()) if capacity \
-        else int(weights[eligible & covered_after].sum())
-    sites = sites_table(cands, chosen, gains, base_cov, eligible_total, kind, cand_area, capacity,
-                        norms)
-    out = households.assign(eligible=eligible, demand=is_demand, covered_before=covered_before,
-                            covered_after=covered_after, new_site=pd.array(new_site, dtype=object))
+    reached, new_site = first_new_site(A, chosen, rows, cands["candidate_id"].to_numpy(), len(households))
+    after = d.covered_before | reached
+    total_after = base_cov + float(gains.sum()) if capacity else int(weights[d.eligible & after].sum())
+    sites = sites_table(cands, chosen, gains, base_cov, eligible_total, kind, cand_area, capacity, norms)
+    out = households_after(households, d.eligible, d.is_demand, d.covered_before, after, new_site)
+    comm = polygon_key(households, communities, d.hh_metric, "community_id")
     coverage_after = coverage_after_table(
-        weights, eligible, covered_before, covered_after,
-        _polygon_key(households, communities, hh_metric, "community_id"), grid_id, capacity,
-        base_cov, total_after)
+        weights, d.eligible, d.covered_before, after, comm, d.grid_id, capacity, base_cov, total_after
+    )
 
     times["total"] = time.perf_counter() - t0
     report = {
-        "problem": problem, "kind": kind, "minutes": minutes, "speed_kmh": float(speed_kmh),
-        "cutoff_m": round(cutoff, 3), "add": None if add is None else int(add),
-        "target_share": None if target_share is None else float(target_share),
-        "demand": demand, "capacity": bool(capacity),
-        "new_site_area_m2": float(new_site_area_m2) if capacity else None,
-        "seed": int(seed), "time_limit_s": float(time_limit),
-        **_counts(weights, eligible, off, is_demand, base_cov, total_after, eligible_total),
-        "station_grids": station_grids,
-        "existing_facilities": [str(x) for x in base_fac["facility_id"]],
-        "candidates": _candidate_report(cands, cand_off, spacing_m),
-        **_solver_report(sol, add, chosen, times, extra),
+        "problem": problem,
+        **_parameters(
+            kind,
+            minutes,
+            speed_kmh,
+            cutoff,
+            add,
+            target_share,
+            demand,
+            capacity,
+            new_site_area_m2,
+            seed,
+            time_limit,
+        ),
+        **run_counts(weights, d.eligible, d.off, d.is_demand, base_cov, total_after, eligible_total),
+        "station_grids": d.station_grids,
+        "existing_facilities": [str(x) for x in d.base_fac["facility_id"]],
+        "candidates": candidate_report(cands, cand_off, spacing_m),
+        **solver_report(sol, add, chosen, times, extra),
     }
-    return SitingResult(sites=sites, report=jsonable(report), coverage_after=coverage_after,
-                        households=out, candidates=to_wgs84(cands.assign(off_network=cand_off)))
+    candidates_out = to_wgs84(cands.assign(off_network=cand_off))
+    return SitingResult(sites, jsonable(report), coverage_after, out, candidates_out)
 
 
-def _check_goal(add, target_share, kind, demand, capacity, seed) -> None:
-    """Refuse a goal that is not exactly one of ``add``/``target_share``, or bad options."""
-    if (add is None) == (target_share is None):
-        raise InputError("give exactly one of --add K or --target-share SHARE",
-                         fix="e.g. --add 3 (best 3 new sites) or --target-share 0.95",
-                         message_zh="请只指定 --add 或 --target-share 其中之一")
-    if add is not None and (int(add) != add or add < 1):
-        raise InputError(f"--add must be a whole number >= 1, not {add}", fix="e.g. --add 3",
-                         message_zh="--add 必须是不小于 1 的整数")
-    if target_share is not None and not 0 < target_share <= 1:
-        raise InputError(f"--target-share must be in (0, 1], not {target_share}",
-                         fix="e.g. --target-share 0.95", message_zh="--target-share 必须在 0 到 1 之间")
-    if kind not in SITE_KINDS:
-        raise InputError(f"kind must be one of {', '.join(SITE_KINDS)}",
-                         fix="e.g. --kind community_centre", message_zh="选址类型不正确")
-    if demand not in ("uncovered", "all"):
-        raise InputError("demand must be 'uncovered' or 'all'", fix="e.g. --demand uncovered",
-                         message_zh="需求必须是 uncovered 或 all")
-    if capacity and add is None:
-        raise InputError("--capacity works with --add only",
-                         fix="use --add K with --capacity, or drop --capacity",
-                         message_zh="--capacity 只能与 --add 同时使用")
-    if int(seed) != seed or seed < 0:
-        raise InputError(f"seed must be a whole number >= 0, not {seed}", fix="e.g. seed=1",
-                         message_zh="seed 必须是不小于 0 的整数")
+def _parameters(
+    kind, minutes, speed_kmh, cutoff, add, target_share, demand, capacity, new_site_area_m2, seed, time_limit
+) -> dict:
+    """The run's options, in report order."""
+    return {
+        "kind": kind,
+        "minutes": minutes,
+        "speed_kmh": float(speed_kmh),
+        "cutoff_m": round(cutoff, 3),
+        "add": None if add is None else int(add),
+        "target_share": None if target_share is None else float(target_share),
+        "demand": demand,
+        "capacity": bool(capacity),
+        "new_site_area_m2": float(new_site_area_m2) if capacity else None,
+        "seed": int(seed),
+        "time_limit_s": float(time_limit),
+    }
 
 
-def _circle(kind, minutes, speed_kmh, max_snap_m, centre_minutes, norms: Norms):
-    """The walk of the run: an argument given wins, else ``norms`` (stations: their own walk)."""
-    if minutes is None and kind == "station":
-        minutes = norms.station_walk_minutes
-    minutes, speed_kmh = norms.service_circle(minutes, speed_kmh)
-    if minutes <= 0 or speed_kmh <= 0:
-        raise InputError("minutes and speed must be positive", fix="e.g. --minutes 15 --speed-kmh 4",
-                         message_zh="分钟数和步行速度必须为正数")
-    centre_minutes = norms.walk_minutes if centre_minutes is None else centre_minutes
-    return minutes, speed_kmh, norms.snap_limit(max_snap_m), centre_minutes
-
-
-def _baseline(net, households, fac, kind, cutoff, max_snap_m, measure):
-    """Existing facilities of the kinds that count (stations: all), snapped, and the
-    households they cover (none unless ``measure``)."""
-    base_fac = fac[fac["kind"].isin(FACILITY_KINDS if kind == "station" else CENTRE_KINDS)] \
-        .reset_index(drop=True)
-    hh_snap = net.snap(households, max_snap_m=max_snap_m)
-    fac_snap = net.snap(base_fac, max_snap_m=max_snap_m) if len(base_fac) else None
-    covered = covered_within(net, fac_snap, hh_snap, cutoff) if measure \
-        else np.zeros(len(households), dtype=bool)
-    return base_fac, fac_snap, hh_snap, covered
-
-
-def _facility_frame(facilities) -> gpd.GeoDataFrame:
-    """The existing facilities; none (``None`` or no rows) is a green-field run."""
-    if facilities is None or len(facilities) == 0:
-        return gpd.GeoDataFrame({"facility_id": pd.Series([], dtype=object),
-                                 "kind": pd.Series([], dtype=object)}, geometry=[],
-                                crs="EPSG:4326")
-    return facility_frame(facilities)
-
-
-def _polygon_key(households: gpd.GeoDataFrame, polygons: gpd.GeoDataFrame | None,
-                 hh_metric: gpd.GeoSeries, key: str) -> np.ndarray | None:
-    """Each household's ``key`` (str or None): its own column, else the polygon it stands in."""
-    if key in households.columns:
-        return households[key].astype(object).where(households[key].notna(), None) \
-            .map(lambda x: None if x is None else str(x)).to_numpy()
-    if polygons is not None and key in polygons.columns:
-        return polygon_ids(hh_metric, polygons, key)
-    return None
-
-
-def _eligible(stations, net, fac, hh_snap, grid_id, weights, centre_cutoff, max_snap_m):
-    """Households the shares count over, and the station grids (``None`` unless ``stations``).
-
-    "中心+站点": stations go to the grids no centre covers at all; only their households count.
-    """
-    if not stations:
-        return np.ones(len(hh_snap), dtype=bool), None
-    if grid_id is None:
-        raise InputError("grids have no grid_id column", file="grids", column="grid_id",
-                         fix="pass grid polygons from gridplan partition (grids.geojson)",
-                         message_zh="网格数据缺少 grid_id 列")
-    centres = fac[fac["kind"].isin(CENTRE_KINDS)].reset_index(drop=True)
-    by_centre = covered_within(net, net.snap(centres, max_snap_m=max_snap_m) if len(centres)
-                               else None, hh_snap, centre_cutoff)
-    g = pd.Series(grid_id, dtype=object)
-    per_grid = pd.DataFrame({"g": g, "c": weights * by_centre}).dropna(subset=["g"]) \
-        .groupby("g", sort=True)["c"].sum()
-    station_grids = sorted(per_grid.index[per_grid == 0].tolist())
-    return g.isin(station_grids).to_numpy(), station_grids
-
-
-def _candidates(net, hh_metric, demand_rows, reachable, candidates, network_nodes, spacing_m,
-                max_snap_m) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """The candidate sites and their snapping; warns about candidates off the network."""
-    use_nodes = True if network_nodes is None else bool(network_nodes)
-    if not use_nodes and (candidates is None or len(candidates) == 0):
-        raise InputError("no candidate sites: network nodes are off and no candidate file given",
-                         fix="pass --candidates FILE, or allow network-node candidates",
-                         message_zh="没有候选点")
-    # Candidates go where the demand is; with no demand, near the households the network
-    # reaches. Off-network points never widen the area: one stray point far away would
-    # stretch the candidate lattice over the whole box between them.
-    area_rows = demand_rows if demand_rows.size else np.flatnonzero(reachable)
-    area = candidate_area(hh_metric, area_rows, spacing_m)
-    cands = candidate_sites(net, area, spacing_m=spacing_m, candidates=candidates,
-                            network_nodes=use_nodes and not area.is_empty)
-    cand_snap = net.snap(cands, max_snap_m=max_snap_m)
-    cand_off = cand_snap["off_network"].to_numpy()
-    if cand_off.any():
-        warnings.warn(f"{int(cand_off.sum())} candidate site(s) more than {max_snap_m:g} m from "
-                      f"any walkway cannot reach anyone: "
-                      f"{format_rows(cands['candidate_id'][cand_off].tolist())}", GridplanWarning,
-                      stacklevel=3)
-    return cands, cand_snap
-
-
-def _solve(A, w, *, add, target_share, eligible_total, base_cov, time_limit, seed, capacitated):
+def _solve(A, w, add, target_share, eligible_total, base_cov, time_limit, seed, capacitated):
     """Solve the instance; ``chosen`` in candidate columns, best first.
 
     ``seed`` > 0 hands the solvers the candidates in a shuffled order: they break ties by the
     first column, so equally good candidates change places while the objective stays the same.
     """
-    order = np.random.default_rng(int(seed)).permutation(A.shape[1]) if seed \
-        else np.arange(A.shape[1])
+    order = np.random.default_rng(int(seed)).permutation(A.shape[1]) if seed else np.arange(A.shape[1])
     if seed:
         A = sparse.csr_array(A[:, order])
     extra: dict = {}
     if capacitated is not None:
         net, base_fac, fac_snap, dem_snap, cutoff, cand_area, norms = capacitated
-        sol, fac_cap = _solve_capacitated(net, base_fac, fac_snap, dem_snap, A, w, cutoff,
-                                          cand_area[order], int(add), time_limit, norms)
+        sol, fac_cap = _solve_capacitated(
+            net, base_fac, fac_snap, dem_snap, A, w, cutoff, cand_area[order], int(add), time_limit, norms
+        )
         extra["existing_capacity_households"] = {
             str(f): (None if not np.isfinite(c) else float(c))
-            for f, c in zip(base_fac["facility_id"], fac_cap)}
+            for f, c in zip(base_fac["facility_id"], fac_cap)
+        }
         problem = "capacitated maximal covering"
     elif add is not None:
         sol = _solvers.max_cover(A, w, int(add), time_limit=time_limit)
@@ -430,73 +362,38 @@ def _solve(A, w, *, add, target_share, eligible_total, base_cov, time_limit, see
                 f"the target share {target_share:.1%} cannot be reached: even every candidate "
                 f"together reaches {best:.1%} of the households",
                 fix="lower --target-share, add candidate sites (--candidates) or a smaller "
-                    "--spacing, or check households off the network",
+                "--spacing, or check households off the network",
                 message_zh=f"无法达到目标覆盖率 {target_share:.1%}：全部候选点最多达到 {best:.1%}",
-                fix_zh="请降低 --target-share，或增加候选点、减小 --spacing") from None
+                fix_zh="请降低 --target-share，或增加候选点、减小 --spacing",
+            ) from None
         problem = "partial set covering (LSCP)"
     return sol, order[np.asarray(sol.sites, dtype=np.int64)], problem, extra
 
 
-def _solve_capacitated(net, base_fac, fac_snap, dem_snap, A, w, cutoff, cand_area, k,
-                       time_limit, norms):
+def _solve_capacitated(net, base_fac, fac_snap, dem_snap, A, w, cutoff, cand_area, k, time_limit, norms):
     """Capacitated covering with the existing facilities as open columns of their own."""
     fac_area = floor_areas(base_fac, np.nan, "facilities")
-    fac_cap = np.array([norms.centre_households_capacity(a) if np.isfinite(a) else np.inf
-                        for a in fac_area])
+    fac_cap = np.array([norms.centre_households_capacity(a) if np.isfinite(a) else np.inf for a in fac_area])
     if np.isinf(fac_cap).any():
-        warnings.warn("existing facilities without area_m2 are treated as unlimited: "
-                      + format_rows(base_fac["facility_id"][np.isinf(fac_cap)].tolist()),
-                      GridplanWarning, stacklevel=4)
-    A_fac = reach_matrix(net, dem_snap, fac_snap, cutoff) if fac_snap is not None \
+        warnings.warn(
+            "existing facilities without area_m2 are treated as unlimited: "
+            + format_rows(base_fac["facility_id"][np.isinf(fac_cap)].tolist()),
+            GridplanWarning,
+            stacklevel=4,
+        )
+    A_fac = (
+        reach_matrix(net, dem_snap, fac_snap, cutoff)
+        if fac_snap is not None
         else sparse.csr_array((len(dem_snap), 0), dtype=bool)
+    )
     cand_cap = np.array([norms.centre_households_capacity(a) for a in cand_area])
     full = sparse.hstack([A_fac, A], format="csr")
     fixed = np.r_[np.ones(A_fac.shape[1], dtype=bool), np.zeros(A.shape[1], dtype=bool)]
-    sol = _solvers.max_cover_capacitated(full, w, np.r_[fac_cap, cand_cap], k, fixed=fixed,
-                                         time_limit=time_limit)
+    sol = _solvers.max_cover_capacitated(
+        full, w, np.r_[fac_cap, cand_cap], k, fixed=fixed, time_limit=time_limit
+    )
     sol.sites = sol.sites - A_fac.shape[1]
     return sol, fac_cap
-
-
-def _counts(weights, eligible, off, is_demand, base_cov, total_after, eligible_total) -> dict:
-    """The household counts of the run report, in report order."""
-    return {
-        "households_total": int(weights.sum()),
-        "households_eligible": eligible_total,
-        "households_off_network": int(weights[off].sum()),
-        "households_demand": int(weights[is_demand].sum()),
-        "households_covered_before": int(base_cov),
-        "households_covered_after": round(total_after),
-        "share_before": round(base_cov / eligible_total, 6) if eligible_total else 0.0,
-        "share_after": round(total_after / eligible_total, 6) if eligible_total else 0.0,
-    }
-
-
-def _candidate_report(cands, cand_off, spacing_m) -> dict:
-    return {
-        "network_node": int((cands["source"] == "network_node").sum()),
-        "user": int((cands["source"] == "user").sum()),
-        "off_network": [str(x) for x in cands["candidate_id"][cand_off]],
-        "spacing_m": float(spacing_m),
-    }
-
-
-def _solver_report(sol, add, chosen, times, extra) -> dict:
-    """The solver's part of the run report: sizes, objective, bound, gap, times."""
-    solved = sol.as_dict()
-    return {
-        "sites": int(chosen.size),
-        "note": (f"only {chosen.size} new site(s) add coverage; more would gain nothing"
-                 if add is not None and chosen.size < add else None),
-        **{k: v for k, v in solved.items() if k != "times_s"},
-        "times_s": {**{k: round(v, 3) for k, v in times.items()},
-                    **{f"solver_{k}": v for k, v in solved["times_s"].items()}},
-        **extra,
-        "gap_note": "gap = (bound - objective) / bound, bound proven by the LP relaxation, the "
-                    "MILP dual bound or greedy submodularity; 'optimal' only when gap is 0",
-        "objective_meaning": "number of new sites" if add is None
-        else "households gained over the baseline",
-    }
 
 
 def write_siting(result: SitingResult, folder) -> list[Path]:
@@ -507,7 +404,8 @@ def write_siting(result: SitingResult, folder) -> list[Path]:
 
     with atomic_outputs(folder) as out:
         write(result.sites, out.path("sites.geojson"))
-        result.coverage_after.to_csv(out.path("coverage_after.csv"), index=False,
-                                     lineterminator="\n", encoding="utf-8-sig")
+        result.coverage_after.to_csv(
+            out.path("coverage_after.csv"), index=False, lineterminator="\n", encoding="utf-8-sig"
+        )
         write_json(result.report, out.path("report.json"))
         return out.commit()

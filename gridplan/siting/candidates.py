@@ -29,9 +29,14 @@ def floor_areas(frame: pd.DataFrame, default: float, file: str) -> np.ndarray:
     a = pd.to_numeric(frame["area_m2"], errors="coerce").to_numpy(dtype=float)
     bad = np.isfinite(a) & (a <= 0)
     if bad.any():
-        raise InputError("area_m2 must be positive", file=file, column="area_m2",
-                         rows=np.flatnonzero(bad).tolist(), fix="correct or blank these areas",
-                         message_zh="面积必须为正数")
+        raise InputError(
+            "area_m2 must be positive",
+            file=file,
+            column="area_m2",
+            rows=np.flatnonzero(bad).tolist(),
+            fix="correct or blank these areas",
+            message_zh="面积必须为正数",
+        )
     return np.where(np.isfinite(a), a, default)
 
 
@@ -53,13 +58,19 @@ def candidate_area(points_metric: gpd.GeoSeries, rows: np.ndarray, spacing_m: fl
     """
     if not rows.size:
         return shapely.Polygon()
-    return shapely.convex_hull(shapely.multipoints(
-        shapely.get_coordinates(points_metric.values.to_numpy()[rows]))).buffer(spacing_m)
+    return shapely.convex_hull(
+        shapely.multipoints(shapely.get_coordinates(points_metric.values.to_numpy()[rows]))
+    ).buffer(spacing_m)
 
 
-def candidate_sites(network, area, *, spacing_m: float = SITING_SPACING_M,
-                    candidates: gpd.GeoDataFrame | None = None,
-                    network_nodes: bool = True) -> gpd.GeoDataFrame:
+def candidate_sites(
+    network,
+    area,
+    *,
+    spacing_m: float = SITING_SPACING_M,
+    candidates: gpd.GeoDataFrame | None = None,
+    network_nodes: bool = True,
+) -> gpd.GeoDataFrame:
     """Candidate sites: network nodes on a lattice over ``area``, user sites, or both.
 
     Parameters
@@ -83,16 +94,18 @@ def candidate_sites(network, area, *, spacing_m: float = SITING_SPACING_M,
         ``area_m2`` (NaN when unknown), point geometry.
     """
     if spacing_m <= 0:
-        raise InputError("spacing must be positive", fix="e.g. --spacing 150",
-                         message_zh="候选点间距必须为正数")
+        raise InputError(
+            "spacing must be positive", fix="e.g. --spacing 150", message_zh="候选点间距必须为正数"
+        )
     parts = []
     if network_nodes and network.n_nodes:
         parts.append(_lattice_nodes(network, area, spacing_m))
     if candidates is not None and len(candidates):
         parts.append(_user_sites(network, candidates))
     if not parts:
-        return gpd.GeoDataFrame({"candidate_id": [], "source": [], "name": [], "area_m2": []},
-                                geometry=[], crs=network.crs)
+        return gpd.GeoDataFrame(
+            {"candidate_id": [], "source": [], "name": [], "area_m2": []}, geometry=[], crs=network.crs
+        )
     out = pd.concat(parts, ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=network.crs)
 
@@ -111,8 +124,10 @@ def _lattice_nodes(network, area, spacing_m: float) -> gpd.GeoDataFrame:
     node = np.unique(node)
     xy = network.node_xy[node]
     return gpd.GeoDataFrame(
-        {"candidate_id": [f"N{n}" for n in node], "source": "network_node", "name": None,
-         "area_m2": np.nan}, geometry=shapely.points(xy), crs=network.crs)
+        {"candidate_id": [f"N{n}" for n in node], "source": "network_node", "name": None, "area_m2": np.nan},
+        geometry=shapely.points(xy),
+        crs=network.crs,
+    )
 
 
 def _user_sites(network, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -121,21 +136,34 @@ def _user_sites(network, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         ids = user["candidate_id"].astype(str)
         dup = ids.duplicated(keep=False)
         if dup.any():
-            raise InputError("candidate_id values are not unique", file="candidates",
-                             column="candidate_id", rows=np.flatnonzero(dup.to_numpy()).tolist(),
-                             fix="give every candidate site its own id",
-                             message_zh="candidate_id 有重复")
+            raise InputError(
+                "candidate_id values are not unique",
+                file="candidates",
+                column="candidate_id",
+                rows=np.flatnonzero(dup.to_numpy()).tolist(),
+                fix="give every candidate site its own id",
+                message_zh="candidate_id 有重复",
+            )
     else:
         ids = pd.Series([f"U{i + 1:03d}" for i in range(len(user))], index=user.index)
     bad = user.geometry.isna() | user.geometry.is_empty
     if bad.any():
-        raise InputError("candidate sites without a location", file="candidates",
-                         rows=np.flatnonzero(bad.to_numpy()).tolist(),
-                         fix="give every candidate a point", message_zh="候选点缺少坐标")
+        raise InputError(
+            "candidate sites without a location",
+            file="candidates",
+            rows=np.flatnonzero(bad.to_numpy()).tolist(),
+            fix="give every candidate a point",
+            message_zh="候选点缺少坐标",
+        )
     geom = user.geometry.values.to_numpy()
     geom = np.where(shapely.get_type_id(geom) == 0, geom, shapely.point_on_surface(geom))
     return gpd.GeoDataFrame(
-        {"candidate_id": ids.to_numpy(dtype=object), "source": "user",
-         "name": user["name"].astype(object).to_numpy() if "name" in user.columns else None,
-         "area_m2": floor_areas(user, np.nan, "candidates")},
-        geometry=geom, crs=network.crs)
+        {
+            "candidate_id": ids.to_numpy(dtype=object),
+            "source": "user",
+            "name": user["name"].astype(object).to_numpy() if "name" in user.columns else None,
+            "area_m2": floor_areas(user, np.nan, "candidates"),
+        },
+        geometry=geom,
+        crs=network.crs,
+    )

@@ -20,8 +20,9 @@ from gridplan.siting.solution import (
 __all__ = ["max_cover_capacitated"]
 
 
-def max_cover_capacitated(A, w, cap, k: int, *, fixed=None, time_limit: float = 30.0,
-                          mip_rel_gap: float = 1e-4) -> CoverSolution:
+def max_cover_capacitated(
+    A, w, cap, k: int, *, fixed=None, time_limit: float = 30.0, mip_rel_gap: float = 1e-4
+) -> CoverSolution:
     """Capacitated maximal covering: open at most ``k`` columns so that the weight served, each
     row by columns reaching it and each column within its capacity, is largest.
 
@@ -61,10 +62,7 @@ def max_cover_capacitated(A, w, cap, k: int, *, fixed=None, time_limit: float = 
     Ar, wr, cols = red.A, red.w, red.cols
     fx, cp = fixed[cols], cap[cols]
     times = {"reduce": time.perf_counter() - t0}
-    base_res = _cap_model(Ar[:, np.flatnonzero(fx)], wr, cp[fx], k=None,
-                          fixed=np.ones(int(fx.sum()), dtype=bool), lp=True, time_limit=time_limit,
-                          mip_rel_gap=0.0) if fx.any() else {"objective": 0.0}
-    baseline = float(base_res["objective"])
+    baseline = _baseline(Ar, wr, cp, fx, time_limit)
     # Greedy on residual demand: a feasible warm answer and the fallback when the MILP times out.
     t1 = time.perf_counter()
     greedy = _cap_greedy(Ar, wr, cp, fx, int(k))
@@ -78,11 +76,13 @@ def max_cover_capacitated(A, w, cap, k: int, *, fixed=None, time_limit: float = 
     cheap = min(float(wr.sum()), baseline + float(np.sort(each)[::-1][: int(k)].sum()))
     left = time_limit - (time.perf_counter() - t0)
     if Ar.nnz > MILP_NNZ_PER_SECOND * left:
-        res = {"sites": None, "bound": None,
-               "message": f"skipped: {Ar.nnz} covered pairs, too many for the time limit"}
+        res = {
+            "sites": None,
+            "bound": None,
+            "message": f"skipped: {Ar.nnz} covered pairs, too many for the time limit",
+        }
     else:
-        res = _cap_model(Ar, wr, cp, k=int(k), fixed=fx, lp=False, time_limit=left,
-                         mip_rel_gap=mip_rel_gap)
+        res = _cap_model(Ar, wr, cp, k=int(k), fixed=fx, lp=False, time_limit=left, mip_rel_gap=mip_rel_gap)
     times["milp"] = time.perf_counter() - t2
     best, best_obj, used = greedy, greedy_obj, "greedy"
     if res["sites"] is not None:
@@ -93,31 +93,62 @@ def max_cover_capacitated(A, w, cap, k: int, *, fixed=None, time_limit: float = 
     upper = cheap if res["bound"] is None else min(cheap, res["bound"])
     integral = _integral(wr)
     bound, gap = _max_gap(best_obj - baseline, upper - baseline, integral)
-    # Rank the new sites by what each serves alone on top of the existing ones, then report the
-    # marginal gain of each prefix so that the gains add up to the objective.
-    alone = np.array([_served(Ar, wr, cp, np.concatenate([np.flatnonzero(fx), [j]])) for j in best])
+    order, gains = _rank_served(Ar, wr, cp, fx, best, baseline)
+    times["total"] = time.perf_counter() - t0
+    details = {
+        "baseline": baseline + float(w[pre].sum()),
+        "milp_status": res["message"],
+        "greedy_objective": greedy_obj - baseline,
+    }
+    objective = best_obj - baseline
+    return CoverSolution.proven(cols[order], gains, objective, bound, gap, used, times, red.sizes, details)
+
+
+def _baseline(Ar, wr, cp, fx, time_limit) -> float:
+    """Weight the open (existing) columns serve alone: the LP, exact for this flow problem."""
+    if not fx.any():
+        return 0.0
+    res = _cap_model(
+        Ar[:, np.flatnonzero(fx)],
+        wr,
+        cp[fx],
+        k=None,
+        fixed=np.ones(int(fx.sum()), dtype=bool),
+        lp=True,
+        time_limit=time_limit,
+        mip_rel_gap=0.0,
+    )
+    return float(res["objective"])
+
+
+def _rank_served(Ar, wr, cp, fx, best, baseline) -> tuple[np.ndarray, np.ndarray]:
+    """New sites ranked by what each serves alone on top of the existing ones, and the marginal
+    gain of each prefix (so that the gains add up to the objective)."""
+    open_ = np.flatnonzero(fx)
+    alone = np.array([_served(Ar, wr, cp, np.concatenate([open_, [j]])) for j in best])
     order = best[np.lexsort((best, -alone))] if best.size else best
     prefix = [baseline] + [
-        _served(Ar, wr, cp, np.concatenate([np.flatnonzero(fx), order[: i + 1]]))
-        for i in range(order.size)
+        _served(Ar, wr, cp, np.concatenate([open_, order[: i + 1]])) for i in range(order.size)
     ]
-    gains = np.diff(np.asarray(prefix))
-    times["total"] = time.perf_counter() - t0
-    return CoverSolution(
-        sites=cols[order], gains=gains, objective=best_obj - baseline, bound=bound, gap=gap,
-        status="optimal" if gap <= 0 else "feasible", method=used, times=times, sizes=red.sizes,
-        details={"baseline": baseline + float(w[pre].sum()), "milp_status": res["message"],
-                 "greedy_objective": greedy_obj - baseline},
-    )
+    return order, np.diff(np.asarray(prefix))
 
 
 def _served(A, w, cap, cols) -> float:
     cols = np.asarray(cols, dtype=np.int64)
     if cols.size == 0:
         return 0.0
-    return float(_cap_model(_csr(A[:, cols]), w, cap[cols], k=None,
-                            fixed=np.ones(cols.size, dtype=bool), lp=True, time_limit=60.0,
-                            mip_rel_gap=0.0)["objective"])
+    return float(
+        _cap_model(
+            _csr(A[:, cols]),
+            w,
+            cap[cols],
+            k=None,
+            fixed=np.ones(cols.size, dtype=bool),
+            lp=True,
+            time_limit=60.0,
+            mip_rel_gap=0.0,
+        )["objective"]
+    )
 
 
 def _cap_greedy(A, w, cap, fixed, k) -> np.ndarray:
@@ -143,7 +174,7 @@ def _cap_greedy(A, w, cap, fixed, k) -> np.ndarray:
 
 
 def _take(Ac, rem, j, cap_j) -> np.ndarray:
-    rows = Ac.indices[Ac.indptr[j]:Ac.indptr[j + 1]]
+    rows = Ac.indices[Ac.indptr[j] : Ac.indptr[j + 1]]
     total = rem[rows].sum()
     if total <= 0:
         return rem

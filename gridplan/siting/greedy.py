@@ -61,7 +61,7 @@ def greedy_max_cover(A, w, k: int | None = None, need: float | None = None) -> _
     while len(order) < limit:
         if k is not None:
             kk = min(int(k), m)
-            top = np.partition(gain, m - kk)[m - kk:] if kk < m else gain
+            top = np.partition(gain, m - kk)[m - kk :] if kk < m else gain
             bound = covered + float(np.clip(top, 0, None).sum())
             if bound < upper:
                 # this bound is the Lagrangian one at lam = residual weights (see _lagrangian)
@@ -72,7 +72,7 @@ def greedy_max_cover(A, w, k: int | None = None, need: float | None = None) -> _
         g = float(gain[j])
         if g <= _EPS:
             break
-        rows = Ac.indices[Ac.indptr[j]:Ac.indptr[j + 1]]
+        rows = Ac.indices[Ac.indptr[j] : Ac.indptr[j + 1]]
         rows = rows[rem[rows] > 0]
         newly = rem[rows]
         rem[rows] = 0.0
@@ -116,7 +116,7 @@ def _swap_search(A, w, sites, value, deadline) -> tuple[np.ndarray, float]:
         add_gain[sites] = -np.inf
         best_delta, best_pair = 1e-9, None
         for pos, s in enumerate(sites):
-            rows = Ac.indices[Ac.indptr[s]:Ac.indptr[s + 1]]
+            rows = Ac.indices[Ac.indptr[s] : Ac.indptr[s + 1]]
             only = rows[cnt[rows] == 1]
             loss = float(w[only].sum())
             extra = np.asarray(Ar[only].T @ w[only]) if only.size else 0.0

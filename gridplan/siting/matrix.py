@@ -17,8 +17,9 @@ from gridplan.norms import COVER_TOL_M
 __all__ = ["covered_within", "reach_matrix"]
 
 
-def reach_matrix(network, households_snap: pd.DataFrame, sites_snap: pd.DataFrame,
-                 cutoff_m: float) -> sparse.csr_array:
+def reach_matrix(
+    network, households_snap: pd.DataFrame, sites_snap: pd.DataFrame, cutoff_m: float
+) -> sparse.csr_array:
     """Boolean households x sites matrix: the site is within ``cutoff_m`` walking.
 
     The adapter to :meth:`gridplan.network.graph.WalkNetwork.reach_matrix` (batched multi-source
@@ -45,8 +46,9 @@ def reach_matrix(network, households_snap: pd.DataFrame, sites_snap: pd.DataFram
     return A
 
 
-def covered_within(network, sites_snap: pd.DataFrame | None, households_snap: pd.DataFrame,
-                   cutoff_m: float) -> np.ndarray:
+def covered_within(
+    network, sites_snap: pd.DataFrame | None, households_snap: pd.DataFrame, cutoff_m: float
+) -> np.ndarray:
     """Households within ``cutoff_m`` of any of the sites (one multi-source Dijkstra).
 
     Returns

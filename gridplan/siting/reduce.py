@@ -162,7 +162,12 @@ def identity_reduction(A, w) -> Reduction:
     rows = np.flatnonzero(live)
     groups = np.full(A.shape[0], -1, dtype=np.int64)
     groups[rows] = np.arange(rows.size)
-    sizes = {"demand": int(A.shape[0]), "candidates": int(A.shape[1]), "nnz": int(A.nnz),
-             "demand_reduced": int(rows.size), "candidates_reduced": int(A.shape[1]),
-             "nnz_reduced": int(A[rows].nnz)}
+    sizes = {
+        "demand": int(A.shape[0]),
+        "candidates": int(A.shape[1]),
+        "nnz": int(A.nnz),
+        "demand_reduced": int(rows.size),
+        "candidates_reduced": int(A.shape[1]),
+        "nnz_reduced": int(A[rows].nnz),
+    }
     return Reduction(A=A[rows], w=w[rows], groups=groups, cols=np.arange(A.shape[1]), sizes=sizes)

@@ -49,6 +49,12 @@ class CoverSolution:
     sizes: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)
 
+    @classmethod
+    def proven(cls, sites, gains, objective, bound, gap, method, times, sizes, details) -> CoverSolution:
+        """A solution whose status follows from its gap: ``optimal`` only when the gap is 0."""
+        status = "optimal" if gap <= 0 else "feasible"
+        return cls(sites, gains, objective, bound, gap, status, method, times, sizes, details)
+
     def as_dict(self) -> dict:
         return {
             "objective": float(self.objective),

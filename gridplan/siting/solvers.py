@@ -57,8 +57,16 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 
 
-def max_cover(A, w, k: int, *, time_limit: float = 30.0, method: str = "auto",
-              mip_rel_gap: float = 1e-4, reduce: bool = True) -> CoverSolution:
+def max_cover(
+    A,
+    w,
+    k: int,
+    *,
+    time_limit: float = 30.0,
+    method: str = "auto",
+    mip_rel_gap: float = 1e-4,
+    reduce: bool = True,
+) -> CoverSolution:
     """Maximal covering: at most ``k`` columns maximising the weight of rows covered.
 
     Parameters
@@ -102,47 +110,26 @@ def max_cover(A, w, k: int, *, time_limit: float = 30.0, method: str = "auto",
         t2 = time.perf_counter()
         # Too big for the MILP even before fixing: the heuristics and the bound get the time.
         big = Ar.nnz > MILP_NNZ_PER_SECOND * (deadline - t2)
-        best, best_obj = _swap_search(Ar, wr, best, best_obj,
-                                      t2 + (0.3 if big else 0.15) * (deadline - t2))
+        best, best_obj = _swap_search(Ar, wr, best, best_obj, t2 + (0.3 if big else 0.15) * (deadline - t2))
         times["swap"] = time.perf_counter() - t2
         if best_obj > details["greedy_objective"] + _EPS:
             used = "greedy+swap"
         t3 = time.perf_counter()
-        lag, lam = _lagrangian(Ar, wr, k, best_obj, g.lam,
-                               t3 + (0.9 if big else 0.25) * (deadline - t3), integral)
+        lag, lam = _lagrangian(
+            Ar, wr, k, best_obj, g.lam, t3 + (0.9 if big else 0.25) * (deadline - t3), integral
+        )
         times["lagrangian"] = time.perf_counter() - t3
         upper = min(upper, lag)
         details["lagrangian_bound"] = lag
         if _max_gap(best_obj, upper, integral)[1] > 0:
-            # Reduced-cost fixing: a column whose Lagrangian bound, forced open, cannot beat the
-            # incumbent is in no better solution; the MILP only needs the others.
-            keep = _fixing_keep(Ar, wr, k, lam, best_obj, integral)
-            keep[best] = True
-            cols_r = np.flatnonzero(keep)
-            details["milp_candidates"] = int(cols_r.size)
-            t4 = time.perf_counter()
-            left = deadline - time.perf_counter()
-            nnz_r = int(np.diff(sp.csc_array(Ar).indptr)[cols_r].sum())
-            sub = reduce_cover(Ar[:, cols_r], wr, dominated=False) \
-                if nnz_r <= MILP_NNZ_PER_SECOND * left else Reduction(Ar, wr, None, cols_r)
-            if nnz_r > MILP_NNZ_PER_SECOND * left or sub.A.nnz > MILP_NNZ_PER_SECOND * left:
-                # HiGHS would not finish its root LP in time (and does not stop inside it):
-                # keep the heuristic answer with the Lagrangian bound instead.
-                res = {"sites": None, "bound": None,
-                       "message": f"skipped: {nnz_r} covered pairs left after fixing, more "
-                                  f"than {MILP_NNZ_PER_SECOND} per second of the {left:.0f} s left"}
-            else:
-                res = _mclp_milp(sub.A, sub.w, k, left, mip_rel_gap)
-            times["milp"] = time.perf_counter() - t4
-            details["milp_status"] = res["message"]
-            if res["sites"] is not None:
-                cand = cols_r[sub.cols[res["sites"]]]
-                obj = covered_weight(Ar, wr, cand)
-                if obj > best_obj + _EPS:
-                    best, best_obj, used = cand, obj, "milp"
-            if res["bound"] is not None:
+            best, best_obj, improved, milp_bound = _milp_after_fixing(
+                Ar, wr, k, lam, best, best_obj, integral, deadline, mip_rel_gap, details, times
+            )
+            if improved:
+                used = "milp"
+            if milp_bound is not None:
                 # Any solution better than the incumbent uses only kept columns.
-                upper = min(upper, max(best_obj, res["bound"]))
+                upper = min(upper, max(best_obj, milp_bound))
     elif m and best_obj < upper - _EPS and k > 0:
         # Greedy only: the LP relaxation certifies the gap.
         t3 = time.perf_counter()
@@ -154,11 +141,47 @@ def max_cover(A, w, k: int, *, time_limit: float = 30.0, method: str = "auto",
     bound, gap = _max_gap(best_obj, upper, integral)
     sites, gains = _rank(Ar, wr, best)
     times["total"] = time.perf_counter() - t0
-    return CoverSolution(
-        sites=red.cols[sites], gains=gains, objective=best_obj, bound=bound, gap=gap,
-        status="optimal" if gap <= 0 else "feasible", method=used, times=times, sizes=red.sizes,
-        details=details,
+    return CoverSolution.proven(red.cols[sites], gains, best_obj, bound, gap, used, times, red.sizes, details)
+
+
+def _milp_after_fixing(Ar, wr, k, lam, best, best_obj, integral, deadline, mip_rel_gap, details, times):
+    """The MILP on the columns reduced-cost fixing leaves; (sites, objective, improved, bound).
+
+    A column whose Lagrangian bound, forced open, cannot beat the incumbent is in no better
+    solution, so the MILP only needs the others (and the incumbent's). ``bound`` is HiGHS's dual
+    bound over those columns, or None.
+    """
+    keep = _fixing_keep(Ar, wr, k, lam, best_obj, integral)
+    keep[best] = True
+    cols_r = np.flatnonzero(keep)
+    details["milp_candidates"] = int(cols_r.size)
+    t4 = time.perf_counter()
+    left = deadline - time.perf_counter()
+    nnz_r = int(np.diff(sp.csc_array(Ar).indptr)[cols_r].sum())
+    sub = (
+        reduce_cover(Ar[:, cols_r], wr, dominated=False)
+        if nnz_r <= MILP_NNZ_PER_SECOND * left
+        else Reduction(Ar, wr, None, cols_r)
     )
+    if nnz_r > MILP_NNZ_PER_SECOND * left or sub.A.nnz > MILP_NNZ_PER_SECOND * left:
+        # HiGHS would not finish its root LP in time (and does not stop inside it):
+        # keep the heuristic answer with the Lagrangian bound instead.
+        res = {
+            "sites": None,
+            "bound": None,
+            "message": f"skipped: {nnz_r} covered pairs left after fixing, more "
+            f"than {MILP_NNZ_PER_SECOND} per second of the {left:.0f} s left",
+        }
+    else:
+        res = _mclp_milp(sub.A, sub.w, k, left, mip_rel_gap)
+    times["milp"] = time.perf_counter() - t4
+    details["milp_status"] = res["message"]
+    if res["sites"] is not None:
+        cand = cols_r[sub.cols[res["sites"]]]
+        obj = covered_weight(Ar, wr, cand)
+        if obj > best_obj + _EPS:
+            return cand, obj, True, res["bound"]
+    return best, best_obj, False, res["bound"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,8 +189,9 @@ def max_cover(A, w, k: int, *, time_limit: float = 30.0, method: str = "auto",
 # --------------------------------------------------------------------------------------------
 
 
-def min_cover(A, w, need: float, *, time_limit: float = 30.0, mip_rel_gap: float = 1e-4,
-              reduce: bool = True) -> CoverSolution:
+def min_cover(
+    A, w, need: float, *, time_limit: float = 30.0, mip_rel_gap: float = 1e-4, reduce: bool = True
+) -> CoverSolution:
     """Fewest columns whose covered weight reaches ``need``; among those, the most weight.
 
     Raises ``ValueError`` when even every column together cannot reach ``need`` (the caller turns
@@ -184,8 +208,18 @@ def min_cover(A, w, need: float, *, time_limit: float = 30.0, mip_rel_gap: float
     Ar, wr = red.A, red.w
     times = {"reduce": time.perf_counter() - t0}
     if need <= _EPS:
-        return CoverSolution(np.zeros(0, np.int64), np.zeros(0), 0.0, 0.0, 0.0, "optimal",
-                             "trivial", times, red.sizes, {"covered": 0.0})
+        return CoverSolution(
+            np.zeros(0, np.int64),
+            np.zeros(0),
+            0.0,
+            0.0,
+            0.0,
+            "optimal",
+            "trivial",
+            times,
+            red.sizes,
+            {"covered": 0.0},
+        )
     if wr.sum() < need - _EPS:
         raise ValueError(f"target needs {need:g} but all candidates together cover {wr.sum():g}")
     t1 = time.perf_counter()
@@ -213,8 +247,10 @@ def min_cover(A, w, need: float, *, time_limit: float = 30.0, mip_rel_gap: float
         # With p sites fixed, take the p sites that cover the most (a tie-break planners notice).
         if best.size > 1 and time_limit - (time.perf_counter() - t0) > 0.5:
             mc = _mclp_milp(Ar, wr, best.size, time_limit - (time.perf_counter() - t0), mip_rel_gap)
-            if mc["sites"] is not None and covered_weight(Ar, wr, mc["sites"]) > covered_weight(
-                    Ar, wr, best) + _EPS:
+            if (
+                mc["sites"] is not None
+                and covered_weight(Ar, wr, mc["sites"]) > covered_weight(Ar, wr, best) + _EPS
+            ):
                 best = mc["sites"]
     p = float(best.size)
     lower = min(lower, p)
@@ -222,5 +258,4 @@ def min_cover(A, w, need: float, *, time_limit: float = 30.0, mip_rel_gap: float
     times["total"] = time.perf_counter() - t0
     gap = 0.0 if p <= lower else (p - lower) / p
     details["covered"] = covered_weight(Ar, wr, sites)
-    return CoverSolution(red.cols[sites], gains, p, float(lower), gap,
-                         "optimal" if gap <= 0 else "feasible", used, times, red.sizes, details)
+    return CoverSolution.proven(red.cols[sites], gains, p, float(lower), gap, used, times, red.sizes, details)
