@@ -20,9 +20,10 @@ def is_geographic(crs) -> bool:
     return crs is not None and CRS.from_user_input(crs).is_geographic
 
 
-#: A projected CRS whose scale at the data differs from 1 by more than this is not used to
-#: measure: Web Mercator is 1.18x too long in Wuhan, so 15 walking minutes would become 12.7.
-MAX_SCALE_ERROR = 0.001
+#: A projected CRS whose scale at the data differs from 1 by more than this (1%; UTM and
+#: Gauss-Kruger zones stay well below) is not used to measure: Web Mercator is 1.16x too long
+#: in Wuhan, so 15 walking minutes would become 12.9.
+MAX_SCALE_ERROR = 0.01
 
 
 def scale_error(crs, lon: float, lat: float) -> float:
@@ -36,7 +37,7 @@ def local_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     (a local Gauss-Kruger or UTM zone), else its UTM zone.
 
     Degrees, Web Mercator and any projection whose scale error at the data exceeds
-    :data:`MAX_SCALE_ERROR` (0.1%) are replaced by the UTM zone, so that metres are metres.
+    :data:`MAX_SCALE_ERROR` (1%) are replaced by the UTM zone, so that metres are metres.
 
     Parameters
     ----------
