@@ -49,6 +49,7 @@ from gridplan.grids.community import plan_community
 from gridplan.network.graph import WalkNetwork
 from gridplan.network.load import load_network
 from gridplan.norms import (
+    DEFAULT_NORMS,
     DASK_THREADS_PER_WORKER, DASK_WORKERS, ISOCHRONE_MINUTES, TILE_M, WALK_MINUTES,
     WALK_SPEED_KMH, walk_metres)
 
@@ -318,8 +319,8 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
         return core_coverage(households, facilities, network, progress=progress, **kwargs)
     net = network if isinstance(network, WalkNetwork) else load_network(network)
     if halo_m is None:
-        halo_m = walk_metres(kwargs.get("minutes", WALK_MINUTES),
-                             kwargs.get("speed_kmh", WALK_SPEED_KMH))
+        norms = kwargs.get("norms", DEFAULT_NORMS)
+        halo_m = walk_metres(*norms.service_circle(kwargs.get("minutes"), kwargs.get("speed_kmh")))
     with dask_client(scheduler) as client:
         dnet = DaskWalkNetwork.wrap(net, client, tile_m=tile_m, halo_m=halo_m, progress=progress)
         builder = functools.partial(tiled_isochrones, client=client, tile_m=tile_m)
