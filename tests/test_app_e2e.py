@@ -9,6 +9,7 @@ to out/screenshots/.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import shutil
@@ -20,6 +21,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from gridplan.errors import GridplanError
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +61,7 @@ def server(sample_dir):
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=2).read()
             break
-        except Exception:
+        except (OSError, http.client.HTTPException):  # not listening yet (URLError is an OSError)
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
                 pytest.fail(f"streamlit did not start; see {log.name}")
@@ -75,14 +78,14 @@ def server(sample_dir):
 @pytest.fixture(scope="module")
 def choice(sample_dir):
     """A grid, one of its units and a grid it can move to, from the same partition as the app."""
-    from gridplan.grids.api import partition
-    from gridplan.plan.model import Plan
-    from gridplan.datasets.sample import load_sample
     import shapely
 
+    from gridplan.datasets.sample import load_sample
+    from gridplan.plan.model import Plan
+    from gridplan.workflows import plan_grids
+
     s = load_sample()
-    r = partition(s["households"], s["communities"], buildings=s["buildings"], estates=s["estates"],
-                  barriers=s["barriers"], n_jobs=1)
+    r = plan_grids(s, n_jobs=1)
     plan = Plan.from_partition(r, s["households"], s["communities"])
     units = plan.units.set_index("unit_id")
     for gid in plan.grids["grid_id"]:
@@ -90,7 +93,7 @@ def choice(sample_dir):
             for to in plan.unit_neighbour_grids(uid):
                 try:
                     plan.move_unit(uid, to)
-                except Exception:
+                except GridplanError:
                     continue
                 plan.undo()
                 g = plan.grids.set_index("grid_id")
@@ -113,7 +116,7 @@ def _map_frame(page, timeout=90_000):
                 if f.locator("path.leaflet-interactive").count() > 0 and f.evaluate(
                         "() => !!window.map"):
                     return f
-            except Exception:  # a frame being torn down
+            except playwright.Error:  # a frame being torn down
                 continue
         page.wait_for_timeout(250)  # lets Playwright process events (time.sleep would not)
     raise AssertionError("the map did not render")
@@ -144,7 +147,7 @@ def _click_until(page, lat, lon, locator, tries=4):
         try:
             locator.wait_for(state="visible", timeout=15_000)
             return
-        except Exception:
+        except playwright.TimeoutError:
             continue
     raise AssertionError(f"clicking the map at {lat}, {lon} did not show {locator}")
 

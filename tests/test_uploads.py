@@ -162,7 +162,7 @@ def test_peek_columns_sees_what_the_reader_sees(tmp_path):
     assert uploads.peek_columns(c) == ["经度", "纬度", "户数", "地址"]
     # a title line above the header, as exported by population systems
     t = uploads.stage_upload("title.csv", "某某社区住户表\n经度,纬度,总户数\n114.3,30.5,3\n"
-                             .encode("utf-8"), tmp_path)
+                             .encode(), tmp_path)
     assert uploads.peek_columns(t) == ["经度", "纬度", "总户数"]
     # a quoted header with a comma inside a name
     q = uploads.stage_upload("q.csv", b'lon,lat,"name, full"\n114.3,30.5,a\n', tmp_path)

@@ -11,12 +11,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import load_script
 
 from gridplan.app import webmap
-from gridplan.report import style
 from gridplan.app.webmap import external_urls, offline_assets, plan_map, tiles_url
-
-from conftest import load_script
+from gridplan.report import style
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +51,8 @@ def test_map_has_no_external_script_or_stylesheet():
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
     assert "data:text/javascript;base64," in html and "data:text/css;base64," in html
     # what streamlit-folium sends to its iframe: default_js/default_css of every element
-    links = [url for el in _walk(m) for _, url in getattr(el, "default_js", []) + getattr(el, "default_css", [])]
+    links = [url for el in _walk(m)
+             for _, url in getattr(el, "default_js", []) + getattr(el, "default_css", [])]
     assert links and all(u.startswith("data:") for u in links)
     # no branca colormap (streamlit-folium would add d3 from a CDN for it)
     import branca.colormap
@@ -100,9 +100,9 @@ def test_colours_and_labels_follow_the_data():
 
 
 def test_map_of_a_real_plan(sample_dir):
+    from gridplan.datasets.sample import load_sample
     from gridplan.grids.api import partition
     from gridplan.plan.model import Plan
-    from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
     r = partition(s["households"], s["communities"], n_jobs=1)

@@ -103,10 +103,12 @@ def on_edit(name: str, *args) -> None:
 
 
 def on_grid_box() -> None:
+    """Select box callback: the grid chosen in the box becomes the selection (no unit)."""
     select_grid(ss.sel_grid_box)
 
 
 def on_unit_box() -> None:
+    """Select box callback: the unit chosen in the box becomes the selected unit."""
     ss.sel_unit = ss.sel_unit_box
 
 
