@@ -110,3 +110,47 @@ def test_bad_coords_option_stops(tmp_path, capsys):
     rc, text = _run(capsys, "validate", "--households", DATA / "households" / "households.geojson",
                     "--coords", "households=amap")
     assert rc == 2 and "--coords" in text and "Traceback" not in text
+
+
+def test_csv_in_gauss_kruger_metres_with_crs(tmp_path, capsys, small):
+    """Surveyed data: X/Y columns in CGCS2000 3-degree Gauss-Kruger metres (EPSG:4545, CM 114°E)."""
+    f = small["folder"]
+    table = pd.read_excel(f / "hh.xlsx", skiprows=2)
+    pts = gpd.GeoSeries(gpd.points_from_xy(table["经度"], table["纬度"]), crs=4326).to_crs(4545)
+    pd.DataFrame({"X": pts.x.round(3), "Y": pts.y.round(3), "户数": table["总户数"]}).to_csv(
+        tmp_path / "hh_gk.csv", index=False)
+    common = ["--communities", f / "comm.geojson", "--jobs", "1", "-q"]
+    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx", "--map", "households=总户数",
+                    "--out", tmp_path / "a", *common)
+    assert rc == 0, text
+    rc, text = _run(capsys, "partition", "--households", tmp_path / "hh_gk.csv",
+                    "--map", "lon=X,lat=Y", "--crs", "households=EPSG:4545",
+                    "--out", tmp_path / "b", *common)
+    assert rc == 0, text
+    a = json.loads((tmp_path / "a" / "report.json").read_text("utf-8"))["total"]
+    b = json.loads((tmp_path / "b" / "report.json").read_text("utf-8"))["total"]
+    assert (a["households"], a["grids"]) == (b["households"], b["grids"])
+    # without --crs the metres are refused as coordinates, never planned
+    rc, text = _run(capsys, "partition", "--households", tmp_path / "hh_gk.csv",
+                    "--map", "lon=X,lat=Y", "--out", tmp_path / "c", *common)
+    assert rc == 2 and not (tmp_path / "c").exists()
+
+
+def test_geopackage_layer_is_picked_by_geometry_or_named(tmp_path, capsys, small):
+    f = small["folder"]
+    gpkg = tmp_path / "mixed.gpkg"
+    streets = gpd.read_file(DATA / "network" / "walk.geojson").head(50)
+    streets.to_file(gpkg, layer="道路", driver="GPKG")
+    gpd.read_file(f / "comm.geojson").to_file(gpkg, layer="社区边界", driver="GPKG")
+    out = tmp_path / "out"
+    rc, text = _run(capsys, "validate", "--households", f / "hh.xlsx", "--communities", gpkg,
+                    "--map", "households=总户数")
+    assert rc == 0, text  # the only polygon layer is the communities' one
+    gpd.read_file(f / "comm.geojson").to_file(gpkg, layer="旧边界", driver="GPKG")
+    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx", "--communities", gpkg,
+                    "--map", "households=总户数", "--out", out, "-q")
+    assert rc == 2 and "社区边界" in text and "旧边界" in text and "--layer" in text
+    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx", "--communities", gpkg,
+                    "--layer", "communities=社区边界", "--map", "households=总户数",
+                    "--out", out, "-q", "--jobs", "1")
+    assert rc == 0, text

@@ -9,14 +9,24 @@ from gridplan.errors import InputError
 
 def finish(parser: argparse.ArgumentParser, run, *, out: str | None = "output folder",
            coords: bool = True, mapping: bool = True, engine: bool = False) -> None:
-    """The options every command shares, in one order: ``--out``, ``--coords``, ``--map``,
-    ``--engine``/``--scheduler``, ``--quiet``; and the function that runs the command."""
+    """The options every command shares, in one order: ``--out``, ``--coords``, ``--map``
+    (with ``--layer`` and ``--crs``), ``--engine``/``--scheduler``, ``--quiet``; and the
+    function that runs the command."""
     if out:
         parser.add_argument("--out", required=True, help=out)
     if coords:
         add_coords(parser)
     if mapping:
         add_map(parser)
+        parser.add_argument(
+            "--layer", "--sheet", dest="layer", default=None,
+            metavar="[FILE=]NAME[,...]",
+            help="GeoPackage layer or Excel sheet to read, e.g. --layer communities=社区边界 "
+                 "(default: the one layer of the right geometry type, the first sheet)")
+        parser.add_argument(
+            "--crs", default=None, metavar="[FILE=]CRS[,...]",
+            help="coordinate system of x/y columns in metres, e.g. --crs households=EPSG:4548 "
+                 "(CGCS2000 Gauss-Kruger); default longitude/latitude degrees")
     if engine:
         add_engine(parser)
     add_quiet(parser)
@@ -107,6 +117,26 @@ def parse_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def per_file(option: str, value: str | None, kinds) -> dict[str, str]:
+    """``"X"`` -> every layer in ``kinds``; ``"households=X,communities=Y"`` -> those layers.
+
+    Unknown layers are errors (exit 2)."""
+    if not value:
+        return {}
+    out: dict[str, str] = {}
+    for part in (s.strip() for s in str(value).split(",") if s.strip()):
+        layer, sep, name = part.partition("=")
+        if not sep:
+            out.update(dict.fromkeys(kinds, part))
+            continue
+        if layer.strip() not in kinds:
+            raise InputError(f"{option} {part}: '{layer}' is not an input of this command",
+                             fix=f"use one of {', '.join(kinds)}",
+                             message_zh=f"{option} {part}：'{layer}' 不是本命令的输入")
+        out[layer.strip()] = name.strip()
+    return out
+
+
 def read_inputs(args: argparse.Namespace, paths: dict[str, str | None]) -> dict:
     """Read a command's contract inputs through the one reader, with one ``--map`` split by file.
 
@@ -125,9 +155,12 @@ def read_inputs(args: argparse.Namespace, paths: dict[str, str | None]) -> dict:
     from gridplan.io.files import read_layer, split_columns
 
     given = {k: p for k, p in paths.items() if p}
-    by_kind = split_columns(parse_map(getattr(args, "map", [])), given)
+    layers = per_file("--layer", getattr(args, "layer", None), list(given))
+    by_kind = split_columns(parse_map(getattr(args, "map", [])), given, layers)
     coords = parse_coords(getattr(args, "coords", "wgs84"))
-    return {k: read_layer(p, k, columns=by_kind[k] or None, coords=coords.get(k, "wgs84"))
+    crs = per_file("--crs", getattr(args, "crs", None), list(given))
+    return {k: read_layer(p, k, columns=by_kind[k] or None, coords=coords.get(k, "wgs84"),
+                          layer=layers.get(k), crs=crs.get(k))
             if p else None for k, p in paths.items()}
 
 

@@ -6,7 +6,7 @@ OUT in the format of its extension (.geojson, .gpkg, .parquet, .csv), atomically
 
 from __future__ import annotations
 
-from gridplan.cli._common import finish, parse_coords, parse_map
+from gridplan.cli._common import finish, parse_coords, parse_map, per_file
 
 HELP = "convert a layer between formats (GeoJSON, GPKG, SHP zip, Parquet, CSV/XLSX) and to WGS-84"
 
@@ -18,7 +18,6 @@ def register(sub) -> None:
     p.add_argument("--kind", default="households",
                    choices=("households", "communities", "facilities", "buildings", "estates",
                             "barriers"), help="what the layer holds (default households)")
-    p.add_argument("--layer", default=None, help="GeoPackage layer / Excel sheet to read")
     p.add_argument("--out-layer", default=None, help="GeoPackage layer name to write")
     finish(p, run, out=None)
 
@@ -26,8 +25,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from gridplan.io.files import read_layer, write
 
-    gdf = read_layer(args.input, args.kind, columns=parse_map(args.map), coords=parse_coords(args.coords).get(args.kind, "wgs84"),
-                     layer=args.layer)
+    gdf = read_layer(args.input, args.kind, columns=parse_map(args.map),
+                     coords=parse_coords(args.coords).get(args.kind, "wgs84"),
+                     layer=per_file("--layer", args.layer, [args.kind]).get(args.kind),
+                     crs=per_file("--crs", args.crs, [args.kind]).get(args.kind))
     path = write(gdf, args.output, layer=args.out_layer)
     if not args.quiet:
         print(f"wrote {len(gdf):,} {args.kind} to {path}")

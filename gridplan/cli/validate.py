@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from gridplan.cli._common import finish, parse_coords, parse_map
+from gridplan.cli._common import finish, parse_coords, parse_map, per_file
 
 HELP = "check input files (columns, values, geometries, coordinates) and list every problem"
 DESCRIPTION = (HELP + ". --coords applies to the households and facilities files (points from web "
@@ -40,7 +40,9 @@ def run(args) -> int:
     if not files:
         raise InputError("no input given", fix="pass at least --households or --communities",
                          message_zh="没有指定输入文件", fix_zh="请至少指定 --households 或 --communities")
-    result = validate_inputs(**files, columns=parse_map(args.map), coords=parse_coords(args.coords))
+    result = validate_inputs(**files, columns=parse_map(args.map), coords=parse_coords(args.coords),
+                             layers=per_file("--layer", args.layer, list(files)),
+                             crs=per_file("--crs", args.crs, list(files)))
     text = result.to_text(args.lang)
     print(text, file=sys.stdout if result.ok else sys.stderr)
     if not result.ok:

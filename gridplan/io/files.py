@@ -43,6 +43,7 @@ __all__ = [
     "read_barriers",
     "read_checked",
     "split_columns",
+    "pick_layer",
     "write",
     "WRITE_FORMATS",
     "GEOJSON_PRECISION",
@@ -64,7 +65,8 @@ GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
 def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
-                 layer: str | None = None) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+                 layer: str | None = None, crs=None
+                 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
     """Read and conform one file, returning the frame (None if unreadable) and every Problem.
 
     Never raises for bad data; :func:`read_layer` is the raising variant. A mapping entry whose
@@ -85,7 +87,10 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
     if "lon" in columns or "lat" in columns:
         lonlat = (columns.pop("lon", "lon"), columns.pop("lat", "lat"))
     try:
+        if layer is None:
+            layer = pick_layer(path, kind)
         raw, problems = read_any(path, layer=layer, lonlat=lonlat)
+        raw = _declared_crs(raw, path, crs)
     except InputError as exc:
         return None, [Problem("error", "unreadable", exc.file or name, exc.column, exc.rows,
                               exc.message, exc.fix or "", exc.message_zh or "", exc.fix_zh or "")]
@@ -121,8 +126,8 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
     return gdf, problems
 
 
-def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike]
-                  ) -> dict[str, dict[str, str]]:
+def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike],
+                  layers: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
     """Split one field -> column mapping (one ``--map`` for several files) by file.
 
     An entry applies to every file whose layer takes the field and that has the column, as the
@@ -135,6 +140,8 @@ def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike]
         Contract field -> file column.
     paths : dict
         Layer kind (``households``, ``communities``, ...) -> file.
+    layers : dict, optional
+        Layer kind -> GeoPackage layer or Excel sheet (default: :func:`pick_layer`).
 
     Returns
     -------
@@ -149,7 +156,9 @@ def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike]
     out: dict[str, dict[str, str]] = {kind: {} for kind in paths}
     if not columns:
         return out
-    found = {kind: set(columns_of(path)) for kind, path in paths.items()}
+    layers = dict(layers or {})
+    found = {kind: set(columns_of(path, layer=layers.get(kind) or pick_layer(path, kind)))
+             for kind, path in paths.items()}
     for fld, col in columns.items():
         kinds = [k for k in paths if fld in mappable_fields(k)]
         hits = [k for k in kinds if col in found[k]]
@@ -170,7 +179,7 @@ def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike]
 
 
 def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
-               layer: str | None = None) -> gpd.GeoDataFrame:
+               layer: str | None = None, crs=None) -> gpd.GeoDataFrame:
     """Read one input file of ``kind`` into a contract GeoDataFrame in EPSG:4326.
 
     Parameters
@@ -185,7 +194,11 @@ def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "w
     coords : {"wgs84", "gcj02", "bd09"}
         Coordinate system of longitude/latitude inputs; converted to WGS-84 after reading.
     layer : str, optional
-        GeoPackage layer, Excel sheet or shapefile name inside a zip.
+        GeoPackage layer, Excel sheet or shapefile name inside a zip. Without it, a GeoPackage
+        is read from its one layer of the kind's geometry type (:func:`pick_layer`).
+    crs : optional
+        Coordinate system of a table's x/y columns (e.g. ``"EPSG:4548"``, CGCS2000 Gauss-Kruger
+        metres), or of a GIS file that declares none. Default: longitude/latitude degrees.
 
     Returns
     -------
@@ -196,16 +209,72 @@ def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "w
     gridplan.errors.InputError
         Unreadable file, missing columns, bad values or geometries (all named in the message).
     """
-    gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer)
+    gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer, crs=crs)
     raise_first_error(problems)
     emit_warnings(problems, stacklevel=3)
     return gdf
 
 
+#: The geometry types of each kind's layer, as GDAL names them.
+_LAYER_TYPES = {"households": ("Point", "MultiPoint"), "facilities": ("Point", "MultiPoint",
+                                                                     "Polygon", "MultiPolygon"),
+                "barriers": ("LineString", "MultiLineString")}
+
+
+def pick_layer(path, kind: str) -> str | None:
+    """The GeoPackage layer to read for ``kind`` when the user named none.
+
+    The only layer; else the only one of the kind's geometry type (points for households,
+    polygons for communities, ...). ``None`` for other formats.
+
+    Raises
+    ------
+    InputError
+        Several layers fit (they are listed, with ``--layer`` as the fix).
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg" or not path.exists():
+        return None
+    try:
+        layers = pyogrio.list_layers(path)
+    except GDAL_ERRORS:
+        return None  # the reader reports the file
+    if len(layers) <= 1:
+        return None
+    wanted = _LAYER_TYPES.get(kind, ("Polygon", "MultiPolygon"))
+    fits = [str(n) for n, g in layers if str(g).replace(" Z", "") in wanted]
+    if len(fits) == 1:
+        return fits[0]
+    listed = ", ".join(f"{n} ({g})" for n, g in layers)
+    raise InputError(f"the GeoPackage has {len(layers)} layers and {len(fits) or 'none'} of "
+                     f"them fit {kind}: {listed}", file=path.name,
+                     fix=f"name the layer: --layer {kind}=LAYER (layer= in Python)",
+                     message_zh=f"GeoPackage 有 {len(layers)} 个图层，无法确定 {kind} 用哪一个：{listed}",
+                     fix_zh=f"请用 --layer {kind}=图层名 指定")
+
+
+def _declared_crs(raw: gpd.GeoDataFrame, path, crs) -> gpd.GeoDataFrame:
+    """Apply a user-declared CRS: to a table's x/y columns (read as degrees), or to a GIS file
+    without one. A GIS file that declares another CRS is refused rather than guessed."""
+    if crs is None:
+        return raw
+    declared = CRS.from_user_input(crs)
+    table = Path(path).suffix.lower() in (".csv", ".txt", ".xlsx", ".xlsm", ".xls")
+    if table or raw.crs is None:
+        return raw.set_crs(declared, allow_override=True).to_crs(4326)
+    if not CRS.from_user_input(raw.crs).equals(declared):
+        raise InputError(f"the file declares {CRS.from_user_input(raw.crs).name}, not "
+                         f"{declared.name}", file=Path(path).name,
+                         fix="drop --crs for this file (its own CRS is used)",
+                         message_zh="文件自带的坐标系与 --crs 不一致")
+    return raw
+
+
 def _reader(kind: str):
     def read(path, *, columns: dict | None = None, coords: str = "wgs84",
-             layer: str | None = None) -> gpd.GeoDataFrame:
-        gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer)
+             layer: str | None = None, crs=None) -> gpd.GeoDataFrame:
+        gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer,
+                                     crs=crs)
         raise_first_error(problems)
         emit_warnings(problems, stacklevel=3)  # point at the caller's line
         return gdf

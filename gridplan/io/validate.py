@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.io.files import read_checked, split_columns
 from gridplan.io.join import containing_polygon
 from gridplan.io.problems import Problem, raise_first_error
 from gridplan.io.schema import KINDS, conform
@@ -119,7 +120,8 @@ class ValidationResult:
 
 def validate_inputs(households=None, communities=None, facilities=None, buildings=None,
                     estates=None, barriers=None, *, names: dict | None = None,
-                    columns: dict | None = None, coords: str = "wgs84") -> ValidationResult:
+                    columns: dict | None = None, coords: str | dict = "wgs84",
+                    layers: dict | None = None, crs: dict | None = None) -> ValidationResult:
     """Check the input layers, alone and against each other.
 
     Parameters
@@ -129,9 +131,14 @@ def validate_inputs(households=None, communities=None, facilities=None, building
     names : dict, optional
         kind -> file name used in messages (defaults to the path's name or the kind).
     columns : dict, optional
-        Contract field -> file column, applied to each *file* that has that column.
-    coords : {"wgs84", "gcj02", "bd09"}
-        Coordinate system of the households and facilities *files* (web-map points).
+        Contract field -> file column, applied to each *file* that has that column
+        (:func:`gridplan.io.files.split_columns`); an entry that fits no file is an error.
+    coords : {"wgs84", "gcj02", "bd09"} or dict
+        Datum of the households and facilities *files* (web-map points); or a dict layer kind ->
+        datum for each file.
+    layers, crs : dict, optional
+        Layer kind -> GeoPackage layer / Excel sheet, and -> CRS of a table's x/y columns
+        (:func:`gridplan.io.files.read_layer`).
 
     Returns
     -------
@@ -141,17 +148,25 @@ def validate_inputs(households=None, communities=None, facilities=None, building
                  buildings=buildings, estates=estates, barriers=barriers)
     names = dict(names or {})
     result = ValidationResult()
+    by_datum = dict(coords) if isinstance(coords, dict) else \
+        {"households": coords, "facilities": coords}
+    try:
+        by_kind = split_columns(columns or {}, {k: v for k, v in given.items()
+                                                if isinstance(v, (str, Path))}, layers)
+    except InputError as exc:
+        result.problems.append(Problem("error", "mapped_column_missing", exc.file or "", exc.column,
+                                       [], exc.message, exc.fix or "", exc.message_zh or "",
+                                       exc.fix_zh or ""))
+        return result
     for kind in KINDS:
         obj = given[kind]
         if obj is None:
             continue
         if isinstance(obj, (str, Path)):
-            from gridplan.io.files import read_checked
-
             names.setdefault(kind, Path(obj).name)
-            gdf, probs = read_checked(obj, kind, columns=columns,
-                                      coords=coords if kind in ("households", "facilities")
-                                      else "wgs84", strict_columns=False)
+            gdf, probs = read_checked(obj, kind, columns=by_kind[kind] or None,
+                                      coords=by_datum.get(kind, "wgs84"),
+                                      layer=(layers or {}).get(kind), crs=(crs or {}).get(kind))
         elif isinstance(obj, gpd.GeoDataFrame):
             gdf, probs = conform(obj, kind, names.get(kind, kind))
         else:
