@@ -65,7 +65,7 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     out : path
         Output folder; sub-folders ``grids/``, ``coverage/``, ``sites/`` and ``export/``.
     data : path, optional
-        Sample data folder (default: the repository's ``data/``; generated when absent).
+        Sample data folder (default: the district shipped in the package; generated when absent).
     add : int
         New centres to recommend.
     seed : int
@@ -77,11 +77,11 @@ def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: in
     -------
     DemoSummary
     """
-    from gridplan.datasets.sample import _repo_data, write_sample
+    from gridplan.datasets.sample import SAMPLE_DIR, write_sample
 
     out = Path(out)
     summary = DemoSummary(out=out)
-    data = Path(data) if data is not None else _repo_data()
+    data = Path(data) if data is not None else SAMPLE_DIR
     paths = _sample_paths(data)
     if not all(p.exists() for p in paths.values()):
         write_sample(data)
