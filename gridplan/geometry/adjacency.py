@@ -96,9 +96,19 @@ def unit_adjacency(cells: np.ndarray, *, tolerance: float = SNAP_M,
 
 
 def zones(polygon, barriers) -> np.ndarray:
-    """Split ``polygon`` by barrier lines into zones (polygons), in a deterministic order.
+    """Split ``polygon`` by barrier lines into zones.
 
     Barrier lines that do not cross the polygon from edge to edge (dangling ends) do not split it.
+
+    Parameters
+    ----------
+    polygon : Polygon or MultiPolygon
+    barriers : array of lines or None
+
+    Returns
+    -------
+    ndarray of Polygon
+        The zones, north-west first.
     """
     if barriers is None or len(barriers) == 0:
         parts = shapely.get_parts(polygon)

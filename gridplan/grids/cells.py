@@ -118,7 +118,18 @@ def _faces(polygon, barrier_lines, xy, kept_polys) -> tuple[np.ndarray, np.ndarr
 
 
 def polygonal(geom):
-    """The polygonal part of ``geom`` (valid), or an empty polygon."""
+    """The polygonal part of ``geom``, made valid.
+
+    Parameters
+    ----------
+    geom : Geometry
+
+    Returns
+    -------
+    Polygon or MultiPolygon
+        Empty when ``geom`` has no polygonal part; degenerate spikes split off by
+        ``make_valid`` are dropped.
+    """
     if not shapely.is_valid(geom):
         geom = shapely.make_valid(geom)
     parts = shapely.get_parts(geom)
@@ -132,12 +143,32 @@ def polygonal(geom):
 
 
 def union(geoms):
-    """Union of pieces, always valid and polygonal."""
+    """Union of pieces, always valid and polygonal.
+
+    Parameters
+    ----------
+    geoms : array of Polygon
+
+    Returns
+    -------
+    Polygon or MultiPolygon
+    """
     return polygonal(shapely.union_all(geoms))
 
 
 def first_hit(points, polys) -> np.ndarray:
-    """Index of the first polygon containing each point (-1 if none)."""
+    """Index of the first polygon containing each point.
+
+    Parameters
+    ----------
+    points : array of Point
+    polys : array of Polygon
+
+    Returns
+    -------
+    ndarray of int64
+        The lowest index of a polygon the point intersects, -1 if none.
+    """
     out = np.full(len(points), -1, dtype=np.int64)
     if len(polys) == 0 or len(points) == 0:
         return out
@@ -148,7 +179,19 @@ def first_hit(points, polys) -> np.ndarray:
 
 
 def locate(points_xy: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """Index of the piece holding each point (nearest piece for points in dropped slivers)."""
+    """Index of the piece holding each point.
+
+    Parameters
+    ----------
+    points_xy : ndarray (n, 2)
+    geoms : array of Polygon
+
+    Returns
+    -------
+    ndarray of int64
+        The lowest index of a piece the point intersects; the nearest piece for points in
+        dropped slivers.
+    """
     pts = shapely.points(points_xy)
     tree = shapely.STRtree(geoms)
     pi, gi = tree.query(pts, predicate="intersects")

@@ -10,7 +10,17 @@ __all__ = ["grid_codes", "grid_order"]
 
 
 def grid_order(geoms: np.ndarray) -> np.ndarray:
-    """Spatial order, north-west first (by x - y of a point on the surface, then by -y)."""
+    """Spatial order, north-west first.
+
+    Parameters
+    ----------
+    geoms : array of Polygon
+
+    Returns
+    -------
+    ndarray of int
+        Positions ordered by x - y of a point on the surface, then by -y, then by x (to the mm).
+    """
     rp = shapely.point_on_surface(geoms)
     x, y = shapely.get_x(rp), shapely.get_y(rp)
     return np.lexsort((np.round(x, 3), -np.round(y, 3), np.round(x - y, 3)))

@@ -125,7 +125,19 @@ def _figures(code: str, detail: str) -> dict[str, int]:
 
 
 def unit_over_max(households: int, hi: int) -> Reason:
-    """One building or address over the maximum: a grid of its own."""
+    """One building or address over the maximum: a grid of its own.
+
+    Parameters
+    ----------
+    households : int
+        The unit's households.
+    hi : int
+        The maximum.
+
+    Returns
+    -------
+    Reason
+    """
     return Reason("unit_over_max", {"households": int(households), "hi": int(hi)})
 
 

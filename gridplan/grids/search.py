@@ -47,14 +47,37 @@ class Graph:
 
 
 def violation(w: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """Households outside the band per grid (0 for an empty grid, which simply disappears)."""
+    """Households outside the band per grid.
+
+    Parameters
+    ----------
+    w : ndarray of int
+        Households per grid.
+    lo, hi : int
+        The band.
+
+    Returns
+    -------
+    ndarray of int64
+        Households below ``lo`` or above ``hi``; 0 for an empty grid, which simply disappears.
+    """
     w = np.asarray(w, dtype=np.int64)
     v = np.maximum(lo - w, 0) + np.maximum(w - hi, 0)
     return np.where(w == 0, 0, v)
 
 
 def whole_grids_possible(total: int, lo: int, hi: int) -> bool:
-    """Can ``total`` households be divided into whole grids of ``lo``-``hi`` (by count alone)?"""
+    """Can ``total`` households be divided into whole grids of ``lo``-``hi`` (by count alone)?
+
+    Parameters
+    ----------
+    total, lo, hi : int
+
+    Returns
+    -------
+    bool
+        Some whole number of grids k has k * lo <= total <= k * hi (always, for lo = 0).
+    """
     return math.ceil(total / hi) <= total // lo if lo > 0 else True
 
 
@@ -64,8 +87,25 @@ def _pp(area, perim):
 
 
 def candidate_ks(total: int, lo: int, hi: int, n: int, target: float | None = None) -> list[int]:
-    """Grid counts to try, best first: the feasible band ceil(H/hi)..floor(H/lo) ordered by
-    distance to H/target; when the band is empty, the count with the least unavoidable excess."""
+    """Grid counts to try, best first.
+
+    Parameters
+    ----------
+    total : int
+        Households H to divide.
+    lo, hi : int
+        The band.
+    n : int
+        Units (no more grids than units).
+    target : float, optional
+        Households per grid to aim at (default: the middle of the band).
+
+    Returns
+    -------
+    list of int
+        The feasible counts ceil(H/hi)..floor(H/lo) ordered by distance to H/target; when there
+        is none, the count with the least unavoidable excess.
+    """
     target = (lo + hi) / 2.0 if target is None else target
     kmin, kmax = max(1, math.ceil(total / hi)), max(1, total // lo) if lo > 0 else n
     kmax = min(kmax, n)
@@ -97,7 +137,19 @@ def _components_within(g: Graph, labels: np.ndarray) -> np.ndarray:
 
 
 def make_contiguous(g: Graph, labels: np.ndarray) -> np.ndarray:
-    """Keep the heaviest connected piece of every grid; hand the other pieces to neighbours."""
+    """Keep the heaviest connected piece of every grid; hand the other pieces to neighbours.
+
+    Parameters
+    ----------
+    g : Graph
+    labels : ndarray of int
+        Grid per unit.
+
+    Returns
+    -------
+    ndarray of int
+        Labels whose grids are connected in ``g``.
+    """
     labels = labels.copy()
     comp = _components_within(g, labels)
     ncomp = comp.max() + 1

@@ -20,7 +20,19 @@ __all__ = ["UnitGraph", "symmetric", "unit_graph", "units_on_pieces"]
 
 
 def symmetric(n: int, i: np.ndarray, j: np.ndarray, data: np.ndarray) -> sparse.csr_matrix:
-    """The symmetric n x n matrix with ``data`` at (i, j) and (j, i) (duplicates summed)."""
+    """The symmetric n x n matrix with ``data`` at (i, j) and (j, i).
+
+    Parameters
+    ----------
+    n : int
+    i, j : ndarray of int
+    data : ndarray
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Duplicate pairs summed.
+    """
     return sparse.csr_matrix((np.r_[data, data], (np.r_[i, j], np.r_[j, i])), shape=(n, n))
 
 
