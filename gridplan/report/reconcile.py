@@ -34,14 +34,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from gridplan.geometry.adjacency import voronoi_cells
+from gridplan.geometry.adjacency import SNAP_M, unit_adjacency, voronoi_cells
 from gridplan.report.codes import grid_codes
 from gridplan.errors import InputError
 from gridplan.io.projection import local_crs
-from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS, UNIT_ADJACENCY_MIN_EDGE_M
+from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 __all__ = ["ALIGNED_SHARE", "OURS", "OUTSIDE", "ReconcileResult", "reconcile", "write_reconcile"]
 
@@ -52,8 +51,6 @@ OURS = "ours"
 #: Grid label of households that fall in no grid of a layer.
 OUTSIDE = "(outside)"
 _ID_CANDIDATES = ("grid_id", "grid_code", "code", "id", "name")
-#: Unit edges closer than this (metres) are one shared edge (reprojection leaves millimetre gaps).
-SNAP_TOLERANCE_M = 0.05
 
 
 @dataclass
@@ -429,10 +426,8 @@ def _propose(member, departments, units, unit_of, ours, weight, lo, hi):
     # Strongest agreement first, then bigger units, then unit id: deterministic.
     candidates.sort(key=lambda c: (-len(c[2]), -unit_hh[c[0]], str(units["unit_id"].iloc[c[0]])))
 
-    ii, jj, length = _shared_edges(units.geometry.to_numpy())
-    keep = length >= UNIT_ADJACENCY_MIN_EDGE_M
-    adj = sparse.coo_array((np.ones(keep.sum()), (ii[keep], jj[keep])), shape=(n_units, n_units))
-    adj = (adj + adj.T).tocsr()
+    # cells read back from WGS-84 files: their shared edges agree only to millimetres
+    adj = unit_adjacency(units.geometry.to_numpy(), tolerance=SNAP_M)
     comm = units["community_id"].astype(object).to_numpy()
     grid_comm = dict(zip(ours["grid_id"], ours["community_id"]))
     totals = pd.Series(unit_hh).groupby(unit_grid).sum().to_dict()
@@ -467,25 +462,6 @@ def _propose(member, departments, units, unit_of, ours, weight, lo, hi):
         pending = [(i, t, w) for i, t, w, _ in left]
     return (pd.DataFrame(changes, columns=cols).astype({"households": "int64"}),
             pd.DataFrame(rejected, columns=cols).astype({"households": "int64"}), unit_grid)
-
-
-def _shared_edges(cells: np.ndarray, tol: float = SNAP_TOLERANCE_M
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs ``i < j`` of cells and the length of boundary they share within ``tol`` metres.
-
-    Cells that went through a reprojection (WGS-84 files and back) no longer share their edges
-    exactly: a straight edge of one cell and the same edge of its neighbour with an extra vertex
-    part by millimetres, and an exact test would find no neighbours at all.
-    """
-    cells = np.asarray(cells, dtype=object)
-    i, j = shapely.STRtree(cells).query(cells, predicate="dwithin", distance=tol)
-    keep = i < j
-    i, j = i[keep], j[keep]
-    bnd = shapely.boundary(cells)
-    # A coarse buffer is enough: it only has to hold the neighbour's edge, not measure area.
-    halo = shapely.buffer(bnd, tol, quad_segs=1)
-    length = shapely.length(shapely.intersection(bnd[i], halo[j]))
-    return i.astype(np.int64), j.astype(np.int64), length
 
 
 def _refusal(i, src, target, h, unit_grid, comm, grid_comm, adj, totals, dist, lo, hi):
