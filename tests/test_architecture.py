@@ -116,6 +116,17 @@ def test_no_function_body_over_80_lines():
 
 
 def test_tests_do_not_import_benchmarks():
-    bad = [p.name for p in (ROOT / "tests").rglob("*.py")
-           if "bench/" in p.read_text(encoding="utf-8") and p.name != Path(__file__).name]
+    """Shared generators live in tests/generators; bench/ imports them, never the reverse."""
+    bench = {p.stem for p in (ROOT / "bench").glob("*.py")}
+    bad = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                names = [str(node.args[0].value)] if "bench" in str(node.args[0].value) and \
+                    str(node.args[0].value).endswith(".py") else []
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] in bench or
+                    n.startswith("bench/")]
     assert not bad, bad
