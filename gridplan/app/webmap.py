@@ -32,6 +32,7 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
+from gridplan.grids.numbering import split_grid_id
 from gridplan.i18n import t, unit_text
 from gridplan.io.projection import to_wgs84
 from gridplan.norms import (
@@ -493,7 +494,8 @@ def _add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lan
             # not on the map at first: the zoom handler adds the groups that fit, so the
             # labels of small grids never flash up
             groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False, show=False)
-        short = str(gid).rsplit("-", 1)[-1]
+        _, number = split_grid_id(gid)
+        short = str(gid) if number is None else f"{number:02d}"
         folium.CircleMarker(
             [p.y, p.x], radius=0, weight=0, opacity=0, fill=False, interactive=False,
             tooltip=folium.Tooltip(f"<b>{short}</b> {int(h)}{unit}", permanent=True, sticky=False,

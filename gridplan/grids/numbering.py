@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["grid_codes", "grid_order"]
+__all__ = ["grid_codes", "grid_order", "split_grid_id"]
 
 
 def grid_order(geoms: np.ndarray) -> np.ndarray:
@@ -26,9 +26,18 @@ def grid_order(geoms: np.ndarray) -> np.ndarray:
     return np.lexsort((np.round(x, 3), -np.round(y, 3), np.round(x - y, 3)))
 
 
+def split_grid_id(grid_id) -> tuple[str, int | None]:
+    """``"<community_id>-<NN>"`` -> (community id, NN); (the whole id, None) without a numeric
+    tail. The one reading of a grid code's parts (codes, plans, exports and the map use it)."""
+    head, sep, tail = str(grid_id).rpartition("-")
+    if sep and tail.isdigit():
+        return head, int(tail)
+    return str(grid_id), None
+
+
 def _number(gid: str, cid: str) -> int | None:
-    tail = str(gid)[len(cid) + 1:] if str(gid).startswith(f"{cid}-") else ""
-    return int(tail) if tail.isdigit() else None
+    head, number = split_grid_id(gid)
+    return number if head == cid else None
 
 
 def grid_codes(cid: str, kept_ids: list[str], geoms: np.ndarray, hh_grid: np.ndarray,

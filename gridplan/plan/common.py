@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan.errors import InputError
+from gridplan.grids.numbering import split_grid_id
 
 __all__ = ["grid_sort_key", "jsonable", "plain", "require_columns", "sort_grids", "sorted_ids"]
 
@@ -27,8 +28,8 @@ def grid_sort_key(grid_id: str) -> tuple:
     tuple
         ``(prefix, number, code)``; a code without a numeric tail sorts after the numbered ones.
     """
-    head, _, tail = str(grid_id).rpartition("-")
-    return (head, int(tail) if tail.isdigit() else math.inf, str(grid_id))
+    head, number = split_grid_id(grid_id)
+    return (head, math.inf if number is None else number, str(grid_id))
 
 
 def sort_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -27,7 +27,6 @@ really new grid takes the next number never used in its community.
 
 from __future__ import annotations
 
-import re
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +35,7 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from gridplan.errors import InputError
+from gridplan.grids.numbering import split_grid_id
 from gridplan.io.projection import local_crs
 
 __all__ = [
@@ -53,9 +53,6 @@ UNKNOWN_STREET = "000"
 #: grid's that must go on in it, for the grid to keep the previous grid's code.
 KEEP_CODE_SHARE = 0.5
 
-_NUMBER = re.compile(r"-(\d+)$")
-
-
 def grid_number(grid_id: str) -> int:
     """The ``NN`` of ``<community_id>-<NN>``.
 
@@ -64,15 +61,15 @@ def grid_number(grid_id: str) -> int:
     InputError
         When ``grid_id`` does not end in ``-<digits>``.
     """
-    m = _NUMBER.search(str(grid_id))
-    if not m:
+    _, number = split_grid_id(grid_id)
+    if number is None:
         raise InputError(
             f"grid_id '{grid_id}' does not end in -<number>",
             column="grid_id",
             fix="grid ids are <community_id>-<NN>, as gridplan partition writes them",
             message_zh=f"网格编号 '{grid_id}' 不是 <社区编号>-<序号> 的形式",
         )
-    return int(m.group(1))
+    return number
 
 
 def make_grid_code(street_id: object, community_id: object, number: int) -> str:

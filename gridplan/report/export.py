@@ -29,6 +29,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from gridplan.grids.numbering import split_grid_id
 from gridplan.i18n import columns as i18n_columns
 from gridplan.i18n import reason_text
 from gridplan.io.atomic import atomic_path
@@ -385,7 +386,8 @@ def _zh(table: pd.DataFrame) -> pd.DataFrame:
 def _code_scheme_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
     example = str(grids["grid_code"].iloc[0])
     street, _, rest = example.partition("-")
-    community, _, number = rest.rpartition("-")
+    community, n = split_grid_id(rest)
+    number = rest if n is None else f"{n:02d}"
     return pd.DataFrame({
         "part": ["街道编码", "社区编码", "网格序号", "微网格序号"],
         "meaning": [
