@@ -152,9 +152,9 @@ def test_plan_adjacency_comes_from_the_shared_builder(monkeypatch):
     seen = []
     real = adjacency.shared_boundaries
 
-    def spy(cells):
+    def spy(cells, *args, **kwargs):
         seen.append(len(cells))
-        return real(cells)
+        return real(cells, *args, **kwargs)
 
     monkeypatch.setattr(adjacency, "shared_boundaries", spy)
     result, hh, communities = _strip()
@@ -226,3 +226,16 @@ def test_load_does_not_hide_unexpected_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(pyogrio, "read_dataframe", broken)
     with pytest.raises(MemoryError):
         Plan.load(path)
+
+
+def test_unedited_plan_grids_have_the_partitions_figures(sample):
+    """One grid-figures function: a plan made from a partition shows the partition's figures
+    (before, the plan rounded area and compactness its own way)."""
+    plan = _sample_plan(sample)
+    res, _ = sample
+    a = res.grids.set_index("grid_id").sort_index()
+    b = plan.grids.set_index("grid_id").loc[a.index]
+    for col in ("households", "population", "n_buildings", "n_estates", "status", "area_m2",
+                "compactness"):
+        pd.testing.assert_series_equal(a[col].astype(object), b[col].astype(object),
+                                       check_names=False)

@@ -7,7 +7,6 @@ touched with it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
@@ -15,6 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.grids.figures import grid_figures
+from gridplan.grids.reasons import Reason
 from gridplan.plan.units import UnitTables
 
 __all__ = ["GRID_COLUMNS", "edited_reason", "grid_rows"]
@@ -79,15 +80,21 @@ def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset,
         ).set_index("grid_id", drop=False)
     upos = np.flatnonzero(np.isin(unit_grid, grid_ids))
     ugrid = unit_grid[upos]
-    geom, area, compact = _shape_figures(tables.units.geometry.values[upos], ugrid, grid_ids, crs)
-    counts = _household_figures(grid_ids, unit_grid, upos, tables.household_unit, households,
-                                weights, spots)
-    hh_total = counts["households"]
+    geom = gpd.GeoSeries([shapely.union_all(tables.units.geometry.values[upos][ugrid == g])
+                          for g in grid_ids], crs=crs)
+    # the one computation of grid figures, shared with the partition and reconcile
+    building = (households["building_id"].astype(object).to_numpy()
+                if "building_id" in households else np.full(len(households), None, object))
+    fig = grid_figures(
+        geom.values, grid_ids, unit_grid[tables.household_unit], weights, band=band,
+        population=households["population"] if "population" in households else None,
+        building=np.where(pd.isna(building), spots, building),
+        estate=households["estate_id"].to_numpy(object) if "estate_id" in households else None)
     community = pd.Series([str(tables.community[upos[ugrid == g][0]]) for g in grid_ids],
                           index=grid_ids)
     info = info.reindex(community.to_numpy())
-    lo, hi = band
-    status = np.where(hh_total < lo, "under", np.where(hh_total > hi, "over", "ok"))
+    status = fig["status"].to_numpy(object)
+    hh_total = fig["households"].to_numpy()
     out = gpd.GeoDataFrame(
         {
             "grid_id": pd.array(grid_ids, dtype="str"),
@@ -95,15 +102,15 @@ def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset,
             "community_name": info["community_name"].to_numpy(),
             "street_id": info["street_id"].to_numpy(),
             "street_name": info["street_name"].to_numpy(),
-            "households": hh_total.to_numpy(),
-            "population": counts["population"].to_numpy(),
-            "n_buildings": counts["n_buildings"].to_numpy().astype(np.int64),
-            "n_estates": counts["n_estates"].to_numpy().astype(np.int64),
+            "households": hh_total,
+            "population": fig["population"].array,
+            "n_buildings": fig["n_buildings"].to_numpy(),
+            "n_estates": fig["n_estates"].to_numpy(),
             "status": pd.array(status, dtype="str"),
             "reason": [edited_reason(reasons.get(g), s, int(h), band)
                        for g, s, h in zip(grid_ids, status, hh_total)],
-            "area_m2": np.round(area, 1),
-            "compactness": np.round(compact, 4),
+            "area_m2": fig["area_m2"].to_numpy(),
+            "compactness": fig["compactness"].to_numpy(),
             "locked": [g in locked for g in grid_ids],
             "barrier_crossing": [len(set(tables.zone[upos[ugrid == g]])) > 1 for g in grid_ids],
         },
@@ -112,51 +119,6 @@ def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset,
     )
     out.index = pd.Index(grid_ids, name=None)
     return out
-
-
-def _shape_figures(cells: np.ndarray, ugrid: np.ndarray, grid_ids: list, crs):
-    """Polygon (union of the unit cells), area and Polsby-Popper compactness of each grid."""
-    polys = [shapely.union_all(cells[ugrid == g]) for g in grid_ids]
-    geom = gpd.GeoSeries(polys, crs=crs)
-    area = shapely.area(geom.values)
-    perim = shapely.length(geom.values)
-    compact = np.where(perim > 0, 4 * math.pi * area / np.maximum(perim, 1e-9) ** 2, 0.0)
-    return geom, area, compact
-
-
-def _household_figures(grid_ids: list, unit_grid: np.ndarray, upos: np.ndarray,
-                       hh_unit: np.ndarray, households: pd.DataFrame, weights: np.ndarray,
-                       spots: np.ndarray) -> dict[str, pd.Series]:
-    """Households, population, buildings and estates of each grid, indexed by ``grid_ids``."""
-    hsel = np.isin(hh_unit, upos)
-    hh = households.loc[hsel]
-    frame = pd.DataFrame({"grid_id": unit_grid[hh_unit[hsel]], "w": weights[hsel]})
-    has_pop = "population" in hh
-    if has_pop:
-        frame["population"] = pd.to_numeric(hh["population"], errors="coerce").to_numpy()
-    # A household without a building id counts as a building of its own location (rounded
-    # to the metre), as the partition counts it, so that both give the same n_buildings.
-    spot = spots[hsel]
-    if "building_id" in hh:
-        b = hh["building_id"].astype(object).to_numpy()
-        frame["building_id"] = np.where(pd.isna(b), spot, b)
-    else:
-        frame["building_id"] = spot
-    if "estate_id" in hh:
-        frame["estate_id"] = hh["estate_id"].to_numpy(dtype=object)
-    grp = frame.groupby("grid_id", sort=False)
-    if has_pop:
-        population = grp["population"].sum(min_count=1).reindex(grid_ids)
-        population = population.round().astype("Int64")
-    else:
-        population = pd.Series(pd.NA, index=grid_ids, dtype="Int64")
-    return {
-        "households": grp["w"].sum().reindex(grid_ids, fill_value=0).astype(np.int64),
-        "population": population,
-        "n_buildings": grp["building_id"].nunique().reindex(grid_ids, fill_value=0),
-        "n_estates": (grp["estate_id"].nunique().reindex(grid_ids, fill_value=0)
-                      if "estate_id" in frame else pd.Series(0, index=grid_ids)),
-    }
 
 
 def edited_reason(kept: str | None, status: str, households: int,
@@ -184,5 +146,5 @@ def edited_reason(kept: str | None, status: str, households: int,
         return kept
     # the same "<code>: <detail>" form as the partition's reasons (gridplan.i18n reads both)
     if status == "under":
-        return f"edited_below_min: {households} households, fewer than {band[0]}"
-    return f"edited_over_max: {households} households, more than {band[1]}"
+        return Reason("edited_below_min", {"households": households, "lo": band[0]}).text()
+    return Reason("edited_over_max", {"households": households, "hi": band[1]}).text()

@@ -15,7 +15,6 @@ import shapely
 from scipy import sparse
 
 from gridplan.geometry import adjacency as shared_adjacency
-from gridplan.norms import UNIT_ADJACENCY_MIN_EDGE_M
 from gridplan.plan.barriers import unit_zones
 
 __all__ = [
@@ -96,29 +95,18 @@ class UnitTables:
 
 
 def unit_adjacency(cells) -> sparse.csr_matrix:
-    """Units sharing a boundary of at least ``UNIT_ADJACENCY_MIN_EDGE_M`` metres.
-
-    The shared boundaries come from :func:`gridplan.geometry.adjacency.shared_boundaries`, the
-    one adjacency builder of gridplan; the plan only asks for a longer shared edge, because two
-    units meeting at a corner (or along a few centimetres) do not make a grid contiguous.
-
-    Parameters
-    ----------
-    cells : array of Polygon
-        In a metric CRS.
+    """Units sharing at least ``UNIT_ADJACENCY_MIN_EDGE_M`` metres of boundary: the one
+    adjacency builder (:func:`gridplan.geometry.adjacency.unit_adjacency`), whose snapping
+    tolerance joins unit edges that drifted by millimetres on the WGS-84 round trip.
 
     Returns
     -------
     csr_matrix
         Symmetric, int8.
     """
-    n = len(cells)
-    a, b, length = shared_adjacency.shared_boundaries(np.asarray(cells, dtype=object))
-    ok = length >= UNIT_ADJACENCY_MIN_EDGE_M
-    a, b = a[ok], b[ok]
-    m = sparse.coo_matrix((np.ones(2 * len(a), dtype=np.int8), (np.r_[a, b], np.r_[b, a])),
-                          shape=(n, n))
-    return m.tocsr()
+    adj = shared_adjacency.unit_adjacency(np.asarray(cells, dtype=object))
+    adj.data = np.ones_like(adj.data, dtype=np.int8)
+    return adj.astype(np.int8)
 
 
 def household_units(households: gpd.GeoDataFrame, assignment,
