@@ -10,6 +10,7 @@ bound with its sign flipped makes a time-limited MILP claim "optimal, gap 0").
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from contextlib import contextmanager
@@ -190,6 +191,7 @@ def check_capacitated_claim(A, w, cap, k, fixed, sol, *, lp: float | None = None
     """A capacitated claim: objective + baseline within the LP relaxation, bound >= objective,
     the status following the gap; the baseline is the LP with only the fixed columns open."""
     fixed = np.asarray(fixed, dtype=bool)
+    cap = np.floor(np.asarray(cap, dtype=float))  # a site serves whole households
     base = lp_capacitated(A, w, cap, 0, fixed)
     assert sol.details["baseline"] == pytest.approx(base, abs=1e-6 * max(1.0, base))
     lp = lp_capacitated(A, w, cap, k, fixed) if lp is None else lp
@@ -215,7 +217,8 @@ def recorded_solves():
     def wrap(name):
         def call(*args, **kwargs):
             sol = originals[name](*args, **kwargs)
-            calls.append((name, args, kwargs, sol))
+            # a copy: the caller may renumber the sites of the object it gets
+            calls.append((name, args, kwargs, copy.deepcopy(sol)))
             return sol
 
         return call

@@ -5,7 +5,8 @@ a jittered walking lattice with missing links) come from the strategy of
 tests/test_pipeline_fuzz.py. For every draw, ``site(..., add=K)`` for K = 1..3 and
 ``site(..., target_share=s)`` either return or raise an InputError, never another exception; when
 they return, every household row is kept, coverage only grows, the site table adds up to the
-report, the certified gap lies in [0, 1] (0 when "optimal") and a second run gives the same sites.
+report, the certified gap lies in [0, 1] (0 when "optimal"), the claim holds against the LP relaxation
+and (up to 12 candidates) brute force, and a second run gives the same sites.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from _cover_ref import check_recorded, recorded_solves
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_pipeline_fuzz import districts
@@ -35,13 +37,25 @@ def _households(d: dict) -> gpd.GeoDataFrame:
 
 
 def _site(*args, **kwargs):
-    """site(), or None when it refuses the input with an InputError (any other exception fails)."""
-    with warnings.catch_warnings():
+    """site(), or None when it refuses the input with an InputError (any other exception fails).
+
+    The solver's claim is checked against facts computed apart from gridplan
+    (tests/_cover_ref.py): the LP relaxation, and brute force when there are at most 12
+    candidates, so that "optimal" is the optimum and the bound is never below it.
+    """
+    with warnings.catch_warnings(), recorded_solves() as calls:
         warnings.simplefilter("ignore")
         try:
-            return site(*args, **kwargs)
+            result = site(*args, **kwargs)
         except InputError:
             return None
+    assert check_recorded(calls) == 1
+    sol = calls[0][3]
+    r = result.report
+    assert (r["objective"], r["bound"], r["gap"], r["status"]) == (
+        float(sol.objective), float(sol.bound), float(sol.gap), sol.status)
+    event("brute force" if calls[0][1][0].shape[1] <= 12 else "LP only")
+    return result
 
 
 def _check(result, hh: gpd.GeoDataFrame, weights: np.ndarray, *, add=None, target=None) -> None:

@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from _cover_ref import check_recorded, recorded_solves
 
 from gridplan.errors import GridplanWarning, InputError
 
@@ -22,12 +23,27 @@ MINUTES = 8.0  # short enough that the sample has real gaps to fill
 
 @pytest.fixture(scope="module")
 def sample(sample_dir):
-    from gridplan.network import load_network
     from gridplan.datasets.sample import load_sample
+    from gridplan.network import load_network
 
     d = load_sample()
     d["net"] = load_network(d["network"])
     return d
+
+
+def _site_checked(*args, **kwargs):
+    """site(), with the solver's claim checked against the LP relaxation (tests/_cover_ref.py)
+    and the report carrying exactly that claim."""
+    from gridplan.siting.api import site
+
+    with recorded_solves() as calls:
+        r = site(*args, **kwargs)
+    assert check_recorded(calls) == 1
+    sol = calls[0][3]
+    for key in ("objective", "bound", "gap"):
+        assert r.report[key] == pytest.approx(float(getattr(sol, key)), abs=1e-9), key
+    assert r.report["status"] == sol.status
+    return r
 
 
 def _with_sites(facilities, sites, kind="community_centre"):
@@ -37,11 +53,9 @@ def _with_sites(facilities, sites, kind="community_centre"):
 
 def test_claimed_gain_is_what_coverage_measures(sample):
     from gridplan.access.coverage import coverage
-    from gridplan.siting.api import site
 
-    r = site(sample["households"], sample["facilities"], sample["net"], add=3, minutes=MINUTES)
+    r = _site_checked(sample["households"], sample["facilities"], sample["net"], add=3, minutes=MINUTES)
     assert len(r.sites) == 3 and r.sites.crs.to_epsg() == 4326
-    assert r.report["gap"] >= 0 and r.report["bound"] >= r.report["objective"]
     before = coverage(sample["households"], sample["facilities"], sample["net"], minutes=MINUTES,
                       isochrones=False)
     after = coverage(sample["households"], _with_sites(sample["facilities"], r.sites), sample["net"],
@@ -64,10 +78,9 @@ def test_claimed_gain_is_what_coverage_measures(sample):
 
 def test_target_share_uses_fewest_sites(sample):
     from gridplan.access.coverage import coverage
-    from gridplan.siting.api import site
 
-    r = site(sample["households"], sample["facilities"], sample["net"], target_share=0.9,
-             minutes=MINUTES)
+    r = _site_checked(sample["households"], sample["facilities"], sample["net"], target_share=0.9,
+                      minutes=MINUTES)
     assert r.report["status"] == "optimal"  # proven: no fewer sites reach the target
     after = coverage(sample["households"], _with_sites(sample["facilities"], r.sites), sample["net"],
                      minutes=MINUTES, isochrones=False)
@@ -111,8 +124,8 @@ def test_stations_go_to_grids_no_centre_covers(sample):
 def test_capacity_caps_what_each_site_serves(sample):
     from gridplan.siting.api import site
 
-    r = site(sample["households"], sample["facilities"], sample["net"], add=2, minutes=MINUTES,
-             capacity=True, new_site_area_m2=60.0)  # 60 m2 serves 200 households
+    r = _site_checked(sample["households"], sample["facilities"], sample["net"], add=2,
+                      minutes=MINUTES, capacity=True, new_site_area_m2=60.0)  # 60 m2: 200 households
     assert (r.sites["capacity_households"] == 200).all()
     assert (r.sites["households_gained"] <= 200 + 1e-9).all()
     assert r.report["objective"] == pytest.approx(r.sites["households_gained"].sum())
@@ -180,9 +193,9 @@ def test_cli_writes_the_same_bytes_twice(sample_dir, tmp_path):
 def test_real_osm_network_gain_matches_coverage(realdata):
     """Nanjing Xinjiekou (real OSM): households estimated from buildings, two existing centres,
     a 5-minute circle so that most households are uncovered."""
-    from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
     from gridplan.access.coverage import coverage
     from gridplan.network import load_network
+    from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
     from gridplan.siting.api import site
 
     pbf = realdata / "nanjing" / "nanjing_xinjiekou.osm.pbf"
