@@ -25,6 +25,11 @@ def register(sub) -> None:
     p.add_argument("--buildings", help="building polygons (building_id, estate_id)")
     p.add_argument("--estates", help="estate (小区) polygons (estate_id)")
     p.add_argument("--barriers", help="barrier lines (arterial roads, rivers, railways)")
+    p.add_argument("--streets", "--network", dest="streets",
+                   help="street or walking-network lines: grid lines follow them, footprints "
+                   "(--buildings polygons) and estate walls")
+    p.add_argument("--keep-buildings-whole", action="store_true",
+                   help="never split a building above --max by entrance")
     p.add_argument("--min", type=int, default=GRID_MIN_HOUSEHOLDS, dest="min_households",
                    help=f"fewest households per grid (default {GRID_MIN_HOUSEHOLDS})")
     p.add_argument("--max", type=int, default=GRID_MAX_HOUSEHOLDS, dest="max_households",
@@ -46,14 +51,15 @@ def run(args: argparse.Namespace) -> int:
 
     layers = read_inputs(args, {"households": args.households, "communities": args.communities,
                                 "buildings": args.buildings, "estates": args.estates,
-                                "barriers": args.barriers})
+                                "barriers": args.barriers, "streets": args.streets})
     households, communities = layers["households"], layers["communities"]
     buildings, estates, barriers = layers["buildings"], layers["estates"], layers["barriers"]
     keep = read_output(args.keep, "kept grids", ("grid_id",)) if args.keep else None
     replan = read_output(args.replan, "previous plan", ("grid_id",)) if args.replan else None
 
     res = partition(households, communities, buildings=buildings, estates=estates,
-                    barriers=barriers, min_households=args.min_households,
+                    barriers=barriers, streets=layers["streets"],
+                    keep_buildings_whole=args.keep_buildings_whole, min_households=args.min_households,
                     max_households=args.max_households, micro_max=args.micro_max, keep=keep,
                     replan=replan, seed=args.seed, n_jobs=args.jobs, progress=not args.quiet,
                     **engine_options(args))

@@ -25,6 +25,7 @@ from gridplan.errors import InputError
 from gridplan.grids.cells import polygonal
 from gridplan.grids.community import plan_community
 from gridplan.grids.figures import FIGURE_COLUMNS, grid_figures
+from gridplan.grids.footprints import CityFeatures, city_features, community_features
 from gridplan.grids.inputs import (
     barrier_lines,
     check_communities,
@@ -79,6 +80,7 @@ class PartitionResult:
 def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
               buildings: gpd.GeoDataFrame | None = None, estates: gpd.GeoDataFrame | None = None,
               barriers: gpd.GeoDataFrame | None = None,
+              streets: gpd.GeoDataFrame | None = None, keep_buildings_whole: bool = False,
               min_households: int = GRID_MIN_HOUSEHOLDS, max_households: int = GRID_MAX_HOUSEHOLDS,
               micro_max: int | None = None, keep: gpd.GeoDataFrame | None = None,
               replan: gpd.GeoDataFrame | None = None, seed: int = 0,
@@ -101,10 +103,20 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
         Polygons with ``community_id`` (unique), ``name``, optional ``street_id``, ``street_name``.
     buildings : GeoDataFrame, optional
         ``building_id`` with ``estate_id``: gives households their estate through their building.
+        Polygons are footprints: grid lines run around them, never through them, and the ground
+        between buildings of a street block is shared by a tessellation of the footprints.
     estates : GeoDataFrame, optional
-        Estate polygons with ``estate_id``: households without one get the estate they lie in.
+        Estate polygons with ``estate_id``: households without one get the estate they lie in;
+        their outlines are grid lines and an estate kept whole keeps all its ground.
     barriers : GeoDataFrame, optional
         Lines (arterial roads, rivers, railways) that grids should not straddle.
+    streets : GeoDataFrame, optional
+        Street or walking-network lines: grid lines follow them. Only with streets are the
+        footprints and estate outlines used as grid lines.
+    keep_buildings_whole : bool
+        Never split a building with more households than ``max_households`` by entrance (its
+        grid is flagged ``over``); by default such a building given as several rows is sliced
+        along its long axis into the fewest parts that fit.
     min_households, max_households : int
         The band (default 300-500, :mod:`gridplan.norms`).
     micro_max : int, optional
@@ -143,6 +155,11 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     building = id_column(hh_m, "building_id")
     rows = _Rows(shapely.get_coordinates(hh_m.geometry.values), hh_count, building,
                  estate_ids(hh_m, building, buildings, estates, crs))
+    # footprints, estate walls and the tessellation cut the ground only with streets given:
+    # without them a street block has no walls and the search struggles (work in progress)
+    feats = city_features(buildings if streets is not None else None,
+                          estates if streets is not None else None, streets, comm_m, building,
+                          hh_count, hi, crs, keep_buildings_whole=keep_buildings_whole)
     ctx = _Context({"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max},
                    barrier_lines(barriers, crs), kept_by_community(keep, crs),
                    previous_ids(replan, hh_m, crs) if replan is not None else None,
@@ -152,7 +169,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     order = np.argsort(cpos, kind="stable")
     bounds = np.searchsorted(cpos[order], np.arange(len(comm_m) + 1))
     members = [order[bounds[c]:bounds[c + 1]] for c in range(len(comm_m))]
-    tasks = [_task(comm_m, c, members[c], rows, ctx) for c in range(len(comm_m))]
+    tasks = [_task(comm_m, c, members[c], rows, ctx, feats) for c in range(len(comm_m))]
     # Communities are independent: the same pure per-community planner, mapped anywhere,
     # gives the same results in the same order.
     results = _run(tasks, n_jobs, progress) if mapper is None else mapper(plan_community, tasks)
@@ -208,7 +225,8 @@ class _Context:
     previous_totals: dict | None
 
 
-def _task(comm_m: gpd.GeoDataFrame, c: int, rows: np.ndarray, h: _Rows, ctx: _Context) -> dict:
+def _task(comm_m: gpd.GeoDataFrame, c: int, rows: np.ndarray, h: _Rows, ctx: _Context,
+          feats: CityFeatures) -> dict:
     """The :func:`gridplan.grids.community.plan_community` payload of community ``c``."""
     cid = comm_m["community_id"].iat[c]
     poly = comm_m.geometry.values[c]
@@ -217,12 +235,13 @@ def _task(comm_m: gpd.GeoDataFrame, c: int, rows: np.ndarray, h: _Rows, ctx: _Co
     return {
         "community_id": cid, "polygon": poly,
         "barriers": None if lines is None else lines[tree.query(poly, predicate="intersects")],
-        "xy": h.xy[rows], "hh": h.hh[rows],
-        "building": None if h.building is None else h.building[rows],
+        "hh": h.hh[rows],
+        "building": None if feats.row_building is None else feats.row_building[rows],
         "estate": None if h.estate is None else h.estate[rows], **ctx.settings,
         "kept": ctx.kept_by.get(cid, []), "previous": None if prev is None else prev[rows],
         "previous_unchanged": prev is not None and unchanged(cid, prev[rows], h.hh[rows],
-                                                             ctx.previous_totals)}
+                                                             ctx.previous_totals),
+        **community_features(feats, c, poly, rows, h.xy[rows])}
 
 
 def _collect(results: list[dict], comm_m: gpd.GeoDataFrame, members: list[np.ndarray], n: int,

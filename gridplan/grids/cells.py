@@ -1,5 +1,7 @@
 """The ground of one community cut into pieces: faces of the noded linework of the community
-boundary, kept grids, barriers and the Voronoi edges of the household locations.
+boundary, kept grids, barriers, streets, estate outlines and building footprints with the
+tessellation between them (:mod:`gridplan.geometry.featurecells`); where no footprints are
+given, the Voronoi edges of the household locations stand in for the tessellation.
 
 Every grid polygon is a union of pieces, so grids tile the community exactly.
 """
@@ -12,8 +14,10 @@ import numpy as np
 import shapely
 
 from gridplan.geometry.adjacency import shared_boundaries, zones
+from gridplan.geometry.featurecells import feature_lines
 
-__all__ = ["MIN_PIECE_AREA", "Pieces", "first_hit", "locate", "pieces", "polygonal", "union"]
+__all__ = ["MIN_PIECE_AREA", "Features", "Pieces", "first_hit", "locate", "pieces", "polygonal",
+           "union"]
 
 MIN_PIECE_AREA = 1e-2  # m2; slivers from floating-point clipping
 _GRID_SIZE = 1e-4  # m; precision of the noded linework
@@ -59,9 +63,29 @@ class Pieces:
                       loc[self.j[m]], self.length[m], self.cross[m])
 
 
-def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=()) -> Pieces:
-    """Faces of the noded linework: community boundary, kept grids, barriers and the Voronoi
-    edges of the distinct locations in ``xy``.
+@dataclass(frozen=True)
+class Features:
+    """The city's features inside one community (metric), all optional.
+
+    Attributes
+    ----------
+    streets : array of lines or None
+    estates : array of Polygon or None
+        Estate polygons.
+    footprints : array of Polygon or None
+        Building footprints clipped to the community; each one becomes exactly one piece.
+    """
+
+    streets: object = None
+    estates: object = None
+    footprints: object = None
+
+
+def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(),
+           features: Features | None = None) -> Pieces:
+    """Faces of the noded linework: community boundary, kept grids, barriers, the features
+    (streets, estate outlines, footprints and their tessellation) and, without footprints, the
+    Voronoi edges of the distinct locations in ``xy``.
 
     Noding all lines together (one ``union_all``) and polygonizing gives pieces whose shared
     edges are identical, so shared-boundary lengths and unions are exact; clipping every cell
@@ -77,12 +101,14 @@ def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=()) -> Pieces:
         Household locations (metric).
     kept_polys : sequence of Polygon
         Kept grids, already clipped to the community.
+    features : Features, optional
+        Streets, estates and footprints of the community.
 
     Returns
     -------
     Pieces
     """
-    faces, rp = _faces(polygon, barrier_lines, xy, kept_polys)
+    faces, rp = _faces(polygon, barrier_lines, xy, kept_polys, features or Features())
     zone = first_hit(rp, zones(polygon, barrier_lines))
     kept = first_hit(rp, np.asarray(kept_polys, dtype=object)) if len(kept_polys) else \
         np.full(len(faces), -1)
@@ -91,15 +117,18 @@ def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=()) -> Pieces:
     return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j])
 
 
-def _faces(polygon, barrier_lines, xy, kept_polys) -> tuple[np.ndarray, np.ndarray]:
+def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features
+           ) -> tuple[np.ndarray, np.ndarray]:
     """The valid faces inside ``polygon`` and a point on each, ordered by that point."""
-    lines = [shapely.boundary(polygon)]
+    has_fp = feats.footprints is not None and len(feats.footprints) > 0
+    lines = feature_lines(polygon, barriers=barrier_lines, streets=feats.streets,
+                          estates=feats.estates, footprints=feats.footprints)
     loc = np.unique(np.round(xy, 2), axis=0) if len(xy) else np.empty((0, 2))
-    if len(loc) >= 2:
-        lines.append(shapely.voronoi_polygons(shapely.multipoints(loc), extend_to=polygon,
-                                              only_edges=True))
-    if barrier_lines is not None and len(barrier_lines):
-        lines.extend(shapely.intersection(np.asarray(barrier_lines, dtype=object), polygon))
+    if len(loc) >= 2 and not has_fp:
+        # after the boundary, before the rest: the order of the union is the order of today's
+        # output bytes
+        lines.insert(1, shapely.voronoi_polygons(shapely.multipoints(loc), extend_to=polygon,
+                                                 only_edges=True))
     lines.extend(shapely.boundary(np.asarray(kept_polys, dtype=object)) if len(kept_polys) else [])
     # snap-rounding to 0.1 mm makes near-coincident lines (kept grids read back from a file,
     # barriers along the boundary) coincide, so no sliver or spike faces appear

@@ -23,6 +23,7 @@ import shapely
 
 from gridplan.grids.cells import (
     MIN_PIECE_AREA,
+    Features,
     Pieces,
     first_hit,
     locate,
@@ -72,7 +73,8 @@ def plan_community(task: dict) -> dict:
     base = _previous_splits(task)
     refine: dict = dict(base)
     merge = False
-    res = _plan_once(task, refine, merge)
+    cache: dict = {}  # the pieces do not depend on the estate refinement: cut them once
+    res = _plan_once(task, refine, merge, cache)
     for _ in range(6):
         bad = [e for e in res["failed_estates"] if refine.get(e) != 1]
         if bad:
@@ -82,7 +84,7 @@ def plan_community(task: dict) -> dict:
             merge, refine = True, dict(base)
         else:
             break
-        res = _plan_once(task, refine, merge)
+        res = _plan_once(task, refine, merge, cache)
     res.pop("failed_estates", None)
     res["stats"].pop("mergeable", None)
     return res
@@ -162,7 +164,7 @@ class _Units:
     graph: UnitGraph
 
 
-def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray) -> _Units:
+def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dict) -> _Units:
     """Units of the free households and kept grids, consistent with the pieces."""
     cid = task["community_id"]
     xy = np.asarray(task["xy"], dtype=float).reshape(-1, 2)
@@ -172,8 +174,12 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray) -> _Units:
     keys = unit_keys(xy[free], hh[free], _rows(task.get("building"), free),
                      _rows(task.get("estate"), free), int(task["hi"]), prefix=f"{cid}/",
                      refine=refine)
-    p = pieces(task["polygon"], task.get("barriers"), xy[free],
-               np.array([g for _, g in kept], dtype=object))
+    fp = task.get("footprints")
+    if "pieces" not in cache:
+        cache["pieces"] = pieces(task["polygon"], task.get("barriers"), xy[free],
+                                 np.array([g for _, g in kept], dtype=object),
+                                 Features(task.get("streets"), task.get("estate_polys"), fp))
+    p = cache["pieces"]
     # every face inside a kept grid is anchored to it; free units follow the kept ones
     hh_piece = np.empty(n, dtype=np.int64)
     unit0 = np.empty(n, dtype=np.int64)
@@ -189,14 +195,55 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray) -> _Units:
         hh_piece[free] = free_faces[locate(xy[free], p.geoms[free_faces])]
         unit0[free] = keys.codes + nk
     anchors = np.flatnonzero(p.kept >= 0)
+    preset = _preset(task, p, unit0, free, keys.codes + nk)
     piece_unit, hh_unit_all, nunits = units_on_pieces(p, np.r_[hh_piece, anchors],
-                                                      np.r_[unit0, p.kept[anchors]])
+                                                      np.r_[unit0, p.kept[anchors]], preset)
     hh_unit = hh_unit_all[:n]
     kept_of_unit = np.full(nunits, -1)
     kept_of_unit[hh_unit_all[n:]] = p.kept[anchors]
     w = np.bincount(hh_unit, weights=hh, minlength=nunits).astype(np.int64)
     return _Units(keys, free, p, hh_piece, piece_unit, hh_unit, kept_of_unit,
                   unit_graph(piece_unit, nunits, p, w))
+
+
+def _preset(task: dict, p: Pieces, unit0: np.ndarray, free: np.ndarray, codes: np.ndarray
+            ) -> np.ndarray | None:
+    """The unit each empty piece should join before any neighbour: the other pieces of a
+    footprint go to its households' unit, the pieces of an estate (courtyards, lawns) to the
+    estate's unit when the estate is one unit.
+
+    Returns
+    -------
+    ndarray of int or None
+        Unit (as in ``unit0``) per piece, -1 where free to join a neighbour.
+    """
+    fp, est_polys = task.get("footprints"), task.get("estate_polys")
+    if (fp is None or not len(fp)) and (est_polys is None or not len(est_polys)):
+        return None
+    preset = np.full(len(p), -1, dtype=np.int64)
+    rp = shapely.point_on_surface(p.geoms)
+    free_piece = p.kept < 0
+    if est_polys is not None and len(est_polys) and task.get("estate") is not None:
+        est = np.asarray(task["estate"], dtype=object)[free]
+        unit_of: dict = {}
+        for e, u in zip(est.tolist(), codes.tolist()):
+            unit_of.setdefault(e, set()).add(u)
+        ids = np.asarray(task["estate_poly_ids"], dtype=object)
+        whole = np.array([len(unit_of.get(e, ())) == 1 for e in ids], dtype=bool)
+        unit = np.array([min(unit_of[e]) if w else -1 for e, w in zip(ids, whole)], dtype=np.int64)
+        face_est = first_hit(rp, np.asarray(est_polys, dtype=object))
+        m = free_piece & (face_est >= 0)
+        preset[m] = unit[face_est[m]]
+    row_fp = task.get("row_fp")
+    if fp is not None and len(fp) and row_fp is not None:
+        row_fp = np.asarray(row_fp, dtype=np.int64)
+        fp_unit = np.full(len(fp), -1, dtype=np.int64)
+        has = np.flatnonzero(row_fp >= 0)
+        fp_unit[row_fp[has[::-1]]] = unit0[has[::-1]]  # the footprint's first row decides
+        face_fp = first_hit(rp, np.asarray(fp, dtype=object))
+        m = free_piece & (face_fp >= 0) & (fp_unit[np.maximum(face_fp, 0)] >= 0)
+        preset[m] = fp_unit[face_fp[m]]
+    return preset
 
 
 def _plan_all(task: dict, cu: _Units, nk: int, merge: bool, stats: dict) -> UnitPlan:
@@ -229,7 +276,7 @@ def _plan_all(task: dict, cu: _Units, nk: int, merge: bool, stats: dict) -> Unit
     return out
 
 
-def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
+def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
     """Plan the grids of one community with the given estate refinement.
 
     Parameters
@@ -240,6 +287,8 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
         ``estate_id -> cap`` (:func:`gridplan.grids.units.unit_keys`).
     merge : bool
         Merge parts without a plan across barriers.
+    cache : dict
+        Shared by the calls of one community (its pieces).
 
     Returns
     -------
@@ -258,7 +307,7 @@ def _plan_once(task: dict, refine: dict, merge: bool) -> dict:
     in_kept = first_hit(shapely.points(xy), kg) if nk else np.full(len(hh), -1)
     if len(hh) == 0 and nk == 0:
         return _empty_community(task, stats)
-    cu = _units(task, refine, kept, in_kept)
+    cu = _units(task, refine, kept, in_kept, cache)
     plan = _plan_all(task, cu, nk, merge, stats)
     ngrids = len(plan.reasons)
     hh_grid = plan.labels[cu.hh_unit]

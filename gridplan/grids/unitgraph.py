@@ -115,8 +115,8 @@ def _attach(piece_unit: np.ndarray, p: Pieces) -> np.ndarray:
     return piece_unit
 
 
-def units_on_pieces(p: Pieces, hh_piece: np.ndarray, hh_unit: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, int]:
+def units_on_pieces(p: Pieces, hh_piece: np.ndarray, hh_unit: np.ndarray,
+                    preset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Make units and pieces consistent: one unit per piece, units connected.
 
     Units sharing a piece are merged; empty pieces join neighbours; a unit whose pieces fall
@@ -127,6 +127,9 @@ def units_on_pieces(p: Pieces, hh_piece: np.ndarray, hh_unit: np.ndarray
     p : Pieces
     hh_piece, hh_unit : ndarray of int
         Piece and unit of every household (or anchor).
+    preset : ndarray of int, optional
+        Unit (numbered as ``hh_unit``) every empty piece joins first, -1 where none: the
+        rest of a footprint, the courtyards of an estate.
 
     Returns
     -------
@@ -144,6 +147,9 @@ def units_on_pieces(p: Pieces, hh_piece: np.ndarray, hh_unit: np.ndarray
     _, merged = connected_components((inc @ inc.T).tocsr(), directed=False)
     piece_unit = np.full(np_, -1, dtype=np.int64)
     piece_unit[hh_piece] = merged[hh_unit]
+    if preset is not None:
+        m = (piece_unit < 0) & (preset >= 0)
+        piece_unit[m] = merged[preset[m]]
     piece_unit = _attach(piece_unit, p)
     lost = np.flatnonzero(piece_unit < 0)
     if len(lost):  # pieces that touch no unit at all: the nearest one takes them
