@@ -37,6 +37,8 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from gridplan.geometry.adjacency import SNAP_M, unit_adjacency, voronoi_cells
+from gridplan.grids.figures import FIGURE_COLUMNS, grid_figures
+from gridplan.grids.reasons import Reason
 from gridplan.report.codes import grid_codes
 from gridplan.errors import InputError
 from gridplan.io.projection import local_crs
@@ -500,26 +502,13 @@ def _change(units, i, src, target, h, who, n_dep) -> dict:
 
 def _unified(ours, units, unit_grid, unit_of, changes, member, hh, weight, lo, hi
              ) -> gpd.GeoDataFrame:
+    """Our grids with the accepted moves applied: polygons, households and figures."""
     out = ours.copy()
     out["changed"] = False
     if len(changes):
-        cells = units.geometry.to_numpy()
-        pos_of_unit = {u: k for k, u in enumerate(units["unit_id"].astype(str))}
-        moved = changes.assign(pos=changes["unit_id"].map(pos_of_unit))
-        geoms = out.geometry.to_numpy().copy()
-        pos_of = {g: k for k, g in enumerate(out["grid_id"])}
-        for g in sorted(set(moved["from_grid"]) | set(moved["to_grid"])):
-            k = pos_of[g]
-            gone = moved.loc[moved["from_grid"] == g, "pos"].to_numpy(dtype=np.int64)
-            came = moved.loc[moved["to_grid"] == g, "pos"].to_numpy(dtype=np.int64)
-            geom = geoms[k]
-            if len(gone):
-                geom = shapely.difference(geom, shapely.union_all(cells[gone]))
-            if len(came):
-                geom = shapely.union_all(np.r_[np.array([geom], dtype=object), cells[came]])
-            geoms[k] = shapely.normalize(shapely.make_valid(geom))
-            out.loc[k, "changed"] = True
+        geoms, changed = _moved_geometries(out, units, changes)
         out = out.set_geometry(geoms)
+        out.loc[changed, "changed"] = True
         # Households follow their unit.
         grid_of_row = member[OURS].to_numpy(dtype=object).copy()
         has = unit_of >= 0
@@ -527,28 +516,57 @@ def _unified(ours, units, unit_grid, unit_of, changes, member, hh, weight, lo, h
         moved_rows = np.zeros(len(grid_of_row), dtype=bool)
         moved_rows[has] = unit_grid[unit_of[has]] != original[unit_of[has]]
         grid_of_row[moved_rows] = unit_grid[unit_of[moved_rows]]
-        counts = pd.Series(weight).groupby(grid_of_row).sum()
-        out["households"] = out["grid_id"].map(counts).fillna(0).astype("int64").to_numpy()
-        if "population" in hh.columns and "population" in out.columns:
-            pop = pd.to_numeric(hh["population"]).groupby(grid_of_row).sum()
-            out["population"] = out["grid_id"].map(pop).to_numpy()
-        area = shapely.area(out.geometry.to_numpy())
-        perim = shapely.length(out.geometry.to_numpy())
-        if "area_m2" in out.columns:
-            out["area_m2"] = area
-        if "compactness" in out.columns:
-            out["compactness"] = np.where(perim > 0, 4 * np.pi * area / perim ** 2, 0.0)
-        hh_grid = out["households"].to_numpy()
-        out["status"] = np.where(hh_grid < lo, "under", np.where(hh_grid > hi, "over", "ok"))
+        # the one computation of grid figures (gridplan.grids.figures)
+        fig = grid_figures(out.geometry.to_numpy(), out["grid_id"].to_numpy(object), grid_of_row,
+                           weight, band=(lo, hi),
+                           population=hh["population"] if "population" in hh.columns else None,
+                           building=_column(hh, "building_id"), estate=_column(hh, "estate_id"))
+        for col in ("households", "status", *FIGURE_COLUMNS[2:]):
+            if col in ("households", "status") or col in out.columns:
+                out[col] = fig[col].to_numpy()
         if "reason" in out.columns:
-            out["reason"] = pd.array(
-                [None if s == "ok" else (f"fewer than {lo} households" if s == "under"
-                                         else f"more than {hi} households")
-                 for s in out["status"]], dtype="str")
+            out["reason"] = pd.array([_reason(s, int(h), lo, hi) for s, h in
+                                      zip(out["status"], out["households"])], dtype="str")
     out = out.to_crs(4326)
     if "grid_code" not in out.columns:
         out = grid_codes(out)
     return out
+
+
+def _column(frame: pd.DataFrame, col: str):
+    return frame[col].to_numpy(object) if col in frame.columns else None
+
+
+def _reason(status: str, households: int, lo: int, hi: int) -> str | None:
+    """The "<code>: <detail>" reason of a reconciled grid out of the band (as a plan edit)."""
+    if status == "under":
+        return Reason("edited_below_min", {"households": households, "lo": lo}).text()
+    if status == "over":
+        return Reason("edited_over_max", {"households": households, "hi": hi}).text()
+    return None
+
+
+def _moved_geometries(out: gpd.GeoDataFrame, units: gpd.GeoDataFrame, changes: pd.DataFrame
+                      ) -> tuple[np.ndarray, list[int]]:
+    """Grid polygons after the moves: cells of units that left are cut out, arrivals added."""
+    cells = units.geometry.to_numpy()
+    pos_of_unit = {u: k for k, u in enumerate(units["unit_id"].astype(str))}
+    moved = changes.assign(pos=changes["unit_id"].map(pos_of_unit))
+    geoms = out.geometry.to_numpy().copy()
+    pos_of = {g: k for k, g in enumerate(out["grid_id"])}
+    changed = []
+    for g in sorted(set(moved["from_grid"]) | set(moved["to_grid"])):
+        k = pos_of[g]
+        gone = moved.loc[moved["from_grid"] == g, "pos"].to_numpy(dtype=np.int64)
+        came = moved.loc[moved["to_grid"] == g, "pos"].to_numpy(dtype=np.int64)
+        geom = geoms[k]
+        if len(gone):
+            geom = shapely.difference(geom, shapely.union_all(cells[gone]))
+        if len(came):
+            geom = shapely.union_all(np.r_[np.array([geom], dtype=object), cells[came]])
+        geoms[k] = shapely.normalize(shapely.make_valid(geom))
+        changed.append(k)
+    return geoms, changed
 
 
 # --- output ----------------------------------------------------------------------------------
