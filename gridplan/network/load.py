@@ -7,10 +7,12 @@ one place where the graph rules live.
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import geopandas as gpd
 
 from gridplan.errors import NetworkError
+from gridplan.io.readers import GDAL_ERRORS
 from gridplan.network.graph import WalkNetwork, network_from_lines
 
 __all__ = ["load_network", "OSM_SUFFIXES", "GRAPHML_SUFFIXES"]
@@ -110,7 +112,8 @@ def _network_lines(source, *, place, polygon, layer) -> tuple[gpd.GeoDataFrame, 
 
         try:
             graph = ox.load_graphml(path)
-        except Exception as exc:  # osmnx raises assorted errors on malformed files
+        except (OSError, ValueError, KeyError, TypeError, ElementTree.ParseError) as exc:
+            # networkx's GraphML reader: XML errors, and missing or mistyped attributes
             raise NetworkError(f"cannot read the GraphML file: {exc}", file=str(path),
                                fix="save the graph with osmnx.save_graphml",
                                message_zh="无法读取 GraphML 文件") from exc
@@ -125,7 +128,7 @@ def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
 
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
-    except Exception as exc:  # pyogrio/GDAL raise several types for unreadable files
+    except GDAL_ERRORS as exc:
         raise NetworkError(f"cannot read the walking network: {exc}", file=str(path),
                            fix="give GeoJSON lines, an OSM file or an OSMnx GraphML file",
                            message_zh="无法读取步行路网文件") from exc
@@ -144,7 +147,10 @@ def _download(*, place=None, polygon=None) -> gpd.GeoDataFrame:
             if isinstance(polygon, (gpd.GeoDataFrame, gpd.GeoSeries)):
                 polygon = polygon.to_crs(4326).union_all()
             graph = ox.graph_from_polygon(polygon, network_type="walk", simplify=False)
-    except Exception as exc:  # network failures surface as many exception types
+    except Exception as exc:  # noqa: BLE001
+        # A download fails in many ways (requests/urllib3 errors, OSMnx's own exception classes
+        # from a private module, empty responses); each must become the same NetworkError with
+        # the offline fix, so the broad clause is deliberate here and only here.
         raise NetworkError(
             f"could not download the walking network from OpenStreetMap: {type(exc).__name__}: {exc}",
             file=str(place) if place else "polygon",
