@@ -14,28 +14,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.grids.api import GRID_COLUMNS
 from gridplan.grids.figures import grid_figures
 from gridplan.grids.reasons import Reason
 from gridplan.plan.units import UnitTables
 
 __all__ = ["GRID_COLUMNS", "edited_reason", "grid_rows"]
 
-#: Grid attributes of the data contract, in output order.
-GRID_COLUMNS = [
-    "grid_id",
-    "community_id",
-    "community_name",
-    "street_id",
-    "street_name",
-    "households",
-    "population",
-    "n_buildings",
-    "n_estates",
-    "status",
-    "reason",
-    "area_m2",
-    "compactness",
-]
 
 
 def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset, *,
