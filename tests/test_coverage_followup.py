@@ -8,27 +8,28 @@ import warnings
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 import shapely
+from _isoref import graph_of, isochrone_reference
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridplan.geometry.linework import substrings
-from gridplan.network.snapping import SnapIndex, morton_order
-from gridplan.cli import main
-from gridplan.io.coords import wgs84_to_gcj02
 from gridplan.access.coverage import _ids, coverage
+from gridplan.cli import main
 from gridplan.errors import GridplanWarning
-from gridplan.network.isochrones import _reached_pieces, isochrones
+from gridplan.io.coords import wgs84_to_gcj02
 from gridplan.network import network_from_lines
+from gridplan.network.isochrones import isochrones
+from gridplan.network.snapping import SnapIndex, morton_order
 from gridplan.norms import walk_metres
-
-from conftest import ROOT
 
 CRS = "EPSG:32650"
 BAD = ROOT / "tests" / "data" / "bad"
 
 
 from generators import network as netgen  # noqa: E402
+
 LATTICE = netgen.lattice_network(16, 12, seed=11, drop=0.1, parallel=0.1)
 NET = network_from_lines(LATTICE)
 LINES = NET.edges.geometry.values.to_numpy()
@@ -101,6 +102,36 @@ def test_snap_index_without_enough_samples_and_beyond_the_bound():
     assert np.allclose(o[[0, 2]], [5.0, 0.0]) and np.allclose(q[0], [5.0, 0.0])
 
 
+def _check_offsets(pts, lines, offset, snapped_xy, dist) -> None:
+    """Offsets along the chosen edges against shapely's ``line_locate_point``."""
+    ref = shapely.line_locate_point(lines, pts)
+    at = shapely.line_interpolate_point(lines, offset)
+    # the snapped location is the point at that offset, at the snapping distance
+    assert np.allclose(shapely.get_coordinates(at), snapped_xy, atol=1e-6)
+    assert np.allclose(shapely.distance(at, pts), dist, atol=1e-6)
+    assert ((offset >= -1e-9) & (offset <= shapely.length(lines) + 1e-9)).all()
+    # and it is shapely's projection, but for points equally near two stretches of one edge
+    # (where both offsets pass the distance test above): about none of random points
+    differ = ~np.isclose(offset, ref, atol=1e-6)
+    assert differ.sum() <= len(pts) // 100, np.c_[offset, ref][differ]
+
+
+def test_snap_offsets_on_bent_and_parallel_edges():
+    """Points beside the bent middle vertex of north-south links and beside parallel detours:
+    the offset is the distance along the polyline from its start, as shapely measures it."""
+    rng = np.random.default_rng(3)
+    bent = LINES[shapely.get_num_coordinates(LINES) >= 3]
+    assert len(bent) > 20
+    mid = shapely.get_coordinates(shapely.get_point(bent, 1))
+    xy = np.repeat(mid, 4, axis=0) + rng.normal(0.0, 6.0, (4 * len(mid), 2))
+    e, o, d, q = SnapIndex(LINES).query(xy, 60.0)
+    ok = e >= 0
+    assert ok.mean() > 0.99
+    pts = shapely.points(xy[ok])
+    assert np.allclose(d[ok], shapely.distance(pts[:, None], LINES[None, :]).min(axis=1), atol=1e-6)
+    _check_offsets(pts, LINES[e[ok]], o[ok], q[ok], d[ok])
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.sampled_from([5.0, 40.0, 120.0]))
 def test_snapping_is_exact_whatever_the_order_and_sampling(seed, n, h):
@@ -108,41 +139,68 @@ def test_snapping_is_exact_whatever_the_order_and_sampling(seed, n, h):
     x0, y0, x1, y1 = LATTICE.total_bounds
     xy = np.c_[rng.uniform(x0 - 300, x1 + 300, n), rng.uniform(y0 - 300, y1 + 300, n)]
     idx = SnapIndex(LINES, sample_m=h)
-    e, o, d, _ = idx.query(xy, 150.0)
-    brute = shapely.distance(shapely.points(xy)[:, None], LINES[None, :]).min(axis=1)
+    e, o, d, q = idx.query(xy, 150.0)
+    pts = shapely.points(xy)
+    brute = shapely.distance(pts[:, None], LINES[None, :]).min(axis=1)
     within = brute <= 150.0
     assert ((e >= 0) == within).all()
+    assert np.isnan(o[~within]).all() and np.isnan(q[~within]).all()
     assert np.allclose(d[within], brute[within], atol=1e-6)
-    assert np.allclose(shapely.distance(shapely.points(xy[within]), LINES[e[within]]),
-                       brute[within], atol=1e-6)
+    assert np.allclose(shapely.distance(pts[within], LINES[e[within]]), brute[within], atol=1e-6)
+    # the offset, independently: shapely projects the point on the chosen edge; where a point is
+    # equally near two stretches of one edge shapely may pick the other, at the same distance
+    _check_offsets(pts[within], LINES[e[within]], o[within], q[within], brute[within])
     perm = rng.permutation(n)
-    e2, o2, d2, _ = idx.query(xy[perm], 150.0)
+    e2, o2, d2, q2 = idx.query(xy[perm], 150.0)
     assert np.array_equal(e2, e[perm]) and np.allclose(d2[within[perm]], d[perm][within[perm]])
+    assert np.array_equal(o2[within[perm]], o[perm][within[perm]])
+    assert np.array_equal(q2[within[perm]], q[perm][within[perm]])
     order = morton_order(xy)
     assert np.array_equal(np.sort(order), np.arange(n))
 
 
-def test_isochrones_equal_the_plain_union_of_every_reached_piece():
-    fac = netgen.random_facilities(LATTICE, 3, seed=9)
+@pytest.mark.parametrize("seed", [9, 21])
+def test_isochrones_equal_the_walkways_networkx_reaches(seed):
+    """Every polygon against the reference of tests/_isoref.py (shapely snapping, NetworkX
+    distances, shapely substrings, nothing of gridplan.network): the same area, each inside the
+    other grown by the buffer's approximation error, and the same verdict on sample points."""
+    # and a facility 185 m below the lattice: 15 m of its 3-minute walk are left on its own edge,
+    # not enough to reach either end
+    x0, y0, x1, y1 = LATTICE.total_bounds
+    low = int(np.argmin(shapely.get_y(shapely.centroid(LINES)) + 1e6 * (shapely.length(LINES) < 60)))
+    mid = shapely.line_interpolate_point(LINES[low], 0.5, normalized=True)
+    far = gpd.GeoDataFrame({"facility_id": ["FAR"], "name": ["远"], "kind": ["community_centre"]},
+                           geometry=[shapely.Point(mid.x, y0 - 185.0)], crs=CRS)
+    fac = pd.concat([netgen.random_facilities(LATTICE, 3, seed=seed), far], ignore_index=True)
     minutes = (3.0, 6.0, 9.0)
-    iso = isochrones(NET, fac, minutes=minutes, buffer_m=20.0)
-    # independent: every reached piece of every threshold up to t, buffered, one union
-    cut = np.array([walk_metres(m, 4.0) for m in minutes])
-    pieces = _reached_pieces(NET, NET.snap(fac), cut)
-    buf = shapely.buffer(substrings(LINES[pieces["edge"].to_numpy()], pieces["start"].to_numpy(),
-                                    pieces["end"].to_numpy()), 20.0, quad_segs=4)
+    buffer_m = 20.0
+    iso = isochrones(NET, fac, minutes=minutes, buffer_m=buffer_m)
+    assert len(iso) == len(fac) * len(minutes)
+    graph = graph_of(NET.edges)
+    fac_pts = fac.to_crs(NET.crs).geometry.to_numpy()
+    # Round joins and caps are chords: GEOS splits an arc into round(angle / 22.5 deg) chords at
+    # quad_segs=4, so one chord spans up to 33.75 deg (sagitta r (1 - cos(3 pi / 32))), and it
+    # simplifies a buffered line's input by 1 % of the distance.
+    tol = buffer_m * (1 - np.cos(3 * np.pi / 32)) + 0.01 * buffer_m
+    rng = np.random.default_rng(seed)
     for row in iso.itertuples():
-        f = fac.index.get_loc(fac.index[fac["facility_id"] == row.facility_id][0])
-        ti = minutes.index(row.minutes)
-        sel = (pieces["fac"].to_numpy() == f) & (pieces["t"].to_numpy() <= ti)
-        want = shapely.union_all(buf[sel])
-        # isochrones buffers merged chains of pieces: round joins and caps are approximated by
-        # chords of different angles (at most a chord's sagitta apart) and GEOS simplifies a
-        # buffered line's input by 1 % of the distance
-        tol = 20.0 * (1 - np.cos(np.pi / 16)) + 0.01 * 20.0
-        assert shapely.symmetric_difference(row.geometry, want).area < 1e-3 * want.area
-        assert want.buffer(tol).contains(row.geometry)
-        assert row.geometry.buffer(tol).contains(want)
+        f = int(np.flatnonzero(fac["facility_id"].to_numpy() == row.facility_id)[0])
+        want = isochrone_reference(NET.edges, graph, fac_pts[f], walk_metres(row.minutes, 4.0), buffer_m)
+        got = row.geometry
+        # the two outlines are at most tol apart: the areas differ by at most perimeter x tol
+        assert shapely.symmetric_difference(got, want).area < tol * want.length
+        assert abs(got.area - want.area) < 0.5 * tol * want.length
+        assert want.buffer(tol).contains(got)
+        assert got.buffer(tol).contains(want)
+        # membership of points around the polygon, away from the boundary's tolerance band
+        x0, y0, x1, y1 = want.buffer(3 * buffer_m).bounds
+        pts = shapely.points(rng.uniform(x0, x1, 400), rng.uniform(y0, y1, 400))
+        inner, outer = want.buffer(-tol), want.buffer(tol)
+        sure_in = shapely.contains(inner, pts)
+        sure_out = ~shapely.intersects(outer, pts)
+        assert sure_in.any() and sure_out.any()
+        assert shapely.contains(got, pts[sure_in]).all()
+        assert not shapely.intersects(got, pts[sure_out]).any()
 
 
 def test_cli_shows_progress_and_warnings_unless_quiet(tmp_path, capsys, recwarn):
