@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from gridplan.cli._common import engine_options, finish, read_inputs
+from gridplan.cli._common import add_inputs, engine_options, finish, read_inputs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 HELP = "partition households into grids (网格) of 300-500 households per community"
@@ -20,8 +20,7 @@ log = logging.getLogger("gridplan")
 
 def register(sub) -> None:
     p = sub.add_parser("partition", help=HELP, description=HELP)
-    p.add_argument("--communities", required=True, help="community polygons (community_id, name)")
-    p.add_argument("--households", required=True, help="household points (households per point)")
+    add_inputs(p, required=("communities", "households"))
     p.add_argument("--buildings", help="building polygons (building_id, estate_id)")
     p.add_argument("--estates", help="estate (小区) polygons (estate_id)")
     p.add_argument("--barriers", help="barrier lines (arterial roads, rivers, railways)")
@@ -51,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
 
     layers = read_inputs(args, {"households": args.households, "communities": args.communities,
                                 "buildings": args.buildings, "estates": args.estates,
-                                "barriers": args.barriers, "streets": args.streets})
+                                "barriers": args.barriers})
+    layers["streets"] = _read_streets(args.streets)
     households, communities = layers["households"], layers["communities"]
     buildings, estates, barriers = layers["buildings"], layers["estates"], layers["barriers"]
     keep = read_output(args.keep, "kept grids", ("grid_id",)) if args.keep else None
@@ -68,5 +68,36 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{t['grids']} grids in {t['communities']} communities, "
               f"{t['share_in_band']:.1%} in {t['bounds'][0]}-{t['bounds'][1]} households, "
-              f"mean compactness {t['mean_compactness']:.2f}; written to {args.out}")
+              f"mean compactness {t['mean_compactness']:.2f}{_quality(t)}; written to {args.out}")
     return 0
+
+
+def _quality(t: dict) -> str:
+    """The geometry figures of the report for the summary line (empty when none were computed)."""
+    parts = []
+    if t.get("buildings_cut") is not None:
+        parts.append(f"{t['buildings_cut']} buildings cut ({t['buildings_split']} split by "
+                     "entrance)")
+    if t.get("estates_cut") is not None:
+        parts.append(f"{t['estates_cut']} estates cut")
+    if t.get("boundary_on_features") is not None:
+        parts.append(f"{t['boundary_on_features']:.1%} of grid lines on streets/walls/outlines")
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def _read_streets(path: str | None):
+    """Street lines (EPSG:4326) read as a line layer, or None.
+
+    The contract has no street kind: the lines are read and checked as barriers are, without
+    the barriers' warning about a missing ``kind`` column (streets carry none).
+    """
+    if not path:
+        return None
+    from gridplan.io.files import read_checked
+    from gridplan.io.problems import emit_warnings, raise_first_error
+
+    gdf, problems = read_checked(path, "barriers")
+    problems = [q for q in problems if q.code != "barrier_kind_missing"]
+    raise_first_error(problems)
+    emit_warnings(problems)
+    return gdf

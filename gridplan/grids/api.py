@@ -37,6 +37,7 @@ from gridplan.grids.inputs import (
     previous_totals,
     unchanged,
 )
+from gridplan.grids.quality_report import partition_quality
 from gridplan.grids.reasons import REASONS
 from gridplan.io.checks import check_points, household_counts
 from gridplan.io.projection import local_crs
@@ -190,7 +191,23 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
                      time.perf_counter() - t0)
     # rows in gaps between community polygons (within COMMUNITY_SNAP_M) joined the nearest one
     report["total"]["household_rows_outside_boundaries_joined"] = snapped
+    _add_quality(report, out, comm_m, crs, rows, feats.split,
+                 {"buildings": buildings, "estates": estates, "streets": streets,
+                  "barriers": barriers})
     return PartitionResult(grids, assignment, units, micro, report)
+
+
+def _add_quality(report: dict, out: dict, comm_m: gpd.GeoDataFrame, crs, rows: _Rows,
+                 split: list, layers: dict) -> None:
+    """The geometry figures (:mod:`gridplan.grids.quality_report`) into ``report``."""
+    df = pd.DataFrame(out["grids"], columns=["grid_id", "community_id", "geometry"])
+    metric = gpd.GeoDataFrame(df, geometry="geometry", crs=crs)
+    total, per = partition_quality(metric, comm_m, crs, estate=rows.estate,
+                                   grid_of=out["grid_of"], split=split, **layers)
+    report["total"].update(total)
+    for cid, q in per.items():
+        if cid in report["communities"]:
+            report["communities"][cid].update(q)
 
 
 def _band(min_households: int, max_households: int, micro_max: int | None) -> tuple[int, int]:

@@ -1,0 +1,127 @@
+"""The geometry figures of a partition for its report: how well the grid lines follow the city.
+
+Computed by :func:`gridplan.geometry.quality.geometry_quality` per community and for the whole
+area whenever footprints (building polygons), estate polygons or streets are given, so that a
+planner reads in ``report.json`` what would otherwise need a GIS to check.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridplan.geometry.quality import geometry_quality
+
+__all__ = ["QUALITY_KEYS", "empty_quality", "partition_quality"]
+
+#: The report keys of the figures, None when they cannot be computed.
+QUALITY_KEYS = ("buildings_cut", "estates_cut", "buildings_split", "boundary_on_features")
+
+
+def empty_quality() -> dict:
+    """The figures when neither footprints, estates nor streets were given."""
+    return dict.fromkeys(QUALITY_KEYS)
+
+
+def _metric(gdf: gpd.GeoDataFrame | None, crs, kinds: tuple[str, ...]):
+    """``gdf`` in ``crs`` with only geometries of ``kinds``, or None when nothing is left."""
+    if gdf is None or not len(gdf):
+        return None
+    g = gdf[gdf.geom_type.isin(kinds).to_numpy()]
+    if not len(g):
+        return None
+    return g.to_crs(crs).reset_index(drop=True)
+
+
+def _near(gdf: gpd.GeoDataFrame | None, poly) -> gpd.GeoDataFrame | None:
+    """Rows of ``gdf`` touching ``poly``."""
+    if gdf is None:
+        return None
+    return gdf.iloc[np.sort(gdf.sindex.query(poly, predicate="intersects"))]
+
+
+def _figures(grids, comm, layers: dict, estate_grids, split: list) -> dict:
+    q = geometry_quality(grids, comm, buildings=layers["buildings"], estates=layers["estates"],
+                         estate_grids=estate_grids,
+                         streets=None if layers["streets"] is None else layers["streets"].geometry,
+                         barriers=None if layers["barriers"] is None else
+                         layers["barriers"].geometry, split_buildings=split)
+    return {"buildings_cut": q["buildings_cut"], "buildings_cut_ids": q["buildings_cut_ids"],
+            "estates_cut": q["estates_cut"], "estates_cut_ids": q["estates_cut_ids"],
+            "boundary_on_features": q["boundary_on_features"]}
+
+
+def partition_quality(grids: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, crs, *,
+                      buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame | None,
+                      streets: gpd.GeoDataFrame | None, barriers: gpd.GeoDataFrame | None,
+                      estate: np.ndarray | None, grid_of: np.ndarray, split: list
+                      ) -> tuple[dict, dict]:
+    """The geometry figures of a partition, in total and per community.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        ``grid_id``, ``community_id`` and polygons.
+    comm_m : GeoDataFrame
+        Communities in ``crs`` (``community_id``).
+    crs
+        The metric CRS the figures are measured in.
+    buildings, estates, streets, barriers : GeoDataFrame, optional
+        The input layers (any CRS); only building polygons count as footprints.
+    estate : ndarray of object or None
+        Estate id per household row.
+    grid_of : ndarray of object
+        Grid id per household row.
+    split : list of str
+        Ids of the buildings split by entrance on purpose (never counted as cut).
+
+    Returns
+    -------
+    total : dict
+        ``buildings_cut``, ``estates_cut``, ``buildings_split``, ``boundary_on_features`` and
+        the first ids of the cut buildings and estates; all None without footprints, estates
+        and streets.
+    per_community : dict
+        ``community_id`` -> the same figures.
+    """
+    layers = {"buildings": _metric(buildings, crs, ("Polygon", "MultiPolygon")),
+              "estates": _metric(estates, crs, ("Polygon", "MultiPolygon")),
+              "streets": _metric(streets, crs, ("LineString", "MultiLineString")),
+              "barriers": _metric(barriers, crs, ("LineString", "MultiLineString"))}
+    if layers["estates"] is not None and "estate_id" not in layers["estates"].columns:
+        layers["estates"] = None
+    cids = comm_m["community_id"].tolist()
+    if all(layers[k] is None for k in ("buildings", "estates", "streets")):
+        return empty_quality(), {c: empty_quality() for c in cids}
+    g = grids.to_crs(crs) if grids.crs is not None and grids.crs != crs else grids
+    eg = None
+    if estate is not None:
+        df = pd.DataFrame({"e": estate, "g": grid_of}).dropna()
+        eg = df.assign(e=df["e"].astype(str)).groupby("e")["g"].agg(set)
+    n_split = len(split) if layers["buildings"] is not None else None
+    total = _figures(g, comm_m, layers, eg, split)
+    total["buildings_split"] = n_split
+    per: dict = {}
+    for c, cid in enumerate(cids):
+        poly = comm_m.geometry.values[c]
+        mine = g[(g["community_id"] == cid).to_numpy()]
+        # a neighbour's features touching the boundary do not count here
+        local = {k: _near(v, shapely.buffer(poly, -0.5)) for k, v in layers.items()}
+        if eg is not None and local["estates"] is not None:
+            held = eg[eg.index.isin(local["estates"]["estate_id"].astype(str))]
+            held = held[[bool(s & set(mine["grid_id"])) for s in held]]
+        else:
+            held = None
+        per[cid] = _figures(mine, comm_m.iloc[[c]], local, held, split)
+        per[cid]["buildings_split"] = n_split if n_split is None else \
+            int(np.isin(np.asarray(split, dtype=object),
+                        _ids(local["buildings"])).sum())
+    return total, per
+
+
+def _ids(buildings: gpd.GeoDataFrame | None) -> np.ndarray:
+    if buildings is None or "building_id" not in buildings.columns:
+        return np.empty(0, dtype=object)
+    return buildings["building_id"].astype(str).to_numpy(object)
