@@ -33,6 +33,24 @@ def finish(parser: argparse.ArgumentParser, run, *, out: str | None = "output fo
     parser.set_defaults(func=run)
 
 
+#: What each input option holds, in one wording for every command.
+INPUT_HELP = {
+    "households": "household points, one per household or per building with a count "
+                  "(GeoJSON, GeoPackage, zipped Shapefile, Parquet, CSV, Excel)",
+    "communities": "community boundaries (polygons with community_id, name)",
+    "facilities": "party-mass centres and stations (points)",
+    "grids": "grids written by gridplan partition (grid_id)",
+}
+
+
+def add_inputs(parser: argparse.ArgumentParser, *, required: tuple[str, ...] = (),
+               optional: tuple[str, ...] = ()) -> None:
+    """``--households``, ``--communities``, ``--facilities``, ``--grids`` with one wording."""
+    for name in required + optional:
+        parser.add_argument(f"--{name}", required=name in required, default=None,
+                            help=INPUT_HELP[name] + ("" if name in required else " (optional)"))
+
+
 def add_network(parser: argparse.ArgumentParser, *, required: bool) -> None:
     """``--network FILE`` (and ``--place NAME`` where a download may stand in for it)."""
     parser.add_argument("--network", required=required, default=None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from gridplan.cli._common import add_network, engine_options, finish, read_inputs
+from gridplan.cli._common import add_inputs, add_network, engine_options, finish, read_inputs
 from gridplan.cli._layers import read_output
 from gridplan.errors import InputError
 
@@ -19,11 +19,8 @@ log = logging.getLogger(__name__)
 
 def register(sub) -> None:
     p = sub.add_parser("coverage", help=HELP, description=HELP)
-    p.add_argument("--households", required=True, help="household points (GeoJSON, GPKG, CSV, ...)")
-    p.add_argument("--facilities", required=True, help="centres and stations (points)")
+    add_inputs(p, required=("households", "facilities"), optional=("grids", "communities"))
     add_network(p, required=False)
-    p.add_argument("--grids", default=None, help="grid polygons with grid_id (optional)")
-    p.add_argument("--communities", default=None, help="community polygons (optional)")
     p.add_argument("--minutes", type=float, default=None, help="service circle in minutes (default 15)")
     p.add_argument("--speed-kmh", type=float, default=None, help="walking speed (default 4.0 km/h)")
     p.add_argument("--preset", type=int, choices=(5, 10, 15), default=None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridplan.cli._common import finish, parse_coords
+from gridplan.cli._common import add_inputs, finish, parse_coords
 from gridplan.errors import InputError
 
 HELP = "export grids with stable codes: GeoPackage per level, Excel report (中文), GeoJSON, PNG"
@@ -13,7 +13,7 @@ HELP = "export grids with stable codes: GeoPackage per level, Excel report (中�
 
 def register(sub) -> None:
     p = sub.add_parser("export", help=HELP, description=HELP)
-    p.add_argument("--grids", required=True, help="grids written by gridplan partition")
+    add_inputs(p, required=("grids",))
     p.add_argument("--households", default=None,
                    help="households with grid_id (the partition's assignment), optional")
     p.add_argument("--communities", default=None, help="community polygons (for streets), optional")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gridplan.cli._common import finish, parse_coords
+from gridplan.cli._common import add_inputs, finish, parse_coords
 from gridplan.errors import InputError
 
 HELP = "compare departmental grid layers with ours and propose one unified layer (一张网)"
@@ -12,7 +12,7 @@ HELP = "compare departmental grid layers with ours and propose one unified layer
 
 def register(sub) -> None:
     p = sub.add_parser("reconcile", help=HELP, description=HELP)
-    p.add_argument("--grids", required=True, help="our grids (written by gridplan partition)")
+    add_inputs(p, required=("grids",))
     p.add_argument("--households", required=True,
                    help="household points (with grid_id from the partition, or placed by location)")
     p.add_argument("--layer", action="append", default=[], required=True,

@@ -10,7 +10,7 @@ import argparse
 import logging
 import warnings
 
-from gridplan.cli._common import add_network, finish, parse_coords, read_inputs
+from gridplan.cli._common import add_inputs, add_network, finish, parse_coords, read_inputs
 from gridplan.errors import GridplanWarning, InputError
 
 HELP = "recommend new centre/station sites (maximal or set covering, with a certified gap)"
@@ -23,8 +23,7 @@ def register(sub) -> None:
     from gridplan.norms import SITING_SPACING_M, SITING_TIME_LIMIT_S, WALK_SPEED_KMH
 
     p = sub.add_parser("site", help=HELP, description=HELP)
-    p.add_argument("--households", required=True, help="household points (GeoJSON, GPKG, CSV, ...)")
-    p.add_argument("--facilities", required=True, help="existing centres and stations (points)")
+    add_inputs(p, required=("households", "facilities"))
     add_network(p, required=True)
     goal = p.add_mutually_exclusive_group(required=True)
     goal.add_argument("--add", type=int, help="number of new sites: the K that cover the most")

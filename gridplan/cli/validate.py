@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from gridplan.cli._common import finish, parse_coords, parse_map, per_file
+from gridplan.cli._common import add_inputs, finish, parse_coords, parse_map, per_file
 
 HELP = "check input files (columns, values, geometries, coordinates) and list every problem"
 DESCRIPTION = (HELP + ". --coords applies to the households and facilities files (points from web "
@@ -20,10 +20,7 @@ _LAYERS = ("households", "communities", "facilities", "buildings", "estates", "b
 
 def register(sub) -> None:
     p = sub.add_parser("validate", help=HELP, description=DESCRIPTION)
-    p.add_argument("--households", help="household points (GeoJSON, GPKG, zipped SHP, Parquet, "
-                                        "CSV/XLSX with lon/lat)")
-    p.add_argument("--communities", help="community boundaries (polygons)")
-    p.add_argument("--facilities", help="party-mass centres and stations (points)")
+    add_inputs(p, optional=("households", "communities", "facilities"))
     p.add_argument("--buildings", help="building footprints (polygons)")
     p.add_argument("--estates", help="residential estates 小区 (polygons)")
     p.add_argument("--barriers", help="arterial roads, rivers, railways (lines)")
