@@ -53,13 +53,7 @@ def base_lines(layout: Layout) -> gpd.GeoDataFrame:
         parts = [p for p in shapely.get_parts(shapely.intersection(line, layout.street)) if p.length > 300]
         for p in parts[:1]:
             for f in (0.3, 0.7):
-                a = shapely.line_interpolate_point(p, f, normalized=True)
-                b = shapely.line_interpolate_point(p, f + 0.002, normalized=True)
-                t = np.array(b.coords[0]) - np.array(a.coords[0])
-                n = np.array([-t[1], t[0]]) / np.hypot(*t)
-                a = np.array(a.coords[0])
-                h = SIDEWALK_OFFSET + 0.6
-                rows += _line_rows([shapely.LineString([a - h * n, a + h * n])], "footway", name,
+                rows += _line_rows([_across(p, f, SIDEWALK_OFFSET + 0.6)], "footway", name,
                                    footway="crossing")
     prom = f"{RIVER_NAME}滨河步道"
     for off in (PROMENADE_OFFSET, -PROMENADE_OFFSET):
@@ -70,15 +64,20 @@ def base_lines(layout: Layout) -> gpd.GeoDataFrame:
         shapely.unary_union(roads.loc[roads["bridge"], "geometry"].values), river))[:, 0]
     inner = shapely.intersection(river, layout.street)
     for f in _footbridge_fractions(inner, bridges_x):
-        a = shapely.line_interpolate_point(inner, f, normalized=True)
-        b = shapely.line_interpolate_point(inner, f + 0.002, normalized=True)
-        t = np.array(b.coords[0]) - np.array(a.coords[0])
-        n = np.array([-t[1], t[0]]) / np.hypot(*t)
-        a = np.array(a.coords[0])
-        h = PROMENADE_OFFSET + 0.6
-        rows += _line_rows([shapely.LineString([a - h * n, a + h * n])], "footway", "人行桥",
+        rows += _line_rows([_across(inner, f, PROMENADE_OFFSET + 0.6)], "footway", "人行桥",
                            bridge=True)
     return gpd.GeoDataFrame(rows, geometry="geometry")
+
+
+def _across(line, f: float, half: float) -> shapely.LineString:
+    """A segment of ``2 * half`` metres across ``line`` at fraction ``f`` of its length (a zebra
+    crossing, a footbridge)."""
+    a = shapely.line_interpolate_point(line, f, normalized=True)
+    b = shapely.line_interpolate_point(line, f + 0.002, normalized=True)
+    t = np.array(b.coords[0]) - np.array(a.coords[0])
+    n = np.array([-t[1], t[0]]) / np.hypot(*t)
+    a = np.array(a.coords[0])
+    return shapely.LineString([a - half * n, a + half * n])
 
 
 def _footbridge_fractions(inner, bridges_x) -> list[float]:

@@ -70,6 +70,12 @@ def _check_engine(engine: str) -> None:
 
 # ------------------------------------------------------------------------------- clusters
 @contextlib.contextmanager
+def _local(engine: str, scheduler) -> bool:
+    """True for this machine's engine; a scheduler address means Dask whatever ``engine`` says."""
+    _check_engine("dask" if scheduler is not None else engine)
+    return engine == "local" and scheduler is None
+
+
 def dask_client(scheduler=None, *, n_workers: int = DASK_WORKERS,
                 threads_per_worker: int = DASK_THREADS_PER_WORKER) -> Iterator:
     """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster.
@@ -156,8 +162,7 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     PartitionResult
         Identical to the local engine's.
     """
-    _check_engine("dask" if scheduler is not None else engine)
-    if engine == "local" and scheduler is None:
+    if _local(engine, scheduler):
         return core_partition(households, communities, progress=progress, **kwargs)
     with dask_client(scheduler) as client:
         def mapper(fn: Callable[[dict], dict], tasks: list[dict]) -> list[dict]:
@@ -314,8 +319,7 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     CoverageResult
         Identical to the local engine's.
     """
-    _check_engine("dask" if scheduler is not None else engine)
-    if engine == "local" and scheduler is None:
+    if _local(engine, scheduler):
         return core_coverage(households, facilities, network, progress=progress, **kwargs)
     net = network if isinstance(network, WalkNetwork) else load_network(network)
     if halo_m is None:
