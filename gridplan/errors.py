@@ -44,7 +44,11 @@ class GridplanError(Exception):
     column : str, optional
         The column the problem is in.
     rows : sequence, optional
-        Row labels (0-based positions in the file) that show the problem.
+        The rows that show the problem, as 0-based positions in the data as read (for code).
+    row_numbers : sequence, optional
+        The same rows as the user's program numbers them (the line of a CSV or the row of a
+        spreadsheet, counting the header and any title rows; the feature number from 1 in a GIS
+        file). Messages show these; without them, ``rows``.
     fix : str, optional
         What the user should do about it.
     message_zh, fix_zh : str, optional
@@ -58,6 +62,7 @@ class GridplanError(Exception):
         file: str | None = None,
         column: str | None = None,
         rows: Sequence[object] | None = None,
+        row_numbers: Sequence[object] | None = None,
         fix: str | None = None,
         message_zh: str | None = None,
         fix_zh: str | None = None,
@@ -66,6 +71,7 @@ class GridplanError(Exception):
         self.file = None if file is None else str(file)
         self.column = column
         self.rows = list(rows) if rows is not None else []
+        self.row_numbers = list(row_numbers) if row_numbers is not None else []
         self.fix = fix
         self.message_zh = message_zh
         self.fix_zh = fix_zh
@@ -79,9 +85,10 @@ class GridplanError(Exception):
         if self.column:
             parts.append(f"列 '{self.column}': " if zh else f"column '{self.column}': ")
         parts.append(message)
-        if self.rows:
+        shown = self.row_numbers or self.rows
+        if shown:
             label = "行" if zh else "rows"
-            parts.append(f" ({label} {format_rows(self.rows)})")
+            parts.append(f" ({label} {format_rows(shown)})")
         if fix:
             parts.append(f" 解决办法：{fix}" if zh else f" Fix: {fix}")
         return "".join(parts)

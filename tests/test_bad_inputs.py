@@ -19,7 +19,8 @@ BAD = Path(__file__).resolve().parent / "data" / "bad"
 COMM = "communities.geojson"
 SHP_MAP = ["--map", "community_id=SQBM,name=SQMC"]
 
-# (households file, communities file, extra args, exit code, problem code, column, rows)
+# (households file, communities file, extra args, exit code, problem code, column, rows); rows as
+# messages name them: the CSV line (header = line 1), the GeoJSON feature number from 1
 CASES = [
     # encodings and spreadsheets
     ("hh_gbk.csv", COMM, [], 0, "encoding_gbk", None, None),
@@ -27,11 +28,11 @@ CASES = [
     ("hh_title_row.xlsx", COMM, [], 0, "header_row", None, None),
     ("hh_no_lonlat.xlsx", COMM, [], 2, "unreadable", "lon", None),
     # values
-    ("hh_units.csv", COMM, [], 0, "number_with_unit", "households", list(range(12))),
-    ("hh_nonpositive.csv", COMM, [], 2, "non_positive", "households", [0, 3]),
-    ("hh_non_numeric.csv", COMM, [], 2, "non_numeric", "households", [4]),
-    ("hh_fraction.csv", COMM, [], 2, "not_whole", "households", [2]),
-    ("hh_blank_households.csv", COMM, [], 2, "missing_value", "households", [6]),
+    ("hh_units.csv", COMM, [], 0, "number_with_unit", "households", list(range(2, 14))),
+    ("hh_nonpositive.csv", COMM, [], 2, "non_positive", "households", [2, 5]),
+    ("hh_non_numeric.csv", COMM, [], 2, "non_numeric", "households", [6]),
+    ("hh_fraction.csv", COMM, [], 2, "not_whole", "households", [4]),
+    ("hh_blank_households.csv", COMM, [], 2, "missing_value", "households", [8]),
     ("hh_no_households_col.csv", COMM, [], 0, "households_missing", "households", None),
     ("hh_missing_lon.csv", COMM, [], 2, "unreadable", "lon", None),
     ("hh_header_only.csv", COMM, [], 2, "empty_file", None, None),
@@ -39,27 +40,27 @@ CASES = [
     # coordinates
     ("hh_swapped.csv", COMM, [], 0, "lonlat_swapped", "geometry", None),
     ("hh_gcj02.csv", COMM, [], 0, "looks_gcj02", "geometry", None),
-    ("hh_nan_coords.csv", COMM, [], 2, "empty_geometry", "geometry", [2, 5]),
-    ("hh_null_geometry.geojson", COMM, [], 2, "empty_geometry", "geometry", [1]),
+    ("hh_nan_coords.csv", COMM, [], 2, "empty_geometry", "geometry", [4, 7]),
+    ("hh_null_geometry.geojson", COMM, [], 2, "empty_geometry", "geometry", [2]),
     ("hh_metres.geojson", COMM, [], 2, "metres_as_degrees", None, None),
-    ("hh_far_outside.csv", COMM, [], 0, "outside_communities", "geometry", [1, 7]),
-    ("hh_lines.geojson", COMM, [], 2, "wrong_geometry_type", "geometry", [0, 1]),
-    ("hh_polygons.geojson", COMM, [], 2, "wrong_geometry_type", "geometry", [0]),
+    ("hh_far_outside.csv", COMM, [], 0, "outside_communities", "geometry", [3, 9]),
+    ("hh_lines.geojson", COMM, [], 2, "wrong_geometry_type", "geometry", [1, 2]),
+    ("hh_polygons.geojson", COMM, [], 2, "wrong_geometry_type", "geometry", [1]),
     # not what they claim
     ("garbage.geojson", COMM, [], 2, "unreadable", None, None),
     ("garbage.zip", COMM, [], 2, "unreadable", None, None),
     ("hh_csv_named.geojson", COMM, [], 2, "unreadable", None, None),
     ("hh_unknown_ext.dat", COMM, [], 2, "unreadable", None, None),
     # communities
-    ("hh_good.csv", "comm_bowtie.geojson", [], 0, "invalid_geometry", "geometry", [0]),
+    ("hh_good.csv", "comm_bowtie.geojson", [], 0, "invalid_geometry", "geometry", [1]),
     ("hh_good.csv", "comm_multipolygon.geojson", [], 0, None, None, None),
-    ("hh_in_hole.csv", "comm_holes.geojson", [], 0, "outside_communities", "geometry", [0]),
-    ("hh_in_overlap.csv", "comm_overlap.geojson", [], 0, "communities_overlap", "geometry", [0, 1]),
-    ("hh_in_gap.csv", "comm_gap.geojson", [], 0, "outside_communities", "geometry", [0]),
-    ("hh_good.csv", "comm_dup_ids.geojson", [], 2, "duplicate_id", "community_id", [0, 1]),
+    ("hh_in_hole.csv", "comm_holes.geojson", [], 0, "outside_communities", "geometry", [2]),
+    ("hh_in_overlap.csv", "comm_overlap.geojson", [], 0, "communities_overlap", "geometry", [1, 2]),
+    ("hh_in_gap.csv", "comm_gap.geojson", [], 0, "outside_communities", "geometry", [2]),
+    ("hh_good.csv", "comm_dup_ids.geojson", [], 2, "duplicate_id", "community_id", [1, 2]),
     ("hh_good.csv", "comm_no_id.geojson", [], 2, "missing_column", "community_id", None),
     ("hh_good.csv", "comm_no_households.geojson", [], 0, "community_without_households",
-     "community_id", [2]),
+     "community_id", [3]),
     ("hh_good.csv", "comm_noprj.zip", SHP_MAP, 0, "crs_assumed_wgs84", None, None),
     ("hh_good.csv", "comm_noprj_metres.zip", SHP_MAP, 2, "unknown_crs", None, None),
     ("hh_good.csv", "comm_gbk_cpg.zip", SHP_MAP, 0, None, None, None),
@@ -139,18 +140,20 @@ def test_reader_errors_name_file_column_rows_and_fix():
     with pytest.raises(InputError) as exc:
         io.read_households(BAD / "hh_nonpositive.csv")
     e = exc.value
+    # rows: positions in the data read; row_numbers: the CSV's lines, as messages show them
     assert (e.file, e.column, e.rows) == ("hh_nonpositive.csv", "households", [0, 3])
+    assert e.row_numbers == [2, 5] and "(rows 2, 5)" in str(e)
     assert e.fix and e.message_zh
     with pytest.raises(InputError) as exc:
         io.read_facilities(BAD / "fac_unknown_kind.geojson")
-    assert (exc.value.column, exc.value.rows) == ("kind", [1])
+    assert (exc.value.column, exc.value.rows, exc.value.row_numbers) == ("kind", [1], [2])
     assert "clinic" in str(exc.value) and "street_centre" in str(exc.value)
 
 
 def test_facility_cases_via_cli(tmp_path, capsys):
     out = tmp_path / "o"
-    for name, code, rows in (("fac_unknown_kind.geojson", "unknown_kind", "rows 1"),
-                             ("fac_dup_ids.geojson", "duplicate_id", "rows 1, 2")):
+    for name, code, rows in (("fac_unknown_kind.geojson", "unknown_kind", "rows 2"),
+                             ("fac_dup_ids.geojson", "duplicate_id", "rows 2, 3")):
         rc = main(["validate", "--facilities", str(BAD / name), "--communities",
                    str(BAD / COMM), "--out", str(out), "-q"])
         err = capsys.readouterr().err

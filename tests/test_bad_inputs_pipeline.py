@@ -166,12 +166,12 @@ def test_overlap_households_follow_the_validate_rule(tmp_path, capsys):
 PARTITION_ERRORS = [
     ("hh_metres.geojson", COMM, [], ["hh_metres.geojson", "metres", "Fix:"]),
     ("hh_nan_coords.csv", COMM, [],
-     ["hh_nan_coords.csv", "column 'geometry'", "rows 2, 5", "Fix:"]),
-    ("hh_null_geometry.geojson", COMM, [], ["hh_null_geometry.geojson", "rows 1", "Fix:"]),
-    ("hh_empty_geometry.geojson", COMM, [], ["hh_empty_geometry.geojson", "rows 1", "Fix:"]),
+     ["hh_nan_coords.csv", "column 'geometry'", "rows 4, 7", "Fix:"]),
+    ("hh_null_geometry.geojson", COMM, [], ["hh_null_geometry.geojson", "rows 2", "Fix:"]),
+    ("hh_empty_geometry.geojson", COMM, [], ["hh_empty_geometry.geojson", "rows 2", "Fix:"]),
     ("hh_header_only.csv", COMM, [], ["hh_header_only.csv", "0 rows", "Fix:"]),
     ("hh_zero_bytes.geojson", COMM, [], ["hh_zero_bytes.geojson", "empty", "Fix:"]),
-    ("hh_nonpositive.csv", COMM, [], ["hh_nonpositive.csv", "column 'households'", "rows 0, 3"]),
+    ("hh_nonpositive.csv", COMM, [], ["hh_nonpositive.csv", "column 'households'", "rows 2, 5"]),
     ("garbage.geojson", COMM, [], ["garbage.geojson", "Fix:"]),
     # Households outside every community (more than COMMUNITY_SNAP_M): partition refuses them
     # with their rows rather than planning without them (validate lists them in rejects.csv).
@@ -179,7 +179,7 @@ PARTITION_ERRORS = [
                                       "Fix:"]),
     ("hh_in_hole.csv", "comm_holes.geojson", [], ["outside every community", "rows 0", "Fix:"]),
     ("hh_in_gap.csv", "comm_gap.geojson", [], ["outside every community", "rows 0", "Fix:"]),
-    ("hh_good.csv", "comm_dup_ids.geojson", [], ["column 'community_id'", "rows 0, 1", "Fix:"]),
+    ("hh_good.csv", "comm_dup_ids.geojson", [], ["comm_dup_ids.geojson", "column 'community_id'", "rows 1, 2", "Fix:"]),
     ("hh_good.csv", "comm_no_id.geojson", [], ["comm_no_id.geojson", "community_id", "Fix:"]),
     ("hh_good.csv", "comm_empty.geojson", [], ["comm_empty.geojson", "0 rows", "Fix:"]),
     ("hh_good.csv", "comm_noprj_metres.zip", ["--map", "community_id=SQBM"],
@@ -361,8 +361,8 @@ NET_FAC_ERRORS = [
     ("coverage", "fac_none.geojson", "net_good.geojson", ["fac_none.geojson", "0 rows", "Fix:"]),
     ("site", "fac_none.geojson", "net_good.geojson", ["fac_none.geojson", "0 rows", "Fix:"]),
     ("coverage", "fac_dup_ids.geojson", "net_good.geojson",
-     ["facility_id", "rows 1, 2", "Fix:"]),
-    ("coverage", "fac_unknown_kind.geojson", "net_good.geojson", ["kind", "rows 1", "clinic"]),
+     ["fac_dup_ids.geojson", "facility_id", "rows 2, 3", "Fix:"]),
+    ("coverage", "fac_unknown_kind.geojson", "net_good.geojson", ["kind", "rows 2", "clinic"]),
     ("coverage", "fac_good.geojson", "garbage.geojson", ["garbage.geojson", "Fix:"]),
     ("site", "fac_good.geojson", "garbage.geojson", ["garbage.geojson", "Fix:"]),
 ]

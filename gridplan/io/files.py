@@ -26,12 +26,12 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from gridplan.errors import InputError, OutputError
 from gridplan.io.atomic import atomic_path
-from gridplan.io.problems import Problem, emit_warnings, raise_first_error
+from gridplan.io.coords import COORD_SYSTEMS, convert_gdf
+from gridplan.io.problems import ROW_NUMBERS, Problem, emit_warnings, raise_first_error
 from gridplan.io.readers import GDAL_ERRORS, JSON_BOOLEANS, columns_of, read_any
 from gridplan.io.schema import KINDS, conform, mappable_fields
-from gridplan.io.coords import COORD_SYSTEMS, convert_gdf
-from gridplan.errors import InputError, OutputError
 
 __all__ = [
     "read_layer",
@@ -72,6 +72,10 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
     Never raises for bad data; :func:`read_layer` is the raising variant. A mapping entry whose
     column is not in the file (after title rows are skipped) is an error, never dropped; split
     one mapping over several files with :func:`split_columns` first.
+
+    Problems name rows both ways: ``rows``, 0-based positions in the frame, and ``row_numbers``,
+    as the user's program numbers them (which messages show). The frame carries the latter in
+    ``attrs[ROW_NUMBERS]``; fully empty rows are dropped (with a note).
     """
     if kind not in KINDS:
         raise InputError(f"unknown layer kind '{kind}'", fix=f"use one of {', '.join(KINDS)}",
@@ -93,7 +97,8 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
         raw = _declared_crs(raw, path, crs)
     except InputError as exc:
         return None, [Problem("error", "unreadable", exc.file or name, exc.column, exc.rows,
-                              exc.message, exc.fix or "", exc.message_zh or "", exc.fix_zh or "")]
+                              exc.message, exc.fix or "", exc.message_zh or "", exc.fix_zh or "",
+                              exc.row_numbers)]
     raw = raw.copy()
     raw.columns = [str(c) for c in raw.columns]
     for fld, col in columns.items():
@@ -111,8 +116,10 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
             if col in flagged:
                 flagged[fld] = flagged[col]
     projected = raw.crs is not None and not CRS.from_user_input(raw.crs).is_geographic
-    gdf, more = conform(raw, kind, name)
+    numbers = raw.attrs.get(ROW_NUMBERS)
+    gdf, more = conform(raw, kind, name, numbers=numbers)
     problems += more
+    gdf.attrs[ROW_NUMBERS] = numbers
     if any(p.severity == "error" for p in problems):
         return (gdf if len(gdf.columns) else None), problems
     if coords != "wgs84":
@@ -429,7 +436,7 @@ def _prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         dt = out[c].dtype
         if isinstance(dt, pd.CategoricalDtype):
             out[c] = out[c].astype("str")
-        elif dt == object:
+        elif pd.api.types.is_object_dtype(dt):
             kinds = out[c].dropna().map(type).unique()
             if len(kinds) > 1:
                 # Mixed cells (12 and "12户") cannot be typed by Arrow/GDAL: write them as text.

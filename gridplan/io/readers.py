@@ -22,8 +22,8 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
-from gridplan.io.problems import Problem
 from gridplan.errors import InputError
+from gridplan.io.problems import ROW_NUMBERS, Problem, RowNumbers, number_rows
 
 __all__ = ["read_any", "LON_NAMES", "LAT_NAMES", "find_lonlat", "table_to_gdf", "EXTENSIONS"]
 
@@ -50,9 +50,10 @@ EXTENSIONS = {
 }
 
 
-def fail(file, message, fix, message_zh="", fix_zh="", column=None, rows=None):
-    raise InputError(message, file=file, column=column, rows=rows, fix=fix,
-                     message_zh=message_zh or None, fix_zh=fix_zh or None)
+def fail(file, message, fix, message_zh="", fix_zh="", column=None, rows=None,
+         row_numbers=None):
+    raise InputError(message, file=file, column=column, rows=rows, row_numbers=row_numbers,
+                     fix=fix, message_zh=message_zh or None, fix_zh=fix_zh or None)
 
 
 def _name(path: Path) -> str:
@@ -95,7 +96,50 @@ def read_any(path, *, layer=None, lonlat=None) -> tuple[gpd.GeoDataFrame, list[P
     reader = {"geojson": _read_gdal, "gpkg": _read_gpkg, "shpzip": _read_shp, "shp": _read_shp,
               "parquet": _read_parquet, "csv": _read_csv, "excel": _read_excel}[fmt]
     gdf = reader(path, name, problems, layer=layer, lonlat=lonlat)
+    if fmt not in ("csv", "excel"):  # tables are numbered and cleaned before their geometry
+        gdf.attrs.setdefault(ROW_NUMBERS, RowNumbers(range(1, len(gdf) + 1)))
+        gdf = drop_empty_rows(gdf, name, problems)
     return gdf, problems
+
+
+def drop_empty_rows(frame: pd.DataFrame, name: str, problems: list[Problem]) -> pd.DataFrame:
+    """``frame`` without its fully empty rows (every cell blank, no geometry), with a note.
+
+    Excel writes them below the data of a CSV (``,,,``) and between blocks of a sheet; they
+    are not households without coordinates. The rows kept keep their numbers
+    (:data:`~gridplan.io.problems.ROW_NUMBERS`) and positions of true/false cells.
+    """
+    if not len(frame):
+        return frame
+    geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    cells = frame.drop(columns=[geom]) if geom else frame
+    blank = np.ones(len(frame), dtype=bool)
+    for col in cells.columns:
+        values = cells[col]
+        text = values.astype("string").str.strip() if values.dtype == object or \
+            pd.api.types.is_string_dtype(values.dtype) else values
+        blank &= (values.isna() | (text == "").fillna(True)).to_numpy(dtype=bool)
+    if geom:
+        g = np.asarray(frame.geometry.values)
+        blank &= shapely.is_missing(g) | shapely.is_empty(g)
+    if not blank.any():
+        return frame
+    numbers = np.asarray(frame.attrs.get(ROW_NUMBERS, range(1, len(frame) + 1)))
+    dropped = number_rows(numbers, np.flatnonzero(blank))
+    kept = frame.loc[~blank].reset_index(drop=True)
+    kept.attrs = dict(frame.attrs)
+    kept.attrs[ROW_NUMBERS] = RowNumbers(numbers[~blank])
+    new_pos = np.cumsum(~blank) - 1
+    if frame.attrs.get(JSON_BOOLEANS):
+        kept.attrs[JSON_BOOLEANS] = {k: [int(new_pos[r]) for r in v if not blank[r]]
+                                     for k, v in frame.attrs[JSON_BOOLEANS].items()}
+    problems.append(Problem(
+        "repaired", "empty_rows", name, None, [],
+        f"skipped {len(dropped)} empty row(s) (no value in any column)",
+        "delete the empty rows in the source to silence this note",
+        f"跳过了 {len(dropped)} 个空行（所有列均无值）", "可在源文件中删除这些空行",
+        row_numbers=dropped))
+    return kept
 
 
 def _read_gdal(path, name, problems, *, layer=None, lonlat=None, source=None, **kw):
@@ -299,35 +343,41 @@ def _sniff_delimiter(text: str) -> str:
         return ","
 
 
+def _header_line(text: str, sep: str, lonlat) -> int:
+    """The 0-based line of a delimited text's header: the first of the first lines that names
+    longitude and latitude (title lines above it are common in exports); 0 if none does."""
+    lines = text.splitlines()[:HEADER_SEARCH_ROWS]
+    for k, line in enumerate(lines):
+        cells = next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+        if cells and _looks_like_header(cells, lonlat):
+            return k
+    return 0
+
+
 def _csv_table(path, name, problems, *, lonlat=None) -> pd.DataFrame:
-    """The CSV/TXT file as a string table, with its encoding, separator and header row found."""
+    """The CSV/TXT file as a string table, with its encoding, separator and header row found,
+    its empty rows dropped and every row numbered by its line (the header's line + 1, ...)."""
     text = _decode_text(path.read_bytes(), name, problems)
     if "\x00" in text:
         fail(name, "the file holds binary data, not CSV text",
              "check that the file is really a CSV export", "文件包含二进制数据，不是 CSV 文本")
     sep = _sniff_delimiter(text)
-    opts = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True)
+    # Blank lines are kept (as empty rows) so that every row keeps its line number.
+    opts = dict(sep=sep, dtype=str, keep_default_na=False, na_values=[""], skipinitialspace=True,
+                skip_blank_lines=False)
+    header_at = _header_line(text, sep, lonlat)
     try:
-        df = pd.read_csv(_io.StringIO(text), **opts)
-        if not _looks_like_header(df.columns, lonlat):
-            # A title line above the header: find the header in the first rows.
-            lines = text.splitlines()
-            for k in range(1, min(HEADER_SEARCH_ROWS, len(lines))):
-                first = next(iter(pd.read_csv(_io.StringIO(lines[k]), header=None, sep=sep,
-                                              dtype=str, keep_default_na=False
-                                              ).itertuples(index=False)), ())
-                if _looks_like_header(first, lonlat):
-                    df = pd.read_csv(_io.StringIO(text), skiprows=k, **opts)
-                    problems.append(Problem(
-                        "warning", "header_row", name, None, [],
-                        f"skipped {k} title line(s) above the header", "",
-                        f"跳过了表头上方的 {k} 行标题"))
-                    break
+        df = pd.read_csv(_io.StringIO(text), skiprows=header_at, **opts)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         fail(name, f"cannot parse the CSV: {str(exc).splitlines()[0][:200]}",
              "check the separators and quotes of the file (save it from Excel as CSV UTF-8)",
              "无法解析 CSV 文件", "请检查分隔符和引号（可在 Excel 中另存为 CSV UTF-8）")
-    return df
+    if header_at:
+        problems.append(Problem("warning", "header_row", name, None, [],
+                                f"skipped {header_at} title line(s) above the header", "",
+                                f"跳过了表头上方的 {header_at} 行标题"))
+    df.attrs[ROW_NUMBERS] = RowNumbers(range(header_at + 2, header_at + 2 + len(df)))
+    return drop_empty_rows(df, name, problems)
 
 
 def _read_csv(path, name, problems, *, layer=None, lonlat=None):
@@ -336,16 +386,20 @@ def _read_csv(path, name, problems, *, layer=None, lonlat=None):
 
 
 def _excel_table(path, name, problems, *, layer=None, lonlat=None) -> pd.DataFrame:
-    """The sheet as a string table, with its header row found below any title rows."""
+    """The sheet as a string table, with its header row found below any title rows, its empty
+    rows dropped and every row numbered as the spreadsheet numbers it."""
     try:
         raw = pd.read_excel(path, sheet_name=layer if layer is not None else 0, header=None,
                             dtype=object)
     except (ValueError, OSError, KeyError, ImportError, zipfile.BadZipFile) as exc:
         # openpyxl/xlrd report damaged or mislabelled workbooks with these types
-        fail(name, f"cannot read the file as Excel: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}",
+        why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        fail(name, f"cannot read the file as Excel: {why}",
              "check that the file is a complete Excel workbook (.xlsx or .xls)",
              "无法读取 Excel 文件", "请检查文件是否为完整的 Excel 工作簿（.xlsx 或 .xls）")
-    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    # The sheet's row labels are its 0-based row numbers: kept through to the row numbers.
+    sheet = raw.dropna(axis=1, how="all")
+    raw = sheet.dropna(how="all")
     if raw.empty:
         return pd.DataFrame()
     header_at = 0
@@ -359,14 +413,16 @@ def _excel_table(path, name, problems, *, layer=None, lonlat=None) -> pd.DataFra
                                 f"跳过了表头上方的 {header_at} 行标题"))
     header = [str(v).strip() if not pd.isna(v) else f"column_{i}"
               for i, v in enumerate(raw.iloc[header_at].tolist())]
-    df = raw.iloc[header_at + 1:].copy()
+    df = sheet.loc[sheet.index > raw.index[header_at]].copy()
     df.columns = header
+    numbers = df.index.to_numpy() + 1
     df = df.reset_index(drop=True)
     # Excel cells are typed individually: make every column a clean string column, as in CSV.
     for c in df.columns:
         col = df[c]
         df[c] = col.map(_cell_text, na_action="ignore").astype("str")
-    return df
+    df.attrs[ROW_NUMBERS] = RowNumbers(numbers)
+    return drop_empty_rows(df, name, problems)
 
 
 def _read_excel(path, name, problems, *, layer=None, lonlat=None):
@@ -423,9 +479,14 @@ def find_lonlat(columns, lonlat=None) -> tuple[str | None, str | None]:
 
 
 def table_to_gdf(df: pd.DataFrame, name, problems, *, lonlat=None) -> gpd.GeoDataFrame:
-    """Points from lon/lat columns (or geometries from a WKT column), in EPSG:4326."""
+    """Points from lon/lat columns (or geometries from a WKT column), in EPSG:4326.
+
+    The rows keep the table's row numbers (:data:`~gridplan.io.problems.ROW_NUMBERS`; 1, 2, ...
+    for a table that has none), which errors name.
+    """
     df = df.copy()
     df.columns = [str(c).strip() for c in df.columns]
+    numbers = df.attrs.setdefault(ROW_NUMBERS, RowNumbers(range(1, len(df) + 1)))
     lon, lat = find_lonlat(df.columns, lonlat)
     if lonlat and (lon not in df.columns or lat not in df.columns):
         missing = [c for c in (lon, lat) if c not in df.columns]
@@ -441,12 +502,12 @@ def table_to_gdf(df: pd.DataFrame, name, problems, *, lonlat=None) -> gpd.GeoDat
             fail(name, "coordinates that are not numbers", "write longitude and latitude as "
                  "decimal degrees, e.g. 111.2859 and 30.6984", "坐标不是数字",
                  "请将经纬度写成十进制度数，如 111.2859 和 30.6984",
-                 column=col, rows=np.flatnonzero(bad).tolist())
+                 column=col, rows=np.flatnonzero(bad).tolist(),
+                 row_numbers=number_rows(numbers, np.flatnonzero(bad)))
         missing = ~(np.isfinite(x) & np.isfinite(y))
         geoms = shapely.points(np.column_stack([x, y]))
         geoms[missing] = None
-        out = df.drop(columns=[lon, lat])
-        return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=out.index), crs=4326)
+        return _with_geometry(df.drop(columns=[lon, lat]), geoms)
     wkt = next((c for c in df.columns if c.lower() in WKT_NAMES), None)
     if wkt is not None:
         text = df[wkt].astype("string")
@@ -455,15 +516,21 @@ def table_to_gdf(df: pd.DataFrame, name, problems, *, lonlat=None) -> gpd.GeoDat
         bad = np.asarray([g is None for g in geoms]) & text.fillna("").str.strip().ne("").to_numpy()
         if bad.any():
             fail(name, "geometries that are not valid WKT text", "check the geometry column",
-                 "几何列不是有效的 WKT 文本", column=wkt, rows=np.flatnonzero(bad).tolist())
-        out = df.drop(columns=[wkt])
-        return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=out.index), crs=4326)
+                 "几何列不是有效的 WKT 文本", column=wkt, rows=np.flatnonzero(bad).tolist(),
+                 row_numbers=number_rows(numbers, np.flatnonzero(bad)))
+        return _with_geometry(df.drop(columns=[wkt]), geoms)
     fail(name, "no longitude/latitude columns found (columns: "
          f"{', '.join(df.columns) if len(df.columns) else '(none)'})",
          "name them lon and lat (also accepted: lng, longitude/latitude, 经度/纬度, x/y) or map "
          "them with --map lon=COLUMN,lat=COLUMN",
          "找不到经纬度列", "请将列命名为 lon 和 lat（或 lng、longitude/latitude、经度/纬度），"
          "或用 --map lon=列名,lat=列名 指定", column="lon")
+
+
+def _with_geometry(out: pd.DataFrame, geoms: np.ndarray) -> gpd.GeoDataFrame:
+    gdf = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms, index=out.index), crs=4326)
+    gdf.attrs = dict(out.attrs)
+    return gdf
 
 
 def _coords(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:

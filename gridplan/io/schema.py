@@ -7,22 +7,29 @@ problem). Never raises for bad data: it returns the best frame it can and a list
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from pyproj.exceptions import CRSError, ProjError
 
-from gridplan.io.problems import Problem
+from gridplan.io.problems import Problem, number_rows
 from gridplan.norms import FACILITY_KINDS
 
-__all__ = ["KINDS", "SCHEMAS", "conform", "china_box_share", "CHINA_BOX", "mappable_fields"]
+__all__ = ["KINDS", "SCHEMAS", "conform", "china_box_share", "CHINA_BOX", "mappable_fields",
+           "MAX_HOUSEHOLDS_AT_POINT"]
 
 KINDS = ("households", "communities", "facilities", "buildings", "estates", "barriers")
 
 #: lon_min, lat_min, lon_max, lat_max of mainland China and its near seas (a generous box).
 CHINA_BOX = (73.0, 17.0, 136.0, 54.0)
+
+#: More households than this at one point is implausible (the largest towers hold about
+#: 1,000; a whole estate is rarely 5,000): more likely a total row or a population column.
+MAX_HOUSEHOLDS_AT_POINT = 5_000
 
 SCHEMAS: dict[str, dict] = {
     "households": dict(
@@ -34,19 +41,21 @@ SCHEMAS: dict[str, dict] = {
         geom=("Polygon", "MultiPolygon"),
         order=["community_id", "name", "street_id", "street_name"],
         ids=["community_id", "street_id"], required_ids=["community_id"],
+        unique="community_id",
     ),
     "facilities": dict(
         geom=("Point",), order=["facility_id", "name", "kind", "area_m2", "community_id"],
         ids=["facility_id", "community_id"], required_ids=["facility_id"],
+        unique="facility_id",
     ),
     "buildings": dict(
         geom=("Polygon", "MultiPolygon"),
         order=["building_id", "estate_id", "levels", "households", "name", "kind"],
-        ids=["building_id", "estate_id"], required_ids=[],
+        ids=["building_id", "estate_id"], required_ids=[], unique="building_id",
     ),
     "estates": dict(
         geom=("Polygon", "MultiPolygon"), order=["estate_id", "name", "community_id"],
-        ids=["estate_id", "community_id"], required_ids=["estate_id"],
+        ids=["estate_id", "community_id"], required_ids=["estate_id"], unique="estate_id",
     ),
     "barriers": dict(
         geom=("LineString", "MultiLineString"), order=["kind", "name"], ids=[], required_ids=[],
@@ -161,7 +170,8 @@ def to_id(s: pd.Series) -> pd.Series:
     return out.astype("str")
 
 
-def conform(gdf, kind: str, file: str | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+def conform(gdf, kind: str, file: str | None = None, *, numbers: Sequence[int] | None = None
+            ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Contract column names/dtypes, EPSG:4326 and valid geometries for one ``kind`` of table.
 
     Parameters
@@ -172,6 +182,9 @@ def conform(gdf, kind: str, file: str | None = None) -> tuple[gpd.GeoDataFrame, 
         One of :data:`KINDS`.
     file : str, optional
         Name used in messages.
+    numbers : sequence of int, optional
+        The file's number of every row, as messages name them
+        (:data:`gridplan.io.problems.ROW_NUMBERS`); without it, 0-based positions.
 
     Returns
     -------
@@ -181,8 +194,9 @@ def conform(gdf, kind: str, file: str | None = None) -> tuple[gpd.GeoDataFrame, 
     problems: list[Problem] = []
 
     def add(severity, code, message, *, column=None, rows=(), fix="", message_zh="", fix_zh=""):
-        problems.append(Problem(severity, code, file, column, list(rows), message, fix,
-                                message_zh, fix_zh))
+        rows = list(rows)
+        problems.append(Problem(severity, code, file, column, rows, message, fix,
+                                message_zh, fix_zh, number_rows(numbers, rows)))
 
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         add("error", "no_geometry", "the table has no geometry column",
@@ -231,12 +245,30 @@ def conform(gdf, kind: str, file: str | None = None) -> tuple[gpd.GeoDataFrame, 
                 rows=_rows(null), fix=f"fill in {col} for these rows",
                 message_zh=f"{int(null.sum())} 行缺少 {col}", fix_zh=f"请为这些行填写 {col}")
 
+    if schema.get("unique") in gdf.columns:
+        _check_unique(gdf[schema["unique"]], add, numbers)
     getattr(_Kinds, kind)(gdf, add)
 
     order = [c for c in schema["order"] if c in gdf.columns]
     rest = [c for c in gdf.columns if c not in order and c != "geometry"]
     gdf = gdf[order + rest + ["geometry"]]
     return gpd.GeoDataFrame(gdf, geometry="geometry", crs=4326), problems
+
+
+def _check_unique(ids: pd.Series, add, numbers) -> None:
+    """An id column whose filled values repeat: the error names each value with its rows."""
+    dup = (ids.notna() & ids.duplicated(keep=False)).to_numpy()
+    if not dup.any():
+        return
+    pos = pd.Series(np.flatnonzero(dup), index=ids[dup].astype(str).to_numpy())
+    groups = [(v, number_rows(numbers, p.to_numpy())) for v, p in pos.groupby(level=0, sort=True)]
+    shown = ", ".join(f"{v} (rows {', '.join(map(str, r))})" for v, r in groups[:5])
+    shown_zh = "，".join(f"{v}（第 {'、'.join(map(str, r))} 行）" for v, r in groups[:5])
+    more = f" and {len(groups) - 5} more" if len(groups) > 5 else ""
+    col = ids.name
+    add("error", "duplicate_id", f"{col} values are not unique: {shown}{more}", column=col,
+        fix=f"give every row its own {col} (or map a unique column with --map {col}=COLUMN)",
+        message_zh=f"{col} 有重复值：{shown_zh}", fix_zh=f"请保证每行的 {col} 唯一")
 
 
 def _conform_crs(gdf, kind, add):
@@ -278,7 +310,7 @@ def _conform_crs(gdf, kind, add):
             return None
     try:
         crs = CRS.from_user_input(gdf.crs)
-    except Exception:  # pyproj raises CRSError and others for undefined systems
+    except CRSError:
         add("error", "unknown_crs", f"the coordinate reference system '{gdf.crs}' is not "
             "understood", fix="give the file a standard CRS (an EPSG code) or export it as "
             "GeoJSON in WGS-84", message_zh="无法识别的坐标系")
@@ -296,7 +328,7 @@ def _conform_crs(gdf, kind, add):
     if not crs.equals(CRS.from_epsg(4326)):
         try:
             gdf = gdf.to_crs(4326)
-        except Exception as exc:  # pyproj failures surface as several types
+        except (CRSError, ProjError) as exc:
             add("error", "unknown_crs", f"cannot transform from {crs.name} to WGS-84: {exc}",
                 fix="export the file in WGS-84 (EPSG:4326)", message_zh="无法转换到 WGS-84")
             return None
@@ -310,7 +342,8 @@ def _conform_geometry(gdf, kind, schema, add):
         add("error", "empty_geometry", f"{int(null.sum())} row(s) have no geometry (missing or "
             "empty coordinates)", column="geometry", rows=_rows(null),
             fix="fill in the coordinates of these rows or remove them",
-            message_zh=f"{int(null.sum())} 行没有几何（坐标缺失或为空）", fix_zh="请补全这些行的坐标或删除这些行")
+            message_zh=f"{int(null.sum())} 行没有几何（坐标缺失或为空）",
+            fix_zh="请补全这些行的坐标或删除这些行")
     arr = np.asarray(geoms)
     types = np.asarray(shapely.get_type_id(arr))
     want = schema["geom"]
@@ -321,6 +354,8 @@ def _conform_geometry(gdf, kind, schema, add):
             arr = arr.copy()
             arr[single] = shapely.get_geometry(arr[single], 0)
             types = np.asarray(shapely.get_type_id(arr))
+    if kind == "facilities":
+        arr, types = _facility_points(arr, types, null, add)
     ids = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
            "MultiPolygon": 6}
     ok_types = [ids[w] for w in want]
@@ -351,6 +386,23 @@ def _conform_geometry(gdf, kind, schema, add):
     gdf["geometry"] = gpd.GeoSeries(arr, index=gdf.index, crs=gdf.crs)
 
 
+def _facility_points(arr: np.ndarray, types: np.ndarray, null: np.ndarray, add):
+    """Facilities drawn as building outlines stand at a point inside them
+    (``shapely.point_on_surface``: inside even for an L-shaped or ring-shaped building)."""
+    polys = np.isin(types, (3, 6)) & ~null
+    if not polys.any():
+        return arr, types
+    arr = arr.copy()
+    arr[polys] = shapely.point_on_surface(shapely.make_valid(arr[polys]))
+    add("warning", "facility_polygons",
+        f"{int(polys.sum())} facilit(ies) are polygons (building outlines); each is placed at a "
+        "point inside its outline", column="geometry", rows=np.flatnonzero(polys),
+        fix="give facilities as points (their entrance) for exact walking distances",
+        message_zh=f"{int(polys.sum())} 个设施为多边形（建筑轮廓），已取轮廓内的一点作为其位置",
+        fix_zh="如需精确步行距离，请以点（入口位置）提供设施")
+    return arr, np.asarray(shapely.get_type_id(arr))
+
+
 class _Kinds:
     """Per-kind value checks; each mutates the frame in place and adds problems."""
 
@@ -376,6 +428,7 @@ class _Kinds:
                 fix_zh="如有户数列，请用 --map households=列名 指定")
         else:
             _count_column(gdf, "households", add, required=True, minimum=1, unit_word="户")
+            _implausible_counts(gdf["households"], add)
         if "population" in gdf.columns:
             _count_column(gdf, "population", add, required=False, minimum=0, unit_word="人")
 
@@ -456,6 +509,23 @@ class _Kinds:
             gdf["name"] = pd.Series(pd.NA, index=gdf.index, dtype="str")
 
 
+def _implausible_counts(counts: pd.Series, add) -> None:
+    """Warn about points holding more households than :data:`MAX_HOUSEHOLDS_AT_POINT`."""
+    big = (counts > MAX_HOUSEHOLDS_AT_POINT).fillna(False).to_numpy(dtype=bool)
+    if not big.any():
+        return
+    top = int(counts[big].max())
+    add("warning", "implausible_count",
+        f"{int(big.sum())} point(s) hold more than {MAX_HOUSEHOLDS_AT_POINT:,} households "
+        f"(up to {top:,}): more than any one building or estate; a total row, or a population "
+        "column read as households?", column="households", rows=np.flatnonzero(big),
+        fix="check these rows: delete total rows, and map the household count column with "
+            "--map households=COLUMN",
+        message_zh=f"{int(big.sum())} 个点的户数超过 {MAX_HOUSEHOLDS_AT_POINT:,}（最多 {top:,}），"
+                   "超过任何一栋楼或一个小区；是否为合计行，或把人口列当成了户数？",
+        fix_zh="请检查这些行：删除合计行，并用 --map households=列名 指定户数列")
+
+
 def _count_column(gdf, col, add, *, required, minimum, unit_word):
     v, bad, unit = parse_numbers(gdf[col])
     # JSON true/false that GDAL read as 1/0 (gridplan.io.readers): a count is never a boolean
@@ -473,7 +543,8 @@ def _count_column(gdf, col, add, *, required, minimum, unit_word):
     if unit.any():
         add("repaired", "number_with_unit", f"{int(unit.sum())} value(s) carry a unit such as "
             f"'12{unit_word}'; the number was used", column=col, rows=_rows(unit),
-            fix="write plain numbers", message_zh=f"{int(unit.sum())} 个数值带单位（如 '12{unit_word}'），已取其中的数字")
+            fix="write plain numbers",
+            message_zh=f"{int(unit.sum())} 个数值带单位（如 '12{unit_word}'），已取其中的数字")
     if bad.any():
         sample = ", ".join(repr(str(x)) for x in gdf[col][bad].head(3))
         add("error", "non_numeric", f"values are not numbers ({sample})", column=col,
@@ -489,7 +560,8 @@ def _count_column(gdf, col, add, *, required, minimum, unit_word):
         add("error", "non_positive" if minimum >= 1 else "negative",
             f"{int(low.sum())} value(s) are below {minimum}", column=col, rows=_rows(low),
             fix=f"{col} must be at least {minimum}; correct or remove these rows",
-            message_zh=f"{int(low.sum())} 个值小于 {minimum}", fix_zh=f"{col} 至少为 {minimum}，请更正或删除这些行")
+            message_zh=f"{int(low.sum())} 个值小于 {minimum}",
+            fix_zh=f"{col} 至少为 {minimum}，请更正或删除这些行")
     if required and blank.any():
         add("error", "missing_value", f"{int(blank.sum())} row(s) have no {col} value",
             column=col, rows=_rows(blank),

@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.errors import InputError
+from gridplan.io.coords import detect_web_offset
 from gridplan.io.files import read_checked, split_columns
 from gridplan.io.join import containing_polygon
-from gridplan.io.problems import Problem, raise_first_error
-from gridplan.io.schema import KINDS, conform
-from gridplan.io.coords import detect_web_offset
-from gridplan.errors import InputError
+from gridplan.io.problems import ROW_NUMBERS, Problem, number_rows, raise_first_error
 from gridplan.io.projection import local_crs
+from gridplan.io.schema import KINDS, conform
 
 __all__ = ["Problem", "ValidationResult", "validate_inputs", "OVERLAP_MIN_M2"]
 
@@ -57,8 +57,9 @@ class ValidationResult:
         The cleaned layers (contract columns, EPSG:4326, repaired geometries; households with
         ``community_id`` from a spatial join when they had none).
     rejects : GeoDataFrame or None
-        Households outside every community: ``row`` (0-based position in the input) and the
-        household's columns. ``None`` when there were no communities to test against.
+        Households outside every community: ``row`` (the row as messages name it: its number
+        in the file, or its 0-based position in a GeoDataFrame) and the household's columns.
+        ``None`` when there were no communities to test against.
     """
 
     problems: list[Problem] = field(default_factory=list)
@@ -85,8 +86,8 @@ class ValidationResult:
         recs = []
         for p in self.problems:
             d = p.to_dict()
-            d["n_rows"] = len(p.rows)
-            d["rows"] = ", ".join(str(r) for r in p.rows[:50])
+            d["n_rows"] = len(p.shown_rows)
+            d["rows"] = ", ".join(str(r) for r in p.shown_rows[:50])
             recs.append(d)
         return pd.DataFrame.from_records(recs, columns=cols)
 
@@ -169,13 +170,13 @@ def validate_inputs(households=None, communities=None, facilities=None, building
                                       layer=(layers or {}).get(kind), crs=(crs or {}).get(kind))
         elif isinstance(obj, gpd.GeoDataFrame):
             gdf, probs = conform(obj, kind, names.get(kind, kind))
+            gdf.attrs.pop(ROW_NUMBERS, None)  # a frame from Python: rows are its positions
         else:
             raise InputError(f"{kind} must be a GeoDataFrame or a file path, not "
                              f"{type(obj).__name__}", fix="read the file with gridplan.io.files first")
         result.problems += probs
         layer_ok = not any(p.severity == "error" for p in probs)
         result.frames[kind] = gdf if layer_ok else None
-    _check_duplicates(result, names)
     comm = result.frames.get("communities")
     if comm is not None:
         _check_overlaps(comm, result, names.get("communities", "communities"))
@@ -186,31 +187,27 @@ def validate_inputs(households=None, communities=None, facilities=None, building
     if fac is not None and comm is not None and "community_id" in fac.columns:
         unknown = fac["community_id"].notna() & ~fac["community_id"].isin(comm["community_id"])
         if unknown.any():
-            result.problems.append(Problem(
-                "warning", "unknown_community_id", names.get("facilities", "facilities"),
-                "community_id", np.flatnonzero(unknown.to_numpy()).tolist(),
+            result.problems.append(_about_rows(
+                fac, "warning", "unknown_community_id", names.get("facilities", "facilities"),
+                "community_id", unknown,
                 "facilities name communities that are not in the communities layer",
                 "check the community_id values", "设施的 community_id 不在社区图层中"))
     return result
 
 
-def _check_duplicates(result, names):
-    for kind, col in (("communities", "community_id"), ("facilities", "facility_id"),
-                      ("estates", "estate_id"), ("buildings", "building_id")):
-        gdf = result.frames.get(kind)
-        if gdf is None or col not in gdf.columns:
-            continue
-        dup = gdf[col].notna() & gdf[col].duplicated(keep=False)
-        if dup.any():
-            vals = sorted(set(gdf.loc[dup, col].astype(str)))
-            result.problems.append(Problem(
-                "error", "duplicate_id", names.get(kind, kind), col,
-                np.flatnonzero(dup.to_numpy()).tolist(),
-                f"{col} values are not unique: {', '.join(vals[:5])}"
-                + (f" and {len(vals) - 5} more" if len(vals) > 5 else ""),
-                f"give every row its own {col} (or map a unique column with --map {col}=COLUMN)",
-                f"{col} 有重复值：{', '.join(vals[:5])}", f"请保证每行的 {col} 唯一"))
-            result.frames[kind] = None
+def _numbers(frame: pd.DataFrame):
+    """The file's row numbers of a frame read by :func:`read_checked` (None: a frame from
+    Python, or one whose rows no longer match them)."""
+    numbers = frame.attrs.get(ROW_NUMBERS)
+    return numbers if numbers is not None and len(numbers) == len(frame) else None
+
+
+def _about_rows(frame, severity, code, file, column, mask, message, fix="", message_zh="",
+                fix_zh="") -> Problem:
+    """A Problem about the rows of ``frame`` where ``mask`` holds, numbered as the file's."""
+    rows = np.flatnonzero(np.asarray(mask)).tolist()
+    return Problem(severity, code, file, column, rows, message, fix, message_zh, fix_zh,
+                   number_rows(_numbers(frame), rows))
 
 
 def _check_overlaps(comm: gpd.GeoDataFrame, result, name):
@@ -229,14 +226,16 @@ def _check_overlaps(comm: gpd.GeoDataFrame, result, name):
     ids = comm["community_id"].to_numpy()
     pairs = [f"{ids[a]}/{ids[b]} {ar:,.0f} m²" for a, b, ar in
              zip(left[big], right[big], area[big])]
-    rows = sorted(set(left[big].tolist()) | set(right[big].tolist()))
-    result.problems.append(Problem(
-        "warning", "communities_overlap", name, "geometry", rows,
+    rows = np.zeros(len(comm), dtype=bool)
+    rows[left[big]] = rows[right[big]] = True
+    result.problems.append(_about_rows(
+        comm, "warning", "communities_overlap", name, "geometry", rows,
         f"{int(big.sum())} pair(s) of communities overlap, {area[big].sum():,.0f} m² in all "
         f"({'; '.join(pairs[:5])}{' ...' if len(pairs) > 5 else ''}); a household in an overlap "
         "goes to the community whose representative point is nearest",
         "correct the shared boundaries in the source",
-        f"{int(big.sum())} 对社区边界重叠，共 {area[big].sum():,.0f} 平方米；重叠区内的户点归属代表点最近的社区",
+        f"{int(big.sum())} 对社区边界重叠，共 {area[big].sum():,.0f} 平方米；"
+        "重叠区内的户点归属代表点最近的社区",
         "请修正相邻社区的共同边界"))
 
 
@@ -255,9 +254,8 @@ def _join_households(hh, comm, result, names):
     if "community_id" in hh.columns and hh["community_id"].notna().any():
         unknown = hh["community_id"].notna() & ~hh["community_id"].isin(comm["community_id"])
         if unknown.any():
-            result.problems.append(Problem(
-                "error", "unknown_community_id", hname, "community_id",
-                np.flatnonzero(unknown.to_numpy()).tolist(),
+            result.problems.append(_about_rows(
+                hh, "error", "unknown_community_id", hname, "community_id", unknown,
                 "community_id values that are not in the communities layer: "
                 + ", ".join(sorted(set(hh.loc[unknown, "community_id"].astype(str)))[:5]),
                 "correct the ids, or drop the column to join households to communities by "
@@ -280,7 +278,7 @@ def _join_households(hh, comm, result, names):
     n_out = int(outside.sum())
     hh_out = int(hh["households"].to_numpy()[outside].sum()) if n_out else 0
     rejects = hh.loc[outside].copy()
-    rejects.insert(0, "row", np.flatnonzero(outside))
+    rejects.insert(0, "row", number_rows(_numbers(hh), np.flatnonzero(outside)))
     result.rejects = gpd.GeoDataFrame(rejects, geometry=hh.geometry.name, crs=hh.crs)
     hint = ""
     guess = detect_web_offset(hh.geometry, outside, lambda x, y: _outside_all(x, y, tree))
@@ -304,9 +302,8 @@ def _join_households(hh, comm, result, names):
             "没有任何户点落在社区范围内",
             f"请使用 --coords {hint}" if hint else "请检查户点与社区是否为同一区域、同一坐标系"))
     elif n_out:
-        result.problems.append(Problem(
-            "warning", "outside_communities", hname, "geometry",
-            np.flatnonzero(outside).tolist(),
+        result.problems.append(_about_rows(
+            hh, "warning", "outside_communities", hname, "geometry", outside,
             f"{n_out:,} row(s) ({hh_out:,} households) lie outside every community; they are "
             "listed as rejects (rejects.csv) and not assigned to any grid",
             "check their coordinates or extend the community boundaries",
@@ -315,10 +312,9 @@ def _join_households(hh, comm, result, names):
     if n_out < len(hh):
         empty = ~comm["community_id"].isin(set(joined.dropna()))
         if empty.any():
-            result.problems.append(Problem(
-                "warning", "community_without_households",
-                names.get("communities", "communities"), "community_id",
-                np.flatnonzero(empty.to_numpy()).tolist(),
+            result.problems.append(_about_rows(
+                comm, "warning", "community_without_households",
+                names.get("communities", "communities"), "community_id", empty,
                 f"{int(empty.sum())} communit(ies) contain no household: "
                 + ", ".join(comm.loc[empty, "community_id"].astype(str).head(5)),
                 "check that the household file covers these communities",
