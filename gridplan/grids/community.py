@@ -31,6 +31,7 @@ from gridplan.grids.cells import (
     polygonal,
     union,
 )
+from gridplan.grids.footprints import cell_owner
 from gridplan.grids.micro import micro_grids
 from gridplan.grids.numbering import grid_codes
 from gridplan.grids.reasons import REASONS, Reason
@@ -209,8 +210,10 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
 def _preset(task: dict, p: Pieces, unit0: np.ndarray, free: np.ndarray, codes: np.ndarray
             ) -> np.ndarray | None:
     """The unit each empty piece should join before any neighbour: the other pieces of a
-    footprint go to its households' unit, the pieces of an estate (courtyards, lawns) to the
-    estate's unit when the estate is one unit.
+    footprint go to its households' unit, the ground around a footprint (its tessellation cell)
+    too, the other pieces of an estate (courtyards, lawns) to the estate's unit when the estate
+    is one unit. The cell wins over the estate: a building left alone inside another unit's
+    ground would become a unit of its own, an island.
 
     Returns
     -------
@@ -243,6 +246,9 @@ def _preset(task: dict, p: Pieces, unit0: np.ndarray, free: np.ndarray, codes: n
         face_fp = first_hit(rp, np.asarray(fp, dtype=object))
         m = free_piece & (face_fp >= 0) & (fp_unit[np.maximum(face_fp, 0)] >= 0)
         preset[m] = fp_unit[face_fp[m]]
+        ring = cell_owner(p, np.where(face_fp >= 0, fp_unit[np.maximum(face_fp, 0)], -1))
+        m = free_piece & (face_fp < 0) & (ring >= 0)
+        preset[m] = ring[m]
     return preset
 
 

@@ -17,9 +17,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridplan.grids.cells import first_hit, polygonal
+from gridplan.grids.cells import Pieces, first_hit, polygonal
 
-__all__ = ["CityFeatures", "city_features", "community_features", "slice_footprint"]
+__all__ = ["CityFeatures", "cell_owner", "city_features", "community_features", "slice_footprint"]
 
 
 @dataclass(frozen=True)
@@ -234,4 +234,32 @@ def community_features(cf: CityFeatures, c: int, poly, rows: np.ndarray, xy: np.
     xy[has, 0] = shapely.get_x(rp)[local[has]]
     xy[has, 1] = shapely.get_y(rp)[local[has]]
     out.update(xy=xy, footprints=fp, row_fp=local)
+    return out
+
+
+def cell_owner(p: Pieces, fp_piece_unit: np.ndarray) -> np.ndarray:
+    """The unit of the footprint each piece borders longest, -1 where it borders none.
+
+    Every bit of a street block belongs to its nearest building (the tessellation), so the
+    piece around a footprint is that building's ground and goes with its households.
+
+    Parameters
+    ----------
+    p : Pieces
+    fp_piece_unit : ndarray of int
+        Per piece: the unit of the footprint it is, -1 for other pieces.
+
+    Returns
+    -------
+    ndarray of int
+    """
+    a, b = np.r_[p.i, p.j], np.r_[p.j, p.i]
+    ln = np.r_[p.length, p.length]
+    m = (fp_piece_unit[b] >= 0) & (fp_piece_unit[a] < 0)
+    a, u, ln = a[m], fp_piece_unit[b[m]], ln[m]
+    order = np.lexsort((u, -ln, a))
+    a, u = a[order], u[order]
+    first = np.r_[True, a[1:] != a[:-1]] if len(a) else np.empty(0, dtype=bool)
+    out = np.full(len(fp_piece_unit), -1, dtype=np.int64)
+    out[a[first]] = u[first]
     return out
