@@ -5,8 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Hypothesis budgets. "default" is Hypothesis's own (100 examples where a test sets none);
+# "full" (``pytest --hypothesis-profile=full``, for ``make test-full``) has ten times that, and
+# tests that set their budget with examples() get ten times theirs.
+settings.register_profile("default", max_examples=100)
+settings.register_profile("full", max_examples=1000)
+_DEFAULT_EXAMPLES = 100
+
+
+def examples(n: int) -> int:
+    """Examples of a property test: ``n`` under the default profile, scaled with the loaded
+    profile's budget (``10 * n`` under "full"). Read when the test module is imported, after
+    pytest's Hypothesis plugin has loaded the profile."""
+    return max(1, n * settings.default.max_examples // _DEFAULT_EXAMPLES)
 DATA = ROOT / "gridplan" / "datasets" / "district"
 REALDATA = ROOT.parent / "shared" / "realdata"
 

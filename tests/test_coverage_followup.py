@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 from _isoref import graph_of, isochrone_reference
-from conftest import ROOT
+from conftest import ROOT, examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,7 +132,7 @@ def test_snap_offsets_on_bent_and_parallel_edges():
     _check_offsets(pts, LINES[e[ok]], o[ok], q[ok], d[ok])
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(st.integers(0, 2**31 - 1), st.integers(1, 400), st.sampled_from([5.0, 40.0, 120.0]))
 def test_snapping_is_exact_whatever_the_order_and_sampling(seed, n, h):
     rng = np.random.default_rng(seed)

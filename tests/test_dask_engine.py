@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan.parallel import engine
 from gridplan import io
 from gridplan.errors import InputError
-
+from gridplan.parallel import engine
 
 
 def _citygen():
@@ -103,46 +104,73 @@ def test_coverage_dask_files_identical(city, net, client, tmp_path):
     assert np.nanmax(walk) * 4000 / 60 > 250.0  # some walks longer than the halo were re-searched
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(tile=st.floats(200.0, 2000.0), halo=st.floats(50.0, 600.0),
-       limit=st.sampled_from([math.inf, 300.0, 900.0]))
-def test_tiled_nearest_equals_whole_network(city, net, client, tile, halo, limit):
-    """Any tile size, halo and search limit: the tiled search returns the whole network's."""
+@pytest.fixture(scope="module")
+def snapped(city, net):
+    """Households and facilities snapped once, the unlimited search and the NetworkX graph."""
     from gridplan.network import WalkNetwork
 
     hh = net.snap(city["households"], max_snap_m=300.0)
     fac = net.snap(city["facilities"], max_snap_m=300.0)
+    return {"hh": hh, "fac": fac, "free": WalkNetwork.nearest(net, fac, hh), "graph": net.to_graph()}
+
+
+def _expected_tiles(hh, tile: float) -> int:
+    """Squares of the grid of side ``tile`` (lines at multiples of it) that hold a snapped
+    household: only tiles with targets are made."""
+    pts = hh.geometry.to_numpy()
+    xy = shapely.get_coordinates(pts[~shapely.is_missing(pts)])
+    return len(np.unique(np.floor(xy / tile), axis=0))
+
+
+def _reference_distance(g, row, f) -> float:
+    """Walking distance household -> facility by NetworkX from both ends of both edges."""
+    import networkx as nx
+
+    d_u = nx.single_source_dijkstra_path_length(g, int(row["u"]), weight="length")
+    d_v = nx.single_source_dijkstra_path_length(g, int(row["v"]), weight="length")
+    ref = min(d_u.get(int(f["u"]), np.inf) + f["offset_m"],
+              d_u.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"]) + row["offset_m"]
+    ref = min(ref, min(d_v.get(int(f["u"]), np.inf) + f["offset_m"],
+                       d_v.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"])
+              + row["length_m"] - row["offset_m"])
+    if row["edge"] == f["edge"]:
+        ref = min(ref, abs(row["offset_m"] - f["offset_m"]))
+    return ref + row["snap_m"] + f["snap_m"]
+
+
+@settings(max_examples=examples(12), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tile=st.floats(200.0, 2000.0), halo=st.floats(50.0, 600.0),
+       limit=st.sampled_from([math.inf, 300.0, 900.0]))
+def test_tiled_nearest_equals_whole_network(net, client, snapped, tile, halo, limit):
+    """Any tile size, halo and search limit: the tiled search returns the whole network's."""
+    from gridplan.network import WalkNetwork
+
+    hh, fac = snapped["hh"], snapped["fac"]
     whole = WalkNetwork.nearest(net, fac, hh, limit_m=limit)
     dnet = engine.DaskWalkNetwork.wrap(net, client, tile_m=tile, halo_m=halo)
     tiled = dnet.nearest(fac, hh, limit_m=limit)
-    assert dnet.report_tiles["tiles"] >= 1
     pd.testing.assert_frame_equal(whole, tiled, check_exact=True)
+    # the households were cut into the tiles of the extent, with the halo asked for
+    rep = dnet.report_tiles
+    assert rep["tiles"] == _expected_tiles(hh, tile)
+    assert rep["tile_m"] == tile and rep["halo_m"] == min(halo, limit)
+    if tile < 500.0:
+        assert rep["tiles"] > 4  # the test city is about 1.1 km square
     # exactly the households whose walk is longer than the halo are searched again
-    free = WalkNetwork.nearest(net, fac, hh)
+    free = snapped["free"]
     beyond = (hh["edge"].to_numpy() >= 0) & ~(
         free["dist_m"].to_numpy() - hh["snap_m"].to_numpy() <= min(halo, limit))
-    assert dnet.report_tiles["searched_again"] == int(beyond.sum())
+    assert rep["searched_again"] == int(beyond.sum())
     # and the distances agree with an independent search (networkx) for a few households
-    import networkx as nx
-
-    g = net.to_graph()
     rng = np.random.default_rng(int(tile))
     for i in rng.choice(len(hh), 3, replace=False):
         row = hh.iloc[i]
         if row["edge"] < 0 or not np.isfinite(tiled["dist_m"].iat[i]):
             continue
-        s = int(tiled["source"].iat[i])
-        f = fac.iloc[s]
-        d_u = nx.single_source_dijkstra_path_length(g, int(row["u"]), weight="length")
-        d_v = nx.single_source_dijkstra_path_length(g, int(row["v"]), weight="length")
-        ref = min(d_u.get(int(f["u"]), np.inf) + f["offset_m"],
-                  d_u.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"]) + row["offset_m"]
-        ref = min(ref, min(d_v.get(int(f["u"]), np.inf) + f["offset_m"],
-                           d_v.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"])
-                  + row["length_m"] - row["offset_m"])
-        if row["edge"] == f["edge"]:
-            ref = min(ref, abs(row["offset_m"] - f["offset_m"]))
-        assert tiled["dist_m"].iat[i] == pytest.approx(ref + row["snap_m"] + f["snap_m"], abs=1e-6)
+        f = fac.iloc[int(tiled["source"].iat[i])]
+        ref = _reference_distance(snapped["graph"], row, f)
+        assert tiled["dist_m"].iat[i] == pytest.approx(ref, abs=1e-6)
 
 
 def test_unknown_engine_is_an_input_error(city):

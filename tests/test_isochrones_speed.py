@@ -3,19 +3,17 @@ against NetworkX distances; zero-length pieces still get their disc."""
 
 from __future__ import annotations
 
-
 import networkx as nx
 import numpy as np
 import shapely
+from conftest import examples
+from generators import network as netgen  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan.network.isochrones import isochrones
 from gridplan.network import network_from_lines
+from gridplan.network.isochrones import isochrones
 from gridplan.norms import walk_metres
-
-
-from generators import network as netgen  # noqa: E402
 
 LINES = netgen.lattice_network(10, 8, seed=3, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)
@@ -38,7 +36,7 @@ def _node_distances(snap_row) -> dict[int, float]:
     return {n: a + min(o + du.get(n, np.inf), length - o + dv.get(n, np.inf)) for n in GRAPH}
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), minutes=st.lists(st.floats(2, 12), min_size=1, max_size=3,
                                                     unique=True))
 def test_polygons_hold_every_reached_node_and_nothing_beyond_reached_edges(seed, minutes):

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from _cover_ref import check_recorded, recorded_solves
+from conftest import examples
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from test_pipeline_fuzz import districts
@@ -26,7 +27,7 @@ from gridplan.errors import InputError
 from gridplan.network import load_network
 from gridplan.siting.api import site
 
-SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=examples(20), deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 

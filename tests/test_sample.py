@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial import cKDTree
@@ -357,7 +358,7 @@ def test_hard_case_centre_below_floor_area_norm(layers):
 
 # --- other seeds keep the invariants ----------------------------------------------------------
 
-@settings(max_examples=2, deadline=None, derandomize=True,
+@settings(max_examples=examples(8), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=1, max_value=10_000))
 def test_other_seeds_keep_the_invariants(seed):

@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -153,7 +154,7 @@ def test_capacity_limits_what_a_small_room_covers():
     assert r2.objective == 170 and r2.gains.tolist() == [120.0, 50.0]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cells=st.lists(st.lists(st.booleans(), min_size=5, max_size=5), min_size=1, max_size=14),
     weights=st.lists(st.integers(0, 30), min_size=14, max_size=14),

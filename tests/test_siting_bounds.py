@@ -25,6 +25,7 @@ from _cover_ref import (
     covered,
     lp_max,
 )
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -128,7 +129,7 @@ def _random_instance(rng, n, m, density):
     return sp.csr_array(A), w
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
     m=st.integers(2, 12),
