@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["TESSELLATION_SEGMENT_M", "feature_lines", "solid", "tessellation_lines"]
+__all__ = ["TESSELLATION_SEGMENT_M", "feature_lines", "feature_linework", "solid",
+           "tessellation_lines"]
 
 #: Densification step of the footprint outlines in the tessellation (m): coarser than momepy's
 #: default (0.5 m) because grid lines need no more precision and time grows with the points.
@@ -157,15 +158,25 @@ def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footpri
     list of lines
         Community boundary first; not noded.
     """
+    hard, soft = feature_linework(polygon, barriers=barriers, streets=streets, estates=estates,
+                                  footprints=footprints)
+    return hard + soft
+
+
+def feature_linework(polygon, *, barriers=None, streets=None, estates=None, footprints=None
+                     ) -> tuple[list, list]:
+    """The lines of :func:`feature_lines` in two lists: the city's own lines (boundary,
+    barriers, streets, estate outlines, footprint outlines) and the tessellation edges, which
+    no planner sees on the ground."""
     base = [shapely.boundary(polygon)]
     feats = _lines(barriers, polygon) + _lines(streets, polygon) + _lines(estates, polygon)
     cut = solid(footprints)
     if cut is None:
-        return base + feats
+        return base + feats, []
     walls = np.asarray(base + feats, dtype=object)
     feats = [g for g in shapely.difference(np.asarray(feats, dtype=object), cut)
              if not shapely.is_empty(g)] if feats else []
     tess = shapely.intersection(np.asarray(tessellation_lines(footprints, walls, cut),
                                            dtype=object), polygon)
     tess = list(tess[~shapely.is_empty(tess)])
-    return base + feats + list(shapely.boundary(np.asarray(footprints, dtype=object))) + tess
+    return base + feats + list(shapely.boundary(np.asarray(footprints, dtype=object))), tess

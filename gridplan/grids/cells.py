@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 
 from gridplan.geometry.adjacency import shared_boundaries, zones
-from gridplan.geometry.featurecells import feature_lines
+from gridplan.geometry.featurecells import feature_linework
 
 __all__ = ["MIN_PIECE_AREA", "Features", "Pieces", "first_hit", "locate", "pieces", "polygonal",
            "union"]
@@ -41,6 +41,9 @@ class Pieces:
         That shared boundary (m).
     cross : ndarray of bool
         The pair lies on two sides of a barrier (different zones).
+    soft : ndarray of float or None
+        Share of that boundary on a tessellation edge between buildings (a line no planner
+        sees on the ground), None without footprints.
     """
 
     geoms: np.ndarray
@@ -50,6 +53,7 @@ class Pieces:
     j: np.ndarray
     length: np.ndarray
     cross: np.ndarray
+    soft: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -60,7 +64,8 @@ class Pieces:
         loc[idx] = np.arange(len(idx))
         m = (loc[self.i] >= 0) & (loc[self.j] >= 0)
         return Pieces(self.geoms[idx], self.zone[idx], self.kept[idx], loc[self.i[m]],
-                      loc[self.j[m]], self.length[m], self.cross[m])
+                      loc[self.j[m]], self.length[m], self.cross[m],
+                      None if self.soft is None else self.soft[m])
 
 
 @dataclass(frozen=True)
@@ -108,21 +113,30 @@ def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(),
     -------
     Pieces
     """
-    faces, rp = _faces(polygon, barrier_lines, xy, kept_polys, features or Features())
+    faces, rp, soft = _faces(polygon, barrier_lines, xy, kept_polys, features or Features())
     zone = first_hit(rp, zones(polygon, barrier_lines))
     kept = first_hit(rp, np.asarray(kept_polys, dtype=object)) if len(kept_polys) else \
         np.full(len(faces), -1)
     zone[zone < 0] = 0
     i, j, length = shared_boundaries(faces)
-    return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j])
+    share = None
+    if soft is not None:
+        bnd = shapely.boundary(faces)
+        on = shapely.length(shapely.intersection(shapely.intersection(bnd[i], bnd[j]), soft))
+        share = np.clip(np.divide(on, length, out=np.zeros(len(i)), where=length > 0), 0, 1)
+    return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j], share)
 
 
 def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """The valid faces inside ``polygon`` and a point on each, ordered by that point."""
+           ) -> tuple[np.ndarray, np.ndarray, object]:
+    """The valid faces inside ``polygon``, a point on each, ordered by that point, and a thin
+    area around the tessellation edges (None without any)."""
     has_fp = feats.footprints is not None and len(feats.footprints) > 0
-    lines = feature_lines(polygon, barriers=barrier_lines, streets=feats.streets,
-                          estates=feats.estates, footprints=feats.footprints)
+    hard, tess = feature_linework(polygon, barriers=barrier_lines, streets=feats.streets,
+                                  estates=feats.estates, footprints=feats.footprints)
+    lines = hard + tess
+    soft = shapely.buffer(shapely.union_all(np.asarray(tess, dtype=object)), 1e-3,
+                          quad_segs=1) if tess else None
     loc = np.unique(np.round(xy, 2), axis=0) if len(xy) else np.empty((0, 2))
     if len(loc) >= 2 and not has_fp:
         # after the boundary, before the rest: the order of the union is the order of today's
@@ -143,7 +157,7 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features
         faces[bad] = [polygonal(f) for f in faces[bad]]
     # deterministic order regardless of GEOS internals: by representative point
     order = np.lexsort((shapely.get_y(rp), shapely.get_x(rp)))
-    return faces[order], rp[order]
+    return faces[order], rp[order], soft
 
 
 def polygonal(geom):

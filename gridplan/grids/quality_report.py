@@ -92,6 +92,8 @@ def partition_quality(grids: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, crs, *,
               "barriers": _metric(barriers, crs, ("LineString", "MultiLineString"))}
     if layers["estates"] is not None and "estate_id" not in layers["estates"].columns:
         layers["estates"] = None
+    if layers["estates"] is not None:
+        layers["estates"] = _clipped(layers["estates"], shapely.union_all(comm_m.geometry.values))
     cids = comm_m["community_id"].tolist()
     if all(layers[k] is None for k in ("buildings", "estates", "streets")):
         return empty_quality(), {c: empty_quality() for c in cids}
@@ -109,6 +111,8 @@ def partition_quality(grids: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, crs, *,
         mine = g[(g["community_id"] == cid).to_numpy()]
         # a neighbour's features touching the boundary do not count here
         local = {k: _near(v, shapely.buffer(poly, -0.5)) for k, v in layers.items()}
+        if local["estates"] is not None:
+            local["estates"] = _clipped(local["estates"], poly)
         if eg is not None and local["estates"] is not None:
             held = eg[eg.index.isin(local["estates"]["estate_id"].astype(str))]
             held = held[[bool(s & set(mine["grid_id"])) for s in held]]
@@ -119,6 +123,22 @@ def partition_quality(grids: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, crs, *,
             int(np.isin(np.asarray(split, dtype=object),
                         _ids(local["buildings"])).sum())
     return total, per
+
+
+def _clipped(estates: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame | None:
+    """The estates' parts inside ``area``: an estate drawn past the communities (OSM landuse)
+    can only be kept whole where grids are drawn."""
+    g = shapely.make_valid(shapely.intersection(estates.geometry.values, area))
+    g = shapely.get_parts(g, return_index=True)
+    poly = np.isin(shapely.get_type_id(g[0]), [3, 6])
+    keep = np.zeros(len(estates), dtype=bool)
+    parts = np.full(len(estates), None, dtype=object)
+    for k in np.unique(g[1][poly]):  # the polygonal parts of every estate, put together
+        parts[k] = shapely.union_all(g[0][poly & (g[1] == k)])
+        keep[k] = shapely.area(parts[k]) > 0
+    if not keep.any():
+        return None
+    return estates[keep].set_geometry(gpd.array.from_shapely(parts[keep], crs=estates.crs))
 
 
 def _ids(buildings: gpd.GeoDataFrame | None) -> np.ndarray:

@@ -16,7 +16,11 @@ from scipy.sparse.csgraph import connected_components
 from gridplan.grids.cells import Pieces
 from gridplan.grids.search import Graph
 
-__all__ = ["UnitGraph", "symmetric", "unit_graph", "units_on_pieces"]
+__all__ = ["SOFT_EDGE_WEIGHT", "UnitGraph", "symmetric", "unit_graph", "units_on_pieces"]
+
+#: How many metres of boundary one metre of tessellation edge (between buildings, on no street
+#: or wall) counts for in the search: planners draw grid lines on streets and walls.
+SOFT_EDGE_WEIGHT = 3.0
 
 
 def symmetric(n: int, i: np.ndarray, j: np.ndarray, data: np.ndarray) -> sparse.csr_matrix:
@@ -209,13 +213,21 @@ def unit_graph(piece_unit: np.ndarray, nunits: int, p: Pieces, weights: np.ndarr
     ua, ub = piece_unit[p.i], piece_unit[p.j]
     inside = ua == ub
     area = np.bincount(piece_unit, weights=shapely.area(p.geoms), minlength=nunits)
-    perim = np.bincount(piece_unit, weights=shapely.length(p.geoms), minlength=nunits)
-    perim -= 2 * np.bincount(ua[inside], weights=p.length[inside], minlength=nunits)
+    plen = p.length
+    piece_perim = shapely.length(p.geoms)
+    if p.soft is not None:
+        # a grid line between buildings, off every street and wall, costs more than its metres
+        plen = p.length * (1.0 + (SOFT_EDGE_WEIGHT - 1.0) * p.soft)
+        extra = plen - p.length
+        piece_perim = piece_perim + np.bincount(p.i, weights=extra, minlength=len(p)) \
+            + np.bincount(p.j, weights=extra, minlength=len(p))
+    perim = np.bincount(piece_unit, weights=piece_perim, minlength=nunits)
+    perim -= 2 * np.bincount(ua[inside], weights=plen[inside], minlength=nunits)
     m = ~inside
     lo_, hi_ = np.minimum(ua[m], ub[m]), np.maximum(ua[m], ub[m])
     code = lo_ * nunits + hi_
     uc, inv = np.unique(code, return_inverse=True)
-    length = np.bincount(inv, weights=p.length[m])
+    length = np.bincount(inv, weights=plen[m])
     samezone = np.bincount(inv, weights=(~p.cross[m]).astype(float)) > 0
     return UnitGraph(np.asarray(weights, dtype=np.int64), uc // nunits, uc % nunits, length,
                      samezone, area, np.maximum(perim, 0))
