@@ -68,14 +68,14 @@ def _check_engine(engine: str) -> None:
                          fix_zh=f"请使用 {' 或 '.join(ENGINES)}")
 
 
-# ------------------------------------------------------------------------------- clusters
-@contextlib.contextmanager
 def _local(engine: str, scheduler) -> bool:
     """True for this machine's engine; a scheduler address means Dask whatever ``engine`` says."""
     _check_engine("dask" if scheduler is not None else engine)
     return engine == "local" and scheduler is None
 
 
+# ------------------------------------------------------------------------------- clusters
+@contextlib.contextmanager
 def dask_client(scheduler=None, *, n_workers: int = DASK_WORKERS,
                 threads_per_worker: int = DASK_THREADS_PER_WORKER) -> Iterator:
     """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster.
