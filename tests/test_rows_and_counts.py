@@ -34,6 +34,7 @@ def _problems(path, kind="households", **kw):
 
 # --- 1. empty rows ------------------------------------------------------------------------------
 
+
 def test_csv_trailing_commas_and_blank_lines_are_skipped_with_a_note(tmp_path):
     text = (BAD / "hh_good.csv").read_text("utf-8").splitlines()
     path = tmp_path / "hh.csv"
@@ -79,6 +80,7 @@ def test_a_row_with_only_a_count_is_not_empty(tmp_path):
 
 # --- 3. row numbers as the user's program shows them ---------------------------------------------
 
+
 def test_excel_row_229_is_reported_as_229(tmp_path):
     book = openpyxl.Workbook()
     ws = book.active
@@ -114,8 +116,9 @@ def test_coordinates_that_are_not_numbers_name_the_line(tmp_path):
 
 
 def test_gis_features_count_from_one_and_frames_from_zero(tmp_path):
-    hh = gpd.GeoDataFrame({"households": [5, 0, 7]},
-                          geometry=gpd.points_from_xy([111.29] * 3, [30.70] * 3), crs=4326)
+    hh = gpd.GeoDataFrame(
+        {"households": [5, 0, 7]}, geometry=gpd.points_from_xy([111.29] * 3, [30.70] * 3), crs=4326
+    )
     io.write(hh, tmp_path / "hh.geojson")
     with pytest.raises(InputError, match=r"\(rows 2\)"):
         io.read_households(tmp_path / "hh.geojson")
@@ -125,8 +128,18 @@ def test_gis_features_count_from_one_and_frames_from_zero(tmp_path):
 
 
 def test_validate_names_file_rows_in_problems_and_rejects(tmp_path, capsys):
-    rc = main(["validate", "--households", str(BAD / "hh_far_outside.csv"), "--communities",
-               str(BAD / "communities.geojson"), "--out", str(tmp_path / "o"), "-q"])
+    rc = main(
+        [
+            "validate",
+            "--households",
+            str(BAD / "hh_far_outside.csv"),
+            "--communities",
+            str(BAD / "communities.geojson"),
+            "--out",
+            str(tmp_path / "o"),
+            "-q",
+        ]
+    )
     assert rc == 0
     table = pd.read_csv(tmp_path / "o" / "problems.csv", encoding="utf-8-sig")
     outside = table[table["code"] == "outside_communities"].iloc[0]
@@ -136,6 +149,7 @@ def test_validate_names_file_rows_in_problems_and_rejects(tmp_path, capsys):
 
 
 # --- 2. duplicated ids ---------------------------------------------------------------------------
+
 
 def _communities_with_duplicates(tmp_path) -> Path:
     comm = io.read_communities(BAD / "communities.geojson")
@@ -149,13 +163,25 @@ def _communities_with_duplicates(tmp_path) -> Path:
 def test_duplicated_ids_name_each_value_with_its_rows_and_the_file(tmp_path, capsys):
     path = _communities_with_duplicates(tmp_path)
     out = tmp_path / "out"
-    rc = main(["partition", "--households", str(BAD / "hh_good.csv"), "--communities",
-               str(path), "--out", str(out), "-q"])
+    rc = main(
+        [
+            "partition",
+            "--households",
+            str(BAD / "hh_good.csv"),
+            "--communities",
+            str(path),
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and not out.exists()
-    assert ("社区.geojson: column 'community_id': community_id values are not unique: "
-            "420106001 (rows 4, 10), 420106002 (rows 5, 6) Fix: give every row its own "
-            "community_id") in err, err
+    assert (
+        "社区.geojson: column 'community_id': community_id values are not unique: "
+        "420106001 (rows 4, 10), 420106002 (rows 5, 6) Fix: give every row its own "
+        "community_id"
+    ) in err, err
     assert "420106001（第 4、10 行）" in err and "Traceback" not in err
 
 
@@ -166,6 +192,7 @@ def test_validate_reports_duplicates_once(tmp_path):
 
 
 # --- 4. implausible counts -----------------------------------------------------------------------
+
 
 def test_more_than_5000_households_at_one_point_is_a_warning_naming_rows(tmp_path):
     table = GOOD.copy()
@@ -185,11 +212,23 @@ def test_more_than_5000_households_at_one_point_is_a_warning_naming_rows(tmp_pat
 
 # --- 5. facilities drawn as polygons -------------------------------------------------------------
 
+
 def test_polygon_facilities_stand_at_a_point_inside(tmp_path):
-    ell = shapely.Polygon([(111.285, 30.705), (111.287, 30.705), (111.287, 30.7052),
-                           (111.2852, 30.7052), (111.2852, 30.707), (111.285, 30.707)])
-    fac = gpd.GeoDataFrame({"facility_id": ["F1", "F2"], "kind": ["community_centre"] * 2},
-                           geometry=[ell, shapely.Point(111.295, 30.705)], crs=4326)
+    ell = shapely.Polygon(
+        [
+            (111.285, 30.705),
+            (111.287, 30.705),
+            (111.287, 30.7052),
+            (111.2852, 30.7052),
+            (111.2852, 30.707),
+            (111.285, 30.707),
+        ]
+    )
+    fac = gpd.GeoDataFrame(
+        {"facility_id": ["F1", "F2"], "kind": ["community_centre"] * 2},
+        geometry=[ell, shapely.Point(111.295, 30.705)],
+        crs=4326,
+    )
     io.write(fac, tmp_path / "fac.geojson")
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
@@ -205,12 +244,17 @@ def test_polygon_facilities_cover_in_coverage(tmp_path, capsys):
     fac = io.read_facilities(BAD / "fac_good.geojson")
     fac["geometry"] = fac.to_crs(32649).buffer(15).to_crs(4326).values
     io.write(fac, tmp_path / "fac.geojson")
-    args = ["coverage", "--households", str(BAD / "hh_good.csv"), "--network",
-            str(BAD / "net_good.geojson"), "--no-isochrones", "-q"]
-    assert main(args + ["--facilities", str(BAD / "fac_good.geojson"),
-                        "--out", str(tmp_path / "a")]) == 0
-    assert main(args + ["--facilities", str(tmp_path / "fac.geojson"),
-                        "--out", str(tmp_path / "b")]) == 0
+    args = [
+        "coverage",
+        "--households",
+        str(BAD / "hh_good.csv"),
+        "--network",
+        str(BAD / "net_good.geojson"),
+        "--no-isochrones",
+        "-q",
+    ]
+    assert main(args + ["--facilities", str(BAD / "fac_good.geojson"), "--out", str(tmp_path / "a")]) == 0
+    assert main(args + ["--facilities", str(tmp_path / "fac.geojson"), "--out", str(tmp_path / "b")]) == 0
     a = gpd.read_file(tmp_path / "a" / "households.geojson")
     b = gpd.read_file(tmp_path / "b" / "households.geojson")
     assert np.allclose(a["walk_min"], b["walk_min"], atol=0.05, equal_nan=True)

@@ -385,28 +385,61 @@ def _read_csv(path, name, problems, *, layer=None, lonlat=None):
                         lonlat=lonlat)
 
 
-def _excel_table(path, name, problems, *, layer=None, lonlat=None) -> pd.DataFrame:
-    """The sheet as a string table, with its header row found below any title rows, its empty
-    rows dropped and every row numbered as the spreadsheet numbers it."""
+def _excel_header(rows: pd.DataFrame, lonlat) -> int | None:
+    """The position of the header among a sheet's non-blank ``rows``: the first of the first
+    rows that names longitude and latitude (or a WKT column); None if none does."""
+    for k in range(min(HEADER_SEARCH_ROWS, len(rows))):
+        if _looks_like_header(rows.iloc[k].tolist(), lonlat):
+            return k
+    return None
+
+
+def _read_sheet(path, name, problems, layer, lonlat) -> pd.DataFrame:
+    """The named sheet; else the first, unless only another sheet holds a table of points
+    (workbooks often open on a notes sheet: 说明, 封面). Several such sheets: the user names one."""
     try:
-        raw = pd.read_excel(path, sheet_name=layer if layer is not None else 0, header=None,
-                            dtype=object)
+        if layer is not None:
+            return pd.read_excel(path, sheet_name=layer, header=None, dtype=object)
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object)
     except (ValueError, OSError, KeyError, ImportError, zipfile.BadZipFile) as exc:
         # openpyxl/xlrd report damaged or mislabelled workbooks with these types
         why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         fail(name, f"cannot read the file as Excel: {why}",
              "check that the file is a complete Excel workbook (.xlsx or .xls)",
              "无法读取 Excel 文件", "请检查文件是否为完整的 Excel 工作簿（.xlsx 或 .xls）")
+    names = [str(n) for n in sheets]
+    tables = list(sheets.values())
+    if len(tables) == 1 or _excel_header(tables[0].dropna(how="all"), lonlat) is not None:
+        return tables[0]
+    fits = [k for k in range(1, len(tables))
+            if _excel_header(tables[k].dropna(how="all"), lonlat) is not None]
+    if len(fits) > 1:
+        listed = ", ".join(names[k] for k in fits)
+        fail(name, f"the first sheet '{names[0]}' holds no longitude/latitude columns, and "
+             f"{len(fits)} other sheets do: {listed}",
+             f"name the sheet: --sheet LAYER=SHEET, e.g. --sheet households={names[fits[0]]} "
+             "(layer= in Python)", f"第一个工作表 '{names[0]}' 没有经纬度列，有经纬度列的工作表有：{listed}",
+             "请用 --sheet 图层=工作表名 指定")
+    if not fits:
+        return tables[0]  # reported as a table without longitude/latitude columns
+    problems.append(Problem(
+        "warning", "sheet_picked", name, None, [],
+        f"read sheet '{names[fits[0]]}': the first sheet '{names[0]}' holds no longitude/latitude "
+        "columns", f"name the sheet with --sheet LAYER={names[fits[0]]} to be sure",
+        f"已读取工作表 '{names[fits[0]]}'：第一个工作表 '{names[0]}' 没有经纬度列"))
+    return tables[fits[0]]
+
+
+def _excel_table(path, name, problems, *, layer=None, lonlat=None) -> pd.DataFrame:
+    """The sheet as a string table, with its header row found below any title rows, its empty
+    rows dropped and every row numbered as the spreadsheet numbers it."""
+    raw = _read_sheet(path, name, problems, layer, lonlat)
     # The sheet's row labels are its 0-based row numbers: kept through to the row numbers.
     sheet = raw.dropna(axis=1, how="all")
     raw = sheet.dropna(how="all")
     if raw.empty:
         return pd.DataFrame()
-    header_at = 0
-    for k in range(min(HEADER_SEARCH_ROWS, len(raw))):
-        if _looks_like_header(raw.iloc[k].tolist(), lonlat):
-            header_at = k
-            break
+    header_at = _excel_header(raw, lonlat) or 0
     if header_at:
         problems.append(Problem("warning", "header_row", name, None, [],
                                 f"skipped {header_at} title row(s) above the header", "",

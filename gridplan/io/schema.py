@@ -79,6 +79,8 @@ ALIASES = {
     "population": ("population", "人口", "人数", "总人口", "人口数", "实有人口", "pop"),
     "name": ("name", "名称", "name_zh"),
     "levels": ("levels", "层数", "floors", "building:levels"),
+    # not "type": web-map POI exports carry their own category there (政府机构及社会团体;...)
+    "kind": ("kind", "类型", "设施类型", "级别"),
 }
 #: A numeric column whose header holds one of these is probably a household count: without a
 #: ``households`` column the reader stops rather than count one household per row.
@@ -320,10 +322,12 @@ def _conform_crs(gdf, kind, add):
         add("error", "metres_as_degrees",
             f"the file declares longitude/latitude degrees but holds coordinates up to "
             f"{big:,.0f}, which look like metres of a projected system",
-            fix="declare the real projected CRS of the data (e.g. a .prj or GeoJSON crs member "
-            "for CGCS2000 / Gauss-Kruger or UTM), or convert it to WGS-84 degrees",
+            fix=f"a CSV/Excel table of x/y metres: name its CRS with --crs {kind}=EPSG:CODE "
+            "(e.g. EPSG:4549, CGCS2000 Gauss-Kruger CM 120E; crs= in Python); a GIS file: "
+            "declare its projected CRS (.prj, GeoJSON crs member); or convert it to WGS-84",
             message_zh=f"文件声明为经纬度，但坐标值高达 {big:,.0f}，看似投影坐标（米）",
-            fix_zh="请声明数据真实的投影坐标系（如 CGCS2000 高斯-克吕格），或转换为 WGS-84 经纬度")
+            fix_zh=f"CSV/Excel 表格请用 --crs {kind}=EPSG:代码 指定坐标系（如 EPSG:4549，"
+            "CGCS2000 高斯-克吕格 中央经线 120°）；GIS 文件请声明其投影坐标系，或转换为 WGS-84 经纬度")
         return None
     if not crs.equals(CRS.from_epsg(4326)):
         try:
