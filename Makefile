@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test lint app bench clean sample
+.PHONY: all demo test test-full lint app bench clean sample
 
 all: demo
 
@@ -23,6 +23,10 @@ demo: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q -n 2
+
+# the same suite with every hypothesis property at its full budget (10x the examples)
+test-full: lint
+	$(BIN)/python -m pytest -q -n 2 --hypothesis-profile=full
 
 # ruff (lint and format) on the whole tree, mypy on the public API modules (pyproject.toml)
 lint: $(STAMP)
