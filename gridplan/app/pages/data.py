@@ -117,4 +117,4 @@ def _where(problem) -> str:
     """File, column and first rows of a problem; a layer and a contract field in words."""
     file = L(f"upload_kind_{problem.file}") if problem.file in KINDS else problem.file
     column = field_label(problem.column) if problem.column else ""
-    return " ".join(x for x in [file or "", column, ", ".join(map(str, problem.rows[:10]))] if x)
+    return " ".join(x for x in [file or "", column, ", ".join(map(str, problem.shown_rows[:10]))] if x)
