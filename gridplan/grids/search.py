@@ -405,7 +405,25 @@ class _Budget(Exception):
     pass
 
 
+#: Exact searches already run in this process: a community is planned several times (estate
+#: refinements) and its regions often come back unchanged. The answer depends only on the key.
+_EXACT_MEMO: dict = {}
+_EXACT_MEMO_SIZE = 64
+
+
 def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
+    """:func:`_exact_search`, remembered for the last few graphs (same graph, same answer)."""
+    key = (g.weights.tobytes(), g.adj.indptr.tobytes(), g.adj.indices.tobytes(), int(lo),
+           int(hi), int(budget))
+    if key not in _EXACT_MEMO:
+        if len(_EXACT_MEMO) >= _EXACT_MEMO_SIZE:
+            _EXACT_MEMO.pop(next(iter(_EXACT_MEMO)))
+        _EXACT_MEMO[key] = _exact_search(g, lo, hi, budget)
+    labels, proven = _EXACT_MEMO[key]
+    return (None if labels is None else labels.copy()), proven
+
+
+def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
     """Complete search for a contiguous partition with every grid in [lo, hi].
 
     Hand-written: a depth-first enumeration of connected unit sets (each generated once, by the
