@@ -63,10 +63,10 @@ def main(argv=None) -> int:
     ap.add_argument("--moves", type=int, default=20)
     args = ap.parse_args(argv)
 
+    from gridplan.app.webmap import plan_map
+    from gridplan.datasets.sample import load_sample
     from gridplan.grids.api import partition
     from gridplan.plan.model import Plan
-    from gridplan.datasets.sample import load_sample
-    from gridplan.app.webmap import plan_map
 
     # --- opening the sample (first session, in-process, no browser)
     t0 = time.perf_counter()

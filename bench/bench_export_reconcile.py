@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import shapely  # noqa: E402
-
 from _lattice import CRS_METRIC, lattice  # noqa: E402
+
 from gridplan.report import export  # noqa: E402
 from gridplan.report.reconcile import reconcile  # noqa: E402
 

@@ -61,10 +61,10 @@ def _city(size, layers):
 
 
 def _network(size):
-    from gridplan.network import load_network
+    import geopandas as gpd
     from generators.city import city_dir
 
-    import geopandas as gpd
+    from gridplan.network import load_network
 
     lines = gpd.read_parquet(city_dir(size) / "network.parquet")
     return load_network(lines)
@@ -105,10 +105,10 @@ def stage_partition(size, args):
 
 
 def stage_network_load(size, args):
-    from gridplan.network import load_network
+    import geopandas as gpd
     from generators.city import city_dir
 
-    import geopandas as gpd
+    from gridplan.network import load_network
 
     t0 = time.perf_counter()
     lines = gpd.read_parquet(city_dir(size) / "network.parquet")

@@ -283,8 +283,8 @@ def main(argv=None):
 
 
 def sample_isochrones_case():
-    from gridplan.network.isochrones import isochrones
     from gridplan.datasets.sample import load_sample
+    from gridplan.network.isochrones import isochrones
 
     s = load_sample()
     net = network_from_lines(s["network"])

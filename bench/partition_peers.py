@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from generators.region import random_region  # noqa: E402
 
 from gridplan.geometry.adjacency import shared_boundaries  # noqa: E402
-from gridplan.grids.search import Graph, plan_graph  # noqa: E402
 from gridplan.grids.api import partition  # noqa: E402
+from gridplan.grids.search import Graph, plan_graph  # noqa: E402
 
 LO, HI = 300, 500
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.grids.api import partition
 from gridplan.datasets.sample import load_sample
+from gridplan.grids.api import partition
 
 ROOT = Path(__file__).resolve().parents[1]
 CRS = 32649

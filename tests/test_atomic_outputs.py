@@ -19,8 +19,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from gridplan.io.atomic import atomic_outputs, atomic_path, recover
 from gridplan.errors import OutputError
+from gridplan.io.atomic import atomic_outputs, atomic_path, recover
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,14 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from gridplan.prepare.buildings import (GENERIC_BUILDING_TAGS, RESIDENTIAL_BUILDING_TAGS,
-                                buildings_from_osm, households_from_buildings)
 from gridplan.cli import main
 from gridplan.norms import DEFAULT_NORMS
+from gridplan.prepare.buildings import (
+    GENERIC_BUILDING_TAGS,
+    RESIDENTIAL_BUILDING_TAGS,
+    buildings_from_osm,
+    households_from_buildings,
+)
 
 GEOD = Geod(ellps="WGS84")
 

@@ -12,11 +12,10 @@ import json
 import geopandas as gpd
 import pandas as pd
 import pytest
+from conftest import DATA
 
 from gridplan.cli import main
 from gridplan.io.coords import convert_xy
-
-from conftest import DATA
 
 COMMUNITY = "420106001002"
 

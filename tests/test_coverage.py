@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from gridplan.cli import main
 from gridplan.access.coverage import coverage, gaps, life_circle, write_coverage
+from gridplan.cli import main
 from gridplan.errors import InputError
 from gridplan.network import network_from_lines
 from gridplan.norms import DEFAULT_NORMS

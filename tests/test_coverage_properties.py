@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-
 import geopandas as gpd
 import numpy as np
 import shapely
+from generators import network as netgen  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridplan.access.coverage import coverage
-from gridplan.network.isochrones import isochrones
 from gridplan.network import network_from_lines
-
-
-from generators import network as netgen  # noqa: E402
+from gridplan.network.isochrones import isochrones
 
 LINES = netgen.lattice_network(12, 10, seed=5, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)
@@ -96,7 +93,7 @@ def test_households_are_conserved(hh, fac):
        minutes=st.lists(st.floats(1, 20), min_size=2, max_size=4, unique=True))
 def test_isochrones_are_nested(fac, minutes):
     iso = isochrones(NET, _facilities(fac), minutes=minutes, max_snap_m=300.0)
-    for fid, g in iso.groupby("facility_id"):
+    for _fid, g in iso.groupby("facility_id"):
         g = g.sort_values("minutes")
         geoms = g.geometry.to_numpy()
         for small, big in zip(geoms[:-1], geoms[1:]):

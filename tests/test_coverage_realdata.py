@@ -6,11 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from _walkref import walk_reference
 
 from gridplan.access.coverage import coverage
 from gridplan.network import load_network
-
-from _walkref import walk_reference
 
 pytestmark = pytest.mark.realdata
 

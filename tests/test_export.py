@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _lattice import CRS_METRIC, grids_from_units, lattice
 from geopandas.testing import assert_geodataframe_equal
 
-from _lattice import CRS_METRIC, grids_from_units, lattice
-from gridplan.report import codes
-from gridplan.report import export
 from gridplan.errors import InputError
+from gridplan.report import codes, export
 
 
 @pytest.fixture(scope="module")

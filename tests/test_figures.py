@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _lattice import lattice
 from matplotlib.image import imread
 
-from _lattice import lattice
-from gridplan.report import figures, style
 from gridplan.errors import GridplanWarning, InputError
+from gridplan.report import figures, style
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ households written; anything else raises InputError, never another exception."""
 from __future__ import annotations
 
 import json
-
-import pytest
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 

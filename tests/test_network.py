@@ -10,14 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _walkref import walk_reference
 
+from gridplan.errors import NetworkError
 from gridplan.geometry.linework import node_lines, substrings
+from gridplan.network import WalkNetwork, load_network, network_from_lines
 from gridplan.network.osm import walkable_mask
 from gridplan.network.snapping import SnapIndex
-from gridplan.errors import NetworkError
-from gridplan.network import WalkNetwork, load_network, network_from_lines
-
-from _walkref import walk_reference
 
 CRS = "EPSG:32650"
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import load_script
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"

@@ -22,7 +22,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st

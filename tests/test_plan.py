@@ -303,8 +303,8 @@ def test_random_edits_keep_invariants(seed, edits):
 # ---------------------------------------------------------------- with the real partition
 @pytest.fixture(scope="module")
 def sample_plan(sample_dir):
-    from gridplan.grids.api import partition
     from gridplan.datasets.sample import load_sample
+    from gridplan.grids.api import partition
 
     s = load_sample(sample_dir)
     r = partition(s["households"], s["communities"], buildings=s["buildings"],

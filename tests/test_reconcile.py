@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _lattice import CRS_METRIC, lattice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _lattice import CRS_METRIC, lattice
 from gridplan.errors import InputError
 from gridplan.report.reconcile import OURS, OUTSIDE, reconcile, write_reconcile
 
@@ -238,9 +238,9 @@ def test_on_partition_units_of_the_sample(sample_dir):
     """Real partition units: a department moves one border unit; reconcile finds exactly it."""
     import networkx as nx
 
+    from gridplan.datasets.sample import load_sample
     from gridplan.geometry.adjacency import shared_boundaries
     from gridplan.grids.api import partition
-    from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
     res = partition(s["households"], s["communities"], buildings=s["buildings"],

@@ -10,8 +10,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridplan.io.coords import wgs84_to_gcj02
 from gridplan.errors import InputError
+from gridplan.io.coords import wgs84_to_gcj02
 from gridplan.io.validate import validate_inputs
 
 X0, Y0 = 111.28, 30.70

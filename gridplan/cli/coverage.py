@@ -40,9 +40,9 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gridplan.access.coverage import life_circle, write_coverage
-    from gridplan.parallel.engine import coverage
     from gridplan.network.load import load_network
     from gridplan.norms import DEFAULT_NORMS, MAX_SNAP_M, WALK_MINUTES, WALK_SPEED_KMH
+    from gridplan.parallel.engine import coverage
 
     minutes, speed = WALK_MINUTES, WALK_SPEED_KMH
     if args.preset is not None:

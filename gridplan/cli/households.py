@@ -31,10 +31,10 @@ def register(sub) -> None:
 def run(args) -> int:
     import shapely
 
-    from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
     from gridplan.errors import InputError
     from gridplan.io.files import read_buildings, write
     from gridplan.norms import DEFAULT_NORMS
+    from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
 
     norms = DEFAULT_NORMS
     if args.m2_per_household is not None:

@@ -54,8 +54,8 @@ def parse_layers(items: list[str]) -> list[tuple[str, str, str | None]]:
 
 def run(args: argparse.Namespace) -> int:
     from gridplan.cli._layers import read_contract, read_output
-    from gridplan.report.reconcile import reconcile, write_reconcile
     from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+    from gridplan.report.reconcile import reconcile, write_reconcile
 
     specs = parse_layers(args.layer)
     grids = read_output(args.grids, "grids", ("grid_id", "community_id"))

@@ -245,7 +245,7 @@ def _gates(rng, fill, idx, part, ring, u, v, street_lines, neighbours):
     n = int(rng.choice([1, 2, 2, 3]))
     chosen = cands[:n]
     # World direction of each gate for its name (东/北/西/南门).
-    for j, (dist, k, g, q, d) in enumerate(chosen):
+    for j, (dist, _k, g, q, _d) in enumerate(chosen):
         ang = np.degrees(np.arctan2(*(g - np.array(part.centroid.coords[0]))[::-1])) % 360
         name = GATE_NAMES[int(((ang + 45) % 360) // 90)]
         fill.gates.append({"geometry": shapely.Point(g), "estate": idx, "name": name, "seq": j})

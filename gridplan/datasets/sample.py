@@ -22,13 +22,13 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from gridplan.datasets.fill import block_frame, fill_blocks, rectangles
+from gridplan.datasets.layout import ARTERIAL_H, ARTERIAL_V, HEIGHT, RIVER_NAME, WIDTH, build_layout
+from gridplan.datasets.services import PUSHES, place_centres
+from gridplan.datasets.streets import assemble, base_lines, walk_from
+from gridplan.errors import InputError
 from gridplan.io.atomic import atomic_outputs
 from gridplan.io.files import write_geojson_file
-from gridplan.errors import InputError
-from gridplan.datasets.fill import block_frame, fill_blocks, rectangles
-from gridplan.datasets.layout import (ARTERIAL_H, ARTERIAL_V, HEIGHT, RIVER_NAME, WIDTH, build_layout)
-from gridplan.datasets.streets import assemble, base_lines, walk_from
-from gridplan.datasets.services import PUSHES, place_centres
 from gridplan.io.projection import WGS84
 from gridplan.norms import walk_metres
 

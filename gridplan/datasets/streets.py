@@ -14,8 +14,14 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from gridplan.datasets.layout import (RIVER_NAME, RIVER_WIDTH, SIDEWALK_OFFSET, Layout, endpoint_degree,
-                                     node_lines)
+from gridplan.datasets.layout import (
+    RIVER_NAME,
+    RIVER_WIDTH,
+    SIDEWALK_OFFSET,
+    Layout,
+    endpoint_degree,
+    node_lines,
+)
 
 #: Network reaches this far beyond the street boundary (neighbouring streets' roads).
 NETWORK_MARGIN = 150.0

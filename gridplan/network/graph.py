@@ -35,8 +35,8 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from gridplan.geometry.linework import node_lines
 from gridplan.errors import InputError, NetworkError
+from gridplan.geometry.linework import node_lines
 from gridplan.io.projection import local_crs
 
 __all__ = ["WalkNetwork", "network_from_lines"]

@@ -126,7 +126,7 @@ def read_osm_ways(path: str | Path) -> gpd.GeoDataFrame:
               .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
               .with_filter(osmium.filter.KeyFilter("highway")))
         # The loop runs once per way at load time (I/O bound), never on a hot path.
-        for i, way in enumerate(fp):
+        for way in fp:
             nodes = way.nodes
             try:
                 lon = [n.lon for n in nodes]

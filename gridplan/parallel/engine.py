@@ -41,17 +41,23 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.parallel import tiles as _tiles
-from gridplan.errors import InputError
 from gridplan.access.coverage import coverage as core_coverage
+from gridplan.errors import InputError
 from gridplan.grids.api import partition as core_partition
 from gridplan.grids.community import plan_community
 from gridplan.network.graph import WalkNetwork
 from gridplan.network.load import load_network
 from gridplan.norms import (
+    DASK_THREADS_PER_WORKER,
+    DASK_WORKERS,
     DEFAULT_NORMS,
-    DASK_THREADS_PER_WORKER, DASK_WORKERS, ISOCHRONE_MINUTES, TILE_M, WALK_MINUTES,
-    WALK_SPEED_KMH, walk_metres)
+    ISOCHRONE_MINUTES,
+    TILE_M,
+    WALK_MINUTES,
+    WALK_SPEED_KMH,
+    walk_metres,
+)
+from gridplan.parallel import tiles as _tiles
 
 __all__ = ["ENGINES", "dask_client", "map_ordered", "partition", "run_communities", "coverage",
            "DaskWalkNetwork", "tiled_isochrones"]
@@ -208,7 +214,7 @@ class DaskWalkNetwork(WalkNetwork):
 
     @classmethod
     def wrap(cls, net: WalkNetwork, client, *, tile_m: float = TILE_M,
-             halo_m: float | None = None, progress: bool = False) -> "DaskWalkNetwork":
+             halo_m: float | None = None, progress: bool = False) -> DaskWalkNetwork:
         halo = walk_metres(WALK_MINUTES, WALK_SPEED_KMH) if halo_m is None else float(halo_m)
         base = {f.name: getattr(net, f.name) for f in dataclasses.fields(WalkNetwork)}
         return cls(**base, client=client, tile_m=float(tile_m), halo_m=halo, progress=progress)

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.io.schema import conform, parse_numbers
-from gridplan.io.problems import raise_first_error, emit_warnings
 from gridplan.errors import InputError
+from gridplan.io.problems import emit_warnings, raise_first_error
 from gridplan.io.projection import local_crs
+from gridplan.io.schema import conform, parse_numbers
 from gridplan.norms import DEFAULT_NORMS, Norms
 
 __all__ = [

@@ -27,7 +27,6 @@ really new grid takes the next number never used in its community.
 
 from __future__ import annotations
 
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd

@@ -29,14 +29,14 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from gridplan.errors import InputError
 from gridplan.grids.numbering import split_grid_id
 from gridplan.i18n import columns as i18n_columns
 from gridplan.i18n import reason_text
 from gridplan.io.atomic import atomic_path
 from gridplan.io.files import write_layers
-from gridplan.report.codes import UNKNOWN_STREET, grid_codes, micro_codes
-from gridplan.errors import InputError
 from gridplan.io.projection import WGS84
+from gridplan.report.codes import UNKNOWN_STREET, grid_codes, micro_codes
 
 __all__ = [
     "LEVELS",

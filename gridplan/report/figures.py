@@ -28,11 +28,10 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from gridplan.report.style import (BOUNDARY_COLOUR, COVERED_COLOUR, STATUS_COLOURS,
-                                    UNCOVERED_COLOUR)
 from gridplan.errors import GridplanWarning, InputError
 from gridplan.io.projection import local_crs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS, WALK_MINUTES
+from gridplan.report.style import BOUNDARY_COLOUR, COVERED_COLOUR, STATUS_COLOURS, UNCOVERED_COLOUR
 
 __all__ = [
     "BUNDLED_FONT",

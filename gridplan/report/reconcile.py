@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridplan.geometry.adjacency import voronoi_cells
-from gridplan.report.unified import OURS, OUTSIDE, propose, unified_grids
 from gridplan.errors import InputError
+from gridplan.geometry.adjacency import voronoi_cells
 from gridplan.io.projection import local_crs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+from gridplan.report.unified import OURS, OUTSIDE, propose, unified_grids
 
 __all__ = ["ALIGNED_SHARE", "OURS", "OUTSIDE", "ReconcileResult", "reconcile", "write_reconcile"]
 

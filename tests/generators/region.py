@@ -88,8 +88,6 @@ def city(n_households: int = 1_000_000, n_buildings: int = 25_000, n_estates: in
     bcomm = np.concatenate(bc)
     # estates: cluster buildings of a community with k-means-like nearest seed assignment
     est_of = np.full(len(bxy), -1)
-    per_est = max(1, n_buildings // n_estates)
-    estate_rows = []
     e = 0
     order = np.argsort(bcomm, kind="stable")
     starts = np.searchsorted(bcomm[order], np.arange(n_communities))
