@@ -21,6 +21,7 @@ __all__ = ["MIN_PIECE_AREA", "Features", "Pieces", "first_hit", "locate", "piece
 
 MIN_PIECE_AREA = 1e-2  # m2; slivers from floating-point clipping
 _GRID_SIZE = 1e-4  # m; precision of the noded linework
+_SOFT_TOL_M = 1e-3  # m; a noded segment this near a tessellation edge lies on it
 
 
 @dataclass(frozen=True)
@@ -119,24 +120,36 @@ def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(),
         np.full(len(faces), -1)
     zone[zone < 0] = 0
     i, j, length = shared_boundaries(faces)
-    share = None
-    if soft is not None:
-        bnd = shapely.boundary(faces)
-        on = shapely.length(shapely.intersection(shapely.intersection(bnd[i], bnd[j]), soft))
-        share = np.clip(np.divide(on, length, out=np.zeros(len(i)), where=length > 0), 0, 1)
+    share = None if soft is None else _soft_share(faces, i, j, length, soft)
     return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j], share)
+
+
+def _soft_share(faces: np.ndarray, i: np.ndarray, j: np.ndarray, length: np.ndarray,
+                soft: np.ndarray) -> np.ndarray:
+    """Share of every shared boundary (i, j) on the lines ``soft``: each segment of a noded
+    boundary lies on one line or none, so its midpoint decides."""
+    bnd = shapely.boundary(faces)
+    parts, edge = shapely.get_parts(shapely.intersection(bnd[i], bnd[j]), return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    seg = np.flatnonzero(part[:-1] == part[1:])
+    mid = shapely.points((xy[seg] + xy[seg + 1]) / 2)
+    seg_len = np.hypot(*(xy[seg + 1] - xy[seg]).T)
+    near, _ = shapely.STRtree(soft).query(mid, predicate="dwithin", distance=_SOFT_TOL_M)
+    on_soft = np.zeros(len(seg), dtype=bool)
+    on_soft[near] = True
+    on = np.bincount(edge[part[seg]], weights=seg_len * on_soft, minlength=len(i))
+    return np.clip(np.divide(on, length, out=np.zeros(len(i)), where=length > 0), 0, 1)
 
 
 def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features
            ) -> tuple[np.ndarray, np.ndarray, object]:
-    """The valid faces inside ``polygon``, a point on each, ordered by that point, and a thin
-    area around the tessellation edges (None without any)."""
+    """The valid faces inside ``polygon``, a point on each, ordered by that point, and the
+    tessellation edges (None without any)."""
     has_fp = feats.footprints is not None and len(feats.footprints) > 0
     hard, tess = feature_linework(polygon, barriers=barrier_lines, streets=feats.streets,
                                   estates=feats.estates, footprints=feats.footprints)
     lines = hard + tess
-    soft = shapely.buffer(shapely.union_all(np.asarray(tess, dtype=object)), 1e-3,
-                          quad_segs=1) if tess else None
+    soft = np.asarray(tess, dtype=object) if tess else None
     loc = np.unique(np.round(xy, 2), axis=0) if len(xy) else np.empty((0, 2))
     if len(loc) >= 2 and not has_fp:
         # after the boundary, before the rest: the order of the union is the order of today's
