@@ -30,7 +30,8 @@ import shapely
 from gridplan.errors import InputError
 from gridplan.io.problems import emit_warnings, raise_first_error
 from gridplan.io.projection import local_crs
-from gridplan.io.schema import conform, parse_numbers
+from gridplan.io.fields import parse_numbers
+from gridplan.io.schema import conform
 from gridplan.norms import DEFAULT_NORMS, Norms
 
 __all__ = [
