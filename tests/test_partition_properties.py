@@ -101,11 +101,11 @@ def cases(draw):
 def test_invariants_random_communities(case):
     households, communities, barriers, lock, seed = case
     res = partition(households, communities, barriers=barriers, n_jobs=1, seed=seed % 7)
-    check_invariants(res, households, communities, 300, 500)
+    check_invariants(res, households, communities, 300, 500, barriers=barriers)
     if lock and len(res.grids) >= 2:
         keep = res.grids.iloc[::2]
         res2 = partition(households, communities, barriers=barriers, keep=keep, n_jobs=1)
-        check_invariants(res2, households, communities, 300, 500)
+        check_invariants(res2, households, communities, 300, 500, barriers=barriers, keep=keep)
         # kept grids keep their code and exactly their households
         for gid in keep["grid_id"]:
             before = set(np.flatnonzero(res.assignment["grid_id"].to_numpy() == gid))
