@@ -259,9 +259,9 @@ def _implausible_counts(counts: pd.Series, add) -> None:
 
 
 
-def _count_column(gdf, col, add, *, required, minimum, unit_word):
-    v, bad, unit = parse_numbers(gdf[col])
-    # JSON true/false that GDAL read as 1/0 (gridplan.io.readers): a count is never a boolean
+def _booleans(gdf, col: str, v: pd.Series, bad: np.ndarray, add):
+    """True/false in a count column is an error, never 1/0: JSON booleans that GDAL read as
+    numbers (flagged by gridplan.io.readers) and boolean columns."""
     boolean = np.zeros(len(gdf), bool)
     boolean[gdf.attrs.get("gridplan_json_booleans", {}).get(col, [])] = True
     if pd.api.types.is_bool_dtype(gdf[col].dtype):
@@ -272,6 +272,12 @@ def _count_column(gdf, col, add, *, required, minimum, unit_word):
             message_zh=f"{int(boolean.sum())} 个值是 true/false，不是数字", fix_zh=f"请将 {col} 写成整数")
         v = v.mask(boolean)
         bad = bad & ~boolean
+    return v, bad, boolean
+
+
+def _count_column(gdf, col, add, *, required, minimum, unit_word):
+    v, bad, unit = parse_numbers(gdf[col])
+    v, bad, boolean = _booleans(gdf, col, v, bad, add)
     blank = v.isna().to_numpy() & ~bad & ~boolean
     if unit.any():
         add("repaired", "number_with_unit", f"{int(unit.sum())} value(s) carry a unit such as "

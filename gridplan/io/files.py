@@ -99,22 +99,7 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
         return None, [Problem("error", "unreadable", exc.file or name, exc.column, exc.rows,
                               exc.message, exc.fix or "", exc.message_zh or "", exc.fix_zh or "",
                               exc.row_numbers)]
-    raw = raw.copy()
-    raw.columns = [str(c) for c in raw.columns]
-    for fld, col in columns.items():
-        if col not in raw.columns:
-            problems.append(Problem(
-                    "error", "mapped_column_missing", name, col, [],
-                f"column '{col}' (mapped to '{fld}') is not in the file; its columns are "
-                f"{', '.join(c for c in raw.columns if c != raw.geometry.name)}",
-                "check the spelling of --map / columns=",
-                f"指定给 '{fld}' 的列 '{col}' 不在文件中", "请检查 --map 中的列名"))
-            continue
-        if fld != col:
-            raw[fld] = raw[col]
-            flagged = raw.attrs.get(JSON_BOOLEANS, {})
-            if col in flagged:
-                flagged[fld] = flagged[col]
+    raw = _mapped(raw, columns, name, problems)
     projected = raw.crs is not None and not CRS.from_user_input(raw.crs).is_geographic
     numbers = raw.attrs.get(ROW_NUMBERS)
     gdf, more = conform(raw, kind, name, numbers=numbers)
@@ -131,6 +116,29 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
         else:
             gdf = convert_gdf(gdf, coords, "wgs84")
     return gdf, problems
+
+
+def _mapped(raw: gpd.GeoDataFrame, columns: dict, name: str, problems: list[Problem]
+            ) -> gpd.GeoDataFrame:
+    """``raw`` with each mapped file column copied to its contract field; a mapped column that
+    is not in the file is an error (never dropped)."""
+    raw = raw.copy()
+    raw.columns = [str(c) for c in raw.columns]
+    for fld, col in columns.items():
+        if col not in raw.columns:
+            problems.append(Problem(
+                "error", "mapped_column_missing", name, col, [],
+                f"column '{col}' (mapped to '{fld}') is not in the file; its columns are "
+                f"{', '.join(c for c in raw.columns if c != raw.geometry.name)}",
+                "check the spelling of --map / columns=",
+                f"指定给 '{fld}' 的列 '{col}' 不在文件中", "请检查 --map 中的列名"))
+            continue
+        if fld != col:
+            raw[fld] = raw[col]
+            flagged = raw.attrs.get(JSON_BOOLEANS, {})
+            if col in flagged:
+                flagged[fld] = flagged[col]
+    return raw
 
 
 def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike],

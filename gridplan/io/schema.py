@@ -138,7 +138,20 @@ def conform(gdf, kind: str, file: str | None = None, *, numbers: Sequence[int] |
         return gpd.GeoDataFrame(), problems
     _conform_geometry(gdf, kind, schema, add)
 
-    # Aliases (户数 -> households ...) only when the contract column is absent.
+    _conform_columns(gdf, schema, add)
+    if schema.get("unique") in gdf.columns:
+        _check_unique(gdf[schema["unique"]], add, numbers)
+    getattr(Kinds, kind)(gdf, add)
+
+    order = [c for c in schema["order"] if c in gdf.columns]
+    rest = [c for c in gdf.columns if c not in order and c != "geometry"]
+    gdf = gdf[order + rest + ["geometry"]]
+    return gpd.GeoDataFrame(gdf, geometry="geometry", crs=4326), problems
+
+
+def _conform_columns(gdf: gpd.GeoDataFrame, schema: dict, add) -> None:
+    """Aliased columns (户数 -> households) where the contract column is absent; ids as text;
+    required ids present and filled. Mutates ``gdf``."""
     for fld, names in ALIASES.items():
         if fld in schema["order"] and fld not in gdf.columns:
             hit = [c for c in gdf.columns if header_key(c) in names]
@@ -164,15 +177,6 @@ def conform(gdf, kind: str, file: str | None = None, *, numbers: Sequence[int] |
             add("error", "missing_id", f"{int(null.sum())} row(s) have no {col}", column=col,
                 rows=row_positions(null), fix=f"fill in {col} for these rows",
                 message_zh=f"{int(null.sum())} 行缺少 {col}", fix_zh=f"请为这些行填写 {col}")
-
-    if schema.get("unique") in gdf.columns:
-        _check_unique(gdf[schema["unique"]], add, numbers)
-    getattr(Kinds, kind)(gdf, add)
-
-    order = [c for c in schema["order"] if c in gdf.columns]
-    rest = [c for c in gdf.columns if c not in order and c != "geometry"]
-    gdf = gdf[order + rest + ["geometry"]]
-    return gpd.GeoDataFrame(gdf, geometry="geometry", crs=4326), problems
 
 
 def _check_unique(ids: pd.Series, add, numbers) -> None:
@@ -210,23 +214,8 @@ def _conform_crs(gdf, kind, add):
             message_zh="经度和纬度颠倒，已自动交换", fix_zh="请检查原始数据的经纬度列顺序")
     degrees_like = bool(finite.any()) and (np.abs(xs) <= 180).all() and (np.abs(ys) <= 90).all()
     if gdf.crs is None:
-        if degrees_like and china_box_share(xs, ys) > 0.99:
-            add("warning", "crs_assumed_wgs84",
-                "no coordinate reference system is declared (.prj missing?); the coordinates look "
-                "like degrees in China, so WGS-84 is assumed",
-                fix="add the .prj file from the data provider if this is not WGS-84 "
-                "(or --coords gcj02/bd09 for web-map coordinates)",
-                message_zh="未声明坐标系（缺少 .prj？）；坐标看似中国境内的经纬度，按 WGS-84 处理",
-                fix_zh="如不是 WGS-84，请补充数据提供方的 .prj 文件")
-            gdf = gdf.set_crs(4326)
-        else:
-            add("error", "unknown_crs",
-                "no coordinate reference system is declared and the coordinates are not "
-                "longitude/latitude degrees in China, so their meaning is unknown",
-                fix="add the .prj file (shapefile) or a CRS to the file, or export it as GeoJSON "
-                "in WGS-84",
-                message_zh="未声明坐标系，且坐标不是中国境内的经纬度，无法确定其含义",
-                fix_zh="请补充 .prj 文件或坐标系定义，或导出为 WGS-84 的 GeoJSON")
+        gdf = _assume_wgs84(gdf, degrees_like and china_box_share(xs, ys) > 0.99, add)
+        if gdf is None:
             return None
     try:
         crs = CRS.from_user_input(gdf.crs)
@@ -255,6 +244,28 @@ def _conform_crs(gdf, kind, add):
                 fix="export the file in WGS-84 (EPSG:4326)", message_zh="无法转换到 WGS-84")
             return None
     return gdf
+
+
+def _assume_wgs84(gdf, in_china_degrees: bool, add):
+    """A file without a CRS: WGS-84 when its coordinates are degrees in China (with a warning),
+    else an error (None): nothing else can be guessed safely."""
+    if in_china_degrees:
+        add("warning", "crs_assumed_wgs84",
+            "no coordinate reference system is declared (.prj missing?); the coordinates look "
+            "like degrees in China, so WGS-84 is assumed",
+            fix="add the .prj file from the data provider if this is not WGS-84 "
+            "(or --coords gcj02/bd09 for web-map coordinates)",
+            message_zh="未声明坐标系（缺少 .prj？）；坐标看似中国境内的经纬度，按 WGS-84 处理",
+            fix_zh="如不是 WGS-84，请补充数据提供方的 .prj 文件")
+        return gdf.set_crs(4326)
+    add("error", "unknown_crs",
+        "no coordinate reference system is declared and the coordinates are not "
+        "longitude/latitude degrees in China, so their meaning is unknown",
+        fix="add the .prj file (shapefile) or a CRS to the file, or export it as GeoJSON "
+        "in WGS-84",
+        message_zh="未声明坐标系，且坐标不是中国境内的经纬度，无法确定其含义",
+        fix_zh="请补充 .prj 文件或坐标系定义，或导出为 WGS-84 的 GeoJSON")
+    return None
 
 
 def _conform_geometry(gdf, kind, schema, add):

@@ -280,6 +280,24 @@ def _join_households(hh, comm, result, names):
     rejects = hh.loc[outside].copy()
     rejects.insert(0, "row", number_rows(_numbers(hh), np.flatnonzero(outside)))
     result.rejects = gpd.GeoDataFrame(rejects, geometry=hh.geometry.name, crs=hh.crs)
+    _outside_problems(hh, outside, hh_out, tree, hname, result)
+    if n_out < len(hh):
+        empty = ~comm["community_id"].isin(set(joined.dropna()))
+        if empty.any():
+            result.problems.append(_about_rows(
+                comm, "warning", "community_without_households",
+                names.get("communities", "communities"), "community_id", empty,
+                f"{int(empty.sum())} communit(ies) contain no household: "
+                + ", ".join(comm.loc[empty, "community_id"].astype(str).head(5)),
+                "check that the household file covers these communities",
+                f"{int(empty.sum())} 个社区内没有户点", "请检查户点数据是否覆盖这些社区"))
+
+
+def _outside_problems(hh, outside: np.ndarray, hh_out: int, tree, hname: str,
+                      result: ValidationResult) -> None:
+    """What the households outside every community tell: a likely datum mix-up (GCJ-02/BD-09),
+    nothing inside at all (an error), or rejects to list."""
+    n_out = int(outside.sum())
     hint = ""
     guess = detect_web_offset(hh.geometry, outside, lambda x, y: _outside_all(x, y, tree))
     if guess is not None:
@@ -309,13 +327,3 @@ def _join_households(hh, comm, result, names):
             "check their coordinates or extend the community boundaries",
             f"{n_out:,} 行（{hh_out:,} 户）位于所有社区之外，已列入 rejects.csv，不分配网格",
             "请检查其坐标，或补全社区边界"))
-    if n_out < len(hh):
-        empty = ~comm["community_id"].isin(set(joined.dropna()))
-        if empty.any():
-            result.problems.append(_about_rows(
-                comm, "warning", "community_without_households",
-                names.get("communities", "communities"), "community_id", empty,
-                f"{int(empty.sum())} communit(ies) contain no household: "
-                + ", ".join(comm.loc[empty, "community_id"].astype(str).head(5)),
-                "check that the household file covers these communities",
-                f"{int(empty.sum())} 个社区内没有户点", "请检查户点数据是否覆盖这些社区"))
