@@ -422,6 +422,33 @@ def _same_edge(sources: pd.DataFrame, targets: pd.DataFrame) -> tuple[np.ndarray
 
 
 # --------------------------------------------------------------------------------- building
+def _csr_and_components(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int, report: dict):
+    """The undirected CSR matrix of the edges (parallel edges reduced to the shortest, loops
+    left out) and connected components numbered largest first."""
+    # Reduce parallel edges to the shortest BEFORE building the CSR: scipy.sparse sums duplicate
+    # (row, col) entries, which would turn two 50 m streets between the same junctions into 100 m.
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    not_loop = a != b
+    a, b, w = a[not_loop], b[not_loop], np.maximum(length[not_loop], MIN_EDGE_M)
+    order = np.lexsort((w, b, a))
+    a, b, w = a[order], b[order], w[order]
+    first = _run_starts(a, b)
+    report["parallel_edges_reduced"] = int((~first).sum())
+    report["loops"] = int((~not_loop).sum())
+    a, b, w = a[first], b[first], w[first]
+    csr = sparse.csr_array((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    n_comp, labels = csgraph.connected_components(csr, directed=False)
+    # relabel components by size (largest first, ties by smallest node id) for stable reports
+    sizes = np.bincount(labels, minlength=n_comp)
+    first_node = np.full(n_comp, n)
+    np.minimum.at(first_node, labels, np.arange(n))
+    rank = np.lexsort((first_node, -sizes))
+    relabel = np.empty(n_comp, dtype=np.int64)
+    relabel[rank] = np.arange(n_comp)
+    component = relabel[labels]
+    return csr, component, n_comp
+
+
 def network_from_lines(lines: gpd.GeoDataFrame, *, crs=None, filter_walkable: bool = True,
                        source: str = "lines") -> WalkNetwork:
     """Build a :class:`WalkNetwork` from a GeoDataFrame of lines.
@@ -486,27 +513,7 @@ def network_from_lines(lines: gpd.GeoDataFrame, *, crs=None, filter_walkable: bo
         edges["highway"] = edges["highway"].astype(object).map(
             lambda x: x if not isinstance(x, list) else ",".join(map(str, x)))
     n = len(noded["node_xy"])
-    # Reduce parallel edges to the shortest BEFORE building the CSR: scipy.sparse sums duplicate
-    # (row, col) entries, which would turn two 50 m streets between the same junctions into 100 m.
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    not_loop = a != b
-    a, b, w = a[not_loop], b[not_loop], np.maximum(length[not_loop], MIN_EDGE_M)
-    order = np.lexsort((w, b, a))
-    a, b, w = a[order], b[order], w[order]
-    first = _run_starts(a, b)
-    report["parallel_edges_reduced"] = int((~first).sum())
-    report["loops"] = int((~not_loop).sum())
-    a, b, w = a[first], b[first], w[first]
-    csr = sparse.csr_array((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
-    n_comp, labels = csgraph.connected_components(csr, directed=False)
-    # relabel components by size (largest first, ties by smallest node id) for stable reports
-    sizes = np.bincount(labels, minlength=n_comp)
-    first_node = np.full(n_comp, n)
-    np.minimum.at(first_node, labels, np.arange(n))
-    rank = np.lexsort((first_node, -sizes))
-    relabel = np.empty(n_comp, dtype=np.int64)
-    relabel[rank] = np.arange(n_comp)
-    component = relabel[labels]
+    csr, component, n_comp = _csr_and_components(u, v, length, n, report)
     sizes = np.bincount(component)
     report.update({
         "crs": metric.to_string(),
