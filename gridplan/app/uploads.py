@@ -129,21 +129,8 @@ def safe_extract(zip_path: Path, dest: Path, *, max_unpacked: int = UPLOAD_MAX_U
                        f"压缩包内文件数 {len(infos)} 超过上限 {max_files}",
                        "zip only the data files", "只压缩需要的数据文件", name)
         for info in infos:
-            member = info.filename.replace("\\", "/")
-            parts = PurePosixPath(member).parts
-            mode = (info.external_attr >> 16) & 0xFFFF
-            if (member.startswith("/") or ".." in parts or (parts and ":" in parts[0])
-                    or stat.S_ISLNK(mode)):
-                raise _err(f"unsafe path in the zip: {info.filename}",
-                           f"压缩包中有不安全的路径：{info.filename}",
-                           "zip the files without folders outside the archive",
-                           "请重新压缩，不要包含指向压缩包外的路径", name)
-            target = (root / member).resolve()
-            if root not in target.parents:
-                raise _err(f"unsafe path in the zip: {info.filename}",
-                           f"压缩包中有不安全的路径：{info.filename}",
-                           "zip the files again", "请重新压缩文件", name)
-            if PurePosixPath(member).name.startswith(".") or "__MACOSX" in parts:
+            target = _safe_target(info, root, name)
+            if target is None:
                 continue
             limit_member = max(info.compress_size, 1) * max_ratio
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +159,28 @@ def safe_extract(zip_path: Path, dest: Path, *, max_unpacked: int = UPLOAD_MAX_U
                            "请不加密码重新压缩", name) from exc
             written.append(target)
     return written
+
+
+def _safe_target(info: zipfile.ZipInfo, root: Path, name: str) -> Path | None:
+    """Where a zip member may be written inside ``root``: refused for absolute paths, ``..``,
+    drive letters and links; None for metadata that is skipped."""
+    member = info.filename.replace("\\", "/")
+    parts = PurePosixPath(member).parts
+    mode = (info.external_attr >> 16) & 0xFFFF
+    if (member.startswith("/") or ".." in parts or (parts and ":" in parts[0])
+            or stat.S_ISLNK(mode)):
+        raise _err(f"unsafe path in the zip: {info.filename}",
+                   f"压缩包中有不安全的路径：{info.filename}",
+                   "zip the files without folders outside the archive",
+                   "请重新压缩，不要包含指向压缩包外的路径", name)
+    target = (root / member).resolve()
+    if root not in target.parents:
+        raise _err(f"unsafe path in the zip: {info.filename}",
+                   f"压缩包中有不安全的路径：{info.filename}",
+                   "zip the files again", "请重新压缩文件", name)
+    if PurePosixPath(member).name.startswith(".") or "__MACOSX" in parts:
+        return None  # macOS metadata and hidden files are not data
+    return target
 
 
 def _main_file(files: list[Path], name: str, suffixes) -> Path:
