@@ -27,7 +27,9 @@ def empty_quality() -> dict:
 
 def _metric(gdf: gpd.GeoDataFrame | None, crs, kinds: tuple[str, ...]):
     """``gdf`` in ``crs`` with only geometries of ``kinds``, or None when nothing is left."""
-    if gdf is None or not len(gdf):
+    # a building table without geometry gives estates, not footprints
+    if not isinstance(gdf, gpd.GeoDataFrame) or not len(gdf) or \
+            gdf._geometry_column_name not in gdf.columns:
         return None
     g = gdf[gdf.geom_type.isin(kinds).to_numpy()]
     if not len(g):
