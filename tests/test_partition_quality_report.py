@@ -4,17 +4,13 @@ grid lines on features), per community and in total, and the CLI prints them."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import geopandas as gpd
 import shapely
+from test_partition_features import UTM, X0, Y0, _city
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_partition_features import UTM, X0, Y0, _city  # noqa: E402
-
-from gridplan.cli import main  # noqa: E402
-from gridplan.grids.api import partition  # noqa: E402
+from gridplan.cli import main
+from gridplan.grids.api import partition
 
 KEYS = ("buildings_cut", "estates_cut", "buildings_split", "boundary_on_features")
 
