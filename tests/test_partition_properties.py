@@ -13,11 +13,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from _partition_checks import check_invariants, metric_crs
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gridplan.grids.api import partition
-from _partition_checks import check_invariants, metric_crs
 
 UTM = "EPSG:32649"
 X0, Y0 = 300_000.0, 3_390_000.0
