@@ -13,6 +13,8 @@ import pandas as pd
 import shapely
 
 from gridplan.errors import InputError
+from gridplan.io.fields import count_column
+from gridplan.io.problems import Problem
 from gridplan.norms import FACILITY_KINDS
 
 __all__ = ["check_points", "household_counts", "facility_frame"]
@@ -71,20 +73,26 @@ def household_counts(frame: pd.DataFrame, file: str = "households") -> np.ndarra
     """
     if "households" not in frame.columns:
         return np.ones(len(frame), dtype=np.int64)
-    raw = frame["households"]
-    if pd.api.types.is_bool_dtype(raw.dtype):
-        num = pd.Series(np.nan, index=raw.index)
-    else:
-        num = pd.to_numeric(raw.where(~raw.map(lambda v: isinstance(v, bool))), errors="coerce") \
-            if raw.dtype == object else pd.to_numeric(raw, errors="coerce")
-    bad = num.isna() | (num < 1) | (num != np.floor(num))
-    if bad.any():
-        raise InputError("households must be a whole number >= 1", file=file, column="households",
-                         rows=np.flatnonzero(bad.to_numpy()).tolist(),
-                         fix="correct these rows, or drop the column to count one household per row",
-                         message_zh="户数必须是不小于 1 的整数",
-                         fix_zh="请更正这些行，或删除该列（每行按 1 户计）")
-    return num.to_numpy(dtype=np.int64)
+    # the reader's own rule (gridplan.io.fields), so a frame and a file are judged alike
+    problems: list[Problem] = []
+
+    def add(severity, code, message, *, column=None, rows=(), fix="", message_zh="",
+            fix_zh=""):
+        problems.append(Problem(severity, code, file, column, list(rows), message, fix,
+                                message_zh, fix_zh))
+
+    counts = pd.DataFrame({"households": frame["households"].to_numpy(dtype=object)})
+    counts.attrs = dict(getattr(frame, "attrs", {}))
+    count_column(counts, "households", add, required=True, minimum=1, unit_word="户")
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise InputError(
+            "households must be a whole number >= 1 ("
+            + "; ".join(p.message for p in errors) + ")", file=file, column="households",
+            rows=sorted({r for p in errors for r in p.rows}),
+            fix="correct these rows, or drop the column to count one household per row",
+            message_zh="户数必须是不小于 1 的整数", fix_zh="请更正这些行，或删除该列（每行按 1 户计）")
+    return counts["households"].to_numpy(dtype=np.int64)
 
 
 def facility_frame(facilities: gpd.GeoDataFrame, kinds=FACILITY_KINDS) -> gpd.GeoDataFrame:

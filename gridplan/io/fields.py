@@ -15,7 +15,7 @@ import shapely
 
 from gridplan.norms import FACILITY_KINDS
 
-__all__ = ["Kinds", "facility_points", "row_positions", "KIND_ALIASES", "MAX_HOUSEHOLDS_AT_POINT", "header_key", "parse_numbers",
+__all__ = ["Kinds", "count_column", "facility_points", "row_positions", "KIND_ALIASES", "MAX_HOUSEHOLDS_AT_POINT", "header_key", "parse_numbers",
            "to_id"]
 
 
@@ -158,10 +158,10 @@ class Kinds:
                 message_zh="没有 'households' 列，每行按一户计",
                 fix_zh="如有户数列，请用 --map households=列名 指定")
         else:
-            _count_column(gdf, "households", add, required=True, minimum=1, unit_word="户")
+            count_column(gdf, "households", add, required=True, minimum=1, unit_word="户")
             _implausible_counts(gdf["households"], add)
         if "population" in gdf.columns:
-            _count_column(gdf, "population", add, required=False, minimum=0, unit_word="人")
+            count_column(gdf, "population", add, required=False, minimum=0, unit_word="人")
 
     @staticmethod
     def communities(gdf, add):
@@ -220,7 +220,7 @@ class Kinds:
             v = v.where(v > 0)
             gdf["levels"] = v.to_numpy(dtype=float)
         if "households" in gdf.columns:
-            _count_column(gdf, "households", add, required=False, minimum=0, unit_word="户")
+            count_column(gdf, "households", add, required=False, minimum=0, unit_word="户")
 
     @staticmethod
     def estates(gdf, add):
@@ -275,7 +275,7 @@ def _booleans(gdf, col: str, v: pd.Series, bad: np.ndarray, add):
     return v, bad, boolean
 
 
-def _count_column(gdf, col, add, *, required, minimum, unit_word):
+def count_column(gdf, col, add, *, required, minimum, unit_word):
     v, bad, unit = parse_numbers(gdf[col])
     v, bad, boolean = _booleans(gdf, col, v, bad, add)
     blank = v.isna().to_numpy() & ~bad & ~boolean
