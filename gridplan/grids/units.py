@@ -65,6 +65,45 @@ def _split_balanced(xy: np.ndarray, w: np.ndarray, parts: int) -> np.ndarray:
     return out
 
 
+def _split_estates(sub: pd.DataFrame, caps: pd.Series, max_households: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Units of the rows of estates over their cap: buildings grouped into balanced parts of at
+    most the cap (buildings over the maximum, or every building when the cap is 1, alone).
+    Returns the unit key and kind of every row of ``sub``."""
+    bsum = sub.groupby(["e", "b"], sort=True).agg(hh=("hh", "sum"), x=("x", "mean"),
+                                                  y=("y", "mean")).reset_index()
+    piece = np.empty(len(bsum), dtype=object)
+    e_arr = bsum["e"].to_numpy(object)
+    b_arr = bsum["b"].to_numpy(object)
+    w_all = bsum["hh"].to_numpy()
+    xy_all = bsum[["x", "y"]].to_numpy()
+    starts = np.flatnonzero(np.r_[True, e_arr[1:] != e_arr[:-1]])
+    ends = np.r_[starts[1:], len(e_arr)]
+    for s0, s1 in zip(starts, ends):  # one loop per large estate (few)
+        e = e_arr[s0]
+        w = w_all[s0:s1]
+        cap = int(caps[e])
+        lone = (w > max_households) | (cap == 1)
+        rest = np.flatnonzero(~lone)
+        labels = np.empty(s1 - s0, dtype=object)
+        labels[lone] = ["B:" + str(b) for b in b_arr[s0:s1][lone]]
+        if len(rest):
+            m = max(1, math.ceil(w[rest].sum() / cap))
+            xy_r = xy_all[s0:s1][rest]
+            while True:
+                lab = _split_balanced(xy_r, w[rest], m)
+                if np.bincount(lab, weights=w[rest]).max() <= cap or m >= len(rest):
+                    break
+                m += 1
+            labels[rest] = [f"E:{e}#{i + 1}" for i in lab]
+        piece[s0:s1] = labels
+    bsum["unit"] = piece
+    key = pd.MultiIndex.from_frame(bsum[["e", "b"]])
+    pos = key.get_indexer(pd.MultiIndex.from_frame(sub[["e", "b"]]))
+    units = bsum["unit"].to_numpy()[pos]
+    return units, np.where(pd.Series(units).str.startswith("B:"), "building", "estate_part")
+
+
 def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | None,
               estate: np.ndarray | None, max_households: int = GRID_MAX_HOUSEHOLDS,
               prefix: str = "", refine: dict | None = None) -> UnitKeys:
@@ -118,39 +157,7 @@ def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | Non
         kind[whole] = "estate"
         big = has_e & ~small
         if big.any():
-            sub = df[big]
-            bsum = sub.groupby(["e", "b"], sort=True).agg(hh=("hh", "sum"), x=("x", "mean"),
-                                                          y=("y", "mean")).reset_index()
-            piece = np.empty(len(bsum), dtype=object)
-            e_arr = bsum["e"].to_numpy(object)
-            b_arr = bsum["b"].to_numpy(object)
-            w_all = bsum["hh"].to_numpy()
-            xy_all = bsum[["x", "y"]].to_numpy()
-            starts = np.flatnonzero(np.r_[True, e_arr[1:] != e_arr[:-1]])
-            ends = np.r_[starts[1:], len(e_arr)]
-            for s0, s1 in zip(starts, ends):  # one loop per large estate (few)
-                e = e_arr[s0]
-                w = w_all[s0:s1]
-                cap = int(caps[e])
-                lone = (w > max_households) | (cap == 1)
-                rest = np.flatnonzero(~lone)
-                labels = np.empty(s1 - s0, dtype=object)
-                labels[lone] = ["B:" + str(b) for b in b_arr[s0:s1][lone]]
-                if len(rest):
-                    m = max(1, math.ceil(w[rest].sum() / cap))
-                    xy_r = xy_all[s0:s1][rest]
-                    while True:
-                        lab = _split_balanced(xy_r, w[rest], m)
-                        if np.bincount(lab, weights=w[rest]).max() <= cap or m >= len(rest):
-                            break
-                        m += 1
-                    labels[rest] = [f"E:{e}#{i + 1}" for i in lab]
-                piece[s0:s1] = labels
-            bsum["unit"] = piece
-            key = pd.MultiIndex.from_frame(bsum[["e", "b"]])
-            pos = key.get_indexer(pd.MultiIndex.from_frame(sub[["e", "b"]]))
-            unit[big] = bsum["unit"].to_numpy()[pos]
-            kind[big] = np.where(pd.Series(unit[big]).str.startswith("B:"), "building", "estate_part")
+            unit[big], kind[big] = _split_estates(df[big], caps, max_households)
     loose = ~has_e
     unit[loose] = "B:" + df.loc[loose, "b"].to_numpy(object)
     kind[loose] = bkind[loose]
