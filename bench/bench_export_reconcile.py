@@ -36,8 +36,10 @@ def main(n: int = 60) -> None:
     t = time.perf_counter()
     d = lattice(communities=n)
     units, hh, grids = d["units"], d["households"], d["grids"]
-    print(f"district: {n} communities, {len(grids)} grids, {len(units)} units, {len(hh)} household "
-          f"points; generated in {time.perf_counter() - t:.1f} s")
+    print(
+        f"district: {n} communities, {len(grids)} grids, {len(units)} units, {len(hh)} household "
+        f"points; generated in {time.perf_counter() - t:.1f} s"
+    )
     base = dict(zip(units["unit_id"], units["grid_id"]))
     moved = dict(base)
     for uid in units["unit_id"]:
@@ -45,15 +47,17 @@ def main(n: int = 60) -> None:
             moved[uid] = uid.split("-u")[0] + "-01"
     merged = {k: (v[:-2] + "45" if v.endswith(("-04", "-05")) else v) for k, v in moved.items()}
     split = {k: (v + "b" if "-u05" in k else v) for k, v in base.items()}
-    layers = {"综治": department(units, moved, "ZZ-"), "城管": department(units, merged, "CG-"),
-              "卫健": department(units, split, "WJ-")}
+    layers = {
+        "综治": department(units, moved, "ZZ-"),
+        "城管": department(units, merged, "CG-"),
+        "卫健": department(units, split, "WJ-"),
+    }
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         t = time.perf_counter()
         export.export(grids, gpkg=tmp / "a.gpkg", communities=d["communities"], households=hh)
-        print(f"export GeoPackage (streets, communities, grids, households): "
-              f"{time.perf_counter() - t:.2f} s")
+        print(f"export GeoPackage (streets, communities, grids, households): {time.perf_counter() - t:.2f} s")
         t = time.perf_counter()
         export.export(grids, xlsx=tmp / "a.xlsx", communities=d["communities"])
         print(f"export Excel report: {time.perf_counter() - t:.2f} s")
@@ -66,14 +70,18 @@ def main(n: int = 60) -> None:
 
     t = time.perf_counter()
     r = reconcile(grids, hh, layers, units=units)
-    print(f"reconcile, 3 departments, partition units: {time.perf_counter() - t:.2f} s; "
-          f"{r.report['changes']} units moved (expected {2 * n}), "
-          f"{sum(p['disagreeing'] for p in r.report['pairs'] if p['layer'] == 'ours')} "
-          f"disagreements of ours (expected {3 * n})")
+    print(
+        f"reconcile, 3 departments, partition units: {time.perf_counter() - t:.2f} s; "
+        f"{r.report['changes']} units moved (expected {2 * n}), "
+        f"{sum(p['disagreeing'] for p in r.report['pairs'] if p['layer'] == 'ours')} "
+        f"disagreements of ours (expected {3 * n})"
+    )
     t = time.perf_counter()
     r = reconcile(grids, hh, layers)
-    print(f"reconcile, 3 departments, derived building units: {time.perf_counter() - t:.2f} s; "
-          f"{r.report['changes']} units moved (expected {10 * n})")
+    print(
+        f"reconcile, 3 departments, derived building units: {time.perf_counter() - t:.2f} s; "
+        f"{r.report['changes']} units moved (expected {10 * n})"
+    )
 
 
 if __name__ == "__main__":

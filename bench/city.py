@@ -75,12 +75,16 @@ def stage_generate(size, args):
 
     t0 = time.perf_counter()
     city = load_city(size)
-    return {"seconds": time.perf_counter() - t0,
-            "cached": (city_dir(size) / "done").exists(),
-            "household_rows": len(city["households"]),
-            "households": int(city["households"]["households"].sum()),
-            "communities": len(city["communities"]), "buildings": len(city["buildings"]),
-            "facilities": len(city["facilities"]), "network_lines": len(city["network"])}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cached": (city_dir(size) / "done").exists(),
+        "household_rows": len(city["households"]),
+        "households": int(city["households"]["households"].sum()),
+        "communities": len(city["communities"]),
+        "buildings": len(city["buildings"]),
+        "facilities": len(city["facilities"]),
+        "network_lines": len(city["network"]),
+    }
 
 
 def stage_partition(size, args):
@@ -90,18 +94,21 @@ def stage_partition(size, args):
     if args.engine == "dask":
         from gridplan.parallel.engine import partition
 
-        res = partition(c["households"], c["communities"], engine="dask",
-                        scheduler=args.scheduler, **kw)
+        res = partition(c["households"], c["communities"], engine="dask", scheduler=args.scheduler, **kw)
     else:
         from gridplan.grids.api import partition
 
         res = partition(c["households"], c["communities"], **kw)
     secs = time.perf_counter() - t0
     g = res.grids
-    return {"seconds": secs, "grids": len(g), "communities": len(c["communities"]),
-            "per_community_s": secs / len(c["communities"]),
-            "grids_ok": int((g["status"] == "ok").sum()),
-            "households": int(g["households"].sum())}
+    return {
+        "seconds": secs,
+        "grids": len(g),
+        "communities": len(c["communities"]),
+        "per_community_s": secs / len(c["communities"]),
+        "grids_ok": int((g["status"] == "ok").sum()),
+        "households": int(g["households"].sum()),
+    }
 
 
 def stage_network_load(size, args):
@@ -124,8 +131,11 @@ def stage_snapping(size, args):
     t0 = time.perf_counter()
     hs = net.snap(c["households"], max_snap_m=MAX_SNAP_M)
     fs = net.snap(c["facilities"], max_snap_m=MAX_SNAP_M)
-    return {"seconds": time.perf_counter() - t0, "points": len(hs) + len(fs),
-            "off_network": int(hs["off_network"].sum() + fs["off_network"].sum())}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "points": len(hs) + len(fs),
+        "off_network": int(hs["off_network"].sum() + fs["off_network"].sum()),
+    }
 
 
 def stage_coverage(size, args):
@@ -137,15 +147,18 @@ def stage_coverage(size, args):
     if args.engine == "dask":
         from gridplan.parallel.engine import coverage
 
-        res = coverage(c["households"], c["facilities"], net, engine="dask",
-                       scheduler=args.scheduler, **kw)
+        res = coverage(c["households"], c["facilities"], net, engine="dask", scheduler=args.scheduler, **kw)
     else:
         from gridplan.access.coverage import coverage
 
         res = coverage(c["households"], c["facilities"], net, **kw)
     secs = time.perf_counter() - t0
-    return {"seconds": secs, "nodes": net.n_nodes, "centres": res.report["facilities_used"],
-            "share_covered": res.report["share_covered"]}
+    return {
+        "seconds": secs,
+        "nodes": net.n_nodes,
+        "centres": res.report["facilities_used"],
+        "share_covered": res.report["share_covered"],
+    }
 
 
 def stage_isochrones(size, args):
@@ -154,8 +167,7 @@ def stage_isochrones(size, args):
 
     c = _city(size, ("facilities",))
     net = _network(size)
-    fac = c["facilities"].iloc[np.linspace(0, len(c["facilities"]) - 1, ISOCHRONE_SAMPLE)
-                               .round().astype(int)]
+    fac = c["facilities"].iloc[np.linspace(0, len(c["facilities"]) - 1, ISOCHRONE_SAMPLE).round().astype(int)]
     t0 = time.perf_counter()
     if args.engine == "dask":
         from gridplan.parallel.engine import dask_client, tiled_isochrones
@@ -166,8 +178,13 @@ def stage_isochrones(size, args):
         iso = isochrones(net, fac, minutes=(5, 10, 15))
     secs = time.perf_counter() - t0
     n_all = len(c["facilities"])
-    return {"seconds": secs, "facilities": len(fac), "per_facility_s": secs / len(fac),
-            "all_facilities_est_s": secs / len(fac) * n_all, "polygons": len(iso)}
+    return {
+        "seconds": secs,
+        "facilities": len(fac),
+        "per_facility_s": secs / len(fac),
+        "all_facilities_est_s": secs / len(fac) * n_all,
+        "polygons": len(iso),
+    }
 
 
 def stage_siting(size, args):
@@ -183,8 +200,11 @@ def stage_siting(size, args):
     res = site(c["households"], existing, net, add=add, kind="community_centre")
     secs = time.perf_counter() - t0
     rep = getattr(res, "report", {}) or {}
-    keep = {k: rep[k] for k in ("status", "gap", "households_gained", "candidates")
-            if k in rep and not isinstance(rep[k], (dict, list))}
+    keep = {
+        k: rep[k]
+        for k in ("status", "gap", "households_gained", "candidates")
+        if k in rep and not isinstance(rep[k], (dict, list))
+    }
     return {"seconds": secs, "sites": len(getattr(res, "sites", [])), "add": add, **keep}
 
 
@@ -240,8 +260,16 @@ def _tree_rss(proc) -> int:
 
 
 def measure(stage, size, args) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--size", str(size),
-           "--engine", args.engine]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--stage",
+        stage,
+        "--size",
+        str(size),
+        "--engine",
+        args.engine,
+    ]
     if args.scheduler:
         cmd += ["--scheduler", args.scheduler]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -263,9 +291,9 @@ def measure(stage, size, args) -> dict:
     res = {"error": f"exit {proc.returncode}"}
     for line in out.splitlines():
         if line.startswith("@@RESULT "):
-            res = json.loads(line[len("@@RESULT "):])
-    res["maxrss_gb"] = ru.ru_maxrss / 1024 ** 2  # Linux: kilobytes
-    res["tree_peak_gb"] = peak[0] / 1024 ** 3
+            res = json.loads(line[len("@@RESULT ") :])
+    res["maxrss_gb"] = ru.ru_maxrss / 1024**2  # Linux: kilobytes
+    res["tree_peak_gb"] = peak[0] / 1024**3
     return res
 
 
@@ -285,15 +313,20 @@ def main(argv=None) -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     stages = [s for s in args.stages.split(",") if s]
     load0 = os.getloadavg()
-    print(f"# gridplan city benchmark  engine={args.engine}  cpus={os.cpu_count()}  "
-          f"load average at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    print(
+        f"# gridplan city benchmark  engine={args.engine}  cpus={os.cpu_count()}  "
+        f"load average at start {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}"
+    )
     rows = []
     for size in sizes:
         g = measure("generate", size, args)
-        print(f"# {size:,} households: {g.get('household_rows', '?'):,} household points, "
-              f"{g.get('communities', '?')} communities, {g.get('buildings', '?'):,} buildings, "
-              f"{g.get('facilities', '?')} facilities, {g.get('network_lines', '?'):,} network "
-              f"segments (generated/read in {g.get('seconds', float('nan')):.1f} s)", flush=True)
+        print(
+            f"# {size:,} households: {g.get('household_rows', '?'):,} household points, "
+            f"{g.get('communities', '?')} communities, {g.get('buildings', '?'):,} buildings, "
+            f"{g.get('facilities', '?')} facilities, {g.get('network_lines', '?'):,} network "
+            f"segments (generated/read in {g.get('seconds', float('nan')):.1f} s)",
+            flush=True,
+        )
         for stage in stages:
             r = measure(stage, size, args)
             r.update(size=size, stage=stage, load1=os.getloadavg()[0])
@@ -306,20 +339,26 @@ def main(argv=None) -> int:
 
 
 def _print_row(r, rows):
-    prev = [p for p in rows if p["stage"] == r["stage"] and p["size"] < r["size"]
-            and "seconds" in p]
+    prev = [p for p in rows if p["stage"] == r["stage"] and p["size"] < r["size"] and "seconds" in p]
     growth = ""
     if prev and "seconds" in r:
         p = prev[-1]
-        growth = (f"  x{r['seconds'] / max(p['seconds'], 1e-9):.2f} time, "
-                  f"x{r['tree_peak_gb'] / max(p['tree_peak_gb'], 1e-9):.2f} mem "
-                  f"(households x{r['size'] / p['size']:.2f})")
-    extra = {k: v for k, v in r.items() if k not in ("size", "stage", "seconds", "maxrss_gb",
-                                                     "tree_peak_gb", "load1")}
+        growth = (
+            f"  x{r['seconds'] / max(p['seconds'], 1e-9):.2f} time, "
+            f"x{r['tree_peak_gb'] / max(p['tree_peak_gb'], 1e-9):.2f} mem "
+            f"(households x{r['size'] / p['size']:.2f})"
+        )
+    extra = {
+        k: v
+        for k, v in r.items()
+        if k not in ("size", "stage", "seconds", "maxrss_gb", "tree_peak_gb", "load1")
+    }
     secs = f"{r['seconds']:8.2f} s" if "seconds" in r else "       - "
-    print(f"{r['size']:>9,d}  {r['stage']:15s} {secs}  peak {r['maxrss_gb']:5.2f} GB "
-          f"(tree {r['tree_peak_gb']:5.2f} GB)  load {r['load1']:.1f}{growth}  {json.dumps(extra)}",
-          flush=True)
+    print(
+        f"{r['size']:>9,d}  {r['stage']:15s} {secs}  peak {r['maxrss_gb']:5.2f} GB "
+        f"(tree {r['tree_peak_gb']:5.2f} GB)  load {r['load1']:.1f}{growth}  {json.dumps(extra)}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

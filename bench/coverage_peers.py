@@ -66,8 +66,9 @@ def nx_graph(net) -> nx.Graph:
     g.add_nodes_from(range(net.n_nodes))
     coo = net.csr.tocoo()
     upper = coo.row < coo.col
-    g.add_weighted_edges_from(zip(coo.row[upper].tolist(), coo.col[upper].tolist(),
-                                  coo.data[upper].tolist()), weight="length")
+    g.add_weighted_edges_from(
+        zip(coo.row[upper].tolist(), coo.col[upper].tolist(), coo.data[upper].tolist()), weight="length"
+    )
     return g
 
 
@@ -76,10 +77,15 @@ def nx_multi_source(g: nx.Graph, net, fac_snap, hh_snap) -> np.ndarray:
     g = g.copy() if g.number_of_nodes() < 100_000 else g
     virt = []
     hit = fac_snap["edge"].to_numpy() >= 0
-    for i, (u, v, o, ln, a) in enumerate(zip(fac_snap["u"].to_numpy()[hit], fac_snap["v"].to_numpy()[hit],
-                                             fac_snap["offset_m"].to_numpy()[hit],
-                                             fac_snap["length_m"].to_numpy()[hit],
-                                             fac_snap["snap_m"].to_numpy()[hit])):
+    for i, (u, v, o, ln, a) in enumerate(
+        zip(
+            fac_snap["u"].to_numpy()[hit],
+            fac_snap["v"].to_numpy()[hit],
+            fac_snap["offset_m"].to_numpy()[hit],
+            fac_snap["length_m"].to_numpy()[hit],
+            fac_snap["snap_m"].to_numpy()[hit],
+        )
+    ):
         s = ("src", i)
         g.add_edge(s, int(u), length=a + o)
         if g.has_edge(s, int(v)):
@@ -106,7 +112,7 @@ def nx_multi_source(g: nx.Graph, net, fac_snap, hh_snap) -> np.ndarray:
     lo = np.searchsorted(fe_s, e, "left")
     hi = np.searchsorted(fe_s, e, "right")
     for i in np.flatnonzero(ok & (hi > lo)):  # few households share an edge with a centre
-        for j in order[lo[i]:hi[i]]:
+        for j in order[lo[i] : hi[i]]:
             best[i] = min(best[i], abs(off[i] - fac_snap["offset_m"].iat[j]) + fac_snap["snap_m"].iat[j])
     out = best + hh_snap["snap_m"].to_numpy()
     return np.where(ok & np.isfinite(out), out, np.nan)
@@ -140,12 +146,37 @@ def gridplan_nearest(net, fac, hh, max_snap=300.0):
     res = net.nearest(fs, hs)
     t_dij = t.lap()
     cpu += t.cpu
-    return hs, fs, res, {"index": t_index, "snap_households": t_snap_hh, "snap_centres": t_snap_f,
-                         "dijkstra": t_dij, "cpu": cpu}
+    return (
+        hs,
+        fs,
+        res,
+        {
+            "index": t_index,
+            "snap_households": t_snap_hh,
+            "snap_centres": t_snap_f,
+            "dijkstra": t_dij,
+            "cpu": cpu,
+        },
+    )
 
 
-def report(name, n_nodes, n_edges, n_hh, n_fac, load_s, gp, gp_t, nx_build, nx_ms, nx_t, ego, ego_t,
-           ego_label, ego_ref):
+def report(
+    name,
+    n_nodes,
+    n_edges,
+    n_hh,
+    n_fac,
+    load_s,
+    gp,
+    gp_t,
+    nx_build,
+    nx_ms,
+    nx_t,
+    ego,
+    ego_t,
+    ego_label,
+    ego_ref,
+):
     d = gp["dist_m"].to_numpy()
     cov = np.isfinite(d) & (d <= CUTOFF + 1e-6)
     print(f"\n== {name}: {n_nodes:,} nodes, {n_edges:,} edges, {n_hh:,} household points, {n_fac:,} centres")
@@ -159,12 +190,16 @@ def report(name, n_nodes, n_edges, n_hh, n_fac, load_s, gp, gp_t, nx_build, nx_m
         both = np.isfinite(d) & np.isfinite(nx_ms)
         agree = (np.isnan(d) == np.isnan(nx_ms)).mean() * 100
         print(f"  networkx graph build                 : {nx_build:8.2f} s")
-        print(f"  networkx multi_source_dijkstra       : {nx_t:8.2f} s   max |diff| {np.abs(d[both] - nx_ms[both]).max():.2e} m,"
-              f" reachability agrees {agree:.2f} %")
+        print(
+            f"  networkx multi_source_dijkstra       : {nx_t:8.2f} s   max |diff| {np.abs(d[both] - nx_ms[both]).max():.2e} m,"
+            f" reachability agrees {agree:.2f} %"
+        )
     if ego is not None:
         agree = (ego == ego_ref).mean() * 100
-        print(f"  ego_graph loop ({ego_label:<18}) : {ego_t:8.2f} s   covered-flag agreement with exact {agree:.2f} %"
-              f" (ego covers {ego.mean() * 100:.2f} %, exact {ego_ref.mean() * 100:.2f} %)")
+        print(
+            f"  ego_graph loop ({ego_label:<18}) : {ego_t:8.2f} s   covered-flag agreement with exact {agree:.2f} %"
+            f" (ego covers {ego.mean() * 100:.2f} %, exact {ego_ref.mean() * 100:.2f} %)"
+        )
 
 
 def nanjing_case(args):
@@ -177,12 +212,20 @@ def nanjing_case(args):
     load_s = t.lap()
     rng = np.random.default_rng(0)
     x0, y0, x1, y1 = np.percentile(net.node_xy, [5, 95], axis=0).ravel()
-    hh = gpd.GeoDataFrame({"households": rng.integers(1, 40, args.nanjing_households)},
-                          geometry=shapely.points(rng.uniform(x0, x1, args.nanjing_households),
-                                                  rng.uniform(y0, y1, args.nanjing_households)), crs=net.crs)
-    fac = gpd.GeoDataFrame({"facility_id": [f"N{i}" for i in range(args.nanjing_centres)]},
-                           geometry=shapely.points(rng.uniform(x0, x1, args.nanjing_centres),
-                                                   rng.uniform(y0, y1, args.nanjing_centres)), crs=net.crs)
+    hh = gpd.GeoDataFrame(
+        {"households": rng.integers(1, 40, args.nanjing_households)},
+        geometry=shapely.points(
+            rng.uniform(x0, x1, args.nanjing_households), rng.uniform(y0, y1, args.nanjing_households)
+        ),
+        crs=net.crs,
+    )
+    fac = gpd.GeoDataFrame(
+        {"facility_id": [f"N{i}" for i in range(args.nanjing_centres)]},
+        geometry=shapely.points(
+            rng.uniform(x0, x1, args.nanjing_centres), rng.uniform(y0, y1, args.nanjing_centres)
+        ),
+        crs=net.crs,
+    )
     hs, fs, gp, gp_t = gridplan_nearest(net, fac, hh)
     t = Timer()
     g = nx_graph(net)
@@ -191,10 +234,30 @@ def nanjing_case(args):
     nx_t = t.lap()
     d = gp["dist_m"].to_numpy()
     exact = np.isfinite(d) & (d <= CUTOFF + 1e-6)
-    ego, ego_t = ego_graph_cover(g, net, shapely.get_coordinates(fac.geometry.values),
-                                 shapely.get_coordinates(hh.geometry.values), CUTOFF)
-    report("Nanjing Xinjiekou (real OSM, pyosmium)", net.n_nodes, len(net.edges), len(hh), len(fac),
-           load_s, gp, gp_t, nx_build, nx_ms, nx_t, ego, ego_t, "all centres", exact)
+    ego, ego_t = ego_graph_cover(
+        g,
+        net,
+        shapely.get_coordinates(fac.geometry.values),
+        shapely.get_coordinates(hh.geometry.values),
+        CUTOFF,
+    )
+    report(
+        "Nanjing Xinjiekou (real OSM, pyosmium)",
+        net.n_nodes,
+        len(net.edges),
+        len(hh),
+        len(fac),
+        load_s,
+        gp,
+        gp_t,
+        nx_build,
+        nx_ms,
+        nx_t,
+        ego,
+        ego_t,
+        "all centres",
+        exact,
+    )
 
 
 def city_case(args):
@@ -225,34 +288,59 @@ def city_case(args):
         sub_hh = np.random.default_rng(4).choice(len(hh), min(len(hh), 200_000), replace=False)
         ref = net.nearest(fs.iloc[sub], hs.iloc[sub_hh])["dist_m"].to_numpy()
         ego_ref = np.isfinite(ref) & (ref <= CUTOFF + 1e-6)
-        ego, t_sub = ego_graph_cover(g, net, shapely.get_coordinates(fac.geometry.values[sub]),
-                                     shapely.get_coordinates(hh.geometry.values[sub_hh]), CUTOFF)
+        ego, t_sub = ego_graph_cover(
+            g,
+            net,
+            shapely.get_coordinates(fac.geometry.values[sub]),
+            shapely.get_coordinates(hh.geometry.values[sub_hh]),
+            CUTOFF,
+        )
         ego_t = t_sub / len(sub) * len(fac)
         label = f"EXTRAPOLATED {len(sub)}->{len(fac)}"
         print(f"  (ego_graph measured {t_sub:.2f} s for {len(sub)} centres and {len(sub_hh):,} households)")
-    report(f"generated city ({side}x{side} lattice)", net.n_nodes, len(net.edges), len(hh), len(fac),
-           load_s, gp, gp_t, nx_build, nx_ms, nx_t, ego, ego_t, label, ego_ref)
+    report(
+        f"generated city ({side}x{side} lattice)",
+        net.n_nodes,
+        len(net.edges),
+        len(hh),
+        len(fac),
+        load_s,
+        gp,
+        gp_t,
+        nx_build,
+        nx_ms,
+        nx_t,
+        ego,
+        ego_t,
+        label,
+        ego_ref,
+    )
     if args.strtree_sample > 0:
         # the exact alternative to gridplan's KD-tree snapping: shapely's R-tree nearest query
         m = min(args.strtree_sample, len(hh))
         t = Timer()
         tree = shapely.STRtree(net.edges.geometry.values.to_numpy())
         build = t.lap()
-        (qi, ti), dist = tree.query_nearest(hh.geometry.values[:m], return_distance=True,
-                                            all_matches=False, max_distance=300.0)
+        (qi, ti), dist = tree.query_nearest(
+            hh.geometry.values[:m], return_distance=True, all_matches=False, max_distance=300.0
+        )
         q = t.lap()
         same = np.allclose(dist, hs["snap_m"].to_numpy()[:m][qi], atol=1e-6)
-        print(f"  shapely STRtree.query_nearest        : {build + q / m * len(hh):8.2f} s   "
-              f"EXTRAPOLATED {m:,}->{len(hh):,} (build {build:.2f} s, {q / m * 1e6:.1f} µs/point, "
-              f"process CPU {t.cpu:.2f} s for {m:,}); distances equal gridplan's: {same}")
+        print(
+            f"  shapely STRtree.query_nearest        : {build + q / m * len(hh):8.2f} s   "
+            f"EXTRAPOLATED {m:,}->{len(hh):,} (build {build:.2f} s, {q / m * 1e6:.1f} µs/point, "
+            f"process CPU {t.cpu:.2f} s for {m:,}); distances equal gridplan's: {same}"
+        )
     if args.full_coverage:
         from gridplan.access.coverage import coverage
 
         t = Timer()
         r = coverage(hh, fac, net, isochrones=False)
-        print(f"  gridplan coverage() without isochrones (snap, times, summaries, gaps, norms): "
-              f"{t.lap():.2f} s; {r.report['share_covered'] * 100:.2f} % of households covered, "
-              f"{r.report['gaps']} gaps")
+        print(
+            f"  gridplan coverage() without isochrones (snap, times, summaries, gaps, norms): "
+            f"{t.lap():.2f} s; {r.report['share_covered'] * 100:.2f} % of households covered, "
+            f"{r.report['gaps']} gaps"
+        )
 
 
 def main(argv=None):
@@ -264,17 +352,28 @@ def main(argv=None):
     p.add_argument("--nanjing-households", type=int, default=50_000)
     p.add_argument("--nanjing-centres", type=int, default=20)
     p.add_argument("--skip-networkx", action="store_true")
-    p.add_argument("--strtree-sample", type=int, default=100_000,
-                   help="households snapped with shapely's STRtree for comparison (0: skip)")
-    p.add_argument("--sample-isochrones", action=argparse.BooleanOptionalAction, default=True,
-                   help="time the isochrones of the bundled sample district")
-    p.add_argument("--full-coverage", action="store_true",
-                   help="also time the whole coverage() call on the city")
+    p.add_argument(
+        "--strtree-sample",
+        type=int,
+        default=100_000,
+        help="households snapped with shapely's STRtree for comparison (0: skip)",
+    )
+    p.add_argument(
+        "--sample-isochrones",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the isochrones of the bundled sample district",
+    )
+    p.add_argument(
+        "--full-coverage", action="store_true", help="also time the whole coverage() call on the city"
+    )
     args = p.parse_args(argv)
     import os
 
-    print(f"coverage_peers: cutoff {CUTOFF:.0f} m (15 min at 4 km/h); cpus {os.cpu_count()}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"coverage_peers: cutoff {CUTOFF:.0f} m (15 min at 4 km/h); cpus {os.cpu_count()}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     if args.sample_isochrones:
         sample_isochrones_case()
     nanjing_case(args)
@@ -292,8 +391,10 @@ def sample_isochrones_case():
     t = Timer()
     iso = isochrones(net, fac, minutes=(5, 10, 15), max_snap_m=300.0)
     wall = t.lap()
-    print(f"\n== sample district isochrones: {len(fac)} facilities x 3 thresholds -> {len(iso)} "
-          f"polygons in {wall:.2f} s (process CPU {t.cpu:.2f} s)")
+    print(
+        f"\n== sample district isochrones: {len(fac)} facilities x 3 thresholds -> {len(iso)} "
+        f"polygons in {wall:.2f} s (process CPU {t.cpu:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -38,19 +38,32 @@ def generate() -> tuple[Path, Path]:
     size = 0.01  # ~1 km communities around Yichang
     x0, y0 = 111.20, 30.60
     ii, jj = np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij")
-    boxes = shapely.box(x0 + ii.ravel() * size, y0 + jj.ravel() * size,
-                        x0 + (ii.ravel() + 1) * size, y0 + (jj.ravel() + 1) * size)
-    comm = gpd.GeoDataFrame({"community_id": [f"C{k:03d}" for k in range(GRID * GRID)],
-                             "name": [f"社区{k:03d}" for k in range(GRID * GRID)]},
-                            geometry=boxes, crs=4326)
+    boxes = shapely.box(
+        x0 + ii.ravel() * size,
+        y0 + jj.ravel() * size,
+        x0 + (ii.ravel() + 1) * size,
+        y0 + (jj.ravel() + 1) * size,
+    )
+    comm = gpd.GeoDataFrame(
+        {
+            "community_id": [f"C{k:03d}" for k in range(GRID * GRID)],
+            "name": [f"社区{k:03d}" for k in range(GRID * GRID)],
+        },
+        geometry=boxes,
+        crs=4326,
+    )
     # About 1 % of the points fall outside the district on purpose (rejects).
     x = rng.uniform(x0 - 0.001, x0 + GRID * size + 0.001, N_POINTS)
     y = rng.uniform(y0, y0 + GRID * size, N_POINTS)
-    hh = gpd.GeoDataFrame({
-        "households": rng.integers(1, 40, N_POINTS),
-        "population": rng.integers(1, 100, N_POINTS),
-        "building_id": pd.Series(np.char.add("B", np.arange(N_POINTS).astype(str)), dtype="str"),
-    }, geometry=gpd.points_from_xy(x, y), crs=4326)
+    hh = gpd.GeoDataFrame(
+        {
+            "households": rng.integers(1, 40, N_POINTS),
+            "population": rng.integers(1, 100, N_POINTS),
+            "building_id": pd.Series(np.char.add("B", np.arange(N_POINTS).astype(str)), dtype="str"),
+        },
+        geometry=gpd.points_from_xy(x, y),
+        crs=4326,
+    )
     from gridplan.io import write
 
     write(hh, hh_path)
@@ -72,31 +85,47 @@ def child(hh_path: str, comm_path: str) -> None:
     t2 = time.perf_counter()
     result = validate_inputs(households=hh, communities=comm)
     t3 = time.perf_counter()
-    print(json.dumps({
-        "import_s": round(t1 - t0, 2), "read_s": round(t2 - t1, 2),
-        "validate_s": round(t3 - t2, 2), "read_validate_s": round(t3 - t1, 2),
-        "rows": len(hh), "households": int(hh["households"].sum()),
-        "rejects": int(len(result.rejects)), "ok": result.ok,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "import_s": round(t1 - t0, 2),
+                "read_s": round(t2 - t1, 2),
+                "validate_s": round(t3 - t2, 2),
+                "read_validate_s": round(t3 - t1, 2),
+                "rows": len(hh),
+                "households": int(hh["households"].sum()),
+                "rejects": int(len(result.rejects)),
+                "ok": result.ok,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 def main() -> int:
     t = time.perf_counter()
     hh_path, comm_path = generate()
     gen_s = time.perf_counter() - t
-    proc = subprocess.run([sys.executable, __file__, "--child", str(hh_path), str(comm_path)],
-                          capture_output=True, text=True, env={**os.environ})
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(hh_path), str(comm_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
     if proc.returncode:
         print(proc.stderr, file=sys.stderr)
         return proc.returncode
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"io_million: {stats['rows']:,} household points, 400 communities "
-          f"(data ready in {gen_s:.1f} s, cached in {CACHE})")
+    print(
+        f"io_million: {stats['rows']:,} household points, 400 communities "
+        f"(data ready in {gen_s:.1f} s, cached in {CACHE})"
+    )
     print(f"  read      {stats['read_s']:6.2f} s")
     print(f"  validate  {stats['validate_s']:6.2f} s  ({stats['rejects']:,} rejects, ok={stats['ok']})")
-    print(f"  total     {stats['read_validate_s']:6.2f} s  (target {TARGET_S:.0f} s: "
-          f"{'met' if stats['read_validate_s'] <= TARGET_S else 'MISSED'})")
+    print(
+        f"  total     {stats['read_validate_s']:6.2f} s  (target {TARGET_S:.0f} s: "
+        f"{'met' if stats['read_validate_s'] <= TARGET_S else 'MISSED'})"
+    )
     print(f"  peak RSS  {stats['peak_rss_mb']:,.0f} MB (child process, ru_maxrss)")
     return 0
 

@@ -37,12 +37,13 @@ def main() -> None:
     c = city(args.households, args.buildings, args.estates, args.communities, seed=0)
     gen = time.perf_counter() - t
     hh = c["households"]
-    print(f"generated {int(hh['households'].sum()):,} households in {len(hh):,} points, "
-          f"{len(c['buildings']):,} buildings, {len(c['estates']):,} estates, "
-          f"{len(c['communities']):,} communities in {gen:.1f} s")
+    print(
+        f"generated {int(hh['households'].sum()):,} households in {len(hh):,} points, "
+        f"{len(c['buildings']):,} buildings, {len(c['estates']):,} estates, "
+        f"{len(c['communities']):,} communities in {gen:.1f} s"
+    )
     t = time.perf_counter()
-    res = partition(hh, c["communities"], buildings=c["buildings"], estates=c["estates"],
-                    n_jobs=args.jobs)
+    res = partition(hh, c["communities"], buildings=c["buildings"], estates=c["estates"], n_jobs=args.jobs)
     wall = time.perf_counter() - t
     g = res.grids
     rep = res.report["total"]
@@ -51,8 +52,10 @@ def main() -> None:
     print(f"partition wall time      {wall:8.1f} s  (jobs={args.jobs})")
     print(f"grids                    {len(g):8,d}")
     print(f"share in 300-500         {rep['share_in_band']:8.1%}")
-    print(f"households per grid      min {rep['households_per_grid']['min']}, median "
-          f"{rep['households_per_grid']['median']:.0f}, max {rep['households_per_grid']['max']}")
+    print(
+        f"households per grid      min {rep['households_per_grid']['min']}, median "
+        f"{rep['households_per_grid']['median']:.0f}, max {rep['households_per_grid']['max']}"
+    )
     print(f"mean Polsby-Popper       {rep['mean_compactness']:8.3f}")
     print(f"estates split            {rep['estates_split']:8,d}")
     print(f"infeasible communities   {rep['share_infeasible_communities']:8.1%}")

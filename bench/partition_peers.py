@@ -55,24 +55,33 @@ def metrics(labels, w, adj, area, perim):
     a = np.bincount(labels, weights=area, minlength=k)
     internal = np.bincount(labels[coo.row[same]], weights=coo.data[same], minlength=k)
     p = np.bincount(labels, weights=perim, minlength=k) - internal  # each shared edge seen twice
-    pp = 4 * math.pi * a / p ** 2
+    pp = 4 * math.pi * a / p**2
     used = hh > 0
-    return {"grids": int(used.sum()), "in_band": float(((hh >= LO) & (hh <= HI))[used].mean()),
-            "min": int(hh[used].min()), "max": int(hh[used].max()), "contiguous": bool(contiguous),
-            "pp": float(pp[used].mean())}
+    return {
+        "grids": int(used.sum()),
+        "in_band": float(((hh >= LO) & (hh <= HI))[used].mean()),
+        "min": int(hh[used].min()),
+        "max": int(hh[used].max()),
+        "contiguous": bool(contiguous),
+        "pp": float(pp[used].mean()),
+    }
 
 
 def row(name, n, seconds, m):
     if m is None:
         print(f"{name:<28}{n:>7}  {'not available':>10}")
         return
-    print(f"{name:<28}{n:>7}{seconds:>10.2f}{m['grids']:>7}{m['in_band']:>9.1%}{m['min']:>6}"
-          f"{m['max']:>6}{'yes' if m['contiguous'] else 'NO':>6}{m['pp']:>8.3f}")
+    print(
+        f"{name:<28}{n:>7}{seconds:>10.2f}{m['grids']:>7}{m['in_band']:>9.1%}{m['min']:>6}"
+        f"{m['max']:>6}{'yes' if m['contiguous'] else 'NO':>6}{m['pp']:>8.3f}"
+    )
 
 
 def main() -> None:
-    print(f"{'method':<28}{'points':>7}{'time s':>10}{'grids':>7}{'in band':>9}{'min':>6}{'max':>6}"
-          f"{'cont':>6}{'PP':>8}")
+    print(
+        f"{'method':<28}{'points':>7}{'time s':>10}{'grids':>7}{'in band':>9}{'min':>6}{'max':>6}"
+        f"{'cont':>6}{'PP':>8}"
+    )
     for n in (2000, 10000):
         pts, cells, square = random_region(n, seed=0)
         geoms = cells.geometry.values
@@ -87,24 +96,33 @@ def main() -> None:
         labels, _ = plan_graph(Graph(w, adj, area, perim), LO, HI, seed=0)
         row("gridplan (core)", n, time.perf_counter() - t, metrics(labels, w, adj, area, perim))
 
-        comm = gpd.GeoDataFrame({"community_id": ["R"], "name": ["region"]}, geometry=[square],
-                                crs=pts.crs)
+        comm = gpd.GeoDataFrame({"community_id": ["R"], "name": ["region"]}, geometry=[square], crs=pts.crs)
         t = time.perf_counter()
         res = partition(pts, comm, n_jobs=1)
         secs = time.perf_counter() - t
         gh = res.grids["households"].to_numpy()
-        print(f"{'gridplan (end-to-end)':<28}{n:>7}{secs:>10.2f}{len(gh):>7}"
-              f"{((gh >= LO) & (gh <= HI)).mean():>9.1%}{gh.min():>6}{gh.max():>6}"
-              f"{'yes' if (res.grids.geom_type == 'Polygon').all() else 'NO':>6}"
-              f"{res.grids['compactness'].mean():>8.3f}")
+        print(
+            f"{'gridplan (end-to-end)':<28}{n:>7}{secs:>10.2f}{len(gh):>7}"
+            f"{((gh >= LO) & (gh <= HI)).mean():>9.1%}{gh.min():>6}{gh.max():>6}"
+            f"{'yes' if (res.grids.geom_type == 'Polygon').all() else 'NO':>6}"
+            f"{res.grids['compactness'].mean():>8.3f}"
+        )
 
         t = time.perf_counter()
         ew = np.maximum(np.ceil(adj.data), 1).astype(np.int64)
-        _, parts = pymetis.part_graph(k, pymetis.CSRAdjacency(adj.indptr, adj.indices),
-                                      vweights=w, eweights=ew,
-                                      options=pymetis.Options(contig=1, seed=0, ufactor=100))
-        row("pymetis (contig, uf 100)", n, time.perf_counter() - t,
-            metrics(np.asarray(parts), w, adj, area, perim))
+        _, parts = pymetis.part_graph(
+            k,
+            pymetis.CSRAdjacency(adj.indptr, adj.indices),
+            vweights=w,
+            eweights=ew,
+            options=pymetis.Options(contig=1, seed=0, ufactor=100),
+        )
+        row(
+            "pymetis (contig, uf 100)",
+            n,
+            time.perf_counter() - t,
+            metrics(np.asarray(parts), w, adj, area, perim),
+        )
 
         if n > 2000:
             continue
@@ -112,14 +130,15 @@ def main() -> None:
             from libpysal.weights import W
             from spopt.region import MaxPHeuristic
 
-            nb = {a: adj.indices[adj.indptr[a]:adj.indptr[a + 1]].tolist() for a in range(n)}
+            nb = {a: adj.indices[adj.indptr[a] : adj.indptr[a + 1]].tolist() for a in range(n)}
             gdf = gpd.GeoDataFrame({"households": w.astype(float)}, geometry=geoms, crs=pts.crs)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 wts = W(nb, silence_warnings=True)
                 t = time.perf_counter()
-                model = MaxPHeuristic(gdf, wts, ["households"], "households", LO, top_n=2,
-                                      max_iterations_construction=10)
+                model = MaxPHeuristic(
+                    gdf, wts, ["households"], "households", LO, top_n=2, max_iterations_construction=10
+                )
                 np.random.seed(0)
                 model.solve()
             secs = time.perf_counter() - t
@@ -134,8 +153,13 @@ def main() -> None:
             xy = shapely.get_coordinates(pts.geometry.values)
             mean = w.mean()
             t = time.perf_counter()
-            km = KMeansConstrained(n_clusters=k, size_min=math.ceil(LO / mean),
-                                   size_max=math.floor(HI / mean), random_state=0, n_init=1)
+            km = KMeansConstrained(
+                n_clusters=k,
+                size_min=math.ceil(LO / mean),
+                size_max=math.floor(HI / mean),
+                random_state=0,
+                n_init=1,
+            )
             lab = km.fit_predict(xy - xy.mean(0))
             row("k-means-constrained", n, time.perf_counter() - t, metrics(lab, w, adj, area, perim))
         except ImportError:

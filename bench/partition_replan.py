@@ -32,10 +32,15 @@ def main() -> None:
     a = before.assignment
     centre = s["communities"].to_crs(CRS).geometry.iloc[2].representative_point()
     towers = gpd.GeoDataFrame(
-        {"households": [200] * 3, "population": [540] * 3,
-         "building_id": ["NEW-1", "NEW-2", "NEW-3"], "estate_id": "NEW"},
+        {
+            "households": [200] * 3,
+            "population": [540] * 3,
+            "building_id": ["NEW-1", "NEW-2", "NEW-3"],
+            "estate_id": "NEW",
+        },
         geometry=[shapely.Point(centre.x + dx, centre.y) for dx in (-30.0, 0.0, 30.0)],
-        crs=CRS).to_crs(4326)
+        crs=CRS,
+    ).to_crs(4326)
     cid = a["grid_id"].str.rsplit("-", n=1).str[0]
     c2 = s["communities"]["community_id"].iloc[1]
     gone = a[cid == c2].groupby("estate_id")["households"].sum().idxmax()
@@ -45,24 +50,28 @@ def main() -> None:
         "new estate + demolition": ((a["estate_id"] != gone).to_numpy(), towers, 0),
         "unchanged, seed 7": (everyone, towers.iloc[:0], 7),
     }
-    print(f"before: {len(before.grids)} grids, "
-          f"{int((before.grids['status'] == 'over').sum())} over, "
-          f"{int((before.grids['status'] == 'under').sum())} under")
+    print(
+        f"before: {len(before.grids)} grids, "
+        f"{int((before.grids['status'] == 'over').sum())} over, "
+        f"{int((before.grids['status'] == 'under').sum())} under"
+    )
     for name, (keep, new, seed) in scenarios.items():
         hh = gpd.GeoDataFrame(pd.concat([s["households"][keep], new], ignore_index=True), crs=4326)
         t = time.perf_counter()
         after = partition(hh, s["communities"], replan=a, seed=seed, **ctx)
         dt = time.perf_counter() - t
         old = a["grid_id"].to_numpy(object)[keep]
-        now = after.assignment["grid_id"].to_numpy(object)[:keep.sum()]
-        w = hh["households"].to_numpy()[:keep.sum()]
+        now = after.assignment["grid_id"].to_numpy(object)[: keep.sum()]
+        w = hh["households"].to_numpy()[: keep.sum()]
         moved = old != now
         comms = sorted({g.rsplit("-", 1)[0] for g in old[moved]})
         g = after.grids
-        print(f"{name}: moved {int(w[moved].sum()):,} of {int(w.sum()):,} existing households "
-              f"({w[moved].sum() / w.sum():.2%}) in {len(comms)} communities; {len(g)} grids, "
-              f"{int((g['status'] == 'over').sum())} over, {int((g['status'] == 'under').sum())} "
-              f"under; {dt:.1f} s")
+        print(
+            f"{name}: moved {int(w[moved].sum()):,} of {int(w.sum()):,} existing households "
+            f"({w[moved].sum() / w.sum():.2%}) in {len(comms)} communities; {len(g)} grids, "
+            f"{int((g['status'] == 'over').sum())} over, {int((g['status'] == 'under').sum())} "
+            f"under; {dt:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -66,18 +66,32 @@ def peers(n_demand=5000, n_cand=1000, p=20, radius=800.0):
     chosen = [j for j, v in enumerate(model.fac_vars) if v.value() > 0.5]
     spopt_obj = S.covered_weight(A, weights, chosen)
 
-    print(f"[1] MCLP {n_demand} demand x {n_cand} candidates, p={p}, radius {radius:.0f} m, "
-          f"{A.nnz} covered pairs")
-    print(f"    gridplan: objective {ours.objective:.0f} households, {ours.status}, gap "
-          f"{ours.gap:.4%}, method {ours.method}, {t_ours:.2f} s "
-          f"(reduced to {ours.sizes['demand_reduced']} x {ours.sizes['candidates_reduced']})")
+    print(
+        f"[1] MCLP {n_demand} demand x {n_cand} candidates, p={p}, radius {radius:.0f} m, "
+        f"{A.nnz} covered pairs"
+    )
+    print(
+        f"    gridplan: objective {ours.objective:.0f} households, {ours.status}, gap "
+        f"{ours.gap:.4%}, method {ours.method}, {t_ours:.2f} s "
+        f"(reduced to {ours.sizes['demand_reduced']} x {ours.sizes['candidates_reduced']})"
+    )
     print(f"    spopt (PuLP/CBC): objective {spopt_obj:.0f} households, {t_spopt:.2f} s")
-    print(f"    same objective: {abs(spopt_obj - ours.objective) < 0.5}; "
-          f"time ratio spopt/gridplan = {t_spopt / t_ours:.1f}x")
+    print(
+        f"    same objective: {abs(spopt_obj - ours.objective) < 0.5}; "
+        f"time ratio spopt/gridplan = {t_spopt / t_ours:.1f}x"
+    )
 
 
-def city(distinct=False, n_households=100_000, n_buildings=6000, n_side=100, spacing=120.0,
-         radius=800.0, p=30, time_limit=60.0):
+def city(
+    distinct=False,
+    n_households=100_000,
+    n_buildings=6000,
+    n_side=100,
+    spacing=120.0,
+    radius=800.0,
+    p=30,
+    time_limit=60.0,
+):
     rng = np.random.default_rng(SEED + 1)
     extent = n_side * spacing
     buildings = _clustered(rng, n_buildings, extent, 400, 200.0)
@@ -97,14 +111,20 @@ def city(distinct=False, n_households=100_000, n_buildings=6000, n_side=100, spa
     r = S.max_cover(A, w, p, time_limit=time_limit)
     t = time.perf_counter() - t0
     label = "distinct points" if distinct else f"at {n_buildings} building entrances"
-    print(f"[{3 if distinct else 2}] gridplan MCLP {n_households} households ({label}) x "
-          f"{len(cands)} candidates, p={p}: matrix {A.nnz} pairs built in {t_build:.1f} s")
-    print(f"    reduced to {r.sizes['demand_reduced']} demand x {r.sizes['candidates_reduced']} "
-          f"candidates ({r.sizes['nnz_reduced']} pairs) in {r.times['reduce']:.1f} s")
-    print(f"    solve {t:.1f} s (limit {time_limit:.0f} s): objective {r.objective:.0f} households, "
-          f"bound {r.bound:.0f}, certified gap {r.gap:.3%}, {r.status}, by {r.method}; "
-          f"greedy {r.details['greedy_objective']:.0f}; times "
-          + ", ".join(f"{k} {v:.1f}" for k, v in r.times.items()))
+    print(
+        f"[{3 if distinct else 2}] gridplan MCLP {n_households} households ({label}) x "
+        f"{len(cands)} candidates, p={p}: matrix {A.nnz} pairs built in {t_build:.1f} s"
+    )
+    print(
+        f"    reduced to {r.sizes['demand_reduced']} demand x {r.sizes['candidates_reduced']} "
+        f"candidates ({r.sizes['nnz_reduced']} pairs) in {r.times['reduce']:.1f} s"
+    )
+    print(
+        f"    solve {t:.1f} s (limit {time_limit:.0f} s): objective {r.objective:.0f} households, "
+        f"bound {r.bound:.0f}, certified gap {r.gap:.3%}, {r.status}, by {r.method}; "
+        f"greedy {r.details['greedy_objective']:.0f}; times "
+        + ", ".join(f"{k} {v:.1f}" for k, v in r.times.items())
+    )
     print("    " + ", ".join(f"{k}: {v}" for k, v in r.details.items()))
 
 

@@ -93,4 +93,3 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
-

@@ -56,8 +56,14 @@ def _sample_paths(data: Path) -> dict[str, Path]:
     }
 
 
-def run_demo(out: Path | str = "out", data: Path | str | None = None, *, add: int = 3,
-             seed: int = 0, quiet: bool = False) -> DemoSummary:
+def run_demo(
+    out: Path | str = "out",
+    data: Path | str | None = None,
+    *,
+    add: int = 3,
+    seed: int = 0,
+    quiet: bool = False,
+) -> DemoSummary:
     """Run validate -> partition -> coverage -> siting -> exports on the sample district.
 
     Parameters
@@ -107,16 +113,21 @@ def _load(paths: dict[str, Path], out: Path, summary: DemoSummary):
     summary.add("load", "households (rows / households)", f"{len(hh):,} / {n_hh:,}")
     summary.add("load", "communities", len(frames["communities"]))
     summary.add("load", "estates / buildings", f"{len(frames['estates'])} / {len(frames['buildings'])}")
-    summary.add("load", "facilities", ", ".join(
-        f"{k} {v}" for k, v in frames["facilities"]["kind"].value_counts().sort_index().items()))
+    summary.add(
+        "load",
+        "facilities",
+        ", ".join(f"{k} {v}" for k, v in frames["facilities"]["kind"].value_counts().sort_index().items()),
+    )
     summary.add("load", "walking network (nodes / edges)", f"{net.n_nodes:,} / {len(net.edges):,}")
     n = {sev: sum(pr.severity == sev for pr in checked.problems) for sev in ("error", "warning", "repaired")}
-    summary.add("validate", "problems (error / warning / repaired)",
-                f"{n['error']} / {n['warning']} / {n['repaired']}")
+    summary.add(
+        "validate",
+        "problems (error / warning / repaired)",
+        f"{n['error']} / {n['warning']} / {n['repaired']}",
+    )
     out.mkdir(parents=True, exist_ok=True)
     report_path = out / "validation.txt"
-    report_path.write_text(checked.to_text("en") + "\n\n" + checked.to_text("zh") + "\n",
-                           encoding="utf-8")
+    report_path.write_text(checked.to_text("en") + "\n\n" + checked.to_text("zh") + "\n", encoding="utf-8")
     summary.files.append(report_path)
     summary.add("load", "time", f"{time.perf_counter() - t0:.1f} s")
     return frames, net
@@ -131,10 +142,16 @@ def _grids(frames, out: Path, summary: DemoSummary, *, seed: int, quiet: bool):
     summary.files += write_partition(part, out / "grids")
     g = part.grids
     status = g["status"].value_counts()
-    summary.add("grids", "grids (ok / under / over)",
-                f"{len(g)} ({status.get('ok', 0)} / {status.get('under', 0)} / {status.get('over', 0)})")
-    summary.add("grids", "households per grid (min / median / max)",
-                f"{g['households'].min()} / {g['households'].median():.0f} / {g['households'].max()}")
+    summary.add(
+        "grids",
+        "grids (ok / under / over)",
+        f"{len(g)} ({status.get('ok', 0)} / {status.get('under', 0)} / {status.get('over', 0)})",
+    )
+    summary.add(
+        "grids",
+        "households per grid (min / median / max)",
+        f"{g['households'].min()} / {g['households'].median():.0f} / {g['households'].max()}",
+    )
     for row in g[g["status"] != "ok"].itertuples():
         summary.add("grids", f"flagged {row.grid_id}", f"{row.status}: {row.reason}")
     summary.add("grids", "mean compactness (Polsby-Popper)", f"{g['compactness'].mean():.2f}")
@@ -146,16 +163,23 @@ def _coverage(frames, net, part, out: Path, summary: DemoSummary):
     from gridplan.access.coverage import coverage, write_coverage
 
     t0 = time.perf_counter()
-    cov = coverage(part.assignment, frames["facilities"], net, grids=part.grids,
-                   communities=frames["communities"])
+    cov = coverage(
+        part.assignment, frames["facilities"], net, grids=part.grids, communities=frames["communities"]
+    )
     summary.files += write_coverage(cov, out / "coverage")
     allrow = cov.summary[cov.summary["level"] == "all"].iloc[0]
-    summary.add("coverage", "households within 15 min walk",
-                f"{int(allrow['households_covered']):,} of {int(allrow['households']):,} "
-                f"({allrow['share_covered']:.1%})")
+    summary.add(
+        "coverage",
+        "households within 15 min walk",
+        f"{int(allrow['households_covered']):,} of {int(allrow['households']):,} "
+        f"({allrow['share_covered']:.1%})",
+    )
     summary.add("coverage", "off the network", int(cov.households["off_network"].sum()))
-    summary.add("coverage", "uncovered clusters (largest)",
-                f"{len(cov.gaps)} ({int(cov.gaps['households'].max()) if len(cov.gaps) else 0} households)")
+    summary.add(
+        "coverage",
+        "uncovered clusters (largest)",
+        f"{len(cov.gaps)} ({int(cov.gaps['households'].max()) if len(cov.gaps) else 0} households)",
+    )
     st = cov.standards
     if "meets_area_norm" in st:
         short = st.loc[~st["meets_area_norm"].astype(bool), "community_id"].tolist()
@@ -171,11 +195,13 @@ def _sites(frames, net, part, out: Path, summary: DemoSummary, *, add: int, seed
     sites = site(part.assignment, frames["facilities"], net, add=add, grids=part.grids, seed=seed)
     summary.files += write_siting(sites, out / "sites")
     r = sites.report
-    summary.add("sites", f"{len(sites.sites)} new centres: coverage before -> after",
-                f"{r['share_before']:.1%} -> {r['share_after']:.1%} (gap {r['gap']:.2%}, {r['status']})")
+    summary.add(
+        "sites",
+        f"{len(sites.sites)} new centres: coverage before -> after",
+        f"{r['share_before']:.1%} -> {r['share_after']:.1%} (gap {r['gap']:.2%}, {r['status']})",
+    )
     for row in sites.sites.itertuples():
-        summary.add("sites", f"#{row.rank} {row.candidate_id}",
-                    f"+{row.households_gained:,.0f} households")
+        summary.add("sites", f"#{row.rank} {row.candidate_id}", f"+{row.households_gained:,.0f} households")
     summary.add("sites", "time", f"{time.perf_counter() - t0:.1f} s")
     return sites
 
@@ -185,17 +211,35 @@ def _exports(frames, part, cov, sites, out: Path, summary: DemoSummary) -> None:
     from gridplan.report.figures import plot_coverage
 
     g = part.grids
-    written = export(g, gpkg=out / "export" / "plan.gpkg", xlsx=out / "export" / "report.xlsx",
-                     png=out / "grids.png", communities=frames["communities"],
-                     micro_grids=part.micro_grids, households=part.assignment,
-                     facilities=frames["facilities"], isochrones=cov.isochrones,
-                     sites=sites.sites, coverage=cov)
+    written = export(
+        g,
+        gpkg=out / "export" / "plan.gpkg",
+        xlsx=out / "export" / "report.xlsx",
+        png=out / "grids.png",
+        communities=frames["communities"],
+        micro_grids=part.micro_grids,
+        households=part.assignment,
+        facilities=frames["facilities"],
+        isochrones=cov.isochrones,
+        sites=sites.sites,
+        coverage=cov,
+    )
     summary.files += list(written.values())
-    plot_coverage(cov, out / "coverage.png", facilities=frames["facilities"], grids=g,
-                  communities=frames["communities"], sites=sites.sites)
+    plot_coverage(
+        cov,
+        out / "coverage.png",
+        facilities=frames["facilities"],
+        grids=g,
+        communities=frames["communities"],
+        sites=sites.sites,
+    )
     summary.files.append(out / "coverage.png")
     with open(out / "summary.json", "w", encoding="utf-8") as fh:
-        json.dump([{"step": s, "figure": f, "value": v} for s, f, v in summary.rows], fh,
-                  ensure_ascii=False, indent=2)
+        json.dump(
+            [{"step": s, "figure": f, "value": v} for s, f, v in summary.rows],
+            fh,
+            ensure_ascii=False,
+            indent=2,
+        )
         fh.write("\n")
     summary.files.append(out / "summary.json")

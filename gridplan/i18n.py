@@ -31,8 +31,10 @@ LANGS = ("zh", "en")
 LABELS: dict[str, dict[str, str]] = {
     # --- page and sidebar
     "app_title": {"zh": "社区网格规划", "en": "Community grid planning"},
-    "app_caption": {"zh": "网格划分（300—500户）与15分钟党群服务圈",
-                    "en": "Grids of 300-500 households and the 15-minute service circle"},
+    "app_caption": {
+        "zh": "网格划分（300—500户）与15分钟党群服务圈",
+        "en": "Grids of 300-500 households and the 15-minute service circle",
+    },
     "language": {"zh": "语言 / Language", "en": "Language / 语言"},
     "step": {"zh": "步骤", "en": "Step"},
     "step_data": {"zh": "1 数据", "en": "1 Data"},
@@ -40,8 +42,10 @@ LABELS: dict[str, dict[str, str]] = {
     "step_coverage": {"zh": "3 服务覆盖", "en": "3 Coverage"},
     "step_sites": {"zh": "4 选址", "en": "4 Sites"},
     "step_export": {"zh": "5 导出", "en": "5 Export"},
-    "tiles_url": {"zh": "底图瓦片地址（内网或天地图；填 none 不用底图）",
-                  "en": "Basemap tile URL (intranet or Tianditu; none for no basemap)"},
+    "tiles_url": {
+        "zh": "底图瓦片地址（内网或天地图；填 none 不用底图）",
+        "en": "Basemap tile URL (intranet or Tianditu; none for no basemap)",
+    },
     "dataset": {"zh": "当前数据：{name}", "en": "Current data: {name}"},
     "dataset_sample": {"zh": "示例街道", "en": "sample district"},
     "dataset_upload": {"zh": "上传的数据", "en": "uploaded data"},
@@ -50,17 +54,23 @@ LABELS: dict[str, dict[str, str]] = {
     "source_sample": {"zh": "示例街道（内置）", "en": "Sample district (bundled)"},
     "source_upload": {"zh": "上传自己的数据", "en": "Upload your own files"},
     "load_sample": {"zh": "载入示例街道", "en": "Load the sample district"},
-    "upload_help": {"zh": "支持 GeoJSON、GeoPackage、Shapefile 压缩包、GeoParquet、CSV、Excel",
-                    "en": "GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV, Excel"},
+    "upload_help": {
+        "zh": "支持 GeoJSON、GeoPackage、Shapefile 压缩包、GeoParquet、CSV、Excel",
+        "en": "GeoJSON, GeoPackage, zipped Shapefile, GeoParquet, CSV, Excel",
+    },
     "upload_kind_households": {"zh": "户点（必需）", "en": "Households (required)"},
     "upload_kind_communities": {"zh": "社区边界（必需）", "en": "Community boundaries (required)"},
     "upload_kind_buildings": {"zh": "建筑", "en": "Buildings"},
     "upload_kind_estates": {"zh": "小区", "en": "Estates"},
     "upload_kind_facilities": {"zh": "党群服务中心/站点", "en": "Service centres and stations"},
-    "upload_kind_barriers": {"zh": "阻隔（主干道、河流、铁路）",
-                             "en": "Barriers (arterials, rivers, railways)"},
-    "upload_kind_network": {"zh": "步行路网（GeoJSON 线或 OSM 文件）",
-                            "en": "Walking network (GeoJSON lines or OSM file)"},
+    "upload_kind_barriers": {
+        "zh": "阻隔（主干道、河流、铁路）",
+        "en": "Barriers (arterials, rivers, railways)",
+    },
+    "upload_kind_network": {
+        "zh": "步行路网（GeoJSON 线或 OSM 文件）",
+        "en": "Walking network (GeoJSON lines or OSM file)",
+    },
     "coords": {"zh": "坐标系", "en": "Coordinate system"},
     "coords_wgs84": {"zh": "WGS-84（GPS、天地图）", "en": "WGS-84 (GPS, Tianditu)"},
     "coords_gcj02": {"zh": "GCJ-02（高德、腾讯）", "en": "GCJ-02 (Amap, Tencent)"},
@@ -70,10 +80,18 @@ LABELS: dict[str, dict[str, str]] = {
     "column_none": {"zh": "（无）", "en": "(none)"},
     "read_validate": {"zh": "读取并检查", "en": "Read and check"},
     "validation": {"zh": "数据检查结果", "en": "Data check"},
-    "validation_ok": {"zh": "数据检查通过：{n} 条警告或修复", "en": "Data check passed: {n} warning(s) or repair(s)"},
-    "validation_failed": {"zh": "数据有 {n} 处错误，未载入；当前方案保持不变。",
-                          "en": "{n} error(s) in the data: not loaded; the current plan is unchanged."},
-    "need_required": {"zh": "请上传户点和社区边界。", "en": "Please upload households and community boundaries."},
+    "validation_ok": {
+        "zh": "数据检查通过：{n} 条警告或修复",
+        "en": "Data check passed: {n} warning(s) or repair(s)",
+    },
+    "validation_failed": {
+        "zh": "数据有 {n} 处错误，未载入；当前方案保持不变。",
+        "en": "{n} error(s) in the data: not loaded; the current plan is unchanged.",
+    },
+    "need_required": {
+        "zh": "请上传户点和社区边界。",
+        "en": "Please upload households and community boundaries.",
+    },
     "upload_failed": {"zh": "上传失败：{msg}", "en": "Upload failed: {msg}"},
     "loaded_layers": {"zh": "已载入图层", "en": "Loaded layers"},
     "rows": {"zh": "行数", "en": "rows"},
@@ -117,11 +135,16 @@ LABELS: dict[str, dict[str, str]] = {
     "redo": {"zh": "重做", "en": "Redo"},
     "edit_done": {"zh": "{what}", "en": "{what}"},
     "edit_warning": {"zh": "注意：{what}", "en": "Note: {what}"},
-    "micro_stale": {"zh": "以下网格调整后，其微网格已失效，需重新生成：{grids}",
-                    "en": "Micro-grids of these edited grids are stale and must be regenerated: {grids}"},
+    "micro_stale": {
+        "zh": "以下网格调整后，其微网格已失效，需重新生成：{grids}",
+        "en": "Micro-grids of these edited grids are stale and must be regenerated: {grids}",
+    },
     "yes": {"zh": "是", "en": "Yes"},
     "no": {"zh": "否", "en": "No"},
-    "no_targets": {"zh": "该单元没有可移入的相邻网格。", "en": "This unit touches no other grid of its community."},
+    "no_targets": {
+        "zh": "该单元没有可移入的相邻网格。",
+        "en": "This unit touches no other grid of its community.",
+    },
     "locked_note": {"zh": "该网格已锁定。", "en": "This grid is locked."},
     "history": {"zh": "调整记录", "en": "Edit history"},
     # --- coverage step
@@ -137,26 +160,37 @@ LABELS: dict[str, dict[str, str]] = {
     "by_grid": {"zh": "按网格", "en": "By grid"},
     "standards": {"zh": "面积与人员配置标准", "en": "Floor-area and staffing norms"},
     "gaps": {"zh": "未覆盖聚集区", "en": "Uncovered clusters"},
-    "legend_walk": {"zh": "户点颜色：步行分钟数（绿≤5，浅绿≤10，黄≤15，橙≤30，红>30，紫=不可达）",
-                    "en": "Household colour: walking minutes (green ≤5, light green ≤10, yellow ≤15, "
-                          "orange ≤30, red >30, purple = unreachable)"},
-    "legend_grids": {"zh": "网格颜色：绿=达标，橙=户数不足，红=超标；虚线边框=已锁定",
-                     "en": "Grid colour: green = in band, orange = under, red = over; dashed = locked"},
+    "legend_walk": {
+        "zh": "户点颜色：步行分钟数（绿≤5，浅绿≤10，黄≤15，橙≤30，红>30，紫=不可达）",
+        "en": "Household colour: walking minutes (green ≤5, light green ≤10, yellow ≤15, "
+        "orange ≤30, red >30, purple = unreachable)",
+    },
+    "legend_grids": {
+        "zh": "网格颜色：绿=达标，橙=户数不足，红=超标；虚线边框=已锁定",
+        "en": "Grid colour: green = in band, orange = under, red = over; dashed = locked",
+    },
     # --- sites step
     "n_sites": {"zh": "新增中心/站点数量 K", "en": "New centres or stations K"},
     "site_kind": {"zh": "类型", "en": "Kind"},
     "recommend": {"zh": "推荐选址", "en": "Recommend sites"},
     "siting_missing": {"zh": "选址模块尚未安装。", "en": "The siting module is not available yet."},
-    "candidate": {"zh": "点击地图放置候选点，然后评估", "en": "Click the map to place a candidate, then evaluate"},
+    "candidate": {
+        "zh": "点击地图放置候选点，然后评估",
+        "en": "Click the map to place a candidate, then evaluate",
+    },
     "candidate_at": {"zh": "候选点：{lon:.5f}, {lat:.5f}", "en": "Candidate: {lon:.5f}, {lat:.5f}"},
     "evaluate_candidate": {"zh": "评估候选点", "en": "Evaluate the candidate"},
-    "coverage_change": {"zh": "覆盖率 {before:.1%} → {after:.1%}（新增 {gained} 户）",
-                        "en": "Coverage {before:.1%} → {after:.1%} ({gained} households gained)"},
+    "coverage_change": {
+        "zh": "覆盖率 {before:.1%} → {after:.1%}（新增 {gained} 户）",
+        "en": "Coverage {before:.1%} → {after:.1%} ({gained} households gained)",
+    },
     "sites_table": {"zh": "推荐结果", "en": "Recommended sites"},
     # --- export step
     "export_prepare": {"zh": "生成 {what}", "en": "Build {what}"},
-    "export_ready": {"zh": "文件按当前方案生成；方案改动后需重新生成。",
-                     "en": "Files are built for the current plan; edit the plan and build them again."},
+    "export_ready": {
+        "zh": "文件按当前方案生成；方案改动后需重新生成。",
+        "en": "Files are built for the current plan; edit the plan and build them again.",
+    },
     "export_grids_geojson": {"zh": "下载网格 GeoJSON", "en": "Download grids (GeoJSON)"},
     "export_grids_gpkg": {"zh": "下载网格 GeoPackage", "en": "Download grids (GeoPackage)"},
     "export_households": {"zh": "下载户点及网格编号（CSV）", "en": "Download households with grid ids (CSV)"},
@@ -272,54 +306,72 @@ REASON_TEMPLATES: dict[str, dict] = {
     "no_households": {
         "zh": "社区内没有户点（每网格至少 {lo} 户）",
         "en": "no households in the community (at least {lo} per grid)",
-        "zh_short": "社区内没有户点", "en_short": "no households in the community"},
+        "zh_short": "社区内没有户点",
+        "en_short": "no households in the community",
+    },
     "community_below_min": {
         "zh": "整个社区只有 {households} 户，少于每网格最少户数 {lo}",
         "en": "the whole community has {households} households, fewer than the minimum of {lo}",
         "zh_short": "整个社区户数少于一个网格的最少户数",
-        "en_short": "the community has fewer households than one grid's minimum"},
+        "en_short": "the community has fewer households than one grid's minimum",
+    },
     "part_below_min": {
         "zh": "被阻隔或社区形状隔开的片区只有 {households} 户，少于 {lo} 户",
         "en": "a part cut off by barriers or the community's shape has {households} households, "
-              "fewer than {lo}",
-        "zh_short": "被隔开的片区户数不足", "en_short": "a cut-off part has too few households"},
+        "fewer than {lo}",
+        "zh_short": "被隔开的片区户数不足",
+        "en_short": "a cut-off part has too few households",
+    },
     "band_empty": {
         "zh": "{households} 户无法分成每格 {lo}—{hi} 户的整数个网格",
         "en": "{households} households cannot be divided into whole grids of {lo}-{hi}",
         "zh_short": "户数无法分成整数个达标网格",
-        "en_short": "the households cannot form whole grids within the bounds"},
+        "en_short": "the households cannot form whole grids within the bounds",
+    },
     "unit_over_max": {
         "zh": "一栋楼或一个地址就有 {households} 户，超过每网格最多户数 {hi}",
         "en": "one building or address has {households} households, more than the maximum of {hi}",
-        "zh_short": "单栋楼户数超过网格上限", "en_short": "one building exceeds the maximum"},
+        "zh_short": "单栋楼户数超过网格上限",
+        "en_short": "one building exceeds the maximum",
+    },
     "no_contiguous_split": {
         "zh": "{households} 户（{units} 个单元）穷举后仍无法组成连续且每格 {lo}—{hi} 户的网格",
         "en": "{households} households in {units} units have no contiguous split into grids of "
-              "{lo}-{hi} (exhaustive search)",
+        "{lo}-{hi} (exhaustive search)",
         "zh_short": "无法组成连续且户数达标的网格",
-        "en_short": "no contiguous split within the bounds exists"},
+        "en_short": "no contiguous split within the bounds exists",
+    },
     "search_failed": {
-        "variants": [{
-            "zh": "{households} 户（{units} 个单元）：在搜索限度内未找到户数达标的连续划分",
-            "en": "{households} households in {units} units: no contiguous split within the "
-                  "bounds found within the search limit"}],
+        "variants": [
+            {
+                "zh": "{households} 户（{units} 个单元）：在搜索限度内未找到户数达标的连续划分",
+                "en": "{households} households in {units} units: no contiguous split within the "
+                "bounds found within the search limit",
+            }
+        ],
         "zh": "{households} 户：在搜索限度内未找到户数达标的连续划分",
-        "en": "{households} households: no contiguous split within the bounds found within the "
-              "search limit",
+        "en": "{households} households: no contiguous split within the bounds found within the search limit",
         "zh_short": "搜索限度内未找到达标划分",
-        "en_short": "no split within the bounds found (search limit)"},
+        "en_short": "no split within the bounds found (search limit)",
+    },
     "kept": {
         "zh": "按原样保留的网格，有 {households} 户",
         "en": "grid kept as given, with {households} households",
-        "zh_short": "按原样保留的网格", "en_short": "grid kept as given"},
+        "zh_short": "按原样保留的网格",
+        "en_short": "grid kept as given",
+    },
     "edited_below_min": {
         "zh": "调整后有 {households} 户，少于每网格最少户数 {lo}",
         "en": "{households} households after editing, fewer than the minimum of {lo}",
-        "zh_short": "调整后户数不足", "en_short": "too few households after editing"},
+        "zh_short": "调整后户数不足",
+        "en_short": "too few households after editing",
+    },
     "edited_over_max": {
         "zh": "调整后有 {households} 户，超过每网格最多户数 {hi}",
         "en": "{households} households after editing, more than the maximum of {hi}",
-        "zh_short": "调整后户数超标", "en_short": "too many households after editing"},
+        "zh_short": "调整后户数超标",
+        "en_short": "too many households after editing",
+    },
 }
 
 
@@ -398,21 +450,33 @@ def edit_text(action: dict, lang: str = "zh") -> str:
     zh = lang != "en"
     if op == "move":
         u = unit_text(action["unit"], lang)
-        return (f"已将 {u} 从网格 {action['from']} 移到 {action['to']}" if zh
-                else f"Moved {u} from grid {action['from']} to {action['to']}")
+        return (
+            f"已将 {u} 从网格 {action['from']} 移到 {action['to']}"
+            if zh
+            else f"Moved {u} from grid {action['from']} to {action['to']}"
+        )
     if op == "split":
-        return (f"已将网格 {action['grid']} 拆分为 {action['grid']} 和 {action['new']}" if zh
-                else f"Split grid {action['grid']} into {action['grid']} and {action['new']}")
+        return (
+            f"已将网格 {action['grid']} 拆分为 {action['grid']} 和 {action['new']}"
+            if zh
+            else f"Split grid {action['grid']} into {action['grid']} and {action['new']}"
+        )
     if op == "merge":
-        return (f"已将网格 {action['gone']} 并入 {action['keep']}" if zh
-                else f"Merged grid {action['gone']} into {action['keep']}")
+        return (
+            f"已将网格 {action['gone']} 并入 {action['keep']}"
+            if zh
+            else f"Merged grid {action['gone']} into {action['keep']}"
+        )
     if op == "lock":
         return f"已锁定网格 {action['grid']}" if zh else f"Locked grid {action['grid']}"
     if op == "unlock":
         return f"已解锁网格 {action['grid']}" if zh else f"Unlocked grid {action['grid']}"
     if op == "rebalance":
-        return (f"已重新平衡社区 {action['community']} 的未锁定网格" if zh
-                else f"Re-balanced the unlocked grids of community {action['community']}")
+        return (
+            f"已重新平衡社区 {action['community']} 的未锁定网格"
+            if zh
+            else f"Re-balanced the unlocked grids of community {action['community']}"
+        )
     if op == "undo":
         return "已撤销上一步" if zh else "Undid the last edit"
     if op == "redo":
@@ -427,12 +491,17 @@ def warning_text(warning: dict, lang: str = "zh") -> str:
         names = [str(n) for n in warning.get("barriers") or [] if n]
         kinds = [str(k) for k in warning.get("kinds") or [] if k]
         if zh:
-            what = "、".join(names) if names else "、".join(
-                dict.fromkeys(_BARRIER_ZH.get(k, "阻隔") for k in kinds)) or "阻隔"
+            what = (
+                "、".join(names)
+                if names
+                else "、".join(dict.fromkeys(_BARRIER_ZH.get(k, "阻隔") for k in kinds)) or "阻隔"
+            )
             return f"网格 {warning['grid_id']} 现在跨越了{what}（主干道、河流或铁路），请确认是否合适"
         what = ", ".join(names) if names else ", ".join(dict.fromkeys(kinds)) or "a barrier"
-        return (f"grid {warning['grid_id']} now straddles {what} (arterial road, river or "
-                "railway); check that this is intended")
+        return (
+            f"grid {warning['grid_id']} now straddles {what} (arterial road, river or "
+            "railway); check that this is intended"
+        )
     return "请检查本次调整" if zh else "check this edit"
 
 

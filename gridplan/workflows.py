@@ -23,9 +23,12 @@ __all__ = ["CONTRACT_LAYERS", "read_contract_layers", "checked_layers", "plan_gr
 CONTRACT_LAYERS = ("households", "communities", "facilities", "buildings", "estates", "barriers")
 
 
-def read_contract_layers(paths: Mapping[str, str | Path | None], *,
-                         columns: Mapping[str, dict] | None = None,
-                         coords: Mapping[str, str] | None = None) -> dict[str, gpd.GeoDataFrame]:
+def read_contract_layers(
+    paths: Mapping[str, str | Path | None],
+    *,
+    columns: Mapping[str, dict] | None = None,
+    coords: Mapping[str, str] | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
     """Read the given contract layers with the one reader (:func:`gridplan.io.files.read_layer`).
 
     Parameters
@@ -43,14 +46,18 @@ def read_contract_layers(paths: Mapping[str, str | Path | None], *,
         Layer kind -> GeoDataFrame, for the layers given.
     """
     columns, coords = dict(columns or {}), dict(coords or {})
-    return {kind: io.read_layer(paths[kind], kind, columns=columns.get(kind) or None,
-                                coords=coords.get(kind, "wgs84"))
-            for kind in CONTRACT_LAYERS if paths.get(kind)}
+    return {
+        kind: io.read_layer(
+            paths[kind], kind, columns=columns.get(kind) or None, coords=coords.get(kind, "wgs84")
+        )
+        for kind in CONTRACT_LAYERS
+        if paths.get(kind)
+    }
 
 
-def checked_layers(layers: Mapping[str, gpd.GeoDataFrame], *,
-                   names: Mapping[str, str] | None = None
-                   ) -> tuple[dict[str, gpd.GeoDataFrame], ValidationResult]:
+def checked_layers(
+    layers: Mapping[str, gpd.GeoDataFrame], *, names: Mapping[str, str] | None = None
+) -> tuple[dict[str, gpd.GeoDataFrame], ValidationResult]:
     """Check the layers alone and against each other; return the cleaned layers and the result.
 
     The cleaned frames (repaired geometries, households joined to communities) replace the
@@ -62,15 +69,28 @@ def checked_layers(layers: Mapping[str, gpd.GeoDataFrame], *,
     return frames, result
 
 
-def plan_grids(layers: Mapping[str, gpd.GeoDataFrame], *,
-               min_households: int = GRID_MIN_HOUSEHOLDS,
-               max_households: int = GRID_MAX_HOUSEHOLDS, micro_max: int | None = None,
-               seed: int = 0, n_jobs: int | None = None, progress: bool = False
-               ) -> PartitionResult:
+def plan_grids(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    *,
+    min_households: int = GRID_MIN_HOUSEHOLDS,
+    max_households: int = GRID_MAX_HOUSEHOLDS,
+    micro_max: int | None = None,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    progress: bool = False,
+) -> PartitionResult:
     """Partition the households of the layers (:func:`gridplan.partition`) with every optional
     layer that is present: buildings, estates and barriers."""
-    return partition(layers["households"], layers["communities"],
-                     buildings=layers.get("buildings"), estates=layers.get("estates"),
-                     barriers=layers.get("barriers"), min_households=min_households,
-                     max_households=max_households, micro_max=micro_max or None, seed=seed,
-                     n_jobs=n_jobs, progress=progress)
+    return partition(
+        layers["households"],
+        layers["communities"],
+        buildings=layers.get("buildings"),
+        estates=layers.get("estates"),
+        barriers=layers.get("barriers"),
+        min_households=min_households,
+        max_households=max_households,
+        micro_max=micro_max or None,
+        seed=seed,
+        n_jobs=n_jobs,
+        progress=progress,
+    )

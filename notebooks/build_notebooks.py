@@ -19,7 +19,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 HERE = Path(__file__).resolve().parent
 
-SETUP = '''\
+SETUP = """\
 import os
 import warnings
 from pathlib import Path
@@ -37,14 +37,13 @@ OUT.mkdir(parents=True, exist_ok=True)
 pd.set_option("display.width", 160)
 pd.set_option("display.max_columns", 14)
 warnings.simplefilter("ignore", FutureWarning)
-'''
+"""
 
 
 def nb(cells: list[tuple[str, str]], name: str) -> nbformat.NotebookNode:
     book = new_notebook()
     book.metadata = {
-        "kernelspec": {"name": "python3", "display_name": "Python 3 (gridplan)",
-                       "language": "python"},
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (gridplan)", "language": "python"},
         "language_info": {"name": "python"},
     }
     for i, (kind, source) in enumerate(cells):
@@ -64,7 +63,9 @@ def setup(name: str) -> str:
 # --- 01 quickstart ---------------------------------------------------------------------------
 
 QUICKSTART = [
-    ("md", """\
+    (
+        "md",
+        """\
 # 01 · Quickstart: the sample district end to end
 
 The bundled sample district (a synthetic street of ten communities in Wuchang, Wuhan; see
@@ -76,9 +77,12 @@ The bundled sample district (a synthetic street of ten communities in Wuchang, W
 3. **sites**: where three new centres would cover most of the households left outside,
 4. **maps and exports** for reports and for the grid-management platform.
 
-Every step is a library call that takes and returns GeoDataFrames, so each can be inspected."""),
+Every step is a library call that takes and returns GeoDataFrames, so each can be inspected.""",
+    ),
     ("code", setup("01_quickstart")),
-    ("code", '''\
+    (
+        "code",
+        """\
 import gridplan as gp
 from gridplan.report import export, figures
 from gridplan.access.coverage import coverage
@@ -87,57 +91,90 @@ from gridplan.grids.api import partition
 from gridplan.siting.api import site
 
 sample = gp.load_sample()
-pd.Series({name: len(layer) for name, layer in sample.items()}, name="rows")'''),
+pd.Series({name: len(layer) for name, layer in sample.items()}, name="rows")""",
+    ),
     ("md", "## 1 · Grids\n\nOne call per district; communities are planned independently."),
-    ("code", '''\
+    (
+        "code",
+        """\
 result = partition(sample["households"], sample["communities"], buildings=sample["buildings"],
                    estates=sample["estates"], barriers=sample["barriers"], seed=0, n_jobs=1)
 grids = result.grids
 print(f"{len(grids)} grids, {int(grids['households'].sum()):,} households")
-grids["status"].value_counts()'''),
-    ("code", '''\
+grids["status"].value_counts()""",
+    ),
+    (
+        "code",
+        """\
 grids[["grid_id", "community_name", "households", "population", "n_buildings", "n_estates",
-       "status", "reason", "area_m2", "compactness"]].head(10)'''),
-    ("code", '''\
+       "status", "reason", "area_m2", "compactness"]].head(10)""",
+    ),
+    (
+        "code",
+        """\
 # Nothing is dropped: every household row is in exactly one grid.
 assert len(result.assignment) == len(sample["households"])
 assert result.assignment["grid_id"].notna().all()
-assert grids["households"].sum() == sample["households"]["households"].sum()'''),
-    ("code", '''\
+assert grids["households"].sum() == sample["households"]["households"].sum()""",
+    ),
+    (
+        "code",
+        """\
 figures.plot_grids(grids, OUT / "grids.png", households=result.assignment,
                    communities=sample["communities"])
 figures.plot_households_histogram(grids, OUT / "households_per_grid.png")
 display(Image(filename=str(OUT / "grids.png"), width=720))
-display(Image(filename=str(OUT / "households_per_grid.png"), width=600))'''),
-    ("md", """\
+display(Image(filename=str(OUT / "households_per_grid.png"), width=600))""",
+    ),
+    (
+        "md",
+        """\
 ## 2 · The 15-minute circle
 
 Walking network from `gridplan/datasets/district/network/walk.geojson`; walking time at 4 km/h from every household to
-its nearest centre (street and community centres; stations do not count as centres)."""),
-    ("code", '''\
+its nearest centre (street and community centres; stations do not count as centres).""",
+    ),
+    (
+        "code",
+        """\
 network = load_network(sample["network"])
 cov = coverage(result.assignment, sample["facilities"], network, grids=grids,
                communities=sample["communities"])
 print(f"{cov.report['households_covered']:,} of {cov.report['households']:,} households "
       f"({cov.report['share_covered']:.1%}) within 15 minutes")
-cov.summary[cov.summary["level"] == "community"]'''),
-    ("code", '''\
+cov.summary[cov.summary["level"] == "community"]""",
+    ),
+    (
+        "code",
+        """\
 cov.standards[["community_id", "name", "households", "m2_per_100_households",
-               "norm_m2_per_100", "meets_area_norm", "grid_workers_needed"]]'''),
+               "norm_m2_per_100", "meets_area_norm", "grid_workers_needed"]]""",
+    ),
     ("md", "## 3 · New centres\n\nThree new community centres where they cover most uncovered households."),
-    ("code", '''\
+    (
+        "code",
+        """\
 siting = site(cov.households, sample["facilities"], network, add=3, grids=grids)
-siting.sites.drop(columns="geometry")'''),
-    ("code", '''\
+siting.sites.drop(columns="geometry")""",
+    ),
+    (
+        "code",
+        """\
 figures.plot_coverage(cov, OUT / "coverage.png", facilities=sample["facilities"], grids=grids,
                       communities=sample["communities"], sites=siting.sites)
-display(Image(filename=str(OUT / "coverage.png"), width=720))'''),
-    ("md", """\
+display(Image(filename=str(OUT / "coverage.png"), width=720))""",
+    ),
+    (
+        "md",
+        """\
 ## 4 · Exports
 
 A GeoPackage with one layer per level, an Excel report in Chinese and RFC 7946 GeoJSON, with
-stable grid codes `<street_id>-<community_id>-<NN>` (see `gridplan.report.codes`)."""),
-    ("code", '''\
+stable grid codes `<street_id>-<community_id>-<NN>` (see `gridplan.report.codes`).""",
+    ),
+    (
+        "code",
+        """\
 written = export.export(grids, gpkg=OUT / "plan.gpkg", xlsx=OUT / "report.xlsx",
                         geojson=OUT / "grids.geojson", communities=sample["communities"],
                         households=result.assignment, facilities=sample["facilities"],
@@ -145,16 +182,22 @@ written = export.export(grids, gpkg=OUT / "plan.gpkg", xlsx=OUT / "report.xlsx",
 for kind, path in written.items():
     print(f"{kind:8s} {path.relative_to(OUT.parent)}")
 layers = export.read_geopackage(written["gpkg"])
-pd.Series({name: len(layer) for name, layer in layers.items()}, name="features")'''),
-    ("code", '''\
-layers["grids"][["grid_code", "grid_id", "community_name", "households", "status"]].head()'''),
+pd.Series({name: len(layer) for name, layer in layers.items()}, name="features")""",
+    ),
+    (
+        "code",
+        """\
+layers["grids"][["grid_code", "grid_id", "community_name", "households", "status"]].head()""",
+    ),
 ]
 
 
 # --- 02 real OSM -----------------------------------------------------------------------------
 
 REAL_OSM = [
-    ("md", """\
+    (
+        "md",
+        """\
 # 02 · A real OpenStreetMap extract: buildings → households → grids → coverage
 
 Any OSM file (`.osm`, `.osm.bz2`, `.osm.pbf`) or, when online, a place name. By default it runs on
@@ -170,21 +213,31 @@ when that folder exists, and skips with a message otherwise.
   not real ones.
 - **Centres**: the extract has no party-mass centres either, so existing centres are stood in for
   by a green-field siting of `N_EXISTING` centres (hypothetical), and then `N_NEW` more are
-  recommended where households are still more than 15 minutes away."""),
-    ("params", '''\
+  recommended where households are still more than 15 minutes away.""",
+    ),
+    (
+        "params",
+        """\
 # Parameters
 OSM_FILE = "../../shared/realdata/nanjing/nanjing_xinjiekou.osm.pbf"   # or None
 PLACE = None            # e.g. "新街口街道, 南京市" to download with OSMnx (needs the internet)
 COMMUNITY_FILE = None   # community polygons (community_id, name); None: generate them
 CELL_M = 700.0          # size of generated community squares (m)
 N_EXISTING = 2          # hypothetical existing centres (green-field siting)
-N_NEW = 2               # new centres to recommend'''),
-    ("code", setup("02_real_osm") + '''
+N_NEW = 2               # new centres to recommend""",
+    ),
+    (
+        "code",
+        setup("02_real_osm")
+        + """
 HAVE_DATA = PLACE is not None or (OSM_FILE is not None and Path(OSM_FILE).exists())
 if not HAVE_DATA:
     print(f"Skipping: {OSM_FILE} is absent (real data exists only in the developers' "
-          "workplace) and no PLACE is given. Set OSM_FILE to any OSM extract to run this notebook.")'''),
-    ("code", '''\
+          "workplace) and no PLACE is given. Set OSM_FILE to any OSM extract to run this notebook.")""",
+    ),
+    (
+        "code",
+        """\
 import shapely
 
 import gridplan as gp
@@ -221,8 +274,11 @@ if HAVE_DATA:
     ).to_crs(4326)
     print(f"{len(buildings):,} residential buildings, {len(est):,} dwellings, "
           f"{int(households['households'].sum()):,} estimated households; "
-          f"walking network: {len(network.edges):,} edges")'''),
-    ("code", '''\
+          f"walking network: {len(network.edges):,} edges")""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_DATA:
     if COMMUNITY_FILE is not None:
         communities = gp.read_communities(COMMUNITY_FILE)
@@ -242,8 +298,11 @@ if HAVE_DATA:
             "name": [f"生成社区{i + 1:02d}" for i in range(len(cells))],
             "street_id": "X01", "street_name": "示例街道",
         }, geometry=cells, crs=crs).to_crs(4326)
-    print(f"{len(communities)} communities")'''),
-    ("code", '''\
+    print(f"{len(communities)} communities")""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_DATA:
     result = partition(households, communities, seed=0, n_jobs=1)
     grids = result.grids
@@ -253,8 +312,11 @@ if HAVE_DATA:
     display(Image(filename=str(OUT / "grids.png"), width=720))
     display(grids.groupby("community_id").agg(grids=("grid_id", "size"),
                                                households=("households", "sum"),
-                                               ok=("status", lambda s: int((s == "ok").sum()))))'''),
-    ("code", '''\
+                                               ok=("status", lambda s: int((s == "ok").sum()))))""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_DATA:
     greenfield = site(result.assignment, None, network, add=N_EXISTING, demand="all")
     centres = greenfield.sites.assign(
@@ -270,14 +332,17 @@ if HAVE_DATA:
                           communities=communities, sites=more.sites,
                           title="15分钟步行覆盖（假设的现有中心）")
     display(Image(filename=str(OUT / "coverage.png"), width=720))
-    display(cov.summary[cov.summary["level"] == "community"])'''),
+    display(cov.summary[cov.summary["level"] == "community"])""",
+    ),
 ]
 
 
 # --- 03 city ---------------------------------------------------------------------------------
 
 CITY = [
-    ("md", """\
+    (
+        "md",
+        """\
 # 03 · City scale: the 193 real communities of Yichang (宜昌)
 
 Real community (社区/村) and street (街办) boundaries and the 45 real party-mass service centres of
@@ -296,13 +361,20 @@ What is real and what is generated, plainly:
   notebook lays a **synthetic street lattice** (one street every 150 m, clipped to community land)
   over the city. It ignores real streets, the Yangtze bridges, and hills; a lattice makes walks
   about 1.27 times the straight-line distance on average. Coverage figures below are therefore
-  indicative only; with an OSM extract of Yichang pass it to `load_network` instead."""),
-    ("code", setup("03_city") + '''
+  indicative only; with an OSM extract of Yichang pass it to `load_network` instead.""",
+    ),
+    (
+        "code",
+        setup("03_city")
+        + """
 YICHANG = REALDATA / "yichang"
 HAVE_REALDATA = YICHANG.exists()
 if not HAVE_REALDATA:
-    print(f"Skipping: {YICHANG} is absent (real data exists only in the developers' workplace).")'''),
-    ("code", '''\
+    print(f"Skipping: {YICHANG} is absent (real data exists only in the developers' workplace).")""",
+    ),
+    (
+        "code",
+        """\
 import shapely
 
 import gridplan as gp
@@ -325,8 +397,11 @@ if HAVE_REALDATA:
                                      coords="gcj02", columns={"facility_id": "poi_id"})
     print(f"{len(communities)} communities in {communities['street_id'].nunique()} streets; "
           f"{len(centres)} centres")
-    display(communities["类型"].value_counts())'''),
-    ("code", '''\
+    display(communities["类型"].value_counts())""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_REALDATA:
     # Check the GCJ-02 conversion against the source's own WGS-84 version of the same points.
     ref = gpd.read_file(YICHANG / "yichang_party_mass_centres_wgs84.geojson")
@@ -339,8 +414,11 @@ if HAVE_REALDATA:
     print(f"GCJ-02 -> WGS-84 moved the centres by {shift.mean():.0f} m on average; after "
           f"conversion they are {gap.mean():.2f} m (max {gap.max():.2f} m) from the source's "
           "WGS-84 points")
-    assert gap.max() < 5.0'''),
-    ("code", '''\
+    assert gap.max() < 5.0""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_REALDATA:
     counts = pd.read_csv(YICHANG / "yichang_community_buildings.csv", encoding="utf-8-sig")
     counts = counts.set_index("社区")["bldg_n"]
@@ -368,8 +446,11 @@ if HAVE_REALDATA:
     print(f"{len(households):,} generated buildings, {int(households['households'].sum()):,} "
           f"households in {len(planned)} communities; {len(left_out)} communities without "
           "building counts are not planned")
-    display(left_out["类型"].value_counts())'''),
-    ("code", '''\
+    display(left_out["类型"].value_counts())""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_REALDATA:
     result = partition(households, planned, seed=0, n_jobs=2)
     grids = result.grids
@@ -379,20 +460,29 @@ if HAVE_REALDATA:
         households=("households", "sum"),
         in_band=("status", lambda s: f"{(s == 'ok').mean():.0%}"))
     print(f"{len(grids):,} grids; {(grids['status'] == 'ok').mean():.1%} within 300-500 households")
-    display(by_street.sort_values("households", ascending=False))'''),
-    ("code", '''\
+    display(by_street.sort_values("households", ascending=False))""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_REALDATA:
     figures.plot_grids(grids, OUT / "grids.png", communities=planned, labels=False,
                        title="宜昌市中心城区网格划分（生成户数）")
     figures.plot_households_histogram(grids, OUT / "households_per_grid.png")
     display(Image(filename=str(OUT / "grids.png"), width=760))
-    display(Image(filename=str(OUT / "households_per_grid.png"), width=600))'''),
-    ("md", """\
+    display(Image(filename=str(OUT / "households_per_grid.png"), width=600))""",
+    ),
+    (
+        "md",
+        """\
 ### Coverage of the 45 real centres (on the synthetic lattice)
 
 The lattice is built here, in the notebook, and is clearly not the real street network (see the
-top of the notebook)."""),
-    ("code", '''\
+top of the notebook).""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_REALDATA:
     SPACING_M = 150.0
     land_all = shapely.union_all(metric.geometry.to_numpy()).buffer(30.0)
@@ -412,19 +502,25 @@ if HAVE_REALDATA:
           "generated households within 15 minutes of one of the 45 centres")
     streets = cov.summary[cov.summary["level"] == "street"]
     display(streets[["name", "households", "households_covered", "share_covered"]]
-            .sort_values("share_covered"))'''),
-    ("code", '''\
+            .sort_values("share_covered"))""",
+    ),
+    (
+        "code",
+        """\
 if HAVE_REALDATA:
     figures.plot_coverage(cov, OUT / "coverage.png", facilities=centres, communities=planned,
                           title="45个党群服务中心15分钟步行覆盖（合成路网，仅供参考）")
-    display(Image(filename=str(OUT / "coverage.png"), width=760))'''),
+    display(Image(filename=str(OUT / "coverage.png"), width=760))""",
+    ),
 ]
 
 
 # --- 04 scenarios ----------------------------------------------------------------------------
 
 SCENARIOS = [
-    ("md", """\
+    (
+        "md",
+        """\
 # 04 · Scenarios: a new estate, a new centre
 
 Two comparisons on the sample district:
@@ -434,9 +530,12 @@ Two comparisons on the sample district:
    `gridplan.report.codes.carry_codes` keeps the codes of grids that continue. Which grids changed, and
    what share of the existing households changed grid?
 2. **With / without a new centre**: the best single new community centre, and the change in
-   15-minute coverage per community."""),
+   15-minute coverage per community.""",
+    ),
     ("code", setup("04_scenarios")),
-    ("code", '''\
+    (
+        "code",
+        """\
 import shapely
 
 import gridplan as gp
@@ -452,8 +551,11 @@ context = dict(buildings=sample["buildings"], estates=sample["estates"],
                barriers=sample["barriers"], seed=0, n_jobs=1)
 before = partition(sample["households"], sample["communities"], **context)
 old = codes.grid_codes(before.grids, sample["communities"])
-print(f"before: {len(old)} grids")'''),
-    ("code", '''\
+print(f"before: {len(old)} grids")""",
+    ),
+    (
+        "code",
+        """\
 # The new estate: three towers of 200 households near the middle of the third community.
 community = sample["communities"].iloc[2]
 crs = local_crs(sample["communities"])
@@ -467,8 +569,11 @@ after = partition(households, sample["communities"], replan=before.assignment, *
 new = codes.carry_codes(after.grids, old, assignment=after.assignment,
                         previous_assignment=before.assignment, communities=sample["communities"])
 print(f"after the new estate in {community['name']}: {len(new)} grids")
-new["code_status"].value_counts()'''),
-    ("code", '''\
+new["code_status"].value_counts()""",
+    ),
+    (
+        "code",
+        """\
 n_old = len(before.assignment)
 moved = (before.assignment["grid_id"].to_numpy()
          != after.assignment["grid_id"].to_numpy()[:n_old])
@@ -477,16 +582,25 @@ share_moved = weights[moved].sum() / weights.sum()
 print(f"{int(weights[moved].sum()):,} of {int(weights.sum()):,} existing households "
       f"({share_moved:.1%}) are in a different grid after the replan")
 changed = new[new["code_status"] != "kept"]
-changed[["grid_code", "previous_code", "code_status", "community_name", "households", "status"]]'''),
-    ("md", """\
+changed[["grid_code", "previous_code", "code_status", "community_name", "households", "status"]]""",
+    ),
+    (
+        "md",
+        """\
 The map labels grids by the number of their (carried) code. Grids that are over or under the band
-after the replan are flagged by `partition` with a reason; the planner decides what to do next."""),
-    ("code", '''\
+after the replan are flagged by `partition` with a reason; the planner decides what to do next.""",
+    ),
+    (
+        "code",
+        """\
 figures.plot_grids(new, OUT / "grids_after.png", households=after.assignment,
                    communities=sample["communities"], title="新建小区后的网格（重新划分）")
-display(Image(filename=str(OUT / "grids_after.png"), width=720))'''),
+display(Image(filename=str(OUT / "grids_after.png"), width=720))""",
+    ),
     ("md", "## With and without a new centre"),
-    ("code", '''\
+    (
+        "code",
+        """\
 network = load_network(sample["network"])
 base = coverage(before.assignment, sample["facilities"], network, grids=before.grids,
                 communities=sample["communities"])
@@ -497,8 +611,11 @@ facilities = pd.concat([sample["facilities"], new_centre.to_crs(4326)], ignore_i
 with_centre = coverage(before.assignment, facilities, network, grids=before.grids,
                        communities=sample["communities"])
 print(f"without: {base.report['share_covered']:.1%}, with the new centre: "
-      f"{with_centre.report['share_covered']:.1%} of households within 15 minutes")'''),
-    ("code", '''\
+      f"{with_centre.report['share_covered']:.1%} of households within 15 minutes")""",
+    ),
+    (
+        "code",
+        """\
 key = ["level", "id", "name"]
 a = base.summary[base.summary["level"] == "community"].set_index(key)
 b = with_centre.summary[with_centre.summary["level"] == "community"].set_index(key)
@@ -511,12 +628,16 @@ delta = pd.DataFrame({
     "share_with": b["share_covered"].round(3),
 }).reset_index(level=["level"], drop=True)
 assert (delta["gain"] >= 0).all()
-delta.sort_values("gain", ascending=False)'''),
-    ("code", '''\
+delta.sort_values("gain", ascending=False)""",
+    ),
+    (
+        "code",
+        """\
 figures.plot_coverage(with_centre, OUT / "coverage_with_new_centre.png", facilities=facilities,
                       grids=before.grids, communities=sample["communities"], sites=new_centre,
                       title="新增一个党群服务中心后的15分钟覆盖")
-display(Image(filename=str(OUT / "coverage_with_new_centre.png"), width=720))'''),
+display(Image(filename=str(OUT / "coverage_with_new_centre.png"), width=720))""",
+    ),
 ]
 
 NOTEBOOKS = {

@@ -29,31 +29,43 @@ VENDOR = ROOT / "gridplan" / "assets" / "vendor"
 
 #: npm spec -> (target folder, {file in the package: file name in the target folder})
 PACKAGES = {
-    "leaflet@1.9.4": ("leaflet", {
-        "dist/leaflet.js": "leaflet.js",
-        "dist/leaflet.css": "leaflet.css",
-        "dist/images/layers.png": "images/layers.png",
-        "dist/images/layers-2x.png": "images/layers-2x.png",
-        "dist/images/marker-icon.png": "images/marker-icon.png",
-        "dist/images/marker-icon-2x.png": "images/marker-icon-2x.png",
-        "dist/images/marker-shadow.png": "images/marker-shadow.png",
-        "LICENSE": "LICENSE",
-    }),
-    "jquery@3.7.1": ("jquery", {
-        "dist/jquery.min.js": "jquery.min.js",
-        "LICENSE.txt": "LICENSE.txt",
-    }),
-    "bootstrap@5.3.3": ("bootstrap", {
-        "dist/js/bootstrap.bundle.min.js": "bootstrap.bundle.min.js",
-        "dist/css/bootstrap.min.css": "bootstrap.min.css",
-        "LICENSE": "LICENSE",
-    }),
-    "@fortawesome/fontawesome-free@6.5.2": ("fontawesome", {
-        "css/fontawesome.min.css": "css/fontawesome.min.css",
-        "css/solid.min.css": "css/solid.min.css",
-        "webfonts/fa-solid-900.woff2": "webfonts/fa-solid-900.woff2",
-        "LICENSE.txt": "LICENSE.txt",
-    }),
+    "leaflet@1.9.4": (
+        "leaflet",
+        {
+            "dist/leaflet.js": "leaflet.js",
+            "dist/leaflet.css": "leaflet.css",
+            "dist/images/layers.png": "images/layers.png",
+            "dist/images/layers-2x.png": "images/layers-2x.png",
+            "dist/images/marker-icon.png": "images/marker-icon.png",
+            "dist/images/marker-icon-2x.png": "images/marker-icon-2x.png",
+            "dist/images/marker-shadow.png": "images/marker-shadow.png",
+            "LICENSE": "LICENSE",
+        },
+    ),
+    "jquery@3.7.1": (
+        "jquery",
+        {
+            "dist/jquery.min.js": "jquery.min.js",
+            "LICENSE.txt": "LICENSE.txt",
+        },
+    ),
+    "bootstrap@5.3.3": (
+        "bootstrap",
+        {
+            "dist/js/bootstrap.bundle.min.js": "bootstrap.bundle.min.js",
+            "dist/css/bootstrap.min.css": "bootstrap.min.css",
+            "LICENSE": "LICENSE",
+        },
+    ),
+    "@fortawesome/fontawesome-free@6.5.2": (
+        "fontawesome",
+        {
+            "css/fontawesome.min.css": "css/fontawesome.min.css",
+            "css/solid.min.css": "css/solid.min.css",
+            "webfonts/fa-solid-900.woff2": "webfonts/fa-solid-900.woff2",
+            "LICENSE.txt": "LICENSE.txt",
+        },
+    ),
 }
 
 
@@ -68,14 +80,23 @@ def fetch(dest: Path = VENDOR) -> dict:
         tmp = Path(tmp)
         staging = tmp / "vendor"
         for spec, (folder, files) in PACKAGES.items():
-            out = subprocess.run(["npm", "pack", spec, "--json", "--pack-destination", str(tmp)],
-                                 check=True, capture_output=True, text=True, cwd=tmp)
+            out = subprocess.run(
+                ["npm", "pack", spec, "--json", "--pack-destination", str(tmp)],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+            )
             info = json.loads(out.stdout)[0]
             unpack = tmp / folder
             with tarfile.open(tmp / info["filename"]) as tar:
                 tar.extractall(unpack, filter="data")  # the "data" filter refuses path traversal
-            entry = {"version": info["version"], "integrity": info.get("integrity"),
-                     "source": f"npm:{info['name']}@{info['version']}", "files": {}}
+            entry = {
+                "version": info["version"],
+                "integrity": info.get("integrity"),
+                "source": f"npm:{info['name']}@{info['version']}",
+                "files": {},
+            }
             for src, name in files.items():
                 target = staging / folder / name
                 target.parent.mkdir(parents=True, exist_ok=True)

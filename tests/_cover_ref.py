@@ -59,6 +59,10 @@ def _cover_lp(A, w, n_x_cost, k=None, need=None):
     A = sp.csr_array(dense(A).astype(float))
     n, m = A.shape
     w = np.asarray(w, dtype=float)
+    if n == 0 or m == 0:  # no household or no candidate: nothing can be covered
+        if k is not None:
+            return 0.0
+        return 0.0 if need <= 0 else math.inf
     rows = sp.hstack([-A, sp.eye_array(n)], format="csr")
     if k is not None:
         budget = sp.csr_array(np.r_[np.ones(m), np.zeros(n)][None, :])

@@ -36,10 +36,17 @@ def unit_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return i[shared > 1e-6], j[shared > 1e-6]
 
 
-def check_invariants(res, households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame,
-                     lo: int, hi: int, *, allow_search_failed: bool = False,
-                     barriers: gpd.GeoDataFrame | None = None,
-                     keep: gpd.GeoDataFrame | None = None) -> dict:
+def check_invariants(
+    res,
+    households: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    lo: int,
+    hi: int,
+    *,
+    allow_search_failed: bool = False,
+    barriers: gpd.GeoDataFrame | None = None,
+    keep: gpd.GeoDataFrame | None = None,
+) -> dict:
     """Assert every invariant; returns a few counts for the caller's own assertions.
 
     Pass the ``barriers`` and ``keep`` given to the partition: the reasons ``part_below_min``,
@@ -159,8 +166,11 @@ class _Context:
         self.units = units.reset_index(drop=True)
         self.gh = grids.set_index("grid_id")["households"].astype(int).to_dict()
         # grids the planner cannot join to others: towers above the maximum and kept grids
-        self.fixed = {g for g, r in zip(grids["grid_id"], grids["reason"])
-                      if isinstance(r, str) and r.split(":")[0] in ("unit_over_max", "kept")}
+        self.fixed = {
+            g
+            for g, r in zip(grids["grid_id"], grids["reason"])
+            if isinstance(r, str) and r.split(":")[0] in ("unit_over_max", "kept")
+        }
         self.lines = None if barriers is None or not len(barriers) else barriers.to_crs(crs)
         self.comm_m = comm_m
         self._zone = None
@@ -197,8 +207,7 @@ class _Context:
             m = (gid_of[a] == gid) & (gid_of[b] != gid) & (comm[a] == comm[b])
             m &= self._zone[a] == self._zone[b]
             for other in set(gid_of[b[m]]) - self.fixed:
-                assert self.gh[gid] + self.gh[other] > self.hi, (gid, other, self.gh[gid],
-                                                                  self.gh[other])
+                assert self.gh[gid] + self.gh[other] > self.hi, (gid, other, self.gh[gid], self.gh[other])
 
     def check_band_empty(self, gid) -> None:
         """Some connected part around the grid, made of whole barrier zones and whole grids
@@ -225,12 +234,15 @@ class _Context:
             weight[a] = weight.get(a, 0) + self.gh[g]
         graph = nx.Graph()
         graph.add_nodes_from(weight)
-        graph.add_edges_from((atom_of[int(a)], atom_of[int(b)]) for a, b in zip(i, j)
-                             if atom_of[int(a)] != atom_of[int(b)])
+        graph.add_edges_from(
+            (atom_of[int(a)], atom_of[int(b)]) for a, b in zip(i, j) if atom_of[int(a)] != atom_of[int(b)]
+        )
         start = atom_of[int(np.flatnonzero(gid_of == gid)[0])]
         totals = _connected_totals(graph, weight, start)
-        assert any(t >= self.lo and not _whole_grids_possible(t, self.lo, self.hi)
-                   for t in totals), (gid, sorted(totals))
+        assert any(t >= self.lo and not _whole_grids_possible(t, self.lo, self.hi) for t in totals), (
+            gid,
+            sorted(totals),
+        )
 
 
 def pd_groups(values: np.ndarray):

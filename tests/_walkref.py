@@ -14,8 +14,7 @@ import shapely
 
 def snap_reference(lines: np.ndarray, pts: np.ndarray, max_snap_m: float):
     tree = shapely.STRtree(lines)
-    (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False,
-                                        max_distance=max_snap_m)
+    (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=False, max_distance=max_snap_m)
     edge = np.full(len(pts), -1)
     snap = np.full(len(pts), np.nan)
     off = np.full(len(pts), np.nan)

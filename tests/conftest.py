@@ -22,6 +22,8 @@ def examples(n: int) -> int:
     profile's budget (``10 * n`` under "full"). Read when the test module is imported, after
     pytest's Hypothesis plugin has loaded the profile."""
     return max(1, n * settings.default.max_examples // _DEFAULT_EXAMPLES)
+
+
 DATA = ROOT / "gridplan" / "datasets" / "district"
 REALDATA = ROOT.parent / "shared" / "realdata"
 

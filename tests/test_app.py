@@ -221,7 +221,8 @@ def test_coverage_and_sites_steps(app):
     by_grid = plan.coverage_by_grid()
     assert by_grid["households"].sum() == plan.grids["households"].sum()
     assert by_grid["households_covered"].sum() == int(
-        cov.households.loc[cov.households["covered"].fillna(False).astype(bool), "households"].sum())
+        cov.households.loc[cov.households["covered"].fillna(False).astype(bool), "households"].sum()
+    )
     _goto(app, "sites")
     _ok(app)
     app.number_input(key="k_sites").set_value(2).run()
@@ -245,12 +246,15 @@ def test_export_page_builds_each_file_on_demand(app):
     _ok(app)
     # showing the page builds nothing (no file in the export cache)
     assert app.get("download_button") == []
-    assert not (app.session_state["_exports"] if "_exports" in app.session_state
-                else {}).get("files")
-    wanted = {"export_grids_geojson": "dl_export_grids_geojson",
-              "export_grids_gpkg": "dl_export_grids_gpkg",
-              "export_households": "dl_export_households", "export_excel": "dl_export_excel",
-              "export_csv": "dl_csv", "save_plan": "dl_plan"}
+    assert not (app.session_state["_exports"] if "_exports" in app.session_state else {}).get("files")
+    wanted = {
+        "export_grids_geojson": "dl_export_grids_geojson",
+        "export_grids_gpkg": "dl_export_grids_gpkg",
+        "export_households": "dl_export_households",
+        "export_excel": "dl_export_excel",
+        "export_csv": "dl_csv",
+        "save_plan": "dl_plan",
+    }
     for key in wanted:
         app.button(key=f"btn_prepare_{key}").click().run()
         _ok(app)
@@ -375,8 +379,11 @@ def test_steps_are_pages_and_the_sidebar_survives_a_switch(app):
     app.sidebar.radio(key="lang").set_value("en").run()
     app.sidebar.text_input(key="tiles").set_value("none").run()
     _ok(app)
-    for step, key in (("data", "btn_load_sample"), ("export", "btn_prepare_export_csv"),
-                      ("grids", "btn_generate")):
+    for step, key in (
+        ("data", "btn_load_sample"),
+        ("export", "btn_prepare_export_csv"),
+        ("grids", "btn_generate"),
+    ):
         _goto(app, step)
         _ok(app)
         assert app.session_state["step"] == step
@@ -396,19 +403,21 @@ def test_upload_step_maps_columns_in_words_and_replaces_the_plan(app, sample_dir
     _goto(app, "data")
     app.radio(key="source__zh").set_value("upload").run()
     _ok(app)
-    files = {"households": sample_dir / "households" / "households.geojson",
-             "communities": sample_dir / "boundaries" / "communities.geojson"}
+    files = {
+        "households": sample_dir / "households" / "households.geojson",
+        "communities": sample_dir / "boundaries" / "communities.geojson",
+    }
     for kind, path in files.items():
         app.file_uploader(key=f"up_{kind}").set_value(
-            (path.name, path.read_bytes(), "application/geo+json")).run()
+            (path.name, path.read_bytes(), "application/geo+json")
+        ).run()
         _ok(app)
     # the column step: one choice per contract field, each named in words, not by its key
     boxes = {b.key: b for b in app.selectbox if b.key.startswith("map_")}
     for kind in files:
         assert {f"map_{kind}_{f}" for f in mappable_fields(kind)} <= set(boxes), kind
     for box in boxes.values():
-        assert CJK.search(box.label) and not _english_words(box.label.replace("对应的列", "")), \
-            box.label
+        assert CJK.search(box.label) and not _english_words(box.label.replace("对应的列", "")), box.label
     assert boxes["map_households_households"].value == "households"  # its own column, preselected
     before = app.session_state["plan"]
     app.button(key="btn_read").click().run()

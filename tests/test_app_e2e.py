@@ -27,14 +27,23 @@ from gridplan.errors import GridplanError
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "out" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium); browser test skipped",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is absent (apt-get install chromium); browser test skipped", allow_module_level=True
+    )
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright (test extra) not installed")
 
 
@@ -51,10 +60,26 @@ def server(sample_dir):
     log = open(ROOT / "out" / "e2e_streamlit.log", "w")
     env = dict(os.environ, GRIDPLAN_TILES="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "localhost",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "localhost",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     url = f"http://localhost:{port}"
     deadline = time.time() + 60
     while True:
@@ -99,10 +124,16 @@ def choice(sample_dir):
                 g = plan.grids.set_index("grid_id")
                 gp = shapely.point_on_surface(g.geometry[gid])
                 up = shapely.point_on_surface(units.geometry[uid])
-                return {"grid": gid, "unit": uid, "to": to, "n_grids": len(g),
-                        "households": int(g.at[gid, "households"]),
-                        "moved": int(units.at[uid, "households"]),
-                        "grid_pt": (gp.y, gp.x), "unit_pt": (up.y, up.x)}
+                return {
+                    "grid": gid,
+                    "unit": uid,
+                    "to": to,
+                    "n_grids": len(g),
+                    "households": int(g.at[gid, "households"]),
+                    "moved": int(units.at[uid, "households"]),
+                    "grid_pt": (gp.y, gp.x),
+                    "unit_pt": (up.y, up.x),
+                }
     pytest.fail("no movable unit in the sample")
 
 
@@ -113,8 +144,7 @@ def _map_frame(page, timeout=90_000):
         frames = [f for f in page.frames if "streamlit_folium" in f.url]
         for f in reversed(frames):
             try:
-                if f.locator("path.leaflet-interactive").count() > 0 and f.evaluate(
-                        "() => !!window.map"):
+                if f.locator("path.leaflet-interactive").count() > 0 and f.evaluate("() => !!window.map"):
                     return f
             except playwright.Error:  # a frame being torn down
                 continue
@@ -127,7 +157,9 @@ def _click_map(page, lat, lon):
     xy = frame.evaluate(
         "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
         " const r = window.map.getContainer().getBoundingClientRect();"
-        " return [p.x + r.left, p.y + r.top]; }", [lat, lon])
+        " return [p.x + r.left, p.y + r.top]; }",
+        [lat, lon],
+    )
     box = frame.frame_element().bounding_box()
     page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
 
@@ -154,7 +186,8 @@ def _click_until(page, lat, lon, locator, tries=4):
 
 def _table_value(page, label):
     row = page.locator('[data-testid="stTable"] tr').filter(
-        has=page.locator("th", has_text=re.compile(rf"^{re.escape(label)}$")))
+        has=page.locator("th", has_text=re.compile(rf"^{re.escape(label)}$"))
+    )
     return row.last.locator("td").first.inner_text().strip()
 
 
@@ -210,8 +243,10 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         zoomed = frame.locator(".gp-label").count()
         frame.evaluate("() => window.map.setZoom(window.map.getZoom() - 2, {animate: false})")
         assert zoomed > overview
-        print(f"\ngrid labels: {overview} of {choice['n_grids']} at the district view, "
-              f"{zoomed} two zoom levels closer")
+        print(
+            f"\ngrid labels: {overview} of {choice['n_grids']} at the district view, "
+            f"{zoomed} two zoom levels closer"
+        )
         page.screenshot(path=str(SHOTS / "01_grids_zh.png"))
         # a second visit uses the cached sample and partition
         page2 = context.new_page()
@@ -223,23 +258,28 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         print(f"\nsample opens: first session {first_s:.1f} s, next session {second_s:.1f} s")
 
         # click a grid on the map: its panel opens
-        _click_until(page, *choice["grid_pt"],
-                     page.get_by_role("heading", name=f"网格 {choice['grid']}"))
+        _click_until(page, *choice["grid_pt"], page.get_by_role("heading", name=f"网格 {choice['grid']}"))
         assert _table_value(page, "户数") == str(choice["households"])
         # click one of its units, choose the target grid, move
-        _click_until(page, *choice["unit_pt"],
-                     page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格"))
+        _click_until(
+            page, *choice["unit_pt"], page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格")
+        )
         _choose(page, "移到网格", choice["to"])
         _map_frame(page)
         page.screenshot(path=str(SHOTS / "02_unit_selected_zh.png"))
         page.get_by_role("button", name="移动", exact=True).click()
-        expect(page.get_by_text(re.compile(
-            rf"^已将 .* 从网格 {re.escape(choice['grid'])} 移到 {re.escape(choice['to'])}$"))
+        expect(
+            page.get_by_text(
+                re.compile(rf"^已将 .* 从网格 {re.escape(choice['grid'])} 移到 {re.escape(choice['to'])}$")
+            )
         ).to_be_visible()
         after = str(choice["households"] - choice["moved"])
         _idle(page)
-        expect(page.locator('[data-testid="stTable"] tr').filter(
-            has=page.locator("th", has_text=re.compile(r"^户数$"))).last.locator("td").first
+        expect(
+            page.locator('[data-testid="stTable"] tr')
+            .filter(has=page.locator("th", has_text=re.compile(r"^户数$")))
+            .last.locator("td")
+            .first
         ).to_have_text(after)
         _map_frame(page)
         _idle(page)
@@ -272,20 +312,29 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         page.get_by_text("1 Data", exact=True).click()
         page.get_by_text("Upload your own files", exact=True).click()
         uploader = page.locator('[data-testid="stFileUploader"]')
-        uploader.filter(has_text="Households (required)").locator('input[type="file"]') \
-            .set_input_files(files=[{"name": "hh.zip", "mimeType": "application/zip",
-                                     "buffer": b"PK\x03\x04 this is not a zip"}])
-        uploader.filter(has_text="Community boundaries (required)").locator('input[type="file"]') \
-            .set_input_files(files=[{"name": "c.geojson", "mimeType": "application/geo+json",
-                                     "buffer": b'{"type": "FeatureCollection", "features": []}'}])
+        uploader.filter(has_text="Households (required)").locator('input[type="file"]').set_input_files(
+            files=[
+                {"name": "hh.zip", "mimeType": "application/zip", "buffer": b"PK\x03\x04 this is not a zip"}
+            ]
+        )
+        uploader.filter(has_text="Community boundaries (required)").locator(
+            'input[type="file"]'
+        ).set_input_files(
+            files=[
+                {
+                    "name": "c.geojson",
+                    "mimeType": "application/geo+json",
+                    "buffer": b'{"type": "FeatureCollection", "features": []}',
+                }
+            ]
+        )
         _idle(page)
         page.get_by_role("button", name="Read and check").click()
         expect(page.get_by_text(re.compile("Upload failed: .*zip"))).to_be_visible()
         assert page.get_by_text("Traceback").count() == 0
         page.screenshot(path=str(SHOTS / "06_bad_upload_en.png"))
         page.get_by_text("2 Grids", exact=True).click()
-        expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(
-            str(choice["n_grids"]))
+        expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(str(choice["n_grids"]))
         browser.close()
 
     import geopandas as gpd
@@ -298,8 +347,7 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
     assert all(not u.startswith("http://localhost") for u in blocked)
     from urllib.parse import urlsplit
 
-    print("HTTP errors:", missing, "| blocked outside hosts:",
-          sorted({urlsplit(u).netloc for u in blocked}))
+    print("HTTP errors:", missing, "| blocked outside hosts:", sorted({urlsplit(u).netloc for u in blocked}))
     real_errors = [e for e in errors if "ERR_FAILED" not in e and "tile" not in e.lower()]
     assert real_errors == [], real_errors
     if os.environ.get("GRIDPLAN_SCREENSHOT"):

@@ -20,10 +20,13 @@ from gridplan.io.schema import mappable_fields
 from gridplan.network import WalkNetwork
 from gridplan.workflows import checked_layers, plan_grids, read_contract_layers
 
-SAMPLE = {"households": "households/households.geojson",
-          "communities": "boundaries/communities.geojson",
-          "buildings": "buildings/buildings.geojson", "estates": "estates/estates.geojson",
-          "barriers": "barriers/barriers.geojson"}
+SAMPLE = {
+    "households": "households/households.geojson",
+    "communities": "boundaries/communities.geojson",
+    "buildings": "buildings/buildings.geojson",
+    "estates": "estates/estates.geojson",
+    "barriers": "barriers/barriers.geojson",
+}
 
 
 def _errors(problems):
@@ -52,9 +55,12 @@ def test_load_uploads_takes_bytes_a_column_mapping_and_a_band(sample_dir):
     csv = table[["经度", "纬度", "户数合计"]].to_csv(index=False).encode("gbk")
     comm = (sample_dir / SAMPLE["communities"]).read_bytes()
     files = {"households": ("住户.csv", csv), "communities": ("社区.geojson", comm)}
-    out = services.load_uploads(files, columns={"households": {"households": "户数合计",
-                                                               "lon": "经度", "lat": "纬度"}},
-                                min_households=250, max_households=450)
+    out = services.load_uploads(
+        files,
+        columns={"households": {"households": "户数合计", "lon": "经度", "lat": "纬度"}},
+        min_households=250,
+        max_households=450,
+    )
     assert out.usable, [p.message for p in _errors(out.problems)]
     assert out.layers["households"]["households"].sum() == hh["households"].sum()
     g = out.result.grids
@@ -65,20 +71,28 @@ def test_load_uploads_takes_bytes_a_column_mapping_and_a_band(sample_dir):
 
 def test_a_file_with_an_error_stops_before_the_check(sample_dir):
     comm = (sample_dir / SAMPLE["communities"]).read_bytes()
-    out = services.load_uploads({"households": ("hh.geojson", b"{not json"),
-                                 "communities": ("c.geojson", comm)})
+    out = services.load_uploads(
+        {"households": ("hh.geojson", b"{not json"), "communities": ("c.geojson", comm)}
+    )
     assert not out.usable and out.result is None
     assert _errors(out.problems)[0].file and out.layers["households"] is None
 
 
 def test_a_check_error_stops_before_the_partition(sample_dir, monkeypatch):
     hh = gpd.read_file(sample_dir / SAMPLE["households"]).head(30)
-    far = gpd.GeoDataFrame({"community_id": ["X1"], "name": ["远方社区"]},
-                           geometry=[shapely.box(120.0, 40.0, 120.01, 40.01)], crs=4326)
+    far = gpd.GeoDataFrame(
+        {"community_id": ["X1"], "name": ["远方社区"]},
+        geometry=[shapely.box(120.0, 40.0, 120.01, 40.01)],
+        crs=4326,
+    )
     called = []
     monkeypatch.setattr(services, "plan_grids", lambda *a, **k: called.append(1))
-    out = services.load_uploads({"households": ("hh.geojson", hh.to_json().encode()),
-                                 "communities": ("c.geojson", far.to_json().encode())})
+    out = services.load_uploads(
+        {
+            "households": ("hh.geojson", hh.to_json().encode()),
+            "communities": ("c.geojson", far.to_json().encode()),
+        }
+    )
     assert not out.usable and _errors(out.problems) and called == []
 
 
@@ -104,8 +118,11 @@ def test_an_unusable_upload_raises():
 
 
 def test_upload_columns():
-    assert services.upload_columns("a.csv", "经度,纬度,户数\n114.3,30.5,3\n".encode()) == \
-        ["经度", "纬度", "户数"]
+    assert services.upload_columns("a.csv", "经度,纬度,户数\n114.3,30.5,3\n".encode()) == [
+        "经度",
+        "纬度",
+        "户数",
+    ]
     assert services.upload_columns("a.exe", b"MZ") == []
 
 
@@ -117,26 +134,39 @@ def test_every_mappable_field_has_words_in_both_languages():
                 assert hints.field_text(field, lang) != field or lang == "en", (field, lang)
 
 
-@pytest.mark.parametrize(("text", "lang", "expect"), [
-    ("add it, or map it with --map kind=YOUR_COLUMN", "en",
-     'add it, or choose the column for "Kind" in the column mapping'),
-    ("rename the column to 'households' or pass --map households=HH", "en",
-     "rename the column to 'households' or choose column HH for \"Households\" in the column "
-     "mapping"),
-    ("pass --map households=户数合计 (columns={'households': '户数合计'})", "en",
-     'choose column 户数合计 for "Households" in the column mapping'),
-    ("check the spelling of --map / columns=", "en", "check the spelling of the column mapping"),
-    ("check the --map lon=/lat= names", "en",
-     'check the column mapping ("Longitude", "Latitude") names'),
-    ("use `gridplan households --from-osm FILE` to estimate households from buildings", "en",
-     "estimate households from the buildings first"),
-    ("请检查 --map 中的列名（区分大小写）", "zh", "请检查“列对应”中的列名（区分大小写）"),
-    ("请用 --map households=户数合计 指定户数列", "zh", "请在“列对应”中为“户数”选择列 户数合计"),
-    ("或用 --map lon=列名,lat=列名 指定", "zh", "或在“列对应”中为“经度”、“纬度”选择列"),
-    ("请使用 `gridplan households --from-osm 文件`", "zh", "请先由建筑轮廓估算户点"),
-    ("户数必须为正整数", "zh", "户数必须为正整数"),
-    (None, "zh", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "lang", "expect"),
+    [
+        (
+            "add it, or map it with --map kind=YOUR_COLUMN",
+            "en",
+            'add it, or choose the column for "Kind" in the column mapping',
+        ),
+        (
+            "rename the column to 'households' or pass --map households=HH",
+            "en",
+            "rename the column to 'households' or choose column HH for \"Households\" in the column mapping",
+        ),
+        (
+            "pass --map households=户数合计 (columns={'households': '户数合计'})",
+            "en",
+            'choose column 户数合计 for "Households" in the column mapping',
+        ),
+        ("check the spelling of --map / columns=", "en", "check the spelling of the column mapping"),
+        ("check the --map lon=/lat= names", "en", 'check the column mapping ("Longitude", "Latitude") names'),
+        (
+            "use `gridplan households --from-osm FILE` to estimate households from buildings",
+            "en",
+            "estimate households from the buildings first",
+        ),
+        ("请检查 --map 中的列名（区分大小写）", "zh", "请检查“列对应”中的列名（区分大小写）"),
+        ("请用 --map households=户数合计 指定户数列", "zh", "请在“列对应”中为“户数”选择列 户数合计"),
+        ("或用 --map lon=列名,lat=列名 指定", "zh", "或在“列对应”中为“经度”、“纬度”选择列"),
+        ("请使用 `gridplan households --from-osm 文件`", "zh", "请先由建筑轮廓估算户点"),
+        ("户数必须为正整数", "zh", "户数必须为正整数"),
+        (None, "zh", ""),
+    ],
+)
 def test_fixes_are_worded_for_the_app(text, lang, expect):
     assert hints.app_wording(text, lang) == expect
 

@@ -15,8 +15,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "gridplan"
 #: Stages that must never reach up to the entry points or the cluster engine.
-CORE = ("io", "geometry", "prepare", "grids", "network", "access", "siting", "plan", "report",
-        "datasets", "norms", "errors", "i18n")
+CORE = (
+    "io",
+    "geometry",
+    "prepare",
+    "grids",
+    "network",
+    "access",
+    "siting",
+    "plan",
+    "report",
+    "datasets",
+    "norms",
+    "errors",
+    "i18n",
+)
 ENTRY = ("gridplan.cli", "gridplan.app", "gridplan.parallel")
 
 
@@ -50,13 +63,17 @@ def _imports(module: str, path: Path) -> set[str]:
             base = node.module or ""
             if node.level:
                 pkg = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
-                pkg = pkg[:len(pkg) - node.level + 1]
+                pkg = pkg[: len(pkg) - node.level + 1]
                 base = ".".join(pkg + ([base] if base else []))
             names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+        ):
             names = [str(node.args[0].value)]
         for name in names:
             target = _resolve(name)
@@ -84,9 +101,11 @@ def test_no_import_cycle():
 
 @pytest.mark.parametrize("stage", CORE)
 def test_core_stages_never_import_entry_points(stage):
-    bad = [(a, b) for a, b in GRAPH.edges
-           if (a == f"gridplan.{stage}" or a.startswith(f"gridplan.{stage}."))
-           and b.startswith(ENTRY)]
+    bad = [
+        (a, b)
+        for a, b in GRAPH.edges
+        if (a == f"gridplan.{stage}" or a.startswith(f"gridplan.{stage}.")) and b.startswith(ENTRY)
+    ]
     assert not bad, bad
 
 
@@ -96,8 +115,11 @@ def test_few_modules_at_the_top():
 
 
 def test_no_file_over_600_lines():
-    long = {str(p.relative_to(ROOT)): n for p in MODULES.values()
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in MODULES.values()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600
+    }
     assert not long, long
 
 
@@ -122,11 +144,18 @@ def test_tests_do_not_import_benchmarks():
     for path in (ROOT / "tests").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-                names = [str(node.args[0].value)] if "bench" in str(node.args[0].value) and \
-                    str(node.args[0].value).endswith(".py") else []
-            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] in bench or
-                    n.startswith("bench/")]
+                names = (
+                    [str(node.args[0].value)]
+                    if "bench" in str(node.args[0].value) and str(node.args[0].value).endswith(".py")
+                    else []
+                )
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] in bench or n.startswith("bench/")]
     assert not bad, bad

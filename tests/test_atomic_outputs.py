@@ -31,6 +31,7 @@ class Boom(Exception):
 
 # --- gridplan.io.atomic ---------------------------------------------------------------------------
 
+
 def test_atomic_path_exception_leaves_target_untouched(tmp_path):
     target = tmp_path / "grids.geojson"
     target.write_bytes(b"previous")
@@ -83,7 +84,10 @@ def test_atomic_outputs_publishes_all_or_nothing(tmp_path):
         o.path("c.csv").write_text("new c")
         assert (out / "a.csv").read_text() == "old a"  # staged, not yet published
     assert {p.name: p.read_text() for p in out.iterdir()} == {
-        "a.csv": "new a", "b.csv": "old b", "c.csv": "new c"}
+        "a.csv": "new a",
+        "b.csv": "old b",
+        "c.csv": "new c",
+    }
 
 
 def _publish_three(out):
@@ -94,13 +98,15 @@ def _publish_three(out):
 
 
 def _state(out):
-    return {str(p.relative_to(out)): p.read_text() for p in sorted(out.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")}
+    return {
+        str(p.relative_to(out)): p.read_text()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
 @pytest.mark.parametrize("fail_at", range(5))
-def test_a_failed_rename_anywhere_in_the_commit_leaves_the_previous_run(tmp_path, monkeypatch,
-                                                                         fail_at):
+def test_a_failed_rename_anywhere_in_the_commit_leaves_the_previous_run(tmp_path, monkeypatch, fail_at):
     """Two renames per replaced file (old -> backup, new -> target), one per new file: the
     commit makes five; fail each one in turn."""
     import os
@@ -144,8 +150,10 @@ def test_a_commit_killed_half_way_is_rolled_back_by_the_next_run(tmp_path):
     (out / ".a.csv.t1.bak").write_text("old a")
     (out / "a.csv").write_text("new a")
     (out / ".b.t2.csv").write_text("new b")
-    steps = [[str(out / ".a.t1.csv"), str(out / "a.csv"), str(out / ".a.csv.t1.bak")],
-             [str(out / ".b.t2.csv"), str(out / "b.csv"), str(out / ".b.csv.t2.bak")]]
+    steps = [
+        [str(out / ".a.t1.csv"), str(out / "a.csv"), str(out / ".a.csv.t1.bak")],
+        [str(out / ".b.t2.csv"), str(out / "b.csv"), str(out / ".b.csv.t2.bak")],
+    ]
     (out / JOURNAL).write_text(json.dumps(steps))
     with atomic_outputs(out):
         assert _state(out) == {"a.csv": "old a", "b.csv": "old b"}
@@ -163,14 +171,19 @@ def test_atomic_outputs_unwritable_folder_is_an_output_error(tmp_path):
 
 # --- killing real runs --------------------------------------------------------------------------
 
+
 def _targets(folder: Path) -> dict[str, bytes]:
     """The output files (not dot-prefixed temporaries) and their bytes."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if not p.name.startswith(".")}
 
 
 def _cmd(*args) -> list[str]:
-    return [sys.executable, "-c", "import sys; from gridplan.cli import main; sys.exit(main())",
-            *map(str, args)]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from gridplan.cli import main; sys.exit(main())",
+        *map(str, args),
+    ]
 
 
 def _run(args, timeout=300) -> float:
@@ -186,8 +199,7 @@ def _kill_after(args, seconds: float | None, folder: Path) -> str:
     Returns when it was killed: "running", "writing" (a temporary existed) or "finished" (it
     ended before the kill; not a test of anything, counted by the caller).
     """
-    proc = subprocess.Popen(_cmd(*args), cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(_cmd(*args), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()
     before = {p.name for p in folder.iterdir()}
     try:
@@ -244,22 +256,51 @@ def _kill_test(out: Path, first: list, second: list, expected_names: set[str]) -
 @pytest.mark.slow
 def test_killed_partition_leaves_previous_outputs(tmp_path, sample_dir):
     out = tmp_path / "out"
-    base = ["partition", "--communities", sample_dir / "boundaries" / "communities.geojson",
-            "--households", sample_dir / "households" / "households.geojson",
-            "--estates", sample_dir / "estates" / "estates.geojson",
-            "--out", out, "--jobs", "1", "--quiet"]
-    _kill_test(out, base, base + ["--min", "250"],
-               {"grids.geojson", "households.geojson", "report.json"})
+    base = [
+        "partition",
+        "--communities",
+        sample_dir / "boundaries" / "communities.geojson",
+        "--households",
+        sample_dir / "households" / "households.geojson",
+        "--estates",
+        sample_dir / "estates" / "estates.geojson",
+        "--out",
+        out,
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
+    _kill_test(out, base, base + ["--min", "250"], {"grids.geojson", "households.geojson", "report.json"})
 
 
 @pytest.mark.slow
 def test_killed_coverage_leaves_previous_outputs(tmp_path, sample_dir):
     out = tmp_path / "out"
-    base = ["coverage", "--households", sample_dir / "households" / "households.geojson",
-            "--facilities", sample_dir / "facilities" / "facilities.geojson",
-            "--network", sample_dir / "network" / "walk.geojson",
-            "--communities", sample_dir / "boundaries" / "communities.geojson",
-            "--out", out, "--no-isochrones", "--quiet"]
-    _kill_test(out, base, base + ["--minutes", "10"],
-               {"households.geojson", "isochrones.geojson", "gaps.geojson", "coverage.csv",
-                "standards.csv", "report.json"})
+    base = [
+        "coverage",
+        "--households",
+        sample_dir / "households" / "households.geojson",
+        "--facilities",
+        sample_dir / "facilities" / "facilities.geojson",
+        "--network",
+        sample_dir / "network" / "walk.geojson",
+        "--communities",
+        sample_dir / "boundaries" / "communities.geojson",
+        "--out",
+        out,
+        "--no-isochrones",
+        "--quiet",
+    ]
+    _kill_test(
+        out,
+        base,
+        base + ["--minutes", "10"],
+        {
+            "households.geojson",
+            "isochrones.geojson",
+            "gaps.geojson",
+            "coverage.csv",
+            "standards.csv",
+            "report.json",
+        },
+    )

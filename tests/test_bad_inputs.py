@@ -59,8 +59,7 @@ CASES = [
     ("hh_in_gap.csv", "comm_gap.geojson", [], 0, "outside_communities", "geometry", [2]),
     ("hh_good.csv", "comm_dup_ids.geojson", [], 2, "duplicate_id", "community_id", [1, 2]),
     ("hh_good.csv", "comm_no_id.geojson", [], 2, "missing_column", "community_id", None),
-    ("hh_good.csv", "comm_no_households.geojson", [], 0, "community_without_households",
-     "community_id", [3]),
+    ("hh_good.csv", "comm_no_households.geojson", [], 0, "community_without_households", "community_id", [3]),
     ("hh_good.csv", "comm_noprj.zip", SHP_MAP, 0, "crs_assumed_wgs84", None, None),
     ("hh_good.csv", "comm_noprj_metres.zip", SHP_MAP, 2, "unknown_crs", None, None),
     ("hh_good.csv", "comm_gbk_cpg.zip", SHP_MAP, 0, None, None, None),
@@ -70,22 +69,43 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("hh,comm,extra,rc,code,column,rows", CASES,
-                         ids=[f"{c[0]}+{c[1]}" for c in CASES])
+@pytest.mark.parametrize("hh,comm,extra,rc,code,column,rows", CASES, ids=[f"{c[0]}+{c[1]}" for c in CASES])
 def test_corpus_case(tmp_path, capsys, hh, comm, extra, rc, code, column, rows):
     out = tmp_path / "out"
-    got = main(["validate", "--households", str(BAD / hh), "--communities", str(BAD / comm),
-                "--out", str(out), "--quiet", *extra])
+    got = main(
+        [
+            "validate",
+            "--households",
+            str(BAD / hh),
+            "--communities",
+            str(BAD / comm),
+            "--out",
+            str(out),
+            "--quiet",
+            *extra,
+        ]
+    )
     text = capsys.readouterr()
     report = text.out + text.err
     assert got == rc, report
     if code is not None:
         line = next((ln for ln in report.splitlines() if f"] {code}:" in ln), None)
         assert line is not None, report
-        name = hh if code not in ("invalid_geometry", "communities_overlap", "duplicate_id",
-                                  "missing_column", "community_without_households",
-                                  "crs_assumed_wgs84", "unknown_crs", "dbf_encoding_guessed") \
+        name = (
+            hh
+            if code
+            not in (
+                "invalid_geometry",
+                "communities_overlap",
+                "duplicate_id",
+                "missing_column",
+                "community_without_households",
+                "crs_assumed_wgs84",
+                "unknown_crs",
+                "dbf_encoding_guessed",
+            )
             else comm
+        )
         assert name in line, line
         if column:
             assert f"column '{column}'" in line, line
@@ -152,10 +172,22 @@ def test_reader_errors_name_file_column_rows_and_fix():
 
 def test_facility_cases_via_cli(tmp_path, capsys):
     out = tmp_path / "o"
-    for name, code, rows in (("fac_unknown_kind.geojson", "unknown_kind", "rows 2"),
-                             ("fac_dup_ids.geojson", "duplicate_id", "rows 2, 3")):
-        rc = main(["validate", "--facilities", str(BAD / name), "--communities",
-                   str(BAD / COMM), "--out", str(out), "-q"])
+    for name, code, rows in (
+        ("fac_unknown_kind.geojson", "unknown_kind", "rows 2"),
+        ("fac_dup_ids.geojson", "duplicate_id", "rows 2, 3"),
+    ):
+        rc = main(
+            [
+                "validate",
+                "--facilities",
+                str(BAD / name),
+                "--communities",
+                str(BAD / COMM),
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
         err = capsys.readouterr().err
         assert rc == 2 and code in err and rows in err and name in err
         assert not out.exists()
@@ -164,21 +196,18 @@ def test_facility_cases_via_cli(tmp_path, capsys):
 def test_gbk_shapefile_names_decoded():
     for name in ("comm_gbk_cpg.zip", "comm_gbk_nocpg.zip"):
         with pytest.warns() if "nocpg" in name else _nullcontext():
-            got = io.read_communities(BAD / name, columns={"community_id": "SQBM",
-                                                           "name": "SQMC"})
+            got = io.read_communities(BAD / name, columns={"community_id": "SQBM", "name": "SQMC"})
         assert got["name"].tolist() == ["解放路社区", "墨池巷社区"], name
 
 
 def test_overlap_rule_and_convert_refuses_bad_input(tmp_path):
     from gridplan.io.validate import validate_inputs
 
-    r = validate_inputs(households=BAD / "hh_in_overlap.csv",
-                        communities=BAD / "comm_overlap.geojson")
+    r = validate_inputs(households=BAD / "hh_in_overlap.csv", communities=BAD / "comm_overlap.geojson")
     # The first two points lie in the overlap: nearest representative point wins.
     assert r.frames["households"]["community_id"].tolist() == ["C1", "C2", "C1", "C2"]
     out = tmp_path / "x"
-    assert main(["convert", str(BAD / "hh_nonpositive.csv"), str(out / "h.geojson"),
-                 "-q"]) == 2
+    assert main(["convert", str(BAD / "hh_nonpositive.csv"), str(out / "h.geojson"), "-q"]) == 2
     assert not out.exists()
     assert main(["convert", str(BAD / "hh_good.csv"), str(out / "h.txt"), "-q"]) == 2
     assert not any(out.iterdir()) if out.exists() else True

@@ -75,13 +75,21 @@ PARTITION_OK = [
 ]
 
 
-@pytest.mark.parametrize("hh,comm,extra,warning", PARTITION_OK,
-                         ids=[f"{c[0]}+{c[1]}" for c in PARTITION_OK])
-def test_partition_repairs_and_keeps_every_household(tmp_path, capsys, recwarn, hh, comm, extra,
-                                                     warning):
+@pytest.mark.parametrize("hh,comm,extra,warning", PARTITION_OK, ids=[f"{c[0]}+{c[1]}" for c in PARTITION_OK])
+def test_partition_repairs_and_keeps_every_household(tmp_path, capsys, recwarn, hh, comm, extra, warning):
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / hh, "--communities", BAD / comm,
-                    "--out", out, *BAND, *extra)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / hh,
+        "--communities",
+        BAD / comm,
+        "--out",
+        out,
+        *BAND,
+        *extra,
+    )
     assert rc == 0, text
     if warning:
         assert _warned(recwarn, warning), [str(w.message) for w in recwarn]
@@ -99,8 +107,9 @@ def test_partition_repairs_and_keeps_every_household(tmp_path, capsys, recwarn, 
     assert per_grid.to_dict() == grids.set_index("grid_id")["households"].to_dict()
     # Per community: the grids of a community hold exactly the households that lie in it.
     per_comm = grids.groupby("community_id")["households"].sum()
-    by_prefix = assigned.assign(c=assigned["grid_id"].str.rsplit("-", n=1).str[0]) \
-        .groupby("c")["households"].sum()
+    by_prefix = (
+        assigned.assign(c=assigned["grid_id"].str.rsplit("-", n=1).str[0]).groupby("c")["households"].sum()
+    )
     assert per_comm.to_dict() == by_prefix.to_dict()
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["total"]["households"] == int(src["households"].sum())
@@ -108,8 +117,17 @@ def test_partition_repairs_and_keeps_every_household(tmp_path, capsys, recwarn, 
 
 def test_gcj02_without_coords_is_an_error_that_suggests_coords(tmp_path, capsys):
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / "hh_gcj02.csv", "--communities",
-                    BAD / COMM, "--out", out, *BAND)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / "hh_gcj02.csv",
+        "--communities",
+        BAD / COMM,
+        "--out",
+        out,
+        *BAND,
+    )
     assert rc == 2, text
     assert "--coords gcj02" in text and "rows 2, 3, 4" in text
     assert not out.exists()
@@ -117,8 +135,17 @@ def test_gcj02_without_coords_is_an_error_that_suggests_coords(tmp_path, capsys)
 
 def test_bowtie_repair_keeps_the_shape_and_grids_tile_it(tmp_path, capsys):
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / "hh_in_bowtie.csv", "--communities",
-                    BAD / "comm_bowtie.geojson", "--out", out, *BAND)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / "hh_in_bowtie.csv",
+        "--communities",
+        BAD / "comm_bowtie.geojson",
+        "--out",
+        out,
+        *BAND,
+    )
     assert rc == 0, text
     grids = gpd.read_file(out / "grids.geojson").to_crs(32649)
     comm = gpd.read_file(BAD / "comm_bowtie.geojson")
@@ -134,8 +161,17 @@ def test_bowtie_repair_keeps_the_shape_and_grids_tile_it(tmp_path, capsys):
 @pytest.mark.parametrize("comm_file", ["comm_multipolygon.geojson", "comm_holes.geojson"])
 def test_multipart_and_holed_communities_are_tiled_by_their_grids(tmp_path, capsys, comm_file):
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
-                    BAD / comm_file, "--out", out, *BAND)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / "hh_good.csv",
+        "--communities",
+        BAD / comm_file,
+        "--out",
+        out,
+        *BAND,
+    )
     assert rc == 0, text
     grids = gpd.read_file(out / "grids.geojson").to_crs(32649)
     comm = gpd.read_file(BAD / comm_file).to_crs(32649)
@@ -150,13 +186,21 @@ def test_overlap_households_follow_the_validate_rule(tmp_path, capsys):
     from gridplan.io.validate import validate_inputs
 
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / "hh_in_overlap.csv",
-                    "--communities", BAD / "comm_overlap.geojson", "--out", out, *BAND)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / "hh_in_overlap.csv",
+        "--communities",
+        BAD / "comm_overlap.geojson",
+        "--out",
+        out,
+        *BAND,
+    )
     assert rc == 0, text
     assigned = gpd.read_file(out / "households.geojson")
     got = assigned["grid_id"].str.rsplit("-", n=1).str[0].tolist()
-    checked = validate_inputs(households=BAD / "hh_in_overlap.csv",
-                              communities=BAD / "comm_overlap.geojson")
+    checked = validate_inputs(households=BAD / "hh_in_overlap.csv", communities=BAD / "comm_overlap.geojson")
     assert got == checked.frames["households"]["community_id"].tolist()
 
 
@@ -165,8 +209,7 @@ def test_overlap_households_follow_the_validate_rule(tmp_path, capsys):
 # (households, communities, extra, texts the message must contain)
 PARTITION_ERRORS = [
     ("hh_metres.geojson", COMM, [], ["hh_metres.geojson", "metres", "Fix:"]),
-    ("hh_nan_coords.csv", COMM, [],
-     ["hh_nan_coords.csv", "column 'geometry'", "rows 4, 7", "Fix:"]),
+    ("hh_nan_coords.csv", COMM, [], ["hh_nan_coords.csv", "column 'geometry'", "rows 4, 7", "Fix:"]),
     ("hh_null_geometry.geojson", COMM, [], ["hh_null_geometry.geojson", "rows 2", "Fix:"]),
     ("hh_empty_geometry.geojson", COMM, [], ["hh_empty_geometry.geojson", "rows 2", "Fix:"]),
     ("hh_header_only.csv", COMM, [], ["hh_header_only.csv", "0 rows", "Fix:"]),
@@ -175,26 +218,43 @@ PARTITION_ERRORS = [
     ("garbage.geojson", COMM, [], ["garbage.geojson", "Fix:"]),
     # Households outside every community (more than COMMUNITY_SNAP_M): partition refuses them
     # with their rows rather than planning without them (validate lists them in rejects.csv).
-    ("hh_far_outside.csv", COMM, [], ["households", "outside every community", "rows 1, 7",
-                                      "Fix:"]),
+    ("hh_far_outside.csv", COMM, [], ["households", "outside every community", "rows 1, 7", "Fix:"]),
     ("hh_in_hole.csv", "comm_holes.geojson", [], ["outside every community", "rows 0", "Fix:"]),
     ("hh_in_gap.csv", "comm_gap.geojson", [], ["outside every community", "rows 0", "Fix:"]),
-    ("hh_good.csv", "comm_dup_ids.geojson", [],
-     ["comm_dup_ids.geojson", "column 'community_id'", "rows 1, 2", "Fix:"]),
+    (
+        "hh_good.csv",
+        "comm_dup_ids.geojson",
+        [],
+        ["comm_dup_ids.geojson", "column 'community_id'", "rows 1, 2", "Fix:"],
+    ),
     ("hh_good.csv", "comm_no_id.geojson", [], ["comm_no_id.geojson", "community_id", "Fix:"]),
     ("hh_good.csv", "comm_empty.geojson", [], ["comm_empty.geojson", "0 rows", "Fix:"]),
-    ("hh_good.csv", "comm_noprj_metres.zip", ["--map", "community_id=SQBM"],
-     ["comm_noprj_metres.zip", "Fix:"]),
+    (
+        "hh_good.csv",
+        "comm_noprj_metres.zip",
+        ["--map", "community_id=SQBM"],
+        ["comm_noprj_metres.zip", "Fix:"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("hh,comm,extra,texts", PARTITION_ERRORS,
-                         ids=[f"{c[0]}+{c[1]}" for c in PARTITION_ERRORS])
-def test_partition_errors_name_the_problem_and_write_nothing(tmp_path, capsys, hh, comm, extra,
-                                                             texts):
+@pytest.mark.parametrize(
+    "hh,comm,extra,texts", PARTITION_ERRORS, ids=[f"{c[0]}+{c[1]}" for c in PARTITION_ERRORS]
+)
+def test_partition_errors_name_the_problem_and_write_nothing(tmp_path, capsys, hh, comm, extra, texts):
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / hh, "--communities", BAD / comm,
-                    "--out", out, *BAND, *extra)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / hh,
+        "--communities",
+        BAD / comm,
+        "--out",
+        out,
+        *BAND,
+        *extra,
+    )
     assert rc == 2, text
     for t in texts:
         assert t in text, (t, text)
@@ -204,28 +264,46 @@ def test_partition_errors_name_the_problem_and_write_nothing(tmp_path, capsys, h
 
 def test_an_error_leaves_previous_outputs_untouched(tmp_path, capsys):
     out = tmp_path / "out"
-    rc, _ = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
-                 BAD / COMM, "--out", out, *BAND)
+    rc, _ = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / "hh_good.csv",
+        "--communities",
+        BAD / COMM,
+        "--out",
+        out,
+        *BAND,
+    )
     assert rc == 0
     before = _files(out)
     for hh in ("hh_nan_coords.csv", "hh_far_outside.csv"):
-        rc, _ = _run(capsys, "partition", "--households", BAD / hh, "--communities", BAD / COMM,
-                     "--out", out, *BAND)
+        rc, _ = _run(
+            capsys, "partition", "--households", BAD / hh, "--communities", BAD / COMM, "--out", out, *BAND
+        )
         assert rc == 2
         assert _files(out) == before
 
 
 def test_community_without_households_is_flagged_not_a_crash(tmp_path, capsys):
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
-                    BAD / "comm_no_households.geojson", "--out", out, *BAND)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / "hh_good.csv",
+        "--communities",
+        BAD / "comm_no_households.geojson",
+        "--out",
+        out,
+        *BAND,
+    )
     assert rc == 0, text
     grids = gpd.read_file(out / "grids.geojson")
     assert int(grids["households"].sum()) == int(_read_hh("hh_good.csv")["households"].sum())
 
 
-SHAPEFILES = [("comm_noprj.zip", "assumed"), ("comm_gbk_cpg.zip", None),
-              ("comm_gbk_nocpg.zip", "GBK")]
+SHAPEFILES = [("comm_noprj.zip", "assumed"), ("comm_gbk_cpg.zip", None), ("comm_gbk_nocpg.zip", "GBK")]
 
 
 @pytest.mark.parametrize("comm,warning", SHAPEFILES, ids=[c[0] for c in SHAPEFILES])
@@ -234,8 +312,7 @@ def test_shapefile_communities_through_the_library(comm, warning):
 
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        communities = io.read_communities(BAD / comm, columns={"community_id": "SQBM",
-                                                               "name": "SQMC"})
+        communities = io.read_communities(BAD / comm, columns={"community_id": "SQBM", "name": "SQMC"})
     if warning:
         assert _warned(rec, warning), [str(w.message) for w in rec]
     hh = _read_hh("hh_good.csv")
@@ -246,8 +323,18 @@ def test_shapefile_communities_through_the_library(comm, warning):
 
 def test_shapefile_communities_with_map_through_the_cli(tmp_path, capsys):
     out = tmp_path / "out"
-    rc, text = _run(capsys, "partition", "--households", BAD / "hh_good.csv", "--communities",
-                    BAD / "comm_gbk_cpg.zip", "--out", out, *BAND, *SHP_MAP)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        BAD / "hh_good.csv",
+        "--communities",
+        BAD / "comm_gbk_cpg.zip",
+        "--out",
+        out,
+        *BAND,
+        *SHP_MAP,
+    )
     assert rc == 0, text
     grids = gpd.read_file(out / "grids.geojson")
     assert set(grids["community_name"]) == {"解放路社区", "墨池巷社区"}
@@ -255,11 +342,24 @@ def test_shapefile_communities_with_map_through_the_cli(tmp_path, capsys):
 
 # --- coverage and site: network and facility cases ------------------------------------------------
 
-def _coverage(capsys, out, hh="hh_good.csv", fac="fac_good.geojson", net="net_good.geojson",
-              *extra):
-    return _run(capsys, "coverage", "--households", BAD / hh, "--facilities", BAD / fac,
-                "--network", BAD / net, "--communities", BAD / COMM, "--out", out,
-                "--no-isochrones", *extra)
+
+def _coverage(capsys, out, hh="hh_good.csv", fac="fac_good.geojson", net="net_good.geojson", *extra):
+    return _run(
+        capsys,
+        "coverage",
+        "--households",
+        BAD / hh,
+        "--facilities",
+        BAD / fac,
+        "--network",
+        BAD / net,
+        "--communities",
+        BAD / COMM,
+        "--out",
+        out,
+        "--no-isochrones",
+        *extra,
+    )
 
 
 def _check_coverage_totals(out: Path, src: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict]:
@@ -287,8 +387,7 @@ def test_coverage_good_case(tmp_path, capsys):
 
 def test_coverage_disconnected_network_reports_unreachable_households(tmp_path, capsys):
     out = tmp_path / "o"
-    rc, text = _coverage(capsys, out, "hh_good.csv", "fac_west_only.geojson",
-                         "net_disconnected.geojson")
+    rc, text = _coverage(capsys, out, "hh_good.csv", "fac_west_only.geojson", "net_disconnected.geojson")
     assert rc == 0, text
     hh, report = _check_coverage_totals(out, _read_hh("hh_good.csv"))
     east = hh["community_id"] == "C2"
@@ -344,8 +443,7 @@ def test_coverage_counts_households_outside_communities(tmp_path, capsys):
     rc, text = _coverage(capsys, out, "hh_far_outside.csv")
     assert rc == 0, text
     src = _read_hh("hh_far_outside.csv")
-    table = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig", dtype={"id": str},
-                        keep_default_na=False)
+    table = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig", dtype={"id": str}, keep_default_na=False)
     assert "nan" not in set(table.loc[table["level"] == "community", "id"])
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["households_outside_communities"] == int(src["households"].iloc[[1, 7]].sum())
@@ -361,21 +459,37 @@ def test_coverage_warns_about_gcj02_points(tmp_path, capsys, recwarn):
 NET_FAC_ERRORS = [
     ("coverage", "fac_none.geojson", "net_good.geojson", ["fac_none.geojson", "0 rows", "Fix:"]),
     ("site", "fac_none.geojson", "net_good.geojson", ["fac_none.geojson", "0 rows", "Fix:"]),
-    ("coverage", "fac_dup_ids.geojson", "net_good.geojson",
-     ["fac_dup_ids.geojson", "facility_id", "rows 2, 3", "Fix:"]),
+    (
+        "coverage",
+        "fac_dup_ids.geojson",
+        "net_good.geojson",
+        ["fac_dup_ids.geojson", "facility_id", "rows 2, 3", "Fix:"],
+    ),
     ("coverage", "fac_unknown_kind.geojson", "net_good.geojson", ["kind", "rows 2", "clinic"]),
     ("coverage", "fac_good.geojson", "garbage.geojson", ["garbage.geojson", "Fix:"]),
     ("site", "fac_good.geojson", "garbage.geojson", ["garbage.geojson", "Fix:"]),
 ]
 
 
-@pytest.mark.parametrize("cmd,fac,net,texts", NET_FAC_ERRORS,
-                         ids=[f"{c[0]}:{c[1]}+{c[2]}" for c in NET_FAC_ERRORS])
+@pytest.mark.parametrize(
+    "cmd,fac,net,texts", NET_FAC_ERRORS, ids=[f"{c[0]}:{c[1]}+{c[2]}" for c in NET_FAC_ERRORS]
+)
 def test_network_and_facility_errors(tmp_path, capsys, cmd, fac, net, texts):
     out = tmp_path / "o"
     extra = ["--add", "1"] if cmd == "site" else ["--no-isochrones"]
-    rc, text = _run(capsys, cmd, "--households", BAD / "hh_good.csv", "--facilities", BAD / fac,
-                    "--network", BAD / net, "--out", out, *extra)
+    rc, text = _run(
+        capsys,
+        cmd,
+        "--households",
+        BAD / "hh_good.csv",
+        "--facilities",
+        BAD / fac,
+        "--network",
+        BAD / net,
+        "--out",
+        out,
+        *extra,
+    )
     assert rc == 2, text
     for t in texts:
         assert t in text, (t, text)
@@ -383,15 +497,31 @@ def test_network_and_facility_errors(tmp_path, capsys, cmd, fac, net, texts):
 
 
 def _site(capsys, out, fac, net, *extra):
-    return _run(capsys, "site", "--households", BAD / "hh_good.csv", "--facilities", BAD / fac,
-                "--network", BAD / net, "--out", out, "--add", "1", *extra)
+    return _run(
+        capsys,
+        "site",
+        "--households",
+        BAD / "hh_good.csv",
+        "--facilities",
+        BAD / fac,
+        "--network",
+        BAD / net,
+        "--out",
+        out,
+        "--add",
+        "1",
+        *extra,
+    )
 
 
-@pytest.mark.parametrize("fac,net,uncovered", [
-    ("fac_west_only.geojson", "net_disconnected.geojson", "C2"),
-    ("fac_far_from_network.geojson", "net_good.geojson", None),
-    ("fac_stations_only.geojson", "net_good.geojson", "all"),
-])
+@pytest.mark.parametrize(
+    "fac,net,uncovered",
+    [
+        ("fac_west_only.geojson", "net_disconnected.geojson", "C2"),
+        ("fac_far_from_network.geojson", "net_good.geojson", None),
+        ("fac_stations_only.geojson", "net_good.geojson", "all"),
+    ],
+)
 def test_site_handles_network_and_facility_cases(tmp_path, capsys, fac, net, uncovered):
     out = tmp_path / "o"
     rc, text = _site(capsys, out, fac, net)

@@ -29,12 +29,13 @@ def _geodesic_area(geoms) -> np.ndarray:
 def test_households_from_footprints_formula():
     # 20 m x 30 m (600 m²) boxes near Yichang, as degrees.
     dx, dy = 20 / 95_600, 30 / 110_900
-    boxes = [shapely.box(111.28 + i * 0.001, 30.70, 111.28 + i * 0.001 + dx, 30.70 + dy)
-             for i in range(4)]
+    boxes = [shapely.box(111.28 + i * 0.001, 30.70, 111.28 + i * 0.001 + dx, 30.70 + dy) for i in range(4)]
     tiny = shapely.box(111.29, 30.70, 111.29 + 5 / 95_600, 30.70 + 5 / 110_900)
-    b = gpd.GeoDataFrame({"levels": [6, None, 18, 3, 2],
-                          "households": [None, None, None, 7, None]},
-                         geometry=boxes + [tiny], crs=4326)
+    b = gpd.GeoDataFrame(
+        {"levels": [6, None, 18, 3, 2], "households": [None, None, None, 7, None]},
+        geometry=boxes + [tiny],
+        crs=4326,
+    )
     b["building_id"] = [f"b{i}" for i in range(5)]
     got = households_from_buildings(b)
     area = _geodesic_area(b.geometry)
@@ -75,8 +76,11 @@ def test_osm_buildings_match_independent_reading(nanjing):
     assert sorted(ids) == ours_all["building_id"].tolist()
     kind = bld["building"].to_numpy(dtype=object)
     generic = np.isin(kind, list(GENERIC_BUILDING_TAGS))
-    in_zone = gpd.sjoin(gpd.GeoDataFrame(geometry=bld.representative_point(), crs=4326),
-                        zones[["geometry"]], predicate="intersects").index.unique()
+    in_zone = gpd.sjoin(
+        gpd.GeoDataFrame(geometry=bld.representative_point(), crs=4326),
+        zones[["geometry"]],
+        predicate="intersects",
+    ).index.unique()
     resi = np.isin(kind, list(RESIDENTIAL_BUILDING_TAGS)) | (generic & bld.index.isin(in_zone))
     expect_ids = sorted(np.array(ids)[resi])
     assert ours["building_id"].tolist() == expect_ids

@@ -30,11 +30,16 @@ def small(tmp_path_factory):
     hh = gpd.read_file(DATA / "households" / "households.geojson")
     hh = hh[hh.within(comm.geometry.iloc[0].buffer(-1e-5))].reset_index(drop=True)
     comm.to_file(folder / "comm.geojson")
-    table = pd.DataFrame({"经度": hh.geometry.x.round(7), "纬度": hh.geometry.y.round(7),
-                          "总户数": hh["households"], "楼栋": hh["building_id"]})
+    table = pd.DataFrame(
+        {
+            "经度": hh.geometry.x.round(7),
+            "纬度": hh.geometry.y.round(7),
+            "总户数": hh["households"],
+            "楼栋": hh["building_id"],
+        }
+    )
     with pd.ExcelWriter(folder / "hh.xlsx") as xw:
-        pd.DataFrame([["某街道住户统计表"], ["2026年11月"]]).to_excel(xw, header=False,
-                                                                  index=False)
+        pd.DataFrame([["某街道住户统计表"], ["2026年11月"]]).to_excel(xw, header=False, index=False)
         table.to_excel(xw, startrow=2, index=False)
     return {"folder": folder, "total": int(hh["households"].sum()), "rows": len(hh)}
 
@@ -47,9 +52,21 @@ def _run(capsys, *args) -> tuple[int, str]:
 
 def test_partition_maps_a_count_column_below_title_rows(tmp_path, capsys, small):
     f = small["folder"]
-    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx",
-                    "--communities", f / "comm.geojson", "--map", "households=总户数,building_id=楼栋",
-                    "--out", tmp_path / "out", "--jobs", "1", "-q")
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        f / "hh.xlsx",
+        "--communities",
+        f / "comm.geojson",
+        "--map",
+        "households=总户数,building_id=楼栋",
+        "--out",
+        tmp_path / "out",
+        "--jobs",
+        "1",
+        "-q",
+    )
     assert rc == 0, text
     report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
     assert report["total"]["households"] == small["total"] != small["rows"]
@@ -57,10 +74,22 @@ def test_partition_maps_a_count_column_below_title_rows(tmp_path, capsys, small)
 
 def test_coverage_maps_a_count_column_below_title_rows(tmp_path, capsys, small):
     f = small["folder"]
-    rc, text = _run(capsys, "coverage", "--households", f / "hh.xlsx",
-                    "--facilities", DATA / "facilities" / "facilities.geojson",
-                    "--network", DATA / "network" / "walk.geojson", "--no-isochrones",
-                    "--map", "households=总户数", "--out", tmp_path / "cov", "-q")
+    rc, text = _run(
+        capsys,
+        "coverage",
+        "--households",
+        f / "hh.xlsx",
+        "--facilities",
+        DATA / "facilities" / "facilities.geojson",
+        "--network",
+        DATA / "network" / "walk.geojson",
+        "--no-isochrones",
+        "--map",
+        "households=总户数",
+        "--out",
+        tmp_path / "cov",
+        "-q",
+    )
     assert rc == 0, text
     report = json.loads((tmp_path / "cov" / "report.json").read_text("utf-8"))
     assert report["households"] == small["total"]
@@ -69,13 +98,29 @@ def test_coverage_maps_a_count_column_below_title_rows(tmp_path, capsys, small):
 @pytest.mark.parametrize("command", ["partition", "coverage", "validate"])
 def test_a_mapping_that_matches_nothing_stops(tmp_path, capsys, small, command):
     f = small["folder"]
-    extra = {"partition": ["--communities", f / "comm.geojson"],
-             "coverage": ["--facilities", DATA / "facilities" / "facilities.geojson",
-                          "--network", DATA / "network" / "walk.geojson"],
-             "validate": ["--communities", f / "comm.geojson"]}[command]
+    extra = {
+        "partition": ["--communities", f / "comm.geojson"],
+        "coverage": [
+            "--facilities",
+            DATA / "facilities" / "facilities.geojson",
+            "--network",
+            DATA / "network" / "walk.geojson",
+        ],
+        "validate": ["--communities", f / "comm.geojson"],
+    }[command]
     out = tmp_path / "out"
-    rc, text = _run(capsys, command, "--households", f / "hh.xlsx", *extra,
-                    "--map", "households=户数合计", "--out", out, "-q")
+    rc, text = _run(
+        capsys,
+        command,
+        "--households",
+        f / "hh.xlsx",
+        *extra,
+        "--map",
+        "households=户数合计",
+        "--out",
+        out,
+        "-q",
+    )
     assert rc == 2
     assert "户数合计" in text and "hh.xlsx" in text
     assert "Traceback" not in text
@@ -91,11 +136,20 @@ def test_coords_can_name_one_file(tmp_path, capsys, small):
     hh = DATA / "households" / "households.geojson"
     net = DATA / "network" / "walk.geojson"
     args = ["coverage", "--households", hh, "--network", net, "--no-isochrones", "-q"]
-    rc, text = _run(capsys, *args, "--facilities", DATA / "facilities" / "facilities.geojson",
-                    "--out", tmp_path / "clean")
+    rc, text = _run(
+        capsys, *args, "--facilities", DATA / "facilities" / "facilities.geojson", "--out", tmp_path / "clean"
+    )
     assert rc == 0, text
-    rc, text = _run(capsys, *args, "--facilities", tmp_path / "fac_gcj02.geojson",
-                    "--coords", "facilities=gcj02", "--out", tmp_path / "mixed")
+    rc, text = _run(
+        capsys,
+        *args,
+        "--facilities",
+        tmp_path / "fac_gcj02.geojson",
+        "--coords",
+        "facilities=gcj02",
+        "--out",
+        tmp_path / "mixed",
+    )
     assert rc == 0, text
     a = gpd.read_file(tmp_path / "clean" / "households.geojson")
     b = gpd.read_file(tmp_path / "mixed" / "households.geojson")
@@ -106,8 +160,14 @@ def test_coords_can_name_one_file(tmp_path, capsys, small):
 
 
 def test_bad_coords_option_stops(tmp_path, capsys):
-    rc, text = _run(capsys, "validate", "--households", DATA / "households" / "households.geojson",
-                    "--coords", "households=amap")
+    rc, text = _run(
+        capsys,
+        "validate",
+        "--households",
+        DATA / "households" / "households.geojson",
+        "--coords",
+        "households=amap",
+    )
     assert rc == 2 and "--coords" in text and "Traceback" not in text
 
 
@@ -117,21 +177,50 @@ def test_csv_in_gauss_kruger_metres_with_crs(tmp_path, capsys, small):
     table = pd.read_excel(f / "hh.xlsx", skiprows=2)
     pts = gpd.GeoSeries(gpd.points_from_xy(table["经度"], table["纬度"]), crs=4326).to_crs(4545)
     pd.DataFrame({"X": pts.x.round(3), "Y": pts.y.round(3), "户数": table["总户数"]}).to_csv(
-        tmp_path / "hh_gk.csv", index=False)
+        tmp_path / "hh_gk.csv", index=False
+    )
     common = ["--communities", f / "comm.geojson", "--jobs", "1", "-q"]
-    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx", "--map", "households=总户数",
-                    "--out", tmp_path / "a", *common)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        f / "hh.xlsx",
+        "--map",
+        "households=总户数",
+        "--out",
+        tmp_path / "a",
+        *common,
+    )
     assert rc == 0, text
-    rc, text = _run(capsys, "partition", "--households", tmp_path / "hh_gk.csv",
-                    "--map", "lon=X,lat=Y", "--crs", "households=EPSG:4545",
-                    "--out", tmp_path / "b", *common)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        tmp_path / "hh_gk.csv",
+        "--map",
+        "lon=X,lat=Y",
+        "--crs",
+        "households=EPSG:4545",
+        "--out",
+        tmp_path / "b",
+        *common,
+    )
     assert rc == 0, text
     a = json.loads((tmp_path / "a" / "report.json").read_text("utf-8"))["total"]
     b = json.loads((tmp_path / "b" / "report.json").read_text("utf-8"))["total"]
     assert (a["households"], a["grids"]) == (b["households"], b["grids"])
     # without --crs the metres are refused as coordinates, never planned
-    rc, text = _run(capsys, "partition", "--households", tmp_path / "hh_gk.csv",
-                    "--map", "lon=X,lat=Y", "--out", tmp_path / "c", *common)
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        tmp_path / "hh_gk.csv",
+        "--map",
+        "lon=X,lat=Y",
+        "--out",
+        tmp_path / "c",
+        *common,
+    )
     assert rc == 2 and not (tmp_path / "c").exists()
 
 
@@ -142,14 +231,40 @@ def test_geopackage_layer_is_picked_by_geometry_or_named(tmp_path, capsys, small
     streets.to_file(gpkg, layer="道路", driver="GPKG")
     gpd.read_file(f / "comm.geojson").to_file(gpkg, layer="社区边界", driver="GPKG")
     out = tmp_path / "out"
-    rc, text = _run(capsys, "validate", "--households", f / "hh.xlsx", "--communities", gpkg,
-                    "--map", "households=总户数")
+    rc, text = _run(
+        capsys, "validate", "--households", f / "hh.xlsx", "--communities", gpkg, "--map", "households=总户数"
+    )
     assert rc == 0, text  # the only polygon layer is the communities' one
     gpd.read_file(f / "comm.geojson").to_file(gpkg, layer="旧边界", driver="GPKG")
-    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx", "--communities", gpkg,
-                    "--map", "households=总户数", "--out", out, "-q")
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        f / "hh.xlsx",
+        "--communities",
+        gpkg,
+        "--map",
+        "households=总户数",
+        "--out",
+        out,
+        "-q",
+    )
     assert rc == 2 and "社区边界" in text and "旧边界" in text and "--layer" in text
-    rc, text = _run(capsys, "partition", "--households", f / "hh.xlsx", "--communities", gpkg,
-                    "--layer", "communities=社区边界", "--map", "households=总户数",
-                    "--out", out, "-q", "--jobs", "1")
+    rc, text = _run(
+        capsys,
+        "partition",
+        "--households",
+        f / "hh.xlsx",
+        "--communities",
+        gpkg,
+        "--layer",
+        "communities=社区边界",
+        "--map",
+        "households=总户数",
+        "--out",
+        out,
+        "-q",
+        "--jobs",
+        "1",
+    )
     assert rc == 0, text

@@ -26,18 +26,34 @@ def _gdf(cols, xy, crs=CRS):
 @pytest.fixture(scope="module")
 def line_net():
     # a 3 km street along x with a 1 km side street at x=1500
-    lines = gpd.GeoDataFrame({"highway": ["residential", "footway"]}, geometry=shapely.from_wkt(
-        ["LINESTRING (0 0, 1500 0, 3000 0)", "LINESTRING (1500 0, 1500 1000)"]), crs=CRS)
+    lines = gpd.GeoDataFrame(
+        {"highway": ["residential", "footway"]},
+        geometry=shapely.from_wkt(["LINESTRING (0 0, 1500 0, 3000 0)", "LINESTRING (1500 0, 1500 1000)"]),
+        crs=CRS,
+    )
     return network_from_lines(lines)
 
 
 @pytest.fixture(scope="module")
 def line_case(line_net):
-    fac = _gdf({"facility_id": ["A", "S"], "name": ["甲中心", "站"], "kind": ["community_centre", "station"],
-                "area_m2": [120.0, 50.0], "community_id": ["c1", "c1"]}, [[0, 0], [3000, 0]])
-    hh = _gdf({"households": [10, 20, 30, 40, 5], "population": [25, 50, np.nan, 100, 12],
-               "community_id": ["c1", "c1", "c2", "c2", "c2"]},
-              [[500, 30], [999, 0], [1001, 0], [1500, 900], [800, 700]])
+    fac = _gdf(
+        {
+            "facility_id": ["A", "S"],
+            "name": ["甲中心", "站"],
+            "kind": ["community_centre", "station"],
+            "area_m2": [120.0, 50.0],
+            "community_id": ["c1", "c1"],
+        },
+        [[0, 0], [3000, 0]],
+    )
+    hh = _gdf(
+        {
+            "households": [10, 20, 30, 40, 5],
+            "population": [25, 50, np.nan, 100, 12],
+            "community_id": ["c1", "c1", "c2", "c2", "c2"],
+        },
+        [[500, 30], [999, 0], [1001, 0], [1500, 900], [800, 700]],
+    )
     return hh, fac
 
 
@@ -46,8 +62,9 @@ def test_walk_times_on_a_line(line_net, line_case):
     r = coverage(hh, fac, line_net, isochrones=False)
     out = r.households
     # speed 4 km/h = 66.67 m/min; household 0 walks 500 m + 30 m access
-    assert np.allclose(out["walk_min"].to_numpy()[:4], np.array([530, 999, 1001, 2400]) / (4000 / 60),
-                       atol=1e-3)
+    assert np.allclose(
+        out["walk_min"].to_numpy()[:4], np.array([530, 999, 1001, 2400]) / (4000 / 60), atol=1e-3
+    )
     assert out["covered"].tolist() == [True, True, False, False, False]
     # the station does not count (kinds default to centres); the far household is off the network
     assert out["nearest_facility_id"].tolist()[:4] == ["A"] * 4
@@ -64,10 +81,16 @@ def test_walk_times_on_a_line(line_net, line_case):
 def test_summary_and_standards(line_net, line_case):
     hh, fac = line_case
     hh = hh.assign(grid_id=["c1-01", "c1-01", "c2-01", "c2-02", "c2-02"])
-    comm = gpd.GeoDataFrame({"community_id": ["c1", "c2"], "name": ["一社区", "二社区"],
-                             "street_id": ["s", "s"], "street_name": ["街道", "街道"]},
-                            geometry=[shapely.box(-100, -100, 1000, 1100), shapely.box(1000, -100, 3100, 1100)],
-                            crs=CRS)
+    comm = gpd.GeoDataFrame(
+        {
+            "community_id": ["c1", "c2"],
+            "name": ["一社区", "二社区"],
+            "street_id": ["s", "s"],
+            "street_name": ["街道", "街道"],
+        },
+        geometry=[shapely.box(-100, -100, 1000, 1100), shapely.box(1000, -100, 3100, 1100)],
+        crs=CRS,
+    )
     r = coverage(hh, fac, line_net, communities=comm, isochrones=False)
     s = r.summary.set_index(["level", "id"])
     assert s.loc[("all", "all"), "households"] == 105
@@ -124,8 +147,9 @@ def test_isochrones_are_nested_and_follow_the_network(line_net, line_case):
 
 def test_isochrone_partial_edges_from_both_ends():
     # a square block: the facility sits at a corner; the opposite side is reached from both ends
-    sq = gpd.GeoDataFrame(geometry=shapely.from_wkt(["LINESTRING (0 0, 400 0, 400 400, 0 400, 0 0)"]),
-                          crs=CRS)
+    sq = gpd.GeoDataFrame(
+        geometry=shapely.from_wkt(["LINESTRING (0 0, 400 0, 400 400, 0 400, 0 0)"]), crs=CRS
+    )
     net = network_from_lines(sq)
     fac = _gdf({"facility_id": ["F"], "kind": ["community_centre"]}, [[0, 0]])
     hh = _gdf({"households": [1, 1]}, [[200, 400], [250, 400]])
@@ -169,25 +193,51 @@ def test_written_files_are_complete_and_byte_identical(tmp_path, line_net, line_
         write_coverage(r, tmp_path / name)
         outs.append({p.name: p.read_bytes() for p in sorted((tmp_path / name).iterdir())})
     assert outs[0] == outs[1]
-    assert set(outs[0]) == {"households.geojson", "isochrones.geojson", "coverage.csv",
-                            "standards.csv", "gaps.geojson", "report.json"}
+    assert set(outs[0]) == {
+        "households.geojson",
+        "isochrones.geojson",
+        "coverage.csv",
+        "standards.csv",
+        "gaps.geojson",
+        "report.json",
+    }
     back = gpd.read_file(tmp_path / "a" / "households.geojson")
     assert len(back) == 5 and back["households"].sum() == 105
     assert {"walk_min", "nearest_facility_id", "covered", "snap_m", "off_network"} <= set(back.columns)
     csv = pd.read_csv(tmp_path / "a" / "coverage.csv", encoding="utf-8-sig")
-    assert list(csv.columns[:7]) == ["level", "id", "name", "households", "households_covered",
-                                     "share_covered", "off_network"]
+    assert list(csv.columns[:7]) == [
+        "level",
+        "id",
+        "name",
+        "households",
+        "households_covered",
+        "share_covered",
+        "off_network",
+    ]
     report = json.loads((tmp_path / "a" / "report.json").read_text(encoding="utf-8"))
     assert report["households"] == 105
 
 
 def test_sample_district_cli(tmp_path, sample_dir):
     out = tmp_path / "cov"
-    args = ["coverage", "--households", str(sample_dir / "households" / "households.geojson"),
-            "--facilities", str(sample_dir / "facilities" / "facilities.geojson"),
-            "--communities", str(sample_dir / "boundaries" / "communities.geojson"),
-            "--network", str(sample_dir / "network" / "walk.geojson"), "--out", str(out), "-q",
-            "--centre-m2-per-100", "40", "--preset", "15"]
+    args = [
+        "coverage",
+        "--households",
+        str(sample_dir / "households" / "households.geojson"),
+        "--facilities",
+        str(sample_dir / "facilities" / "facilities.geojson"),
+        "--communities",
+        str(sample_dir / "boundaries" / "communities.geojson"),
+        "--network",
+        str(sample_dir / "network" / "walk.geojson"),
+        "--out",
+        str(out),
+        "-q",
+        "--centre-m2-per-100",
+        "40",
+        "--preset",
+        "15",
+    ]
     assert main(args) == 0
     hh_in = gpd.read_file(sample_dir / "households" / "households.geojson")
     hh_out = gpd.read_file(out / "households.geojson")

@@ -45,8 +45,9 @@ def test_households_outside_communities_are_counted_not_named_nan():
     hh = netgen.random_points(LATTICE, 300, seed=5)
     fac = netgen.random_facilities(LATTICE, 3, seed=6)
     x0, y0, x1, y1 = LATTICE.total_bounds
-    comm = gpd.GeoDataFrame({"community_id": ["W"], "name": ["西"]},
-                            geometry=[shapely.box(x0, y0, (x0 + x1) / 2, y1)], crs=CRS)
+    comm = gpd.GeoDataFrame(
+        {"community_id": ["W"], "name": ["西"]}, geometry=[shapely.box(x0, y0, (x0 + x1) / 2, y1)], crs=CRS
+    )
     r = coverage(hh, fac, NET, communities=comm, isochrones=False)
     west = shapely.get_x(hh.geometry.values.to_numpy()) <= (x0 + x1) / 2
     outside = int(hh["households"].to_numpy()[~west].sum())
@@ -65,8 +66,11 @@ def test_far_centre_and_gcj02_points_warn_with_ids_rows_and_fix():
     hh = _wgs(netgen.random_points(LATTICE, 200, seed=7))
     fac = netgen.random_facilities(LATTICE, 2, seed=8)
     x0, y0, x1, y1 = LATTICE.total_bounds
-    far = gpd.GeoDataFrame({"facility_id": ["FAR"], "name": ["远"], "kind": ["community_centre"]},
-                           geometry=[shapely.Point(x1 + 2000, y1 + 2000)], crs=CRS)
+    far = gpd.GeoDataFrame(
+        {"facility_id": ["FAR"], "name": ["远"], "kind": ["community_centre"]},
+        geometry=[shapely.Point(x1 + 2000, y1 + 2000)],
+        crs=CRS,
+    )
     fac = pd.concat([fac, far], ignore_index=True)
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
@@ -79,13 +83,11 @@ def test_far_centre_and_gcj02_points_warn_with_ids_rows_and_fix():
     # the same points as Amap would give them (GCJ-02), read as WGS-84: warned, nothing dropped
     xy = shapely.get_coordinates(hh.geometry.values.to_numpy())
     gx, gy = wgs84_to_gcj02(xy[:, 0], xy[:, 1])
-    shifted = gpd.GeoDataFrame(hh.drop(columns="geometry"), geometry=shapely.points(gx, gy),
-                               crs=4326)
+    shifted = gpd.GeoDataFrame(hh.drop(columns="geometry"), geometry=shapely.points(gx, gy), crs=4326)
     # a network much smaller than the offset shows it: keep the walkways near the true points
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        r2 = coverage(shifted, fac, NET, isochrones=False, max_snap_m=30.0,
-                      files={"households": "hh.csv"})
+        r2 = coverage(shifted, fac, NET, isochrones=False, max_snap_m=30.0, files={"households": "hh.csv"})
     text = [str(w.message) for w in rec]
     off_share = r2.report["off_network_rows"] / len(hh)
     assert off_share >= 0.1
@@ -169,8 +171,11 @@ def test_isochrones_equal_the_walkways_networkx_reaches(seed):
     x0, y0, x1, y1 = LATTICE.total_bounds
     low = int(np.argmin(shapely.get_y(shapely.centroid(LINES)) + 1e6 * (shapely.length(LINES) < 60)))
     mid = shapely.line_interpolate_point(LINES[low], 0.5, normalized=True)
-    far = gpd.GeoDataFrame({"facility_id": ["FAR"], "name": ["远"], "kind": ["community_centre"]},
-                           geometry=[shapely.Point(mid.x, y0 - 185.0)], crs=CRS)
+    far = gpd.GeoDataFrame(
+        {"facility_id": ["FAR"], "name": ["远"], "kind": ["community_centre"]},
+        geometry=[shapely.Point(mid.x, y0 - 185.0)],
+        crs=CRS,
+    )
     fac = pd.concat([netgen.random_facilities(LATTICE, 3, seed=seed), far], ignore_index=True)
     minutes = (3.0, 6.0, 9.0)
     buffer_m = 20.0
@@ -204,9 +209,16 @@ def test_isochrones_equal_the_walkways_networkx_reaches(seed):
 
 
 def test_cli_shows_progress_and_warnings_unless_quiet(tmp_path, capsys, recwarn):
-    args = ["coverage", "--households", str(BAD / "hh_good.csv"), "--facilities",
-            str(BAD / "fac_far_from_network.geojson"), "--network", str(BAD / "net_good.geojson"),
-            "--out"]
+    args = [
+        "coverage",
+        "--households",
+        str(BAD / "hh_good.csv"),
+        "--facilities",
+        str(BAD / "fac_far_from_network.geojson"),
+        "--network",
+        str(BAD / "net_good.geojson"),
+        "--out",
+    ]
     assert main(args + [str(tmp_path / "a")]) == 0
     err = capsys.readouterr().err
     assert "snapping" in err and "walking network" in err and "isochrones" in err

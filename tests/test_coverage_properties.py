@@ -16,32 +16,35 @@ from gridplan.network.isochrones import isochrones
 LINES = netgen.lattice_network(12, 10, seed=5, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)
 X0, Y0, X1, Y1 = LINES.total_bounds
-SETTINGS = settings(max_examples=15, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 coords = st.tuples(st.floats(X0 - 300, X1 + 300), st.floats(Y0 - 300, Y1 + 300))
 
 
 def _households(points, counts):
     xy = np.asarray(points, dtype=float)
-    return gpd.GeoDataFrame({"households": counts,
-                             "community_id": np.where(xy[:, 0] < (X0 + X1) / 2, "west", "east")},
-                            geometry=shapely.points(xy), crs=NET.crs)
+    return gpd.GeoDataFrame(
+        {"households": counts, "community_id": np.where(xy[:, 0] < (X0 + X1) / 2, "west", "east")},
+        geometry=shapely.points(xy),
+        crs=NET.crs,
+    )
 
 
 def _facilities(points):
-    return gpd.GeoDataFrame({"facility_id": [f"F{i}" for i in range(len(points))],
-                             "kind": "community_centre"},
-                            geometry=shapely.points(np.asarray(points, dtype=float).reshape(-1, 2)),
-                            crs=NET.crs)
+    return gpd.GeoDataFrame(
+        {"facility_id": [f"F{i}" for i in range(len(points))], "kind": "community_centre"},
+        geometry=shapely.points(np.asarray(points, dtype=float).reshape(-1, 2)),
+        crs=NET.crs,
+    )
 
 
 households_st = st.lists(st.tuples(coords, st.integers(1, 60)), min_size=1, max_size=60)
 
 
 @SETTINGS
-@given(hh=households_st, fac=st.lists(coords, min_size=1, max_size=5), extra=coords,
-       minutes=st.floats(2, 20))
+@given(hh=households_st, fac=st.lists(coords, min_size=1, max_size=5), extra=coords, minutes=st.floats(2, 20))
 def test_adding_a_centre_never_lowers_coverage(hh, fac, extra, minutes):
     h = _households([p for p, _ in hh], [c for _, c in hh])
     before = coverage(h, _facilities(fac), NET, minutes=minutes, isochrones=False).households
@@ -89,8 +92,10 @@ def test_households_are_conserved(hh, fac):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(fac=st.lists(coords, min_size=1, max_size=3),
-       minutes=st.lists(st.floats(1, 20), min_size=2, max_size=4, unique=True))
+@given(
+    fac=st.lists(coords, min_size=1, max_size=3),
+    minutes=st.lists(st.floats(1, 20), min_size=2, max_size=4, unique=True),
+)
 def test_isochrones_are_nested(fac, minutes):
     iso = isochrones(NET, _facilities(fac), minutes=minutes, max_snap_m=300.0)
     for _fid, g in iso.groupby("facility_id"):

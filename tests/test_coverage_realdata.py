@@ -41,8 +41,10 @@ def test_nanjing_network_loads_with_pyosmium(nanjing):
 def test_nanjing_walk_times_equal_networkx(nanjing):
     hh = _random(nanjing, 1500, seed=1, margin=200)
     fac = _random(nanjing, 12, seed=2)
-    got = nanjing.nearest(nanjing.snap(gpd.GeoSeries(fac, crs=nanjing.crs), 300.0),
-                          nanjing.snap(gpd.GeoSeries(hh, crs=nanjing.crs), 300.0))["dist_m"].to_numpy()
+    got = nanjing.nearest(
+        nanjing.snap(gpd.GeoSeries(fac, crs=nanjing.crs), 300.0),
+        nanjing.snap(gpd.GeoSeries(hh, crs=nanjing.crs), 300.0),
+    )["dist_m"].to_numpy()
     ref = walk_reference(nanjing.edges, hh, fac, 300.0)
     assert (np.isnan(got) == np.isnan(ref)).all()
     assert np.nanmax(np.abs(got - ref)) < 0.01
@@ -52,11 +54,20 @@ def test_nanjing_walk_times_equal_networkx(nanjing):
 def test_nanjing_coverage_end_to_end(nanjing, tmp_path):
     from gridplan.access.coverage import write_coverage
 
-    hh = gpd.GeoDataFrame({"households": np.random.default_rng(3).integers(1, 80, 2000)},
-                          geometry=_random(nanjing, 2000, seed=3), crs=nanjing.crs).to_crs(4326)
-    fac = gpd.GeoDataFrame({"facility_id": [f"NJ{i}" for i in range(5)], "kind": "community_centre",
-                            "area_m2": [300.0, 450, 600, 200, 800]},
-                           geometry=_random(nanjing, 5, seed=4), crs=nanjing.crs).to_crs(4326)
+    hh = gpd.GeoDataFrame(
+        {"households": np.random.default_rng(3).integers(1, 80, 2000)},
+        geometry=_random(nanjing, 2000, seed=3),
+        crs=nanjing.crs,
+    ).to_crs(4326)
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"NJ{i}" for i in range(5)],
+            "kind": "community_centre",
+            "area_m2": [300.0, 450, 600, 200, 800],
+        },
+        geometry=_random(nanjing, 5, seed=4),
+        crs=nanjing.crs,
+    ).to_crs(4326)
     r = coverage(hh, fac, nanjing, minutes=5.0)
     assert r.report["households"] == int(hh["households"].sum())
     assert 0 < r.report["households_covered"] < r.report["households"]

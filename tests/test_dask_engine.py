@@ -64,12 +64,9 @@ def _write_partition(res, folder: Path) -> None:
 
 
 def test_partition_dask_files_identical(city, client, tmp_path):
-    kw = dict(buildings=city["buildings"], estates=city["estates"], barriers=city["barriers"],
-              seed=0)
-    local = engine.partition(city["households"], city["communities"], engine="local", n_jobs=1,
-                             **kw)
-    dask = engine.partition(city["households"], city["communities"], engine="dask",
-                            scheduler=client, **kw)
+    kw = dict(buildings=city["buildings"], estates=city["estates"], barriers=city["barriers"], seed=0)
+    local = engine.partition(city["households"], city["communities"], engine="local", n_jobs=1, **kw)
+    dask = engine.partition(city["households"], city["communities"], engine="dask", scheduler=client, **kw)
     _write_partition(local, tmp_path / "local")
     _write_partition(dask, tmp_path / "dask")
     a, b = _files(tmp_path / "local"), _files(tmp_path / "dask")
@@ -85,13 +82,20 @@ def test_partition_dask_files_identical(city, client, tmp_path):
 def test_coverage_dask_files_identical(city, net, client, tmp_path):
     from gridplan.access.coverage import write_coverage
 
-    kw = dict(communities=city["communities"], kinds=("street_centre", "community_centre"),
-              thresholds=(15,))
+    kw = dict(communities=city["communities"], kinds=("street_centre", "community_centre"), thresholds=(15,))
     local = engine.coverage(city["households"], city["facilities"], net, engine="local", **kw)
     # small tiles and a halo shorter than many walks: several tiles, and households beyond the
     # halo are searched again on the whole network
-    dask = engine.coverage(city["households"], city["facilities"], net, engine="dask",
-                           scheduler=client, tile_m=500.0, halo_m=250.0, **kw)
+    dask = engine.coverage(
+        city["households"],
+        city["facilities"],
+        net,
+        engine="dask",
+        scheduler=client,
+        tile_m=500.0,
+        halo_m=250.0,
+        **kw,
+    )
     write_coverage(local, tmp_path / "local")
     write_coverage(dask, tmp_path / "dask")
     a, b = _files(tmp_path / "local"), _files(tmp_path / "dask")
@@ -128,20 +132,35 @@ def _reference_distance(g, row, f) -> float:
 
     d_u = nx.single_source_dijkstra_path_length(g, int(row["u"]), weight="length")
     d_v = nx.single_source_dijkstra_path_length(g, int(row["v"]), weight="length")
-    ref = min(d_u.get(int(f["u"]), np.inf) + f["offset_m"],
-              d_u.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"]) + row["offset_m"]
-    ref = min(ref, min(d_v.get(int(f["u"]), np.inf) + f["offset_m"],
-                       d_v.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"])
-              + row["length_m"] - row["offset_m"])
+    ref = (
+        min(
+            d_u.get(int(f["u"]), np.inf) + f["offset_m"],
+            d_u.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"],
+        )
+        + row["offset_m"]
+    )
+    ref = min(
+        ref,
+        min(
+            d_v.get(int(f["u"]), np.inf) + f["offset_m"],
+            d_v.get(int(f["v"]), np.inf) + f["length_m"] - f["offset_m"],
+        )
+        + row["length_m"]
+        - row["offset_m"],
+    )
     if row["edge"] == f["edge"]:
         ref = min(ref, abs(row["offset_m"] - f["offset_m"]))
     return ref + row["snap_m"] + f["snap_m"]
 
 
-@settings(max_examples=examples(12), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(tile=st.floats(200.0, 2000.0), halo=st.floats(50.0, 600.0),
-       limit=st.sampled_from([math.inf, 300.0, 900.0]))
+@settings(
+    max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    tile=st.floats(200.0, 2000.0),
+    halo=st.floats(50.0, 600.0),
+    limit=st.sampled_from([math.inf, 300.0, 900.0]),
+)
 def test_tiled_nearest_equals_whole_network(net, client, snapped, tile, halo, limit):
     """Any tile size, halo and search limit: the tiled search returns the whole network's."""
     from gridplan.network import WalkNetwork
@@ -160,7 +179,8 @@ def test_tiled_nearest_equals_whole_network(net, client, snapped, tile, halo, li
     # exactly the households whose walk is longer than the halo are searched again
     free = snapped["free"]
     beyond = (hh["edge"].to_numpy() >= 0) & ~(
-        free["dist_m"].to_numpy() - hh["snap_m"].to_numpy() <= min(halo, limit))
+        free["dist_m"].to_numpy() - hh["snap_m"].to_numpy() <= min(halo, limit)
+    )
     assert rep["searched_again"] == int(beyond.sum())
     # and the distances agree with an independent search (networkx) for a few households
     rng = np.random.default_rng(int(tile))
@@ -183,13 +203,27 @@ def test_cli_engine_dask_writes_the_same_files(sample_dir, tmp_path):
     from gridplan.cli import main
 
     common = ["--households", str(sample_dir / "households" / "households.geojson")]
-    part = ["partition", *common, "--communities", str(sample_dir / "boundaries" / "communities.geojson"),
-            "--estates", str(sample_dir / "estates" / "estates.geojson"), "-q"]
+    part = [
+        "partition",
+        *common,
+        "--communities",
+        str(sample_dir / "boundaries" / "communities.geojson"),
+        "--estates",
+        str(sample_dir / "estates" / "estates.geojson"),
+        "-q",
+    ]
     for which in ("local", "dask"):
         assert main([*part, "--engine", which, "--out", str(tmp_path / f"p_{which}")]) == 0
-        cov = ["coverage", "--households", str(tmp_path / f"p_{which}" / "households.geojson"),
-               "--facilities", str(sample_dir / "facilities" / "facilities.geojson"),
-               "--network", str(sample_dir / "network" / "walk.geojson"), "-q"]
+        cov = [
+            "coverage",
+            "--households",
+            str(tmp_path / f"p_{which}" / "households.geojson"),
+            "--facilities",
+            str(sample_dir / "facilities" / "facilities.geojson"),
+            "--network",
+            str(sample_dir / "network" / "walk.geojson"),
+            "-q",
+        ]
         assert main([*cov, "--engine", which, "--out", str(tmp_path / f"c_{which}")]) == 0
     for kind in ("p", "c"):
         a, b = tmp_path / f"{kind}_local", tmp_path / f"{kind}_dask"
@@ -206,5 +240,8 @@ def test_cli_engine_dask_writes_the_same_files(sample_dir, tmp_path):
 
 def _untimed(d: dict) -> dict:
     """A report without its wall-clock entries (keys naming time or seconds), at every level."""
-    return {k: _untimed(v) if isinstance(v, dict) else v for k, v in d.items()
-            if "time" not in k and "seconds" not in k}
+    return {
+        k: _untimed(v) if isinstance(v, dict) else v
+        for k, v in d.items()
+        if "time" not in k and "seconds" not in k
+    }

@@ -29,17 +29,29 @@ def _in_process(args) -> None:
 
 def _subprocess(args, hashseed: str) -> None:
     env = {**os.environ, "PYTHONHASHSEED": hashseed}
-    proc = subprocess.run([sys.executable, "-c",
-                           "import sys; from gridplan.cli import main; sys.exit(main())",
-                           *map(str, args)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from gridplan.cli import main; sys.exit(main())",
+            *map(str, args),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 def _strip_times(obj):
     if isinstance(obj, dict):
-        return {k: _strip_times(v) for k, v in obj.items()
-                if "time" not in k.lower() and "seconds" not in k.lower()}
+        return {
+            k: _strip_times(v)
+            for k, v in obj.items()
+            if "time" not in k.lower() and "seconds" not in k.lower()
+        }
     if isinstance(obj, list):
         return [_strip_times(v) for v in obj]
     return obj
@@ -73,9 +85,28 @@ def sample(sample_dir):
 
 
 def _partition_args(s, out, jobs):
-    return ["partition", "--communities", s["communities"], "--households", s["households"],
-            "--buildings", s["buildings"], "--estates", s["estates"], "--barriers", s["barriers"],
-            "--micro-max", "100", "--seed", "3", "--jobs", jobs, "--out", out, "--quiet"]
+    return [
+        "partition",
+        "--communities",
+        s["communities"],
+        "--households",
+        s["households"],
+        "--buildings",
+        s["buildings"],
+        "--estates",
+        s["estates"],
+        "--barriers",
+        s["barriers"],
+        "--micro-max",
+        "100",
+        "--seed",
+        "3",
+        "--jobs",
+        jobs,
+        "--out",
+        out,
+        "--quiet",
+    ]
 
 
 @pytest.mark.slow
@@ -86,15 +117,23 @@ def test_partition_is_byte_identical_across_processes_and_jobs(tmp_path, sample)
     _assert_same_outputs(a, b)
     _in_process(_partition_args(sample, c, 2))
     _assert_same_outputs(a, c)
-    assert {"grids.geojson", "households.geojson", "micro_grids.geojson"} <= \
-        {p.name for p in a.iterdir()}
+    assert {"grids.geojson", "households.geojson", "micro_grids.geojson"} <= {p.name for p in a.iterdir()}
 
 
 @pytest.mark.slow
 def test_coverage_is_byte_identical(tmp_path, sample):
-    args = ["coverage", "--households", sample["households"], "--facilities",
-            sample["facilities"], "--network", sample["network"], "--communities",
-            sample["communities"], "--quiet"]
+    args = [
+        "coverage",
+        "--households",
+        sample["households"],
+        "--facilities",
+        sample["facilities"],
+        "--network",
+        sample["network"],
+        "--communities",
+        sample["communities"],
+        "--quiet",
+    ]
     _in_process(args + ["--out", tmp_path / "a"])
     _subprocess(args + ["--out", tmp_path / "b"], hashseed="777")
     _assert_same_outputs(tmp_path / "a", tmp_path / "b")
@@ -103,14 +142,28 @@ def test_coverage_is_byte_identical(tmp_path, sample):
 
 @pytest.mark.slow
 def test_site_is_byte_identical(tmp_path, sample):
-    args = ["site", "--households", sample["households"], "--facilities", sample["facilities"],
-            "--network", sample["network"], "--add", "3", "--quiet"]
+    args = [
+        "site",
+        "--households",
+        sample["households"],
+        "--facilities",
+        sample["facilities"],
+        "--network",
+        sample["network"],
+        "--add",
+        "3",
+        "--quiet",
+    ]
     _in_process(args + ["--out", tmp_path / "a"])
     _subprocess(args + ["--out", tmp_path / "b"], hashseed="4242")
     _assert_same_outputs(tmp_path / "a", tmp_path / "b")
 
 
 def test_strip_times_removes_only_clock_keys():
-    report = {"total": {"run_seconds": 1.2, "grids": 3}, "times_s": {"greedy": 0.1},
-              "time_limit_s": 30, "households": [{"seconds": 1, "n": 2}]}
+    report = {
+        "total": {"run_seconds": 1.2, "grids": 3},
+        "times_s": {"greedy": 0.1},
+        "time_limit_s": 30,
+        "households": [{"seconds": 1, "n": 2}],
+    }
     assert _strip_times(report) == {"total": {"grids": 3}, "households": [{"n": 2}]}

@@ -24,6 +24,7 @@ def district():
 
 # --- an independent RFC 7946 checker ---------------------------------------------------------
 
+
 def _ring_area(ring) -> float:
     xy = np.asarray(ring, dtype=float)
     x, y = xy[:, 0], xy[:, 1]
@@ -72,9 +73,16 @@ def rfc7946_problems(doc: dict) -> list[str]:
 
 
 def test_checker_catches_a_clockwise_exterior():
-    cw = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
-          "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [1, 0],
-                                                            [0, 0]]]}}]}
+    cw = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [1, 0], [0, 0]]]},
+            }
+        ],
+    }
     assert rfc7946_problems(cw) == ["feature 0: exterior ring not counter-clockwise"]
     cw["crs"] = {}
     assert "has a crs member" in rfc7946_problems(cw)
@@ -86,8 +94,12 @@ def _awkward_grids(district) -> gpd.GeoDataFrame:
     a = g.geometry.iloc[0]
     holed = shapely.Polygon(a.exterior.coords, [a.centroid.buffer(20, quad_segs=2).exterior.coords])
     b = g.geometry.iloc[1].bounds
-    multi = shapely.MultiPolygon([shapely.box(*b).buffer(-30, join_style="mitre"),
-                                  shapely.box(b[0] - 300, b[1], b[0] - 250, b[1] + 50)])
+    multi = shapely.MultiPolygon(
+        [
+            shapely.box(*b).buffer(-30, join_style="mitre"),
+            shapely.box(b[0] - 300, b[1], b[0] - 250, b[1] + 50),
+        ]
+    )
     geoms = g.geometry.to_numpy().copy()
     geoms[0], geoms[1] = holed, multi
     geoms = shapely.orient_polygons(geoms, exterior_cw=True)
@@ -104,8 +116,9 @@ def test_geojson_is_rfc7946_and_reads_back(district, tmp_path):
     assert list(back["grid_code"]) == list(expected["grid_code"])
     assert (back["households"].to_numpy() == expected["households"].to_numpy()).all()
     # Same shapes up to ring orientation and the 7-decimal (1 cm) precision of the file.
-    same = shapely.equals_exact(shapely.normalize(back.geometry.values),
-                                shapely.normalize(expected.geometry.values), tolerance=1e-7)
+    same = shapely.equals_exact(
+        shapely.normalize(back.geometry.values), shapely.normalize(expected.geometry.values), tolerance=1e-7
+    )
     assert same.all()
 
 
@@ -120,22 +133,41 @@ def _assert_frames_equal(back: gpd.GeoDataFrame, written: gpd.GeoDataFrame) -> N
 
 def test_geopackage_one_layer_per_level_reads_back_equal(district, tmp_path):
     facilities = gpd.GeoDataFrame(
-        {"facility_id": ["F1", "F2"], "name": ["测试社区1党群服务中心", "测试街道党群服务中心"],
-         "kind": ["community_centre", "street_centre"], "area_m2": [300.0, None]},
-        geometry=district["households"].geometry.iloc[[0, 7]].to_numpy(), crs=4326)
-    sites = gpd.GeoDataFrame({"rank": [1], "households_gained": [120],
-                              "cumulative_share_covered": [0.93]},
-                             geometry=district["households"].geometry.iloc[[50]].to_numpy(),
-                             crs=4326)
+        {
+            "facility_id": ["F1", "F2"],
+            "name": ["测试社区1党群服务中心", "测试街道党群服务中心"],
+            "kind": ["community_centre", "street_centre"],
+            "area_m2": [300.0, None],
+        },
+        geometry=district["households"].geometry.iloc[[0, 7]].to_numpy(),
+        crs=4326,
+    )
+    sites = gpd.GeoDataFrame(
+        {"rank": [1], "households_gained": [120], "cumulative_share_covered": [0.93]},
+        geometry=district["households"].geometry.iloc[[50]].to_numpy(),
+        crs=4326,
+    )
     micro = district["units"].rename(columns={"unit_id": "micro_id"}).copy()
     micro["micro_id"] = micro.groupby("grid_id").cumcount().add(1).map(lambda n: f"m-{n:02d}")
     hh = district["households"].copy()
     hh["population"] = pd.array([None] + hh["population"].tolist()[1:], dtype="Int64")
-    layers = export.export_layers(_awkward_grids(district), communities=district["communities"],
-                                  households=hh, facilities=facilities, sites=sites,
-                                  micro_grids=micro)
-    assert list(layers) == ["streets", "communities", "grids", "micro_grids", "households",
-                            "facilities", "sites"]
+    layers = export.export_layers(
+        _awkward_grids(district),
+        communities=district["communities"],
+        households=hh,
+        facilities=facilities,
+        sites=sites,
+        micro_grids=micro,
+    )
+    assert list(layers) == [
+        "streets",
+        "communities",
+        "grids",
+        "micro_grids",
+        "households",
+        "facilities",
+        "sites",
+    ]
     path = export.write_geopackage(layers, tmp_path / "plan.gpkg")
     back = export.read_geopackage(path)
     assert list(back) == list(layers)
@@ -171,10 +203,15 @@ def test_excel_report_is_chinese_and_reads_back(district, tmp_path):
 
 def test_outputs_are_byte_identical(district, tmp_path):
     def run(folder):
-        return export.export(district["grids"], communities=district["communities"],
-                             households=district["households"], gpkg=folder / "a.gpkg",
-                             xlsx=folder / "a.xlsx", geojson=folder / "a.geojson",
-                             png=folder / "a.png")
+        return export.export(
+            district["grids"],
+            communities=district["communities"],
+            households=district["households"],
+            gpkg=folder / "a.gpkg",
+            xlsx=folder / "a.xlsx",
+            geojson=folder / "a.geojson",
+            png=folder / "a.png",
+        )
 
     first, second = run(tmp_path / "1"), run(tmp_path / "2")
     digest = {k: hashlib.sha256(p.read_bytes()).hexdigest() for k, p in first.items()}
@@ -189,6 +226,7 @@ def test_bad_output_name_is_an_input_error(district, tmp_path):
 
 
 # --- codes -----------------------------------------------------------------------------------
+
 
 def test_grid_code_scheme(district):
     g = codes.grid_codes(district["grids"])
@@ -206,12 +244,18 @@ def test_carry_codes_keeps_unchanged_grids_and_numbers_new_ones(district):
     old = codes.grid_codes(district["grids"])
     # Replan community C01: grids 01 and 02 are redrawn as three grids (renumbered by the
     # replan so that ids no longer line up), the others unchanged but renumbered too.
-    rename = {"C01-01": "C01-05", "C01-02": "C01-04", "C01-03": "C01-03", "C01-04": "C01-02",
-              "C01-05": "C01-01"}
+    rename = {
+        "C01-01": "C01-05",
+        "C01-02": "C01-04",
+        "C01-03": "C01-03",
+        "C01-04": "C01-02",
+        "C01-05": "C01-01",
+    }
     units["grid_id"] = units["grid_id"].map(lambda g: rename.get(g, g))
     first_two = units["col"].isin([0, 1, 2, 3]) & (units["community_id"] == "C01")
     units.loc[first_two, "grid_id"] = units.loc[first_two, "col"].map(
-        {0: "C01-06", 1: "C01-06", 2: "C01-07", 3: "C01-08"})
+        {0: "C01-06", 1: "C01-06", 2: "C01-07", 3: "C01-08"}
+    )
     hh["grid_id"] = hh["unit"].map(units.set_index("unit_id")["grid_id"])
     new = grids_from_units(units, hh, district["communities"].to_crs(CRS_METRIC)).to_crs(4326)
     carried = codes.carry_codes(new, old, assignment=hh, previous_assignment=district["households"])
@@ -250,26 +294,40 @@ def test_replan_keeps_codes_of_unchanged_grids(sample_dir):
     from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
-    before = partition.partition(s["households"], s["communities"], buildings=s["buildings"],
-                                 estates=s["estates"], barriers=s["barriers"], seed=0)
+    before = partition.partition(
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+        seed=0,
+    )
     old = codes.grid_codes(before.grids, s["communities"])
     # 400 new households in a new tower inside the first community.
     comm = s["communities"].iloc[[0]]
     spot = comm.to_crs(comm.estimate_utm_crs()).geometry.representative_point().to_crs(4326)
-    extra = gpd.GeoDataFrame({"households": [400], "population": [1000]},
-                             geometry=spot.to_numpy(), crs=4326)
+    extra = gpd.GeoDataFrame({"households": [400], "population": [1000]}, geometry=spot.to_numpy(), crs=4326)
     hh = pd.concat([s["households"], extra], ignore_index=True)
-    after = partition.partition(hh, s["communities"], buildings=s["buildings"],
-                                estates=s["estates"], barriers=s["barriers"], seed=0,
-                                replan=before.assignment)
-    carried = codes.carry_codes(after.grids, old, assignment=after.assignment,
-                                previous_assignment=before.assignment,
-                                communities=s["communities"])
+    after = partition.partition(
+        hh,
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+        seed=0,
+        replan=before.assignment,
+    )
+    carried = codes.carry_codes(
+        after.grids,
+        old,
+        assignment=after.assignment,
+        previous_assignment=before.assignment,
+        communities=s["communities"],
+    )
     # Independently: grids whose household rows are exactly those of a previous grid.
     rows_before = before.assignment.groupby("grid_id").apply(lambda t: frozenset(t.index))
     rows_after = after.assignment.groupby("grid_id").apply(lambda t: frozenset(t.index))
-    code_of_set = {rows: old.set_index("grid_id").loc[g, "grid_code"]
-                   for g, rows in rows_before.items()}
+    code_of_set = {rows: old.set_index("grid_id").loc[g, "grid_code"] for g, rows in rows_before.items()}
     unchanged = {g: code_of_set[rows] for g, rows in rows_after.items() if rows in code_of_set}
     assert unchanged, "the replan changed every grid: nothing to check"
     by_id = carried.set_index("grid_id")
@@ -279,8 +337,7 @@ def test_replan_keeps_codes_of_unchanged_grids(sample_dir):
     n = len(before.assignment)
     moved = before.assignment["grid_id"].to_numpy() != after.assignment["grid_id"].to_numpy()[:n]
     comm_of = before.grids.set_index("grid_id")["community_id"]
-    touched = set(before.assignment.loc[moved, "grid_id"].map(comm_of)) | {
-        comm["community_id"].iloc[0]}
+    touched = set(before.assignment.loc[moved, "grid_id"].map(comm_of)) | {comm["community_id"].iloc[0]}
     calm = ~carried["community_id"].isin(touched)
     assert (carried.loc[calm, "code_status"] == "kept").all()
     new = carried["code_status"] == "new"
@@ -291,15 +348,33 @@ def test_replan_keeps_codes_of_unchanged_grids(sample_dir):
 def test_export_cli(district, tmp_path):
     from gridplan.cli import main
 
-    grids, hh, comms = (tmp_path / "grids.geojson", tmp_path / "households.geojson",
-                        tmp_path / "communities.geojson")
+    grids, hh, comms = (
+        tmp_path / "grids.geojson",
+        tmp_path / "households.geojson",
+        tmp_path / "communities.geojson",
+    )
     district["grids"].to_file(grids)
     district["households"].drop(columns=["unit"]).to_file(hh)
     district["communities"].to_file(comms)
     out = tmp_path / "out"
-    args = ["export", "--grids", str(grids), "--households", str(hh), "--communities", str(comms),
-            "--gpkg", str(out / "plan.gpkg"), "--xlsx", str(out / "report.xlsx"),
-            "--geojson", str(out / "grids.geojson"), "--png", str(out / "grids.png"), "--quiet"]
+    args = [
+        "export",
+        "--grids",
+        str(grids),
+        "--households",
+        str(hh),
+        "--communities",
+        str(comms),
+        "--gpkg",
+        str(out / "plan.gpkg"),
+        "--xlsx",
+        str(out / "report.xlsx"),
+        "--geojson",
+        str(out / "grids.geojson"),
+        "--png",
+        str(out / "grids.png"),
+        "--quiet",
+    ]
     assert main(args) == 0
     layers = export.read_geopackage(out / "plan.gpkg")
     assert list(layers) == ["streets", "communities", "grids", "households"]
@@ -307,13 +382,37 @@ def test_export_cli(district, tmp_path):
     assert rfc7946_problems(json.loads((out / "grids.geojson").read_text(encoding="utf-8"))) == []
     # Exported grids fed back as --previous keep every code.
     again = out / "again.geojson"
-    assert main(["export", "--grids", str(grids), "--previous", str(out / "grids.geojson"),
-                 "--geojson", str(again), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--grids",
+                str(grids),
+                "--previous",
+                str(out / "grids.geojson"),
+                "--geojson",
+                str(again),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     back = gpd.read_file(again)
     assert (back["code_status"] == "kept").all()
     assert back["grid_code"].tolist() == layers["grids"]["grid_code"].tolist()
     # Bad input: exit code 2, nothing written.
-    assert main(["export", "--grids", str(tmp_path / "nope.geojson"),
-                 "--gpkg", str(tmp_path / "x.gpkg"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                "--grids",
+                str(tmp_path / "nope.geojson"),
+                "--gpkg",
+                str(tmp_path / "x.gpkg"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "x.gpkg").exists()
     assert main(["export", "--grids", str(grids), "--quiet"]) == 2

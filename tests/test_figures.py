@@ -29,7 +29,7 @@ def district():
 
 def _pixels_near(png: Path, hex_colour: str, alpha: float = 1.0, tol: float = 0.06) -> int:
     img = imread(png)[..., :3]
-    rgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
     # The colour as drawn over white at the given alpha.
     target = alpha * rgb + (1 - alpha) * np.ones(3)
     return int((np.abs(img - target).max(axis=2) < tol).sum())
@@ -38,8 +38,9 @@ def _pixels_near(png: Path, hex_colour: str, alpha: float = 1.0, tol: float = 0.
 def _cjk_literals() -> str:
     """Every Chinese character in string literals of gridplan.report.figures (its labels)."""
     tree = ast.parse(Path(figures.__file__).read_text(encoding="utf-8"))
-    text = "".join(n.value for n in ast.walk(tree)
-                   if isinstance(n, ast.Constant) and isinstance(n.value, str))
+    text = "".join(
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    )
     return "".join(sorted({ch for ch in text if ord(ch) > 0x2E80}))
 
 
@@ -63,8 +64,13 @@ def test_grid_map_draws_statuses_without_tofu(district, tmp_path, bundled):
     with warnings.catch_warnings():
         # matplotlib warns "Glyph ... missing from font(s)" when it draws tofu.
         warnings.simplefilter("error")
-        fig = figures.plot_grids(district["grids"], path, households=district["households"],
-                                 communities=district["communities"], font=font)
+        fig = figures.plot_grids(
+            district["grids"],
+            path,
+            households=district["households"],
+            communities=district["communities"],
+            font=font,
+        )
     assert path.exists() and fig is not None
     img = imread(path)
     assert img.shape[1] == 9 * 150
@@ -77,8 +83,7 @@ def test_missing_glyph_warns(district, tmp_path):
     with pytest.warns(GridplanWarning, match="lacks"):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Glyph", category=UserWarning)
-            figures.plot_grids(district["grids"], tmp_path / "x.png", font=font,
-                               title="网格\U00020000")
+            figures.plot_grids(district["grids"], tmp_path / "x.png", font=font, title="网格\U00020000")
 
 
 def test_coverage_map_and_histogram(district, tmp_path):
@@ -86,8 +91,13 @@ def test_coverage_map_and_histogram(district, tmp_path):
     hh["covered"] = np.arange(len(hh)) % 3 != 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        figures.plot_coverage(hh, tmp_path / "cov.png", grids=district["grids"],
-                              facilities=hh.iloc[[0, 200]], sites=hh.iloc[[100]])
+        figures.plot_coverage(
+            hh,
+            tmp_path / "cov.png",
+            grids=district["grids"],
+            facilities=hh.iloc[[0, 200]],
+            sites=hh.iloc[[100]],
+        )
         figures.plot_households_histogram(district["grids"], tmp_path / "hist.png")
     assert _pixels_near(tmp_path / "cov.png", style.UNCOVERED_COLOUR) > 50
     assert _pixels_near(tmp_path / "cov.png", style.COVERED_COLOUR) > 50

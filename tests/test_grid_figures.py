@@ -13,17 +13,24 @@ from gridplan.grids.figures import FIGURE_COLUMNS, grid_figures
 
 
 def test_figures_of_two_grids():
-    geoms = np.array([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 100.123456, 50)],
-                     dtype=object)
+    geoms = np.array([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 100.123456, 50)], dtype=object)
     grid_of = np.array(["A", "A", "A", "B", "B", None, "Z"], dtype=object)
     hh = np.array([100, 150, 60, 20, 30, 5, 7])
     population = pd.Series([250.4, np.nan, "x", np.nan, None, 3.0, 9.0])
     building = np.array(["b1", "b1", None, None, None, "b9", "b9"], dtype=object)
     estate = np.array(["E1", None, "E2", None, None, "E1", "E1"], dtype=object)
-    xy = np.array([[10, 10], [10, 10], [20.4, 30.2], [100.01, 10], [100.02, 10.3], [0, 0],
-                   [0, 0]])
-    out = grid_figures(geoms, ["A", "B"], grid_of, hh, band=(200, 300), population=population,
-                       building=building, estate=estate, xy=xy)
+    xy = np.array([[10, 10], [10, 10], [20.4, 30.2], [100.01, 10], [100.02, 10.3], [0, 0], [0, 0]])
+    out = grid_figures(
+        geoms,
+        ["A", "B"],
+        grid_of,
+        hh,
+        band=(200, 300),
+        population=population,
+        building=building,
+        estate=estate,
+        xy=xy,
+    )
     assert list(out.columns) == FIGURE_COLUMNS
     assert out["grid_id"].tolist() == ["A", "B"]
     assert out["households"].tolist() == [310, 50]  # rows of other grids or none: not counted

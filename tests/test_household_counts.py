@@ -33,12 +33,15 @@ def test_household_counts_accepts_whole_numbers_from_one():
 
 def test_partition_rejects_a_zero_count():
     utm = "EPSG:32649"
-    households = gpd.GeoDataFrame({"households": [5, 0]},
-                                  geometry=shapely.points([(300_050.0, 3_390_050.0),
-                                                           (300_060.0, 3_390_060.0)]),
-                                  crs=utm).to_crs(4326)
-    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["测试社区"]},
-                                   geometry=[shapely.box(300_000, 3_390_000, 300_200, 3_390_200)],
-                                   crs=utm).to_crs(4326)
+    households = gpd.GeoDataFrame(
+        {"households": [5, 0]},
+        geometry=shapely.points([(300_050.0, 3_390_050.0), (300_060.0, 3_390_060.0)]),
+        crs=utm,
+    ).to_crs(4326)
+    communities = gpd.GeoDataFrame(
+        {"community_id": ["C1"], "name": ["测试社区"]},
+        geometry=[shapely.box(300_000, 3_390_000, 300_200, 3_390_200)],
+        crs=utm,
+    ).to_crs(4326)
     with pytest.raises(InputError, match="whole number"):
         partition(households, communities, n_jobs=1)

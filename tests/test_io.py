@@ -22,23 +22,35 @@ def _households(n=40, seed=3):
     rng = np.random.default_rng(seed)
     x = np.round(rng.uniform(111.28, 111.30, n), 7)
     y = np.round(rng.uniform(30.70, 30.71, n), 7)
-    return gpd.GeoDataFrame({
-        "households": rng.integers(1, 300, n).astype(np.int64),
-        "population": pd.array(rng.integers(1, 900, n), dtype="Int64"),
-        "building_id": pd.Series([f"楼{i:03d}" for i in range(n)], dtype="str"),
-        "estate_id": pd.Series([f"E{i % 4}" for i in range(n)], dtype="str"),
-    }, geometry=gpd.points_from_xy(x, y), crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "households": rng.integers(1, 300, n).astype(np.int64),
+            "population": pd.array(rng.integers(1, 900, n), dtype="Int64"),
+            "building_id": pd.Series([f"楼{i:03d}" for i in range(n)], dtype="str"),
+            "estate_id": pd.Series([f"E{i % 4}" for i in range(n)], dtype="str"),
+        },
+        geometry=gpd.points_from_xy(x, y),
+        crs=4326,
+    )
 
 
 def _communities():
     outer = shapely.box(111.28, 30.70, 111.29, 30.71)
-    holed = shapely.Polygon(outer.exterior.coords[::-1],  # clockwise on purpose
-                            [shapely.box(111.283, 30.703, 111.285, 30.705).exterior.coords])
-    multi = shapely.MultiPolygon([shapely.box(111.29, 30.70, 111.30, 30.705),
-                                  shapely.box(111.29, 30.706, 111.30, 30.71)])
-    return gpd.GeoDataFrame({"community_id": pd.Series(["A", "B"], dtype="str"),
-                             "name": pd.Series(["解放路社区", "墨池巷社区"], dtype="str")},
-                            geometry=[holed, multi], crs=4326)
+    holed = shapely.Polygon(
+        outer.exterior.coords[::-1],  # clockwise on purpose
+        [shapely.box(111.283, 30.703, 111.285, 30.705).exterior.coords],
+    )
+    multi = shapely.MultiPolygon(
+        [shapely.box(111.29, 30.70, 111.30, 30.705), shapely.box(111.29, 30.706, 111.30, 30.71)]
+    )
+    return gpd.GeoDataFrame(
+        {
+            "community_id": pd.Series(["A", "B"], dtype="str"),
+            "name": pd.Series(["解放路社区", "墨池巷社区"], dtype="str"),
+        },
+        geometry=[holed, multi],
+        crs=4326,
+    )
 
 
 @pytest.mark.parametrize("ext", ["geojson", "gpkg", "parquet", "csv"])
@@ -46,8 +58,9 @@ def test_households_round_trip(tmp_path, ext):
     hh = _households()
     path = io.write(hh, tmp_path / f"h.{ext}")
     back = io.read_households(path)
-    pd.testing.assert_frame_equal(pd.DataFrame(back.drop(columns="geometry")),
-                                  pd.DataFrame(hh.drop(columns="geometry")))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(back.drop(columns="geometry")), pd.DataFrame(hh.drop(columns="geometry"))
+    )
     assert back.crs.to_epsg() == 4326
     assert back.geometry.geom_equals_exact(hh.geometry, 1e-7).all()
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
@@ -62,8 +75,9 @@ def test_communities_round_trip_and_same_bytes(tmp_path, ext):
     assert back["name"].tolist() == ["解放路社区", "墨池巷社区"]
     # GeoPackage stores a mixed layer as MultiPolygons: compare shapes, not the wrapper type.
     assert (shapely.hausdorff_distance(back.geometry.values, comm.geometry.values) < 1e-7).all()
-    assert np.allclose(shapely.area(back.geometry.values), shapely.area(comm.geometry.values),
-                       rtol=0, atol=1e-12)
+    assert np.allclose(
+        shapely.area(back.geometry.values), shapely.area(comm.geometry.values), rtol=0, atol=1e-12
+    )
     b = io.write(comm, tmp_path / "sub" / f"a.{ext}")
     assert a.read_bytes() == b.read_bytes()
 
@@ -101,8 +115,9 @@ def test_gpkg_layer_and_zipped_shapefile(tmp_path):
     assert len(io.read_households(p, layer="households")) == 3
     shp_dir = tmp_path / "shp"
     shp_dir.mkdir()
-    pyogrio.write_dataframe(comm.rename(columns={"community_id": "SQBM", "name": "SQMC"}),
-                            shp_dir / "c.shp", encoding="UTF-8")
+    pyogrio.write_dataframe(
+        comm.rename(columns={"community_id": "SQBM", "name": "SQMC"}), shp_dir / "c.shp", encoding="UTF-8"
+    )
     z = tmp_path / "c.zip"
     with zipfile.ZipFile(z, "w") as zf:
         for f in sorted(shp_dir.iterdir()):
@@ -152,8 +167,9 @@ def test_coords_option_converts_after_reading(tmp_path):
 
 
 def test_ids_are_strings_and_write_rejects_unknown_extension(tmp_path):
-    df = pd.DataFrame({"lon": [111.281, 111.282], "lat": [30.701, 30.702],
-                       "households": [3, 4], "building_id": [101, 102]})
+    df = pd.DataFrame(
+        {"lon": [111.281, 111.282], "lat": [30.701, 30.702], "households": [3, 4], "building_id": [101, 102]}
+    )
     df.to_csv(tmp_path / "n.csv", index=False)
     got = io.read_households(tmp_path / "n.csv")
     assert got["building_id"].tolist() == ["101", "102"]
@@ -168,11 +184,13 @@ def test_sample_district_reads(sample_dir):
     csv = io.read_households(sample_dir / "households" / "households.csv")
     assert hh["households"].sum() == csv["households"].sum()
     assert hh.geometry.geom_equals_exact(csv.geometry, 1e-6).all()
-    for kind, rel in (("communities", "boundaries/communities.geojson"),
-                      ("facilities", "facilities/facilities.geojson"),
-                      ("buildings", "buildings/buildings.geojson"),
-                      ("estates", "estates/estates.geojson"),
-                      ("barriers", "barriers/barriers.geojson")):
+    for kind, rel in (
+        ("communities", "boundaries/communities.geojson"),
+        ("facilities", "facilities/facilities.geojson"),
+        ("buildings", "buildings/buildings.geojson"),
+        ("estates", "estates/estates.geojson"),
+        ("barriers", "barriers/barriers.geojson"),
+    ):
         assert len(io.read_layer(sample_dir / rel, kind)) > 0
 
 
@@ -195,13 +213,13 @@ def test_yichang_centres_gcj02_match_wgs84(realdata):
     cols = {"facility_id": "poi_id"}
     raw = gpd.read_file(y / "yichang_party_mass_centres_gcj02.geojson")
     with pytest.warns(UserWarning, match="community_centre"):  # the files have no `kind`
-        g = io.read_facilities(y / "yichang_party_mass_centres_gcj02.geojson", columns=cols,
-                               coords="gcj02")
+        g = io.read_facilities(y / "yichang_party_mass_centres_gcj02.geojson", columns=cols, coords="gcj02")
         w = io.read_facilities(y / "yichang_party_mass_centres_wgs84.geojson", columns=cols)
     assert len(g) == len(w) == len(raw) == 45
     w = w.set_index("facility_id").loc[g["facility_id"]]
-    d = Geod(ellps="WGS84").inv(g.geometry.x.to_numpy(), g.geometry.y.to_numpy(),
-                                w.geometry.x.to_numpy(), w.geometry.y.to_numpy())[2]
+    d = Geod(ellps="WGS84").inv(
+        g.geometry.x.to_numpy(), g.geometry.y.to_numpy(), w.geometry.x.to_numpy(), w.geometry.y.to_numpy()
+    )[2]
     assert np.max(d) < 3.0
 
 
@@ -211,11 +229,26 @@ def test_convert_command(tmp_path, capsys):
 
     hh = _households(8)
     gx, gy = wgs84_to_gcj02(hh.geometry.x.to_numpy(), hh.geometry.y.to_numpy())
-    src = io.write(hh.set_geometry(gpd.points_from_xy(gx, gy)).rename(
-        columns={"households": "HS"}), tmp_path / "in.csv")
+    src = io.write(
+        hh.set_geometry(gpd.points_from_xy(gx, gy)).rename(columns={"households": "HS"}), tmp_path / "in.csv"
+    )
     out = tmp_path / "out" / "h.gpkg"
-    assert main(["convert", str(src), str(out), "--coords", "gcj02", "--map", "households=HS",
-                 "--out-layer", "hh"]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(src),
+                str(out),
+                "--coords",
+                "gcj02",
+                "--map",
+                "households=HS",
+                "--out-layer",
+                "hh",
+            ]
+        )
+        == 0
+    )
     assert "wrote 8 households" in capsys.readouterr().out
     got = io.read_households(out, layer="hh")
     assert got["households"].tolist() == hh["households"].tolist()
@@ -224,8 +257,14 @@ def test_convert_command(tmp_path, capsys):
 
 @pytest.mark.parametrize("sep", ["\t", "|", ";"])
 def test_delimited_text_files_are_sniffed(tmp_path, sep):
-    text = sep.join(["lon", "lat", "households"]) + "\n" + sep.join(["114.30", "30.50", "12"]) \
-        + "\n" + sep.join(["114.31", "30.51", "7"]) + "\n"
+    text = (
+        sep.join(["lon", "lat", "households"])
+        + "\n"
+        + sep.join(["114.30", "30.50", "12"])
+        + "\n"
+        + sep.join(["114.31", "30.51", "7"])
+        + "\n"
+    )
     path = tmp_path / "hh.txt"
     path.write_text(text, encoding="utf-8")
     hh = io.read_households(path)

@@ -37,14 +37,20 @@ def _node_distances(snap_row) -> dict[int, float]:
 
 
 @settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), minutes=st.lists(st.floats(2, 12), min_size=1, max_size=3,
-                                                    unique=True))
+@given(seed=st.integers(0, 10_000), minutes=st.lists(st.floats(2, 12), min_size=1, max_size=3, unique=True))
 def test_polygons_hold_every_reached_node_and_nothing_beyond_reached_edges(seed, minutes):
     fac = netgen.random_facilities(LINES, 2, seed=seed)
     snap = NET.snap(fac)
     iso = isochrones(NET, fac, minutes=minutes, buffer_m=BUFFER, fac_snap=snap)
-    assert list(iso.columns) == ["facility_id", "name", "kind", "minutes", "distance_m",
-                                 "area_m2", "geometry"]
+    assert list(iso.columns) == [
+        "facility_id",
+        "name",
+        "kind",
+        "minutes",
+        "distance_m",
+        "area_m2",
+        "geometry",
+    ]
     for f in range(len(fac)):
         dist = _node_distances(snap.iloc[f])
         d = np.array([dist[n] for n in range(NET.n_nodes)])
@@ -82,5 +88,4 @@ def test_same_result_whatever_the_facility_order():
     a = isochrones(NET, fac, minutes=(5, 10), buffer_m=BUFFER)
     b = isochrones(NET, fac.iloc[::-1], minutes=(5, 10), buffer_m=BUFFER)
     b = b.set_index(["facility_id", "minutes"]).loc[list(zip(a["facility_id"], a["minutes"]))]
-    assert shapely.to_wkb(a.geometry.to_numpy()).tolist() == \
-        shapely.to_wkb(b.geometry.to_numpy()).tolist()
+    assert shapely.to_wkb(a.geometry.to_numpy()).tolist() == shapely.to_wkb(b.geometry.to_numpy()).tolist()

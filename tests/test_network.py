@@ -41,8 +41,9 @@ def lattice_net(lattice):
 # ----------------------------------------------------------------------------- noding
 def test_lines_join_at_shared_vertices_not_at_crossings():
     # a T-junction at a shared interior vertex, and a bridge crossing without a shared vertex
-    g = lines_gdf(["LINESTRING (0 0, 100 0, 200 0)", "LINESTRING (100 0, 100 100)",
-                   "LINESTRING (150 -50, 150 50)"])
+    g = lines_gdf(
+        ["LINESTRING (0 0, 100 0, 200 0)", "LINESTRING (100 0, 100 100)", "LINESTRING (150 -50, 150 50)"]
+    )
     net = network_from_lines(g)
     assert len(net.edges) == 4  # the first line is split at x=100; the bridge is not split
     assert net.report["components"] == 2
@@ -51,8 +52,11 @@ def test_lines_join_at_shared_vertices_not_at_crossings():
 
 
 def test_ring_and_repeated_vertices():
-    r = node_lines(shapely.from_wkt(["LINESTRING (0 0, 10 0, 10 10, 0 0)",
-                                     "LINESTRING (20 0, 20 0, 30 0)", "LINESTRING (5 5, 5 5)"]))
+    r = node_lines(
+        shapely.from_wkt(
+            ["LINESTRING (0 0, 10 0, 10 10, 0 0)", "LINESTRING (20 0, 20 0, 30 0)", "LINESTRING (5 5, 5 5)"]
+        )
+    )
     assert len(r["geometry"]) == 2
     assert r["u"][0] == r["v"][0]  # the ring is a loop edge
     assert np.allclose(shapely.length(r["geometry"]), [10 + 10 + math.hypot(10, 10), 10])
@@ -79,14 +83,27 @@ def test_parallel_edges_keep_the_shortest_in_the_csr():
 
 
 def test_walkable_filter():
-    ways = pd.DataFrame({
-        "highway": ["footway", "motorway", "trunk", "trunk", "service", "residential", "path",
-                    "pedestrian", "primary", "['footway', 'service']", "construction"],
-        "foot": [None, None, None, None, None, "no", None, None, None, None, None],
-        "access": [None, None, None, None, "private", None, "no", None, None, None, None],
-        "sidewalk": [None, None, None, "both", None, None, None, None, None, None, None],
-        "area": [None, None, None, None, None, None, None, "yes", "yes", None, None],
-    })
+    ways = pd.DataFrame(
+        {
+            "highway": [
+                "footway",
+                "motorway",
+                "trunk",
+                "trunk",
+                "service",
+                "residential",
+                "path",
+                "pedestrian",
+                "primary",
+                "['footway', 'service']",
+                "construction",
+            ],
+            "foot": [None, None, None, None, None, "no", None, None, None, None, None],
+            "access": [None, None, None, None, "private", None, "no", None, None, None, None],
+            "sidewalk": [None, None, None, "both", None, None, None, None, None, None, None],
+            "area": [None, None, None, None, None, None, None, "yes", "yes", None, None],
+        }
+    )
     mask, dropped = walkable_mask(ways)
     assert mask.tolist() == [True, False, False, True, True, False, False, True, False, True, False]
     assert dropped == {"not_walkable_highway": 3, "foot_no": 1, "access_no": 1, "area": 1}
@@ -209,8 +226,9 @@ def test_snap_is_exact_against_brute_force(lattice, lattice_net):
     assert (snap["off_network"].to_numpy() == ~within).all()
     assert np.allclose(snap["snap_m"].to_numpy()[within], brute[within], atol=1e-6)
     e = snap["edge"].to_numpy()[within]
-    assert np.allclose(shapely.line_locate_point(lines[e], pts[within]),
-                       snap["offset_m"].to_numpy()[within], atol=1e-6)
+    assert np.allclose(
+        shapely.line_locate_point(lines[e], pts[within]), snap["offset_m"].to_numpy()[within], atol=1e-6
+    )
     assert snap.index.equals(pd.RangeIndex(1500))
     # a tiny k forces the exact fallback for many points; the answer must not change
     index = SnapIndex(lines, sample_m=40.0, stages=(1,))
@@ -233,8 +251,9 @@ def test_nearest_equals_networkx_reference(lattice, lattice_net):
     hh = netgen.random_points(lattice, 1200, seed=11, margin=450)
     fac = netgen.random_facilities(lattice, 7, seed=12)
     got = lattice_net.nearest(lattice_net.snap(fac, 300.0), lattice_net.snap(hh, 300.0))
-    ref = walk_reference(lattice_net.edges, hh.geometry.values.to_numpy(),
-                         fac.geometry.values.to_numpy(), 300.0)
+    ref = walk_reference(
+        lattice_net.edges, hh.geometry.values.to_numpy(), fac.geometry.values.to_numpy(), 300.0
+    )
     d = got["dist_m"].to_numpy()
     assert (np.isnan(d) == np.isnan(ref)).all()
     assert np.nanmax(np.abs(d - ref)) < 0.01
@@ -259,8 +278,9 @@ def test_reach_matrix_equals_per_source_reference(lattice, lattice_net):
     assert m.shape == (600, 9)
     dense = m.toarray()
     for j in range(9):
-        ref = walk_reference(lattice_net.edges, hh.geometry.values.to_numpy(),
-                             cand.geometry.values.to_numpy()[[j]], math.inf)
+        ref = walk_reference(
+            lattice_net.edges, hh.geometry.values.to_numpy(), cand.geometry.values.to_numpy()[[j]], math.inf
+        )
         ok = ref <= 900.0
         assert np.allclose(dense[ok, j], ref[ok], atol=0.01)
         assert (dense[~ok, j] == 0).all()
@@ -281,8 +301,12 @@ def test_sample_district_travel_times(sample_dir):
     fac = data["facilities"]
     hh = data["households"]
     got = net.nearest(net.snap(fac, 300.0), net.snap(hh, 300.0))["dist_m"].to_numpy()
-    ref = walk_reference(net.edges, hh.to_crs(net.crs).geometry.values.to_numpy(),
-                         fac.to_crs(net.crs).geometry.values.to_numpy(), 300.0)
+    ref = walk_reference(
+        net.edges,
+        hh.to_crs(net.crs).geometry.values.to_numpy(),
+        fac.to_crs(net.crs).geometry.values.to_numpy(),
+        300.0,
+    )
     assert (np.isnan(got) == np.isnan(ref)).all()
     assert np.nanmax(np.abs(got - ref)) < 0.01
 

@@ -36,7 +36,8 @@ def test_notebooks_match_their_build_script():
     for name, book in built.items():
         on_disk = (NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8")
         assert on_disk == nbformat.writes(book) + "\n", (
-            f"{name}.ipynb differs from notebooks/build_notebooks.py: re-run the script")
+            f"{name}.ipynb differs from notebooks/build_notebooks.py: re-run the script"
+        )
 
 
 @pytest.mark.slow
@@ -47,18 +48,23 @@ def test_notebook_executes(name, tmp_path, monkeypatch):
     monkeypatch.setenv("GRIDPLAN_NOTEBOOK_OUT", str(tmp_path))
     book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     # The kernel is this interpreter (the project's venv), whatever kernels Jupyter knows about.
-    client = NotebookClient(book, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(
+        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
     client.kernel_manager_class = _kernel_manager_class()
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
     print(f"{name}: {seconds:.1f} s")
-    errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
-    text = "".join(o.get("text", "") for c in book.cells if c.cell_type == "code"
-                   for o in c.outputs if o.output_type == "stream")
+    text = "".join(
+        o.get("text", "")
+        for c in book.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream"
+    )
     realdata = NOTEBOOKS.parent.parent / "shared" / "realdata"
     if name in ("02_real_osm", "03_city") and not realdata.exists():
         assert "Skipping" in text

@@ -13,25 +13,26 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from _partition_checks import check_invariants
 from scipy import sparse
 
-from _partition_checks import check_invariants
-from gridplan.grids.search import Graph, exact_partition, plan_graph
 from gridplan.cli import main
 from gridplan.errors import InputError
 from gridplan.grids.api import partition
+from gridplan.grids.search import Graph, exact_partition, plan_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 from generators.region import city  # noqa: E402
 
-
 # --- the graph core ----------------------------------------------------------------------------
+
 
 def _graph(nx_graph: nx.Graph, weights) -> Graph:
     n = nx_graph.number_of_nodes()
     adj = nx.to_scipy_sparse_array(nx_graph, nodelist=range(n), weight=None, format="csr")
-    return Graph(np.asarray(weights), sparse.csr_matrix(adj.astype(float) * 10.0),
-                 np.ones(n), np.full(n, 4.0))
+    return Graph(
+        np.asarray(weights), sparse.csr_matrix(adj.astype(float) * 10.0), np.ones(n), np.full(n, 4.0)
+    )
 
 
 def _brute_force(g: nx.Graph, w, lo, hi) -> bool:
@@ -88,13 +89,20 @@ def test_plan_graph_on_a_lattice_meets_bounds_and_contiguity():
 
 # --- the sample district ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sample(sample_dir):
     from gridplan.datasets.sample import load_sample
 
     s = load_sample()
-    res = partition(s["households"], s["communities"], buildings=s["buildings"],
-                    estates=s["estates"], barriers=s["barriers"], n_jobs=1)
+    res = partition(
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+        n_jobs=1,
+    )
     return s, res
 
 
@@ -113,7 +121,7 @@ def test_sample_grids_in_band_except_true_infeasible_cases(sample):
     rows = hh[hh["grid_id"] == tower["grid_id"]]
     assert rows["building_id"].nunique() == 1 and rows["households"].sum() > 500
     # grid codes: <community_id>-NN, numbered 01.. within each community
-    for cid, g in res.grids.groupby("community_id"):
+    for _cid, g in res.grids.groupby("community_id"):
         nums = sorted(int(x.rsplit("-", 1)[1]) for x in g["grid_id"])
         assert nums == list(range(1, len(g) + 1))
         assert all(len(x.rsplit("-", 1)[1]) >= 2 for x in g["grid_id"])
@@ -124,8 +132,14 @@ def test_sample_grids_in_band_except_true_infeasible_cases(sample):
 
 def test_sample_micro_grids(sample):
     s, _ = sample
-    res = partition(s["households"], s["communities"], estates=s["estates"],
-                    barriers=s["barriers"], micro_max=100, n_jobs=1)
+    res = partition(
+        s["households"],
+        s["communities"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+        micro_max=100,
+        n_jobs=1,
+    )
     mg = res.micro_grids
     crs = s["communities"].estimate_utm_crs()
     grids = res.grids.to_crs(crs).set_index("grid_id")
@@ -163,8 +177,7 @@ def test_sample_replan_after_demolition_and_new_estate(sample):
     inside = new.within(shapely.union_all(s["communities"].geometry.values))
     changed = gpd.GeoDataFrame(pd.concat([changed, new[inside]], ignore_index=True), crs=hh.crs)
     prev = res.assignment
-    rep = partition(changed, s["communities"], estates=None, barriers=s["barriers"],
-                    replan=prev, n_jobs=1)
+    rep = partition(changed, s["communities"], estates=None, barriers=s["barriers"], replan=prev, n_jobs=1)
     check_invariants(rep, changed, s["communities"], 300, 500)
     info = rep.report["total"]["replan"]
     assert info["share_changed"] < 0.25, info
@@ -190,15 +203,24 @@ def _share_changed(prev, new, hh):
 
 # --- CLI, files, determinism, bad input ------------------------------------------------------
 
+
 def _cli(args):
     return main(["partition", "--quiet", *map(str, args)])
 
 
 def test_cli_writes_three_files_deterministically(sample_dir, tmp_path):
-    args = ["--communities", sample_dir / "boundaries/communities.geojson",
-            "--households", sample_dir / "households/households.geojson",
-            "--estates", sample_dir / "estates/estates.geojson",
-            "--barriers", sample_dir / "barriers/barriers.geojson", "--jobs", "1"]
+    args = [
+        "--communities",
+        sample_dir / "boundaries/communities.geojson",
+        "--households",
+        sample_dir / "households/households.geojson",
+        "--estates",
+        sample_dir / "estates/estates.geojson",
+        "--barriers",
+        sample_dir / "barriers/barriers.geojson",
+        "--jobs",
+        "1",
+    ]
     assert _cli([*args, "--out", tmp_path / "a"]) == 0
     assert _cli([*args, "--out", tmp_path / "b"]) == 0
     for name in ("grids.geojson", "households.geojson"):
@@ -229,22 +251,35 @@ def test_cli_bad_input_exit_2_and_nothing_written(sample_dir, tmp_path, capsys):
     hh = gpd.read_file(sample_dir / "households/households.geojson")
     hh.loc[3, "geometry"] = shapely.Point(116.4, 39.9)  # Beijing: outside every community
     hh.to_file(tmp_path / "hh.geojson")
-    code = _cli(["--communities", sample_dir / "boundaries/communities.geojson",
-                 "--households", tmp_path / "hh.geojson", "--out", tmp_path / "out"])
+    code = _cli(
+        [
+            "--communities",
+            sample_dir / "boundaries/communities.geojson",
+            "--households",
+            tmp_path / "hh.geojson",
+            "--out",
+            tmp_path / "out",
+        ]
+    )
     assert code == 2
     assert "outside every community" in capsys.readouterr().err
     assert not (tmp_path / "out" / "grids.geojson").exists()
 
 
 def test_bad_households_values_are_named():
-    comm = gpd.GeoDataFrame({"community_id": ["A"], "name": ["a"]},
-                            geometry=[shapely.box(111.3, 30.6, 111.31, 30.61)], crs=4326)
-    hh = gpd.GeoDataFrame({"households": [3, 0, 2]},
-                          geometry=shapely.points([(111.301, 30.601)] * 3), crs=4326)
+    comm = gpd.GeoDataFrame(
+        {"community_id": ["A"], "name": ["a"]}, geometry=[shapely.box(111.3, 30.6, 111.31, 30.61)], crs=4326
+    )
+    hh = gpd.GeoDataFrame(
+        {"households": [3, 0, 2]}, geometry=shapely.points([(111.301, 30.601)] * 3), crs=4326
+    )
     with pytest.raises(InputError, match="rows 1"):
         partition(hh, comm)
-    dup = gpd.GeoDataFrame({"community_id": ["A", "A"], "name": ["a", "b"]},
-                           geometry=[shapely.box(111.3, 30.6, 111.31, 30.61)] * 2, crs=4326)
+    dup = gpd.GeoDataFrame(
+        {"community_id": ["A", "A"], "name": ["a", "b"]},
+        geometry=[shapely.box(111.3, 30.6, 111.31, 30.61)] * 2,
+        crs=4326,
+    )
     with pytest.raises(InputError, match="not unique"):
         partition(hh.assign(households=1), dup)
 

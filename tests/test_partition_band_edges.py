@@ -33,11 +33,14 @@ def test_only_split_has_grids_at_the_edges(sizes):
     n = len(sizes)
     community = shapely.box(X0, Y0, X0 + 300 * n, Y0 + 200)
     xy = [(X0 + 150 + 300 * k, Y0 + 100) for k in range(n)]
-    households = gpd.GeoDataFrame({"households": list(sizes),
-                                   "building_id": [f"B{k}" for k in range(n)]},
-                                  geometry=shapely.points(np.asarray(xy)), crs=UTM).to_crs(4326)
-    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["测试社区"]},
-                                   geometry=[community], crs=UTM).to_crs(4326)
+    households = gpd.GeoDataFrame(
+        {"households": list(sizes), "building_id": [f"B{k}" for k in range(n)]},
+        geometry=shapely.points(np.asarray(xy)),
+        crs=UTM,
+    ).to_crs(4326)
+    communities = gpd.GeoDataFrame(
+        {"community_id": ["C1"], "name": ["测试社区"]}, geometry=[community], crs=UTM
+    ).to_crs(4326)
     res = partition(households, communities, seed=0, n_jobs=1)
     check_invariants(res, households, communities, LO, HI)
     assert sorted(res.grids["households"]) == sorted(sizes)

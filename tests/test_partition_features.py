@@ -24,15 +24,18 @@ def _city(seed: int, n: int):
     fps = shapely.box(x, y, x + w, y + h)
     bid = [f"B{i}" for i in range(n)]
     hh = rng.integers(20, 120, n)
-    households = gpd.GeoDataFrame({"households": hh, "building_id": bid},
-                                  geometry=shapely.centroid(fps), crs=UTM).to_crs(4326)
+    households = gpd.GeoDataFrame(
+        {"households": hh, "building_id": bid}, geometry=shapely.centroid(fps), crs=UTM
+    ).to_crs(4326)
     buildings = gpd.GeoDataFrame({"building_id": bid}, geometry=fps, crs=UTM).to_crs(4326)
-    comm = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["c"]},
-                            geometry=[shapely.box(X0 - 5, Y0 - 5, X0 + 405, Y0 + 405)],
-                            crs=UTM).to_crs(4326)
-    streets = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 + 200 + 35, Y0 - 10),
-                                                             (X0 + 200 + 35, Y0 + 410)])],
-                               crs=UTM).to_crs(4326)
+    comm = gpd.GeoDataFrame(
+        {"community_id": ["C1"], "name": ["c"]},
+        geometry=[shapely.box(X0 - 5, Y0 - 5, X0 + 405, Y0 + 405)],
+        crs=UTM,
+    ).to_crs(4326)
+    streets = gpd.GeoDataFrame(
+        geometry=[shapely.LineString([(X0 + 200 + 35, Y0 - 10), (X0 + 200 + 35, Y0 + 410)])], crs=UTM
+    ).to_crs(4326)
     return households, comm, buildings, streets
 
 
@@ -40,8 +43,15 @@ def _city(seed: int, n: int):
 @given(seed=st.integers(0, 10_000), n=st.integers(6, 30))
 def test_no_generated_footprint_is_ever_cut(seed, n):
     households, comm, buildings, streets = _city(seed, n)
-    res = partition(households, comm, buildings=buildings, streets=streets, min_households=150,
-                    max_households=400, n_jobs=1)
+    res = partition(
+        households,
+        comm,
+        buildings=buildings,
+        streets=streets,
+        min_households=150,
+        max_households=400,
+        n_jobs=1,
+    )
     crs = UTM
     assert len(buildings_cut(res.grids.to_crs(crs).geometry, buildings.to_crs(crs).geometry)) == 0
     assert int(res.grids["households"].sum()) == int(households["households"].sum())

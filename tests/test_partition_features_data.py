@@ -36,18 +36,22 @@ def _check(res, layers: dict, min_on_features: float = 0.9) -> dict:
         assert abs(union.area - area) < 1e-6 * area + 1.0  # no overlap
         assert abs(union.area - target.area) < 1e-6 * target.area + 1.0  # no gap
     est = asg.dropna(subset=["estate_id"]) if "estate_id" in asg else asg.iloc[:0]
-    eg = est.assign(estate_id=est["estate_id"].astype(str)).groupby("estate_id")["grid_id"] \
-        .agg(set)
+    eg = est.assign(estate_id=est["estate_id"].astype(str)).groupby("estate_id")["grid_id"].agg(set)
     # a building split by entrance on purpose has its rows in several grids
     rows = asg.dropna(subset=["building_id"]).groupby("building_id")["grid_id"].nunique()
     split = rows.index[rows > 1].astype(str).tolist()
     # estates drawn past the communities (OSM landuse) are kept whole inside them
     estates = gpd.clip(layers["estates"].to_crs(crs), comm.to_crs(crs))
-    q = geometry_quality(grids, comm.to_crs(crs), buildings=layers["buildings"].to_crs(crs),
-                         estates=estates, estate_grids=eg,
-                         streets=layers["streets"].to_crs(crs).geometry,
-                         barriers=layers["barriers"].to_crs(crs).geometry,
-                         split_buildings=split)
+    q = geometry_quality(
+        grids,
+        comm.to_crs(crs),
+        buildings=layers["buildings"].to_crs(crs),
+        estates=estates,
+        estate_grids=eg,
+        streets=layers["streets"].to_crs(crs).geometry,
+        barriers=layers["barriers"].to_crs(crs).geometry,
+        split_buildings=split,
+    )
     assert q["buildings_cut"] == 0, q["buildings_cut_ids"]
     assert q["estates_cut"] == 0, q["estates_cut_ids"]
     assert q["boundary_on_features"] >= min_on_features
@@ -59,15 +63,23 @@ def _check(res, layers: dict, min_on_features: float = 0.9) -> dict:
 
 def test_sample_grids_follow_features(sample_dir):
     d = sample_dir
-    layers = {"households": gpd.read_file(d / "households" / "households.geojson"),
-              "communities": gpd.read_file(d / "boundaries" / "communities.geojson"),
-              "buildings": gpd.read_file(d / "buildings" / "buildings.geojson"),
-              "estates": gpd.read_file(d / "estates" / "estates.geojson"),
-              "barriers": gpd.read_file(d / "barriers" / "barriers.geojson"),
-              "streets": gpd.read_file(d / "network" / "walk.geojson")}
-    res = partition(layers["households"], layers["communities"], buildings=layers["buildings"],
-                    estates=layers["estates"], barriers=layers["barriers"],
-                    streets=layers["streets"], n_jobs=1)
+    layers = {
+        "households": gpd.read_file(d / "households" / "households.geojson"),
+        "communities": gpd.read_file(d / "boundaries" / "communities.geojson"),
+        "buildings": gpd.read_file(d / "buildings" / "buildings.geojson"),
+        "estates": gpd.read_file(d / "estates" / "estates.geojson"),
+        "barriers": gpd.read_file(d / "barriers" / "barriers.geojson"),
+        "streets": gpd.read_file(d / "network" / "walk.geojson"),
+    }
+    res = partition(
+        layers["households"],
+        layers["communities"],
+        buildings=layers["buildings"],
+        estates=layers["estates"],
+        barriers=layers["barriers"],
+        streets=layers["streets"],
+        n_jobs=1,
+    )
     _check(res, layers)
     assert res.report["total"]["share_in_band"] >= 0.95
 
@@ -80,9 +92,16 @@ def test_nanjing_osm_grids_follow_features(realdata):
     if not pbf.exists():
         pytest.skip(f"{pbf} is absent")
     layers = prepare_from_osm(pbf)
-    res = partition(layers["households"], layers["communities"], buildings=layers["buildings"],
-                    estates=layers["estates"], barriers=layers["barriers"],
-                    streets=layers["streets"], n_jobs=2, progress=False)
+    res = partition(
+        layers["households"],
+        layers["communities"],
+        buildings=layers["buildings"],
+        estates=layers["estates"],
+        barriers=layers["barriers"],
+        streets=layers["streets"],
+        n_jobs=2,
+        progress=False,
+    )
     # 73% today: where a street block holds more than one grid and no street or wall runs
     # through it, the grid line can only follow the tessellation between buildings
     _check(res, layers, min_on_features=0.7)

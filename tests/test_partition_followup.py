@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from _partition_checks import check_invariants
+
 from gridplan.cli import main
 from gridplan.grids.api import partition
 
@@ -17,6 +17,7 @@ CRS = 32649  # UTM 49N, the sample's zone
 
 
 # --- communities and parts without households -----------------------------------------------------
+
 
 def _square(x0, y0, size):
     return shapely.box(x0, y0, x0 + size, y0 + size)
@@ -34,11 +35,11 @@ def test_community_without_households_gets_one_flagged_grid_and_parts_join_neigh
     a = _square(x0, y0, 400)
     b = shapely.MultiPolygon([_square(x0 + 1000, y0, 400), _square(x0 + 1600, y0, 200)])
     c = _square(x0, y0 + 1000, 300)
-    comm = gpd.GeoDataFrame({"community_id": ["A", "B", "C"], "name": ["甲", "乙", "丙"]},
-                            geometry=[a, b, c], crs=CRS).to_crs(4326)
+    comm = gpd.GeoDataFrame(
+        {"community_id": ["A", "B", "C"], "name": ["甲", "乙", "丙"]}, geometry=[a, b, c], crs=CRS
+    ).to_crs(4326)
     pts = np.r_[_grid_points(x0, y0, 400, 30, rng), _grid_points(x0 + 1000, y0, 400, 30, rng)]
-    hh = gpd.GeoDataFrame({"households": rng.integers(5, 30, len(pts))}, geometry=pts,
-                          crs=CRS).to_crs(4326)
+    hh = gpd.GeoDataFrame({"households": rng.integers(5, 30, len(pts))}, geometry=pts, crs=CRS).to_crs(4326)
     res = partition(hh, comm, min_households=60, max_households=150, n_jobs=1)
     check_invariants(res, hh, comm, 60, 150)
     g = res.grids.set_index("grid_id")
@@ -54,6 +55,7 @@ def test_community_without_households_gets_one_flagged_grid_and_parts_join_neigh
 
 # --- replanning -----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def scenario(sample_dir):
     """The sample, one estate demolished in the 2nd community and three towers of 200
@@ -61,8 +63,7 @@ def scenario(sample_dir):
     from gridplan.datasets.sample import load_sample
 
     s = load_sample(sample_dir)
-    ctx = dict(buildings=s["buildings"], estates=s["estates"], barriers=s["barriers"], seed=0,
-               n_jobs=1)
+    ctx = dict(buildings=s["buildings"], estates=s["estates"], barriers=s["barriers"], seed=0, n_jobs=1)
     before = partition(s["households"], s["communities"], **ctx)
     a = before.assignment
     cid = a["grid_id"].str.rsplit("-", n=1).str[0]
@@ -71,12 +72,16 @@ def scenario(sample_dir):
     keep = (a["estate_id"] != gone).to_numpy()
     centre = s["communities"].to_crs(CRS).geometry.iloc[2].representative_point()
     towers = gpd.GeoDataFrame(
-        {"households": [200] * 3, "population": [540] * 3,
-         "building_id": ["NEW-1", "NEW-2", "NEW-3"], "estate_id": "NEW"},
+        {
+            "households": [200] * 3,
+            "population": [540] * 3,
+            "building_id": ["NEW-1", "NEW-2", "NEW-3"],
+            "estate_id": "NEW",
+        },
         geometry=[shapely.Point(centre.x + dx, centre.y) for dx in (-30.0, 0.0, 30.0)],
-        crs=CRS).to_crs(4326)
-    hh = gpd.GeoDataFrame(pd.concat([s["households"][keep], towers], ignore_index=True),
-                          crs=4326)
+        crs=CRS,
+    ).to_crs(4326)
+    hh = gpd.GeoDataFrame(pd.concat([s["households"][keep], towers], ignore_index=True), crs=4326)
     after = partition(hh, s["communities"], replan=a, **ctx)
     return s, before, after, hh, keep, {c2, c3}
 
@@ -91,7 +96,7 @@ def test_replan_keeps_unchanged_communities_exactly(scenario):
     assert bg["households"].tolist() == ag["households"].tolist()
     assert all(shapely.equals_exact(bg.geometry.values, ag.geometry.values, 0.0))
     old = before.assignment["grid_id"].to_numpy(object)[keep]
-    new = after.assignment["grid_id"].to_numpy(object)[:keep.sum()]
+    new = after.assignment["grid_id"].to_numpy(object)[: keep.sum()]
     comm = np.array([g.rsplit("-", 1)[0] for g in old], dtype=object)
     calm = ~np.isin(comm, sorted(changed))
     assert (old[calm] == new[calm]).all()
@@ -107,8 +112,8 @@ def test_replan_moves_few_households_and_stays_in_band(scenario):
     info = after.report["total"]["replan"]
     # computed independently: existing rows whose grid changed (rows keep their order)
     old = before.assignment["grid_id"].to_numpy(object)[keep]
-    new = after.assignment["grid_id"].to_numpy(object)[:keep.sum()]
-    w = hh["households"].to_numpy()[:keep.sum()]
+    new = after.assignment["grid_id"].to_numpy(object)[: keep.sum()]
+    w = hh["households"].to_numpy()[: keep.sum()]
     assert info["households_changed"] == int(w[old != new].sum())
     assert info["households_new"] == 600
     assert info["share_changed"] < 0.05, info
@@ -122,19 +127,36 @@ def test_replan_of_an_unchanged_input_reproduces_the_plan_whatever_the_seed(samp
     before = partition(s["households"], s["communities"], seed=0, **ctx)
     again = partition(s["households"], s["communities"], seed=7, replan=before.grids, **ctx)
     assert again.assignment["grid_id"].tolist() == before.assignment["grid_id"].tolist()
-    assert all(shapely.equals_exact(again.grids.geometry.values, before.grids.geometry.values,
-                                    0.0))
+    assert all(shapely.equals_exact(again.grids.geometry.values, before.grids.geometry.values, 0.0))
     assert again.report["total"]["replan"]["households_changed"] == 0
 
 
 # --- --map per file -------------------------------------------------------------------------------
 
+
 def test_map_entry_for_no_file_is_an_error(tmp_path, capsys, root):
     bad = root / "tests" / "data" / "bad"
     out = tmp_path / "out"
-    rc = main(["partition", "--households", str(bad / "hh_good.csv"), "--communities",
-               str(bad / "comm_gbk_cpg.zip"), "--out", str(out), "--min", "20", "--max", "200",
-               "--jobs", "1", "-q", "--map", "community_id=SQBM,name=SQNAME"])
+    rc = main(
+        [
+            "partition",
+            "--households",
+            str(bad / "hh_good.csv"),
+            "--communities",
+            str(bad / "comm_gbk_cpg.zip"),
+            "--out",
+            str(out),
+            "--min",
+            "20",
+            "--max",
+            "200",
+            "--jobs",
+            "1",
+            "-q",
+            "--map",
+            "community_id=SQBM,name=SQNAME",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2
     assert "SQNAME" in err and "comm_gbk_cpg.zip" in err

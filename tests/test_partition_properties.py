@@ -72,11 +72,17 @@ def cases(draw):
     h_rows[first] = hh
     h_rows = np.maximum(h_rows, share)  # every row holds at least one household
     households = gpd.GeoDataFrame(
-        {"households": h_rows, "building_id": [f"B{i}" for i in rows],
-         "estate_id": pd.array(estate[rows], dtype=object)},
-        geometry=shapely.points(pts_xy), crs=UTM).to_crs(4326)
-    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["测试社区"]},
-                                   geometry=[poly], crs=UTM).to_crs(4326)
+        {
+            "households": h_rows,
+            "building_id": [f"B{i}" for i in rows],
+            "estate_id": pd.array(estate[rows], dtype=object),
+        },
+        geometry=shapely.points(pts_xy),
+        crs=UTM,
+    ).to_crs(4326)
+    communities = gpd.GeoDataFrame(
+        {"community_id": ["C1"], "name": ["测试社区"]}, geometry=[poly], crs=UTM
+    ).to_crs(4326)
     barriers = None
     n_bar = draw(st.integers(0, 2))
     if n_bar:
@@ -86,17 +92,22 @@ def cases(draw):
             c = _points_in(rng, poly, 1)[0]
             d = np.array([math.cos(a), math.sin(a)]) * 2000
             lines.append(shapely.LineString([c - d, c + d]))
-        barriers = gpd.GeoDataFrame({"kind": ["arterial"] * n_bar, "name": ["路"] * n_bar},
-                                    geometry=lines, crs=UTM).to_crs(4326)
+        barriers = gpd.GeoDataFrame(
+            {"kind": ["arterial"] * n_bar, "name": ["路"] * n_bar}, geometry=lines, crs=UTM
+        ).to_crs(4326)
     lock = draw(st.booleans())
     return households, communities, barriers, lock, seed
 
 
 # No shrinking: a failure is reported at once with the generated case (shrinking a geometric
 # case can take many minutes on a shared machine).
-@settings(max_examples=200, deadline=None, derandomize=True,
-          phases=(Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(cases())
 def test_invariants_random_communities(case):
     households, communities, barriers, lock, seed = case
@@ -122,9 +133,13 @@ def test_invariants_random_communities(case):
         assert (lost <= allowed).all(), (lost, allowed)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          phases=(Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(cases())
 def test_same_seed_same_output(case):
     households, communities, barriers, _, seed = case

@@ -16,16 +16,25 @@ KEYS = ("buildings_cut", "estates_cut", "buildings_split", "boundary_on_features
 
 
 def _estates():
-    return gpd.GeoDataFrame({"estate_id": ["E1", "E2"]},
-                            geometry=[shapely.box(X0, Y0, X0 + 190, Y0 + 400),
-                                      shapely.box(X0 + 240, Y0, X0 + 400, Y0 + 190)],
-                            crs=UTM).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {"estate_id": ["E1", "E2"]},
+        geometry=[shapely.box(X0, Y0, X0 + 190, Y0 + 400), shapely.box(X0 + 240, Y0, X0 + 400, Y0 + 190)],
+        crs=UTM,
+    ).to_crs(4326)
 
 
 def test_report_has_geometry_figures_with_features():
     households, comm, buildings, streets = _city(7, 20)
-    res = partition(households, comm, buildings=buildings, estates=_estates(), streets=streets,
-                    min_households=150, max_households=400, n_jobs=1)
+    res = partition(
+        households,
+        comm,
+        buildings=buildings,
+        estates=_estates(),
+        streets=streets,
+        min_households=150,
+        max_households=400,
+        n_jobs=1,
+    )
     t = res.report["total"]
     assert t["buildings_cut"] == 0
     assert t["buildings_split"] == 0
@@ -48,14 +57,35 @@ def test_report_figures_are_none_without_features():
 def test_cli_summary_shows_geometry_figures(tmp_path, capsys):
     households, comm, buildings, streets = _city(7, 20)
     files = {}
-    for name, gdf in (("households", households), ("communities", comm),
-                      ("buildings", buildings), ("streets", streets)):
+    for name, gdf in (
+        ("households", households),
+        ("communities", comm),
+        ("buildings", buildings),
+        ("streets", streets),
+    ):
         files[name] = tmp_path / f"{name}.geojson"
         gdf.to_file(files[name])
-    rc = main(["partition", "--households", str(files["households"]), "--communities",
-               str(files["communities"]), "--buildings", str(files["buildings"]), "--streets",
-               str(files["streets"]), "--min", "150", "--max", "400", "--jobs", "1",
-               "--out", str(tmp_path / "out")])
+    rc = main(
+        [
+            "partition",
+            "--households",
+            str(files["households"]),
+            "--communities",
+            str(files["communities"]),
+            "--buildings",
+            str(files["buildings"]),
+            "--streets",
+            str(files["streets"]),
+            "--min",
+            "150",
+            "--max",
+            "400",
+            "--jobs",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "0 buildings cut" in out

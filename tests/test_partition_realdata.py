@@ -12,15 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
 from _partition_checks import check_invariants
+
 from gridplan.grids.api import partition
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 TOTAL = 250_000
-INFEASIBLE = ("community_below_min", "part_below_min", "band_empty", "unit_over_max",
-              "no_contiguous_split")
+INFEASIBLE = ("community_below_min", "part_below_min", "band_empty", "unit_over_max", "no_contiguous_split")
 
 
 def _households(folder) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -53,9 +52,11 @@ def _households(folder) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         h = rng.multinomial(int(round(n * per_bldg)) - n, np.full(n, 1.0 / n)) + 1
         xs.append(got), hs.append(h), cs.append(np.full(n, i))
     xy = np.vstack(xs)
-    hh = gpd.GeoDataFrame({"households": np.concatenate(hs),
-                           "building_id": [f"b{i}" for i in range(len(xy))]},
-                          geometry=shapely.points(xy), crs=crs).to_crs(4326)
+    hh = gpd.GeoDataFrame(
+        {"households": np.concatenate(hs), "building_id": [f"b{i}" for i in range(len(xy))]},
+        geometry=shapely.points(xy),
+        crs=crs,
+    ).to_crs(4326)
     return hh, comm[["community_id", "name", "street_name", "geometry"]]
 
 

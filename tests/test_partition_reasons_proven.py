@@ -79,8 +79,7 @@ def strips(draw):
     tight: totals of 600-1500 around the band's edges."""
     n = draw(st.integers(3, 9))
     ring = draw(st.booleans()) and n >= 4
-    hh = draw(st.lists(st.sampled_from([50, 100, 150, 200, 250, 300, 350, 450, 500]),
-                       min_size=n, max_size=n))
+    hh = draw(st.lists(st.sampled_from([50, 100, 150, 200, 250, 300, 350, 450, 500]), min_size=n, max_size=n))
     return n, ring, np.asarray(hh, dtype=np.int64)
 
 
@@ -97,14 +96,16 @@ def _plan(n: int, ring: bool, hh: np.ndarray):
         pts = [(X0 + w * (k + 0.5), Y0 + w / 2) for k in range(n)]
     households = gpd.GeoDataFrame(
         {"households": hh, "building_id": [f"B{k}" for k in range(n)]},
-        geometry=shapely.points(np.asarray(pts[:n])), crs=UTM).to_crs(4326)
-    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["c"]}, geometry=[comm],
-                                   crs=UTM).to_crs(4326)
+        geometry=shapely.points(np.asarray(pts[:n])),
+        crs=UTM,
+    ).to_crs(4326)
+    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["c"]}, geometry=[comm], crs=UTM).to_crs(
+        4326
+    )
     return partition(households, communities, min_households=LO, max_households=HI, n_jobs=1)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(case=strips())
 def test_no_split_claims_are_true(case):
     n, ring, hh = case
@@ -119,8 +120,13 @@ def test_no_split_claims_are_true(case):
     if exists:
         assert (res.grids["status"] == "ok").all(), (hh.tolist(), ring, res.grids["reason"].tolist())
     else:
-        assert codes & {"no_contiguous_split", "band_empty", "unit_over_max", "part_below_min",
-                        "community_below_min"}, (hh.tolist(), codes)
+        assert codes & {
+            "no_contiguous_split",
+            "band_empty",
+            "unit_over_max",
+            "part_below_min",
+            "community_below_min",
+        }, (hh.tolist(), codes)
     if "no_contiguous_split" in codes:
         assert not exists
     if "band_empty" in codes:
@@ -144,8 +150,7 @@ def small_graphs(draw):
         a, b = draw(st.integers(0, n - 1)), draw(st.integers(0, n - 1))
         if a != b:
             edges.add((min(a, b), max(a, b)))
-    w = draw(st.lists(st.sampled_from([50, 100, 150, 200, 250, 300, 350, 450, 500]),
-                      min_size=n, max_size=n))
+    w = draw(st.lists(st.sampled_from([50, 100, 150, 200, 250, 300, 350, 450, 500]), min_size=n, max_size=n))
     return n, sorted(edges), np.asarray(w, dtype=np.int64)
 
 

@@ -27,13 +27,15 @@ LO, HI = 300, 500
 
 
 def _frames(xy, hh, bid, estate_boxes, community):
-    households = gpd.GeoDataFrame({"households": hh, "building_id": bid},
-                                  geometry=shapely.points(np.asarray(xy, dtype=float)),
-                                  crs=UTM).to_crs(4326)
-    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["测试社区"]},
-                                   geometry=[community], crs=UTM).to_crs(4326)
-    estates = gpd.GeoDataFrame({"estate_id": [f"E{i}" for i in range(len(estate_boxes))]},
-                               geometry=list(estate_boxes), crs=UTM).to_crs(4326)
+    households = gpd.GeoDataFrame(
+        {"households": hh, "building_id": bid}, geometry=shapely.points(np.asarray(xy, dtype=float)), crs=UTM
+    ).to_crs(4326)
+    communities = gpd.GeoDataFrame(
+        {"community_id": ["C1"], "name": ["测试社区"]}, geometry=[community], crs=UTM
+    ).to_crs(4326)
+    estates = gpd.GeoDataFrame(
+        {"estate_id": [f"E{i}" for i in range(len(estate_boxes))]}, geometry=list(estate_boxes), crs=UTM
+    ).to_crs(4326)
     return households, communities, estates
 
 
@@ -56,22 +58,25 @@ def _check_towers(res, households, towers):
         assert row["reason"].startswith("unit_over_max"), (t, row["reason"])
         assert row["status"] == "over"
         assert set(asg.loc[asg["grid_id"] == gid, "building_id"]) == {t}
-        assert row["households"] == households.loc[households["building_id"] == t,
-                                                   "households"].sum()
+        assert row["households"] == households.loc[households["building_id"] == t, "households"].sum()
 
 
 # --- the deterministic shape of the crash -------------------------------------------------------
 
-@pytest.mark.parametrize("tower_hh, remainder, estates_as", [
-    ((600, 650), 250, "polygons"),
-    ((550, 700, 620), 150, "buildings"),
-])
+
+@pytest.mark.parametrize(
+    "tower_hh, remainder, estates_as",
+    [
+        ((600, 650), 250, "polygons"),
+        ((550, 700, 620), 150, "buildings"),
+    ],
+)
 def test_towers_estates_and_unsplittable_remainder(tower_hh, remainder, estates_as):
     community = shapely.box(X0, Y0, X0 + 800, Y0 + 400)
     spots = [(X0 + 100, Y0 + 200), (X0 + 700, Y0 + 200), (X0 + 400, Y0 + 370)]
     towers = [f"T{i + 1}" for i in range(len(tower_hh))]
     # towers first: they become the first units, so the failed part is not root 0
-    xy, hh, bid = list(spots[:len(tower_hh)]), list(tower_hh), list(towers)
+    xy, hh, bid = list(spots[: len(tower_hh)]), list(tower_hh), list(towers)
     n_small = 25
     each = np.full(n_small, remainder // n_small)
     each[: remainder % n_small] += 1
@@ -80,14 +85,15 @@ def test_towers_estates_and_unsplittable_remainder(tower_hh, remainder, estates_
         hh.append(int(each[i]))
         bid.append(f"B{i}")
     # E0: part of the remainder; E1: the first tower and some small buildings (over the max)
-    boxes = [shapely.box(X0 + 380, Y0 + 30, X0 + 560, Y0 + 320),
-             shapely.box(X0 + 60, Y0 + 30, X0 + 340, Y0 + 320)]
+    boxes = [
+        shapely.box(X0 + 380, Y0 + 30, X0 + 560, Y0 + 320),
+        shapely.box(X0 + 60, Y0 + 30, X0 + 340, Y0 + 320),
+    ]
     households, communities, estates = _frames(xy, hh, bid, boxes, community)
     if estates_as == "polygons":
         res = partition(households, communities, estates=estates, seed=0, n_jobs=1)
     else:
-        est_of = gpd.sjoin(households[["building_id", "geometry"]], estates, how="left",
-                           predicate="within")
+        est_of = gpd.sjoin(households[["building_id", "geometry"]], estates, how="left", predicate="within")
         buildings = est_of[["building_id", "estate_id"]].drop_duplicates("building_id")
         assert buildings["estate_id"].notna().any()
         res = partition(households, communities, buildings=buildings, seed=0, n_jobs=1)
@@ -114,8 +120,13 @@ def test_plan_units_returns_one_flag_per_grid():
     ui, uj = np.array([0, 1, 2, 3]), np.array([2, 4, 3, 4])
     ulen = np.full(4, 50.0)
     usame = np.ones(4, dtype=bool)
-    plan = plan_units(UnitGraph(w, ui, uj, ulen, usame, np.full(5, 1e4), np.full(5, 400.0)),
-                      LO, HI, 0, whole_total=int(w.sum()))
+    plan = plan_units(
+        UnitGraph(w, ui, uj, ulen, usame, np.full(5, 1e4), np.full(5, 400.0)),
+        LO,
+        HI,
+        0,
+        whole_total=int(w.sum()),
+    )
     labels, reasons, crossing, failed = plan.labels, plan.reasons, plan.crossing, plan.failed
     ngrids = int(labels.max()) + 1
     assert len(reasons) == len(crossing) == len(failed) == ngrids
@@ -130,6 +141,7 @@ def test_plan_units_returns_one_flag_per_grid():
 
 # --- random communities of the same kind --------------------------------------------------------
 
+
 @st.composite
 def tower_cases(draw):
     seed = draw(st.integers(0, 2**31 - 1))
@@ -139,8 +151,13 @@ def tower_cases(draw):
     n_towers = int(rng.integers(0, 4))  # uniform: hypothesis alone would mostly draw 0
     n_small = draw(st.integers(1, 40))
     # the remainder: often below the minimum or in the gap 500-600 (no whole grids), else larger
-    remainder = draw(st.one_of(st.integers(n_small, 299), st.integers(max(n_small, 501), 599),
-                               st.integers(max(n_small, 300), 1500)))
+    remainder = draw(
+        st.one_of(
+            st.integers(n_small, 299),
+            st.integers(max(n_small, 501), 599),
+            st.integers(max(n_small, 300), 1500),
+        )
+    )
     small = 1 + rng.multinomial(remainder - n_small, np.full(n_small, 1 / n_small))
     hh = np.r_[[draw(st.integers(HI + 1, 800)) for _ in range(n_towers)], small].astype(np.int64)
     n_b = len(hh)
@@ -163,17 +180,20 @@ def tower_cases(draw):
     return households, communities, estates, towers, seed
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          phases=(Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(tower_cases())
 def test_towers_with_estates_random(case):
     households, communities, estates, towers, seed = case
     res = partition(households, communities, estates=estates, seed=seed % 7, n_jobs=1)
     est = estates.to_crs(UTM)
     pts = households.to_crs(UTM)
-    inside = shapely.contains(np.asarray(est.geometry.values)[:, None],
-                              np.asarray(pts.geometry.values)[None])
+    inside = shapely.contains(np.asarray(est.geometry.values)[:, None], np.asarray(pts.geometry.values)[None])
     over_est = int(((inside * households["households"].to_numpy()[None]).sum(1) > HI).sum())
     event(f"towers={len(towers)}, estates over max={over_est > 0}")
 

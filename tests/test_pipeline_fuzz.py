@@ -31,8 +31,13 @@ from gridplan.cli import main
 from gridplan.errors import InputError
 from gridplan.norms import COMMUNITY_SNAP_M
 
-SETTINGS = settings(max_examples=20, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 # A 1.9 km x 1.1 km box in Yichang (UTM 49N), the same area as the bad-input corpus.
 X0, Y0, X1, Y1 = 111.28, 30.70, 111.30, 30.71
@@ -50,15 +55,17 @@ def districts(draw, empty_community: bool = False) -> dict:
     # Communities: k vertical strips, each cut by a random star-shaped outline (simple by
     # construction: radii at sorted angles), sometimes with a hole.
     k = draw(st.integers(1, 3))
-    cuts = sorted(draw(st.lists(st.floats(0.15, 0.85), min_size=k - 1, max_size=k - 1,
-                                unique=True)))
+    cuts = sorted(draw(st.lists(st.floats(0.15, 0.85), min_size=k - 1, max_size=k - 1, unique=True)))
     xs = [X0] + [X0 + c * (X1 - X0) for c in cuts] + [X1]
     n_rays = draw(st.integers(5, 12))
     radii = draw(st.lists(st.floats(0.35, 1.0), min_size=n_rays, max_size=n_rays))
     ang = np.linspace(0, 2 * np.pi, n_rays, endpoint=False)
     cx, cy, rx, ry = (X0 + X1) / 2, (Y0 + Y1) / 2, (X1 - X0) * 0.6, (Y1 - Y0) * 0.6
-    star = shapely.Polygon(np.column_stack([cx + rx * np.asarray(radii) * np.cos(ang),
-                                            cy + ry * np.asarray(radii) * np.sin(ang)]))
+    star = shapely.Polygon(
+        np.column_stack(
+            [cx + rx * np.asarray(radii) * np.cos(ang), cy + ry * np.asarray(radii) * np.sin(ang)]
+        )
+    )
     polys, ids = [], []
     for i in range(k):
         g = shapely.box(xs[i], Y0, xs[i + 1], Y1).intersection(star)
@@ -75,8 +82,9 @@ def districts(draw, empty_community: bool = False) -> dict:
         ex, ey = draw(st.floats(111.31, 111.40)), draw(st.floats(30.72, 30.80))
         polys.append(shapely.box(ex, ey, ex + 0.005, ey + 0.005))
         ids.append(f"C{len(ids) + 1}")
-    communities = gpd.GeoDataFrame({"community_id": ids, "name": [f"{c}社区" for c in ids]},
-                                   geometry=polys, crs=4326)
+    communities = gpd.GeoDataFrame(
+        {"community_id": ids, "name": [f"{c}社区" for c in ids]}, geometry=polys, crs=4326
+    )
 
     # Households: points in (and around) the box; strays may be outside, a few very far away.
     strays = draw(st.sampled_from([False, True, False]))
@@ -102,28 +110,45 @@ def districts(draw, empty_community: bool = False) -> dict:
     # Facilities: 0-3 points of random kinds.
     m = draw(st.sampled_from([2, 1, 3, 0]))  # none in about a quarter of the draws
     fac = gpd.GeoDataFrame(
-        {"facility_id": [f"F{i}" for i in range(m)], "name": [f"中心{i}" for i in range(m)],
-         "kind": draw(st.lists(st.sampled_from(KINDS), min_size=m, max_size=m)),
-         "area_m2": [300.0] * m},
-        geometry=gpd.points_from_xy(draw(st.lists(st.floats(X0, X1), min_size=m, max_size=m)),
-                                    draw(st.lists(st.floats(Y0, Y1), min_size=m, max_size=m))),
-        crs=4326)
+        {
+            "facility_id": [f"F{i}" for i in range(m)],
+            "name": [f"中心{i}" for i in range(m)],
+            "kind": draw(st.lists(st.sampled_from(KINDS), min_size=m, max_size=m)),
+            "area_m2": [300.0] * m,
+        },
+        geometry=gpd.points_from_xy(
+            draw(st.lists(st.floats(X0, X1), min_size=m, max_size=m)),
+            draw(st.lists(st.floats(Y0, Y1), min_size=m, max_size=m)),
+        ),
+        crs=4326,
+    )
 
     # Walking network: a jittered lattice, each link kept with probability `keep`.
     nx, ny = draw(st.integers(2, 7)), draw(st.integers(2, 5))
     gx = np.linspace(X0, X1, nx)
     gy = np.linspace(Y0, Y1, ny)
-    jit = np.asarray(draw(st.lists(st.floats(-0.3, 0.3), min_size=2 * nx * ny,
-                                   max_size=2 * nx * ny))).reshape(nx, ny, 2)
-    node = lambda i, j: (gx[i] + jit[i, j, 0] * (X1 - X0) / max(nx, 2) / 2,  # noqa: E731
-                         gy[j] + jit[i, j, 1] * (Y1 - Y0) / max(ny, 2) / 2)
+    jit = np.asarray(
+        draw(st.lists(st.floats(-0.3, 0.3), min_size=2 * nx * ny, max_size=2 * nx * ny))
+    ).reshape(nx, ny, 2)
+
+    def node(i, j):
+        return (
+            gx[i] + jit[i, j, 0] * (X1 - X0) / max(nx, 2) / 2,  # noqa: E731
+            gy[j] + jit[i, j, 1] * (Y1 - Y0) / max(ny, 2) / 2,
+        )
+
     links = [((i, j), (i + 1, j)) for i in range(nx - 1) for j in range(ny)]
     links += [((i, j), (i, j + 1)) for i in range(nx) for j in range(ny - 1)]
     keep = draw(st.lists(st.booleans(), min_size=len(links), max_size=len(links)))
     lines = [shapely.LineString([node(*a), node(*b)]) for (a, b), kp in zip(links, keep) if kp]
     net = gpd.GeoDataFrame({"highway": ["footway"] * len(lines)}, geometry=lines, crs=4326)
-    return {"communities": communities, "households": hh, "facilities": fac, "network": net,
-            "hh_format": draw(st.sampled_from(["csv", "geojson"]))}
+    return {
+        "communities": communities,
+        "households": hh,
+        "facilities": fac,
+        "network": net,
+        "hh_format": draw(st.sampled_from(["csv", "geojson"])),
+    }
 
 
 def _write_inputs(d: dict, folder: Path) -> dict:
@@ -139,9 +164,12 @@ def _write_inputs(d: dict, folder: Path) -> dict:
         hh.to_csv(paths["households"], index=False)
     else:
         paths["households"] = folder / "households.geojson"
-        io.write(gpd.GeoDataFrame(hh.drop(columns=["lon", "lat"]),
-                                  geometry=gpd.points_from_xy(hh.lon, hh.lat), crs=4326),
-                 paths["households"])
+        io.write(
+            gpd.GeoDataFrame(
+                hh.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(hh.lon, hh.lat), crs=4326
+            ),
+            paths["households"],
+        )
     return paths
 
 
@@ -168,10 +196,16 @@ def _inside_one(hh: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> pd.Series:
     crs = 32649
     pts = hh.to_crs(crs).geometry.values
     polys = comm.to_crs(crs).geometry.values
-    inside = np.column_stack([shapely.contains(p, pts) for p in polys]) if len(polys) else \
-        np.zeros((len(pts), 0), bool)
-    near = np.column_stack([shapely.dwithin(p, pts, 2 * COMMUNITY_SNAP_M) for p in polys]) \
-        if len(polys) else np.zeros((len(pts), 0), bool)
+    inside = (
+        np.column_stack([shapely.contains(p, pts) for p in polys])
+        if len(polys)
+        else np.zeros((len(pts), 0), bool)
+    )
+    near = (
+        np.column_stack([shapely.dwithin(p, pts, 2 * COMMUNITY_SNAP_M) for p in polys])
+        if len(polys)
+        else np.zeros((len(pts), 0), bool)
+    )
     clear = (inside.sum(axis=1) == 1) & (near.sum(axis=1) == 1)
     ids = comm["community_id"].to_numpy(object)
     out = np.full(len(pts), None, dtype=object)
@@ -180,9 +214,22 @@ def _inside_one(hh: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> pd.Series:
 
 
 def _check_partition(paths: dict, out: Path, hh: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> None:
-    rc = _main("partition", "--households", paths["households"], "--communities",
-               paths["communities"], "--out", out, "--min", "20", "--max", "150", "--jobs", "1",
-               "-q")
+    rc = _main(
+        "partition",
+        "--households",
+        paths["households"],
+        "--communities",
+        paths["communities"],
+        "--out",
+        out,
+        "--min",
+        "20",
+        "--max",
+        "150",
+        "--jobs",
+        "1",
+        "-q",
+    )
     if rc == 2:
         event("partition: input error")
         assert not out.exists() or not any(out.iterdir())
@@ -199,8 +246,7 @@ def _check_partition(paths: dict, out: Path, hh: gpd.GeoDataFrame, comm: gpd.Geo
     community_of = assigned["grid_id"].str.rsplit("-", n=1).str[0]
     per_grid_comm = grids.groupby("community_id")["households"].sum()
     # A community without households has its one flagged grid of 0 households.
-    per_comm = assigned.groupby(community_of)["households"].sum().reindex(per_grid_comm.index,
-                                                                         fill_value=0)
+    per_comm = assigned.groupby(community_of)["households"].sum().reindex(per_grid_comm.index, fill_value=0)
     assert per_comm.to_dict() == per_grid_comm.to_dict()
     # Households clearly inside one community are in a grid of that community.
     truth = _inside_one(hh, comm)
@@ -211,9 +257,21 @@ def _check_partition(paths: dict, out: Path, hh: gpd.GeoDataFrame, comm: gpd.Geo
 
 
 def _check_coverage(paths: dict, out: Path, hh: gpd.GeoDataFrame, comm: gpd.GeoDataFrame) -> None:
-    rc = _main("coverage", "--households", paths["households"], "--facilities",
-               paths["facilities"], "--network", paths["network"], "--communities",
-               paths["communities"], "--out", out, "--no-isochrones", "-q")
+    rc = _main(
+        "coverage",
+        "--households",
+        paths["households"],
+        "--facilities",
+        paths["facilities"],
+        "--network",
+        paths["network"],
+        "--communities",
+        paths["communities"],
+        "--out",
+        out,
+        "--no-isochrones",
+        "-q",
+    )
     if rc == 2:
         event("coverage: input error")
         assert not out.exists() or not any(out.iterdir())
@@ -224,8 +282,7 @@ def _check_coverage(paths: dict, out: Path, hh: gpd.GeoDataFrame, comm: gpd.GeoD
     assert len(got) == len(hh)
     assert got["households"].tolist() == hh["households"].tolist()
     total = int(hh["households"].sum())
-    table = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig", dtype={"id": str},
-                        keep_default_na=False)
+    table = pd.read_csv(out / "coverage.csv", encoding="utf-8-sig", dtype={"id": str}, keep_default_na=False)
     assert int(table.loc[table["level"] == "all", "households"].iat[0]) == total
     covered = int(got.loc[got["covered"].astype(bool), "households"].sum())
     assert int(table.loc[table["level"] == "all", "households_covered"].iat[0]) == covered
@@ -252,8 +309,19 @@ def _pipeline(d: dict) -> None:
         if hh is None or comm is None:
             # A refused input must be refused by the commands too, with exit code 2.
             event("refused by the readers")
-            assert _main("partition", "--households", paths["households"], "--communities",
-                         paths["communities"], "--out", tmp / "p", "-q") == 2
+            assert (
+                _main(
+                    "partition",
+                    "--households",
+                    paths["households"],
+                    "--communities",
+                    paths["communities"],
+                    "--out",
+                    tmp / "p",
+                    "-q",
+                )
+                == 2
+            )
             assert not (tmp / "p").exists()
             return
         _check_partition(paths, tmp / "p", hh, comm)

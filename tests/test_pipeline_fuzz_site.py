@@ -27,14 +27,20 @@ from gridplan.errors import InputError
 from gridplan.network import load_network
 from gridplan.siting.api import site
 
-SETTINGS = settings(max_examples=examples(20), deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=examples(20),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def _households(d: dict) -> gpd.GeoDataFrame:
     hh = d["households"]
-    return gpd.GeoDataFrame(hh.drop(columns=["lon", "lat"]),
-                            geometry=gpd.points_from_xy(hh.lon, hh.lat), crs=4326)
+    return gpd.GeoDataFrame(
+        hh.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(hh.lon, hh.lat), crs=4326
+    )
 
 
 def _site(*args, **kwargs):
@@ -54,7 +60,11 @@ def _site(*args, **kwargs):
     sol = calls[0][3]
     r = result.report
     assert (r["objective"], r["bound"], r["gap"], r["status"]) == (
-        float(sol.objective), float(sol.bound), float(sol.gap), sol.status)
+        float(sol.objective),
+        float(sol.bound),
+        float(sol.gap),
+        sol.status,
+    )
     event("brute force" if calls[0][1][0].shape[1] <= 12 else "LP only")
     return result
 
@@ -89,8 +99,10 @@ def _check(result, hh: gpd.GeoDataFrame, weights: np.ndarray, *, add=None, targe
     table = result.coverage_after.set_index("level").loc[["all"]].iloc[0]
     assert table["households_covered_before"] == cov_before
     assert table["households_covered_after"] == cov_after
-    assert (result.coverage_after["households_covered_after"]
-            >= result.coverage_after["households_covered_before"]).all()
+    assert (
+        result.coverage_after["households_covered_after"]
+        >= result.coverage_after["households_covered_before"]
+    ).all()
 
     # the site table adds up to the report
     sites = result.sites
@@ -129,8 +141,11 @@ def _same_sites(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> None:
 @given(districts(), st.sampled_from([0.5, 0.8, 0.95, 1.0]))
 def test_site_keeps_every_household(d, target):
     hh = _households(d)
-    weights = hh["households"].to_numpy(np.int64) if "households" in hh.columns \
+    weights = (
+        hh["households"].to_numpy(np.int64)
+        if "households" in hh.columns
         else np.ones(len(hh), dtype=np.int64)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -17,7 +17,9 @@ from gridplan.errors import InputError
 from gridplan.plan.model import GRID_COLUMNS, Plan
 
 UTM = "EPSG:32650"
-CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")  # Nanjing/Wuhan longitudes; the plan finds its own UTM zone from WGS-84
+CJK = re.compile(
+    r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]"
+)  # Nanjing/Wuhan longitudes; the plan finds its own UTM zone from WGS-84
 
 
 def _toy(nx=6, ny=4, stripes=3, hh_per_cell=None, seed=0, communities=1):
@@ -32,8 +34,11 @@ def _toy(nx=6, ny=4, stripes=3, hh_per_cell=None, seed=0, communities=1):
         comm_polys.append(shapely.box(cx, 3_500_000, cx + nx * 100.0, 3_500_000 + ny * 80.0))
         for i in range(nx):
             for j in range(ny):
-                cells.append(shapely.box(cx + i * 100, 3_500_000 + j * 80, cx + (i + 1) * 100,
-                                         3_500_000 + (j + 1) * 80))
+                cells.append(
+                    shapely.box(
+                        cx + i * 100, 3_500_000 + j * 80, cx + (i + 1) * 100, 3_500_000 + (j + 1) * 80
+                    )
+                )
                 u = len(uid)
                 uid.append(u)
                 cid.append(f"C{c + 1}")
@@ -41,41 +46,53 @@ def _toy(nx=6, ny=4, stripes=3, hh_per_cell=None, seed=0, communities=1):
                 n_points = 2
                 for k in range(n_points):
                     h = int(hh_per_cell if hh_per_cell else rng.integers(20, 80))
-                    hh_rows.append({
-                        "households": h,
-                        "population": int(h * 2.5),
-                        "building_id": f"B{u}-{k}",
-                        "estate_id": f"E{u // 2}" if u % 3 else None,
-                        "x": cx + i * 100 + 30 + 40 * k,
-                        "y": 3_500_000 + j * 80 + 40,
-                        "unit": u,
-                    })
-    units = gpd.GeoDataFrame({"unit_id": uid, "community_id": cid, "grid_id": gid},
-                             geometry=cells, crs=UTM)
+                    hh_rows.append(
+                        {
+                            "households": h,
+                            "population": int(h * 2.5),
+                            "building_id": f"B{u}-{k}",
+                            "estate_id": f"E{u // 2}" if u % 3 else None,
+                            "x": cx + i * 100 + 30 + 40 * k,
+                            "y": 3_500_000 + j * 80 + 40,
+                            "unit": u,
+                        }
+                    )
+    units = gpd.GeoDataFrame({"unit_id": uid, "community_id": cid, "grid_id": gid}, geometry=cells, crs=UTM)
     units["households"] = 0
     hh = pd.DataFrame(hh_rows)
     households = gpd.GeoDataFrame(
         hh[["households", "population", "building_id", "estate_id"]],
-        geometry=gpd.points_from_xy(hh["x"], hh["y"]), crs=UTM).to_crs(4326)
+        geometry=gpd.points_from_xy(hh["x"], hh["y"]),
+        crs=UTM,
+    ).to_crs(4326)
     assignment = households.copy()
     assignment["grid_id"] = units["grid_id"].to_numpy()[hh["unit"].to_numpy()]
     communities = gpd.GeoDataFrame(
-        {"community_id": [f"C{c + 1}" for c in range(communities)],
-         "name": [f"社区{c + 1}" for c in range(communities)],
-         "street_id": "S1", "street_name": "街道"},
-        geometry=comm_polys, crs=UTM).to_crs(4326)
+        {
+            "community_id": [f"C{c + 1}" for c in range(communities)],
+            "name": [f"社区{c + 1}" for c in range(communities)],
+            "street_id": "S1",
+            "street_name": "街道",
+        },
+        geometry=comm_polys,
+        crs=UTM,
+    ).to_crs(4326)
     grids = units.dissolve("grid_id").reset_index()[["grid_id", "geometry"]]
     grids["reason"] = None
-    result = SimpleNamespace(units=units.to_crs(4326), assignment=assignment, grids=grids,
-                             micro_grids=None, report={"k": np.int64(3)})
+    result = SimpleNamespace(
+        units=units.to_crs(4326),
+        assignment=assignment,
+        grids=grids,
+        micro_grids=None,
+        report={"k": np.int64(3)},
+    )
     return result, households, communities, hh["unit"].to_numpy()
 
 
 @pytest.fixture()
 def toy():
     result, households, communities, _ = _toy()
-    return Plan.from_partition(result, households, communities, min_households=300,
-                               max_households=500)
+    return Plan.from_partition(result, households, communities, min_households=300, max_households=500)
 
 
 def _units_by_grid(plan):
@@ -88,7 +105,7 @@ def test_from_partition_matches_inputs(toy):
     plan = toy
     assert plan.check() == []
     g = plan.grids
-    assert list(g.columns[:len(GRID_COLUMNS)]) == GRID_COLUMNS
+    assert list(g.columns[: len(GRID_COLUMNS)]) == GRID_COLUMNS
     assert g.crs.to_epsg() == 4326
     assert g["households"].sum() == households["households"].sum()
     assert list(g["grid_id"]) == ["C1-01", "C1-02", "C1-03"]
@@ -225,7 +242,9 @@ def test_save_load_round_trip(toy, tmp_path):
     assert again.locked == {"C1-01"}
     pd.testing.assert_frame_equal(
         pd.DataFrame(again.grids.drop(columns="geometry")),
-        pd.DataFrame(plan.grids.drop(columns="geometry")), check_dtype=False)
+        pd.DataFrame(plan.grids.drop(columns="geometry")),
+        check_dtype=False,
+    )
     assert again.grids.geometry.geom_equals_exact(plan.grids.geometry, tolerance=1e-9).all()
     assert (again.assignment["grid_id"].to_numpy() == plan.assignment["grid_id"].to_numpy()).all()
     assert again.assignment.geometry.geom_equals_exact(plan.assignment.geometry, tolerance=1e-12).all()
@@ -248,16 +267,18 @@ def test_load_rejects_other_files(tmp_path):
         Plan.load(other)
 
 
-_edit = st.tuples(st.sampled_from(["move", "split", "merge", "undo", "redo", "lock"]),
-                  st.integers(0, 10_000), st.integers(0, 10_000))
+_edit = st.tuples(
+    st.sampled_from(["move", "split", "merge", "undo", "redo", "lock"]),
+    st.integers(0, 10_000),
+    st.integers(0, 10_000),
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000), edits=st.lists(_edit, min_size=1, max_size=12))
 def test_random_edits_keep_invariants(seed, edits):
     result, households, communities, _ = _toy(nx=5, ny=4, stripes=3, seed=seed, communities=2)
-    plan = Plan.from_partition(result, households, communities, min_households=300,
-                               max_households=500)
+    plan = Plan.from_partition(result, households, communities, min_households=300, max_households=500)
     start = plan.grids
     total = int(households["households"].sum())
     comm_area = communities.to_crs(plan.crs).set_index("community_id").area
@@ -292,8 +313,10 @@ def test_random_edits_keep_invariants(seed, edits):
         assert np.allclose(per_comm.sort_index(), comm_area.sort_index(), rtol=1e-6)
         a_ = plan.assignment
         assert a_["grid_id"].notna().all()
-        assert (a_.groupby("grid_id")["households"].sum().sort_index()
-                == g.set_index("grid_id")["households"].sort_index()).all()
+        assert (
+            a_.groupby("grid_id")["households"].sum().sort_index()
+            == g.set_index("grid_id")["households"].sort_index()
+        ).all()
         assert all(gid.startswith(c + "-") for gid, c in zip(g["grid_id"], g["community_id"]))
     while plan.undo():
         pass
@@ -307,10 +330,22 @@ def sample_plan(sample_dir):
     from gridplan.grids.api import partition
 
     s = load_sample(sample_dir)
-    r = partition(s["households"], s["communities"], buildings=s["buildings"],
-                  estates=s["estates"], barriers=s["barriers"], n_jobs=1)
-    plan = Plan.from_partition(r, s["households"], s["communities"], buildings=s["buildings"],
-                               estates=s["estates"], barriers=s["barriers"])
+    r = partition(
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+        n_jobs=1,
+    )
+    plan = Plan.from_partition(
+        r,
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+    )
     return plan, r, s, None
 
 
@@ -332,8 +367,14 @@ def test_plan_agrees_with_partition_on_the_sample(sample_plan):
 
 def test_rebalance_keeps_locked_grids(sample_plan):
     plan, r, s, _ = sample_plan
-    plan = Plan.from_partition(r, s["households"], s["communities"], buildings=s["buildings"],
-                               estates=s["estates"], barriers=s["barriers"])
+    plan = Plan.from_partition(
+        r,
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+    )
     cid = plan.grids["community_id"].value_counts().index[0]
     gids = plan.grids.loc[plan.grids["community_id"] == cid, "grid_id"].tolist()
     plan.lock(gids[0])
@@ -396,7 +437,7 @@ def test_every_reason_code_has_both_languages_with_the_figures():
         "band_empty": "band_empty: 520 households cannot form grids of 300-500",
         "unit_over_max": "unit_over_max: 540 households in one building or address (> 500)",
         "no_contiguous_split": "no_contiguous_split: 900 households in 4 units have no "
-                               "contiguous split into grids of 300-500 (exhaustive search)",
+        "contiguous split into grids of 300-500 (exhaustive search)",
         "search_failed": "search_failed: 700 households, 9 units",
         "kept": "kept: grid kept as given with 200 households",
         "edited_below_min": "edited_below_min: 188 households, fewer than 300",
@@ -416,7 +457,8 @@ def test_every_reason_code_has_both_languages_with_the_figures():
     assert _english_words(reason_text("search_failed: replanned", "zh")) == []
     assert reason_text(None) == "—"
     assert reason_text("188 households, fewer than 300", "zh") == reason_text(
-        samples["edited_below_min"], "zh")
+        samples["edited_below_min"], "zh"
+    )
 
 
 def test_edit_texts_are_plain_chinese(toy):
@@ -450,12 +492,14 @@ def _barrier_toy(**kw):
     result, households, communities, _ = _toy(**kw)
     x = 500_000.0 + 200.0
     ny = kw.get("ny", 4)
-    barriers = gpd.GeoDataFrame({"kind": ["river"], "name": ["紫阳河"]},
-                                geometry=[shapely.LineString([(x, 3_499_990), (x, 3_500_000
-                                                                               + ny * 80 + 10)])],
-                                crs=UTM).to_crs(4326)
-    plan = Plan.from_partition(result, households, communities, barriers=barriers,
-                               min_households=300, max_households=500)
+    barriers = gpd.GeoDataFrame(
+        {"kind": ["river"], "name": ["紫阳河"]},
+        geometry=[shapely.LineString([(x, 3_499_990), (x, 3_500_000 + ny * 80 + 10)])],
+        crs=UTM,
+    ).to_crs(4326)
+    plan = Plan.from_partition(
+        result, households, communities, barriers=barriers, min_households=300, max_households=500
+    )
     return plan, x
 
 
@@ -524,8 +568,9 @@ def test_barrier_flag_follows_random_edits(seed, edits):
             continue
         now = plan.grids_metric["barrier_crossing"]
         assert (now.to_numpy() == _straddles(plan, x)).all()
-        expected = sorted((g for g in changed if g in now.index and now[g]
-                           and not before.get(g, False)), key=str)
+        expected = sorted(
+            (g for g in changed if g in now.index and now[g] and not before.get(g, False)), key=str
+        )
         assert sorted((w["grid_id"] for w in plan.last_warnings), key=str) == expected
 
 
@@ -533,10 +578,10 @@ def test_micro_grids_regenerated_for_edited_grids():
     from gridplan.grids.api import partition
 
     result, households, communities, _ = _toy(nx=6, ny=4, stripes=3, hh_per_cell=None, seed=3)
-    r = partition(households, communities, min_households=300, max_households=800, micro_max=60,
-                  n_jobs=1)
-    plan = Plan.from_partition(r, households, communities, min_households=300,
-                               max_households=800, micro_max=60)
+    r = partition(households, communities, min_households=300, max_households=800, micro_max=60, n_jobs=1)
+    plan = Plan.from_partition(
+        r, households, communities, min_households=300, max_households=800, micro_max=60
+    )
     start = plan.micro_grids.copy()
     version = plan.version
     gid = plan.grids["grid_id"].iloc[0]
@@ -560,8 +605,7 @@ def test_micro_grids_regenerated_for_edited_grids():
         assert len(m) >= 1 and m["micro_grid_id"].str.startswith(g + "-").all()
         assert m["households"].sum() == grids.at[g, "households"]
         # the micro-grids tile their grid
-        assert shapely.union_all(m.geometry.values).symmetric_difference(
-            grids.geometry[g]).area < 1.0
+        assert shapely.union_all(m.geometry.values).symmetric_difference(grids.geometry[g]).area < 1.0
         assert m.geometry.area.sum() == pytest.approx(grids.geometry[g].area, rel=1e-6)
         assert ((m["households"] <= 60) | (m["status"] == "over")).all()
     untouched = start[~start["grid_id"].isin(changed)].reset_index(drop=True)
@@ -578,8 +622,7 @@ def test_micro_grids_regenerated_for_edited_grids():
     assert plan.version == version
     assert plan.micro_grids["micro_grid_id"].tolist() == start["micro_grid_id"].tolist()
     # without micro_max the plan cannot redraw them: they are dropped and listed as stale
-    plan2 = Plan.from_partition(r, households, communities, min_households=300,
-                                max_households=800)
+    plan2 = Plan.from_partition(r, households, communities, min_households=300, max_households=800)
     changed = plan2.move_unit(*moved)
     assert plan2.micro_stale == changed
     assert not plan2.micro_grids["grid_id"].isin(changed).any()

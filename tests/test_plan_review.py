@@ -27,18 +27,24 @@ def _strip(nx=4, households=50):
     x0, y0 = 500_000.0, 3_500_000.0
     cells = [shapely.box(x0 + i * 100, y0, x0 + (i + 1) * 100, y0 + 80) for i in range(nx)]
     grid = [f"C1-{1 + (i >= nx // 2):02d}" for i in range(nx)]
-    units = gpd.GeoDataFrame({"unit_id": range(nx), "community_id": "C1", "grid_id": grid},
-                             geometry=cells, crs=UTM)
-    hh = gpd.GeoDataFrame({"households": [households] * nx, "building_id": [f"B{i}" for i in
-                                                                            range(nx)]},
-                          geometry=[c.centroid for c in cells], crs=UTM).to_crs(4326)
+    units = gpd.GeoDataFrame(
+        {"unit_id": range(nx), "community_id": "C1", "grid_id": grid}, geometry=cells, crs=UTM
+    )
+    hh = gpd.GeoDataFrame(
+        {"households": [households] * nx, "building_id": [f"B{i}" for i in range(nx)]},
+        geometry=[c.centroid for c in cells],
+        crs=UTM,
+    ).to_crs(4326)
     assignment = hh.copy()
     assignment["grid_id"] = grid
-    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["社区"]},
-                                   geometry=[shapely.box(x0, y0, x0 + nx * 100, y0 + 80)],
-                                   crs=UTM).to_crs(4326)
-    result = SimpleNamespace(units=units.to_crs(4326), assignment=assignment, grids=None,
-                             micro_grids=None, report={})
+    communities = gpd.GeoDataFrame(
+        {"community_id": ["C1"], "name": ["社区"]},
+        geometry=[shapely.box(x0, y0, x0 + nx * 100, y0 + 80)],
+        crs=UTM,
+    ).to_crs(4326)
+    result = SimpleNamespace(
+        units=units.to_crs(4326), assignment=assignment, grids=None, micro_grids=None, report={}
+    )
     return result, hh, communities
 
 
@@ -48,15 +54,27 @@ def sample(sample_dir):
     from gridplan.grids.api import partition
 
     s = load_sample(sample_dir)
-    r = partition(s["households"], s["communities"], buildings=s["buildings"],
-                  estates=s["estates"], barriers=s["barriers"], n_jobs=1)
+    r = partition(
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+        n_jobs=1,
+    )
     return r, s
 
 
 def _sample_plan(sample) -> Plan:
     r, s = sample
-    return Plan.from_partition(r, s["households"], s["communities"], buildings=s["buildings"],
-                               estates=s["estates"], barriers=s["barriers"])
+    return Plan.from_partition(
+        r,
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+    )
 
 
 def _reference_adjacency(cells, community) -> sparse.csr_matrix:
@@ -65,12 +83,12 @@ def _reference_adjacency(cells, community) -> sparse.csr_matrix:
     a, b = shapely.STRtree(cells).query(cells, predicate="intersects")
     keep = (a < b) & (community[a] == community[b])
     a, b = a[keep], b[keep]
-    shared = shapely.length(shapely.intersection(shapely.boundary(cells[a]),
-                                                 shapely.boundary(cells[b])))
+    shared = shapely.length(shapely.intersection(shapely.boundary(cells[a]), shapely.boundary(cells[b])))
     ok = shared >= UNIT_ADJACENCY_MIN_EDGE_M
     n = len(cells)
-    return sparse.coo_matrix((np.ones(2 * ok.sum()), (np.r_[a[ok], b[ok]], np.r_[b[ok], a[ok]])),
-                             shape=(n, n)).tocsr()
+    return sparse.coo_matrix(
+        (np.ones(2 * ok.sum()), (np.r_[a[ok], b[ok]], np.r_[b[ok], a[ok]])), shape=(n, n)
+    ).tocsr()
 
 
 def _contiguous(adj: sparse.csr_matrix, idx: np.ndarray) -> bool:
@@ -87,9 +105,14 @@ def test_split_grid_asks_metis_for_contiguous_parts(sample, monkeypatch):
     def spy(nparts, adjacency=None, *args, **kwargs):
         out = real(nparts, adjacency, *args, **kwargs)
         options = kwargs.get("options")
-        calls.append({"recursive": kwargs.get("recursive"),
-                      "contig": None if options is None else options.contig,
-                      "graph": adjacency, "parts": np.asarray(out[1])})
+        calls.append(
+            {
+                "recursive": kwargs.get("recursive"),
+                "contig": None if options is None else options.contig,
+                "graph": adjacency,
+                "parts": np.asarray(out[1]),
+            }
+        )
         return out
 
     monkeypatch.setattr(pymetis, "part_graph", spy)
@@ -208,8 +231,7 @@ def test_same_plan_saved_twice_gives_the_same_bytes(tmp_path):
 def _plan_file(tmp_path, value) -> str:
     result, hh, communities = _strip()
     path = Plan.from_partition(result, hh, communities).save(tmp_path / "p.gpkg")
-    pyogrio.write_dataframe(pd.DataFrame({"key": ["plan"], "value": [value]}), path,
-                            layer="plan_meta")
+    pyogrio.write_dataframe(pd.DataFrame({"key": ["plan"], "value": [value]}), path, layer="plan_meta")
     return path
 
 
@@ -240,7 +262,5 @@ def test_unedited_plan_grids_have_the_partitions_figures(sample):
     res, _ = sample
     a = res.grids.set_index("grid_id").sort_index()
     b = plan.grids.set_index("grid_id").loc[a.index]
-    for col in ("households", "population", "n_buildings", "n_estates", "status", "area_m2",
-                "compactness"):
-        pd.testing.assert_series_equal(a[col].astype(object), b[col].astype(object),
-                                       check_names=False)
+    for col in ("households", "population", "n_buildings", "n_estates", "status", "area_m2", "compactness"):
+        pd.testing.assert_series_equal(a[col].astype(object), b[col].astype(object), check_names=False)

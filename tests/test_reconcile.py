@@ -30,8 +30,11 @@ def department(units: gpd.GeoDataFrame, grid_of_unit: dict, prefix: str) -> gpd.
     d = u.dissolve(by="dept", sort=True).reset_index()
     d["geometry"] = shapely.normalize(d.geometry.values)
     # Different naming and row order from ours: the matching must not rely on either.
-    out = gpd.GeoDataFrame({"code": [f"{prefix}{g}" for g in d["dept"]], "note": "部门网格"},
-                           geometry=d.geometry.values, crs=CRS_METRIC)
+    out = gpd.GeoDataFrame(
+        {"code": [f"{prefix}{g}" for g in d["dept"]], "note": "部门网格"},
+        geometry=d.geometry.values,
+        crs=CRS_METRIC,
+    )
     return out.iloc[::-1].reset_index(drop=True).to_crs(4326)
 
 
@@ -55,8 +58,11 @@ def layers(district):
     cg.update({k: "45" for k, v in cg.items() if v in ("04", "05")})  # 04 and 05 merged
     wj = base_map(u)
     wj.update({k: "03b" for k in u["unit_id"] if k.startswith("C01-u05")})  # 03 split
-    return {"综治": department(u, zz, "ZZ-"), "城管": department(u, cg, "CG-"),
-            "卫健": department(u, wj, "WJ-")}
+    return {
+        "综治": department(u, zz, "ZZ-"),
+        "城管": department(u, cg, "CG-"),
+        "卫健": department(u, wj, "WJ-"),
+    }
 
 
 def _disagree(result, layer, other) -> set:
@@ -150,8 +156,7 @@ def test_derived_units_without_partition_units(district, layers):
 def test_households_outside_a_layer_are_counted_not_dropped(district, layers):
     partial = layers["卫健"].to_crs(CRS_METRIC)
     partial = partial[~partial["code"].isin(["WJ-01"])].to_crs(4326)
-    r = reconcile(district["grids"], district["households"], {"卫健": partial},
-                  units=district["units"])
+    r = reconcile(district["grids"], district["households"], {"卫健": partial}, units=district["units"])
     assert (r.membership["卫健"] == OUTSIDE).sum() == 40  # 8 units x 5 points
     pair = next(p for p in r.report["pairs"] if p["layer"] == OURS and p["other_layer"] == "卫健")
     assert pair["households_outside_other"] == 400
@@ -203,8 +208,18 @@ def test_write_and_cli(district, layers, tmp_path):
     district["grids"].to_file(grids)
     district["households"].drop(columns=["unit"]).to_file(hh)
     district["units"].to_file(units)
-    args = ["reconcile", "--grids", str(grids), "--households", str(hh), "--units", str(units),
-            "--out", str(tmp_path / "out"), "--quiet"]
+    args = [
+        "reconcile",
+        "--grids",
+        str(grids),
+        "--households",
+        str(hh),
+        "--units",
+        str(units),
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+    ]
     for name, layer in layers.items():
         path = tmp_path / f"{name}.geojson"
         layer.to_file(path)
@@ -226,11 +241,18 @@ def test_write_and_cli(district, layers, tmp_path):
     assert not (tmp_path / "out2").exists() or not any((tmp_path / "out2").iterdir())
     result = reconcile(district["grids"], district["households"], layers, units=district["units"])
     files = write_reconcile(result, tmp_path / "again")
-    assert {p.name for p in files} >= {"overlaps.csv", "alignment.csv", "changes.csv",
-                                       "rejected.csv", "unified.geojson", "report.json"}
+    assert {p.name for p in files} >= {
+        "overlaps.csv",
+        "alignment.csv",
+        "changes.csv",
+        "rejected.csv",
+        "unified.geojson",
+        "report.json",
+    }
     np.testing.assert_array_equal(
         pd.read_csv(tmp_path / "again" / "overlaps.csv", encoding="utf-8-sig")["households"],
-        result.overlaps["households"])
+        result.overlaps["households"],
+    )
 
 
 @pytest.mark.slow
@@ -243,8 +265,15 @@ def test_on_partition_units_of_the_sample(sample_dir):
     from gridplan.grids.api import partition
 
     s = load_sample(sample_dir)
-    res = partition(s["households"], s["communities"], buildings=s["buildings"],
-                    estates=s["estates"], barriers=s["barriers"], seed=0, n_jobs=1)
+    res = partition(
+        s["households"],
+        s["communities"],
+        buildings=s["buildings"],
+        estates=s["estates"],
+        barriers=s["barriers"],
+        seed=0,
+        n_jobs=1,
+    )
     units = res.units.reset_index(drop=True)
     metric = units.to_crs(units.estimate_utm_crs())
     hh_of = res.grids.set_index("grid_id")["households"]
@@ -279,7 +308,8 @@ def test_on_partition_units_of_the_sample(sample_dir):
     assert _disagree(r, "综治", OURS) == {f"综治-{dst}"}
     assert _disagree(r, OURS, "卫健") == set() and _disagree(r, "卫健", OURS) == set()
     assert r.changes[["unit_id", "from_grid", "to_grid", "households"]].values.tolist() == [
-        [units["unit_id"].iloc[u], src, dst, h]]
+        [units["unit_id"].iloc[u], src, dst, h]
+    ]
     unified = r.unified.set_index("grid_id")
     assert unified.loc[src, "households"] == hh_of[src] - h
     assert unified.loc[dst, "households"] == hh_of[dst] + h

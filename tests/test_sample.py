@@ -24,9 +24,17 @@ from gridplan.cli import main
 from gridplan.datasets.sample import LAYERS, SAMPLE_FILES, load_sample, make_sample, write_sample
 
 UTM = "EPSG:32650"
-ID = {"street": "street_id", "communities": "community_id", "estates": "estate_id", "gates": "gate_id",
-      "buildings": "building_id", "households": "building_id", "facilities": "facility_id",
-      "network": "edge_id", "barriers": "barrier_id"}
+ID = {
+    "street": "street_id",
+    "communities": "community_id",
+    "estates": "estate_id",
+    "gates": "gate_id",
+    "buildings": "building_id",
+    "households": "building_id",
+    "facilities": "facility_id",
+    "network": "edge_id",
+    "barriers": "barrier_id",
+}
 REQUIRED = {
     "communities": {"community_id", "name", "street_id", "street_name"},
     "estates": {"estate_id", "name", "community_id", "n_gates"},
@@ -83,11 +91,16 @@ def _walk_m(layers, kinds=("street_centre", "community_centre")) -> np.ndarray:
 
 
 def _community_of_households(layers) -> gpd.GeoDataFrame:
-    return gpd.sjoin(layers["households"], layers["communities"][["community_id", "geometry"]],
-                     predicate="within", how="left")
+    return gpd.sjoin(
+        layers["households"],
+        layers["communities"][["community_id", "geometry"]],
+        predicate="within",
+        how="left",
+    )
 
 
 # --- files ------------------------------------------------------------------------------------
+
 
 def test_written_files_are_byte_identical_across_runs_and_to_the_committed_data(written, tmp_path, root):
     again = write_sample(tmp_path, seed=0)
@@ -99,7 +112,8 @@ def test_written_files_are_byte_identical_across_runs_and_to_the_committed_data(
     if (committed / "boundaries" / "communities.geojson").exists():
         for rel in names:
             assert filecmp.cmp(committed / rel, tmp_path / rel, shallow=False), (
-                f"{rel} is stale: run `make sample`")
+                f"{rel} is stale: run `make sample`"
+            )
     assert (committed / "README.md").exists()
     size = sum(p.stat().st_size for p in committed.rglob("*") if p.is_file())
     assert size < 5_000_000
@@ -124,8 +138,11 @@ def test_layers_have_contract_columns_unique_sorted_ids_and_ccw_rings(layers, wr
 def test_csv_matches_geojson_points_and_has_bom(written):
     raw = (written / "households" / "households.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
-    csv = pd.read_csv(written / "households" / "households.csv", encoding="utf-8-sig",
-                      dtype={"building_id": str, "estate_id": str})
+    csv = pd.read_csv(
+        written / "households" / "households.csv",
+        encoding="utf-8-sig",
+        dtype={"building_id": str, "estate_id": str},
+    )
     pts = gpd.read_file(written / SAMPLE_FILES["households"])
     assert list(csv["building_id"]) == list(pts["building_id"])
     assert np.allclose(csv["lon"], pts.geometry.x, atol=2e-7)
@@ -136,8 +153,10 @@ def test_csv_matches_geojson_points_and_has_bom(written):
 def test_load_sample_reads_files_or_generates(written, tmp_path):
     read = load_sample(written)
     assert set(read) == set(LAYERS)
-    assert read["households"]["households"].sum() == gpd.read_file(
-        written / SAMPLE_FILES["households"])["households"].sum()
+    assert (
+        read["households"]["households"].sum()
+        == gpd.read_file(written / SAMPLE_FILES["households"])["households"].sum()
+    )
     generated = load_sample(tmp_path / "empty")  # no files: generated in memory
     assert set(generated) == set(LAYERS)
     assert generated["households"]["households"].sum() == read["households"]["households"].sum()
@@ -155,6 +174,7 @@ def test_cli_rejects_bad_seed_and_unwritable_folder_writing_nothing(tmp_path, ca
 
 # --- what the district looks like ---------------------------------------------------------------
 
+
 def test_size_and_mix_look_like_a_real_street(layers):
     area_km2 = layers["street"].area.sum() / 1e6
     assert 3.5 < area_km2 < 4.6
@@ -169,15 +189,20 @@ def test_size_and_mix_look_like_a_real_street(layers):
     assert set(b["kind"]) == {"walkup", "tower", "lowrise"}
     # footprints in metres: walk-ups 40-60 m long and 12 m deep, towers about 24 m
     rect = b.geometry.minimum_rotated_rectangle()
-    sides = np.sort(np.column_stack([rect.exterior.apply(lambda r: shapely.LineString(r.coords[:2]).length),
-                                     rect.exterior.apply(lambda r: shapely.LineString(r.coords[1:3]).length)]))
+    sides = np.sort(
+        np.column_stack(
+            [
+                rect.exterior.apply(lambda r: shapely.LineString(r.coords[:2]).length),
+                rect.exterior.apply(lambda r: shapely.LineString(r.coords[1:3]).length),
+            ]
+        )
+    )
     walk = (b["kind"] == "walkup").to_numpy()
     assert np.allclose(sides[walk, 0], 12.0, atol=0.1) and (sides[walk, 1] >= 39.9).all()
     assert b.loc[b["kind"] == "tower", "levels"].between(18, 45).all()
     assert b.loc[b["kind"] == "lowrise", "levels"].between(1, 3).all()
     # households per building agree between the two layers
-    assert (b.set_index("building_id")["households"]
-            .equals(hh.set_index("building_id")["households"]))
+    assert b.set_index("building_id")["households"].equals(hh.set_index("building_id")["households"])
     # most buildings are in estates, but not all
     in_estate = b["estate_id"].notna().mean()
     assert 0.3 < in_estate < 1.0
@@ -223,11 +248,16 @@ def test_barriers_are_arterials_and_a_river_crossing_communities(layers):
     bar, comm = layers["barriers"], layers["communities"]
     assert set(bar["kind"]) == {"arterial", "river"}
     inner = comm.geometry.buffer(-5.0)
-    cut = [n for n, g in zip(comm["name"], inner) if g.intersection(shapely.unary_union(bar.geometry.values)).length > 50]
+    cut = [
+        n
+        for n, g in zip(comm["name"], inner)
+        if g.intersection(shapely.unary_union(bar.geometry.values)).length > 50
+    ]
     assert len(cut) >= 2
 
 
 # --- the walking network -------------------------------------------------------------------
+
 
 def _assert_noded(net: gpd.GeoDataFrame) -> None:
     """Lines meet only at shared end points: never cross or overlap between them."""
@@ -260,7 +290,9 @@ def _assert_gates_only(layers) -> None:
 def test_network_is_noded_connected_and_tagged(layers):
     net = layers["network"]
     _assert_noded(net)
-    assert {"primary", "secondary", "residential", "service", "footway", "path", "living_street"} <= set(net["highway"])
+    assert {"primary", "secondary", "residential", "service", "footway", "path", "living_street"} <= set(
+        net["highway"]
+    )
     assert nx.is_connected(_graph(net))
     footbridges = net[(net["name"] == "人行桥") & net["bridge"]]
     assert len(footbridges) >= 1
@@ -297,6 +329,7 @@ def test_estates_are_entered_only_through_their_gates(layers):
 
 
 # --- hard cases (gridplan/datasets/district/README.md) ------------------------------------------------------------
+
 
 def test_hard_case_cluster_beyond_fifteen_minutes(layers):
     walk = _walk_m(layers)
@@ -358,8 +391,13 @@ def test_hard_case_centre_below_floor_area_norm(layers):
 
 # --- other seeds keep the invariants ----------------------------------------------------------
 
-@settings(max_examples=examples(8), deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+@settings(
+    max_examples=examples(8),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(seed=st.integers(min_value=1, max_value=10_000))
 def test_other_seeds_keep_the_invariants(seed):
     layers = {k: v.to_crs(UTM) for k, v in make_sample(seed).items()}

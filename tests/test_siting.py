@@ -98,7 +98,8 @@ def test_lscp_equals_brute_force(seed):
         need = float(np.floor(rng.uniform(0.3, 1.0) * reachable))
         m = A.shape[1]
         p = next(
-            p for p in range(m + 1)
+            p
+            for p in range(m + 1)
             if any(_covered(A, w, c) >= need for c in itertools.combinations(range(m), p))
         )
         most = max(_covered(A, w, c) for c in itertools.combinations(range(m), p))
@@ -177,10 +178,7 @@ def test_reduction_keeps_every_optimum(cells, weights, dup):
     for k in range(1, 4):
         full = _brute_mclp(A, w, k)
         reduced = (
-            max(
-                _covered(R, red.w, c)
-                for c in itertools.combinations(range(R.shape[1]), min(k, R.shape[1]))
-            )
+            max(_covered(R, red.w, c) for c in itertools.combinations(range(R.shape[1]), min(k, R.shape[1])))
             if R.shape[1]
             else 0.0
         )

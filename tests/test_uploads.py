@@ -18,8 +18,11 @@ from gridplan.errors import InputError
 
 
 def _households_geojson() -> bytes:
-    gdf = gpd.GeoDataFrame({"households": [12, 30], "building_id": ["B1", "B2"]},
-                           geometry=gpd.points_from_xy([114.30, 114.31], [30.55, 30.56]), crs=4326)
+    gdf = gpd.GeoDataFrame(
+        {"households": [12, 30], "building_id": ["B1", "B2"]},
+        geometry=gpd.points_from_xy([114.30, 114.31], [30.55, 30.56]),
+        crs=4326,
+    )
     return gdf.to_json().encode()
 
 
@@ -50,12 +53,14 @@ def test_good_geojson_is_read(no_leftovers):
 
 
 def test_zipped_shapefile_is_read(tmp_path, no_leftovers):
-    comm = gpd.GeoDataFrame({"SQMC": ["紫阳社区"]}, geometry=[shapely.box(114.3, 30.5, 114.31, 30.51)],
-                            crs=4326)
+    comm = gpd.GeoDataFrame(
+        {"SQMC": ["紫阳社区"]}, geometry=[shapely.box(114.3, 30.5, 114.31, 30.51)], crs=4326
+    )
     comm.to_file(tmp_path / "comm.shp", encoding="utf-8")
     members = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    gdf, problems = uploads.read_upload("communities", "comm.zip", _zip(members),
-                                        columns={"community_id": "SQMC", "name": "SQMC"})
+    gdf, problems = uploads.read_upload(
+        "communities", "comm.zip", _zip(members), columns={"community_id": "SQMC", "name": "SQMC"}
+    )
     assert not [p for p in problems if p.severity == "error"], problems
     assert gdf["name"].tolist() == ["紫阳社区"]
 
@@ -87,8 +92,16 @@ def test_broken_zip(no_leftovers):
     assert "zip" in str(e.value) and "压缩包" in e.value.localized("zh")
 
 
-@pytest.mark.parametrize("member", ["../evil.geojson", "../../tmp/evil.geojson",
-                                    "/tmp/evil.geojson", "a/../../evil.geojson", "C:/evil.geojson"])
+@pytest.mark.parametrize(
+    "member",
+    [
+        "../evil.geojson",
+        "../../tmp/evil.geojson",
+        "/tmp/evil.geojson",
+        "a/../../evil.geojson",
+        "C:/evil.geojson",
+    ],
+)
 def test_path_traversal_is_refused(member, tmp_path, no_leftovers):
     data = _zip({member: _households_geojson()})
     with pytest.raises(InputError) as e:
@@ -120,8 +133,9 @@ def test_zip_bomb_is_stopped_early(tmp_path, no_leftovers):
     # the total unpacked limit holds for many moderately compressed members as well
     members = {f"part{i}.csv": os.urandom(300_000) for i in range(4)}
     with pytest.raises(InputError) as e:
-        uploads.safe_extract(_write(tmp_path / "many.zip", _zip(members)), tmp_path / "out",
-                             max_unpacked=1_000_000)
+        uploads.safe_extract(
+            _write(tmp_path / "many.zip", _zip(members)), tmp_path / "out", max_unpacked=1_000_000
+        )
     assert "unpacks to more than" in str(e.value)
 
 
@@ -161,8 +175,9 @@ def test_peek_columns_sees_what_the_reader_sees(tmp_path):
     c = uploads.stage_upload("big.csv", ("经度,纬度,户数,地址\n" + rows).encode("utf-8"), tmp_path)
     assert uploads.peek_columns(c) == ["经度", "纬度", "户数", "地址"]
     # a title line above the header, as exported by population systems
-    t = uploads.stage_upload("title.csv", "某某社区住户表\n经度,纬度,总户数\n114.3,30.5,3\n"
-                             .encode(), tmp_path)
+    t = uploads.stage_upload(
+        "title.csv", "某某社区住户表\n经度,纬度,总户数\n114.3,30.5,3\n".encode(), tmp_path
+    )
     assert uploads.peek_columns(t) == ["经度", "纬度", "总户数"]
     # a quoted header with a comma inside a name
     q = uploads.stage_upload("q.csv", b'lon,lat,"name, full"\n114.3,30.5,a\n', tmp_path)

@@ -21,23 +21,30 @@ def _tiles(nx, ny, size=0.004, gap=0.0):
     boxes, ids = [], []
     for i in range(nx):
         for j in range(ny):
-            boxes.append(shapely.box(X0 + i * size + gap, Y0 + j * size + gap,
-                                     X0 + (i + 1) * size, Y0 + (j + 1) * size))
+            boxes.append(
+                shapely.box(
+                    X0 + i * size + gap, Y0 + j * size + gap, X0 + (i + 1) * size, Y0 + (j + 1) * size
+                )
+            )
             ids.append(f"C{i}{j}")
     return gpd.GeoDataFrame({"community_id": ids, "name": ids}, geometry=boxes, crs=4326)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(nx=st.integers(1, 4), ny=st.integers(1, 3), gap=st.sampled_from([0.0, 0.0005]),
-       seed=st.integers(0, 10_000), n=st.integers(1, 200))
+@given(
+    nx=st.integers(1, 4),
+    ny=st.integers(1, 3),
+    gap=st.sampled_from([0.0, 0.0005]),
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 200),
+)
 def test_every_household_assigned_once_or_rejected(nx, ny, gap, seed, n):
     comm = _tiles(nx, ny, gap=gap)
     rng = np.random.default_rng(seed)
     size = 0.004
     x = rng.uniform(X0 - 0.002, X0 + nx * size + 0.002, n)
     y = rng.uniform(Y0 - 0.002, Y0 + ny * size + 0.002, n)
-    hh = gpd.GeoDataFrame({"households": rng.integers(1, 50, n)},
-                          geometry=gpd.points_from_xy(x, y), crs=4326)
+    hh = gpd.GeoDataFrame({"households": rng.integers(1, 50, n)}, geometry=gpd.points_from_xy(x, y), crs=4326)
     r = validate_inputs(households=hh, communities=comm)
     # Independent: which tile a point is in, by arithmetic on the tile grid.
     i = np.floor((x - X0) / size).astype(int)
@@ -91,15 +98,16 @@ def test_gcj02_points_declared_wgs84_are_detected():
     codes = [p.code for p in r.problems]
     assert "looks_gcj02" in codes
     honest = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=4326)
-    assert "looks_gcj02" not in [p.code for p in validate_inputs(households=honest,
-                                                                 communities=comm).problems]
+    assert "looks_gcj02" not in [
+        p.code for p in validate_inputs(households=honest, communities=comm).problems
+    ]
 
 
 def test_result_api_text_frame_and_raise():
     comm = _tiles(1, 1)
-    hh = gpd.GeoDataFrame({"households": [3, 0, -1]},
-                          geometry=gpd.points_from_xy([X0 + 0.001] * 3, [Y0 + 0.001] * 3),
-                          crs=4326)
+    hh = gpd.GeoDataFrame(
+        {"households": [3, 0, -1]}, geometry=gpd.points_from_xy([X0 + 0.001] * 3, [Y0 + 0.001] * 3), crs=4326
+    )
     r = validate_inputs(households=hh, communities=comm, names={"households": "住户.csv"})
     assert not r.ok
     table = r.to_frame()
@@ -114,12 +122,13 @@ def test_result_api_text_frame_and_raise():
 
 
 def test_invalid_community_is_repaired_and_households_keep_their_order():
-    bowtie = shapely.Polygon([(X0, Y0), (X0 + 0.01, Y0 + 0.01), (X0 + 0.01, Y0),
-                              (X0, Y0 + 0.01)])
+    bowtie = shapely.Polygon([(X0, Y0), (X0 + 0.01, Y0 + 0.01), (X0 + 0.01, Y0), (X0, Y0 + 0.01)])
     comm = gpd.GeoDataFrame({"community_id": [1]}, geometry=[bowtie], crs=4326)
-    hh = gpd.GeoDataFrame({"households": [5, 6], "community_id": [None, None]},
-                          geometry=gpd.points_from_xy([X0 + 0.008, X0 + 0.005],
-                                                      [Y0 + 0.005, Y0 + 0.009]), crs=4326)
+    hh = gpd.GeoDataFrame(
+        {"households": [5, 6], "community_id": [None, None]},
+        geometry=gpd.points_from_xy([X0 + 0.008, X0 + 0.005], [Y0 + 0.005, Y0 + 0.009]),
+        crs=4326,
+    )
     r = validate_inputs(households=hh, communities=comm)
     assert [p.code for p in r.problems][:1] == ["invalid_geometry"]
     assert r.frames["communities"].is_valid.all()

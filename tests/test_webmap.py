@@ -22,9 +22,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _grids():
     polys = [shapely.box(114.30 + 0.002 * i, 30.55, 114.302 + 0.002 * i, 30.552) for i in range(3)]
-    return gpd.GeoDataFrame({"grid_id": ["C1-01", "C1-02", "C1-03"], "households": [250, 400, 620],
-                             "status": ["under", "ok", "over"], "locked": [False, True, False],
-                             "community_name": ["紫阳社区"] * 3}, geometry=polys, crs=4326)
+    return gpd.GeoDataFrame(
+        {
+            "grid_id": ["C1-01", "C1-02", "C1-03"],
+            "households": [250, 400, 620],
+            "status": ["under", "ok", "over"],
+            "locked": [False, True, False],
+            "community_name": ["紫阳社区"] * 3,
+        },
+        geometry=polys,
+        crs=4326,
+    )
 
 
 def _walk(element):
@@ -41,18 +49,25 @@ def test_vendored_files_match_their_manifest():
 
 
 def test_map_has_no_external_script_or_stylesheet():
-    hh = gpd.GeoDataFrame({"households": [3, 4], "walk_min": [4.0, np.nan], "grid_id": ["C1-01"] * 2},
-                          geometry=gpd.points_from_xy([114.301, 114.303], [30.551, 30.551]), crs=4326)
-    fac = gpd.GeoDataFrame({"facility_id": ["F1"], "name": ["中心"], "kind": ["community_centre"]},
-                           geometry=gpd.points_from_xy([114.302], [30.5515]), crs=4326)
+    hh = gpd.GeoDataFrame(
+        {"households": [3, 4], "walk_min": [4.0, np.nan], "grid_id": ["C1-01"] * 2},
+        geometry=gpd.points_from_xy([114.301, 114.303], [30.551, 30.551]),
+        crs=4326,
+    )
+    fac = gpd.GeoDataFrame(
+        {"facility_id": ["F1"], "name": ["中心"], "kind": ["community_centre"]},
+        geometry=gpd.points_from_xy([114.302], [30.5515]),
+        crs=4326,
+    )
     m = plan_map(_grids(), households=hh, facilities=fac, selected_grid="C1-02", tiles=None)
     assert external_urls(m) == []
     html = m.get_root().render()
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)
     assert "data:text/javascript;base64," in html and "data:text/css;base64," in html
     # what streamlit-folium sends to its iframe: default_js/default_css of every element
-    links = [url for el in _walk(m)
-             for _, url in getattr(el, "default_js", []) + getattr(el, "default_css", [])]
+    links = [
+        url for el in _walk(m) for _, url in getattr(el, "default_js", []) + getattr(el, "default_css", [])
+    ]
     assert links and all(u.startswith("data:") for u in links)
     # no branca colormap (streamlit-folium would add d3 from a CDN for it)
     import branca.colormap
@@ -108,8 +123,14 @@ def test_map_of_a_real_plan(sample_dir):
     r = partition(s["households"], s["communities"], n_jobs=1)
     plan = Plan.from_partition(r, s["households"], s["communities"])
     gid = plan.grids["grid_id"].iloc[0]
-    m = plan_map(plan.grids, units=plan.units, households=plan.assignment, selected_grid=gid,
-                 facilities=s["facilities"], tiles=None)
+    m = plan_map(
+        plan.grids,
+        units=plan.units,
+        households=plan.assignment,
+        selected_grid=gid,
+        facilities=s["facilities"],
+        tiles=None,
+    )
     html = m.get_root().render()
     assert external_urls(m) == []
     # every grid is drawn: its id appears in the GeoJSON of the grid layer
@@ -119,10 +140,11 @@ def test_map_of_a_real_plan(sample_dir):
 
 def test_micro_grids_are_drawn():
     g = _grids()
-    micro = gpd.GeoDataFrame({"micro_grid_id": ["C1-01-01", "C1-01-02"], "grid_id": ["C1-01"] * 2,
-                              "households": [120, 130]},
-                             geometry=[shapely.box(114.30, 30.55, 114.301, 30.552),
-                                       shapely.box(114.301, 30.55, 114.302, 30.552)], crs=4326)
+    micro = gpd.GeoDataFrame(
+        {"micro_grid_id": ["C1-01-01", "C1-01-02"], "grid_id": ["C1-01"] * 2, "households": [120, 130]},
+        geometry=[shapely.box(114.30, 30.55, 114.301, 30.552), shapely.box(114.301, 30.55, 114.302, 30.552)],
+        crs=4326,
+    )
     html = plan_map(g, micro_grids=micro, tiles=None).get_root().render()
     assert "C1-01-02" in html and external_urls(plan_map(g, micro_grids=micro, tiles=None)) == []
 
@@ -131,13 +153,15 @@ def test_labels_only_from_the_zoom_where_the_grid_is_large_enough():
     # a large grid (1 km) and a small one (100 m) side by side
     big = shapely.box(114.30, 30.55, 114.3104, 30.559)
     small = shapely.box(114.3104, 30.55, 114.3114, 30.5509)
-    g = gpd.GeoDataFrame({"grid_id": ["C1-01", "C1-02"], "households": [400, 350],
-                          "status": ["ok", "ok"]}, geometry=[big, small], crs=4326)
+    g = gpd.GeoDataFrame(
+        {"grid_id": ["C1-01", "C1-02"], "households": [400, 350], "status": ["ok", "ok"]},
+        geometry=[big, small],
+        crs=4326,
+    )
     z = webmap.label_min_zoom(g)
     # independent: ground resolution of Web Mercator from the projected (UTM) area
     area = g.to_crs(g.estimate_utm_crs()).area.to_numpy()
-    expect = np.log2(156543.03 * np.cos(np.radians(30.5545)) * webmap.MAP_LABEL_MIN_PX
-                     / np.sqrt(area))
+    expect = np.log2(156543.03 * np.cos(np.radians(30.5545)) * webmap.MAP_LABEL_MIN_PX / np.sqrt(area))
     assert np.all(z >= expect - 1e-6) and np.all(z < expect + 0.25 + 1e-3)
     assert z[1] == pytest.approx(z[0] + 3.25, abs=0.25)  # 10x smaller side: ~3.3 zoom levels later
     html = plan_map(g, tiles=None).get_root().render()

@@ -25,8 +25,10 @@ _MAP_ZH = re.compile(r"用\s*--map\s+" + _PAIRS + r"\s*指定(?:户数列)?")
 _PLACEHOLDERS = ("COLUMN", "YOUR_COLUMN", "列名", "")
 #: A Python ``columns={...}`` example after a ``--map`` hint.
 _PY_COLUMNS = re.compile(r"\s*\(columns=\{[^)]*\}\)")
-_SHELL_EN = re.compile(r"use `gridplan households --from-osm [^`]*`(?: to estimate households "
-                       r"from buildings)?")
+_SHELL_EN = re.compile(
+    r"use `gridplan households --from-osm [^`]*`(?: to estimate households "
+    r"from buildings)?"
+)
 _SHELL_ZH = re.compile(r"请使用\s*`gridplan households --from-osm [^`]*`")
 _BARE = re.compile(r"\s?--map(?:\s*/\s*columns=)?\s?")
 
@@ -45,13 +47,12 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 
 def _choose_en(match: re.Match) -> str:
-    """"choose column X for "Field" ... in the column mapping"."""
+    """ "choose column X for "Field" ... in the column mapping"."""
     pairs = _pairs(match.group(1))
     named = [f'column {c} for "{field_text(f, "en")}"' for f, c in pairs if c not in _PLACEHOLDERS]
     open_ = [f'"{field_text(f, "en")}"' for f, c in pairs if c in _PLACEHOLDERS]
     if open_:
-        named.append(("the columns for " if len(open_) > 1 else "the column for ")
-                     + " and ".join(open_))
+        named.append(("the columns for " if len(open_) > 1 else "the column for ") + " and ".join(open_))
     return f"choose {' and '.join(named)} in the column mapping"
 
 
@@ -61,7 +62,7 @@ def _fields_en(match: re.Match) -> str:
 
 
 def _choose_zh(match: re.Match) -> str:
-    """"在“列对应”中为“字段”选择列 X"."""
+    """ "在“列对应”中为“字段”选择列 X"."""
     pairs = _pairs(match.group(1))
     fields = "、".join(f"“{field_text(f, 'zh')}”" for f, _ in pairs)
     named = [c for _, c in pairs if c not in _PLACEHOLDERS]

@@ -24,8 +24,13 @@ from gridplan.i18n import t
 __all__ = ["STEPS", "run"]
 
 #: Step -> the function that draws its page, in the order of the sidebar.
-STEPS = {"data": data.page, "grids": grids.page, "coverage": coverage.page,
-         "sites": sites.page, "export": export.page}
+STEPS = {
+    "data": data.page,
+    "grids": grids.page,
+    "coverage": coverage.page,
+    "sites": sites.page,
+    "export": export.page,
+}
 #: The page the app opens on.
 FIRST_STEP = "grids"
 
@@ -34,8 +39,10 @@ def run() -> None:
     """Run one pass of the app for the current session (Streamlit re-runs it on every event)."""
     st.set_page_config(page_title="gridplan", page_icon=None, layout="wide")
     _start_session()
-    pages = {step: st.Page(draw, title=L(f"step_{step}"), url_path=step,
-                           default=step == FIRST_STEP) for step, draw in STEPS.items()}
+    pages = {
+        step: st.Page(draw, title=L(f"step_{step}"), url_path=step, default=step == FIRST_STEP)
+        for step, draw in STEPS.items()
+    }
     current = st.navigation(list(pages.values()), position="hidden")
     shown = next(step for step, p in pages.items() if p is current)
     if ss.pop("_step_chosen", False) and ss.step != shown:
@@ -71,19 +78,31 @@ def _on_step(key: str) -> None:
 
 def _sidebar() -> None:
     with st.sidebar:
-        ss._lang = st.radio(t("language", "zh"), ("zh", "en"), key="lang", horizontal=True,
-                            format_func=lambda x: {"zh": "中文", "en": "English"}[x])
+        ss._lang = st.radio(
+            t("language", "zh"),
+            ("zh", "en"),
+            key="lang",
+            horizontal=True,
+            format_func=lambda x: {"zh": "中文", "en": "English"}[x],
+        )
         # One radio per language (a widget changes identity with its option labels); its value
         # follows the page shown, whichever way the page was reached.
         key = f"step__{lang()}"
         if ss.get(key) != ss.step:
             ss[key] = ss.step
         code = lang()
-        st.radio(L("step"), tuple(STEPS), key=key, on_change=_on_step, args=(key,),
-                 format_func=lambda x: t(f"step_{x}", code))
+        st.radio(
+            L("step"),
+            tuple(STEPS),
+            key=key,
+            on_change=_on_step,
+            args=(key,),
+            format_func=lambda x: t(f"step_{x}", code),
+        )
         ss._tiles = st.text_input(L("tiles_url"), key="tiles")
-        st.caption(L("dataset", name=L("dataset_sample") if ss.get("dataset") == "sample"
-                     else L("dataset_upload")))
+        st.caption(
+            L("dataset", name=L("dataset_sample") if ss.get("dataset") == "sample" else L("dataset_upload"))
+        )
 
 
 def _header() -> None:

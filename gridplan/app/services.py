@@ -80,10 +80,15 @@ def upload_columns(name: str, data: bytes) -> list[str]:
             return []
 
 
-def load_uploads(files: Mapping[str, Upload], *, columns: Mapping[str, dict] | None = None,
-                 coords: str = "wgs84", network: Upload | None = None,
-                 min_households: int = GRID_MIN_HOUSEHOLDS,
-                 max_households: int = GRID_MAX_HOUSEHOLDS) -> UploadedData:
+def load_uploads(
+    files: Mapping[str, Upload],
+    *,
+    columns: Mapping[str, dict] | None = None,
+    coords: str = "wgs84",
+    network: Upload | None = None,
+    min_households: int = GRID_MIN_HOUSEHOLDS,
+    max_households: int = GRID_MAX_HOUSEHOLDS,
+) -> UploadedData:
     """Read, check and partition uploaded layers.
 
     Each file is staged and read safely (:func:`gridplan.app.uploads.read_upload`); when no file
@@ -122,8 +127,7 @@ def load_uploads(files: Mapping[str, Upload], *, columns: Mapping[str, dict] | N
     for kind, upload in files.items():
         name, data = _as_upload(upload)
         names[kind] = name
-        gdf, found = uploads.read_upload(kind, name, data, columns=columns.get(kind),
-                                         coords=coords)
+        gdf, found = uploads.read_upload(kind, name, data, columns=columns.get(kind), coords=coords)
         problems += found
         frames[kind] = gdf
     net = None if network is None else uploads.read_network_upload(*_as_upload(network))
@@ -135,8 +139,9 @@ def load_uploads(files: Mapping[str, Upload], *, columns: Mapping[str, dict] | N
     if _has_error(out.problems):
         return out
     try:
-        out.result = plan_grids(out.layers, min_households=min_households,
-                                max_households=max_households, n_jobs=1)
+        out.result = plan_grids(
+            out.layers, min_households=min_households, max_households=max_households, n_jobs=1
+        )
     except GridplanError as exc:
         out.refusal = exc
     return out

@@ -13,8 +13,16 @@ from gridplan.app.state import KINDS, new_plan, ss
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 from gridplan.workflows import checked_layers, plan_grids
 
-__all__ = ["sample_layers", "sample_network", "sample_partition", "sample_coverage",
-           "sample_validation", "load_sample_into_session", "network", "session_partition"]
+__all__ = [
+    "sample_layers",
+    "sample_network",
+    "sample_partition",
+    "sample_coverage",
+    "sample_validation",
+    "load_sample_into_session",
+    "network",
+    "session_partition",
+]
 
 
 @st.cache_resource(show_spinner=False)
@@ -36,8 +44,9 @@ def sample_network():
 @st.cache_resource(show_spinner=False)
 def sample_partition(lo: int, hi: int, micro: int):
     """The sample's grids for one household band (and micro-grid size, 0 = none)."""
-    return plan_grids(sample_layers(), min_households=lo, max_households=hi,
-                      micro_max=micro or None, n_jobs=1)
+    return plan_grids(
+        sample_layers(), min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -46,8 +55,14 @@ def sample_coverage(minutes: float, speed: float):
     from gridplan.access.coverage import coverage
 
     s = sample_layers()
-    return coverage(s["households"], s["facilities"], sample_network(),
-                    communities=s["communities"], minutes=minutes, speed_kmh=speed)
+    return coverage(
+        s["households"],
+        s["facilities"],
+        sample_network(),
+        communities=s["communities"],
+        minutes=minutes,
+        speed_kmh=speed,
+    )
 
 
 @st.cache_resource(show_spinner=False)
@@ -64,8 +79,12 @@ def load_sample_into_session() -> None:
     ss.network = None
     ss.dataset = "sample"
     ss.coverage_params = None
-    new_plan(sample_partition(GRID_MIN_HOUSEHOLDS, GRID_MAX_HOUSEHOLDS, 0), ss.layers,
-             GRID_MIN_HOUSEHOLDS, GRID_MAX_HOUSEHOLDS)
+    new_plan(
+        sample_partition(GRID_MIN_HOUSEHOLDS, GRID_MAX_HOUSEHOLDS, 0),
+        ss.layers,
+        GRID_MIN_HOUSEHOLDS,
+        GRID_MAX_HOUSEHOLDS,
+    )
 
 
 def network():
@@ -88,5 +107,4 @@ def session_partition(lo: int, hi: int, micro: int):
     """The grids of the session's layers for one band: the sample's from the cache."""
     if ss.get("dataset") == "sample":
         return sample_partition(lo, hi, micro)
-    return plan_grids(ss.layers, min_households=lo, max_households=hi, micro_max=micro or None,
-                      n_jobs=1)
+    return plan_grids(ss.layers, min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1)

@@ -17,9 +17,24 @@ from gridplan.errors import GridplanError
 from gridplan.i18n import columns as col_labels
 from gridplan.i18n import edit_text, reason_text, t, warning_text, yes_no
 
-__all__ = ["ss", "KINDS", "L", "lang", "field_label", "show_error", "table", "new_plan",
-           "select_grid", "on_edit", "on_grid_box", "on_unit_box", "choice", "take_click",
-           "draw_map", "base_map"]
+__all__ = [
+    "ss",
+    "KINDS",
+    "L",
+    "lang",
+    "field_label",
+    "show_error",
+    "table",
+    "new_plan",
+    "select_grid",
+    "on_edit",
+    "on_grid_box",
+    "on_unit_box",
+    "choice",
+    "take_click",
+    "draw_map",
+    "base_map",
+]
 
 #: The session state of the running planner (a proxy: each session sees its own).
 ss = st.session_state
@@ -52,8 +67,7 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     code = lang()
     df = pd.DataFrame(df).drop(columns=["geometry"], errors="ignore").copy()
     if "status" in df:
-        df["status"] = df["status"].map(lambda s: L(f"status_{s}") if s in ("ok", "under", "over")
-                                        else s)
+        df["status"] = df["status"].map(lambda s: L(f"status_{s}") if s in ("ok", "under", "over") else s)
     if "reason" in df:
         df["reason"] = df["reason"].map(lambda r: reason_text(r, code)).astype(object)
     for col in df.columns:
@@ -67,11 +81,18 @@ def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
     belonged to the previous plan (selection, recommended sites, candidate)."""
     from gridplan.plan.model import Plan
 
-    ss.plan = Plan.from_partition(result, layers["households"], layers["communities"],
-                                  buildings=layers.get("buildings"), estates=layers.get("estates"),
-                                  barriers=layers.get("barriers"),
-                                  facilities=layers.get("facilities"), min_households=lo,
-                                  max_households=hi, micro_max=micro or None)
+    ss.plan = Plan.from_partition(
+        result,
+        layers["households"],
+        layers["communities"],
+        buildings=layers.get("buildings"),
+        estates=layers.get("estates"),
+        barriers=layers.get("barriers"),
+        facilities=layers.get("facilities"),
+        min_households=lo,
+        max_households=hi,
+        micro_max=micro or None,
+    )
     ss.sel_grid = None
     ss.sel_unit = None
     ss.sites = None
@@ -96,8 +117,7 @@ def on_edit(name: str, *args) -> None:
         return
     action = {"op": name} if name in ("undo", "redo") else (plan.edits[-1] if plan.edits else {})
     ss.flash = L("edit_done", what=edit_text(action, lang()))
-    ss.flash_warnings = [L("edit_warning", what=warning_text(w, lang()))
-                         for w in plan.last_warnings]
+    ss.flash_warnings = [L("edit_warning", what=warning_text(w, lang())) for w in plan.last_warnings]
     keep = ss.sel_grid if ss.sel_grid in set(plan.grids["grid_id"]) else None
     select_grid(keep)
 
@@ -121,9 +141,14 @@ def choice(widget: Callable, label: str, options: Sequence[str], key: str, prefi
     """
     code = lang()
     current = ss.get(key, options[0])
-    value = widget(label, options, index=options.index(current) if current in options else 0,
-                   key=f"{key}__{code}", format_func=lambda x, code=code: t(f"{prefix}_{x}", code),
-                   **kw)
+    value = widget(
+        label,
+        options,
+        index=options.index(current) if current in options else 0,
+        key=f"{key}__{code}",
+        format_func=lambda x, code=code: t(f"{prefix}_{x}", code),
+        **kw,
+    )
     ss[key] = value
     return value
 
@@ -143,8 +168,7 @@ def draw_map(fmap, key: str):
     """Render a folium map; the component returns the last click."""
     from streamlit_folium import st_folium
 
-    return st_folium(fmap, key=key, height=560, use_container_width=True,
-                     returned_objects=["last_clicked"])
+    return st_folium(fmap, key=key, height=560, use_container_width=True, returned_objects=["last_clicked"])
 
 
 def base_map(**layers):

@@ -29,12 +29,18 @@ from gridplan.norms import (
     UPLOAD_MAX_UNPACKED_BYTES,
 )
 
-__all__ = ["ALLOWED_SUFFIXES", "NETWORK_SUFFIXES", "staging", "stage_upload", "read_upload",
-           "peek_columns", "safe_extract"]
+__all__ = [
+    "ALLOWED_SUFFIXES",
+    "NETWORK_SUFFIXES",
+    "staging",
+    "stage_upload",
+    "read_upload",
+    "peek_columns",
+    "safe_extract",
+]
 
 #: Data files the readers accept (a zip may hold any of them, or a Shapefile's parts).
-ALLOWED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".parquet", ".geoparquet", ".csv",
-                    ".xlsx", ".shp")
+ALLOWED_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".parquet", ".geoparquet", ".csv", ".xlsx", ".shp")
 #: Walking network files.
 NETWORK_SUFFIXES = (".geojson", ".json", ".gpkg", ".osm", ".pbf", ".bz2", ".graphml", ".zip")
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml")
@@ -62,14 +68,19 @@ def _safe_name(name: str, suffixes) -> str:
         base = "upload" + base
     low = base.lower()
     if not any(low.endswith(s) for s in suffixes):
-        raise _err(f"unsupported file type: {base}", f"不支持的文件类型：{base}",
-                   f"upload one of {', '.join(suffixes)}",
-                   f"请上传以下格式之一：{'、'.join(suffixes)}", base)
+        raise _err(
+            f"unsupported file type: {base}",
+            f"不支持的文件类型：{base}",
+            f"upload one of {', '.join(suffixes)}",
+            f"请上传以下格式之一：{'、'.join(suffixes)}",
+            base,
+        )
     return base
 
 
-def stage_upload(name: str, data: bytes, folder: Path, *, suffixes=ALLOWED_SUFFIXES,
-                 max_bytes: int = UPLOAD_MAX_BYTES) -> Path:
+def stage_upload(
+    name: str, data: bytes, folder: Path, *, suffixes=ALLOWED_SUFFIXES, max_bytes: int = UPLOAD_MAX_BYTES
+) -> Path:
     """Write one uploaded file into ``folder`` and return the path to read.
 
     A zip is unpacked safely (:func:`safe_extract`) and the data file inside it is returned.
@@ -81,13 +92,21 @@ def stage_upload(name: str, data: bytes, folder: Path, *, suffixes=ALLOWED_SUFFI
     """
     base = _safe_name(name, suffixes)
     if len(data) > max_bytes:
-        raise _err(f"the file is {len(data) / 1e6:.1f} MB, more than the limit of "
-                   f"{max_bytes / 1e6:.0f} MB", f"文件大小 {len(data) / 1e6:.1f} MB，超过上限 "
-                   f"{max_bytes / 1e6:.0f} MB", "split the data or simplify geometries",
-                   "请拆分数据或简化几何", base)
+        raise _err(
+            f"the file is {len(data) / 1e6:.1f} MB, more than the limit of {max_bytes / 1e6:.0f} MB",
+            f"文件大小 {len(data) / 1e6:.1f} MB，超过上限 {max_bytes / 1e6:.0f} MB",
+            "split the data or simplify geometries",
+            "请拆分数据或简化几何",
+            base,
+        )
     if not data:
-        raise _err("the file is empty (0 bytes)", "文件为空（0 字节）", "export the data again",
-                   "请重新导出数据", base)
+        raise _err(
+            "the file is empty (0 bytes)",
+            "文件为空（0 字节）",
+            "export the data again",
+            "请重新导出数据",
+            base,
+        )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / base
     path.write_bytes(data)
@@ -99,8 +118,14 @@ def stage_upload(name: str, data: bytes, folder: Path, *, suffixes=ALLOWED_SUFFI
     return path
 
 
-def safe_extract(zip_path: Path, dest: Path, *, max_unpacked: int = UPLOAD_MAX_UNPACKED_BYTES,
-                 max_ratio: float = UPLOAD_MAX_RATIO, max_files: int = UPLOAD_MAX_FILES) -> list[Path]:
+def safe_extract(
+    zip_path: Path,
+    dest: Path,
+    *,
+    max_unpacked: int = UPLOAD_MAX_UNPACKED_BYTES,
+    max_ratio: float = UPLOAD_MAX_RATIO,
+    max_files: int = UPLOAD_MAX_FILES,
+) -> list[Path]:
     """Unpack ``zip_path`` into ``dest`` refusing traversal, links, bombs and excess.
 
     Sizes are counted on the bytes actually decompressed, not on the headers, which a crafted
@@ -116,8 +141,13 @@ def safe_extract(zip_path: Path, dest: Path, *, max_unpacked: int = UPLOAD_MAX_U
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise _err(f"not a readable zip file ({exc})", "不是有效的 zip 压缩包（文件损坏或格式不对）",
-                   "zip the files again", "请重新压缩文件", name) from exc
+        raise _err(
+            f"not a readable zip file ({exc})",
+            "不是有效的 zip 压缩包（文件损坏或格式不对）",
+            "zip the files again",
+            "请重新压缩文件",
+            name,
+        ) from exc
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
     written: list[Path] = []
@@ -125,9 +155,13 @@ def safe_extract(zip_path: Path, dest: Path, *, max_unpacked: int = UPLOAD_MAX_U
     with zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if len(infos) > max_files:
-            raise _err(f"the zip holds {len(infos)} files, more than {max_files}",
-                       f"压缩包内文件数 {len(infos)} 超过上限 {max_files}",
-                       "zip only the data files", "只压缩需要的数据文件", name)
+            raise _err(
+                f"the zip holds {len(infos)} files, more than {max_files}",
+                f"压缩包内文件数 {len(infos)} 超过上限 {max_files}",
+                "zip only the data files",
+                "只压缩需要的数据文件",
+                name,
+            )
         for info in infos:
             target = _safe_target(info, root, name)
             if target is None:
@@ -146,17 +180,33 @@ def safe_extract(zip_path: Path, dest: Path, *, max_unpacked: int = UPLOAD_MAX_U
                                 "compressed size (a zip bomb?)",
                                 f"{info.filename} 解压后超过压缩大小的 {max_ratio:g} 倍（疑似压缩炸弹）",
                                 "upload the data uncompressed or zip it normally",
-                                "请上传未压缩的数据或正常压缩", name)
+                                "请上传未压缩的数据或正常压缩",
+                                name,
+                            )
                         if total > max_unpacked:
-                            raise _err(f"the zip unpacks to more than {max_unpacked / 1e6:.0f} MB",
-                                       f"解压后超过 {max_unpacked / 1e6:.0f} MB",
-                                       "split the data", "请拆分数据", name)
+                            raise _err(
+                                f"the zip unpacks to more than {max_unpacked / 1e6:.0f} MB",
+                                f"解压后超过 {max_unpacked / 1e6:.0f} MB",
+                                "split the data",
+                                "请拆分数据",
+                                name,
+                            )
                         out.write(chunk)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
-                    NotImplementedError, RuntimeError) as exc:
-                raise _err(f"the zip is damaged or encrypted ({exc})",
-                           "压缩包已损坏或加密，无法解压", "zip the files again without a password",
-                           "请不加密码重新压缩", name) from exc
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                OSError,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
+                raise _err(
+                    f"the zip is damaged or encrypted ({exc})",
+                    "压缩包已损坏或加密，无法解压",
+                    "zip the files again without a password",
+                    "请不加密码重新压缩",
+                    name,
+                ) from exc
             written.append(target)
     return written
 
@@ -167,17 +217,23 @@ def _safe_target(info: zipfile.ZipInfo, root: Path, name: str) -> Path | None:
     member = info.filename.replace("\\", "/")
     parts = PurePosixPath(member).parts
     mode = (info.external_attr >> 16) & 0xFFFF
-    if (member.startswith("/") or ".." in parts or (parts and ":" in parts[0])
-            or stat.S_ISLNK(mode)):
-        raise _err(f"unsafe path in the zip: {info.filename}",
-                   f"压缩包中有不安全的路径：{info.filename}",
-                   "zip the files without folders outside the archive",
-                   "请重新压缩，不要包含指向压缩包外的路径", name)
+    if member.startswith("/") or ".." in parts or (parts and ":" in parts[0]) or stat.S_ISLNK(mode):
+        raise _err(
+            f"unsafe path in the zip: {info.filename}",
+            f"压缩包中有不安全的路径：{info.filename}",
+            "zip the files without folders outside the archive",
+            "请重新压缩，不要包含指向压缩包外的路径",
+            name,
+        )
     target = (root / member).resolve()
     if root not in target.parents:
-        raise _err(f"unsafe path in the zip: {info.filename}",
-                   f"压缩包中有不安全的路径：{info.filename}",
-                   "zip the files again", "请重新压缩文件", name)
+        raise _err(
+            f"unsafe path in the zip: {info.filename}",
+            f"压缩包中有不安全的路径：{info.filename}",
+            "zip the files again",
+            "请重新压缩文件",
+            name,
+        )
     if PurePosixPath(member).name.startswith(".") or "__MACOSX" in parts:
         return None  # macOS metadata and hidden files are not data
     return target
@@ -188,24 +244,40 @@ def _main_file(files: list[Path], name: str, suffixes) -> Path:
     shp = [f for f in data if f.suffix.lower() == ".shp"]
     if shp:
         if len(shp) > 1:
-            raise _err(f"the zip holds {len(shp)} shapefiles; upload one per layer",
-                       f"压缩包中有 {len(shp)} 个 Shapefile，每次只能上传一个图层",
-                       "zip each layer separately", "请每个图层单独压缩", name)
+            raise _err(
+                f"the zip holds {len(shp)} shapefiles; upload one per layer",
+                f"压缩包中有 {len(shp)} 个 Shapefile，每次只能上传一个图层",
+                "zip each layer separately",
+                "请每个图层单独压缩",
+                name,
+            )
         stem = shp[0].with_suffix("")
-        if not any(stem.with_suffix(s).exists() or stem.with_suffix(s.upper()).exists()
-                   for s in (".dbf",)):
-            raise _err("the shapefile has no .dbf part", "Shapefile 缺少 .dbf 文件",
-                       "zip the .shp, .shx, .dbf and .prj together",
-                       "请把 .shp、.shx、.dbf、.prj 一起压缩", name)
+        if not any(stem.with_suffix(s).exists() or stem.with_suffix(s.upper()).exists() for s in (".dbf",)):
+            raise _err(
+                "the shapefile has no .dbf part",
+                "Shapefile 缺少 .dbf 文件",
+                "zip the .shp, .shx, .dbf and .prj together",
+                "请把 .shp、.shx、.dbf、.prj 一起压缩",
+                name,
+            )
         return shp[0]
     if len(data) == 1:
         return data[0]
     if not data:
-        raise _err("the zip holds no data file", "压缩包中没有可读取的数据文件",
-                   "zip a Shapefile (.shp, .shx, .dbf, .prj) or a GeoJSON/GeoPackage/CSV",
-                   "请压缩 Shapefile 全部文件或 GeoJSON/GeoPackage/CSV 文件", name)
-    raise _err(f"the zip holds several data files ({', '.join(f.name for f in data[:5])})",
-               "压缩包中有多个数据文件", "zip one layer per file", "每个压缩包只放一个图层", name)
+        raise _err(
+            "the zip holds no data file",
+            "压缩包中没有可读取的数据文件",
+            "zip a Shapefile (.shp, .shx, .dbf, .prj) or a GeoJSON/GeoPackage/CSV",
+            "请压缩 Shapefile 全部文件或 GeoJSON/GeoPackage/CSV 文件",
+            name,
+        )
+    raise _err(
+        f"the zip holds several data files ({', '.join(f.name for f in data[:5])})",
+        "压缩包中有多个数据文件",
+        "zip one layer per file",
+        "每个压缩包只放一个图层",
+        name,
+    )
 
 
 def peek_columns(path: str | Path) -> list[str]:
@@ -220,8 +292,7 @@ def peek_columns(path: str | Path) -> list[str]:
         return []
 
 
-def read_upload(kind: str, name: str, data: bytes, *, columns: dict | None = None,
-                coords: str = "wgs84"):
+def read_upload(kind: str, name: str, data: bytes, *, columns: dict | None = None, coords: str = "wgs84"):
     """Stage, read and conform one uploaded layer; the staging folder is always removed.
 
     Parameters

@@ -59,7 +59,6 @@ __all__ = [
 VENDOR = Path(__file__).resolve().parents[1] / "assets" / "vendor"
 
 
-
 def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -75,7 +74,8 @@ def _inline_css_urls(css: str, folder: Path) -> str:
         if not path.is_file() or VENDOR not in path.parents:
             return "url()"  # e.g. the .ttf fallback we do not ship: woff2 comes first anyway
         mime = mimetypes.guess_type(path.name)[0] or (
-            "font/woff2" if path.suffix == ".woff2" else "application/octet-stream")
+            "font/woff2" if path.suffix == ".woff2" else "application/octet-stream"
+        )
         return f"url({_data_uri(path.read_bytes(), mime)})"
 
     return re.sub(r"url\(([^)]*)\)", repl, css)
@@ -97,23 +97,39 @@ def offline_assets(full: bool = False) -> tuple[tuple[tuple[str, str], ...], tup
     """
     leaflet = VENDOR / "leaflet"
     js = [("leaflet", _data_uri((leaflet / "leaflet.js").read_bytes(), "text/javascript"))]
-    css = [("leaflet_css", _data_uri(
-        _inline_css_urls((leaflet / "leaflet.css").read_text("utf-8"), leaflet).encode(), "text/css"))]
+    css = [
+        (
+            "leaflet_css",
+            _data_uri(
+                _inline_css_urls((leaflet / "leaflet.css").read_text("utf-8"), leaflet).encode(), "text/css"
+            ),
+        )
+    ]
     if full:
         js += [
-            ("jquery", _data_uri((VENDOR / "jquery" / "jquery.min.js").read_bytes(),
-                                 "text/javascript")),
-            ("bootstrap", _data_uri((VENDOR / "bootstrap" / "bootstrap.bundle.min.js").read_bytes(),
-                                    "text/javascript")),
+            ("jquery", _data_uri((VENDOR / "jquery" / "jquery.min.js").read_bytes(), "text/javascript")),
+            (
+                "bootstrap",
+                _data_uri((VENDOR / "bootstrap" / "bootstrap.bundle.min.js").read_bytes(), "text/javascript"),
+            ),
         ]
         fa = VENDOR / "fontawesome" / "css"
         css += [
-            ("bootstrap_css", _data_uri((VENDOR / "bootstrap" / "bootstrap.min.css").read_bytes(),
-                                        "text/css")),
-            ("fontawesome_css", _data_uri(
-                (_inline_css_urls((fa / "fontawesome.min.css").read_text("utf-8"), fa) + "\n"
-                 + _inline_css_urls((fa / "solid.min.css").read_text("utf-8"), fa)).encode(),
-                "text/css")),
+            (
+                "bootstrap_css",
+                _data_uri((VENDOR / "bootstrap" / "bootstrap.min.css").read_bytes(), "text/css"),
+            ),
+            (
+                "fontawesome_css",
+                _data_uri(
+                    (
+                        _inline_css_urls((fa / "fontawesome.min.css").read_text("utf-8"), fa)
+                        + "\n"
+                        + _inline_css_urls((fa / "solid.min.css").read_text("utf-8"), fa)
+                    ).encode(),
+                    "text/css",
+                ),
+            ),
         ]
     return tuple(js), tuple(css)
 
@@ -146,15 +162,21 @@ def _bucket_colour(minutes: np.ndarray) -> np.ndarray:
 def _slim(gdf: gpd.GeoDataFrame, columns: list[str], decimals: int = 6) -> gpd.GeoDataFrame:
     """Only ``columns`` (JSON-friendly), coordinates rounded: a smaller map message."""
     cols = [c for c in columns if c in gdf.columns]
-    out = gpd.GeoDataFrame(gdf[cols].copy(), geometry=shapely.set_precision(
-        to_wgs84(gdf).geometry.values, 10.0 ** -decimals), crs=4326)
+    out = gpd.GeoDataFrame(
+        gdf[cols].copy(),
+        geometry=shapely.set_precision(to_wgs84(gdf).geometry.values, 10.0**-decimals),
+        crs=4326,
+    )
     for c in cols:
         s = out[c]
         if pd.api.types.is_float_dtype(s):
             out[c] = s.round(2).astype(object).where(s.notna(), None)
         elif not pd.api.types.is_integer_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            out[c] = s.astype(object).where(s.notna(), None).map(
-                lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+            out[c] = (
+                s.astype(object)
+                .where(s.notna(), None)
+                .map(lambda v: v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+            )
         else:
             out[c] = s.astype(object)
     return out
@@ -196,7 +218,7 @@ def label_min_zoom(grids: gpd.GeoDataFrame, min_px: float = MAP_LABEL_MIN_PX) ->
     lat = np.radians(shapely.get_y(shapely.centroid(geom)))
     # Area from degrees with the local scale: ample for a label threshold, and it spares the
     # UTM lookup of a projection (a tenth of a second) on every map the app draws.
-    area = shapely.area(geom) * (111_320.0 ** 2) * np.cos(lat)
+    area = shapely.area(geom) * (111_320.0**2) * np.cos(lat)
     size = np.sqrt(np.maximum(area, 1e-6))
     # Web-Mercator ground resolution: 156543.03 m per pixel at zoom 0 on the equator
     z = np.log2(156543.03 * np.cos(lat) * min_px / size)
@@ -335,10 +357,17 @@ def _tooltip(fields: list[str], lang: str) -> folium.GeoJsonTooltip:
 def _base_map(g: gpd.GeoDataFrame, *, tiles: str | None, lang: str, height: int) -> folium.Map:
     """An empty map around the grids with the vendored assets, the basemap and a metric scale."""
     minx, miny, maxx, maxy = g.total_bounds if len(g) else (114.0, 30.0, 114.1, 30.1)
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None,
-                      zoom_start=_zoom_for(minx, miny, maxx, maxy, height=height),
-                      zoom_control=True, control_scale=False, prefer_canvas=False,
-                      height=height, zoom_snap=0.25, zoom_delta=0.5)
+    fmap = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        tiles=None,
+        zoom_start=_zoom_for(minx, miny, maxx, maxy, height=height),
+        zoom_control=True,
+        control_scale=False,
+        prefer_canvas=False,
+        height=height,
+        zoom_snap=0.25,
+        zoom_delta=0.5,
+    )
     js, css = offline_assets(False)
     fmap.default_js = list(js)
     fmap.default_css = list(css)
@@ -346,8 +375,9 @@ def _base_map(g: gpd.GeoDataFrame, *, tiles: str | None, lang: str, height: int)
         # the OpenStreetMap credit (gridplan.norms.DEFAULT_TILES_ATTRIBUTION), in the UI's
         # language
         attr = t("map_attribution_osm", lang)
-        folium.TileLayer(tiles=tiles, attr=attr, name=t("map_basemap", lang),
-                         max_zoom=19, control=False).add_to(fmap)
+        folium.TileLayer(
+            tiles=tiles, attr=attr, name=t("map_basemap", lang), max_zoom=19, control=False
+        ).add_to(fmap)
     fmap.add_child(_MetricScale())
     return fmap
 
@@ -360,8 +390,12 @@ def _add_isochrones(fmap: folium.Map, isochrones: gpd.GeoDataFrame, lang: str) -
         colour = ISOCHRONE_COLOURS.get(int(f["properties"]["minutes"]), "#74c476")
         return {"fillColor": colour, "color": colour, "weight": 1, "fillOpacity": 0.12}
 
-    folium.GeoJson(iso, name=t("map_isochrones", lang), style_function=style,
-                   tooltip=_tooltip(["facility_id", "minutes"], lang)).add_to(fmap)
+    folium.GeoJson(
+        iso,
+        name=t("map_isochrones", lang),
+        style_function=style,
+        tooltip=_tooltip(["facility_id", "minutes"], lang),
+    ).add_to(fmap)
 
 
 def _add_grids(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang: str) -> None:
@@ -372,33 +406,37 @@ def _add_grids(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang
     def grid_style(f):
         p = f["properties"]
         chosen = p["grid_id"] == selected
-        return {"fillColor": STATUS_COLOURS.get(p["status"], "#888888"),
-                "color": "#1f3b73" if chosen else "#333333",
-                "weight": 4 if chosen else (2.5 if p.get("locked") else 1.2),
-                "dashArray": "6 4" if p.get("locked") else None,
-                "fillOpacity": 0.45 if chosen else 0.3}
+        return {
+            "fillColor": STATUS_COLOURS.get(p["status"], "#888888"),
+            "color": "#1f3b73" if chosen else "#333333",
+            "weight": 4 if chosen else (2.5 if p.get("locked") else 1.2),
+            "dashArray": "6 4" if p.get("locked") else None,
+            "fillOpacity": 0.45 if chosen else 0.3,
+        }
 
     folium.GeoJson(
-        gg, name=t("map_grids", lang), style_function=grid_style,
+        gg,
+        name=t("map_grids", lang),
+        style_function=grid_style,
         highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.5},
         tooltip=folium.GeoJsonTooltip(
             ["grid_id", "households", "status_label"],
-            aliases=[t("col_grid_id", lang), t("col_households", lang), t("col_status", lang)]),
+            aliases=[t("col_grid_id", lang), t("col_households", lang), t("col_status", lang)],
+        ),
     ).add_to(fmap)
 
 
 def _add_micro_grids(fmap: folium.Map, micro_grids: gpd.GeoDataFrame, lang: str) -> None:
     mg = _slim(micro_grids, ["micro_grid_id", "grid_id", "households"])
     folium.GeoJson(
-        mg, name=t("map_micro_grids", lang),
-        style_function=lambda f: {"fill": False, "color": "#555555", "weight": 0.8,
-                                  "dashArray": "2 3"},
+        mg,
+        name=t("map_micro_grids", lang),
+        style_function=lambda f: {"fill": False, "color": "#555555", "weight": 0.8, "dashArray": "2 3"},
         tooltip=_tooltip(["micro_grid_id", "households"], lang),
     ).add_to(fmap)
 
 
-def _add_units(fmap: folium.Map, units: gpd.GeoDataFrame, selected: str, selected_unit,
-               lang: str) -> None:
+def _add_units(fmap: folium.Map, units: gpd.GeoDataFrame, selected: str, selected_unit, lang: str) -> None:
     """The units of the selected grid, the chosen one filled: a unit is picked on the map."""
     u = to_wgs84(units)
     uu = _slim(u[u["grid_id"] == selected], ["unit_id", "grid_id", "households"])
@@ -406,29 +444,35 @@ def _add_units(fmap: folium.Map, units: gpd.GeoDataFrame, selected: str, selecte
     uu["unit_label"] = [unit_text(x, lang) for x in uu["unit_id"]]
     chosen = None if selected_unit is None else str(selected_unit)
     folium.GeoJson(
-        uu, name=t("map_units", lang),
+        uu,
+        name=t("map_units", lang),
         style_function=lambda f: {
-            "fillColor": "#1f3b73", "color": "#1f3b73", "weight": 1,
-            "fillOpacity": 0.45 if f["properties"]["unit_id"] == chosen else 0.05},
-        tooltip=folium.GeoJsonTooltip(["unit_label", "households"],
-                                      aliases=[t("col_unit_id", lang), t("col_households", lang)]),
+            "fillColor": "#1f3b73",
+            "color": "#1f3b73",
+            "weight": 1,
+            "fillOpacity": 0.45 if f["properties"]["unit_id"] == chosen else 0.05,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            ["unit_label", "households"], aliases=[t("col_unit_id", lang), t("col_households", lang)]
+        ),
     ).add_to(fmap)
 
 
-def _add_households(fmap: folium.Map, households: gpd.GeoDataFrame, lang: str,
-                    max_points: int) -> None:
+def _add_households(fmap: folium.Map, households: gpd.GeoDataFrame, lang: str, max_points: int) -> None:
     hh = households
     if len(hh) > max_points:
         hh = hh.iloc[:: int(np.ceil(len(hh) / max_points))]
     hp = _slim(hh, ["households", "walk_min", "grid_id"])
     if "walk_min" in hh:
-        hp["colour"] = _bucket_colour(pd.to_numeric(hh["walk_min"], errors="coerce")
-                                      .to_numpy(dtype=float, na_value=np.nan))
+        hp["colour"] = _bucket_colour(
+            pd.to_numeric(hh["walk_min"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        )
     else:
         hp["colour"] = "#555555"
     fields = [c for c in ("households", "walk_min", "grid_id") if c in hp.columns]
     folium.GeoJson(
-        hp, name=t("map_households", lang),
+        hp,
+        name=t("map_households", lang),
         marker=folium.CircleMarker(radius=3, weight=0, fill=True, fill_opacity=0.85),
         style_function=lambda f: {"fillColor": f["properties"]["colour"]},
         tooltip=_tooltip(fields, lang),
@@ -439,9 +483,15 @@ def _add_gaps(fmap: folium.Map, gaps: gpd.GeoDataFrame, lang: str) -> None:
     gp = _slim(gaps, ["gap_id", "households", "rank"])
     fields = [c for c in ("rank", "households") if c in gp.columns]
     folium.GeoJson(
-        gp, name=t("map_gaps", lang),
-        style_function=lambda f: {"fillColor": "#d73027", "color": "#d73027", "weight": 2,
-                                  "dashArray": "4 3", "fillOpacity": 0.2},
+        gp,
+        name=t("map_gaps", lang),
+        style_function=lambda f: {
+            "fillColor": "#d73027",
+            "color": "#d73027",
+            "weight": 2,
+            "dashArray": "4 3",
+            "fillOpacity": 0.2,
+        },
         tooltip=_tooltip(fields, lang) if fields else None,
     ).add_to(fmap)
 
@@ -450,22 +500,22 @@ def _add_facilities(fmap: folium.Map, facilities: gpd.GeoDataFrame, lang: str) -
     fp = _slim(facilities, ["facility_id", "name", "kind"])
     fp["kind_label"] = fp["kind"].map(lambda k: t(f"kind_{k}", lang) if k else "")
     folium.GeoJson(
-        fp, name=t("map_facilities", lang),
-        marker=folium.CircleMarker(radius=7, weight=2, color="#ffffff", fill=True,
-                                   fill_opacity=1.0),
-        style_function=lambda f: {"fillColor": FACILITY_COLOURS.get(f["properties"]["kind"],
-                                                                    "#2171b5")},
-        tooltip=folium.GeoJsonTooltip(["name", "kind_label"],
-                                      aliases=[t("col_name", lang), t("col_kind", lang)]),
+        fp,
+        name=t("map_facilities", lang),
+        marker=folium.CircleMarker(radius=7, weight=2, color="#ffffff", fill=True, fill_opacity=1.0),
+        style_function=lambda f: {"fillColor": FACILITY_COLOURS.get(f["properties"]["kind"], "#2171b5")},
+        tooltip=folium.GeoJsonTooltip(
+            ["name", "kind_label"], aliases=[t("col_name", lang), t("col_kind", lang)]
+        ),
     ).add_to(fmap)
 
 
 def _add_sites(fmap: folium.Map, sites: gpd.GeoDataFrame, lang: str) -> None:
     sp = _slim(sites, ["rank", "households_gained"])
     folium.GeoJson(
-        sp, name=t("map_sites", lang),
-        marker=folium.CircleMarker(radius=9, weight=3, color="#000000", fill=True,
-                                   fill_opacity=1.0),
+        sp,
+        name=t("map_sites", lang),
+        marker=folium.CircleMarker(radius=9, weight=3, color="#000000", fill=True, fill_opacity=1.0),
         style_function=lambda f: {"fillColor": "#ffd700"},
         tooltip=_tooltip([c for c in ("rank", "households_gained") if c in sp], lang),
     ).add_to(fmap)
@@ -475,10 +525,14 @@ def _add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lan
     """Grid code and households on the map, each grid's from the zoom at which it fits."""
     # Labels are permanent tooltips of invisible circle markers: an L.marker with a DivIcon
     # would first load Leaflet's default marker image from a path that does not exist here.
-    fmap.get_root().header.add_child(folium.Element(
-        "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
-        "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
-        "white-space:nowrap}.gp-label:before{display:none}</style>"), name="gp_label_css")
+    fmap.get_root().header.add_child(
+        folium.Element(
+            "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
+            "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
+            "white-space:nowrap}.gp-label:before{display:none}</style>"
+        ),
+        name="gp_label_css",
+    )
     pts = shapely.point_on_surface(g.geometry.values)
     unit = t("unit_households", lang)
     min_zoom = label_min_zoom(g)
@@ -497,9 +551,19 @@ def _add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lan
         _, number = split_grid_id(gid)
         short = str(gid) if number is None else f"{number:02d}"
         folium.CircleMarker(
-            [p.y, p.x], radius=0, weight=0, opacity=0, fill=False, interactive=False,
-            tooltip=folium.Tooltip(f"<b>{short}</b> {int(h)}{unit}", permanent=True, sticky=False,
-                                   direction="center", class_name="gp-label"),
+            [p.y, p.x],
+            radius=0,
+            weight=0,
+            opacity=0,
+            fill=False,
+            interactive=False,
+            tooltip=folium.Tooltip(
+                f"<b>{short}</b> {int(h)}{unit}",
+                permanent=True,
+                sticky=False,
+                direction="center",
+                class_name="gp-label",
+            ),
         ).add_to(groups[z])
     for z in sorted(groups):
         groups[z].add_to(fmap)

@@ -7,8 +7,15 @@ import argparse
 from gridplan.errors import InputError
 
 
-def finish(parser: argparse.ArgumentParser, run, *, out: str | None = "output folder",
-           coords: bool = True, mapping: bool = True, engine: bool = False) -> None:
+def finish(
+    parser: argparse.ArgumentParser,
+    run,
+    *,
+    out: str | None = "output folder",
+    coords: bool = True,
+    mapping: bool = True,
+    engine: bool = False,
+) -> None:
     """The options every command shares, in one order: ``--out``, ``--coords``, ``--map``
     (with ``--layer`` and ``--crs``), ``--engine``/``--scheduler``, ``--quiet``; and the
     function that runs the command."""
@@ -19,14 +26,21 @@ def finish(parser: argparse.ArgumentParser, run, *, out: str | None = "output fo
     if mapping:
         add_map(parser)
         parser.add_argument(
-            "--layer", "--sheet", dest="layer", default=None,
+            "--layer",
+            "--sheet",
+            dest="layer",
+            default=None,
             metavar="[FILE=]NAME[,...]",
             help="GeoPackage layer or Excel sheet to read, e.g. --layer communities=社区边界 "
-                 "(default: the one layer of the right geometry type, the first sheet)")
+            "(default: the one layer of the right geometry type, the first sheet)",
+        )
         parser.add_argument(
-            "--crs", default=None, metavar="[FILE=]CRS[,...]",
+            "--crs",
+            default=None,
+            metavar="[FILE=]CRS[,...]",
             help="coordinate system of x/y columns in metres, e.g. --crs households=EPSG:4548 "
-                 "(CGCS2000 Gauss-Kruger); default longitude/latitude degrees")
+            "(CGCS2000 Gauss-Kruger); default longitude/latitude degrees",
+        )
     if engine:
         add_engine(parser)
     add_quiet(parser)
@@ -36,30 +50,40 @@ def finish(parser: argparse.ArgumentParser, run, *, out: str | None = "output fo
 #: What each input option holds, in one wording for every command.
 INPUT_HELP = {
     "households": "household points, one per household or per building with a count "
-                  "(GeoJSON, GeoPackage, zipped Shapefile, Parquet, CSV, Excel)",
+    "(GeoJSON, GeoPackage, zipped Shapefile, Parquet, CSV, Excel)",
     "communities": "community boundaries (polygons with community_id, name)",
     "facilities": "party-mass centres and stations (points)",
     "grids": "grids written by gridplan partition (grid_id)",
 }
 
 
-def add_inputs(parser: argparse.ArgumentParser, *, required: tuple[str, ...] = (),
-               optional: tuple[str, ...] = ()) -> None:
+def add_inputs(
+    parser: argparse.ArgumentParser, *, required: tuple[str, ...] = (), optional: tuple[str, ...] = ()
+) -> None:
     """``--households``, ``--communities``, ``--facilities``, ``--grids`` with one wording."""
     for name in required + optional:
-        parser.add_argument(f"--{name}", required=name in required, default=None,
-                            help=INPUT_HELP[name] + ("" if name in required else " (optional)"))
+        parser.add_argument(
+            f"--{name}",
+            required=name in required,
+            default=None,
+            help=INPUT_HELP[name] + ("" if name in required else " (optional)"),
+        )
 
 
 def add_network(parser: argparse.ArgumentParser, *, required: bool) -> None:
     """``--network FILE`` (and ``--place NAME`` where a download may stand in for it)."""
-    parser.add_argument("--network", required=required, default=None,
-                        help="walking network: .osm/.osm.bz2/.osm.pbf, OSMnx .graphml, or "
-                             "GeoJSON lines")
+    parser.add_argument(
+        "--network",
+        required=required,
+        default=None,
+        help="walking network: .osm/.osm.bz2/.osm.pbf, OSMnx .graphml, or GeoJSON lines",
+    )
     if not required:
-        parser.add_argument("--place", default=None,
-                            help="download the walking network of this place with OSMnx "
-                                 "(needs internet)")
+        parser.add_argument(
+            "--place",
+            default=None,
+            help="download the walking network of this place with OSMnx (needs internet)",
+        )
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
@@ -96,11 +120,12 @@ def parse_coords(value: str | None) -> dict[str, str]:
         layer, _, system = part.rpartition("=")
         layers = [layer] if layer else list(POINT_LAYERS)
         if system not in COORD_SYSTEMS or any(k not in KINDS + ("candidates",) for k in layers):
-            raise InputError(f"--coords {part}: not SYSTEM or LAYER=SYSTEM",
-                             fix=f"systems: {', '.join(COORD_SYSTEMS)}; layers: "
-                                 f"{', '.join(KINDS)}, candidates",
-                             message_zh=f"--coords {part} 格式不正确",
-                             fix_zh="例如 --coords gcj02 或 --coords facilities=gcj02")
+            raise InputError(
+                f"--coords {part}: not SYSTEM or LAYER=SYSTEM",
+                fix=f"systems: {', '.join(COORD_SYSTEMS)}; layers: {', '.join(KINDS)}, candidates",
+                message_zh=f"--coords {part} 格式不正确",
+                fix_zh="例如 --coords gcj02 或 --coords facilities=gcj02",
+            )
         out.update(dict.fromkeys(layers, system))
     return out
 
@@ -148,9 +173,11 @@ def per_file(option: str, value: str | None, kinds) -> dict[str, str]:
             out.update(dict.fromkeys(kinds, part))
             continue
         if layer.strip() not in kinds:
-            raise InputError(f"{option} {part}: '{layer}' is not an input of this command",
-                             fix=f"use one of {', '.join(kinds)}",
-                             message_zh=f"{option} {part}：'{layer}' 不是本命令的输入")
+            raise InputError(
+                f"{option} {part}: '{layer}' is not an input of this command",
+                fix=f"use one of {', '.join(kinds)}",
+                message_zh=f"{option} {part}：'{layer}' 不是本命令的输入",
+            )
         out[layer.strip()] = name.strip()
     return out
 
@@ -177,19 +204,36 @@ def read_inputs(args: argparse.Namespace, paths: dict[str, str | None]) -> dict:
     by_kind = split_columns(parse_map(getattr(args, "map", [])), given, layers)
     coords = parse_coords(getattr(args, "coords", "wgs84"))
     crs = per_file("--crs", getattr(args, "crs", None), list(given))
-    return {k: read_layer(p, k, columns=by_kind[k] or None, coords=coords.get(k, "wgs84"),
-                          layer=layers.get(k), crs=crs.get(k))
-            if p else None for k, p in paths.items()}
+    return {
+        k: read_layer(
+            p,
+            k,
+            columns=by_kind[k] or None,
+            coords=coords.get(k, "wgs84"),
+            layer=layers.get(k),
+            crs=crs.get(k),
+        )
+        if p
+        else None
+        for k, p in paths.items()
+    }
 
 
 def add_engine(parser: argparse.ArgumentParser) -> None:
     """``--engine local|dask`` and ``--scheduler ADDRESS`` (see :mod:`gridplan.parallel.engine`)."""
-    parser.add_argument("--engine", choices=("local", "dask"), default="local",
-                        help="local (this machine, default) or dask (a Dask cluster: a local one "
-                        "of 2 worker processes unless --scheduler is given); same output")
-    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
-                        "(implies --engine dask)")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "dask"),
+        default="local",
+        help="local (this machine, default) or dask (a Dask cluster: a local one "
+        "of 2 worker processes unless --scheduler is given); same output",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 (implies --engine dask)",
+    )
 
 
 def engine_options(args: argparse.Namespace) -> dict:

@@ -20,26 +20,38 @@ def read_output(path: str | Path, what: str, required: tuple[str, ...] = ()) -> 
     """A GeoDataFrame in EPSG:4326 from a file gridplan wrote, with ``required`` columns."""
     path = Path(path)
     if not path.exists():
-        raise InputError("file not found", file=str(path), fix=f"check the path of the {what}",
-                         message_zh=f"找不到{what}文件")
+        raise InputError(
+            "file not found",
+            file=str(path),
+            fix=f"check the path of the {what}",
+            message_zh=f"找不到{what}文件",
+        )
     try:
         gdf = gpd.read_file(path, engine="pyogrio")
     except GDAL_ERRORS as exc:
-        raise InputError(f"cannot read the {what}: {exc}", file=str(path),
-                         fix="give a GeoJSON, GeoPackage or GeoParquet file",
-                         message_zh=f"无法读取{what}文件") from exc
+        raise InputError(
+            f"cannot read the {what}: {exc}",
+            file=str(path),
+            fix="give a GeoJSON, GeoPackage or GeoParquet file",
+            message_zh=f"无法读取{what}文件",
+        ) from exc
     if gdf.crs is None:
         gdf = gdf.set_crs(4326)
     missing = [c for c in required if c not in gdf.columns]
     if missing:
-        raise InputError(f"the {what} lack column(s) {', '.join(missing)}", file=str(path),
-                         column=missing[0], fix=f"give the {what} written by gridplan",
-                         message_zh=f"{what}缺少列 {', '.join(missing)}")
+        raise InputError(
+            f"the {what} lack column(s) {', '.join(missing)}",
+            file=str(path),
+            column=missing[0],
+            fix=f"give the {what} written by gridplan",
+            message_zh=f"{what}缺少列 {', '.join(missing)}",
+        )
     return gdf.to_crs(4326)
 
 
-def read_contract(kind: str, path: str | Path, coords: str = "wgs84",
-                  columns: dict | None = None) -> gpd.GeoDataFrame:
+def read_contract(
+    kind: str, path: str | Path, coords: str = "wgs84", columns: dict | None = None
+) -> gpd.GeoDataFrame:
     """A contract input (households, communities, facilities) through :mod:`gridplan.io.files`."""
     from gridplan.io.files import read_layer
 
@@ -50,12 +62,18 @@ def read_coverage_folder(folder: str | Path) -> SimpleNamespace:
     """The outputs of ``gridplan coverage --out DIR`` as an object like a CoverageResult."""
     folder = Path(folder)
     if not (folder / "households.geojson").exists():
-        raise InputError("not a coverage output folder (no households.geojson)", file=str(folder),
-                         fix="give the --out folder of gridplan coverage",
-                         message_zh="不是覆盖分析的输出目录")
-    result = SimpleNamespace(households=read_output(folder / "households.geojson",
-                                                    "coverage households", ("covered",)),
-                             isochrones=None, summary=None, standards=None)
+        raise InputError(
+            "not a coverage output folder (no households.geojson)",
+            file=str(folder),
+            fix="give the --out folder of gridplan coverage",
+            message_zh="不是覆盖分析的输出目录",
+        )
+    result = SimpleNamespace(
+        households=read_output(folder / "households.geojson", "coverage households", ("covered",)),
+        isochrones=None,
+        summary=None,
+        standards=None,
+    )
     if (folder / "isochrones.geojson").exists():
         result.isochrones = read_output(folder / "isochrones.geojson", "isochrones")
     for name, attr in (("coverage.csv", "summary"), ("standards.csv", "standards")):

@@ -28,7 +28,6 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from gridplan.demo import run_demo
 
-    summary = run_demo(out=Path(args.out), data=args.data, add=args.add, seed=args.seed,
-                       quiet=args.quiet)
+    summary = run_demo(out=Path(args.out), data=args.data, add=args.add, seed=args.seed, quiet=args.quiet)
     print(summary.to_text())
     return 0

@@ -19,12 +19,21 @@ def register(sub) -> None:
     src.add_argument("--from-osm", metavar="FILE", help=".osm, .osm.bz2 or .osm.pbf file")
     src.add_argument("--buildings", metavar="FILE", help="building polygons (any input format)")
     p.add_argument("--out", required=True, help="output file (.geojson, .gpkg, .parquet, .csv)")
-    p.add_argument("--points", action="store_true",
-                   help="write one point per building instead of its footprint")
-    p.add_argument("--m2-per-household", type=float, default=None,
-                   help="gross floor area per household (default from gridplan.norms: 90)")
-    p.add_argument("--default-levels", type=int, default=None,
-                   help="floors of a building without a levels tag (default 6)")
+    p.add_argument(
+        "--points", action="store_true", help="write one point per building instead of its footprint"
+    )
+    p.add_argument(
+        "--m2-per-household",
+        type=float,
+        default=None,
+        help="gross floor area per household (default from gridplan.norms: 90)",
+    )
+    p.add_argument(
+        "--default-levels",
+        type=int,
+        default=None,
+        help="floors of a building without a levels tag (default 6)",
+    )
     finish(p, run, out=None, coords=False)
 
 
@@ -48,9 +57,12 @@ def run(args) -> int:
     if args.from_osm:
         bld = buildings_from_osm(args.from_osm)
         if len(bld) == 0:
-            raise InputError("no residential building in the OpenStreetMap file",
-                             file=args.from_osm, fix="check the area of the extract",
-                             message_zh="OSM 文件中没有住宅建筑")
+            raise InputError(
+                "no residential building in the OpenStreetMap file",
+                file=args.from_osm,
+                fix="check the area of the extract",
+                message_zh="OSM 文件中没有住宅建筑",
+            )
     else:
         bld = read_buildings(args.buildings, columns=parse_map(args.map))
     est = households_from_buildings(bld, norms=norms)
@@ -60,7 +72,9 @@ def run(args) -> int:
         est = est.set_geometry(shapely.point_on_surface(est.geometry.values))
     write(est, args.out)
     if not args.quiet:
-        print(f"wrote {len(est):,} buildings, {int(est['households'].sum()):,} households to "
-              f"{args.out} ({excluded} footprint(s) under "
-              f"{norms.min_dwelling_footprint_m2:g} m² not counted as dwellings)")
+        print(
+            f"wrote {len(est):,} buildings, {int(est['households'].sum()):,} households to "
+            f"{args.out} ({excluded} footprint(s) under "
+            f"{norms.min_dwelling_footprint_m2:g} m² not counted as dwellings)"
+        )
     return 0

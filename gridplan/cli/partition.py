@@ -24,20 +24,42 @@ def register(sub) -> None:
     p.add_argument("--buildings", help="building polygons (building_id, estate_id)")
     p.add_argument("--estates", help="estate (小区) polygons (estate_id)")
     p.add_argument("--barriers", help="barrier lines (arterial roads, rivers, railways)")
-    p.add_argument("--streets", "--network", dest="streets",
-                   help="street or walking-network lines: grid lines follow them, footprints "
-                   "(--buildings polygons) and estate walls")
-    p.add_argument("--keep-buildings-whole", action="store_true",
-                   help="never split a building above --max by entrance")
-    p.add_argument("--min", type=int, default=GRID_MIN_HOUSEHOLDS, dest="min_households",
-                   help=f"fewest households per grid (default {GRID_MIN_HOUSEHOLDS})")
-    p.add_argument("--max", type=int, default=GRID_MAX_HOUSEHOLDS, dest="max_households",
-                   help=f"most households per grid (default {GRID_MAX_HOUSEHOLDS})")
-    p.add_argument("--micro-max", type=int, default=None,
-                   help="also split every grid into micro-grids of at most N households")
+    p.add_argument(
+        "--streets",
+        "--network",
+        dest="streets",
+        help="street or walking-network lines: grid lines follow them, footprints "
+        "(--buildings polygons) and estate walls",
+    )
+    p.add_argument(
+        "--keep-buildings-whole", action="store_true", help="never split a building above --max by entrance"
+    )
+    p.add_argument(
+        "--min",
+        type=int,
+        default=GRID_MIN_HOUSEHOLDS,
+        dest="min_households",
+        help=f"fewest households per grid (default {GRID_MIN_HOUSEHOLDS})",
+    )
+    p.add_argument(
+        "--max",
+        type=int,
+        default=GRID_MAX_HOUSEHOLDS,
+        dest="max_households",
+        help=f"most households per grid (default {GRID_MAX_HOUSEHOLDS})",
+    )
+    p.add_argument(
+        "--micro-max",
+        type=int,
+        default=None,
+        help="also split every grid into micro-grids of at most N households",
+    )
     p.add_argument("--keep", help="grids file: keep these grids exactly, plan only the rest")
-    p.add_argument("--replan", help="previous households.geojson (with grid_id) or grids file: "
-                   "replan moving as few households as possible")
+    p.add_argument(
+        "--replan",
+        help="previous households.geojson (with grid_id) or grids file: "
+        "replan moving as few households as possible",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed (same seed, same output)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     finish(p, run, engine=True)
@@ -48,27 +70,48 @@ def run(args: argparse.Namespace) -> int:
     from gridplan.grids.api import write_partition
     from gridplan.parallel.engine import partition
 
-    layers = read_inputs(args, {"households": args.households, "communities": args.communities,
-                                "buildings": args.buildings, "estates": args.estates,
-                                "barriers": args.barriers})
+    layers = read_inputs(
+        args,
+        {
+            "households": args.households,
+            "communities": args.communities,
+            "buildings": args.buildings,
+            "estates": args.estates,
+            "barriers": args.barriers,
+        },
+    )
     layers["streets"] = _read_streets(args.streets)
     households, communities = layers["households"], layers["communities"]
     buildings, estates, barriers = layers["buildings"], layers["estates"], layers["barriers"]
     keep = read_output(args.keep, "kept grids", ("grid_id",)) if args.keep else None
     replan = read_output(args.replan, "previous plan", ("grid_id",)) if args.replan else None
 
-    res = partition(households, communities, buildings=buildings, estates=estates,
-                    barriers=barriers, streets=layers["streets"],
-                    keep_buildings_whole=args.keep_buildings_whole, min_households=args.min_households,
-                    max_households=args.max_households, micro_max=args.micro_max, keep=keep,
-                    replan=replan, seed=args.seed, n_jobs=args.jobs, progress=not args.quiet,
-                    **engine_options(args))
+    res = partition(
+        households,
+        communities,
+        buildings=buildings,
+        estates=estates,
+        barriers=barriers,
+        streets=layers["streets"],
+        keep_buildings_whole=args.keep_buildings_whole,
+        min_households=args.min_households,
+        max_households=args.max_households,
+        micro_max=args.micro_max,
+        keep=keep,
+        replan=replan,
+        seed=args.seed,
+        n_jobs=args.jobs,
+        progress=not args.quiet,
+        **engine_options(args),
+    )
     write_partition(res, args.out)
     t = res.report["total"]
     if not args.quiet:
-        print(f"{t['grids']} grids in {t['communities']} communities, "
-              f"{t['share_in_band']:.1%} in {t['bounds'][0]}-{t['bounds'][1]} households, "
-              f"mean compactness {t['mean_compactness']:.2f}{_quality(t)}; written to {args.out}")
+        print(
+            f"{t['grids']} grids in {t['communities']} communities, "
+            f"{t['share_in_band']:.1%} in {t['bounds'][0]}-{t['bounds'][1]} households, "
+            f"mean compactness {t['mean_compactness']:.2f}{_quality(t)}; written to {args.out}"
+        )
     return 0
 
 
@@ -76,8 +119,7 @@ def _quality(t: dict) -> str:
     """The geometry figures of the report for the summary line (empty when none were computed)."""
     parts = []
     if t.get("buildings_cut") is not None:
-        parts.append(f"{t['buildings_cut']} buildings cut ({t['buildings_split']} split by "
-                     "entrance)")
+        parts.append(f"{t['buildings_cut']} buildings cut ({t['buildings_split']} split by entrance)")
     if t.get("estates_cut") is not None:
         parts.append(f"{t['estates_cut']} estates cut")
     if t.get("boundary_on_features") is not None:

@@ -18,11 +18,17 @@ HELP = "prepare buildings, households, estates, barriers, streets and network fr
 def register(sub) -> None:
     p = sub.add_parser("prepare", help=HELP, description=HELP)
     p.add_argument("--from-osm", required=True, metavar="FILE", help=".osm, .osm.bz2 or .osm.pbf file")
-    p.add_argument("--communities", default=None,
-                   help="community boundaries (default: blocks enclosed by major roads, "
-                        "railways and rivers)")
-    p.add_argument("--m2-per-household", type=float, default=None,
-                   help="gross floor area per household (default from gridplan.norms: 90)")
+    p.add_argument(
+        "--communities",
+        default=None,
+        help="community boundaries (default: blocks enclosed by major roads, railways and rivers)",
+    )
+    p.add_argument(
+        "--m2-per-household",
+        type=float,
+        default=None,
+        help="gross floor area per household (default from gridplan.norms: 90)",
+    )
     finish(p, run)
 
 
@@ -49,11 +55,13 @@ def run(args: argparse.Namespace) -> int:
         written = out.commit()
     if not args.quiet:
         hh = layers["households"]
-        print(f"{len(hh):,} buildings with {int(hh['households'].sum()):,} households, "
-              f"{len(layers['estates'])} estates, {len(layers['barriers'])} barrier lines, "
-              f"{len(layers['communities'])} communities"
-              + ("" if args.communities else " (blocks enclosed by major roads)")
-              + f"; written to {args.out}")
+        print(
+            f"{len(hh):,} buildings with {int(hh['households'].sum()):,} households, "
+            f"{len(layers['estates'])} estates, {len(layers['barriers'])} barrier lines, "
+            f"{len(layers['communities'])} communities"
+            + ("" if args.communities else " (blocks enclosed by major roads)")
+            + f"; written to {args.out}"
+        )
         for path in written:
             print(f"  wrote {path}")
     return 0

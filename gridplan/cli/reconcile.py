@@ -13,17 +13,32 @@ HELP = "compare departmental grid layers with ours and propose one unified layer
 def register(sub) -> None:
     p = sub.add_parser("reconcile", help=HELP, description=HELP)
     add_inputs(p, required=("grids",))
-    p.add_argument("--households", required=True,
-                   help="household points (with grid_id from the partition, or placed by location)")
-    p.add_argument("--layer", action="append", default=[], required=True,
-                   metavar="NAME=FILE[:ID_COLUMN]",
-                   help="a department's grid layer, e.g. 综治=zz.geojson:WGBM (repeatable)")
-    p.add_argument("--units", default=None,
-                   help="partition units (unit_id, grid_id, cells) to move between grids; "
-                        "default: buildings or household points of each grid")
-    p.add_argument("--aligned-share", type=float, default=None,
-                   help="share of a grid's households in one grid of the other layer for it to "
-                        "count as aligned (default 0.95)")
+    p.add_argument(
+        "--households",
+        required=True,
+        help="household points (with grid_id from the partition, or placed by location)",
+    )
+    p.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        required=True,
+        metavar="NAME=FILE[:ID_COLUMN]",
+        help="a department's grid layer, e.g. 综治=zz.geojson:WGBM (repeatable)",
+    )
+    p.add_argument(
+        "--units",
+        default=None,
+        help="partition units (unit_id, grid_id, cells) to move between grids; "
+        "default: buildings or household points of each grid",
+    )
+    p.add_argument(
+        "--aligned-share",
+        type=float,
+        default=None,
+        help="share of a grid's households in one grid of the other layer for it to "
+        "count as aligned (default 0.95)",
+    )
     p.add_argument("--min-households", type=int, default=None, help="band minimum (default 300)")
     p.add_argument("--max-households", type=int, default=None, help="band maximum (default 500)")
     p.add_argument("--out", required=True, help="output folder")
@@ -37,8 +52,11 @@ def parse_layers(items: list[str]) -> list[tuple[str, str, str | None]]:
     for item in items:
         name, sep, rest = item.partition("=")
         if not sep or not name.strip() or not rest.strip():
-            raise InputError(f"--layer '{item}' is not NAME=FILE", fix="e.g. --layer 综治=zz.geojson",
-                             message_zh=f"--layer 参数 '{item}' 不是 名称=文件 的形式")
+            raise InputError(
+                f"--layer '{item}' is not NAME=FILE",
+                fix="e.g. --layer 综治=zz.geojson",
+                message_zh=f"--layer 参数 '{item}' 不是 名称=文件 的形式",
+            )
         path, column = rest, None
         # FILE:COLUMN, but not a Windows drive letter (C:\...).
         head, colon, tail = rest.rpartition(":")
@@ -47,8 +65,11 @@ def parse_layers(items: list[str]) -> list[tuple[str, str, str | None]]:
         out.append((name.strip(), path.strip(), column))
     names = [n for n, _, _ in out]
     if len(set(names)) != len(names):
-        raise InputError("two --layer options have the same name", fix="name each department once",
-                         message_zh="部门图层名称重复")
+        raise InputError(
+            "two --layer options have the same name",
+            fix="name each department once",
+            message_zh="部门图层名称重复",
+        )
     return out
 
 
@@ -59,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
 
     specs = parse_layers(args.layer)
     grids = read_output(args.grids, "grids", ("grid_id", "community_id"))
-    households = read_contract("households", args.households, parse_coords(args.coords).get("households", "wgs84"))
+    households = read_contract(
+        "households", args.households, parse_coords(args.coords).get("households", "wgs84")
+    )
     layers = {name: read_output(path, f"layer {name}") for name, path, _ in specs}
     id_columns = {name: col for name, _, col in specs if col}
     units = read_output(args.units, "units", ("unit_id", "grid_id")) if args.units else None
@@ -67,9 +90,15 @@ def run(args: argparse.Namespace) -> int:
     if args.aligned_share is not None:
         kwargs["aligned_share"] = args.aligned_share
     result = reconcile(
-        grids, households, layers, units=units, id_columns=id_columns,
+        grids,
+        households,
+        layers,
+        units=units,
+        id_columns=id_columns,
         min_households=args.min_households or GRID_MIN_HOUSEHOLDS,
-        max_households=args.max_households or GRID_MAX_HOUSEHOLDS, **kwargs)
+        max_households=args.max_households or GRID_MAX_HOUSEHOLDS,
+        **kwargs,
+    )
     written = write_reconcile(result, args.out)
     if args.png:
         from gridplan.report.figures import plot_grids
@@ -80,10 +109,14 @@ def run(args: argparse.Namespace) -> int:
         r = result.report
         for pair in r["pairs"]:
             if pair["layer"] == "ours":
-                print(f"ours vs {pair['other_layer']}: {pair['disagreeing']} of {pair['grids']} "
-                      f"grids disagree / {pair['disagreeing']} 个网格边界不一致")
-        print(f"{r['changes']} units moved ({r['households_moved']} households), "
-              f"{r['rejected']} refused / 调整 {r['changes']} 个单元（{r['households_moved']} 户）")
+                print(
+                    f"ours vs {pair['other_layer']}: {pair['disagreeing']} of {pair['grids']} "
+                    f"grids disagree / {pair['disagreeing']} 个网格边界不一致"
+                )
+        print(
+            f"{r['changes']} units moved ({r['households_moved']} households), "
+            f"{r['rejected']} refused / 调整 {r['changes']} 个单元（{r['households_moved']} 户）"
+        )
         for path in written:
             print(f"  wrote {path}")
     return 0

@@ -29,8 +29,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {len(paths)} files under {args.out}")
         print(f"  street area   {s['area_km2']} km², {s['communities']} communities (社区)")
         print(f"  estates       {s['estates']} (小区) with {s['gates']} gates")
-        print(f"  buildings     {s['buildings']}, households {s['households']:,}, "
-              f"population {s['population']:,}")
+        print(
+            f"  buildings     {s['buildings']}, households {s['households']:,}, "
+            f"population {s['population']:,}"
+        )
         fac = ", ".join(f"{k} {v}" for k, v in s["facilities"].items())
         print(f"  facilities    {fac}")
         print(f"  walk network  {s['network_edges']} edges, {s['network_km']} km")

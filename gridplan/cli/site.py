@@ -18,7 +18,6 @@ HELP = "recommend new centre/station sites (maximal or set covering, with a cert
 log = logging.getLogger(__name__)
 
 
-
 def register(sub) -> None:
     from gridplan.norms import SITING_SPACING_M, SITING_TIME_LIMIT_S, WALK_SPEED_KMH
 
@@ -27,30 +26,64 @@ def register(sub) -> None:
     add_network(p, required=True)
     goal = p.add_mutually_exclusive_group(required=True)
     goal.add_argument("--add", type=int, help="number of new sites: the K that cover the most")
-    goal.add_argument("--target-share", type=float,
-                      help="fewest new sites to reach this share (0-1] of households covered")
-    p.add_argument("--kind", choices=("community_centre", "station", "street_centre"),
-                   default="community_centre", help="what to site (default community_centre)")
-    p.add_argument("--minutes", type=float, default=None,
-                   help="walking minutes (default 15 for centres, 10 for stations)")
-    p.add_argument("--speed-kmh", type=float, default=WALK_SPEED_KMH,
-                   help=f"walking speed (default {WALK_SPEED_KMH:g} km/h)")
-    p.add_argument("--candidates", default=None,
-                   help="your candidate sites (points; optional candidate_id, name, area_m2)")
-    p.add_argument("--candidates-only", action="store_true",
-                   help="use only --candidates, not network nodes")
-    p.add_argument("--spacing", type=float, default=SITING_SPACING_M,
-                   help=f"lattice spacing of network-node candidates in m (default {SITING_SPACING_M:g})")
-    p.add_argument("--demand", choices=("uncovered", "all"), default="uncovered",
-                   help="uncovered households only (default) or all (ignore existing facilities)")
-    p.add_argument("--capacity", action="store_true",
-                   help="limit what a site serves by its floor area (30 m² per 100 households)")
-    p.add_argument("--grids", default=None,
-                   help="grid polygons (grid_id); with --kind station: site in grids no centre covers")
-    p.add_argument("--communities", default=None,
-                   help="community polygons (community_id), for per-community figures")
-    p.add_argument("--time-limit", type=float, default=SITING_TIME_LIMIT_S,
-                   help=f"seconds for the exact solver (default {SITING_TIME_LIMIT_S:g})")
+    goal.add_argument(
+        "--target-share", type=float, help="fewest new sites to reach this share (0-1] of households covered"
+    )
+    p.add_argument(
+        "--kind",
+        choices=("community_centre", "station", "street_centre"),
+        default="community_centre",
+        help="what to site (default community_centre)",
+    )
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="walking minutes (default 15 for centres, 10 for stations)",
+    )
+    p.add_argument(
+        "--speed-kmh",
+        type=float,
+        default=WALK_SPEED_KMH,
+        help=f"walking speed (default {WALK_SPEED_KMH:g} km/h)",
+    )
+    p.add_argument(
+        "--candidates",
+        default=None,
+        help="your candidate sites (points; optional candidate_id, name, area_m2)",
+    )
+    p.add_argument("--candidates-only", action="store_true", help="use only --candidates, not network nodes")
+    p.add_argument(
+        "--spacing",
+        type=float,
+        default=SITING_SPACING_M,
+        help=f"lattice spacing of network-node candidates in m (default {SITING_SPACING_M:g})",
+    )
+    p.add_argument(
+        "--demand",
+        choices=("uncovered", "all"),
+        default="uncovered",
+        help="uncovered households only (default) or all (ignore existing facilities)",
+    )
+    p.add_argument(
+        "--capacity",
+        action="store_true",
+        help="limit what a site serves by its floor area (30 m² per 100 households)",
+    )
+    p.add_argument(
+        "--grids",
+        default=None,
+        help="grid polygons (grid_id); with --kind station: site in grids no centre covers",
+    )
+    p.add_argument(
+        "--communities", default=None, help="community polygons (community_id), for per-community figures"
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=SITING_TIME_LIMIT_S,
+        help=f"seconds for the exact solver (default {SITING_TIME_LIMIT_S:g})",
+    )
     finish(p, run)
 
 
@@ -71,24 +104,43 @@ def run(args: argparse.Namespace) -> int:
     from gridplan.siting.api import site, write_siting
 
     if args.candidates_only and not args.candidates:
-        raise InputError("--candidates-only needs --candidates FILE",
-                         fix="add --candidates FILE or drop --candidates-only",
-                         message_zh="--candidates-only 需要同时指定 --candidates 文件")
-    layers = read_inputs(args, {"households": args.households, "facilities": args.facilities,
-                                "communities": args.communities})
+        raise InputError(
+            "--candidates-only needs --candidates FILE",
+            fix="add --candidates FILE or drop --candidates-only",
+            message_zh="--candidates-only 需要同时指定 --candidates 文件",
+        )
+    layers = read_inputs(
+        args, {"households": args.households, "facilities": args.facilities, "communities": args.communities}
+    )
     households, facilities = layers["households"], layers["facilities"]
     communities = layers["communities"]
-    candidates = _read_candidates(args.candidates, parse_coords(args.coords).get("candidates", "wgs84")) if args.candidates else None
+    candidates = (
+        _read_candidates(args.candidates, parse_coords(args.coords).get("candidates", "wgs84"))
+        if args.candidates
+        else None
+    )
     grids = read_output(args.grids, "grids", ("grid_id",)) if args.grids else None
     if not args.quiet:
         log.info("loading the walking network ...")
     net = load_network(args.network)
-    result = site(households, facilities, net, add=args.add, target_share=args.target_share,
-                  kind=args.kind, minutes=args.minutes, speed_kmh=args.speed_kmh,
-                  candidates=candidates, spacing_m=args.spacing, demand=args.demand,
-                  capacity=args.capacity, time_limit=args.time_limit, grids=grids,
-                  communities=communities,
-                  network_nodes=not args.candidates_only)
+    result = site(
+        households,
+        facilities,
+        net,
+        add=args.add,
+        target_share=args.target_share,
+        kind=args.kind,
+        minutes=args.minutes,
+        speed_kmh=args.speed_kmh,
+        candidates=candidates,
+        spacing_m=args.spacing,
+        demand=args.demand,
+        capacity=args.capacity,
+        time_limit=args.time_limit,
+        grids=grids,
+        communities=communities,
+        network_nodes=not args.candidates_only,
+    )
     written = write_siting(result, args.out)
     if not args.quiet:
         print(result.summary_text())

@@ -12,8 +12,10 @@ import sys
 from gridplan.cli._common import add_inputs, finish, parse_coords, parse_map, per_file
 
 HELP = "check input files (columns, values, geometries, coordinates) and list every problem"
-DESCRIPTION = (HELP + ". --coords applies to the households and facilities files (points from web "
-               "maps); --map entries apply to each file that has the named column.")
+DESCRIPTION = (
+    HELP + ". --coords applies to the households and facilities files (points from web "
+    "maps); --map entries apply to each file that has the named column."
+)
 
 _LAYERS = ("households", "communities", "facilities", "buildings", "estates", "barriers")
 
@@ -35,11 +37,19 @@ def run(args) -> int:
 
     files = {k: getattr(args, k) for k in _LAYERS if getattr(args, k, None)}
     if not files:
-        raise InputError("no input given", fix="pass at least --households or --communities",
-                         message_zh="没有指定输入文件", fix_zh="请至少指定 --households 或 --communities")
-    result = validate_inputs(**files, columns=parse_map(args.map), coords=parse_coords(args.coords),
-                             layers=per_file("--layer", args.layer, list(files)),
-                             crs=per_file("--crs", args.crs, list(files)))
+        raise InputError(
+            "no input given",
+            fix="pass at least --households or --communities",
+            message_zh="没有指定输入文件",
+            fix_zh="请至少指定 --households 或 --communities",
+        )
+    result = validate_inputs(
+        **files,
+        columns=parse_map(args.map),
+        coords=parse_coords(args.coords),
+        layers=per_file("--layer", args.layer, list(files)),
+        crs=per_file("--crs", args.crs, list(files)),
+    )
     text = result.to_text(args.lang)
     print(text, file=sys.stdout if result.ok else sys.stderr)
     if not result.ok:
@@ -48,14 +58,16 @@ def run(args) -> int:
         from gridplan.io.atomic import atomic_outputs
 
         with atomic_outputs(args.out) as out:
-            result.to_frame().to_csv(out.path("problems.csv"), index=False,
-                                     encoding="utf-8-sig", lineterminator="\n")
+            result.to_frame().to_csv(
+                out.path("problems.csv"), index=False, encoding="utf-8-sig", lineterminator="\n"
+            )
             if result.rejects is not None and len(result.rejects):
                 from gridplan.io.files import write
 
                 write(result.rejects, out.path("rejects.csv"))
         if not args.quiet:
-            print(f"wrote {args.out}/problems.csv"
-                  + (" and rejects.csv" if result.rejects is not None and len(result.rejects)
-                     else ""))
+            print(
+                f"wrote {args.out}/problems.csv"
+                + (" and rejects.csv" if result.rejects is not None and len(result.rejects) else "")
+            )
     return 0

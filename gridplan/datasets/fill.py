@@ -19,11 +19,56 @@ WALL_TO_BUILDING = 8.0
 #: The ring path inside the wall.
 RING_INSET = 5.0
 
-ESTATE_PREFIX = ["锦绣", "幸福", "阳光", "紫荆", "翠湖", "金色", "丽水", "书香", "和平", "东方", "滨江",
-                 "云景", "怡和", "盛世", "嘉禾", "福星", "长青", "春晖", "德馨", "玉兰", "桂苑", "清华",
-                 "荷塘", "银杏", "凤凰", "明珠", "湖光", "新华", "建设", "育才", "文华", "康乐"]
-ESTATE_SUFFIX = ["华庭", "里小区", "花园", "苑", "家园", "小区", "名邸", "新村", "公寓", "雅居", "城",
-                 "佳园", "雅苑", "山庄"]
+ESTATE_PREFIX = [
+    "锦绣",
+    "幸福",
+    "阳光",
+    "紫荆",
+    "翠湖",
+    "金色",
+    "丽水",
+    "书香",
+    "和平",
+    "东方",
+    "滨江",
+    "云景",
+    "怡和",
+    "盛世",
+    "嘉禾",
+    "福星",
+    "长青",
+    "春晖",
+    "德馨",
+    "玉兰",
+    "桂苑",
+    "清华",
+    "荷塘",
+    "银杏",
+    "凤凰",
+    "明珠",
+    "湖光",
+    "新华",
+    "建设",
+    "育才",
+    "文华",
+    "康乐",
+]
+ESTATE_SUFFIX = [
+    "华庭",
+    "里小区",
+    "花园",
+    "苑",
+    "家园",
+    "小区",
+    "名邸",
+    "新村",
+    "公寓",
+    "雅居",
+    "城",
+    "佳园",
+    "雅苑",
+    "山庄",
+]
 GATE_NAMES = {0: "东门", 1: "北门", 2: "西门", 3: "南门"}
 
 
@@ -31,11 +76,11 @@ GATE_NAMES = {0: "东门", 1: "北门", 2: "西门", 3: "南门"}
 class Fill:
     """Everything inside the blocks; lists of dict rows, turned into frames by the caller."""
 
-    estates: list = field(default_factory=list)     # estate polygons + attributes
+    estates: list = field(default_factory=list)  # estate polygons + attributes
     gates: list = field(default_factory=list)
     buildings: list = field(default_factory=list)
-    paths: list = field(default_factory=list)       # walkable lines: geometry, highway, name
-    roles: dict = field(default_factory=dict)       # block_id -> role (for the README and tests)
+    paths: list = field(default_factory=list)  # walkable lines: geometry, highway, name
+    roles: dict = field(default_factory=dict)  # block_id -> role (for the README and tests)
 
 
 def block_frame(poly: shapely.Polygon) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +157,14 @@ def _rows(rng, allowed, c, u, v, kind: str, span_v):
         ok = shapely.within(rects, allowed)
         for r in rects[ok]:
             polys.append(r)
-            attrs.append({"kind": "tower" if is_tower else "walkup", "levels": floors,
-                          "households": floors * per_floor, "row": row})
+            attrs.append(
+                {
+                    "kind": "tower" if is_tower else "walkup",
+                    "levels": floors,
+                    "households": floors * per_floor,
+                    "row": row,
+                }
+            )
         cur = vc + d / 2 + gap_v
         path_offsets.append(cur - gap_v / 2)
         row += 1
@@ -132,12 +183,15 @@ def fill_blocks(rng: np.random.Generator, layout: Layout, street_lines: np.ndarr
     # Lanes run from road to road, but stop at an arterial's sidewalk and at the riverside walk
     # (half a metre beyond, so that noding joins them): they must not reach the carriageway.
     primary = layout.roads.geometry.values[layout.roads["highway"].to_numpy() == "primary"]
-    lane_stop = shapely.union(shapely.unary_union(shapely.buffer(primary, SIDEWALK_OFFSET - 0.6)),
-                              layout.river.buffer(RIVER_WIDTH / 2 + 4.4))
+    lane_stop = shapely.union(
+        shapely.unary_union(shapely.buffer(primary, SIDEWALK_OFFSET - 0.6)),
+        layout.river.buffer(RIVER_WIDTH / 2 + 4.4),
+    )
     roads = layout.roads
     # Setback zone around each road by class, merged once.
-    road_zone = shapely.unary_union(shapely.buffer(roads.geometry.values,
-                                                   roads["highway"].map(SETBACK).to_numpy()))
+    road_zone = shapely.unary_union(
+        shapely.buffer(roads.geometry.values, roads["highway"].map(SETBACK).to_numpy())
+    )
     area = blocks.area.to_numpy()
     ids = blocks["block_id"].to_numpy()
     roles = {}
@@ -177,7 +231,9 @@ def fill_blocks(rng: np.random.Generator, layout: Layout, street_lines: np.ndarr
         elif role == "loose":
             _loose_block(rng, fill, int(b), reach, usable, u, v, c)
         elif role in ("oldtown", "small_oldtown"):
-            _old_town(rng, fill, int(b), poly, reach, usable, u, v, c, cap=260 if role == "small_oldtown" else None)
+            _old_town(
+                rng, fill, int(b), poly, reach, usable, u, v, c, cap=260 if role == "small_oldtown" else None
+            )
     return fill
 
 
@@ -189,10 +245,13 @@ def _estates_in_block(rng, fill, b, reach, usable, u, v, c, name_iter, street_li
     lanes = _chords(reach, c, u, v, cuts, along_u=False)
     for ln in lanes:
         fill.paths.append({"geometry": ln, "highway": "service", "name": None})
-    parts = shapely.get_parts(shapely.difference(usable, shapely.unary_union(
-        [ln.buffer(6) for ln in lanes]) if lanes else shapely.Polygon()))
+    parts = shapely.get_parts(
+        shapely.difference(
+            usable, shapely.unary_union([ln.buffer(6) for ln in lanes]) if lanes else shapely.Polygon()
+        )
+    )
     parts = [shapely.simplify(p, 1.0) for p in parts if p.area > 6000]
-    parts.sort(key=lambda p: (round(p.centroid.coords[0][0] * u[0] + p.centroid.coords[0][1] * u[1])))
+    parts.sort(key=lambda p: round(p.centroid.coords[0][0] * u[0] + p.centroid.coords[0][1] * u[1]))
     targets = np.concatenate([street_lines, np.array(lanes, dtype=object)]) if lanes else street_lines
     for i, part in enumerate(parts):
         kind = str(rng.choice(["walkup", "walkup", "tower", "mixed"]))
@@ -253,8 +312,9 @@ def _gates(rng, fill, idx, part, ring, u, v, street_lines, neighbours):
         # Inside, straight to the nearest point of the ring path (and half a metre beyond).
         r = np.array(shapely.get_coordinates(shapely.shortest_line(shapely.Point(g), ring))[1])
         inner = r + (r - g) / max(float(np.hypot(*(r - g))), 1e-9) * 0.6
-        fill.paths.append({"geometry": shapely.LineString([inner, g, out]), "highway": "service",
-                           "name": None})
+        fill.paths.append(
+            {"geometry": shapely.LineString([inner, g, out]), "highway": "service", "name": None}
+        )
     fill.estates[idx]["n_gates"] = len(chosen)
 
 
@@ -278,8 +338,9 @@ def _old_town(rng, fill, b, poly, reach, usable, u, v, c, cap=None):
     lane_v = np.arange(umin + rng.uniform(40, 70), umax - 30, 85.0)
     lanes = _chords(reach, c, u, v, lane_u, True) + _chords(reach, c, u, v, lane_v, False)
     for i, ln in enumerate(lanes):
-        fill.paths.append({"geometry": ln, "highway": "living_street" if i % 2 == 0 else "path",
-                           "name": None})
+        fill.paths.append(
+            {"geometry": ln, "highway": "living_street" if i % 2 == 0 else "path", "name": None}
+        )
     allowed = shapely.difference(usable.buffer(2), shapely.unary_union([ln.buffer(4) for ln in lanes]))
     gu = np.arange(umin, umax, 15.0)
     gv = np.arange(vmin, vmax, 14.0)
@@ -301,5 +362,13 @@ def _old_town(rng, fill, b, poly, reach, usable, u, v, c, cap=None):
         if cap is not None and total + hh > cap:
             break
         total += hh
-        fill.buildings.append({"geometry": rects[i], "estate": None, "kind": "lowrise",
-                               "levels": levels, "households": hh, "row": -1})
+        fill.buildings.append(
+            {
+                "geometry": rects[i],
+                "estate": None,
+                "kind": "lowrise",
+                "levels": levels,
+                "households": hh,
+                "row": -1,
+            }
+        )

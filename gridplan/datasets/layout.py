@@ -27,10 +27,31 @@ SETBACK = {"primary": 26.0, "secondary": 15.0, "residential": 10.0, "river": RIV
 #: Arterial sidewalks run this far from the centreline.
 SIDEWALK_OFFSET = 16.0
 
-VERTICAL_NAMES = ["粮道街", "紫荆路", "书院街", "胭脂路", "花堤街", "青石街", "望山路", "长湖路",
-                  "文昌路", "积玉路", "候补街"]
-HORIZONTAL_NAMES = ["棋盘街", "大成路", "三道街", "复兴街", "楚望路", "民主路", "涵三路", "白鹭街",
-                    "昙华林路", "彭家巷"]
+VERTICAL_NAMES = [
+    "粮道街",
+    "紫荆路",
+    "书院街",
+    "胭脂路",
+    "花堤街",
+    "青石街",
+    "望山路",
+    "长湖路",
+    "文昌路",
+    "积玉路",
+    "候补街",
+]
+HORIZONTAL_NAMES = [
+    "棋盘街",
+    "大成路",
+    "三道街",
+    "复兴街",
+    "楚望路",
+    "民主路",
+    "涵三路",
+    "白鹭街",
+    "昙华林路",
+    "彭家巷",
+]
 ARTERIAL_V = "紫阳大道"
 ARTERIAL_H = "武珞路"
 SECONDARY_V = "首义路"
@@ -42,12 +63,12 @@ RIVER_NAME = "紫阳河"
 class Layout:
     """Roads (noded pieces), river, blocks and communities in the local frame."""
 
-    roads: gpd.GeoDataFrame        # road centreline pieces: name, highway, bridge, road_id
-    river: shapely.LineString      # river centreline
-    blocks: gpd.GeoDataFrame       # block_id, geometry, community (int), touches_river, on_edge
-    street: shapely.Polygon        # union of blocks
+    roads: gpd.GeoDataFrame  # road centreline pieces: name, highway, bridge, road_id
+    river: shapely.LineString  # river centreline
+    blocks: gpd.GeoDataFrame  # block_id, geometry, community (int), touches_river, on_edge
+    street: shapely.Polygon  # union of blocks
     n_communities: int
-    small_block: int               # block_id of the single-block small community
+    small_block: int  # block_id of the single-block small community
 
 
 def _positions(rng: np.random.Generator, start: float, stop: float, lo: float, hi: float) -> list[float]:
@@ -62,8 +83,9 @@ def _wavy(rng, fixed: float, length: float, amp: float, vertical: bool) -> shape
     """A road running across the whole frame with a gentle, smooth jitter of amplitude ``amp``."""
     t = np.arange(-OVERRUN, length + OVERRUN + 1, 50.0)
     phase = rng.uniform(0, 2 * np.pi, 2)
-    wave = (amp * np.sin(2 * np.pi * t / rng.uniform(900, 1600) + phase[0])
-            + 0.3 * amp * np.sin(2 * np.pi * t / rng.uniform(300, 500) + phase[1]))
+    wave = amp * np.sin(2 * np.pi * t / rng.uniform(900, 1600) + phase[0]) + 0.3 * amp * np.sin(
+        2 * np.pi * t / rng.uniform(300, 500) + phase[1]
+    )
     c = fixed + wave
     xy = np.column_stack([c, t]) if vertical else np.column_stack([t, c])
     return shapely.LineString(xy)
@@ -102,8 +124,12 @@ def node_lines(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def endpoint_degree(lines) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Node ids of each line's two ends and each node's degree (exact coordinate matching)."""
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(lines, 0)),
-                      shapely.get_coordinates(shapely.get_point(lines, -1))])
+    ends = np.vstack(
+        [
+            shapely.get_coordinates(shapely.get_point(lines, 0)),
+            shapely.get_coordinates(shapely.get_point(lines, -1)),
+        ]
+    )
     _, inv, counts = np.unique(ends, axis=0, return_inverse=True, return_counts=True)
     n = len(lines)
     return inv[:n], inv[n:], counts
@@ -158,10 +184,14 @@ def _drop_some_segments(rng, pieces: gpd.GeoDataFrame, river: shapely.LineString
     a, b, deg = endpoint_degree(allg)
     deg = deg.copy()
     a, b = a[: len(pieces)], b[: len(pieces)]
-    inside = shapely.contains_xy(shapely.box(150, 150, WIDTH - 150, HEIGHT - 150),
-                                 *shapely.get_coordinates(pieces.geometry.centroid).T)
-    cand = np.flatnonzero((pieces["highway"].to_numpy() == "residential") & inside
-                          & shapely.is_empty(shapely.intersection(pieces.geometry.values, river.buffer(60))))
+    inside = shapely.contains_xy(
+        shapely.box(150, 150, WIDTH - 150, HEIGHT - 150), *shapely.get_coordinates(pieces.geometry.centroid).T
+    )
+    cand = np.flatnonzero(
+        (pieces["highway"].to_numpy() == "residential")
+        & inside
+        & shapely.is_empty(shapely.intersection(pieces.geometry.values, river.buffer(60)))
+    )
     drop = []
     for i in rng.permutation(cand):
         if len(drop) >= max(4, len(cand) // 8):
@@ -231,8 +261,11 @@ def _group_communities(rng, blocks: gpd.GeoDataFrame, n: int, small: int) -> np.
             break
         if not grown:  # an island of blocks no community reaches: give it to its nearest one
             rest = np.flatnonzero(label < 0)
-            label[rest[0]] = label[np.flatnonzero(label >= 0)[
-                np.argmin(np.linalg.norm(cent[label >= 0] - cent[rest[0]], axis=1))]]
+            label[rest[0]] = label[
+                np.flatnonzero(label >= 0)[
+                    np.argmin(np.linalg.norm(cent[label >= 0] - cent[rest[0]], axis=1))
+                ]
+            ]
     return label
 
 
@@ -242,8 +275,11 @@ def build_layout(rng: np.random.Generator, n_communities: int = 10) -> Layout:
     roads["road_id"] = np.arange(len(roads))
     pieces = node_lines(roads)
     pieces = _drop_some_segments(rng, pieces, river)
-    faces = shapely.get_parts(shapely.polygonize(
-        shapely.get_parts(shapely.unary_union(np.concatenate([pieces.geometry.values, [river]])))))
+    faces = shapely.get_parts(
+        shapely.polygonize(
+            shapely.get_parts(shapely.unary_union(np.concatenate([pieces.geometry.values, [river]])))
+        )
+    )
     outline = _street_outline(rng)
     faces = faces[shapely.contains(outline, shapely.point_on_surface(faces))]
     # Stable block order: north to south, then west to east.
@@ -264,5 +300,11 @@ def build_layout(rng: np.random.Generator, n_communities: int = 10) -> Layout:
         cand = np.flatnonzero(blocks["on_edge"].to_numpy())
     small = int(cand[np.argmin(area[cand])])
     blocks["community"] = _group_communities(rng, blocks, n_communities, small)
-    return Layout(roads=pieces, river=river, blocks=blocks, street=street,
-                  n_communities=n_communities, small_block=small)
+    return Layout(
+        roads=pieces,
+        river=river,
+        blocks=blocks,
+        street=street,
+        n_communities=n_communities,
+        small_block=small,
+    )

@@ -45,8 +45,20 @@ STREET_ID = "420106001"
 STREET_NAME = "紫阳街道"
 #: Community names; ids are STREET_ID + a three-digit serial, in north-to-south, west-to-east order
 #: (the 12-digit pattern of the national statistical division codes, 统计用区划代码; fictional).
-COMMUNITY_NAMES = ["紫阳", "彭刘杨", "首义", "复兴", "大成", "长湖", "起义门", "楚望台", "白鹭",
-                   "涵三宫", "积玉", "书院"]
+COMMUNITY_NAMES = [
+    "紫阳",
+    "彭刘杨",
+    "首义",
+    "复兴",
+    "大成",
+    "长湖",
+    "起义门",
+    "楚望台",
+    "白鹭",
+    "涵三宫",
+    "积玉",
+    "书院",
+]
 #: Persons per household by building kind (old town households are smaller and older).
 HOUSEHOLD_SIZE = {"walkup": 2.6, "tower": 2.8, "lowrise": 2.3}
 KIND_ZH = {"walkup": "多层住宅", "tower": "高层住宅", "lowrise": "低层住宅"}
@@ -69,9 +81,17 @@ SAMPLE_FILES = {
 }
 LAYERS = tuple(SAMPLE_FILES)
 #: Each layer's id column; files are sorted by it.
-_SORT = {"street": "street_id", "communities": "community_id", "estates": "estate_id",
-         "gates": "gate_id", "buildings": "building_id", "households": "building_id",
-         "facilities": "facility_id", "network": "edge_id", "barriers": "barrier_id"}
+_SORT = {
+    "street": "street_id",
+    "communities": "community_id",
+    "estates": "estate_id",
+    "gates": "gate_id",
+    "buildings": "building_id",
+    "households": "building_id",
+    "facilities": "facility_id",
+    "network": "edge_id",
+    "barriers": "barrier_id",
+}
 
 
 def make_sample(seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
@@ -89,10 +109,12 @@ def make_sample(seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
         barriers``; every frame in EPSG:4326 with the data-contract columns, sorted by its id.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be a non-negative integer, not {seed!r}",
-                         fix="pass --seed 0 (the committed sample) or another whole number >= 0",
-                         message_zh=f"随机种子必须是非负整数，而不是 {seed!r}",
-                         fix_zh="使用 --seed 0（随附的示例数据）或其他非负整数")
+        raise InputError(
+            f"seed must be a non-negative integer, not {seed!r}",
+            fix="pass --seed 0 (the committed sample) or another whole number >= 0",
+            message_zh=f"随机种子必须是非负整数，而不是 {seed!r}",
+            fix_zh="使用 --seed 0（随附的示例数据）或其他非负整数",
+        )
     rng = np.random.default_rng(seed)
     layout = build_layout(rng)
     base = base_lines(layout)
@@ -105,8 +127,12 @@ def make_sample(seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
     network = assemble(pd.concat([base, paths], ignore_index=True), layout.street, layout.river)
 
     blocks = layout.blocks
-    comm_polys = np.array([shapely.unary_union(blocks.geometry.values[blocks["community"].to_numpy() == c])
-                           for c in range(layout.n_communities)])
+    comm_polys = np.array(
+        [
+            shapely.unary_union(blocks.geometry.values[blocks["community"].to_numpy() == c])
+            for c in range(layout.n_communities)
+        ]
+    )
     rp = shapely.get_coordinates(shapely.point_on_surface(comm_polys))
     order = np.lexsort((np.round(rp[:, 0]), -np.round(rp[:, 1], -2)))
     rank = np.empty(len(order), int)
@@ -143,8 +169,21 @@ def make_sample(seed: int = 0) -> dict[str, gpd.GeoDataFrame]:
             break
     stations = _stations(rng, fill, est_geom, est_comm, far)
 
-    frames = _frames(layout, fill, network, comm_polys, comm_ids, names, est_geom, est_comm, b_geom,
-                     b_est, b_comm, centres, stations)
+    frames = _frames(
+        layout,
+        fill,
+        network,
+        comm_polys,
+        comm_ids,
+        names,
+        est_geom,
+        est_comm,
+        b_geom,
+        b_est,
+        b_comm,
+        centres,
+        stations,
+    )
     return frames
 
 
@@ -169,8 +208,11 @@ def _mega_tower(layout, fill) -> None:
             big = rectangles([x], [y], [MEGA_TOWER["w"]], [MEGA_TOWER["d"]], u, v)[0]
             rest = shapely.difference(others, old.buffer(0.01))
             if big.within(allowed) and big.distance(rest) > 12.0:
-                fill.buildings[i].update(geometry=big, levels=MEGA_TOWER["levels"],
-                                         households=MEGA_TOWER["levels"] * MEGA_TOWER["per_floor"])
+                fill.buildings[i].update(
+                    geometry=big,
+                    levels=MEGA_TOWER["levels"],
+                    households=MEGA_TOWER["levels"] * MEGA_TOWER["per_floor"],
+                )
                 return
 
 
@@ -190,8 +232,15 @@ def _stations(rng, fill, est_geom, est_comm, far) -> list[dict]:
     out = []
     for i in picks:
         g = shapely.get_coordinates(est_geom[i].buffer(-6.0).exterior.interpolate(0.25, normalized=True))[0]
-        out.append({"kind": "station", "community": int(est_comm[i]), "xy": g,
-                    "area_m2": float(rng.choice([60, 80, 100, 120, 150])), "estate": i})
+        out.append(
+            {
+                "kind": "station",
+                "community": int(est_comm[i]),
+                "xy": g,
+                "area_m2": float(rng.choice([60, 80, 100, 120, 150])),
+                "estate": i,
+            }
+        )
     return out
 
 
@@ -216,22 +265,48 @@ def _gdf(data: dict, geoms, sort: str) -> gpd.GeoDataFrame:
     return gdf.sort_values(sort, kind="stable").reset_index(drop=True)
 
 
-def _frames(layout, fill, network, comm_polys, comm_ids, names, est_geom, est_comm, b_geom, b_est,
-            b_comm, centres, stations) -> dict[str, gpd.GeoDataFrame]:
+def _frames(
+    layout,
+    fill,
+    network,
+    comm_polys,
+    comm_ids,
+    names,
+    est_geom,
+    est_comm,
+    b_geom,
+    b_est,
+    b_comm,
+    centres,
+    stations,
+) -> dict[str, gpd.GeoDataFrame]:
     out = {}
-    out["street"] = _gdf({"street_id": [STREET_ID], "name": [STREET_NAME], "street_name": [STREET_NAME]},
-                         [layout.street], "street_id")
-    out["communities"] = _gdf({"community_id": comm_ids, "name": names, "street_id": STREET_ID,
-                               "street_name": STREET_NAME}, comm_polys, "community_id")
+    out["street"] = _gdf(
+        {"street_id": [STREET_ID], "name": [STREET_NAME], "street_name": [STREET_NAME]},
+        [layout.street],
+        "street_id",
+    )
+    out["communities"] = _gdf(
+        {"community_id": comm_ids, "name": names, "street_id": STREET_ID, "street_name": STREET_NAME},
+        comm_polys,
+        "community_id",
+    )
     est_id = _estate_frames(out, fill, comm_ids, est_geom, est_comm)
     _building_frames(out, layout, fill, comm_ids, est_id, b_geom, b_est, b_comm)
     out["facilities"] = _facility_frame(fill, comm_ids, names, centres, stations)
     net = network.copy()
     net["edge_id"] = np.arange(1, len(net) + 1, dtype="int64")
-    out["network"] = _gdf({"edge_id": net["edge_id"], "highway": net["highway"],
-                           "name": pd.array(net["name"], dtype="string"),
-                           "footway": pd.array(net["footway"], dtype="string"),
-                           "bridge": net["bridge"].astype(bool)}, net.geometry.values, "edge_id")
+    out["network"] = _gdf(
+        {
+            "edge_id": net["edge_id"],
+            "highway": net["highway"],
+            "name": pd.array(net["name"], dtype="string"),
+            "footway": pd.array(net["footway"], dtype="string"),
+            "bridge": net["bridge"].astype(bool),
+        },
+        net.geometry.values,
+        "edge_id",
+    )
 
     out["barriers"] = _barrier_frame(layout)
     return out
@@ -243,15 +318,27 @@ def _estate_frames(out, fill, comm_ids, est_geom, est_comm) -> np.ndarray:
     e_order = np.lexsort((np.round(ep[:, 0]), -np.round(ep[:, 1], -1), comm_ids[est_comm]))
     est_id = np.empty(len(est_geom), object)
     est_id[e_order] = [f"XQ{i + 1:03d}" for i in range(len(e_order))]
-    out["estates"] = _gdf({"estate_id": est_id, "name": [e["name"] for e in fill.estates],
-                           "community_id": comm_ids[est_comm],
-                           "n_gates": [int(e.get("n_gates", 0)) for e in fill.estates]},
-                          est_geom, "estate_id")
+    out["estates"] = _gdf(
+        {
+            "estate_id": est_id,
+            "name": [e["name"] for e in fill.estates],
+            "community_id": comm_ids[est_comm],
+            "n_gates": [int(e.get("n_gates", 0)) for e in fill.estates],
+        },
+        est_geom,
+        "estate_id",
+    )
     g_est = np.array([g["estate"] for g in fill.gates])
     g_seq = np.array([g["seq"] for g in fill.gates])
-    out["gates"] = _gdf({"gate_id": [f"{est_id[e]}-G{s + 1}" for e, s in zip(g_est, g_seq)],
-                         "estate_id": est_id[g_est], "name": [g["name"] for g in fill.gates]},
-                        [g["geometry"] for g in fill.gates], "gate_id")
+    out["gates"] = _gdf(
+        {
+            "gate_id": [f"{est_id[e]}-G{s + 1}" for e, s in zip(g_est, g_seq)],
+            "estate_id": est_id[g_est],
+            "name": [g["name"] for g in fill.gates],
+        },
+        [g["geometry"] for g in fill.gates],
+        "gate_id",
+    )
 
     return est_id
 
@@ -274,14 +361,26 @@ def _building_frames(out, layout, fill, comm_ids, est_id, b_geom, b_est, b_comm)
     for j, i in enumerate(b_order):
         bname[i] = f"{seq[j]}栋" if b_est[i] >= 0 else f"{near_road[j]}{loose_seq[j]}号"
     estate_col = pd.array([est_id[e] if e >= 0 else None for e in b_est], dtype="string")
-    out["buildings"] = _gdf({"building_id": b_id, "estate_id": estate_col, "levels": levels,
-                             "households": hh, "kind": kind, "kind_zh": [KIND_ZH[k] for k in kind],
-                             "name": bname}, b_geom, "building_id")
+    out["buildings"] = _gdf(
+        {
+            "building_id": b_id,
+            "estate_id": estate_col,
+            "levels": levels,
+            "households": hh,
+            "kind": kind,
+            "kind_zh": [KIND_ZH[k] for k in kind],
+            "name": bname,
+        },
+        b_geom,
+        "building_id",
+    )
     size = np.array([HOUSEHOLD_SIZE[k] for k in kind])
     pop = np.floor(hh * size + 0.5).astype("int64")  # round half up: deterministic everywhere
-    out["households"] = _gdf({"building_id": b_id, "estate_id": estate_col, "households": hh,
-                              "population": pop}, shapely.centroid(b_geom), "building_id")
-
+    out["households"] = _gdf(
+        {"building_id": b_id, "estate_id": estate_col, "households": hh, "population": pop},
+        shapely.centroid(b_geom),
+        "building_id",
+    )
 
 
 def _facility_frame(fill, comm_ids, names, centres, stations) -> gpd.GeoDataFrame:
@@ -295,16 +394,24 @@ def _facility_frame(fill, comm_ids, names, centres, stations) -> gpd.GeoDataFram
             fid, name = f"{cid}-SQ", f"{names[f['community']]}党群服务中心"
         else:
             fid, name = f"{cid}-Z{f['estate']:02d}", f"{fill.estates[f['estate']]['name']}党群服务站"
-        rows.append({"facility_id": fid, "name": name, "kind": f["kind"], "area_m2": float(f["area_m2"]),
-                     "community_id": cid, "geometry": shapely.Point(f["xy"])})
+        rows.append(
+            {
+                "facility_id": fid,
+                "name": name,
+                "kind": f["kind"],
+                "area_m2": float(f["area_m2"]),
+                "community_id": cid,
+                "geometry": shapely.Point(f["xy"]),
+            }
+        )
     # Station ids use a per-community serial (not the internal estate index).
     fac = pd.DataFrame(rows)
     st = fac["kind"] == "station"
-    fac.loc[st, "facility_id"] = [f"{c}-Z{i + 1:02d}" for c, i in zip(
-        fac.loc[st, "community_id"], fac[st].groupby("community_id").cumcount())]
-    return _gdf(fac.drop(columns="geometry").to_dict("list"), fac["geometry"].to_numpy(),
-                             "facility_id")
-
+    fac.loc[st, "facility_id"] = [
+        f"{c}-Z{i + 1:02d}"
+        for c, i in zip(fac.loc[st, "community_id"], fac[st].groupby("community_id").cumcount())
+    ]
+    return _gdf(fac.drop(columns="geometry").to_dict("list"), fac["geometry"].to_numpy(), "facility_id")
 
 
 def _barrier_frame(layout) -> gpd.GeoDataFrame:
@@ -316,9 +423,15 @@ def _barrier_frame(layout) -> gpd.GeoDataFrame:
         g = shapely.line_merge(shapely.unary_union(roads.loc[roads["name"] == name, "geometry"].values))
         bar.append(("arterial", name, shapely.intersection(g, clip)))
     bar.append(("river", RIVER_NAME, shapely.intersection(layout.river, clip)))
-    return _gdf({"barrier_id": [f"BR{i + 1:02d}" for i in range(len(bar))],
-                            "kind": [b[0] for b in bar], "name": [b[1] for b in bar]},
-                           [b[2] for b in bar], "barrier_id")
+    return _gdf(
+        {
+            "barrier_id": [f"BR{i + 1:02d}" for i in range(len(bar))],
+            "kind": [b[0] for b in bar],
+            "name": [b[1] for b in bar],
+        },
+        [b[2] for b in bar],
+        "barrier_id",
+    )
 
 
 def write_sample(out_dir: str | os.PathLike = "data", seed: int = 0) -> list[Path]:
@@ -340,12 +453,19 @@ def write_sample(out_dir: str | os.PathLike = "data", seed: int = 0) -> list[Pat
         for key, rel in SAMPLE_FILES.items():
             write_geojson_file(frames[key], out.path(rel), Path(rel).stem)
         hh = frames["households"]
-        csv = pd.DataFrame({
-            "building_id": hh["building_id"], "estate_id": hh["estate_id"],
-            "households": hh["households"], "population": hh["population"],
-            "lon": hh.geometry.x.map("{:.7f}".format), "lat": hh.geometry.y.map("{:.7f}".format)})
-        csv.to_csv(out.path("households/households.csv"), index=False, encoding="utf-8-sig",
-                   lineterminator="\n")
+        csv = pd.DataFrame(
+            {
+                "building_id": hh["building_id"],
+                "estate_id": hh["estate_id"],
+                "households": hh["households"],
+                "population": hh["population"],
+                "lon": hh.geometry.x.map("{:.7f}".format),
+                "lat": hh.geometry.y.map("{:.7f}".format),
+            }
+        )
+        csv.to_csv(
+            out.path("households/households.csv"), index=False, encoding="utf-8-sig", lineterminator="\n"
+        )
         paths = out.commit()
     return paths
 

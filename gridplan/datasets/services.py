@@ -27,13 +27,15 @@ def _kerb_sites(blocks_geom, avoid) -> np.ndarray:
     return pts[ok]
 
 
-def place_centres(layout: Layout, community_polys, community_hh: np.ndarray, far: int,
-                  estates_zone, push: float = PUSHES[0]) -> list[dict]:
+def place_centres(
+    layout: Layout, community_polys, community_hh: np.ndarray, far: int, estates_zone, push: float = PUSHES[0]
+) -> list[dict]:
     """Street centre and community centres; ``far`` gets none."""
     roads = layout.roads
     primary = shapely.unary_union(roads.loc[roads["highway"] == "primary", "geometry"].values)
-    avoid = shapely.unary_union([primary.buffer(22.0), layout.river.buffer(RIVER_WIDTH / 2 + 8),
-                                 estates_zone])
+    avoid = shapely.unary_union(
+        [primary.buffer(22.0), layout.river.buffer(RIVER_WIDTH / 2 + 8), estates_zone]
+    )
     blocks = layout.blocks
     cent = shapely.get_coordinates(shapely.centroid(community_polys))
     far_c = cent[far]
@@ -41,8 +43,10 @@ def place_centres(layout: Layout, community_polys, community_hh: np.ndarray, far
     out = []
     norm = DEFAULT_NORMS.centre_m2_per_100_households / 100.0
     with_centre = [c for c in range(len(community_polys)) if c != far]
-    below = max((c for c in with_centre if c != layout.blocks.loc[layout.small_block, "community"]),
-                key=lambda c: community_hh[c])
+    below = max(
+        (c for c in with_centre if c != layout.blocks.loc[layout.small_block, "community"]),
+        key=lambda c: community_hh[c],
+    )
     street_c = np.array(layout.street.centroid.coords[0])
     for c in with_centre:
         sites = _kerb_sites(blocks.geometry.values[blocks["community"].to_numpy() == c], avoid)

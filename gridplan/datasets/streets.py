@@ -31,8 +31,11 @@ STUB_M = 3.0
 
 
 def _line_rows(geoms, highway, name=None, footway=None, bridge=False):
-    return [{"geometry": g, "highway": highway, "name": name, "footway": footway, "bridge": bridge}
-            for g in geoms if g is not None and not g.is_empty]
+    return [
+        {"geometry": g, "highway": highway, "name": name, "footway": footway, "bridge": bridge}
+        for g in geoms
+        if g is not None and not g.is_empty
+    ]
 
 
 def base_lines(layout: Layout) -> gpd.GeoDataFrame:
@@ -59,19 +62,21 @@ def base_lines(layout: Layout) -> gpd.GeoDataFrame:
         parts = [p for p in shapely.get_parts(shapely.intersection(line, layout.street)) if p.length > 300]
         for p in parts[:1]:
             for f in (0.3, 0.7):
-                rows += _line_rows([_across(p, f, SIDEWALK_OFFSET + 0.6)], "footway", name,
-                                   footway="crossing")
+                rows += _line_rows(
+                    [_across(p, f, SIDEWALK_OFFSET + 0.6)], "footway", name, footway="crossing"
+                )
     prom = f"{RIVER_NAME}滨河步道"
     for off in (PROMENADE_OFFSET, -PROMENADE_OFFSET):
-        rows += _line_rows(shapely.get_parts(shapely.intersection(shapely.offset_curve(river, off), clip)),
-                           "footway", prom)
+        rows += _line_rows(
+            shapely.get_parts(shapely.intersection(shapely.offset_curve(river, off), clip)), "footway", prom
+        )
     # Footbridges between road bridges: the river is otherwise crossed only on road bridges.
-    bridges_x = shapely.get_coordinates(shapely.intersection(
-        shapely.unary_union(roads.loc[roads["bridge"], "geometry"].values), river))[:, 0]
+    bridges_x = shapely.get_coordinates(
+        shapely.intersection(shapely.unary_union(roads.loc[roads["bridge"], "geometry"].values), river)
+    )[:, 0]
     inner = shapely.intersection(river, layout.street)
     for f in _footbridge_fractions(inner, bridges_x):
-        rows += _line_rows([_across(inner, f, PROMENADE_OFFSET + 0.6)], "footway", "人行桥",
-                           bridge=True)
+        rows += _line_rows([_across(inner, f, PROMENADE_OFFSET + 0.6)], "footway", "人行桥", bridge=True)
     return gpd.GeoDataFrame(rows, geometry="geometry")
 
 
@@ -174,8 +179,12 @@ def _drop_outside_fragments(net: gpd.GeoDataFrame, street: shapely.Polygon) -> g
 
 def node_graph(net: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, sparse.csr_matrix]:
     """Node coordinates, each line's end-node indices, and a symmetric CSR matrix of lengths (m)."""
-    ends = np.vstack([shapely.get_coordinates(shapely.get_point(net.geometry.values, 0)),
-                      shapely.get_coordinates(shapely.get_point(net.geometry.values, -1))])
+    ends = np.vstack(
+        [
+            shapely.get_coordinates(shapely.get_point(net.geometry.values, 0)),
+            shapely.get_coordinates(shapely.get_point(net.geometry.values, -1)),
+        ]
+    )
     nodes, inv = np.unique(ends, axis=0, return_inverse=True)
     n = len(net)
     a, b = inv[:n], inv[n:]

@@ -15,8 +15,7 @@ from scipy import sparse
 
 from gridplan.norms import UNIT_ADJACENCY_MIN_EDGE_M
 
-__all__ = ["MIN_SHARED_M", "SNAP_M", "shared_boundaries", "unit_adjacency", "voronoi_cells",
-           "zones"]
+__all__ = ["MIN_SHARED_M", "SNAP_M", "shared_boundaries", "unit_adjacency", "voronoi_cells", "zones"]
 
 #: Shared boundaries shorter than this (metres) count as touching at a point, not as adjacency.
 MIN_SHARED_M = 1e-3
@@ -26,8 +25,7 @@ MIN_SHARED_M = 1e-3
 SNAP_M = 0.05
 
 
-def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of polygons sharing a boundary of positive length, with that length.
 
     Parameters
@@ -68,8 +66,9 @@ def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0
     return i[keep].astype(np.int64), j[keep].astype(np.int64), length[keep]
 
 
-def unit_adjacency(cells: np.ndarray, *, tolerance: float = SNAP_M,
-                   min_length: float = UNIT_ADJACENCY_MIN_EDGE_M) -> sparse.csr_matrix:
+def unit_adjacency(
+    cells: np.ndarray, *, tolerance: float = SNAP_M, min_length: float = UNIT_ADJACENCY_MIN_EDGE_M
+) -> sparse.csr_matrix:
     """Which units are neighbours: cells sharing at least ``min_length`` metres of boundary.
 
     Parameters

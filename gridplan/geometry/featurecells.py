@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["TESSELLATION_SEGMENT_M", "feature_lines", "feature_linework", "solid",
-           "tessellation_lines"]
+__all__ = ["TESSELLATION_SEGMENT_M", "feature_lines", "feature_linework", "solid", "tessellation_lines"]
 
 #: Densification step of the footprint outlines in the tessellation (m): coarser than momepy's
 #: default (0.5 m) because grid lines need no more precision and time grows with the points.
@@ -83,8 +82,7 @@ def tessellation_lines(footprints, walls, cut) -> list:
     block_of[fi] = bi
     miss = np.flatnonzero(block_of < 0)  # footprints across a wall: the block of a point in it
     if len(miss):
-        bi, fi = shapely.STRtree(shapely.point_on_surface(fp[miss])).query(
-            blocks, predicate="contains")
+        bi, fi = shapely.STRtree(shapely.point_on_surface(fp[miss])).query(blocks, predicate="contains")
         block_of[miss[fi]] = bi
     pts = _points(shapely.boundary(fp), TESSELLATION_SEGMENT_M)
     # one generator per location (qhull rejects coincident points): the first label wins
@@ -139,8 +137,7 @@ def _block_edges(xy: np.ndarray, lab: np.ndarray, block) -> list:
     return list(seg[~shapely.is_empty(seg)])
 
 
-def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footprints=None
-                  ) -> list:
+def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footprints=None) -> list:
     """All lines of the features of one community, footprints kept whole.
 
     Parameters
@@ -158,13 +155,15 @@ def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footpri
     list of lines
         Community boundary first; not noded.
     """
-    hard, soft = feature_linework(polygon, barriers=barriers, streets=streets, estates=estates,
-                                  footprints=footprints)
+    hard, soft = feature_linework(
+        polygon, barriers=barriers, streets=streets, estates=estates, footprints=footprints
+    )
     return hard + soft
 
 
-def feature_linework(polygon, *, barriers=None, streets=None, estates=None, footprints=None
-                     ) -> tuple[list, list]:
+def feature_linework(
+    polygon, *, barriers=None, streets=None, estates=None, footprints=None
+) -> tuple[list, list]:
     """The lines of :func:`feature_lines` in two lists: the city's own lines (boundary,
     barriers, streets, estate outlines, footprint outlines) and the tessellation edges, which
     no planner sees on the ground."""
@@ -174,9 +173,11 @@ def feature_linework(polygon, *, barriers=None, streets=None, estates=None, foot
     if cut is None:
         return base + feats, []
     walls = np.asarray(base + feats, dtype=object)
-    feats = [g for g in shapely.difference(np.asarray(feats, dtype=object), cut)
-             if not shapely.is_empty(g)] if feats else []
-    tess = shapely.intersection(np.asarray(tessellation_lines(footprints, walls, cut),
-                                           dtype=object), polygon)
+    feats = (
+        [g for g in shapely.difference(np.asarray(feats, dtype=object), cut) if not shapely.is_empty(g)]
+        if feats
+        else []
+    )
+    tess = shapely.intersection(np.asarray(tessellation_lines(footprints, walls, cut), dtype=object), polygon)
     tess = list(tess[~shapely.is_empty(tess)])
     return base + feats + list(shapely.boundary(np.asarray(footprints, dtype=object))), tess

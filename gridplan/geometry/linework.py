@@ -49,8 +49,13 @@ def node_lines(lines: np.ndarray) -> dict[str, np.ndarray]:
     coords, line_idx, keys = coords[keep], line_idx[keep], keys[keep]
     if len(coords) == 0:
         empty = np.empty(0, dtype=np.int64)
-        return {"node_xy": np.empty((0, 2)), "u": empty, "v": empty, "line": empty,
-                "geometry": np.empty(0, dtype=object)}
+        return {
+            "node_xy": np.empty((0, 2)),
+            "u": empty,
+            "v": empty,
+            "line": empty,
+            "geometry": np.empty(0, dtype=object),
+        }
     uniq, vertex = _unique_rows(keys)
     first = np.r_[True, line_idx[1:] != line_idx[:-1]]
     last = np.r_[line_idx[1:] != line_idx[:-1], True]

@@ -22,8 +22,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["WHOLE_SHARE", "ON_FEATURE_M", "buildings_cut", "estates_cut",
-           "boundary_on_features", "geometry_quality"]
+__all__ = [
+    "WHOLE_SHARE",
+    "ON_FEATURE_M",
+    "buildings_cut",
+    "estates_cut",
+    "boundary_on_features",
+    "geometry_quality",
+]
 
 #: A footprint or an estate counts as whole in a grid when this share of its area is inside.
 WHOLE_SHARE = 0.99
@@ -44,8 +50,9 @@ def _best_share(parts: np.ndarray, grids: np.ndarray) -> np.ndarray:
     return best
 
 
-def buildings_cut(grids: gpd.GeoSeries, footprints: gpd.GeoSeries,
-                  split_on_purpose: np.ndarray | None = None) -> np.ndarray:
+def buildings_cut(
+    grids: gpd.GeoSeries, footprints: gpd.GeoSeries, split_on_purpose: np.ndarray | None = None
+) -> np.ndarray:
     """Positions of the footprints cut by a grid line (see the module docstring).
 
     Parameters
@@ -62,8 +69,7 @@ def buildings_cut(grids: gpd.GeoSeries, footprints: gpd.GeoSeries,
     return np.flatnonzero(cut)
 
 
-def estates_cut(grids: gpd.GeoDataFrame, estates: gpd.GeoDataFrame,
-                estate_grids: pd.Series) -> list[str]:
+def estates_cut(grids: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, estate_grids: pd.Series) -> list[str]:
     """Ids of estates held by one grid whose polygon lies less than 99% inside that grid.
 
     Parameters
@@ -87,31 +93,42 @@ def estates_cut(grids: gpd.GeoDataFrame, estates: gpd.GeoDataFrame,
     return sorted(est["estate_id"].to_numpy(object)[share < WHOLE_SHARE].tolist())
 
 
-def boundary_on_features(grids: gpd.GeoSeries, communities: gpd.GeoSeries,
-                         features: Iterable[gpd.GeoSeries]) -> float | None:
+def boundary_on_features(
+    grids: gpd.GeoSeries, communities: gpd.GeoSeries, features: Iterable[gpd.GeoSeries]
+) -> float | None:
     """Share of grid-boundary length, community boundary left out, on a feature (or None when
     no grid line is drawn inside a community)."""
     inner = shapely.difference(
         shapely.union_all(shapely.boundary(np.asarray(grids.values))),
-        shapely.union_all(shapely.buffer(shapely.boundary(np.asarray(communities.values)), 0.5)))
+        shapely.union_all(shapely.buffer(shapely.boundary(np.asarray(communities.values)), 0.5)),
+    )
     total = shapely.length(inner)
     if total <= 0:
         return None
-    lines = [shapely.boundary(np.asarray(f.values)) if f.geom_type.isin(
-        ["Polygon", "MultiPolygon"]).any() else np.asarray(f.values) for f in features if len(f)]
+    lines = [
+        shapely.boundary(np.asarray(f.values))
+        if f.geom_type.isin(["Polygon", "MultiPolygon"]).any()
+        else np.asarray(f.values)
+        for f in features
+        if len(f)
+    ]
     if not lines:
         return 0.0
     near = shapely.union_all(shapely.buffer(np.concatenate(lines), ON_FEATURE_M, quad_segs=2))
     return float(shapely.length(shapely.intersection(inner, near)) / total)
 
 
-def geometry_quality(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
-                     buildings: gpd.GeoDataFrame | None = None,
-                     estates: gpd.GeoDataFrame | None = None,
-                     estate_grids: pd.Series | None = None,
-                     streets: gpd.GeoSeries | None = None,
-                     barriers: gpd.GeoSeries | None = None,
-                     split_buildings: Iterable[str] = ()) -> dict:
+def geometry_quality(
+    grids: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    estates: gpd.GeoDataFrame | None = None,
+    estate_grids: pd.Series | None = None,
+    streets: gpd.GeoSeries | None = None,
+    barriers: gpd.GeoSeries | None = None,
+    split_buildings: Iterable[str] = (),
+) -> dict:
     """The three figures of the module docstring, for one set of grids (one community or all).
 
     Every layer must be in the same projected CRS. Layers not given are left out of the figures
@@ -123,21 +140,35 @@ def geometry_quality(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
         ``buildings_cut`` (count), ``buildings_cut_ids`` (first ten), ``estates_cut`` (count),
         ``estates_cut_ids``, ``boundary_on_features`` (share, rounded to 4 decimals).
     """
-    out: dict = {"buildings_cut": None, "buildings_cut_ids": [], "estates_cut": None,
-                 "estates_cut_ids": [], "boundary_on_features": None}
+    out: dict = {
+        "buildings_cut": None,
+        "buildings_cut_ids": [],
+        "estates_cut": None,
+        "estates_cut_ids": [],
+        "boundary_on_features": None,
+    }
     if buildings is not None and len(buildings):
-        ids = buildings["building_id"].astype(str).to_numpy(object) \
-            if "building_id" in buildings else np.arange(len(buildings)).astype(str)
-        cut = buildings_cut(grids.geometry, buildings.geometry,
-                            np.isin(ids, list(split_buildings)))
+        ids = (
+            buildings["building_id"].astype(str).to_numpy(object)
+            if "building_id" in buildings
+            else np.arange(len(buildings)).astype(str)
+        )
+        cut = buildings_cut(grids.geometry, buildings.geometry, np.isin(ids, list(split_buildings)))
         out["buildings_cut"] = int(len(cut))
         out["buildings_cut_ids"] = ids[cut][:10].tolist()
     if estates is not None and len(estates) and estate_grids is not None:
         cut_e = estates_cut(grids, estates, estate_grids)
         out["estates_cut"], out["estates_cut_ids"] = len(cut_e), cut_e[:10]
-    features = [f for f in (streets, barriers,
-                            None if estates is None else estates.geometry,
-                            None if buildings is None else buildings.geometry) if f is not None]
+    features = [
+        f
+        for f in (
+            streets,
+            barriers,
+            None if estates is None else estates.geometry,
+            None if buildings is None else buildings.geometry,
+        )
+        if f is not None
+    ]
     share = boundary_on_features(grids.geometry, communities.geometry, features)
     out["boundary_on_features"] = None if share is None else round(share, 4)
     return out

@@ -45,9 +45,21 @@ from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 __all__ = ["REASONS", "PartitionResult", "partition"]
 
-GRID_COLUMNS = ["grid_id", "community_id", "community_name", "street_id", "street_name",
-                "households", "population", "n_buildings", "n_estates", "status", "reason",
-                "area_m2", "compactness"]
+GRID_COLUMNS = [
+    "grid_id",
+    "community_id",
+    "community_name",
+    "street_id",
+    "street_name",
+    "households",
+    "population",
+    "n_buildings",
+    "n_estates",
+    "status",
+    "reason",
+    "area_m2",
+    "compactness",
+]
 
 
 @dataclass
@@ -78,16 +90,26 @@ class PartitionResult:
 
 # --- the partition -----------------------------------------------------------------------------
 
-def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
-              buildings: gpd.GeoDataFrame | None = None, estates: gpd.GeoDataFrame | None = None,
-              barriers: gpd.GeoDataFrame | None = None,
-              streets: gpd.GeoDataFrame | None = None, keep_buildings_whole: bool = False,
-              min_households: int = GRID_MIN_HOUSEHOLDS, max_households: int = GRID_MAX_HOUSEHOLDS,
-              micro_max: int | None = None, keep: gpd.GeoDataFrame | None = None,
-              replan: gpd.GeoDataFrame | None = None, seed: int = 0,
-              n_jobs: int | None = None, progress: bool = False,
-              mapper: Callable[[Callable[[dict], dict], list[dict]], list[dict]] | None = None,
-              ) -> PartitionResult:
+
+def partition(
+    households: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    estates: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    keep_buildings_whole: bool = False,
+    min_households: int = GRID_MIN_HOUSEHOLDS,
+    max_households: int = GRID_MAX_HOUSEHOLDS,
+    micro_max: int | None = None,
+    keep: gpd.GeoDataFrame | None = None,
+    replan: gpd.GeoDataFrame | None = None,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    progress: bool = False,
+    mapper: Callable[[Callable[[dict], dict], list[dict]], list[dict]] | None = None,
+) -> PartitionResult:
     """Partition the households of every community into grids of ``min``-``max`` households.
 
     Grids are unions of atomic units (estates kept whole up to ``max_households``, larger ones
@@ -154,22 +176,37 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     hh_m = households.to_crs(crs)
     cpos, snapped = community_of(hh_m, comm_m, hh_count, households.geometry)
     building = id_column(hh_m, "building_id")
-    rows = _Rows(shapely.get_coordinates(hh_m.geometry.values), hh_count, building,
-                 estate_ids(hh_m, building, buildings, estates, crs))
+    rows = _Rows(
+        shapely.get_coordinates(hh_m.geometry.values),
+        hh_count,
+        building,
+        estate_ids(hh_m, building, buildings, estates, crs),
+    )
     # footprints, estate walls and the tessellation cut the ground only with streets given:
     # without them a street block has no walls and the search struggles (work in progress)
-    feats = city_features(buildings if streets is not None else None,
-                          estates if streets is not None else None, streets, comm_m, building,
-                          hh_count, hi, crs, keep_buildings_whole=keep_buildings_whole)
-    ctx = _Context({"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max},
-                   barrier_lines(barriers, crs), kept_by_community(keep, crs),
-                   previous_ids(replan, hh_m, crs) if replan is not None else None,
-                   previous_totals(replan) if replan is not None else None)
+    feats = city_features(
+        buildings if streets is not None else None,
+        estates if streets is not None else None,
+        streets,
+        comm_m,
+        building,
+        hh_count,
+        hi,
+        crs,
+        keep_buildings_whole=keep_buildings_whole,
+    )
+    ctx = _Context(
+        {"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max},
+        barrier_lines(barriers, crs),
+        kept_by_community(keep, crs),
+        previous_ids(replan, hh_m, crs) if replan is not None else None,
+        previous_totals(replan) if replan is not None else None,
+    )
     prev = ctx.previous
 
     order = np.argsort(cpos, kind="stable")
     bounds = np.searchsorted(cpos[order], np.arange(len(comm_m) + 1))
-    members = [order[bounds[c]:bounds[c + 1]] for c in range(len(comm_m))]
+    members = [order[bounds[c] : bounds[c + 1]] for c in range(len(comm_m))]
     tasks = [_task(comm_m, c, members[c], rows, ctx, feats) for c in range(len(comm_m))]
     # Communities are independent: the same pure per-community planner, mapped anywhere,
     # gives the same results in the same order.
@@ -182,28 +219,41 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     if out["micro_of"] is not None:
         assignment["micro_grid_id"] = pd.array(out["micro_of"], dtype=object)
     units = gpd.GeoDataFrame(
-        pd.DataFrame(out["units"], columns=["unit_id", "community_id", "grid_id", "kind",
-                                            "estate_id", "households", "geometry"])
-        .astype({"households": "int64"}), geometry="geometry", crs=crs).to_crs(4326)
+        pd.DataFrame(
+            out["units"],
+            columns=["unit_id", "community_id", "grid_id", "kind", "estate_id", "households", "geometry"],
+        ).astype({"households": "int64"}),
+        geometry="geometry",
+        crs=crs,
+    ).to_crs(4326)
     units = _valid(units)
     micro = _micro_table(out["micro"], crs) if micro_max else None
-    report = _report(grids, out["stats"], comm_m, lo, hi, prev, out["grid_of"], hh_count,
-                     time.perf_counter() - t0)
+    report = _report(
+        grids, out["stats"], comm_m, lo, hi, prev, out["grid_of"], hh_count, time.perf_counter() - t0
+    )
     # rows in gaps between community polygons (within COMMUNITY_SNAP_M) joined the nearest one
     report["total"]["household_rows_outside_boundaries_joined"] = snapped
-    _add_quality(report, out, comm_m, crs, rows, feats.split,
-                 {"buildings": buildings, "estates": estates, "streets": streets,
-                  "barriers": barriers})
+    _add_quality(
+        report,
+        out,
+        comm_m,
+        crs,
+        rows,
+        feats.split,
+        {"buildings": buildings, "estates": estates, "streets": streets, "barriers": barriers},
+    )
     return PartitionResult(grids, assignment, units, micro, report)
 
 
-def _add_quality(report: dict, out: dict, comm_m: gpd.GeoDataFrame, crs, rows: _Rows,
-                 split: list, layers: dict) -> None:
+def _add_quality(
+    report: dict, out: dict, comm_m: gpd.GeoDataFrame, crs, rows: _Rows, split: list, layers: dict
+) -> None:
     """The geometry figures (:mod:`gridplan.grids.quality_report`) into ``report``."""
     df = pd.DataFrame(out["grids"], columns=["grid_id", "community_id", "geometry"])
     metric = gpd.GeoDataFrame(df, geometry="geometry", crs=crs)
-    total, per = partition_quality(metric, comm_m, crs, estate=rows.estate,
-                                   grid_of=out["grid_of"], split=split, **layers)
+    total, per = partition_quality(
+        metric, comm_m, crs, estate=rows.estate, grid_of=out["grid_of"], split=split, **layers
+    )
     report["total"].update(total)
     for cid, q in per.items():
         if cid in report["communities"]:
@@ -214,8 +264,9 @@ def _band(min_households: int, max_households: int, micro_max: int | None) -> tu
     """The band as ints, checked."""
     lo, hi = int(min_households), int(max_households)
     if not 1 <= lo <= hi:
-        raise InputError(f"bounds {lo}-{hi} are not a valid band",
-                         fix="use 1 <= --min <= --max, e.g. --min 300 --max 500")
+        raise InputError(
+            f"bounds {lo}-{hi} are not a valid band", fix="use 1 <= --min <= --max, e.g. --min 300 --max 500"
+        )
     if micro_max is not None and int(micro_max) < 1:
         raise InputError("micro_max must be >= 1", fix="e.g. --micro-max 100")
     return lo, hi
@@ -242,27 +293,33 @@ class _Context:
     previous_totals: dict | None
 
 
-def _task(comm_m: gpd.GeoDataFrame, c: int, rows: np.ndarray, h: _Rows, ctx: _Context,
-          feats: CityFeatures) -> dict:
+def _task(
+    comm_m: gpd.GeoDataFrame, c: int, rows: np.ndarray, h: _Rows, ctx: _Context, feats: CityFeatures
+) -> dict:
     """The :func:`gridplan.grids.community.plan_community` payload of community ``c``."""
     cid = comm_m["community_id"].iat[c]
     poly = comm_m.geometry.values[c]
     lines, tree = ctx.barriers
     prev = ctx.previous
     return {
-        "community_id": cid, "polygon": poly,
+        "community_id": cid,
+        "polygon": poly,
         "barriers": None if lines is None else lines[tree.query(poly, predicate="intersects")],
         "hh": h.hh[rows],
         "building": None if feats.row_building is None else feats.row_building[rows],
-        "estate": None if h.estate is None else h.estate[rows], **ctx.settings,
-        "kept": ctx.kept_by.get(cid, []), "previous": None if prev is None else prev[rows],
-        "previous_unchanged": prev is not None and unchanged(cid, prev[rows], h.hh[rows],
-                                                             ctx.previous_totals),
-        **community_features(feats, c, poly, rows, h.xy[rows])}
+        "estate": None if h.estate is None else h.estate[rows],
+        **ctx.settings,
+        "kept": ctx.kept_by.get(cid, []),
+        "previous": None if prev is None else prev[rows],
+        "previous_unchanged": prev is not None
+        and unchanged(cid, prev[rows], h.hh[rows], ctx.previous_totals),
+        **community_features(feats, c, poly, rows, h.xy[rows]),
+    }
 
 
-def _collect(results: list[dict], comm_m: gpd.GeoDataFrame, members: list[np.ndarray], n: int,
-             micro_max: int | None) -> dict:
+def _collect(
+    results: list[dict], comm_m: gpd.GeoDataFrame, members: list[np.ndarray], n: int, micro_max: int | None
+) -> dict:
     """The per-community results put together: grid (and micro-grid) of every household row,
     grid, unit and micro-grid rows, stats per community."""
     grid_of = np.empty(n, dtype=object)
@@ -270,8 +327,9 @@ def _collect(results: list[dict], comm_m: gpd.GeoDataFrame, members: list[np.nda
     grid_rows, unit_rows, micro_rows, per_comm = [], [], [], {}
 
     def col(name):
-        return comm_m[name].astype(object).to_numpy() if name in comm_m.columns else \
-            np.full(len(comm_m), None)
+        return (
+            comm_m[name].astype(object).to_numpy() if name in comm_m.columns else np.full(len(comm_m), None)
+        )
 
     names, street_id, street_nm = col("name"), col("street_id"), col("street_name")
     for c, res in enumerate(results):
@@ -281,24 +339,38 @@ def _collect(results: list[dict], comm_m: gpd.GeoDataFrame, members: list[np.nda
             micro_of[rows] = res["micro_of"]
         cid = comm_m["community_id"].iat[c]
         for g in res["grids"]:
-            g.update(community_id=cid, community_name=names[c], street_id=street_id[c],
-                     street_name=street_nm[c])
+            g.update(
+                community_id=cid, community_name=names[c], street_id=street_id[c], street_name=street_nm[c]
+            )
             grid_rows.append(g)
         for u in res["units"]:
             u["community_id"] = cid
             unit_rows.append(u)
         micro_rows += res["micro"]
         per_comm[cid] = res["stats"]
-    return {"grid_of": grid_of, "micro_of": micro_of, "grids": grid_rows, "units": unit_rows,
-            "micro": micro_rows, "stats": per_comm}
+    return {
+        "grid_of": grid_of,
+        "micro_of": micro_of,
+        "grids": grid_rows,
+        "units": unit_rows,
+        "micro": micro_rows,
+        "stats": per_comm,
+    }
 
 
 def _micro_table(rows: list[dict], crs) -> gpd.GeoDataFrame:
-    micro = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["micro_grid_id", "grid_id", "households", "status",
-                                    "reason", "geometry"]),
-        geometry="geometry", crs=crs).sort_values("micro_grid_id", kind="stable") \
-        .reset_index(drop=True).to_crs(4326)
+    micro = (
+        gpd.GeoDataFrame(
+            pd.DataFrame(
+                rows, columns=["micro_grid_id", "grid_id", "households", "status", "reason", "geometry"]
+            ),
+            geometry="geometry",
+            crs=crs,
+        )
+        .sort_values("micro_grid_id", kind="stable")
+        .reset_index(drop=True)
+        .to_crs(4326)
+    )
     return _valid(micro)
 
 
@@ -358,22 +430,31 @@ def _run(tasks: list[dict], n_jobs: int | None, progress: bool) -> list[dict]:
         bar.close()
 
 
-def _grid_table(rows: list[dict], grid_of: np.ndarray, hh_m: gpd.GeoDataFrame, h: _Rows,
-                band: tuple[int, int], crs) -> gpd.GeoDataFrame:
+def _grid_table(
+    rows: list[dict], grid_of: np.ndarray, hh_m: gpd.GeoDataFrame, h: _Rows, band: tuple[int, int], crs
+) -> gpd.GeoDataFrame:
     """The grids (EPSG:4326): the planner's rows with their :func:`grid_figures`."""
     df = pd.DataFrame(rows)
     if df.empty:
         return gpd.GeoDataFrame(columns=GRID_COLUMNS + ["geometry"], geometry="geometry", crs=4326)
-    fig = grid_figures(df["geometry"].to_numpy(object), df["grid_id"].to_numpy(object), grid_of,
-                       h.hh, band=band,
-                       population=hh_m["population"] if "population" in hh_m.columns else None,
-                       building=h.building, estate=h.estate, xy=h.xy)
+    fig = grid_figures(
+        df["geometry"].to_numpy(object),
+        df["grid_id"].to_numpy(object),
+        grid_of,
+        h.hh,
+        band=band,
+        population=hh_m["population"] if "population" in hh_m.columns else None,
+        building=h.building,
+        estate=h.estate,
+        xy=h.xy,
+    )
     for c in FIGURE_COLUMNS[1:]:
         df[c] = fig[c].to_numpy() if c != "population" else fig[c].array
     # order: community order as given, grids by code
     df = df.sort_values(["community_id", "grid_id"], kind="stable").reset_index(drop=True)
-    out = gpd.GeoDataFrame(df[GRID_COLUMNS + ["barrier_crossing", "kept", "geometry"]],
-                           geometry="geometry", crs=crs)
+    out = gpd.GeoDataFrame(
+        df[GRID_COLUMNS + ["barrier_crossing", "kept", "geometry"]], geometry="geometry", crs=crs
+    )
     for c in ("households", "n_buildings", "n_estates"):
         out[c] = out[c].astype("int64")
     return _valid(out.to_crs(4326))
@@ -386,9 +467,11 @@ def _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, seconds) -
         return {
             "grids": len(g),
             "households": int(h.sum()),
-            "households_per_grid": {"min": int(h.min()) if len(h) else None,
-                                    "median": float(np.median(h)) if len(h) else None,
-                                    "max": int(h.max()) if len(h) else None},
+            "households_per_grid": {
+                "min": int(h.min()) if len(h) else None,
+                "median": float(np.median(h)) if len(h) else None,
+                "max": int(h.max()) if len(h) else None,
+            },
             "share_in_band": float(in_band.mean()) if len(h) else None,
             "mean_compactness": float(g["compactness"].mean()) if len(h) else None,
             "min_compactness": float(g["compactness"].min()) if len(h) else None,
@@ -399,9 +482,11 @@ def _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, seconds) -
     for cid, g in grids.groupby("community_id", sort=True):
         b = block(g)
         st = per_comm.get(cid, {})
-        b.update(estates_split=int(st.get("estates_split", 0)),
-                 barrier_crossings=int(st.get("barrier_crossings", 0)),
-                 multipart_grids=int(st.get("multipart_grids", 0)))
+        b.update(
+            estates_split=int(st.get("estates_split", 0)),
+            barrier_crossings=int(st.get("barrier_crossings", 0)),
+            multipart_grids=int(st.get("multipart_grids", 0)),
+        )
         reasons = sorted({str(r).split(":")[0] for r in g["reason"].dropna()})
         b["reasons"] = reasons
         if reasons:

@@ -16,8 +16,7 @@ import shapely
 from gridplan.geometry.adjacency import shared_boundaries, zones
 from gridplan.geometry.featurecells import feature_linework
 
-__all__ = ["MIN_PIECE_AREA", "Features", "Pieces", "first_hit", "locate", "pieces", "polygonal",
-           "union"]
+__all__ = ["MIN_PIECE_AREA", "Features", "Pieces", "first_hit", "locate", "pieces", "polygonal", "union"]
 
 MIN_PIECE_AREA = 1e-2  # m2; slivers from floating-point clipping
 _GRID_SIZE = 1e-4  # m; precision of the noded linework
@@ -64,9 +63,16 @@ class Pieces:
         loc = np.full(len(self), -1)
         loc[idx] = np.arange(len(idx))
         m = (loc[self.i] >= 0) & (loc[self.j] >= 0)
-        return Pieces(self.geoms[idx], self.zone[idx], self.kept[idx], loc[self.i[m]],
-                      loc[self.j[m]], self.length[m], self.cross[m],
-                      None if self.soft is None else self.soft[m])
+        return Pieces(
+            self.geoms[idx],
+            self.zone[idx],
+            self.kept[idx],
+            loc[self.i[m]],
+            loc[self.j[m]],
+            self.length[m],
+            self.cross[m],
+            None if self.soft is None else self.soft[m],
+        )
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,7 @@ class Features:
     footprints: object = None
 
 
-def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(),
-           features: Features | None = None) -> Pieces:
+def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(), features: Features | None = None) -> Pieces:
     """Faces of the noded linework: community boundary, kept grids, barriers, the features
     (streets, estate outlines, footprints and their tessellation) and, without footprints, the
     Voronoi edges of the distinct locations in ``xy``.
@@ -116,16 +121,16 @@ def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(),
     """
     faces, rp, soft = _faces(polygon, barrier_lines, xy, kept_polys, features or Features())
     zone = first_hit(rp, zones(polygon, barrier_lines))
-    kept = first_hit(rp, np.asarray(kept_polys, dtype=object)) if len(kept_polys) else \
-        np.full(len(faces), -1)
+    kept = first_hit(rp, np.asarray(kept_polys, dtype=object)) if len(kept_polys) else np.full(len(faces), -1)
     zone[zone < 0] = 0
     i, j, length = shared_boundaries(faces)
     share = None if soft is None else _soft_share(faces, i, j, length, soft)
     return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j], share)
 
 
-def _soft_share(faces: np.ndarray, i: np.ndarray, j: np.ndarray, length: np.ndarray,
-                soft: np.ndarray) -> np.ndarray:
+def _soft_share(
+    faces: np.ndarray, i: np.ndarray, j: np.ndarray, length: np.ndarray, soft: np.ndarray
+) -> np.ndarray:
     """Share of every shared boundary (i, j) on the lines ``soft``: each segment of a noded
     boundary lies on one line or none, so its midpoint decides."""
     bnd = shapely.boundary(faces)
@@ -141,21 +146,26 @@ def _soft_share(faces: np.ndarray, i: np.ndarray, j: np.ndarray, length: np.ndar
     return np.clip(np.divide(on, length, out=np.zeros(len(i)), where=length > 0), 0, 1)
 
 
-def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features
-           ) -> tuple[np.ndarray, np.ndarray, object]:
+def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.ndarray, np.ndarray, object]:
     """The valid faces inside ``polygon``, a point on each, ordered by that point, and the
     tessellation edges (None without any)."""
     has_fp = feats.footprints is not None and len(feats.footprints) > 0
-    hard, tess = feature_linework(polygon, barriers=barrier_lines, streets=feats.streets,
-                                  estates=feats.estates, footprints=feats.footprints)
+    hard, tess = feature_linework(
+        polygon,
+        barriers=barrier_lines,
+        streets=feats.streets,
+        estates=feats.estates,
+        footprints=feats.footprints,
+    )
     lines = hard + tess
     soft = np.asarray(tess, dtype=object) if tess else None
     loc = np.unique(np.round(xy, 2), axis=0) if len(xy) else np.empty((0, 2))
     if len(loc) >= 2 and not has_fp:
         # after the boundary, before the rest: the order of the union is the order of today's
         # output bytes
-        lines.insert(1, shapely.voronoi_polygons(shapely.multipoints(loc), extend_to=polygon,
-                                                 only_edges=True))
+        lines.insert(
+            1, shapely.voronoi_polygons(shapely.multipoints(loc), extend_to=polygon, only_edges=True)
+        )
     lines.extend(shapely.boundary(np.asarray(kept_polys, dtype=object)) if len(kept_polys) else [])
     # snap-rounding to 0.1 mm makes near-coincident lines (kept grids read back from a file,
     # barriers along the boundary) coincide, so no sliver or spike faces appear

@@ -111,15 +111,18 @@ def _previous_splits(task: dict) -> dict:
     if len(rows) == 0:
         return {}
     xy = np.asarray(task["xy"], dtype=float).reshape(-1, 2)
-    keys = unit_keys(xy[rows], np.asarray(task["hh"], dtype=np.int64)[rows],
-                     _rows(task.get("building"), rows), np.asarray(est, dtype=object)[rows],
-                     int(task["hi"]))
+    keys = unit_keys(
+        xy[rows],
+        np.asarray(task["hh"], dtype=np.int64)[rows],
+        _rows(task.get("building"), rows),
+        np.asarray(est, dtype=object)[rows],
+        int(task["hi"]),
+    )
     grids_of: dict = {}
     for u, p in zip(keys.codes.tolist(), prev[rows].tolist()):
         grids_of.setdefault(u, set()).add(p)
     t_est = keys.table["estate_id"].to_numpy(object)
-    return {t_est[u]: 1 for u, g in sorted(grids_of.items())
-            if len(g) > 1 and isinstance(t_est[u], str)}
+    return {t_est[u]: 1 for u, g in sorted(grids_of.items()) if len(g) > 1 and isinstance(t_est[u], str)}
 
 
 def _kept_grids(task: dict) -> list[tuple[str, object]]:
@@ -131,10 +134,13 @@ def _kept_grids(task: dict) -> list[tuple[str, object]]:
     # kept polygons read back from a file differ from the community in the last digits: snap
     # them to its vertices first so that shared edges coincide (no slivers, valid unions)
     bl = task.get("barriers")
-    snap_to = shapely.union_all(np.r_[np.array([poly], dtype=object),
-                                      np.asarray(bl if bl is not None else [], dtype=object)])
-    kept = [(gid, polygonal(shapely.intersection(
-        shapely.make_valid(shapely.snap(g, snap_to, 0.05)), poly))) for gid, g in given]
+    snap_to = shapely.union_all(
+        np.r_[np.array([poly], dtype=object), np.asarray(bl if bl is not None else [], dtype=object)]
+    )
+    kept = [
+        (gid, polygonal(shapely.intersection(shapely.make_valid(shapely.snap(g, snap_to, 0.05)), poly)))
+        for gid, g in given
+    ]
     return [(gid, g) for gid, g in kept if shapely.area(g) > MIN_PIECE_AREA]
 
 
@@ -143,12 +149,26 @@ def _empty_community(task: dict, stats: dict) -> dict:
     still tile the community and the planner sees it flagged."""
     cid, poly = task["community_id"], task["polygon"]
     stats["multipart_grids"] = int(shapely.get_type_id(polygonal(poly)) != 3)
-    grids = [{"grid_id": f"{cid}-01", "households": 0, "status": "under",
-              "reason": Reason("no_households", {"lo": int(task["lo"])}).text(),
-              "geometry": polygonal(poly), "barrier_crossing": False, "kept": False}]
-    return {"grid_of": np.empty(0, dtype=object),
-            "micro_of": np.empty(0, dtype=object) if task.get("micro_max") else None,
-            "grids": grids, "units": [], "micro": [], "stats": stats, "failed_estates": []}
+    grids = [
+        {
+            "grid_id": f"{cid}-01",
+            "households": 0,
+            "status": "under",
+            "reason": Reason("no_households", {"lo": int(task["lo"])}).text(),
+            "geometry": polygonal(poly),
+            "barrier_crossing": False,
+            "kept": False,
+        }
+    ]
+    return {
+        "grid_of": np.empty(0, dtype=object),
+        "micro_of": np.empty(0, dtype=object) if task.get("micro_max") else None,
+        "grids": grids,
+        "units": [],
+        "micro": [],
+        "stats": stats,
+        "failed_estates": [],
+    }
 
 
 @dataclass(frozen=True)
@@ -172,14 +192,24 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
     hh = np.asarray(task["hh"], dtype=np.int64)
     n, nk = len(hh), len(kept)
     free = np.flatnonzero(in_kept < 0)
-    keys = unit_keys(xy[free], hh[free], _rows(task.get("building"), free),
-                     _rows(task.get("estate"), free), int(task["hi"]), prefix=f"{cid}/",
-                     refine=refine)
+    keys = unit_keys(
+        xy[free],
+        hh[free],
+        _rows(task.get("building"), free),
+        _rows(task.get("estate"), free),
+        int(task["hi"]),
+        prefix=f"{cid}/",
+        refine=refine,
+    )
     fp = task.get("footprints")
     if "pieces" not in cache:
-        cache["pieces"] = pieces(task["polygon"], task.get("barriers"), xy[free],
-                                 np.array([g for _, g in kept], dtype=object),
-                                 Features(task.get("streets"), task.get("estate_polys"), fp))
+        cache["pieces"] = pieces(
+            task["polygon"],
+            task.get("barriers"),
+            xy[free],
+            np.array([g for _, g in kept], dtype=object),
+            Features(task.get("streets"), task.get("estate_polys"), fp),
+        )
     p = cache["pieces"]
     # every face inside a kept grid is anchored to it; free units follow the kept ones
     hh_piece = np.empty(n, dtype=np.int64)
@@ -197,18 +227,21 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
         unit0[free] = keys.codes + nk
     anchors = np.flatnonzero(p.kept >= 0)
     preset = _preset(task, p, unit0, free, keys.codes + nk)
-    piece_unit, hh_unit_all, nunits = units_on_pieces(p, np.r_[hh_piece, anchors],
-                                                      np.r_[unit0, p.kept[anchors]], preset)
+    piece_unit, hh_unit_all, nunits = units_on_pieces(
+        p, np.r_[hh_piece, anchors], np.r_[unit0, p.kept[anchors]], preset
+    )
     hh_unit = hh_unit_all[:n]
     kept_of_unit = np.full(nunits, -1)
     kept_of_unit[hh_unit_all[n:]] = p.kept[anchors]
     w = np.bincount(hh_unit, weights=hh, minlength=nunits).astype(np.int64)
-    return _Units(keys, free, p, hh_piece, piece_unit, hh_unit, kept_of_unit,
-                  unit_graph(piece_unit, nunits, p, w))
+    return _Units(
+        keys, free, p, hh_piece, piece_unit, hh_unit, kept_of_unit, unit_graph(piece_unit, nunits, p, w)
+    )
 
 
-def _preset(task: dict, p: Pieces, unit0: np.ndarray, free: np.ndarray, codes: np.ndarray
-            ) -> np.ndarray | None:
+def _preset(
+    task: dict, p: Pieces, unit0: np.ndarray, free: np.ndarray, codes: np.ndarray
+) -> np.ndarray | None:
     """The unit each empty piece should join before any neighbour: the other pieces of a
     footprint go to its households' unit, the ground around a footprint (its tessellation cell)
     too, the other pieces of an estate (courtyards, lawns) to the estate's unit when the estate
@@ -271,9 +304,12 @@ def _plan_all(task: dict, cu: _Units, nk: int, merge: bool, stats: dict) -> Unit
     if task.get("previous") is not None:
         pos = np.full(cu.graph.n, -1)
         pos[free_units] = np.arange(len(free_units))
-        previous = Previous(np.asarray(task["previous"], dtype=object), pos[cu.hh_unit],
-                            np.asarray(task["hh"], dtype=np.int64),
-                            bool(task.get("previous_unchanged")))
+        previous = Previous(
+            np.asarray(task["previous"], dtype=object),
+            pos[cu.hh_unit],
+            np.asarray(task["hh"], dtype=np.int64),
+            bool(task.get("previous_unchanged")),
+        )
         plan, stats["replanned"] = replan(plan, g, previous, lo, hi, seed, whole_total)
     out.labels[free_units] = plan.labels + nk
     out.reasons += plan.reasons
@@ -305,8 +341,13 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
     cid = task["community_id"]
     xy = np.asarray(task["xy"], dtype=float).reshape(-1, 2)
     hh = np.asarray(task["hh"], dtype=np.int64)
-    stats = {"estates_split": 0, "barrier_crossings": 0, "multipart_grids": 0, "replanned": False,
-             "mergeable": False}
+    stats = {
+        "estates_split": 0,
+        "barrier_crossings": 0,
+        "multipart_grids": 0,
+        "replanned": False,
+        "mergeable": False,
+    }
     kept = _kept_grids(task)
     nk = len(kept)
     kg = np.array([g for _, g in kept], dtype=object)
@@ -321,8 +362,9 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
     # grid polygons: union of pieces per grid
     order = np.argsort(piece_grid, kind="stable")
     bounds = np.searchsorted(piece_grid[order], np.arange(ngrids + 1))
-    geoms = np.array([union(cu.pieces.geoms[order[bounds[g]:bounds[g + 1]]])
-                      for g in range(ngrids)], dtype=object)
+    geoms = np.array(
+        [union(cu.pieces.geoms[order[bounds[g] : bounds[g + 1]]]) for g in range(ngrids)], dtype=object
+    )
     code = grid_codes(cid, [gid for gid, _ in kept], geoms, hh_grid, hh, task.get("previous"))
     gw = np.bincount(hh_grid, weights=hh, minlength=ngrids).astype(np.int64)
     grids = _grid_rows(task, plan, code, geoms, gw, nk, stats)
@@ -337,13 +379,20 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
     micro_of, micro = None, []
     if task.get("micro_max"):
         micro_of, micro = micro_grids(task, hh_grid, code, cu.pieces, cu.hh_piece, piece_grid)
-    return {"grid_of": code[hh_grid] if len(hh) else np.empty(0, dtype=object),
-            "micro_of": micro_of, "grids": grids, "units": units_out,
-            "micro": micro, "stats": stats, "failed_estates": sorted(failed_estates)}
+    return {
+        "grid_of": code[hh_grid] if len(hh) else np.empty(0, dtype=object),
+        "micro_of": micro_of,
+        "grids": grids,
+        "units": units_out,
+        "micro": micro,
+        "stats": stats,
+        "failed_estates": sorted(failed_estates),
+    }
 
 
-def _grid_rows(task: dict, plan: UnitPlan, code: np.ndarray, geoms: np.ndarray, gw: np.ndarray,
-               nk: int, stats: dict) -> list[dict]:
+def _grid_rows(
+    task: dict, plan: UnitPlan, code: np.ndarray, geoms: np.ndarray, gw: np.ndarray, nk: int, stats: dict
+) -> list[dict]:
     """One row per grid (metric geometry); counts multipart grids and barrier crossings."""
     lo, hi = int(task["lo"]), int(task["hi"])
     grids = []
@@ -360,19 +409,26 @@ def _grid_rows(task: dict, plan: UnitPlan, code: np.ndarray, geoms: np.ndarray, 
         multipart = shapely.get_type_id(geom) != 3
         stats["multipart_grids"] += int(multipart)
         stats["barrier_crossings"] += int(plan.crossing[g])
-        grids.append({"grid_id": code[g], "households": int(gw[g]), "status": status,
-                      "reason": text, "geometry": geom,
-                      "barrier_crossing": bool(plan.crossing[g]), "kept": g < nk})
+        grids.append(
+            {
+                "grid_id": code[g],
+                "households": int(gw[g]),
+                "status": status,
+                "reason": text,
+                "geometry": geom,
+                "barrier_crossing": bool(plan.crossing[g]),
+                "kept": g < nk,
+            }
+        )
     return grids
 
 
-def _unit_rows(cid: str, cu: _Units, kept: list, labels: np.ndarray, code: np.ndarray
-               ) -> list[dict]:
+def _unit_rows(cid: str, cu: _Units, kept: list, labels: np.ndarray, code: np.ndarray) -> list[dict]:
     """One row per unit (free units and kept grids as units), metric geometry."""
     nunits, n = cu.graph.n, len(cu.hh_unit)
     uorder = np.argsort(cu.piece_unit, kind="stable")
     ub = np.searchsorted(cu.piece_unit[uorder], np.arange(nunits + 1))
-    ugeom = [union(cu.pieces.geoms[uorder[ub[u]:ub[u + 1]]]) for u in range(nunits)]
+    ugeom = [union(cu.pieces.geoms[uorder[ub[u] : ub[u + 1]]]) for u in range(nunits)]
     first_row = np.full(nunits, n)
     np.minimum.at(first_row, cu.hh_unit, np.arange(n))
     unit_name = np.empty(nunits, dtype=object)
@@ -396,9 +452,17 @@ def _unit_rows(cid: str, cu: _Units, kept: list, labels: np.ndarray, code: np.nd
         seen[base] = seen.get(base, 0) + 1
         if seen[base] > 1:
             unit_name[u] = f"{base}~{seen[base]}"
-    return [{"unit_id": unit_name[u], "grid_id": code[labels[u]], "kind": unit_kind[u],
-             "estate_id": unit_est[u], "households": int(cu.graph.weights[u]),
-             "geometry": ugeom[u]} for u in range(nunits)]
+    return [
+        {
+            "unit_id": unit_name[u],
+            "grid_id": code[labels[u]],
+            "kind": unit_kind[u],
+            "estate_id": unit_est[u],
+            "households": int(cu.graph.weights[u]),
+            "geometry": ugeom[u],
+        }
+        for u in range(nunits)
+    ]
 
 
 def _estates_split(est, hh_grid: np.ndarray, default: int) -> int:

@@ -15,8 +15,16 @@ import shapely
 __all__ = ["FIGURE_COLUMNS", "grid_figures"]
 
 #: The columns :func:`grid_figures` returns, in this order.
-FIGURE_COLUMNS = ["grid_id", "households", "population", "n_buildings", "n_estates", "area_m2",
-                  "compactness", "status"]
+FIGURE_COLUMNS = [
+    "grid_id",
+    "households",
+    "population",
+    "n_buildings",
+    "n_estates",
+    "area_m2",
+    "compactness",
+    "status",
+]
 
 
 def _address_keys(xy: np.ndarray | None, n: int) -> np.ndarray:
@@ -34,8 +42,18 @@ def _distinct_per_grid(pos: np.ndarray, key: np.ndarray, ngrids: int) -> np.ndar
     return d.groupby("g").size().reindex(range(ngrids), fill_value=0).to_numpy().astype(np.int64)
 
 
-def grid_figures(geometry, grid_ids, household_grid, households, *, band: tuple[int, int],
-                 population=None, building=None, estate=None, xy=None) -> pd.DataFrame:
+def grid_figures(
+    geometry,
+    grid_ids,
+    household_grid,
+    households,
+    *,
+    band: tuple[int, int],
+    population=None,
+    building=None,
+    estate=None,
+    xy=None,
+) -> pd.DataFrame:
     """Households, population, buildings, estates, area, compactness and status per grid.
 
     Parameters
@@ -85,28 +103,34 @@ def grid_figures(geometry, grid_ids, household_grid, households, *, band: tuple[
     area = shapely.area(geom)
     perim = shapely.length(geom)
     with np.errstate(divide="ignore", invalid="ignore"):
-        compact = np.where(perim > 0, 4 * math.pi * area / perim ** 2, 0.0)
+        compact = np.where(perim > 0, 4 * math.pi * area / perim**2, 0.0)
     out = pd.DataFrame({"grid_id": ids, "households": hh})
     if population is not None:
         col = population if isinstance(population, pd.Series) else pd.Series(population)
         pop = pd.to_numeric(col.reset_index(drop=True), errors="coerce").to_numpy(
-            dtype=float, na_value=np.nan)[rows]
+            dtype=float, na_value=np.nan
+        )[rows]
         s = np.bincount(pos, weights=np.nan_to_num(pop), minlength=ngrids)
         has = np.bincount(pos, weights=np.isfinite(pop), minlength=ngrids) > 0
         out["population"] = pd.array(np.where(has, np.round(s), np.nan), dtype="Int64")
     else:
         out["population"] = pd.array([pd.NA] * ngrids, dtype="Int64")
-    addr = _address_keys(None if xy is None else np.asarray(xy, dtype=float).reshape(-1, 2)[rows],
-                         len(rows))
-    bkey = addr if building is None else np.where(
-        pd.isna(np.asarray(building, dtype=object)[rows]), addr,
-        np.asarray(building, dtype=object)[rows])
+    addr = _address_keys(None if xy is None else np.asarray(xy, dtype=float).reshape(-1, 2)[rows], len(rows))
+    bkey = (
+        addr
+        if building is None
+        else np.where(
+            pd.isna(np.asarray(building, dtype=object)[rows]), addr, np.asarray(building, dtype=object)[rows]
+        )
+    )
     out["n_buildings"] = _distinct_per_grid(pos, bkey, ngrids)
-    out["n_estates"] = (np.zeros(ngrids, dtype=np.int64) if estate is None else
-                        _distinct_per_grid(pos, np.asarray(estate, dtype=object)[rows], ngrids))
+    out["n_estates"] = (
+        np.zeros(ngrids, dtype=np.int64)
+        if estate is None
+        else _distinct_per_grid(pos, np.asarray(estate, dtype=object)[rows], ngrids)
+    )
     out["area_m2"] = np.round(area, 2)
     out["compactness"] = np.round(compact, 6)
     lo, hi = band
-    out["status"] = pd.array(np.where(hh < lo, "under", np.where(hh > hi, "over", "ok")),
-                             dtype=object)
+    out["status"] = pd.array(np.where(hh < lo, "under", np.where(hh > hi, "over", "ok")), dtype=object)
     return out

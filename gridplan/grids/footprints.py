@@ -88,8 +88,14 @@ def slice_footprint(footprint, parts: int) -> list:
     for k in range(parts):
         a = t0 + (t1 - t0) * k / parts - (1.0 if k == 0 else 0.0)
         b = t0 + (t1 - t0) * (k + 1) / parts + (1.0 if k == parts - 1 else 0.0)
-        strip = shapely.Polygon([a * u + (mid - reach) * v, b * u + (mid - reach) * v,
-                                 b * u + (mid + reach) * v, a * u + (mid + reach) * v])
+        strip = shapely.Polygon(
+            [
+                a * u + (mid - reach) * v,
+                b * u + (mid - reach) * v,
+                b * u + (mid + reach) * v,
+                a * u + (mid + reach) * v,
+            ]
+        )
         s = polygonal(shapely.intersection(footprint, strip))
         if shapely.is_empty(s):
             return []
@@ -97,8 +103,9 @@ def slice_footprint(footprint, parts: int) -> list:
     return out
 
 
-def _split(fps: np.ndarray, ids: np.ndarray, row_fp: np.ndarray, hh: np.ndarray, hi: int
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+def _split(
+    fps: np.ndarray, ids: np.ndarray, row_fp: np.ndarray, hh: np.ndarray, hi: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
     """Split the footprints holding more than ``hi`` households over several rows."""
     tot = np.bincount(row_fp[row_fp >= 0], weights=hh[row_fp >= 0], minlength=len(fps))
     nrows = np.bincount(row_fp[row_fp >= 0], minlength=len(fps))
@@ -123,14 +130,21 @@ def _split(fps: np.ndarray, ids: np.ndarray, row_fp: np.ndarray, hh: np.ndarray,
             new_ids.append(f"{ids[f]}#{j + 1}")
         first_new = len(new_fps) - (k - 1)
         row_fp[rows] = np.where(part == 0, f, first_new + part - 1)
-    return (np.asarray(new_fps, dtype=object), np.asarray(new_ids, dtype=object), row_fp,
-            split)
+    return (np.asarray(new_fps, dtype=object), np.asarray(new_ids, dtype=object), row_fp, split)
 
 
-def city_features(buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame | None,
-                  streets: gpd.GeoDataFrame | None, comm_m: gpd.GeoDataFrame,
-                  building: np.ndarray | None, hh: np.ndarray, hi: int, crs, *,
-                  keep_buildings_whole: bool = False) -> CityFeatures:
+def city_features(
+    buildings: gpd.GeoDataFrame | None,
+    estates: gpd.GeoDataFrame | None,
+    streets: gpd.GeoDataFrame | None,
+    comm_m: gpd.GeoDataFrame,
+    building: np.ndarray | None,
+    hh: np.ndarray,
+    hi: int,
+    crs,
+    *,
+    keep_buildings_whole: bool = False,
+) -> CityFeatures:
     """The features of the area in the metric CRS, footprints matched to household rows.
 
     Parameters
@@ -165,8 +179,11 @@ def city_features(buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame 
         poly = b.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
         b = b[poly]
         fps = np.array([polygonal(g) for g in b.geometry.values], dtype=object)
-        ids = b["building_id"].astype(str).to_numpy(object) if "building_id" in b.columns \
+        ids = (
+            b["building_id"].astype(str).to_numpy(object)
+            if "building_id" in b.columns
             else np.array([f"#{i}" for i in range(len(b))], dtype=object)
+        )
         ok = ~shapely.is_empty(fps) & (shapely.area(fps) > 0)
         fps, ids = fps[ok], ids[ok]
     row_fp = np.full(n, -1, dtype=np.int64)
@@ -174,8 +191,7 @@ def city_features(buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame 
         first = {}
         for i, k in enumerate(ids.tolist()):
             first.setdefault(k, i)
-        row_fp = np.array([first.get(str(v), -1) if v is not None else -1 for v in building],
-                          dtype=np.int64)
+        row_fp = np.array([first.get(str(v), -1) if v is not None else -1 for v in building], dtype=np.int64)
     split: list = []
     if len(fps) and not keep_buildings_whole:
         fps, ids, row_fp, split = _split(fps, ids, row_fp, np.asarray(hh, dtype=np.int64), hi)
@@ -184,8 +200,11 @@ def city_features(buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame 
         row_building = np.asarray(building, dtype=object).copy()
         m = row_fp >= 0
         row_building[m] = ids[row_fp[m]]
-    fp_comm = first_hit(shapely.point_on_surface(fps), np.asarray(comm_m.geometry.values)) \
-        if len(fps) else np.empty(0, dtype=np.int64)
+    fp_comm = (
+        first_hit(shapely.point_on_surface(fps), np.asarray(comm_m.geometry.values))
+        if len(fps)
+        else np.empty(0, dtype=np.int64)
+    )
     est = (None, None)
     est_ids = np.empty(0, dtype=object)
     if estates is not None and len(estates) and "estate_id" in estates.columns:
@@ -196,13 +215,11 @@ def city_features(buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame 
     st = (None, None)
     if streets is not None and len(streets):
         s = streets.to_crs(crs)
-        st = _indexed(s.geometry.values[s.geom_type.isin(["LineString",
-                                                          "MultiLineString"]).to_numpy()])
+        st = _indexed(s.geometry.values[s.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()])
     return CityFeatures(fps, fp_comm, row_fp, row_building, split, st, est, est_ids)
 
 
-def community_features(cf: CityFeatures, c: int, poly, rows: np.ndarray, xy: np.ndarray
-                       ) -> dict:
+def community_features(cf: CityFeatures, c: int, poly, rows: np.ndarray, xy: np.ndarray) -> dict:
     """The task entries of community ``c`` (position) holding household ``rows``: streets,
     estate polygons and ids, footprints clipped to it, the footprint of every row and the rows'
     locations (a footprint's representative point where one matches)."""
@@ -213,15 +230,13 @@ def community_features(cf: CityFeatures, c: int, poly, rows: np.ndarray, xy: np.
     egeo, etree = cf.estates
     if egeo is not None:
         ei = np.sort(etree.query(poly, predicate="intersects"))
-        clipped = np.array([polygonal(g) for g in shapely.intersection(egeo[ei], poly)],
-                           dtype=object)
+        clipped = np.array([polygonal(g) for g in shapely.intersection(egeo[ei], poly)], dtype=object)
         ok = ~shapely.is_empty(clipped)
         out["estate_polys"], out["estate_poly_ids"] = clipped[ok], cf.estate_ids[ei][ok]
     mine = np.flatnonzero(cf.fp_comm == c)
     if not len(mine):
         return out
-    fp = np.array([polygonal(g) for g in shapely.intersection(cf.footprints[mine], poly)],
-                  dtype=object)
+    fp = np.array([polygonal(g) for g in shapely.intersection(cf.footprints[mine], poly)], dtype=object)
     ok = ~shapely.is_empty(fp)
     mine, fp = mine[ok], fp[ok]
     loc = np.full(len(cf.footprints), -1, dtype=np.int64)

@@ -14,8 +14,17 @@ import shapely
 from gridplan.errors import InputError
 from gridplan.norms import COMMUNITY_SNAP_M
 
-__all__ = ["barrier_lines", "check_communities", "community_of", "estate_ids", "id_column",
-           "kept_by_community", "previous_ids", "previous_totals", "unchanged"]
+__all__ = [
+    "barrier_lines",
+    "check_communities",
+    "community_of",
+    "estate_ids",
+    "id_column",
+    "kept_by_community",
+    "previous_ids",
+    "previous_totals",
+    "unchanged",
+]
 
 
 def check_communities(comm: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -37,22 +46,37 @@ def check_communities(comm: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         No ``community_id`` column, duplicated ids, rows without a polygon.
     """
     if "community_id" not in comm.columns:
-        raise InputError("communities have no 'community_id' column", file="communities",
-                         column="community_id",
-                         fix="map a column to it, e.g. --map community_id=SQMC",
-                         message_zh="社区图层缺少 community_id 列", fix_zh="用 --map community_id=列名 指定")
+        raise InputError(
+            "communities have no 'community_id' column",
+            file="communities",
+            column="community_id",
+            fix="map a column to it, e.g. --map community_id=SQMC",
+            message_zh="社区图层缺少 community_id 列",
+            fix_zh="用 --map community_id=列名 指定",
+        )
     ids = comm["community_id"].astype(str)
     dup = np.flatnonzero(ids.duplicated(keep=False).to_numpy())
     if len(dup):
-        raise InputError("community_id values are not unique", file="communities",
-                         column="community_id", rows=dup, fix="give every community its own id",
-                         message_zh="community_id 有重复", fix_zh="为每个社区设置唯一编号")
+        raise InputError(
+            "community_id values are not unique",
+            file="communities",
+            column="community_id",
+            rows=dup,
+            fix="give every community its own id",
+            message_zh="community_id 有重复",
+            fix_zh="为每个社区设置唯一编号",
+        )
     geom = comm.geometry.values
-    bad = np.flatnonzero(shapely.is_missing(geom) | shapely.is_empty(geom)
-                         | ~np.isin(shapely.get_type_id(geom), [3, 6]))
+    bad = np.flatnonzero(
+        shapely.is_missing(geom) | shapely.is_empty(geom) | ~np.isin(shapely.get_type_id(geom), [3, 6])
+    )
     if len(bad):
-        raise InputError("community rows without a polygon", file="communities", rows=bad,
-                         fix="give every community a boundary polygon")
+        raise InputError(
+            "community rows without a polygon",
+            file="communities",
+            rows=bad,
+            fix="give every community a boundary polygon",
+        )
     out = comm.copy()
     out["community_id"] = ids.to_numpy(object)
     return out
@@ -65,8 +89,12 @@ def _wgs84(metric: gpd.GeoSeries, given: gpd.GeoSeries | None):
     return metric.to_crs(4326).values
 
 
-def community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, hh_count: np.ndarray,
-                  hh_wgs: gpd.GeoSeries | None = None) -> tuple[np.ndarray, int]:
+def community_of(
+    hh_m: gpd.GeoDataFrame,
+    comm_m: gpd.GeoDataFrame,
+    hh_count: np.ndarray,
+    hh_wgs: gpd.GeoSeries | None = None,
+) -> tuple[np.ndarray, int]:
     """The community of every household row.
 
     The join itself is :func:`gridplan.io.validate._join_households`, so that partition, validate
@@ -101,22 +129,27 @@ def community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, hh_count: np.
     cols = {"households": hh_count}
     if "community_id" in hh_m.columns:
         given = hh_m["community_id"]
-        cols["community_id"] = given.astype(object).where(given.notna(), None).map(
-            lambda v: None if v is None else str(v)).to_numpy(object)
+        cols["community_id"] = (
+            given.astype(object)
+            .where(given.notna(), None)
+            .map(lambda v: None if v is None else str(v))
+            .to_numpy(object)
+        )
     hh4 = gpd.GeoDataFrame(cols, geometry=_wgs84(hh_m.geometry, hh_wgs), crs=4326)
-    comm4 = gpd.GeoDataFrame({"community_id": ids}, geometry=comm_m.geometry.to_crs(4326).values,
-                             crs=4326)
+    comm4 = gpd.GeoDataFrame({"community_id": ids}, geometry=comm_m.geometry.to_crs(4326).values, crs=4326)
     checked = ValidationResult()
-    _join_households(hh4, comm4, checked, {"households": "households",
-                                           "communities": "communities"})
+    _join_households(hh4, comm4, checked, {"households": "households", "communities": "communities"})
     if checked.frames.get("households") is None:
         bad = next(p for p in checked.problems if p.code == "unknown_community_id")
-        raise InputError("community_id not found among the communities", file="households",
-                         column="community_id", rows=bad.rows,
-                         fix="use the ids of the communities file, or drop the column to "
-                         "find communities by location",
-                         message_zh="户点的 community_id 不在社区图层中",
-                         fix_zh="请更正编号，或删除该列按位置匹配社区")
+        raise InputError(
+            "community_id not found among the communities",
+            file="households",
+            column="community_id",
+            rows=bad.rows,
+            fix="use the ids of the communities file, or drop the column to find communities by location",
+            message_zh="户点的 community_id 不在社区图层中",
+            fix_zh="请更正编号，或删除该列按位置匹配社区",
+        )
     joined = checked.frames["households"]["community_id"]
     pos = pd.Index(ids).get_indexer(joined.where(joined.notna(), None).to_numpy(object))
     miss = np.flatnonzero(pos < 0)
@@ -129,11 +162,14 @@ def community_of(hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, hh_count: np.
         if len(still):
             raise InputError(
                 f"{len(still)} household rows lie outside every community (more than "
-                f"{COMMUNITY_SNAP_M:g} m away)", file="households", rows=still,
+                f"{COMMUNITY_SNAP_M:g} m away)",
+                file="households",
+                rows=still,
                 fix="check their coordinates (--coords gcj02/bd09 for Amap/Baidu points) or "
                 "extend the community boundaries",
                 message_zh=f"{len(still)} 条住户记录不在任何社区范围内",
-                fix_zh="检查坐标系（高德/百度坐标请加 --coords gcj02/bd09）或补全社区边界")
+                fix_zh="检查坐标系（高德/百度坐标请加 --coords gcj02/bd09）或补全社区边界",
+            )
     return pos, len(miss)
 
 
@@ -161,8 +197,12 @@ def previous_ids(replan, hh_m: gpd.GeoDataFrame, crs) -> np.ndarray:
     """
     prev = replan.to_crs(crs)
     if "grid_id" not in prev.columns:
-        raise InputError("the replan file has no 'grid_id' column", file="replan", column="grid_id",
-                         fix="pass the households.geojson or grids.geojson of a previous run")
+        raise InputError(
+            "the replan file has no 'grid_id' column",
+            file="replan",
+            column="grid_id",
+            fix="pass the households.geojson or grids.geojson of a previous run",
+        )
     out = np.empty(len(hh_m), dtype=object)
     gt = shapely.get_type_id(prev.geometry.values)
     pts = hh_m.geometry.values
@@ -195,13 +235,17 @@ def previous_totals(replan) -> dict | None:
     gt = shapely.get_type_id(replan.geometry.values)
     ids = replan["grid_id"].astype(str).to_numpy(object)
     if (gt == 0).all():
-        w = (pd.to_numeric(replan["households"], errors="coerce").fillna(1).to_numpy(np.int64)
-             if "households" in replan.columns else np.ones(len(replan), dtype=np.int64))
+        w = (
+            pd.to_numeric(replan["households"], errors="coerce").fillna(1).to_numpy(np.int64)
+            if "households" in replan.columns
+            else np.ones(len(replan), dtype=np.int64)
+        )
         return pd.Series(w).groupby(ids, sort=True).sum().astype(int).to_dict()
     if "households" not in replan.columns:
         return None
-    return dict(zip(ids, pd.to_numeric(replan["households"], errors="coerce").fillna(-1)
-                    .astype(int).tolist()))
+    return dict(
+        zip(ids, pd.to_numeric(replan["households"], errors="coerce").fillna(-1).astype(int).tolist())
+    )
 
 
 def unchanged(cid: str, prev: np.ndarray, hh: np.ndarray, totals: dict | None) -> bool:
@@ -252,9 +296,13 @@ def id_column(df: pd.DataFrame, col: str) -> np.ndarray | None:
     return np.array([None if v is None else str(v) for v in out], dtype=object)
 
 
-def estate_ids(hh_m: gpd.GeoDataFrame, building: np.ndarray | None,
-               buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame | None, crs
-               ) -> np.ndarray | None:
+def estate_ids(
+    hh_m: gpd.GeoDataFrame,
+    building: np.ndarray | None,
+    buildings: gpd.GeoDataFrame | None,
+    estates: gpd.GeoDataFrame | None,
+    crs,
+) -> np.ndarray | None:
     """estate_id per household row: the row's own, else its building's, else the estate
     polygon it lies in.
 
@@ -276,10 +324,16 @@ def estate_ids(hh_m: gpd.GeoDataFrame, building: np.ndarray | None,
     """
     n = len(hh_m)
     estate = id_column(hh_m, "estate_id")
-    if buildings is not None and "building_id" in buildings.columns \
-            and "estate_id" in buildings.columns and building is not None:
-        bmap = pd.Series(buildings["estate_id"].to_numpy(object),
-                         index=buildings["building_id"].astype(str).to_numpy(object))
+    if (
+        buildings is not None
+        and "building_id" in buildings.columns
+        and "estate_id" in buildings.columns
+        and building is not None
+    ):
+        bmap = pd.Series(
+            buildings["estate_id"].to_numpy(object),
+            index=buildings["building_id"].astype(str).to_numpy(object),
+        )
         bmap = bmap[~bmap.index.duplicated()]
         from_b = pd.Series(building, dtype=object).map(bmap).to_numpy(object)
         estate = from_b if estate is None else np.where(pd.isna(estate), from_b, estate)
@@ -344,8 +398,12 @@ def kept_by_community(keep: gpd.GeoDataFrame | None, crs) -> dict[str, list]:
     if keep is None or not len(keep):
         return kept_by
     if "grid_id" not in keep.columns:
-        raise InputError("the keep file has no 'grid_id' column", file="keep", column="grid_id",
-                         fix="pass a grids file written by gridplan partition")
+        raise InputError(
+            "the keep file has no 'grid_id' column",
+            file="keep",
+            column="grid_id",
+            fix="pass a grids file written by gridplan partition",
+        )
     kk = keep.to_crs(crs)
     kids = kk["grid_id"].astype(str).to_numpy(object)
     if "community_id" in kk.columns:

@@ -18,8 +18,9 @@ def _rows(values, rows: np.ndarray):
     return None if values is None else np.asarray(values, dtype=object)[rows]
 
 
-def micro_grids(task: dict, hh_grid: np.ndarray, code: np.ndarray, p: Pieces,
-                hh_piece: np.ndarray, piece_grid: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+def micro_grids(
+    task: dict, hh_grid: np.ndarray, code: np.ndarray, p: Pieces, hh_piece: np.ndarray, piece_grid: np.ndarray
+) -> tuple[np.ndarray, list[dict]]:
     """Split every grid of a community into micro-grids of at most ``task["micro_max"]``.
 
     Parameters
@@ -52,8 +53,9 @@ def micro_grids(task: dict, hh_grid: np.ndarray, code: np.ndarray, p: Pieces,
         if len(rows) == 0:
             continue
         pidx = np.flatnonzero(piece_grid == g)
-        keys = unit_keys(xy[rows], hh[rows], _rows(task.get("building"), rows),
-                         _rows(task.get("estate"), rows), mm)
+        keys = unit_keys(
+            xy[rows], hh[rows], _rows(task.get("building"), rows), _rows(task.get("estate"), rows), mm
+        )
         sp = p.subset(pidx)
         loc = np.full(len(p), -1)
         loc[pidx] = np.arange(len(pidx))
@@ -71,8 +73,14 @@ def micro_grids(task: dict, hh_grid: np.ndarray, code: np.ndarray, p: Pieces,
         for k in order:
             over = mw[k] > mm
             reason = plan.reasons[k] if over else None
-            rows_out.append({"micro_grid_id": f"{code[g]}-{num[k]:02d}", "grid_id": code[g],
-                             "households": int(mw[k]), "status": "over" if over else "ok",
-                             "reason": None if reason is None else reason.text(),
-                             "geometry": geoms[k]})
+            rows_out.append(
+                {
+                    "micro_grid_id": f"{code[g]}-{num[k]:02d}",
+                    "grid_id": code[g],
+                    "households": int(mw[k]),
+                    "status": "over" if over else "ok",
+                    "reason": None if reason is None else reason.text(),
+                    "geometry": geoms[k],
+                }
+            )
     return micro_of, rows_out

@@ -40,8 +40,14 @@ def _number(gid: str, cid: str) -> int | None:
     return number if head == cid else None
 
 
-def grid_codes(cid: str, kept_ids: list[str], geoms: np.ndarray, hh_grid: np.ndarray,
-               hh: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+def grid_codes(
+    cid: str,
+    kept_ids: list[str],
+    geoms: np.ndarray,
+    hh_grid: np.ndarray,
+    hh: np.ndarray,
+    previous: np.ndarray | None,
+) -> np.ndarray:
     """The code of every grid of community ``cid``.
 
     Parameters

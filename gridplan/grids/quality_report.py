@@ -28,8 +28,7 @@ def empty_quality() -> dict:
 def _metric(gdf: gpd.GeoDataFrame | None, crs, kinds: tuple[str, ...]):
     """``gdf`` in ``crs`` with only geometries of ``kinds``, or None when nothing is left."""
     # a building table without geometry gives estates, not footprints
-    if not isinstance(gdf, gpd.GeoDataFrame) or not len(gdf) or \
-            gdf._geometry_column_name not in gdf.columns:
+    if not isinstance(gdf, gpd.GeoDataFrame) or not len(gdf) or gdf._geometry_column_name not in gdf.columns:
         return None
     g = gdf[gdf.geom_type.isin(kinds).to_numpy()]
     if not len(g):
@@ -45,21 +44,38 @@ def _near(gdf: gpd.GeoDataFrame | None, poly) -> gpd.GeoDataFrame | None:
 
 
 def _figures(grids, comm, layers: dict, estate_grids, split: list) -> dict:
-    q = geometry_quality(grids, comm, buildings=layers["buildings"], estates=layers["estates"],
-                         estate_grids=estate_grids,
-                         streets=None if layers["streets"] is None else layers["streets"].geometry,
-                         barriers=None if layers["barriers"] is None else
-                         layers["barriers"].geometry, split_buildings=split)
-    return {"buildings_cut": q["buildings_cut"], "buildings_cut_ids": q["buildings_cut_ids"],
-            "estates_cut": q["estates_cut"], "estates_cut_ids": q["estates_cut_ids"],
-            "boundary_on_features": q["boundary_on_features"]}
+    q = geometry_quality(
+        grids,
+        comm,
+        buildings=layers["buildings"],
+        estates=layers["estates"],
+        estate_grids=estate_grids,
+        streets=None if layers["streets"] is None else layers["streets"].geometry,
+        barriers=None if layers["barriers"] is None else layers["barriers"].geometry,
+        split_buildings=split,
+    )
+    return {
+        "buildings_cut": q["buildings_cut"],
+        "buildings_cut_ids": q["buildings_cut_ids"],
+        "estates_cut": q["estates_cut"],
+        "estates_cut_ids": q["estates_cut_ids"],
+        "boundary_on_features": q["boundary_on_features"],
+    }
 
 
-def partition_quality(grids: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, crs, *,
-                      buildings: gpd.GeoDataFrame | None, estates: gpd.GeoDataFrame | None,
-                      streets: gpd.GeoDataFrame | None, barriers: gpd.GeoDataFrame | None,
-                      estate: np.ndarray | None, grid_of: np.ndarray, split: list
-                      ) -> tuple[dict, dict]:
+def partition_quality(
+    grids: gpd.GeoDataFrame,
+    comm_m: gpd.GeoDataFrame,
+    crs,
+    *,
+    buildings: gpd.GeoDataFrame | None,
+    estates: gpd.GeoDataFrame | None,
+    streets: gpd.GeoDataFrame | None,
+    barriers: gpd.GeoDataFrame | None,
+    estate: np.ndarray | None,
+    grid_of: np.ndarray,
+    split: list,
+) -> tuple[dict, dict]:
     """The geometry figures of a partition, in total and per community.
 
     Parameters
@@ -88,10 +104,12 @@ def partition_quality(grids: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, crs, *,
     per_community : dict
         ``community_id`` -> the same figures.
     """
-    layers = {"buildings": _metric(buildings, crs, ("Polygon", "MultiPolygon")),
-              "estates": _metric(estates, crs, ("Polygon", "MultiPolygon")),
-              "streets": _metric(streets, crs, ("LineString", "MultiLineString")),
-              "barriers": _metric(barriers, crs, ("LineString", "MultiLineString"))}
+    layers = {
+        "buildings": _metric(buildings, crs, ("Polygon", "MultiPolygon")),
+        "estates": _metric(estates, crs, ("Polygon", "MultiPolygon")),
+        "streets": _metric(streets, crs, ("LineString", "MultiLineString")),
+        "barriers": _metric(barriers, crs, ("LineString", "MultiLineString")),
+    }
     if layers["estates"] is not None and "estate_id" not in layers["estates"].columns:
         layers["estates"] = None
     if layers["estates"] is not None:
@@ -121,9 +139,11 @@ def partition_quality(grids: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, crs, *,
         else:
             held = None
         per[cid] = _figures(mine, comm_m.iloc[[c]], local, held, split)
-        per[cid]["buildings_split"] = n_split if n_split is None else \
-            int(np.isin(np.asarray(split, dtype=object),
-                        _ids(local["buildings"])).sum())
+        per[cid]["buildings_split"] = (
+            n_split
+            if n_split is None
+            else int(np.isin(np.asarray(split, dtype=object), _ids(local["buildings"])).sum())
+        )
     return total, per
 
 

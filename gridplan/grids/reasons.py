@@ -20,11 +20,11 @@ REASONS = {
     "no_households": "no household lies in the community: one empty grid covers it",
     "community_below_min": "the community has fewer households than the minimum of one grid",
     "part_below_min": "a part of the community cut off (by barriers, kept grids, oversized "
-                      "buildings or the community's own shape) has fewer households than the minimum",
+    "buildings or the community's own shape) has fewer households than the minimum",
     "band_empty": "the households cannot be divided into whole grids within the bounds",
     "unit_over_max": "a single building or address has more households than the maximum",
     "no_contiguous_split": "an exhaustive search showed that the units cannot be grouped into "
-                           "contiguous grids within the bounds",
+    "contiguous grids within the bounds",
     "search_failed": "no contiguous split within the bounds was found (search limit reached)",
     "kept": "grid kept as given (--keep)",
 }
@@ -38,10 +38,16 @@ ENGLISH: dict[str, tuple[str, ...]] = {
     "part_below_min": ("{households} households in a detached part (< {lo})",),
     "band_empty": ("{households} households cannot form grids of {lo}-{hi}",),
     "unit_over_max": ("{households} households in one building or address (> {hi})",),
-    "no_contiguous_split": (("{households} households in {units} units have no contiguous "
-                             "split into grids of {lo}-{hi} (exhaustive search)"),),
-    "search_failed": ("{households} households, {units} units",
-                      "replanned from the previous grids ({households} households)"),
+    "no_contiguous_split": (
+        (
+            "{households} households in {units} units have no contiguous "
+            "split into grids of {lo}-{hi} (exhaustive search)"
+        ),
+    ),
+    "search_failed": (
+        "{households} households, {units} units",
+        "replanned from the previous grids ({households} households)",
+    ),
     "kept": ("grid kept as given with {households} households",),
     "edited_below_min": ("{households} households, fewer than {lo}",),
     "edited_over_max": ("{households} households, more than {hi}",),
@@ -141,8 +147,15 @@ def unit_over_max(households: int, hi: int) -> Reason:
     return Reason("unit_over_max", {"households": int(households), "hi": int(hi)})
 
 
-def shortfall(part: int, lo: int, hi: int, *, community: int | None = None,
-              units: int | None = None, proven: bool = False) -> Reason:
+def shortfall(
+    part: int,
+    lo: int,
+    hi: int,
+    *,
+    community: int | None = None,
+    units: int | None = None,
+    proven: bool = False,
+) -> Reason:
     """Why the grids of a part of a community (``part`` households) miss the band.
 
     Parameters
@@ -171,6 +184,7 @@ def shortfall(part: int, lo: int, hi: int, *, community: int | None = None,
     if units is None:
         return Reason("search_failed", {"households": int(part)})
     if proven:
-        return Reason("no_contiguous_split", {"households": int(part), "units": int(units),
-                                              "lo": lo, "hi": hi})
+        return Reason(
+            "no_contiguous_split", {"households": int(part), "units": int(units), "lo": lo, "hi": hi}
+        )
     return Reason("search_failed", {"households": int(part), "units": int(units)})

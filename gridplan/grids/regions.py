@@ -86,8 +86,7 @@ class _Regions:
         return None if best is None else best[1]
 
 
-def _plan_region(g: UnitGraph, idx: np.ndarray, lo: int, hi: int, seed: int,
-                 target: float | None) -> tuple:
+def _plan_region(g: UnitGraph, idx: np.ndarray, lo: int, hi: int, seed: int, target: float | None) -> tuple:
     sub = g.subset(idx)
     total = int(sub.weights.sum())
     ks = candidate_ks(total, lo, hi, len(idx), target)
@@ -95,8 +94,16 @@ def _plan_region(g: UnitGraph, idx: np.ndarray, lo: int, hi: int, seed: int,
     return idx, lab, info, total
 
 
-def plan_units(g: UnitGraph, lo: int, hi: int, seed: int, *, target: float | None = None,
-               whole_total: int = -1, merge: bool = True) -> UnitPlan:
+def plan_units(
+    g: UnitGraph,
+    lo: int,
+    hi: int,
+    seed: int,
+    *,
+    target: float | None = None,
+    whole_total: int = -1,
+    merge: bool = True,
+) -> UnitPlan:
     """Grid label per unit and a reason per grid, handling oversized units, barriers and
     detached parts before the balanced partition.
 
@@ -159,8 +166,9 @@ def _merge_one(regions: _Regions, results: dict, failed_roots: list[int]) -> boo
     return False
 
 
-def _add_region(plan: UnitPlan, g: UnitGraph, comp: np.ndarray, result: tuple, lo: int, hi: int,
-                whole_total: int) -> None:
+def _add_region(
+    plan: UnitPlan, g: UnitGraph, comp: np.ndarray, result: tuple, lo: int, hi: int, whole_total: int
+) -> None:
     """Append the grids of one planned region to ``plan``."""
     idx, lab, info, total = result
     gw = np.bincount(lab, weights=g.weights[idx]).astype(np.int64)
@@ -169,10 +177,17 @@ def _add_region(plan: UnitPlan, g: UnitGraph, comp: np.ndarray, result: tuple, l
     refinable = info["violation"] > 0 and total >= lo and whole_grids_possible(total, lo, hi)
     plan.failed += [bool(refinable)] * len(gw)
     for k in range(len(gw)):
-        if violation(gw[k:k + 1], lo, hi)[0] == 0:
+        if violation(gw[k : k + 1], lo, hi)[0] == 0:
             plan.reasons.append(None)
         else:
-            plan.reasons.append(shortfall(total, lo, hi, units=len(idx),
-                                          community=total if total == whole_total else None,
-                                          proven=bool(info.get("proven_infeasible"))))
+            plan.reasons.append(
+                shortfall(
+                    total,
+                    lo,
+                    hi,
+                    units=len(idx),
+                    community=total if total == whole_total else None,
+                    proven=bool(info.get("proven_infeasible")),
+                )
+            )
         plan.crossing.append(len(np.unique(zones_of[lab == k])) > 1)

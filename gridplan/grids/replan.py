@@ -68,12 +68,12 @@ class _Start:
     seed: int
 
     def sub(self, idx: np.ndarray) -> Graph:
-        return Graph(self.g.weights[idx], self.adj[idx][:, idx], self.g.area[idx],
-                     self.g.perim[idx])
+        return Graph(self.g.weights[idx], self.adj[idx][:, idx], self.g.area[idx], self.g.perim[idx])
 
     def v_of(self, out: np.ndarray) -> int:
-        return int(violation(np.bincount(out, weights=self.g.weights).astype(np.int64),
-                             self.lo, self.hi).sum())
+        return int(
+            violation(np.bincount(out, weights=self.g.weights).astype(np.int64), self.lo, self.hi).sum()
+        )
 
 
 def _initial(previous: Previous, nf: int) -> np.ndarray:
@@ -95,8 +95,9 @@ def _initial(previous: Previous, nf: int) -> np.ndarray:
     return init
 
 
-def replan(fresh: UnitPlan, g: UnitGraph, previous: Previous, lo: int, hi: int, seed: int,
-           whole_total: int) -> tuple[UnitPlan, bool]:
+def replan(
+    fresh: UnitPlan, g: UnitGraph, previous: Previous, lo: int, hi: int, seed: int, whole_total: int
+) -> tuple[UnitPlan, bool]:
     """Start from the previous grids instead of METIS and repair only what the changes broke.
 
     A community whose households did not change keeps its previous grids as they are. The
@@ -131,14 +132,14 @@ def replan(fresh: UnitPlan, g: UnitGraph, previous: Previous, lo: int, hi: int, 
     em = ~over[g.i] & ~over[g.j]
     adj = g.adjacency(em)
     _, comp = connected_components(adj, directed=False)
-    _, zone_comp = connected_components(g.adjacency(em & g.same_zone, lengths=False),
-                                        directed=False)
+    _, zone_comp = connected_components(g.adjacency(em & g.same_zone, lengths=False), directed=False)
     st = _Start(g, adj, comp, zone_comp, over, init, lo, hi, seed)
     out = _best_repair(st, fresh, previous.unchanged)
     if out is None:
         return fresh, False
-    return UnitPlan(out, *_reasons(st, out, whole_total), [False] * (int(out.max()) + 1),
-                    fresh.mergeable), True
+    return UnitPlan(
+        out, *_reasons(st, out, whole_total), [False] * (int(out.max()) + 1), fresh.mergeable
+    ), True
 
 
 def _best_repair(st: _Start, fresh: UnitPlan, unchanged: bool) -> np.ndarray | None:
@@ -191,8 +192,9 @@ def _bad_grids(st: _Start, o: np.ndarray) -> list[int]:
     """Grids outside the band, but for a lone unit over the maximum (nothing to repair)."""
     gw = np.bincount(o, weights=st.g.weights).astype(np.int64)
     cnt = np.bincount(o)
-    return [int(k) for k in np.flatnonzero(violation(gw, st.lo, st.hi) > 0)
-            if not (cnt[k] == 1 and gw[k] > st.hi)]
+    return [
+        int(k) for k in np.flatnonzero(violation(gw, st.lo, st.hi) > 0) if not (cnt[k] == 1 and gw[k] > st.hi)
+    ]
 
 
 def _local_fresh(st: _Start, out: np.ndarray) -> np.ndarray:
@@ -212,8 +214,9 @@ def _local_fresh(st: _Start, out: np.ndarray) -> np.ndarray:
             idx = np.flatnonzero(np.isin(out, sorted(region)))
             t = int(wf[idx].sum())
             if whole_grids_possible(t, lo, hi):
-                lab_s, info = plan_graph(st.sub(idx), lo, hi, seed=st.seed,
-                                         ks=candidate_ks(t, lo, hi, len(idx)))
+                lab_s, info = plan_graph(
+                    st.sub(idx), lo, hi, seed=st.seed, ks=candidate_ks(t, lo, hi, len(idx))
+                )
                 if info["violation"] == 0:
                     out[idx] = out.max() + 1 + lab_s
                     out = _relabel(out)
@@ -227,8 +230,7 @@ def _local_fresh(st: _Start, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def _reasons(st: _Start, out: np.ndarray, whole_total: int
-             ) -> tuple[list[Reason | None], list[bool]]:
+def _reasons(st: _Start, out: np.ndarray, whole_total: int) -> tuple[list[Reason | None], list[bool]]:
     """Reason and barrier crossing per grid of a repaired plan."""
     wf, lo, hi = st.g.weights, st.lo, st.hi
     gw = np.bincount(out, weights=wf).astype(np.int64)
@@ -239,7 +241,7 @@ def _reasons(st: _Start, out: np.ndarray, whole_total: int
     for k in range(len(gw)):
         members = np.flatnonzero(out == k)
         t = int(ctot[st.comp[members[0]]])
-        if violation(gw[k:k + 1], lo, hi)[0] == 0:
+        if violation(gw[k : k + 1], lo, hi)[0] == 0:
             reasons.append(None)
         elif gw[k] > hi and len(members) == 1:
             reasons.append(unit_over_max(gw[k], hi))

@@ -39,7 +39,7 @@ class Graph:
         self.adj = sparse.csr_matrix(self.adj)
         self.adj.sort_indices()
         ip, ix = self.adj.indptr, self.adj.indices
-        self.neighbours = [ix[ip[i]:ip[i + 1]] for i in range(len(self.weights))]
+        self.neighbours = [ix[ip[i] : ip[i + 1]] for i in range(len(self.weights))]
 
     @property
     def n(self) -> int:
@@ -124,8 +124,12 @@ def _metis(g: Graph, k: int, seed: int) -> np.ndarray:
     opts = pymetis.Options(contig=1, seed=int(seed), ufactor=30)
     ew = np.maximum(np.ceil(g.adj.data), 1).astype(np.int64)
     _, parts = pymetis.part_graph(
-        k, pymetis.CSRAdjacency(g.adj.indptr, g.adj.indices), vweights=np.maximum(g.weights, 1),
-        eweights=ew, options=opts)
+        k,
+        pymetis.CSRAdjacency(g.adj.indptr, g.adj.indices),
+        vweights=np.maximum(g.weights, 1),
+        eweights=ew,
+        options=opts,
+    )
     return np.asarray(parts, dtype=np.int64)
 
 
@@ -256,20 +260,33 @@ class _State:
             return 0
         wu = g.weights[u]
         wa2, wb2 = w[a] - wu, w[b] + wu
-        dv = (violation(wa2, lo, hi) + violation(wb2, lo, hi)
-              - violation(w[a], lo, hi) - violation(w[b], lo, hi))
+        dv = (
+            violation(wa2, lo, hi)
+            + violation(wb2, lo, hi)
+            - violation(w[a], lo, hi)
+            - violation(w[b], lo, hi)
+        )
         s_ua = own[u]
         pa2 = perim[a] - g.perim[u] + 2 * s_ua
         pb2 = perim[b] + g.perim[u] - 2 * s_ub
-        dpp = (_pp(area[a] - g.area[u], pa2) + _pp(area[b] + g.area[u], pb2)
-               - _pp(area[a], perim[a]) - _pp(area[b], perim[b]))
+        dpp = (
+            _pp(area[a] - g.area[u], pa2)
+            + _pp(area[b] + g.area[u], pb2)
+            - _pp(area[a], perim[a])
+            - _pp(area[b], perim[b])
+        )
         dpp = np.where(cnt[a] == 1, -1.0, dpp)  # emptying a grid is a merge: only for bounds
         if phase == "bounds":
             sel = dv < 0
             key = (u, b, -dpp, dv)
         else:
-            sel = (dv <= 0) & (dpp > 1e-9) & (cnt[a] > 1) & (violation(wa2, lo, hi) == 0) & (
-                violation(wb2, lo, hi) == 0)
+            sel = (
+                (dv <= 0)
+                & (dpp > 1e-9)
+                & (cnt[a] > 1)
+                & (violation(wa2, lo, hi) == 0)
+                & (violation(wb2, lo, hi) == 0)
+            )
             key = (u, b, -dpp)
         if not sel.any():
             return 0
@@ -344,9 +361,18 @@ def _repair(g: Graph, labels: np.ndarray, lo: int, hi: int, seed: int, max_round
     return st
 
 
-def plan_graph(g: Graph, lo: int, hi: int, *, seed: int = 0, ks: list[int] | None = None,
-               max_tries: int = 4, compact_rounds: int = 30, exact_max_units: int = 80,
-               exact_budget: int = 50_000) -> tuple[np.ndarray, dict]:
+def plan_graph(
+    g: Graph,
+    lo: int,
+    hi: int,
+    *,
+    seed: int = 0,
+    ks: list[int] | None = None,
+    max_tries: int = 4,
+    compact_rounds: int = 30,
+    exact_max_units: int = 80,
+    exact_budget: int = 50_000,
+) -> tuple[np.ndarray, dict]:
     """Partition a connected graph into contiguous grids with weights in [lo, hi].
 
     Parameters
@@ -397,8 +423,7 @@ def plan_graph(g: Graph, lo: int, hi: int, *, seed: int = 0, ks: list[int] | Non
         if not st.round("compact"):
             break
     labels = _relabel(st.labels)
-    return labels, {"k": int(labels.max()) + 1, "violation": v, "tries": tries,
-                    "proven_infeasible": proven}
+    return labels, {"k": int(labels.max()) + 1, "violation": v, "tries": tries, "proven_infeasible": proven}
 
 
 class _Budget(Exception):
@@ -413,8 +438,14 @@ _EXACT_MEMO_SIZE = 64
 
 def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
     """:func:`_exact_search`, remembered for the last few graphs (same graph, same answer)."""
-    key = (g.weights.tobytes(), g.adj.indptr.tobytes(), g.adj.indices.tobytes(), int(lo),
-           int(hi), int(budget))
+    key = (
+        g.weights.tobytes(),
+        g.adj.indptr.tobytes(),
+        g.adj.indices.tobytes(),
+        int(lo),
+        int(hi),
+        int(budget),
+    )
     if key not in _EXACT_MEMO:
         if len(_EXACT_MEMO) >= _EXACT_MEMO_SIZE:
             _EXACT_MEMO.pop(next(iter(_EXACT_MEMO)))
@@ -493,8 +524,7 @@ def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
             forb = set(forbidden)
             for i, v in enumerate(frontier):
                 if weight + w[v] <= hi:
-                    new_front = frontier[i + 1:] + sorted(
-                        (nb[v] & region) - sset - forb - set(frontier))
+                    new_front = frontier[i + 1 :] + sorted((nb[v] & region) - sset - forb - set(frontier))
                     if extend(sset | {v}, weight + w[v], new_front, forb):
                         return True
                 forb.add(v)

@@ -75,16 +75,29 @@ class UnitGraph:
         pos = np.full(self.n, -1)
         pos[idx] = np.arange(len(idx))
         m = (pos[self.i] >= 0) & (pos[self.j] >= 0)
-        return UnitGraph(self.weights[idx], pos[self.i[m]], pos[self.j[m]], self.length[m],
-                         self.same_zone[m], self.area[idx], self.perim[idx])
+        return UnitGraph(
+            self.weights[idx],
+            pos[self.i[m]],
+            pos[self.j[m]],
+            self.length[m],
+            self.same_zone[m],
+            self.area[idx],
+            self.perim[idx],
+        )
 
     def with_edges(self, keep: np.ndarray) -> UnitGraph:
         """The same units with only the edges where ``keep`` holds."""
-        return UnitGraph(self.weights, self.i[keep], self.j[keep], self.length[keep],
-                         self.same_zone[keep], self.area, self.perim)
+        return UnitGraph(
+            self.weights,
+            self.i[keep],
+            self.j[keep],
+            self.length[keep],
+            self.same_zone[keep],
+            self.area,
+            self.perim,
+        )
 
-    def adjacency(self, keep: np.ndarray | None = None, *, lengths: bool = True
-                  ) -> sparse.csr_matrix:
+    def adjacency(self, keep: np.ndarray | None = None, *, lengths: bool = True) -> sparse.csr_matrix:
         """Symmetric adjacency of the edges ``keep`` (all by default): shared lengths, or ones."""
         m = np.ones(len(self.i), dtype=bool) if keep is None else keep
         data = self.length[m] if lengths else np.ones(int(m.sum()))
@@ -119,8 +132,9 @@ def _attach(piece_unit: np.ndarray, p: Pieces) -> np.ndarray:
     return piece_unit
 
 
-def units_on_pieces(p: Pieces, hh_piece: np.ndarray, hh_unit: np.ndarray,
-                    preset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+def units_on_pieces(
+    p: Pieces, hh_piece: np.ndarray, hh_unit: np.ndarray, preset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Make units and pieces consistent: one unit per piece, units connected.
 
     Units sharing a piece are merged; empty pieces join neighbours; a unit whose pieces fall
@@ -219,8 +233,11 @@ def unit_graph(piece_unit: np.ndarray, nunits: int, p: Pieces, weights: np.ndarr
         # a grid line between buildings, off every street and wall, costs more than its metres
         plen = p.length * (1.0 + (SOFT_EDGE_WEIGHT - 1.0) * p.soft)
         extra = plen - p.length
-        piece_perim = piece_perim + np.bincount(p.i, weights=extra, minlength=len(p)) \
+        piece_perim = (
+            piece_perim
+            + np.bincount(p.i, weights=extra, minlength=len(p))
             + np.bincount(p.j, weights=extra, minlength=len(p))
+        )
     perim = np.bincount(piece_unit, weights=piece_perim, minlength=nunits)
     perim -= 2 * np.bincount(ua[inside], weights=plen[inside], minlength=nunits)
     m = ~inside
@@ -229,5 +246,12 @@ def unit_graph(piece_unit: np.ndarray, nunits: int, p: Pieces, weights: np.ndarr
     uc, inv = np.unique(code, return_inverse=True)
     length = np.bincount(inv, weights=plen[m])
     samezone = np.bincount(inv, weights=(~p.cross[m]).astype(float)) > 0
-    return UnitGraph(np.asarray(weights, dtype=np.int64), uc // nunits, uc % nunits, length,
-                     samezone, area, np.maximum(perim, 0))
+    return UnitGraph(
+        np.asarray(weights, dtype=np.int64),
+        uc // nunits,
+        uc % nunits,
+        length,
+        samezone,
+        area,
+        np.maximum(perim, 0),
+    )

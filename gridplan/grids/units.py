@@ -65,13 +65,15 @@ def _split_balanced(xy: np.ndarray, w: np.ndarray, parts: int) -> np.ndarray:
     return out
 
 
-def _split_estates(sub: pd.DataFrame, caps: pd.Series, max_households: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _split_estates(sub: pd.DataFrame, caps: pd.Series, max_households: int) -> tuple[np.ndarray, np.ndarray]:
     """Units of the rows of estates over their cap: buildings grouped into balanced parts of at
     most the cap (buildings over the maximum, or every building when the cap is 1, alone).
     Returns the unit key and kind of every row of ``sub``."""
-    bsum = sub.groupby(["e", "b"], sort=True).agg(hh=("hh", "sum"), x=("x", "mean"),
-                                                  y=("y", "mean")).reset_index()
+    bsum = (
+        sub.groupby(["e", "b"], sort=True)
+        .agg(hh=("hh", "sum"), x=("x", "mean"), y=("y", "mean"))
+        .reset_index()
+    )
     piece = np.empty(len(bsum), dtype=object)
     e_arr = bsum["e"].to_numpy(object)
     b_arr = bsum["b"].to_numpy(object)
@@ -104,9 +106,15 @@ def _split_estates(sub: pd.DataFrame, caps: pd.Series, max_households: int
     return units, np.where(pd.Series(units).str.startswith("B:"), "building", "estate_part")
 
 
-def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | None,
-              estate: np.ndarray | None, max_households: int = GRID_MAX_HOUSEHOLDS,
-              prefix: str = "", refine: dict | None = None) -> UnitKeys:
+def unit_keys(
+    xy: np.ndarray,
+    households: np.ndarray,
+    building: np.ndarray | None,
+    estate: np.ndarray | None,
+    max_households: int = GRID_MAX_HOUSEHOLDS,
+    prefix: str = "",
+    refine: dict | None = None,
+) -> UnitKeys:
     """Group household rows (of one community) into atomic units.
 
     Parameters
@@ -140,16 +148,24 @@ def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | Non
     bkind = np.where(bld.notna(), "building", "address")
     est = pd.Series(estate, dtype=object) if estate is not None else pd.Series([None] * n, dtype=object)
     est = est.where(est.notna(), None)
-    df = pd.DataFrame({"b": bkey.astype(str).to_numpy(object), "e": est.to_numpy(object),
-                       "hh": hh, "x": xy[:, 0] if n else [], "y": xy[:, 1] if n else [],
-                       "bkind": bkind})
+    df = pd.DataFrame(
+        {
+            "b": bkey.astype(str).to_numpy(object),
+            "e": est.to_numpy(object),
+            "hh": hh,
+            "x": xy[:, 0] if n else [],
+            "y": xy[:, 1] if n else [],
+            "bkind": bkind,
+        }
+    )
     unit = np.empty(n, dtype=object)
     kind = np.empty(n, dtype=object)
     has_e = df["e"].notna().to_numpy()
     if has_e.any():
         etot = df[has_e].groupby("e", sort=True)["hh"].sum()
-        caps = pd.Series({e: min(max_households, (refine or {}).get(e, max_households))
-                          for e in etot.index}, dtype="int64")
+        caps = pd.Series(
+            {e: min(max_households, (refine or {}).get(e, max_households)) for e in etot.index}, dtype="int64"
+        )
         cap_row = df["e"].map(caps).fillna(max_households).to_numpy()
         small = df["e"].map(etot).fillna(0).to_numpy() <= cap_row
         whole = has_e & small
@@ -164,10 +180,12 @@ def unit_keys(xy: np.ndarray, households: np.ndarray, building: np.ndarray | Non
     uniq, codes = np.unique(unit.astype(str), return_inverse=True)
     first = np.zeros(len(uniq), dtype=np.int64)
     first[codes[::-1]] = np.arange(n)[::-1]
-    table = pd.DataFrame({
-        "unit_id": [prefix + u for u in uniq],
-        "kind": kind[first],
-        "estate_id": df["e"].to_numpy(object)[first],
-        "households": np.bincount(codes, weights=hh, minlength=len(uniq)).astype(np.int64),
-    })
+    table = pd.DataFrame(
+        {
+            "unit_id": [prefix + u for u in uniq],
+            "kind": kind[first],
+            "estate_id": df["e"].to_numpy(object)[first],
+            "households": np.bincount(codes, weights=hh, minlength=len(uniq)).astype(np.int64),
+        }
+    )
     return UnitKeys(codes.astype(np.int64), table)

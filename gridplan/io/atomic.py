@@ -30,8 +30,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create output folder {path.parent}: {exc}",
-                          fix="choose an --out folder you can write to") from exc
+        raise OutputError(
+            f"cannot create output folder {path.parent}: {exc}", fix="choose an --out folder you can write to"
+        ) from exc
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -83,8 +84,10 @@ class atomic_outputs:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(f"cannot create output folder {self.folder}: {exc}",
-                              fix="choose an --out folder you can write to") from exc
+            raise OutputError(
+                f"cannot create output folder {self.folder}: {exc}",
+                fix="choose an --out folder you can write to",
+            ) from exc
         recover(self.folder)
         return self
 
@@ -92,11 +95,9 @@ class atomic_outputs:
         """Move every staged file into place, all or none; returns the target paths."""
         staged = [(tmp, target) for tmp, target in self._staged if tmp.exists()]
         self._staged.clear()
-        steps = [(tmp, target, target.with_name(f".{target.name}.{tmp.name}.bak"))
-                 for tmp, target in staged]
+        steps = [(tmp, target, target.with_name(f".{target.name}.{tmp.name}.bak")) for tmp, target in staged]
         journal = self.folder / JOURNAL
-        journal.write_text(json.dumps([[str(a), str(b), str(c)] for a, b, c in steps]),
-                           encoding="utf-8")
+        journal.write_text(json.dumps([[str(a), str(b), str(c)] for a, b, c in steps]), encoding="utf-8")
         try:
             for tmp, target, backup in steps:
                 if target.exists():
@@ -144,8 +145,10 @@ def recover(folder: str | os.PathLike) -> bool:
     try:
         steps = [(Path(a), Path(b), Path(c)) for a, b, c in json.loads(journal.read_text("utf-8"))]
     except (ValueError, TypeError) as exc:
-        raise OutputError(f"unreadable commit journal {journal}: {exc}",
-                          fix="check the folder's files and delete the journal") from exc
+        raise OutputError(
+            f"unreadable commit journal {journal}: {exc}",
+            fix="check the folder's files and delete the journal",
+        ) from exc
     _roll_back(steps)
     journal.unlink(missing_ok=True)
     return True

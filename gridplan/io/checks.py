@@ -35,20 +35,30 @@ def check_points(gdf: gpd.GeoDataFrame, file: str) -> None:
         Not a GeoDataFrame, no CRS, or rows without a point geometry (rows listed).
     """
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"{file} must be a GeoDataFrame of points", file=file,
-                         fix=f"read them with gridplan.read_{file}",
-                         message_zh=f"{file} 必须是点要素的 GeoDataFrame")
+        raise InputError(
+            f"{file} must be a GeoDataFrame of points",
+            file=file,
+            fix=f"read them with gridplan.read_{file}",
+            message_zh=f"{file} 必须是点要素的 GeoDataFrame",
+        )
     if gdf.crs is None:
-        raise InputError("the layer has no CRS", file=file,
-                         fix=f"read it with gridplan.read_{file}, which sets one",
-                         message_zh="图层没有坐标参考系")
+        raise InputError(
+            "the layer has no CRS",
+            file=file,
+            fix=f"read it with gridplan.read_{file}, which sets one",
+            message_zh="图层没有坐标参考系",
+        )
     geom = gdf.geometry.values
     bad = shapely.is_missing(geom) | shapely.is_empty(geom) | (shapely.get_type_id(geom) != 0)
     if bad.any():
-        raise InputError("rows without a point geometry", file=file,
-                         rows=np.flatnonzero(bad).tolist(),
-                         fix="give every row a point (lon/lat)",
-                         message_zh="部分记录没有点坐标", fix_zh="为每条记录提供经纬度")
+        raise InputError(
+            "rows without a point geometry",
+            file=file,
+            rows=np.flatnonzero(bad).tolist(),
+            fix="give every row a point (lon/lat)",
+            message_zh="部分记录没有点坐标",
+            fix_zh="为每条记录提供经纬度",
+        )
 
 
 def household_counts(frame: pd.DataFrame, file: str = "households") -> np.ndarray:
@@ -76,10 +86,8 @@ def household_counts(frame: pd.DataFrame, file: str = "households") -> np.ndarra
     # the reader's own rule (gridplan.io.fields), so a frame and a file are judged alike
     problems: list[Problem] = []
 
-    def add(severity, code, message, *, column=None, rows=(), fix="", message_zh="",
-            fix_zh=""):
-        problems.append(Problem(severity, code, file, column, list(rows), message, fix,
-                                message_zh, fix_zh))
+    def add(severity, code, message, *, column=None, rows=(), fix="", message_zh="", fix_zh=""):
+        problems.append(Problem(severity, code, file, column, list(rows), message, fix, message_zh, fix_zh))
 
     counts = pd.DataFrame({"households": frame["households"].to_numpy(dtype=object)})
     counts.attrs = dict(getattr(frame, "attrs", {}))
@@ -87,11 +95,14 @@ def household_counts(frame: pd.DataFrame, file: str = "households") -> np.ndarra
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise InputError(
-            "households must be a whole number >= 1 ("
-            + "; ".join(p.message for p in errors) + ")", file=file, column="households",
+            "households must be a whole number >= 1 (" + "; ".join(p.message for p in errors) + ")",
+            file=file,
+            column="households",
             rows=sorted({r for p in errors for r in p.rows}),
             fix="correct these rows, or drop the column to count one household per row",
-            message_zh="户数必须是不小于 1 的整数", fix_zh="请更正这些行，或删除该列（每行按 1 户计）")
+            message_zh="户数必须是不小于 1 的整数",
+            fix_zh="请更正这些行，或删除该列（每行按 1 户计）",
+        )
     return counts["households"].to_numpy(dtype=np.int64)
 
 
@@ -118,33 +129,53 @@ def facility_frame(facilities: gpd.GeoDataFrame, kinds=FACILITY_KINDS) -> gpd.Ge
     check_points(facilities, "facilities")
     for col in ("facility_id", "kind"):
         if col not in facilities.columns:
-            raise InputError("required column missing", file="facilities", column=col,
-                             fix=f"add it, or map it with --map {col}=YOUR_COLUMN",
-                             message_zh="缺少必需的列")
+            raise InputError(
+                "required column missing",
+                file="facilities",
+                column=col,
+                fix=f"add it, or map it with --map {col}=YOUR_COLUMN",
+                message_zh="缺少必需的列",
+            )
     no_id = facilities["facility_id"].isna()
     if no_id.any():
-        raise InputError("facility_id is empty", file="facilities", column="facility_id",
-                         rows=np.flatnonzero(no_id.to_numpy()).tolist(),
-                         fix="give every facility its own id", message_zh="facility_id 为空")
+        raise InputError(
+            "facility_id is empty",
+            file="facilities",
+            column="facility_id",
+            rows=np.flatnonzero(no_id.to_numpy()).tolist(),
+            fix="give every facility its own id",
+            message_zh="facility_id 为空",
+        )
     fid = facilities["facility_id"].astype(str)
     dup = fid.duplicated(keep=False)
     if dup.any():
         names = ", ".join(sorted(set(fid[dup]))[:5])
-        raise InputError(f"facility_id values are not unique ({names})", file="facilities",
-                         column="facility_id", rows=np.flatnonzero(dup.to_numpy()).tolist(),
-                         fix="give every facility its own id",
-                         message_zh=f"facility_id 有重复（{names}）")
+        raise InputError(
+            f"facility_id values are not unique ({names})",
+            file="facilities",
+            column="facility_id",
+            rows=np.flatnonzero(dup.to_numpy()).tolist(),
+            fix="give every facility its own id",
+            message_zh=f"facility_id 有重复（{names}）",
+        )
     kind = facilities["kind"].astype(str)
     unknown = ~kind.isin(FACILITY_KINDS)
     if unknown.any():
-        raise InputError(f"kind must be one of {', '.join(FACILITY_KINDS)}", file="facilities",
-                         column="kind", rows=np.flatnonzero(unknown.to_numpy()).tolist(),
-                         fix="correct the kind of these rows", message_zh="设施类型不正确")
+        raise InputError(
+            f"kind must be one of {', '.join(FACILITY_KINDS)}",
+            file="facilities",
+            column="kind",
+            rows=np.flatnonzero(unknown.to_numpy()).tolist(),
+            fix="correct the kind of these rows",
+            message_zh="设施类型不正确",
+        )
     bad_kinds = sorted(set(kinds) - set(FACILITY_KINDS))
     if bad_kinds:
-        raise InputError(f"unknown facility kinds {bad_kinds}",
-                         fix=f"choose from {', '.join(FACILITY_KINDS)}",
-                         message_zh=f"未知的设施类型 {bad_kinds}")
+        raise InputError(
+            f"unknown facility kinds {bad_kinds}",
+            fix=f"choose from {', '.join(FACILITY_KINDS)}",
+            message_zh=f"未知的设施类型 {bad_kinds}",
+        )
     out = facilities.copy()
     out["facility_id"] = fid
     out["kind"] = kind

@@ -125,8 +125,10 @@ def _invert(forward, lon, lat, start_lon, start_lat) -> tuple[np.ndarray, np.nda
         dlon, dlat = flon - lon, flat - lat
         wlon = wlon - dlon
         wlat = wlat - dlat
-        if not (np.nanmax(np.abs(dlon), initial=0.0) > _INVERSE_TOL_DEG
-                or np.nanmax(np.abs(dlat), initial=0.0) > _INVERSE_TOL_DEG):
+        if not (
+            np.nanmax(np.abs(dlon), initial=0.0) > _INVERSE_TOL_DEG
+            or np.nanmax(np.abs(dlat), initial=0.0) > _INVERSE_TOL_DEG
+        ):
             break
     return wlon, wlat
 
@@ -260,8 +262,9 @@ class WebOffset:
         return "GCJ-02 (Amap/Tencent)" if self.system == "gcj02" else "BD-09 (Baidu)"
 
 
-def detect_web_offset(points, bad, still_bad: Callable[[np.ndarray, np.ndarray], np.ndarray]
-                      ) -> WebOffset | None:
+def detect_web_offset(
+    points, bad, still_bad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> WebOffset | None:
     """Guess whether points declared WGS-84 are GCJ-02 (Amap, Tencent) or BD-09 (Baidu) points.
 
     Web-map coordinates are offset by a few hundred metres, so read as WGS-84 many points land
@@ -294,8 +297,7 @@ def detect_web_offset(points, bad, still_bad: Callable[[np.ndarray, np.ndarray],
     if n == 0 or bad.sum() < max(COORDS_SUSPECT_SHARE * n, COORDS_SUSPECT_MIN_ROWS):
         return None
     rng = np.random.default_rng(0)
-    sample = (np.sort(rng.choice(n, _OFFSET_SAMPLE, replace=False)) if n > _OFFSET_SAMPLE
-              else np.arange(n))
+    sample = np.sort(rng.choice(n, _OFFSET_SAMPLE, replace=False)) if n > _OFFSET_SAMPLE else np.arange(n)
     pts = shapely.point_on_surface(points.iloc[sample].to_crs(4326).values.to_numpy())
     lon, lat = shapely.get_x(pts), shapely.get_y(pts)
     before = int(bad[sample].sum())

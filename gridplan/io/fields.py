@@ -15,8 +15,17 @@ import shapely
 
 from gridplan.norms import FACILITY_KINDS
 
-__all__ = ["Kinds", "count_column", "facility_points", "row_positions", "KIND_ALIASES", "MAX_HOUSEHOLDS_AT_POINT", "header_key", "parse_numbers",
-           "to_id"]
+__all__ = [
+    "Kinds",
+    "count_column",
+    "facility_points",
+    "row_positions",
+    "KIND_ALIASES",
+    "MAX_HOUSEHOLDS_AT_POINT",
+    "header_key",
+    "parse_numbers",
+    "to_id",
+]
 
 
 #: More households than this at one point is implausible (the largest towers hold about
@@ -24,26 +33,28 @@ __all__ = ["Kinds", "count_column", "facility_points", "row_positions", "KIND_AL
 MAX_HOUSEHOLDS_AT_POINT = 5_000
 
 
-
 #: A numeric column whose header holds one of these is probably a household count: without a
 #: ``households`` column the reader stops rather than count one household per row.
 COUNT_HINTS = ("户", "household", "hh")
 
 
-
 #: Facility kind spellings accepted besides the contract values.
 KIND_ALIASES = {
-    "street": "street_centre", "street_center": "street_centre",
-    "街道党群服务中心": "street_centre", "街道": "street_centre",
-    "community": "community_centre", "community_center": "community_centre",
-    "社区党群服务中心": "community_centre", "社区": "community_centre",
-    "党群服务站": "station", "站点": "station", "服务站": "station",
+    "street": "street_centre",
+    "street_center": "street_centre",
+    "街道党群服务中心": "street_centre",
+    "街道": "street_centre",
+    "community": "community_centre",
+    "community_center": "community_centre",
+    "社区党群服务中心": "community_centre",
+    "社区": "community_centre",
+    "党群服务站": "station",
+    "站点": "station",
+    "服务站": "station",
 }
 
 
-
 _NUMBER = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*([^\d\s.+-]{0,4})\s*$")
-
 
 
 def _count_like(header) -> bool:
@@ -57,12 +68,10 @@ def _count_like(header) -> bool:
     return any(h in key for h in COUNT_HINTS)
 
 
-
 def _numeric(s: pd.Series) -> bool:
     """True when every filled cell of ``s`` reads as a number (``12`` or ``12户``)."""
     values, bad, _ = parse_numbers(s)
     return bool(values.notna().any()) and not bad.any()
-
 
 
 def header_key(name) -> str:
@@ -71,10 +80,8 @@ def header_key(name) -> str:
     return re.sub(r"\s*[（(][^）)]*[）)]$", "", key).strip()
 
 
-
 def row_positions(mask) -> list[int]:
     return np.flatnonzero(np.asarray(mask)).tolist()
-
 
 
 def parse_numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -99,21 +106,20 @@ def parse_numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     return num.where(~pd.isna(num), np.nan), bad, unit
 
 
-
 def to_id(s: pd.Series) -> pd.Series:
     """Identifiers as strings: 101 and 101.0 both become "101"; blanks become missing."""
     if pd.api.types.is_float_dtype(s.dtype):
         f = s.to_numpy(dtype=float)
         whole = np.isfinite(f) & (np.floor(f) == f)
         if whole[np.isfinite(f)].all():
-            s = pd.Series(pd.array(np.where(whole, f, 0).astype(np.int64), dtype="Int64"),
-                          index=s.index).mask(~whole)
+            s = pd.Series(
+                pd.array(np.where(whole, f, 0).astype(np.int64), dtype="Int64"), index=s.index
+            ).mask(~whole)
     elif pd.api.types.is_bool_dtype(s.dtype):
         s = s.astype("string")
     out = s.astype("string").str.strip()
     out = out.mask(out == "")
     return out.astype("str")
-
 
 
 def facility_points(arr: np.ndarray, types: np.ndarray, null: np.ndarray, add):
@@ -124,14 +130,18 @@ def facility_points(arr: np.ndarray, types: np.ndarray, null: np.ndarray, add):
         return arr, types
     arr = arr.copy()
     arr[polys] = shapely.point_on_surface(shapely.make_valid(arr[polys]))
-    add("warning", "facility_polygons",
+    add(
+        "warning",
+        "facility_polygons",
         f"{int(polys.sum())} facilit(ies) are polygons (building outlines); each is placed at a "
-        "point inside its outline", column="geometry", rows=np.flatnonzero(polys),
+        "point inside its outline",
+        column="geometry",
+        rows=np.flatnonzero(polys),
         fix="give facilities as points (their entrance) for exact walking distances",
         message_zh=f"{int(polys.sum())} 个设施为多边形（建筑轮廓），已取轮廓内的一点作为其位置",
-        fix_zh="如需精确步行距离，请以点（入口位置）提供设施")
+        fix_zh="如需精确步行距离，请以点（入口位置）提供设施",
+    )
     return arr, np.asarray(shapely.get_type_id(arr))
-
 
 
 class Kinds:
@@ -140,23 +150,31 @@ class Kinds:
     @staticmethod
     def households(gdf, add):
         if "households" not in gdf.columns:
-            counts = [c for c in gdf.columns if c != "geometry" and _count_like(c)
-                      and _numeric(gdf[c])]
+            counts = [c for c in gdf.columns if c != "geometry" and _count_like(c) and _numeric(gdf[c])]
             if counts:
-                add("error", "households_unmapped", f"no 'households' column, but column "
+                add(
+                    "error",
+                    "households_unmapped",
+                    f"no 'households' column, but column "
                     f"'{counts[0]}' looks like a household count; reading one household per row "
-                    "would be wrong", column=counts[0],
+                    "would be wrong",
+                    column=counts[0],
                     fix=f"pass --map households={counts[0]} (columns={{'households': "
-                        f"'{counts[0]}'}} in Python), or rename the column",
+                    f"'{counts[0]}'}} in Python), or rename the column",
                     message_zh=f"没有 'households' 列，但 '{counts[0]}' 列像是户数；按每行一户计会出错",
-                    fix_zh=f"请用 --map households={counts[0]} 指定户数列")
+                    fix_zh=f"请用 --map households={counts[0]} 指定户数列",
+                )
                 return
             gdf["households"] = np.ones(len(gdf), dtype=np.int64)
-            add("warning", "households_missing", "there is no 'households' column; each row "
-                "counts as one household", column="households",
+            add(
+                "warning",
+                "households_missing",
+                "there is no 'households' column; each row counts as one household",
+                column="households",
                 fix="map the household count column with --map households=COLUMN if there is one",
                 message_zh="没有 'households' 列，每行按一户计",
-                fix_zh="如有户数列，请用 --map households=列名 指定")
+                fix_zh="如有户数列，请用 --map households=列名 指定",
+            )
         else:
             count_column(gdf, "households", add, required=True, minimum=1, unit_word="户")
             _implausible_counts(gdf["households"], add)
@@ -176,47 +194,74 @@ class Kinds:
         if "kind" not in gdf.columns:
             # Lists of 党群服务中心 scraped from web maps rarely say which level a centre is.
             gdf["kind"] = "community_centre"
-            add("warning", "kind_missing", "there is no 'kind' column; every facility is taken "
-                "as a community_centre", column="kind",
+            add(
+                "warning",
+                "kind_missing",
+                "there is no 'kind' column; every facility is taken as a community_centre",
+                column="kind",
                 fix="add a 'kind' column (street_centre, community_centre or station) or map one "
-                "with --map kind=COLUMN", message_zh="没有 'kind' 列，所有设施均按社区党群服务中心处理",
-                fix_zh="请添加 'kind' 列（street_centre、community_centre 或 station）")
+                "with --map kind=COLUMN",
+                message_zh="没有 'kind' 列，所有设施均按社区党群服务中心处理",
+                fix_zh="请添加 'kind' 列（street_centre、community_centre 或 station）",
+            )
         k = gdf["kind"].astype("string").str.strip()
         k = k.str.lower().replace(KIND_ALIASES)
         unknown = ~k.isin(FACILITY_KINDS).fillna(False).to_numpy(dtype=bool)
         if unknown.any():
             vals = sorted(set(gdf["kind"][unknown].astype(str)))[:5]
-            add("error", "unknown_kind", f"unknown facility kind(s) {', '.join(vals)}",
-                column="kind", rows=row_positions(unknown),
+            add(
+                "error",
+                "unknown_kind",
+                f"unknown facility kind(s) {', '.join(vals)}",
+                column="kind",
+                rows=row_positions(unknown),
                 fix=f"use one of {', '.join(FACILITY_KINDS)}",
                 message_zh=f"未知的设施类型 {', '.join(vals)}",
-                fix_zh="类型须为 street_centre（街道中心）、community_centre（社区中心）或 station（站点）")
+                fix_zh="类型须为 street_centre（街道中心）、community_centre（社区中心）或 station（站点）",
+            )
         gdf["kind"] = k.astype("str")
         if "name" not in gdf.columns and "facility_id" in gdf.columns:
             gdf["name"] = gdf["facility_id"]
         if "area_m2" in gdf.columns:
             v, bad, _ = parse_numbers(gdf["area_m2"])
             if bad.any():
-                add("error", "non_numeric", "floor area is not a number", column="area_m2",
-                    rows=row_positions(bad), fix="write area_m2 as a number of square metres",
-                    message_zh="面积不是数字")
+                add(
+                    "error",
+                    "non_numeric",
+                    "floor area is not a number",
+                    column="area_m2",
+                    rows=row_positions(bad),
+                    fix="write area_m2 as a number of square metres",
+                    message_zh="面积不是数字",
+                )
             gdf["area_m2"] = v.to_numpy(dtype=float)
 
     @staticmethod
     def buildings(gdf, add):
         if "building_id" not in gdf.columns:
-            gdf["building_id"] = pd.Series(np.arange(len(gdf)), index=gdf.index).map(
-                "B{}".format).astype("str")
-            add("warning", "ids_generated", "no 'building_id' column; ids B0, B1, ... were "
-                "given by row order", column="building_id",
+            gdf["building_id"] = (
+                pd.Series(np.arange(len(gdf)), index=gdf.index).map("B{}".format).astype("str")
+            )
+            add(
+                "warning",
+                "ids_generated",
+                "no 'building_id' column; ids B0, B1, ... were given by row order",
+                column="building_id",
                 fix="map an id column with --map building_id=COLUMN",
-                message_zh="没有 'building_id' 列，已按行号生成编号")
+                message_zh="没有 'building_id' 列，已按行号生成编号",
+            )
         if "levels" in gdf.columns:
             v, bad, _ = parse_numbers(gdf["levels"])
             if bad.any():
-                add("warning", "non_numeric", "levels that are not numbers are treated as "
-                    "unknown (default floors apply)", column="levels", rows=row_positions(bad),
-                    fix="write levels as a whole number of floors", message_zh="层数不是数字，按默认层数计")
+                add(
+                    "warning",
+                    "non_numeric",
+                    "levels that are not numbers are treated as unknown (default floors apply)",
+                    column="levels",
+                    rows=row_positions(bad),
+                    fix="write levels as a whole number of floors",
+                    message_zh="层数不是数字，按默认层数计",
+                )
             v = v.where(v > 0)
             gdf["levels"] = v.to_numpy(dtype=float)
         if "households" in gdf.columns:
@@ -231,14 +276,18 @@ class Kinds:
     def barriers(gdf, add):
         if "kind" not in gdf.columns:
             gdf["kind"] = "arterial"
-            add("warning", "barrier_kind_missing", "no 'kind' column; every line is taken as an "
-                "arterial road", column="kind", fix="add kind = arterial, river or railway",
-                message_zh="没有 'kind' 列，所有线均按主干道处理")
+            add(
+                "warning",
+                "barrier_kind_missing",
+                "no 'kind' column; every line is taken as an arterial road",
+                column="kind",
+                fix="add kind = arterial, river or railway",
+                message_zh="没有 'kind' 列，所有线均按主干道处理",
+            )
         else:
             gdf["kind"] = gdf["kind"].astype("string").str.strip().str.lower().astype("str")
         if "name" not in gdf.columns:
             gdf["name"] = pd.Series(pd.NA, index=gdf.index, dtype="str")
-
 
 
 def _implausible_counts(counts: pd.Series, add) -> None:
@@ -247,16 +296,20 @@ def _implausible_counts(counts: pd.Series, add) -> None:
     if not big.any():
         return
     top = int(counts[big].max())
-    add("warning", "implausible_count",
+    add(
+        "warning",
+        "implausible_count",
         f"{int(big.sum())} point(s) hold more than {MAX_HOUSEHOLDS_AT_POINT:,} households "
         f"(up to {top:,}): more than any one building or estate; a total row, or a population "
-        "column read as households?", column="households", rows=np.flatnonzero(big),
+        "column read as households?",
+        column="households",
+        rows=np.flatnonzero(big),
         fix="check these rows: delete total rows, and map the household count column with "
-            "--map households=COLUMN",
+        "--map households=COLUMN",
         message_zh=f"{int(big.sum())} 个点的户数超过 {MAX_HOUSEHOLDS_AT_POINT:,}（最多 {top:,}），"
-                   "超过任何一栋楼或一个小区；是否为合计行，或把人口列当成了户数？",
-        fix_zh="请检查这些行：删除合计行，并用 --map households=列名 指定户数列")
-
+        "超过任何一栋楼或一个小区；是否为合计行，或把人口列当成了户数？",
+        fix_zh="请检查这些行：删除合计行，并用 --map households=列名 指定户数列",
+    )
 
 
 def _booleans(gdf, col: str, v: pd.Series, bad: np.ndarray, add):
@@ -267,9 +320,16 @@ def _booleans(gdf, col: str, v: pd.Series, bad: np.ndarray, add):
     if pd.api.types.is_bool_dtype(gdf[col].dtype):
         boolean[:] = True
     if boolean.any():
-        add("error", "boolean", f"{int(boolean.sum())} value(s) are true/false, not a number",
-            column=col, rows=row_positions(boolean), fix=f"write {col} as whole numbers",
-            message_zh=f"{int(boolean.sum())} 个值是 true/false，不是数字", fix_zh=f"请将 {col} 写成整数")
+        add(
+            "error",
+            "boolean",
+            f"{int(boolean.sum())} value(s) are true/false, not a number",
+            column=col,
+            rows=row_positions(boolean),
+            fix=f"write {col} as whole numbers",
+            message_zh=f"{int(boolean.sum())} 个值是 true/false，不是数字",
+            fix_zh=f"请将 {col} 写成整数",
+        )
         v = v.mask(boolean)
         bad = bad & ~boolean
     return v, bad, boolean
@@ -280,32 +340,62 @@ def count_column(gdf, col, add, *, required, minimum, unit_word):
     v, bad, boolean = _booleans(gdf, col, v, bad, add)
     blank = v.isna().to_numpy() & ~bad & ~boolean
     if unit.any():
-        add("repaired", "number_with_unit", f"{int(unit.sum())} value(s) carry a unit such as "
-            f"'12{unit_word}'; the number was used", column=col, rows=row_positions(unit),
+        add(
+            "repaired",
+            "number_with_unit",
+            f"{int(unit.sum())} value(s) carry a unit such as '12{unit_word}'; the number was used",
+            column=col,
+            rows=row_positions(unit),
             fix="write plain numbers",
-            message_zh=f"{int(unit.sum())} 个数值带单位（如 '12{unit_word}'），已取其中的数字")
+            message_zh=f"{int(unit.sum())} 个数值带单位（如 '12{unit_word}'），已取其中的数字",
+        )
     if bad.any():
         sample = ", ".join(repr(str(x)) for x in gdf[col][bad].head(3))
-        add("error", "non_numeric", f"values are not numbers ({sample})", column=col,
-            rows=row_positions(bad), fix=f"write {col} as whole numbers",
-            message_zh=f"{col} 的值不是数字（{sample}）", fix_zh=f"请将 {col} 写成整数")
+        add(
+            "error",
+            "non_numeric",
+            f"values are not numbers ({sample})",
+            column=col,
+            rows=row_positions(bad),
+            fix=f"write {col} as whole numbers",
+            message_zh=f"{col} 的值不是数字（{sample}）",
+            fix_zh=f"请将 {col} 写成整数",
+        )
     f = v.to_numpy(dtype=float)
     frac = np.isfinite(f) & (np.floor(f) != f)
     if frac.any():
-        add("error", "not_whole", "values are not whole numbers", column=col, rows=row_positions(frac),
-            fix=f"write {col} as whole numbers", message_zh=f"{col} 的值不是整数")
+        add(
+            "error",
+            "not_whole",
+            "values are not whole numbers",
+            column=col,
+            rows=row_positions(frac),
+            fix=f"write {col} as whole numbers",
+            message_zh=f"{col} 的值不是整数",
+        )
     low = np.isfinite(f) & (f < minimum)
     if low.any():
-        add("error", "non_positive" if minimum >= 1 else "negative",
-            f"{int(low.sum())} value(s) are below {minimum}", column=col, rows=row_positions(low),
+        add(
+            "error",
+            "non_positive" if minimum >= 1 else "negative",
+            f"{int(low.sum())} value(s) are below {minimum}",
+            column=col,
+            rows=row_positions(low),
             fix=f"{col} must be at least {minimum}; correct or remove these rows",
             message_zh=f"{int(low.sum())} 个值小于 {minimum}",
-            fix_zh=f"{col} 至少为 {minimum}，请更正或删除这些行")
+            fix_zh=f"{col} 至少为 {minimum}，请更正或删除这些行",
+        )
     if required and blank.any():
-        add("error", "missing_value", f"{int(blank.sum())} row(s) have no {col} value",
-            column=col, rows=row_positions(blank),
+        add(
+            "error",
+            "missing_value",
+            f"{int(blank.sum())} row(s) have no {col} value",
+            column=col,
+            rows=row_positions(blank),
             fix=f"fill in {col} (or drop the column to count one household per row)",
-            message_zh=f"{int(blank.sum())} 行缺少 {col}", fix_zh=f"请填写 {col}")
+            message_zh=f"{int(blank.sum())} 行缺少 {col}",
+            fix_zh=f"请填写 {col}",
+        )
     good = np.isfinite(f) & ~frac
     ints = np.where(good, f, 0).astype(np.int64)
     if required and good.all():

@@ -58,15 +58,21 @@ logging.getLogger("pyogrio").setLevel(logging.WARNING)
 
 #: Decimal places of coordinates in GeoJSON and CSV output (7 decimals ~ 1 cm).
 GEOJSON_PRECISION = 7
-WRITE_FORMATS = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
-                 ".parquet": "parquet", ".geoparquet": "parquet", ".csv": "csv"}
+WRITE_FORMATS = {
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".parquet": "parquet",
+    ".geoparquet": "parquet",
+    ".csv": "csv",
+}
 #: Fixed GeoPackage timestamp so that the same data gives the same bytes.
 GPKG_DATE = "2000-01-01T00:00:00.000Z"
 
 
-def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
-                 layer: str | None = None, crs=None
-                 ) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
+def read_checked(
+    path, kind: str, *, columns: dict | None = None, coords: str = "wgs84", layer: str | None = None, crs=None
+) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
     """Read and conform one file, returning the frame (None if unreadable) and every Problem.
 
     Never raises for bad data; :func:`read_layer` is the raising variant. A mapping entry whose
@@ -78,13 +84,18 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
     ``attrs[ROW_NUMBERS]``; fully empty rows are dropped (with a note).
     """
     if kind not in KINDS:
-        raise InputError(f"unknown layer kind '{kind}'", fix=f"use one of {', '.join(KINDS)}",
-                         message_zh=f"未知的数据类型 '{kind}'")
+        raise InputError(
+            f"unknown layer kind '{kind}'",
+            fix=f"use one of {', '.join(KINDS)}",
+            message_zh=f"未知的数据类型 '{kind}'",
+        )
     coords = str(coords).lower()
     if coords not in COORD_SYSTEMS:
-        raise InputError(f"unknown coordinate system '{coords}'",
-                         fix="use wgs84, gcj02 (Amap/Tencent) or bd09 (Baidu)",
-                         message_zh=f"未知坐标系 '{coords}'")
+        raise InputError(
+            f"unknown coordinate system '{coords}'",
+            fix="use wgs84, gcj02 (Amap/Tencent) or bd09 (Baidu)",
+            message_zh=f"未知坐标系 '{coords}'",
+        )
     name = Path(path).name
     columns = dict(columns or {})
     lonlat = None
@@ -96,9 +107,20 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
         raw, problems = read_any(path, layer=layer, lonlat=lonlat)
         raw = _declared_crs(raw, path, crs)
     except InputError as exc:
-        return None, [Problem("error", "unreadable", exc.file or name, exc.column, exc.rows,
-                              exc.message, exc.fix or "", exc.message_zh or "", exc.fix_zh or "",
-                              exc.row_numbers)]
+        return None, [
+            Problem(
+                "error",
+                "unreadable",
+                exc.file or name,
+                exc.column,
+                exc.rows,
+                exc.message,
+                exc.fix or "",
+                exc.message_zh or "",
+                exc.fix_zh or "",
+                exc.row_numbers,
+            )
+        ]
     raw = _mapped(raw, columns, name, problems)
     projected = raw.crs is not None and not CRS.from_user_input(raw.crs).is_geographic
     numbers = raw.attrs.get(ROW_NUMBERS)
@@ -109,29 +131,45 @@ def read_checked(path, kind: str, *, columns: dict | None = None, coords: str = 
         return (gdf if len(gdf.columns) else None), problems
     if coords != "wgs84":
         if projected:
-            problems.append(Problem(
-                "warning", "coords_ignored", name, None, [],
-                f"--coords {coords} ignored: the file has a projected CRS, and GCJ-02/BD-09 only "
-                "apply to longitude/latitude", "", f"文件为投影坐标系，忽略 --coords {coords}"))
+            problems.append(
+                Problem(
+                    "warning",
+                    "coords_ignored",
+                    name,
+                    None,
+                    [],
+                    f"--coords {coords} ignored: the file has a projected CRS, and GCJ-02/BD-09 only "
+                    "apply to longitude/latitude",
+                    "",
+                    f"文件为投影坐标系，忽略 --coords {coords}",
+                )
+            )
         else:
             gdf = convert_gdf(gdf, coords, "wgs84")
     return gdf, problems
 
 
-def _mapped(raw: gpd.GeoDataFrame, columns: dict, name: str, problems: list[Problem]
-            ) -> gpd.GeoDataFrame:
+def _mapped(raw: gpd.GeoDataFrame, columns: dict, name: str, problems: list[Problem]) -> gpd.GeoDataFrame:
     """``raw`` with each mapped file column copied to its contract field; a mapped column that
     is not in the file is an error (never dropped)."""
     raw = raw.copy()
     raw.columns = [str(c) for c in raw.columns]
     for fld, col in columns.items():
         if col not in raw.columns:
-            problems.append(Problem(
-                "error", "mapped_column_missing", name, col, [],
-                f"column '{col}' (mapped to '{fld}') is not in the file; its columns are "
-                f"{', '.join(c for c in raw.columns if c != raw.geometry.name)}",
-                "check the spelling of --map / columns=",
-                f"指定给 '{fld}' 的列 '{col}' 不在文件中", "请检查 --map 中的列名"))
+            problems.append(
+                Problem(
+                    "error",
+                    "mapped_column_missing",
+                    name,
+                    col,
+                    [],
+                    f"column '{col}' (mapped to '{fld}') is not in the file; its columns are "
+                    f"{', '.join(c for c in raw.columns if c != raw.geometry.name)}",
+                    "check the spelling of --map / columns=",
+                    f"指定给 '{fld}' 的列 '{col}' 不在文件中",
+                    "请检查 --map 中的列名",
+                )
+            )
             continue
         if fld != col:
             raw[fld] = raw[col]
@@ -141,8 +179,9 @@ def _mapped(raw: gpd.GeoDataFrame, columns: dict, name: str, problems: list[Prob
     return raw
 
 
-def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike],
-                  layers: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+def split_columns(
+    columns: dict[str, str], paths: dict[str, str | os.PathLike], layers: dict[str, str] | None = None
+) -> dict[str, dict[str, str]]:
     """Split one field -> column mapping (one ``--map`` for several files) by file.
 
     An entry applies to every file whose layer takes the field and that has the column, as the
@@ -172,29 +211,35 @@ def split_columns(columns: dict[str, str], paths: dict[str, str | os.PathLike],
     if not columns:
         return out
     layers = dict(layers or {})
-    found = {kind: set(columns_of(path, layer=layers.get(kind) or pick_layer(path, kind)))
-             for kind, path in paths.items()}
+    found = {
+        kind: set(columns_of(path, layer=layers.get(kind) or pick_layer(path, kind)))
+        for kind, path in paths.items()
+    }
     for fld, col in columns.items():
         kinds = [k for k in paths if fld in mappable_fields(k)]
         hits = [k for k in kinds if col in found[k]]
         if not hits:
             files = ", ".join(Path(paths[k]).name for k in kinds) or ", ".join(
-                Path(p).name for p in paths.values())
+                Path(p).name for p in paths.values()
+            )
             cols = "; ".join(f"{Path(paths[k]).name}: {', '.join(sorted(found[k]))}" for k in kinds)
             raise InputError(
                 f"--map {fld}={col}: no input file that takes '{fld}' has a column '{col}'"
                 + (f" (columns: {cols})" if cols else f" ('{fld}' is not a field of these layers)"),
-                file=files, column=col,
+                file=files,
+                column=col,
                 fix="check the spelling of the column in --map (it is case-sensitive)",
                 message_zh=f"--map {fld}={col}：输入文件中没有列 '{col}'",
-                fix_zh="请检查 --map 中的列名（区分大小写）")
+                fix_zh="请检查 --map 中的列名（区分大小写）",
+            )
         for k in hits:
             out[k][fld] = col
     return out
 
 
-def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "wgs84",
-               layer: str | None = None, crs=None) -> gpd.GeoDataFrame:
+def read_layer(
+    path, kind: str, *, columns: dict | None = None, coords: str = "wgs84", layer: str | None = None, crs=None
+) -> gpd.GeoDataFrame:
     """Read one input file of ``kind`` into a contract GeoDataFrame in EPSG:4326.
 
     Parameters
@@ -231,9 +276,11 @@ def read_layer(path, kind: str, *, columns: dict | None = None, coords: str = "w
 
 
 #: The geometry types of each kind's layer, as GDAL names them.
-_LAYER_TYPES = {"households": ("Point", "MultiPoint"), "facilities": ("Point", "MultiPoint",
-                                                                     "Polygon", "MultiPolygon"),
-                "barriers": ("LineString", "MultiLineString")}
+_LAYER_TYPES = {
+    "households": ("Point", "MultiPoint"),
+    "facilities": ("Point", "MultiPoint", "Polygon", "MultiPolygon"),
+    "barriers": ("LineString", "MultiLineString"),
+}
 
 
 def pick_layer(path, kind: str) -> str | None:
@@ -261,11 +308,13 @@ def pick_layer(path, kind: str) -> str | None:
     if len(fits) == 1:
         return fits[0]
     listed = ", ".join(f"{n} ({g})" for n, g in layers)
-    raise InputError(f"the GeoPackage has {len(layers)} layers and {len(fits) or 'none'} of "
-                     f"them fit {kind}: {listed}", file=path.name,
-                     fix=f"name the layer: --layer {kind}=LAYER (layer= in Python)",
-                     message_zh=f"GeoPackage 有 {len(layers)} 个图层，无法确定 {kind} 用哪一个：{listed}",
-                     fix_zh=f"请用 --layer {kind}=图层名 指定")
+    raise InputError(
+        f"the GeoPackage has {len(layers)} layers and {len(fits) or 'none'} of them fit {kind}: {listed}",
+        file=path.name,
+        fix=f"name the layer: --layer {kind}=LAYER (layer= in Python)",
+        message_zh=f"GeoPackage 有 {len(layers)} 个图层，无法确定 {kind} 用哪一个：{listed}",
+        fix_zh=f"请用 --layer {kind}=图层名 指定",
+    )
 
 
 def _declared_crs(raw: gpd.GeoDataFrame, path, crs) -> gpd.GeoDataFrame:
@@ -278,26 +327,30 @@ def _declared_crs(raw: gpd.GeoDataFrame, path, crs) -> gpd.GeoDataFrame:
     if table or raw.crs is None:
         return raw.set_crs(declared, allow_override=True).to_crs(4326)
     if not CRS.from_user_input(raw.crs).equals(declared):
-        raise InputError(f"the file declares {CRS.from_user_input(raw.crs).name}, not "
-                         f"{declared.name}", file=Path(path).name,
-                         fix="drop --crs for this file (its own CRS is used)",
-                         message_zh="文件自带的坐标系与 --crs 不一致")
+        raise InputError(
+            f"the file declares {CRS.from_user_input(raw.crs).name}, not {declared.name}",
+            file=Path(path).name,
+            fix="drop --crs for this file (its own CRS is used)",
+            message_zh="文件自带的坐标系与 --crs 不一致",
+        )
     return raw
 
 
 def _reader(kind: str):
-    def read(path, *, columns: dict | None = None, coords: str = "wgs84",
-             layer: str | None = None, crs=None) -> gpd.GeoDataFrame:
-        gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer,
-                                     crs=crs)
+    def read(
+        path, *, columns: dict | None = None, coords: str = "wgs84", layer: str | None = None, crs=None
+    ) -> gpd.GeoDataFrame:
+        gdf, problems = read_checked(path, kind, columns=columns, coords=coords, layer=layer, crs=crs)
         raise_first_error(problems)
         emit_warnings(problems, stacklevel=3)  # point at the caller's line
         return gdf
 
     read.__name__ = f"read_{kind}"
     read.__qualname__ = read.__name__
-    read.__doc__ = (f"Read {kind} (see :func:`read_layer` for the parameters).\n\n"
-                    "Returns\n-------\ngeopandas.GeoDataFrame\n    EPSG:4326, contract columns.\n")
+    read.__doc__ = (
+        f"Read {kind} (see :func:`read_layer` for the parameters).\n\n"
+        "Returns\n-------\ngeopandas.GeoDataFrame\n    EPSG:4326, contract columns.\n"
+    )
     return read
 
 
@@ -310,6 +363,7 @@ read_barriers = _reader("barriers")
 
 
 # --- writers ----------------------------------------------------------------------------------
+
 
 def write(gdf: gpd.GeoDataFrame, path, *, layer: str | None = None) -> Path:
     """Write ``gdf`` to ``path``, the format chosen by extension, atomically.
@@ -336,17 +390,21 @@ def write(gdf: gpd.GeoDataFrame, path, *, layer: str | None = None) -> Path:
     path = Path(path)
     fmt = WRITE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"cannot write '{path.suffix or path.name}' files",
-                         file=path.name,
-                         fix="use .geojson, .gpkg, .parquet or .csv as the output extension",
-                         message_zh=f"不支持输出为 '{path.suffix}' 文件",
-                         fix_zh="输出文件扩展名请使用 .geojson、.gpkg、.parquet 或 .csv")
+        raise InputError(
+            f"cannot write '{path.suffix or path.name}' files",
+            file=path.name,
+            fix="use .geojson, .gpkg, .parquet or .csv as the output extension",
+            message_zh=f"不支持输出为 '{path.suffix}' 文件",
+            fix_zh="输出文件扩展名请使用 .geojson、.gpkg、.parquet 或 .csv",
+        )
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError("only GeoDataFrames can be written", file=path.name,
-                         fix="pass a geopandas.GeoDataFrame")
+        raise InputError(
+            "only GeoDataFrames can be written", file=path.name, fix="pass a geopandas.GeoDataFrame"
+        )
     if gdf.crs is None:
-        raise InputError("the data has no CRS", file=path.name,
-                         fix="set one with gdf.set_crs(...) before writing")
+        raise InputError(
+            "the data has no CRS", file=path.name, fix="set one with gdf.set_crs(...) before writing"
+        )
     out = _prepare(gdf)
     with atomic_path(path) as tmp:
         if fmt == "geojson":
@@ -386,8 +444,11 @@ def write_layers(layers: Mapping[str, pd.DataFrame | None], path: str | os.PathL
     """
     path = Path(path)
     if path.suffix.lower() != ".gpkg":
-        raise InputError(f"{path} is not a .gpkg file", fix="name the GeoPackage *.gpkg",
-                         message_zh="GeoPackage 文件名应以 .gpkg 结尾")
+        raise InputError(
+            f"{path} is not a .gpkg file",
+            fix="name the GeoPackage *.gpkg",
+            message_zh="GeoPackage 文件名应以 .gpkg 结尾",
+        )
     with gdal_config({"OGR_CURRENT_DATE": GPKG_DATE}), atomic_path(path) as tmp:
         for name, frame in layers.items():
             if frame is None or len(frame) == 0:
@@ -395,8 +456,10 @@ def write_layers(layers: Mapping[str, pd.DataFrame | None], path: str | os.PathL
             try:
                 _write_gpkg_layer(frame, tmp, name)
             except GDAL_ERRORS as exc:
-                raise OutputError(f"cannot write layer '{name}' to {path}: {exc}",
-                                  fix="check the folder is writable and has space") from exc
+                raise OutputError(
+                    f"cannot write layer '{name}' to {path}: {exc}",
+                    fix="check the folder is writable and has space",
+                ) from exc
     return path
 
 
@@ -405,8 +468,11 @@ def _write_gpkg_layer(frame: pd.DataFrame, tmp: Path, name: str) -> None:
     geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     for col in frame.columns:
         # A GeoPackage column has one type: mixed cells (None beside numbers) go as text.
-        if col != geometry and frame[col].dtype == object and not frame[col].map(
-                lambda v: v is None or isinstance(v, (str, bool))).all():
+        if (
+            col != geometry
+            and frame[col].dtype == object
+            and not frame[col].map(lambda v: v is None or isinstance(v, (str, bool))).all()
+        ):
             frame[col] = frame[col].map(lambda v: None if v is None or v is pd.NA else str(v))
     if not isinstance(frame, gpd.GeoDataFrame):
         pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
@@ -414,8 +480,9 @@ def _write_gpkg_layer(frame: pd.DataFrame, tmp: Path, name: str) -> None:
     types = set(frame.geometry.geom_type.dropna())
     # single and multi parts stay as they are, so a layer reads back exactly as written
     geometry_type = types.pop() if len(types) == 1 else "Unknown"
-    pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", geometry_type=geometry_type,
-                            promote_to_multi=False)
+    pyogrio.write_dataframe(
+        frame, tmp, layer=name, driver="GPKG", geometry_type=geometry_type, promote_to_multi=False
+    )
 
 
 class gdal_config:
@@ -459,9 +526,16 @@ def write_geojson_file(gdf: gpd.GeoDataFrame, tmp: Path, name: str) -> None:
     geoms = np.asarray(gdf.geometry.values)
     # RFC 7946: exterior rings counter-clockwise, holes clockwise.
     gdf = gdf.set_geometry(shapely.orient_polygons(geoms, exterior_cw=False))
-    pyogrio.write_dataframe(gdf, tmp, driver="GeoJSON", layer=name, RFC7946="YES",
-                            COORDINATE_PRECISION=GEOJSON_PRECISION, WRITE_NAME="NO",
-                            WRITE_BBOX="NO")
+    pyogrio.write_dataframe(
+        gdf,
+        tmp,
+        driver="GeoJSON",
+        layer=name,
+        RFC7946="YES",
+        COORDINATE_PRECISION=GEOJSON_PRECISION,
+        WRITE_NAME="NO",
+        WRITE_BBOX="NO",
+    )
 
 
 def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
@@ -480,8 +554,7 @@ def _write_csv(gdf: gpd.GeoDataFrame, tmp: Path) -> None:
         df["lat"] = np.round(xy[:, 1], GEOJSON_PRECISION)
     else:
         df["geometry"] = shapely.to_wkt(geoms, rounding_precision=GEOJSON_PRECISION, trim=True)
-    df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n",
-              float_format=None)
+    df.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n", float_format=None)
 
 
 def write_json(obj, path) -> Path:

@@ -8,8 +8,15 @@ from dataclasses import asdict, dataclass, field
 
 from gridplan.errors import GridplanWarning, InputError, RepairWarning
 
-__all__ = ["Problem", "SEVERITIES", "ROW_NUMBERS", "RowNumbers", "number_rows",
-           "raise_first_error", "emit_warnings"]
+__all__ = [
+    "Problem",
+    "SEVERITIES",
+    "ROW_NUMBERS",
+    "RowNumbers",
+    "number_rows",
+    "raise_first_error",
+    "emit_warnings",
+]
 
 SEVERITIES = ("error", "warning", "repaired")
 
@@ -117,8 +124,7 @@ def raise_first_error(problems: list[Problem]) -> None:
         return
     first = errors[0]
     if len(errors) > 1:
-        extra = f"; {len(errors) - 1} more problem(s): " + "; ".join(
-            p.code for p in errors[1:6])
+        extra = f"; {len(errors) - 1} more problem(s): " + "; ".join(p.code for p in errors[1:6])
         first = Problem(**{**first.__dict__, "message": first.message + extra})
     raise first.to_error()
 

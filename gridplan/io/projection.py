@@ -9,8 +9,7 @@ from pyproj import CRS, Proj
 
 from gridplan.errors import InputError
 
-__all__ = ["WGS84", "MAX_SCALE_ERROR", "local_crs", "scale_error", "to_metric", "to_wgs84",
-           "is_geographic"]
+__all__ = ["WGS84", "MAX_SCALE_ERROR", "local_crs", "scale_error", "to_metric", "to_wgs84", "is_geographic"]
 
 WGS84 = CRS.from_epsg(4326)
 
@@ -49,9 +48,12 @@ def local_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     pyproj.CRS
     """
     if gdf.crs is None:
-        raise InputError("the data has no coordinate reference system",
-                         fix="read it with gridplan.read_* (which sets one) or call .set_crs()",
-                         message_zh="数据没有坐标参考系", fix_zh="请用 gridplan.read_* 读取，或先设置坐标系")
+        raise InputError(
+            "the data has no coordinate reference system",
+            fix="read it with gridplan.read_* (which sets one) or call .set_crs()",
+            message_zh="数据没有坐标参考系",
+            fix_zh="请用 gridplan.read_* 读取，或先设置坐标系",
+        )
     crs = CRS.from_user_input(gdf.crs)
     if crs.is_geographic:
         return gdf.estimate_utm_crs()

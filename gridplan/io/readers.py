@@ -20,24 +20,47 @@ import pyogrio.errors
 import shapely
 
 from gridplan.io.problems import ROW_NUMBERS, Problem, RowNumbers
-from gridplan.io.tables import (JSON_BOOLEANS, csv_table, drop_empty_rows, excel_table, fail,
-                                read_csv_layer, read_excel_layer, table_to_gdf)
+from gridplan.io.tables import (
+    JSON_BOOLEANS,
+    csv_table,
+    drop_empty_rows,
+    excel_table,
+    fail,
+    read_csv_layer,
+    read_excel_layer,
+    table_to_gdf,
+)
 
 __all__ = ["read_any", "columns_of", "EXTENSIONS", "GDAL_ERRORS", "JSON_BOOLEANS"]
 
 
 #: What pyogrio/GDAL raise for unreadable or unwritable data (never a bare Exception: a bug in
 #: gridplan must surface as a traceback, not as "cannot read the file").
-GDAL_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-               pyogrio.errors.FeatureError, pyogrio.errors.FieldError,
-               pyogrio.errors.GeometryError, pyogrio.errors.CRSError,
-               shapely.errors.GEOSException,  # WKB with unclosed rings, decoded by shapely
-               OSError, ValueError)
+GDAL_ERRORS = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pyogrio.errors.FeatureError,
+    pyogrio.errors.FieldError,
+    pyogrio.errors.GeometryError,
+    pyogrio.errors.CRSError,
+    shapely.errors.GEOSException,  # WKB with unclosed rings, decoded by shapely
+    OSError,
+    ValueError,
+)
 
 EXTENSIONS = {
-    ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shpzip",
-    ".shp": "shp", ".parquet": "parquet", ".geoparquet": "parquet", ".csv": "csv",
-    ".txt": "csv", ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".zip": "shpzip",
+    ".shp": "shp",
+    ".parquet": "parquet",
+    ".geoparquet": "parquet",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
 }
 
 
@@ -58,28 +81,47 @@ def read_any(path, *, layer=None, lonlat=None) -> tuple[gpd.GeoDataFrame, list[P
     if not path.exists():
         fail(name, f"file not found: {path}", "check the path", f"找不到文件：{path}", "请检查路径")
     if path.is_dir():
-        fail(name, "is a folder, not a file", "give the path of a data file",
-             "这是文件夹，不是文件")
+        fail(name, "is a folder, not a file", "give the path of a data file", "这是文件夹，不是文件")
     suffixes = "".join(path.suffixes[-2:]).lower()
     ext = path.suffix.lower()
     if suffixes.endswith(".shp.zip"):
         ext = ".zip"
     if ext in (".osm", ".pbf", ".bz2"):
-        fail(name, "an OpenStreetMap file is not a table of " "households or boundaries",
-             "use `gridplan households --from-osm FILE` to estimate households from buildings",
-             "OSM 文件不是户数或边界表", "请使用 `gridplan households --from-osm 文件`")
+        fail(
+            name,
+            "an OpenStreetMap file is not a table of households or boundaries",
+            "use `gridplan households --from-osm FILE` to estimate households from buildings",
+            "OSM 文件不是户数或边界表",
+            "请使用 `gridplan households --from-osm 文件`",
+        )
     fmt = EXTENSIONS.get(ext)
     if fmt is None:
-        fail(name, f"unsupported file type '{ext or '(no extension)'}'",
-             "use GeoJSON (.geojson), GeoPackage (.gpkg), zipped Shapefile (.zip), GeoParquet "
-             "(.parquet), CSV (.csv) or Excel (.xlsx)", f"不支持的文件类型 '{ext}'",
-             "请使用 GeoJSON、GeoPackage、Shapefile 压缩包、GeoParquet、CSV 或 Excel")
+        fail(
+            name,
+            f"unsupported file type '{ext or '(no extension)'}'",
+            "use GeoJSON (.geojson), GeoPackage (.gpkg), zipped Shapefile (.zip), GeoParquet "
+            "(.parquet), CSV (.csv) or Excel (.xlsx)",
+            f"不支持的文件类型 '{ext}'",
+            "请使用 GeoJSON、GeoPackage、Shapefile 压缩包、GeoParquet、CSV 或 Excel",
+        )
     if path.stat().st_size == 0:
-        fail(name, "the file is empty (0 bytes)", "export the data again",
-             "文件为空（0 字节）", "请重新导出数据")
+        fail(
+            name,
+            "the file is empty (0 bytes)",
+            "export the data again",
+            "文件为空（0 字节）",
+            "请重新导出数据",
+        )
     problems: list[Problem] = []
-    reader = {"geojson": _read_gdal, "gpkg": _read_gpkg, "shpzip": _read_shp, "shp": _read_shp,
-              "parquet": _read_parquet, "csv": read_csv_layer, "excel": read_excel_layer}[fmt]
+    reader = {
+        "geojson": _read_gdal,
+        "gpkg": _read_gpkg,
+        "shpzip": _read_shp,
+        "shp": _read_shp,
+        "parquet": _read_parquet,
+        "csv": read_csv_layer,
+        "excel": read_excel_layer,
+    }[fmt]
     gdf = reader(path, name, problems, layer=layer, lonlat=lonlat)
     if fmt not in ("csv", "excel"):  # tables are numbered and cleaned before their geometry
         gdf.attrs.setdefault(ROW_NUMBERS, RowNumbers(range(1, len(gdf) + 1)))
@@ -93,13 +135,21 @@ def _read_gdal(path, name, problems, *, layer=None, lonlat=None, source=None, **
             warnings.simplefilter("ignore", RuntimeWarning)
             gdf = pyogrio.read_dataframe(source or path, layer=layer, **kw)
     except GDAL_ERRORS as exc:
-        fail(name, f"cannot read the file as {path.suffix.lstrip('.').upper() or 'data'}: "
-             f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}",
-             "check that the file is complete and that its extension matches its content",
-             "无法读取文件", "请检查文件是否完整、扩展名是否与内容相符")
+        fail(
+            name,
+            f"cannot read the file as {path.suffix.lstrip('.').upper() or 'data'}: "
+            f"{str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}",
+            "check that the file is complete and that its extension matches its content",
+            "无法读取文件",
+            "请检查文件是否完整、扩展名是否与内容相符",
+        )
     if not isinstance(gdf, gpd.GeoDataFrame):
-        fail(name, "the file holds a table without geometries", "add geometries or lon/lat columns",
-             "文件中没有几何数据")
+        fail(
+            name,
+            "the file holds a table without geometries",
+            "add geometries or lon/lat columns",
+            "文件中没有几何数据",
+        )
     if source is None and path.suffix.lower() in (".geojson", ".json"):
         gdf.attrs[JSON_BOOLEANS] = _json_booleans(path, gdf)
     return gdf
@@ -116,8 +166,13 @@ def _json_booleans(path: Path, gdf: gpd.GeoDataFrame) -> dict[str, list[int]]:
     finds such properties; only then is the file parsed again to name the rows.
     """
     keys = {m.decode("utf-8", "replace") for m in _JSON_BOOL.findall(path.read_bytes())}
-    numeric = [k for k in keys if k in gdf.columns and pd.api.types.is_numeric_dtype(gdf[k].dtype)
-               and not pd.api.types.is_bool_dtype(gdf[k].dtype)]
+    numeric = [
+        k
+        for k in keys
+        if k in gdf.columns
+        and pd.api.types.is_numeric_dtype(gdf[k].dtype)
+        and not pd.api.types.is_bool_dtype(gdf[k].dtype)
+    ]
     if not numeric:
         return {}
     try:
@@ -135,18 +190,29 @@ def _read_gpkg(path, name, problems, *, layer=None, lonlat=None):
         try:
             layers = pyogrio.list_layers(path)
         except GDAL_ERRORS as exc:
-            fail(name, f"cannot read the file as GeoPackage: {exc}",
-                 "check that the file is a complete GeoPackage", "无法读取 GeoPackage 文件")
+            fail(
+                name,
+                f"cannot read the file as GeoPackage: {exc}",
+                "check that the file is a complete GeoPackage",
+                "无法读取 GeoPackage 文件",
+            )
         if len(layers) == 0:
             fail(name, "the GeoPackage has no layers", "export the data again", "GeoPackage 中没有图层")
         layer = layers[0][0]
         if len(layers) > 1:
-            problems.append(Problem(
-                "warning", "several_layers", name, None, [],
-                f"the GeoPackage has {len(layers)} layers "
-                f"({', '.join(str(x) for x in layers[:, 0][:5])}); read the first, '{layer}'",
-                "name the layer with layer=... (Python) or --layer (convert)",
-                f"GeoPackage 有 {len(layers)} 个图层，已读取第一个 '{layer}'"))
+            problems.append(
+                Problem(
+                    "warning",
+                    "several_layers",
+                    name,
+                    None,
+                    [],
+                    f"the GeoPackage has {len(layers)} layers "
+                    f"({', '.join(str(x) for x in layers[:, 0][:5])}); read the first, '{layer}'",
+                    "name the layer with layer=... (Python) or --layer (convert)",
+                    f"GeoPackage 有 {len(layers)} 个图层，已读取第一个 '{layer}'",
+                )
+            )
     return _read_gdal(path, name, problems, layer=layer)
 
 
@@ -181,9 +247,13 @@ def _read_shp(path, name, problems, *, layer=None, lonlat=None):
                 members = zf.namelist()
                 shps = sorted(m for m in members if m.lower().endswith(".shp"))
                 if not shps:
-                    fail(name, "the zip file holds no .shp file",
-                         "zip the .shp together with its .shx, .dbf, .prj (and .cpg) files",
-                         "压缩包中没有 .shp 文件", "请将 .shp、.shx、.dbf、.prj（及 .cpg）一起压缩")
+                    fail(
+                        name,
+                        "the zip file holds no .shp file",
+                        "zip the .shp together with its .shx, .dbf, .prj (and .cpg) files",
+                        "压缩包中没有 .shp 文件",
+                        "请将 .shp、.shx、.dbf、.prj（及 .cpg）一起压缩",
+                    )
                 shp = shps[0]
                 if layer is not None:
                     match = [m for m in shps if Path(m).stem == layer]
@@ -195,14 +265,20 @@ def _read_shp(path, name, problems, *, layer=None, lonlat=None):
                 dbf_name = lower.get((stem + ".dbf").lower())
                 dbf = zf.read(dbf_name) if dbf_name else b""
         except zipfile.BadZipFile:
-            fail(name, "the file is not a valid zip archive", "zip the shapefile's files again",
-                 "不是有效的 zip 压缩包", "请重新压缩 Shapefile 文件")
+            fail(
+                name,
+                "the file is not a valid zip archive",
+                "zip the shapefile's files again",
+                "不是有效的 zip 压缩包",
+                "请重新压缩 Shapefile 文件",
+            )
         source = f"/vsizip/{path.resolve()}/{shp}"
     else:
         stem_path = path.with_suffix("")
         has_cpg = any(stem_path.with_suffix(s).exists() for s in (".cpg", ".CPG"))
-        dbf_path = next((stem_path.with_suffix(s) for s in (".dbf", ".DBF")
-                         if stem_path.with_suffix(s).exists()), None)
+        dbf_path = next(
+            (stem_path.with_suffix(s) for s in (".dbf", ".DBF") if stem_path.with_suffix(s).exists()), None
+        )
         dbf = dbf_path.read_bytes() if dbf_path else b""
         source = str(path)
     kw = {}
@@ -211,12 +287,19 @@ def _read_shp(path, name, problems, *, layer=None, lonlat=None):
         if enc is not None:
             kw["encoding"] = enc
             if enc != "UTF-8":
-                problems.append(Problem(
-                    "warning", "dbf_encoding_guessed", name, None, [],
-                    f"the shapefile has no .cpg file; its text was read as {enc} (GBK)",
-                    "add a .cpg file containing the encoding (e.g. GBK or UTF-8) to be sure",
-                    f"Shapefile 缺少 .cpg 文件，已按 {enc}（GBK）读取文字",
-                    "请添加写有编码（如 GBK 或 UTF-8）的 .cpg 文件"))
+                problems.append(
+                    Problem(
+                        "warning",
+                        "dbf_encoding_guessed",
+                        name,
+                        None,
+                        [],
+                        f"the shapefile has no .cpg file; its text was read as {enc} (GBK)",
+                        "add a .cpg file containing the encoding (e.g. GBK or UTF-8) to be sure",
+                        f"Shapefile 缺少 .cpg 文件，已按 {enc}（GBK）读取文字",
+                        "请添加写有编码（如 GBK 或 UTF-8）的 .cpg 文件",
+                    )
+                )
     return _read_gdal(path, name, problems, source=source, **kw)
 
 
@@ -225,11 +308,19 @@ def _read_parquet(path, name, problems, *, layer=None, lonlat=None):
         return gpd.read_parquet(path)
     except ValueError as exc:
         if "geo" not in str(exc).lower():
-            fail(name, f"cannot read the file as GeoParquet: {exc}",
-                 "check that the file is complete", "无法读取 GeoParquet 文件")
+            fail(
+                name,
+                f"cannot read the file as GeoParquet: {exc}",
+                "check that the file is complete",
+                "无法读取 GeoParquet 文件",
+            )
     except (pyarrow.ArrowException, OSError, shapely.errors.GEOSException) as exc:
-        fail(name, f"cannot read the file as Parquet: {str(exc)[:200]}",
-             "check that the file is complete and really Parquet", "无法读取 Parquet 文件")
+        fail(
+            name,
+            f"cannot read the file as Parquet: {str(exc)[:200]}",
+            "check that the file is complete and really Parquet",
+            "无法读取 Parquet 文件",
+        )
     # Plain Parquet without geo metadata: a table with lon/lat or WKT columns.
     df = pd.read_parquet(path)
     return table_to_gdf(df, name, problems, lonlat=lonlat)
@@ -260,5 +351,3 @@ def columns_of(path, *, layer=None) -> list[str]:
             pass  # read_any below reports the file with the reader's own message
     gdf, _ = read_any(path, layer=layer)
     return [str(c) for c in gdf.columns if c != gdf.geometry.name]
-
-

@@ -48,9 +48,6 @@ MIN_EDGE_M = 1e-6
 DENSE_CELLS = 20_000_000
 
 
-
-
-
 @dataclass
 class WalkNetwork:
     """A walking network in a metric CRS.
@@ -91,9 +88,15 @@ class WalkNetwork:
     def nodes(self) -> gpd.GeoDataFrame:
         """Nodes as points: ``node``, ``x``, ``y``, ``component``."""
         return gpd.GeoDataFrame(
-            {"node": np.arange(self.n_nodes), "x": self.node_xy[:, 0], "y": self.node_xy[:, 1],
-             "component": self.component},
-            geometry=shapely.points(self.node_xy), crs=self.crs)
+            {
+                "node": np.arange(self.n_nodes),
+                "x": self.node_xy[:, 0],
+                "y": self.node_xy[:, 1],
+                "component": self.component,
+            },
+            geometry=shapely.points(self.node_xy),
+            crs=self.crs,
+        )
 
     @property
     def component_sizes(self) -> np.ndarray:
@@ -110,8 +113,13 @@ class WalkNetwork:
         return self._snap_index
 
     # ----------------------------------------------------------------------------- snapping
-    def snap(self, points: gpd.GeoDataFrame | gpd.GeoSeries, max_snap_m: float = math.inf, *,
-             progress: bool = False) -> gpd.GeoDataFrame:
+    def snap(
+        self,
+        points: gpd.GeoDataFrame | gpd.GeoSeries,
+        max_snap_m: float = math.inf,
+        *,
+        progress: bool = False,
+    ) -> gpd.GeoDataFrame:
         """Snap points to their nearest edge, exactly (KD-tree of edge samples, queried in Morton
         order, with an exactness test and shapely ``STRtree.query_nearest`` as fallback; see
         :mod:`gridplan.network.snapping`).
@@ -157,10 +165,12 @@ class WalkNetwork:
                 with tqdm(total=1, desc="snapping index", unit="index") as bar:
                     self.snap_index  # noqa: B018  (built here so that the bar shows the wait)
                     bar.update(1)
-            with tqdm(total=len(ok), desc="snapping", unit="pt", unit_scale=True,
-                      disable=not progress) as bar:
-                e, o, d, q = self.snap_index.query(shapely.get_coordinates(pts[ok]), max_snap_m,
-                                                   progress=bar.update)
+            with tqdm(
+                total=len(ok), desc="snapping", unit="pt", unit_scale=True, disable=not progress
+            ) as bar:
+                e, o, d, q = self.snap_index.query(
+                    shapely.get_coordinates(pts[ok]), max_snap_m, progress=bar.update
+                )
             edge[ok], offset[ok], snap_m[ok], xy[ok] = e, o, d, q
         hit = edge >= 0
         snapped = np.full(n, None, dtype=object)
@@ -172,9 +182,18 @@ class WalkNetwork:
         u[hit] = self._u[edge[hit]]
         v[hit] = self._v[edge[hit]]
         return gpd.GeoDataFrame(
-            {"edge": edge, "u": u, "v": v, "offset_m": offset, "length_m": length,
-             "snap_m": snap_m, "off_network": ~hit},
-            geometry=gpd.GeoSeries(snapped, crs=self.crs).values, index=points.index)
+            {
+                "edge": edge,
+                "u": u,
+                "v": v,
+                "offset_m": offset,
+                "length_m": length,
+                "snap_m": snap_m,
+                "off_network": ~hit,
+            },
+            geometry=gpd.GeoSeries(snapped, crs=self.crs).values,
+            index=points.index,
+        )
 
     @property
     def _u(self) -> np.ndarray:
@@ -213,12 +232,13 @@ class WalkNetwork:
         first = _run_starts(key[order])
         rows, cols, w = rows[order][first], cols[order][first], w[order][first]
         mat = sparse.csr_array(
-            (np.r_[coo.data, w], (np.r_[coo.row, rows], np.r_[coo.col, cols])),
-            shape=(n + s, n + s))
+            (np.r_[coo.data, w], (np.r_[coo.row, rows], np.r_[coo.col, cols])), shape=(n + s, n + s)
+        )
         return mat, virtual
 
-    def nearest(self, sources: pd.DataFrame, targets: pd.DataFrame, *, limit_m: float = math.inf
-                ) -> pd.DataFrame:
+    def nearest(
+        self, sources: pd.DataFrame, targets: pd.DataFrame, *, limit_m: float = math.inf
+    ) -> pd.DataFrame:
         """Network distance from every target to its nearest source, in one Dijkstra pass.
 
         Parameters
@@ -238,9 +258,9 @@ class WalkNetwork:
         mat, virtual = self._augmented(sources)
         n = self.n_nodes
         if len(sources):
-            dist, _pred, src = csgraph.dijkstra(mat, directed=True, indices=virtual,
-                                                min_only=True, return_predecessors=True,
-                                                limit=limit_m)
+            dist, _pred, src = csgraph.dijkstra(
+                mat, directed=True, indices=virtual, min_only=True, return_predecessors=True, limit=limit_m
+            )
             src = np.where(src >= n, src - n, -1)
         else:
             dist = np.full(n, np.inf)
@@ -265,9 +285,13 @@ class WalkNetwork:
         unreachable = ~hit | ~np.isfinite(best) | (best_src < 0)
         if not math.isinf(limit_m):
             unreachable |= best - targets["snap_m"].to_numpy() > limit_m
-        return pd.DataFrame({"dist_m": np.where(unreachable, np.nan, best),
-                             "source": np.where(unreachable, -1, best_src).astype(np.int64)},
-                            index=targets.index)
+        return pd.DataFrame(
+            {
+                "dist_m": np.where(unreachable, np.nan, best),
+                "source": np.where(unreachable, -1, best_src).astype(np.int64),
+            },
+            index=targets.index,
+        )
 
     def distances_from(self, sources: pd.DataFrame, *, limit_m: float, batch: int | None = None):
         """Yield ``(positions, dist)`` per batch of sources: ``dist`` is (batch, n_nodes).
@@ -284,9 +308,15 @@ class WalkNetwork:
             dist = csgraph.dijkstra(mat, directed=True, indices=virtual[pos], limit=limit_m)
             yield pos, np.atleast_2d(dist)[:, :n]
 
-    def reach_matrix(self, sources: pd.DataFrame | gpd.GeoDataFrame,
-                     targets: pd.DataFrame | gpd.GeoDataFrame, cutoff_m: float, *,
-                     batch: int | None = None, max_snap_m: float = math.inf) -> sparse.csr_array:
+    def reach_matrix(
+        self,
+        sources: pd.DataFrame | gpd.GeoDataFrame,
+        targets: pd.DataFrame | gpd.GeoDataFrame,
+        cutoff_m: float,
+        *,
+        batch: int | None = None,
+        max_snap_m: float = math.inf,
+    ) -> sparse.csr_array:
         """Walking distances from many sources to many targets within a cutoff, as a sparse matrix.
 
         For siting: sources are candidate sites, targets are households. Each batch of sources
@@ -379,7 +409,8 @@ class WalkNetwork:
         g = nx.MultiGraph()
         g.add_nodes_from((i, {"x": x, "y": y}) for i, (x, y) in enumerate(self.node_xy))
         g.add_weighted_edges_from(
-            zip(self._u.tolist(), self._v.tolist(), self._length.tolist()), weight="length")
+            zip(self._u.tolist(), self._v.tolist(), self._length.tolist()), weight="length"
+        )
         return g
 
 
@@ -392,15 +423,27 @@ def _run_starts(*keys: np.ndarray) -> np.ndarray:
     return first
 
 
-def _same_edge_pairs(sources: pd.DataFrame, targets: pd.DataFrame
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _same_edge_pairs(
+    sources: pd.DataFrame, targets: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(target position, source position, along-edge distance + source access leg) for every
     target and source snapped to the same edge."""
-    s = pd.DataFrame({"edge": sources["edge"].to_numpy(), "s": np.arange(len(sources)),
-                      "s_off": sources["offset_m"].to_numpy(), "s_snap": sources["snap_m"].to_numpy()})
+    s = pd.DataFrame(
+        {
+            "edge": sources["edge"].to_numpy(),
+            "s": np.arange(len(sources)),
+            "s_off": sources["offset_m"].to_numpy(),
+            "s_snap": sources["snap_m"].to_numpy(),
+        }
+    )
     s = s[s["edge"] >= 0]
-    t = pd.DataFrame({"edge": targets["edge"].to_numpy(), "t": np.arange(len(targets)),
-                      "t_off": targets["offset_m"].to_numpy()})
+    t = pd.DataFrame(
+        {
+            "edge": targets["edge"].to_numpy(),
+            "t": np.arange(len(targets)),
+            "t_off": targets["offset_m"].to_numpy(),
+        }
+    )
     t = t[t["edge"].isin(s["edge"])]
     pairs = t.merge(s, on="edge", how="inner", sort=False)
     d = (pairs["t_off"] - pairs["s_off"]).abs() + pairs["s_snap"]
@@ -449,8 +492,9 @@ def _csr_and_components(u: np.ndarray, v: np.ndarray, length: np.ndarray, n: int
     return csr, component, n_comp
 
 
-def network_from_lines(lines: gpd.GeoDataFrame, *, crs=None, filter_walkable: bool = True,
-                       source: str = "lines") -> WalkNetwork:
+def network_from_lines(
+    lines: gpd.GeoDataFrame, *, crs=None, filter_walkable: bool = True, source: str = "lines"
+) -> WalkNetwork:
     """Build a :class:`WalkNetwork` from a GeoDataFrame of lines.
 
     Lines are joined where they share a vertex (end point or interior vertex), never where they
@@ -477,27 +521,35 @@ def network_from_lines(lines: gpd.GeoDataFrame, *, crs=None, filter_walkable: bo
     if not isinstance(lines, gpd.GeoDataFrame):
         raise InputError("the walking network must be a GeoDataFrame of lines", file=source)
     if lines.crs is None:
-        raise NetworkError("the walking network has no CRS", file=source,
-                           fix="save it as GeoJSON (WGS-84) or a format that stores its CRS",
-                           message_zh="步行路网没有坐标参考系")
+        raise NetworkError(
+            "the walking network has no CRS",
+            file=source,
+            fix="save it as GeoJSON (WGS-84) or a format that stores its CRS",
+            message_zh="步行路网没有坐标参考系",
+        )
     report: dict = {"source": str(source), "ways_in": int(len(lines))}
     lines = lines[~(lines.geometry.isna() | lines.geometry.is_empty)]
     types = set(lines.geometry.geom_type.unique())
     if not types <= {"LineString", "MultiLineString"}:
         raise NetworkError(
             f"the walking network must be lines, found {sorted(types - {'LineString', 'MultiLineString'})}",
-            file=source, fix="give a file of road/path centre lines",
-            message_zh="步行路网必须是线要素")
+            file=source,
+            fix="give a file of road/path centre lines",
+            message_zh="步行路网必须是线要素",
+        )
     if filter_walkable and "highway" in lines.columns:
         mask, dropped = walkable_mask(lines)
         report["ways_dropped"] = dropped
         lines = lines[mask]
     lines = lines.explode(index_parts=False, ignore_index=True)
     if len(lines) == 0:
-        raise NetworkError("no walkable lines in the walking network", file=source,
-                           fix="check the file covers the area and has footways or streets",
-                           message_zh="步行路网中没有可步行的道路",
-                           fix_zh="请检查路网文件是否覆盖研究区域并包含人行道或街道")
+        raise NetworkError(
+            "no walkable lines in the walking network",
+            file=source,
+            fix="check the file covers the area and has footways or streets",
+            message_zh="步行路网中没有可步行的道路",
+            fix_zh="请检查路网文件是否覆盖研究区域并包含人行道或街道",
+        )
     metric = CRS.from_user_input(crs) if crs is not None else local_crs(lines)
     lines = lines.to_crs(metric)
     noded = node_lines(lines.geometry.values.to_numpy())
@@ -510,20 +562,26 @@ def network_from_lines(lines: gpd.GeoDataFrame, *, crs=None, filter_walkable: bo
             attrs[col] = lines[col].to_numpy()[noded["line"]]
     edges = gpd.GeoDataFrame({"u": u, "v": v, "length": length, **attrs}, geometry=geom, crs=metric)
     if "highway" in edges.columns:
-        edges["highway"] = edges["highway"].astype(object).map(
-            lambda x: x if not isinstance(x, list) else ",".join(map(str, x)))
+        edges["highway"] = (
+            edges["highway"]
+            .astype(object)
+            .map(lambda x: x if not isinstance(x, list) else ",".join(map(str, x)))
+        )
     n = len(noded["node_xy"])
     csr, component, n_comp = _csr_and_components(u, v, length, n, report)
     sizes = np.bincount(component)
-    report.update({
-        "crs": metric.to_string(),
-        "nodes": int(n),
-        "edges": int(len(edges)),
-        "length_km": round(float(length.sum()) / 1000.0, 3),
-        "components": int(n_comp),
-        "largest_component_nodes": int(sizes[0]) if n else 0,
-        "largest_component_share": round(float(sizes[0]) / n, 4) if n else 0.0,
-        "component_sizes_top10": [int(x) for x in sizes[:10]],
-    })
-    return WalkNetwork(crs=metric, node_xy=noded["node_xy"], edges=edges, csr=csr,
-                       component=component, report=report)
+    report.update(
+        {
+            "crs": metric.to_string(),
+            "nodes": int(n),
+            "edges": int(len(edges)),
+            "length_km": round(float(length.sum()) / 1000.0, 3),
+            "components": int(n_comp),
+            "largest_component_nodes": int(sizes[0]) if n else 0,
+            "largest_component_share": round(float(sizes[0]) / n, 4) if n else 0.0,
+            "component_sizes_top10": [int(x) for x in sizes[:10]],
+        }
+    )
+    return WalkNetwork(
+        crs=metric, node_xy=noded["node_xy"], edges=edges, csr=csr, component=component, report=report
+    )

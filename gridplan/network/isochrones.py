@@ -29,8 +29,7 @@ from gridplan.norms import ISOCHRONE_BUFFER_M, ISOCHRONE_MINUTES, WALK_SPEED_KMH
 __all__ = ["isochrones"]
 
 
-def _reached_pieces(network: WalkNetwork, fac_snap: pd.DataFrame, cutoffs: np.ndarray
-                    ) -> pd.DataFrame:
+def _reached_pieces(network: WalkNetwork, fac_snap: pd.DataFrame, cutoffs: np.ndarray) -> pd.DataFrame:
     """(facility, threshold index, edge, start, end) for every reached stretch of edge."""
     edges_u = network.edges["u"].to_numpy()
     edges_v = network.edges["v"].to_numpy()
@@ -62,12 +61,23 @@ def _reached_pieces(network: WalkNetwork, fac_snap: pd.DataFrame, cutoffs: np.nd
             full = (ra > 0) & (rb > 0) & (ra + rb >= ln) | (ra >= ln) | (rb >= ln)
             a_part = ~full & (ra > 0)
             b_part = ~full & (rb > 0)
-            for mask, s, e in ((full, np.zeros_like(ln), ln),
-                               (a_part, np.zeros_like(ln), np.minimum(ra, ln)),
-                               (b_part, np.maximum(ln - rb, 0.0), ln)):
+            for mask, s, e in (
+                (full, np.zeros_like(ln), ln),
+                (a_part, np.zeros_like(ln), np.minimum(ra, ln)),
+                (b_part, np.maximum(ln - rb, 0.0), ln),
+            ):
                 if mask.any():
-                    out.append(pd.DataFrame({"fac": pos[pr[mask]], "t": ti, "edge": pe[mask],
-                                             "start": s[mask], "end": e[mask]}))
+                    out.append(
+                        pd.DataFrame(
+                            {
+                                "fac": pos[pr[mask]],
+                                "t": ti,
+                                "edge": pe[mask],
+                                "start": s[mask],
+                                "end": e[mask],
+                            }
+                        )
+                    )
     # the facility's own edge, reached straight from the facility's snapped point
     hit = fac_snap["edge"].to_numpy() >= 0
     fe = fac_snap["edge"].to_numpy()[hit]
@@ -78,18 +88,33 @@ def _reached_pieces(network: WalkNetwork, fac_snap: pd.DataFrame, cutoffs: np.nd
     for ti, c in enumerate(cutoffs):
         rr = c - fa
         ok = rr > 0
-        out.append(pd.DataFrame({"fac": fpos[ok], "t": ti, "edge": fe[ok],
-                                 "start": np.maximum(fo[ok] - rr[ok], 0.0),
-                                 "end": np.minimum(fo[ok] + rr[ok], fl[ok])}))
+        out.append(
+            pd.DataFrame(
+                {
+                    "fac": fpos[ok],
+                    "t": ti,
+                    "edge": fe[ok],
+                    "start": np.maximum(fo[ok] - rr[ok], 0.0),
+                    "end": np.minimum(fo[ok] + rr[ok], fl[ok]),
+                }
+            )
+        )
     if not out:
         return pd.DataFrame({"fac": [], "t": [], "edge": [], "start": [], "end": []})
     return pd.concat(out, ignore_index=True)
 
 
-def isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *,
-               minutes=ISOCHRONE_MINUTES, speed_kmh: float = WALK_SPEED_KMH,
-               buffer_m: float = ISOCHRONE_BUFFER_M, max_snap_m: float = np.inf,
-               fac_snap: pd.DataFrame | None = None, progress: bool = False) -> gpd.GeoDataFrame:
+def isochrones(
+    network: WalkNetwork,
+    facilities: gpd.GeoDataFrame,
+    *,
+    minutes=ISOCHRONE_MINUTES,
+    speed_kmh: float = WALK_SPEED_KMH,
+    buffer_m: float = ISOCHRONE_BUFFER_M,
+    max_snap_m: float = np.inf,
+    fac_snap: pd.DataFrame | None = None,
+    progress: bool = False,
+) -> gpd.GeoDataFrame:
     """Walking isochrone polygons per facility and threshold.
 
     Parameters
@@ -138,8 +163,7 @@ def isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *,
     # (f, t, e) minus one threshold step is (f, t-1, e)
     prev_full = (t_i > 0) & np.isin(key - len(length), key[full])
     pieces = pieces[~prev_full].sort_values(["fac", "t", "edge", "start", "end"], kind="stable")
-    group = (pieces["fac"].to_numpy().astype(np.int64) * n_t
-             + pieces["t"].to_numpy().astype(np.int64))
+    group = pieces["fac"].to_numpy().astype(np.int64) * n_t + pieces["t"].to_numpy().astype(np.int64)
     unions = _buffered_unions(lines, length, pieces, group, buffer_m, progress)
     polys_fac, polys_t, geoms = [], [], []
     all_fac = np.unique(pieces["fac"].to_numpy().astype(np.int64))
@@ -162,20 +186,31 @@ def isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *,
     polys = polys.iloc[order].reset_index(drop=True)
     geoms = geoms[order]
     fac = facilities.iloc[polys["fac"].to_numpy()]
-    out = gpd.GeoDataFrame({
-        "facility_id": fac["facility_id"].astype(str).to_numpy() if "facility_id" in fac else
-        polys["fac"].astype(str).to_numpy(),
-        "name": fac["name"].to_numpy() if "name" in fac else None,
-        "kind": fac["kind"].to_numpy() if "kind" in fac else None,
-        "minutes": minutes[polys["t"].to_numpy()],
-        "distance_m": cutoffs[polys["t"].to_numpy()],
-        "area_m2": shapely.area(geoms),
-    }, geometry=geoms, crs=network.crs)
+    out = gpd.GeoDataFrame(
+        {
+            "facility_id": fac["facility_id"].astype(str).to_numpy()
+            if "facility_id" in fac
+            else polys["fac"].astype(str).to_numpy(),
+            "name": fac["name"].to_numpy() if "name" in fac else None,
+            "kind": fac["kind"].to_numpy() if "kind" in fac else None,
+            "minutes": minutes[polys["t"].to_numpy()],
+            "distance_m": cutoffs[polys["t"].to_numpy()],
+            "area_m2": shapely.area(geoms),
+        },
+        geometry=geoms,
+        crs=network.crs,
+    )
     return out
 
 
-def _buffered_unions(lines: np.ndarray, length: np.ndarray, pieces: pd.DataFrame,
-                     group: np.ndarray, buffer_m: float, progress: bool) -> dict[int, object]:
+def _buffered_unions(
+    lines: np.ndarray,
+    length: np.ndarray,
+    pieces: pd.DataFrame,
+    group: np.ndarray,
+    buffer_m: float,
+    progress: bool,
+) -> dict[int, object]:
     """Buffer and union the pieces of every group (sorted by group): ``{group: polygon}``.
 
     The pieces of one group are first merged into as few lines as possible (``line_merge`` of
@@ -212,6 +247,11 @@ def _buffered_unions(lines: np.ndarray, length: np.ndarray, pieces: pd.DataFrame
     buffers = shapely.buffer(parts, buffer_m, quad_segs=4)
     bounds = np.flatnonzero(np.r_[True, part_group[1:] != part_group[:-1], True])
     # one GEOS cascaded union per (facility, threshold); shapely has no grouped union
-    spans = tqdm(zip(part_group[bounds[:-1]], bounds[:-1], bounds[1:]), total=len(bounds) - 1,
-                 desc="isochrones", unit="polygon", disable=not progress)
+    spans = tqdm(
+        zip(part_group[bounds[:-1]], bounds[:-1], bounds[1:]),
+        total=len(bounds) - 1,
+        desc="isochrones",
+        unit="polygon",
+        disable=not progress,
+    )
     return {int(groups[g]): shapely.union_all(buffers[a:b]) for g, a, b in spans}

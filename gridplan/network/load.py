@@ -37,13 +37,21 @@ def _graph_lines(graph) -> gpd.GeoDataFrame:
     if graph.is_directed():
         graph = ox.convert.to_undirected(graph)
     edges = ox.convert.graph_to_gdfs(graph, nodes=False, fill_edge_geometry=True).reset_index()
-    keep = [c for c in ("highway", "name", "osmid", "foot", "access", "sidewalk", "area")
-            if c in edges.columns]
+    keep = [
+        c for c in ("highway", "name", "osmid", "foot", "access", "sidewalk", "area") if c in edges.columns
+    ]
     return edges[keep + ["geometry"]]
 
 
-def load_network(source=None, *, place: str | None = None, polygon=None, crs=None,
-                 layer: str | None = None, progress: bool = False) -> WalkNetwork:
+def load_network(
+    source=None,
+    *,
+    place: str | None = None,
+    polygon=None,
+    crs=None,
+    layer: str | None = None,
+    progress: bool = False,
+) -> WalkNetwork:
     """Load a walking network.
 
     Parameters
@@ -87,10 +95,12 @@ def load_network(source=None, *, place: str | None = None, polygon=None, crs=Non
 def _network_lines(source, *, place, polygon, layer) -> tuple[gpd.GeoDataFrame, str]:
     """The walking network's lines and the name used in messages (see :func:`load_network`)."""
     if source is None and place is None and polygon is None:
-        raise NetworkError("no walking network given",
-                           fix="pass --network FILE (OSM, GraphML or GeoJSON lines) or --place NAME",
-                           message_zh="未提供步行路网",
-                           fix_zh="请用 --network 指定路网文件，或用 --place 指定地名")
+        raise NetworkError(
+            "no walking network given",
+            fix="pass --network FILE (OSM, GraphML or GeoJSON lines) or --place NAME",
+            message_zh="未提供步行路网",
+            fix_zh="请用 --network 指定路网文件，或用 --place 指定地名",
+        )
     if source is None:
         return _download(place=place, polygon=polygon), f"OSM download ({place or 'polygon'})"
     if isinstance(source, gpd.GeoDataFrame):
@@ -99,9 +109,12 @@ def _network_lines(source, *, place, polygon, layer) -> tuple[gpd.GeoDataFrame, 
         return _graph_lines(source), "graph"
     path = Path(source)
     if not path.exists():
-        raise NetworkError("the walking network file does not exist", file=str(path),
-                           fix="check the path given to --network",
-                           message_zh="步行路网文件不存在")
+        raise NetworkError(
+            "the walking network file does not exist",
+            file=str(path),
+            fix="check the path given to --network",
+            message_zh="步行路网文件不存在",
+        )
     suffix = _suffix(path)
     if suffix in OSM_SUFFIXES:
         from gridplan.network.osm import read_osm_ways
@@ -114,9 +127,12 @@ def _network_lines(source, *, place, polygon, layer) -> tuple[gpd.GeoDataFrame, 
             graph = ox.load_graphml(path)
         except (OSError, ValueError, KeyError, TypeError, ElementTree.ParseError) as exc:
             # networkx's GraphML reader: XML errors, and missing or mistyped attributes
-            raise NetworkError(f"cannot read the GraphML file: {exc}", file=str(path),
-                               fix="save the graph with osmnx.save_graphml",
-                               message_zh="无法读取 GraphML 文件") from exc
+            raise NetworkError(
+                f"cannot read the GraphML file: {exc}",
+                file=str(path),
+                fix="save the graph with osmnx.save_graphml",
+                message_zh="无法读取 GraphML 文件",
+            ) from exc
         return _graph_lines(graph), str(path)
     return _read_lines(path, layer), str(path)
 
@@ -129,9 +145,12 @@ def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
     except GDAL_ERRORS as exc:
-        raise NetworkError(f"cannot read the walking network: {exc}", file=str(path),
-                           fix="give GeoJSON lines, an OSM file or an OSMnx GraphML file",
-                           message_zh="无法读取步行路网文件") from exc
+        raise NetworkError(
+            f"cannot read the walking network: {exc}",
+            file=str(path),
+            fix="give GeoJSON lines, an OSM file or an OSMnx GraphML file",
+            message_zh="无法读取步行路网文件",
+        ) from exc
     if gdf.crs is None and path.suffix.lower() in (".geojson", ".json"):
         gdf = gdf.set_crs("EPSG:4326")  # RFC 7946: GeoJSON is WGS-84
     return gdf
@@ -155,7 +174,8 @@ def _download(*, place=None, polygon=None) -> gpd.GeoDataFrame:
             f"could not download the walking network from OpenStreetMap: {type(exc).__name__}: {exc}",
             file=str(place) if place else "polygon",
             fix="check the internet connection and the place name, or pass --network with an "
-                "OSM/GraphML/GeoJSON file",
+            "OSM/GraphML/GeoJSON file",
             message_zh="无法从 OpenStreetMap 下载步行路网",
-            fix_zh="请检查网络连接和地名，或用 --network 指定本地路网文件") from exc
+            fix_zh="请检查网络连接和地名，或用 --network 指定本地路网文件",
+        ) from exc
     return _graph_lines(graph)

@@ -35,11 +35,31 @@ from gridplan.errors import NetworkError
 
 __all__ = ["WALKABLE_HIGHWAYS", "walkable_mask", "read_osm_ways"]
 
-WALKABLE_HIGHWAYS = frozenset({
-    "footway", "path", "pedestrian", "steps", "living_street", "residential", "service",
-    "unclassified", "tertiary", "tertiary_link", "secondary", "secondary_link", "primary",
-    "primary_link", "track", "corridor", "crossing", "cycleway", "bridleway", "elevator", "road",
-})
+WALKABLE_HIGHWAYS = frozenset(
+    {
+        "footway",
+        "path",
+        "pedestrian",
+        "steps",
+        "living_street",
+        "residential",
+        "service",
+        "unclassified",
+        "tertiary",
+        "tertiary_link",
+        "secondary",
+        "secondary_link",
+        "primary",
+        "primary_link",
+        "track",
+        "corridor",
+        "crossing",
+        "cycleway",
+        "bridleway",
+        "elevator",
+        "road",
+    }
+)
 TRUNK_HIGHWAYS = frozenset({"trunk", "trunk_link"})
 FOOT_ALLOWED = frozenset({"yes", "designated", "permissive"})
 SIDEWALK_ON_WAY = frozenset({"both", "left", "right", "yes"})
@@ -70,6 +90,7 @@ def walkable_mask(ways: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
     dropped : dict
         Number of ways dropped per reason.
     """
+
     def col(name):
         if name in ways.columns:
             return ways[name].astype(object).where(ways[name].notna(), "").astype(str).str.lower()
@@ -82,8 +103,10 @@ def walkable_mask(ways: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
     # (str() of a list starts with "[")
     listy = np.flatnonzero(hw.str.startswith("[").to_numpy(bool))
     if len(listy):
-        any_walkable[listy] = [any(str(x).lower() in WALKABLE_HIGHWAYS for x in _first(v))
-                               for v in ways["highway"].to_numpy()[listy]]
+        any_walkable[listy] = [
+            any(str(x).lower() in WALKABLE_HIGHWAYS for x in _first(v))
+            for v in ways["highway"].to_numpy()[listy]
+        ]
     is_trunk = hw.isin(TRUNK_HIGHWAYS).to_numpy()
     foot_ok = foot.isin(FOOT_ALLOWED).to_numpy()
     trunk_ok = is_trunk & (sidewalk.isin(SIDEWALK_ON_WAY).to_numpy() | foot_ok)
@@ -121,10 +144,12 @@ def read_osm_ways(path: str | Path) -> gpd.GeoDataFrame:
     osmids, tags, xs, ys, idx = [], {k: [] for k in OSM_TAGS}, [], [], []
     try:
         # Nodes are read only to fill the location cache; the filter passes highway ways alone.
-        fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-              .with_locations()
-              .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-              .with_filter(osmium.filter.KeyFilter("highway")))
+        fp = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
         # The loop runs once per way at load time (I/O bound), never on a hot path.
         for way in fp:
             nodes = way.nodes
@@ -147,13 +172,23 @@ def read_osm_ways(path: str | Path) -> gpd.GeoDataFrame:
             idx.extend([k] * len(lon))
     except (RuntimeError, OSError) as exc:
         raise NetworkError(
-            f"cannot read the OSM file: {exc}", file=str(path),
+            f"cannot read the OSM file: {exc}",
+            file=str(path),
             fix="give an .osm, .osm.bz2 or .osm.pbf file exported from OpenStreetMap",
             message_zh=f"无法读取 OSM 文件：{exc}",
-            fix_zh="请提供从 OpenStreetMap 导出的 .osm、.osm.bz2 或 .osm.pbf 文件") from exc
-    geometry = shapely.linestrings(np.c_[xs, ys], indices=np.asarray(idx, dtype=np.int64)) \
-        if osmids else np.empty(0, dtype=object)
-    gdf = gpd.GeoDataFrame({"osmid": np.asarray(osmids, dtype=np.int64), **{
-        k: pd.Series(v, dtype=object) for k, v in tags.items()}},
-        geometry=geometry, crs="EPSG:4326")
+            fix_zh="请提供从 OpenStreetMap 导出的 .osm、.osm.bz2 或 .osm.pbf 文件",
+        ) from exc
+    geometry = (
+        shapely.linestrings(np.c_[xs, ys], indices=np.asarray(idx, dtype=np.int64))
+        if osmids
+        else np.empty(0, dtype=object)
+    )
+    gdf = gpd.GeoDataFrame(
+        {
+            "osmid": np.asarray(osmids, dtype=np.int64),
+            **{k: pd.Series(v, dtype=object) for k, v in tags.items()},
+        },
+        geometry=geometry,
+        crs="EPSG:4326",
+    )
     return gdf.sort_values("osmid", kind="stable").reset_index(drop=True)

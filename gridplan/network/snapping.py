@@ -50,12 +50,16 @@ def morton_order(xy: np.ndarray, cell: float = MORTON_CELL_M) -> np.ndarray:
     if len(xy) == 0:
         return np.empty(0, dtype=np.int64)
     g = np.floor((xy - np.nanmin(xy, axis=0)) / cell)
-    g = np.nan_to_num(g, nan=0.0).clip(0, 2 ** 31 - 1).astype(np.uint64)
+    g = np.nan_to_num(g, nan=0.0).clip(0, 2**31 - 1).astype(np.uint64)
 
     def spread(v):
-        for shift, mask in ((16, 0x0000FFFF0000FFFF), (8, 0x00FF00FF00FF00FF),
-                            (4, 0x0F0F0F0F0F0F0F0F), (2, 0x3333333333333333),
-                            (1, 0x5555555555555555)):
+        for shift, mask in (
+            (16, 0x0000FFFF0000FFFF),
+            (8, 0x00FF00FF00FF00FF),
+            (4, 0x0F0F0F0F0F0F0F0F),
+            (2, 0x3333333333333333),
+            (1, 0x5555555555555555),
+        ):
             v = (v | (v << np.uint64(shift))) & np.uint64(mask)
         return v
 
@@ -82,8 +86,8 @@ class SnapIndex:
         dx = np.zeros(n + 2)
         dy = np.zeros(n + 2)
         if n > 1:
-            dx[:n - 1] = np.diff(xy[:, 0])
-            dy[:n - 1] = np.diff(xy[:, 1])
+            dx[: n - 1] = np.diff(xy[:, 0])
+            dy[: n - 1] = np.diff(xy[:, 1])
         dx[~valid] = 0.0
         dy[~valid] = 0.0
         ll = dx * dx + dy * dy
@@ -94,7 +98,7 @@ class SnapIndex:
         self.inv_ll = np.where(ll > 0, 1.0 / np.where(ll > 0, ll, 1.0), 0.0)
         # squared-distance penalty that rules invalid segments out of the argmin
         self.penalty = np.where(valid, 0.0, np.inf)
-        seg = np.r_[0.0, self.seg_len[:max(n - 1, 0)]]
+        seg = np.r_[0.0, self.seg_len[: max(n - 1, 0)]]
         seg[first] = 0.0
         cum = np.cumsum(seg)
         if n:
@@ -108,8 +112,7 @@ class SnapIndex:
         #: points that needed the exact STRtree fallback so far (for reports and tests)
         self.fallbacks = 0
 
-    def query(self, pts_xy: np.ndarray, max_snap_m: float = math.inf, workers: int = -1,
-              progress=None):
+    def query(self, pts_xy: np.ndarray, max_snap_m: float = math.inf, workers: int = -1, progress=None):
         """Nearest edge of every point.
 
         Parameters
@@ -139,9 +142,8 @@ class SnapIndex:
             return edge, offset, dist, snapped
         order = morton_order(pts_xy)
         for lo in range(0, n, BLOCK):
-            idx = order[lo:lo + BLOCK]
-            edge[idx], offset[idx], dist[idx], snapped[idx] = self._query(
-                pts_xy[idx], max_snap_m, workers)
+            idx = order[lo : lo + BLOCK]
+            edge[idx], offset[idx], dist[idx], snapped[idx] = self._query(pts_xy[idx], max_snap_m, workers)
             if progress is not None:
                 progress(len(idx))
         return edge, offset, dist, snapped

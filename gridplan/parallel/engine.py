@@ -59,8 +59,16 @@ from gridplan.norms import (
 )
 from gridplan.parallel import tiles as _tiles
 
-__all__ = ["ENGINES", "dask_client", "map_ordered", "partition", "run_communities", "coverage",
-           "DaskWalkNetwork", "tiled_isochrones"]
+__all__ = [
+    "ENGINES",
+    "dask_client",
+    "map_ordered",
+    "partition",
+    "run_communities",
+    "coverage",
+    "DaskWalkNetwork",
+    "tiled_isochrones",
+]
 
 ENGINES = ("local", "dask")
 
@@ -69,9 +77,12 @@ log = logging.getLogger(__name__)
 
 def _check_engine(engine: str) -> None:
     if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r}", fix=f"use one of {', '.join(ENGINES)}",
-                         message_zh=f"未知的计算引擎 {engine!r}",
-                         fix_zh=f"请使用 {' 或 '.join(ENGINES)}")
+        raise InputError(
+            f"unknown engine {engine!r}",
+            fix=f"use one of {', '.join(ENGINES)}",
+            message_zh=f"未知的计算引擎 {engine!r}",
+            fix_zh=f"请使用 {' 或 '.join(ENGINES)}",
+        )
 
 
 def _local(engine: str, scheduler) -> bool:
@@ -82,8 +93,9 @@ def _local(engine: str, scheduler) -> bool:
 
 # ------------------------------------------------------------------------------- clusters
 @contextlib.contextmanager
-def dask_client(scheduler=None, *, n_workers: int = DASK_WORKERS,
-                threads_per_worker: int = DASK_THREADS_PER_WORKER) -> Iterator:
+def dask_client(
+    scheduler=None, *, n_workers: int = DASK_WORKERS, threads_per_worker: int = DASK_THREADS_PER_WORKER
+) -> Iterator:
     """A ``distributed.Client``: to ``scheduler`` if given, else to a new LocalCluster.
 
     Parameters
@@ -102,20 +114,27 @@ def dask_client(scheduler=None, *, n_workers: int = DASK_WORKERS,
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                             fix="start it with `dask scheduler` and workers with `dask worker "
-                                 "ADDRESS`, or omit --scheduler to use a local cluster",
-                             message_zh=f"无法连接 Dask 调度器 {scheduler}") from exc
+            raise InputError(
+                f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+                fix="start it with `dask scheduler` and workers with `dask worker "
+                "ADDRESS`, or omit --scheduler to use a local cluster",
+                message_zh=f"无法连接 Dask 调度器 {scheduler}",
+            ) from exc
         with client:
             yield client
         return
-    with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
-def map_ordered(client, fn: Callable, payloads: Sequence, *, progress: bool = False,
-                desc: str = "tasks") -> list:
+def map_ordered(
+    client, fn: Callable, payloads: Sequence, *, progress: bool = False, desc: str = "tasks"
+) -> list:
     """``[fn(p) for p in payloads]`` on the cluster, results in payload order.
 
     The largest payloads are not reordered here: the caller submits in the order it wants them
@@ -138,15 +157,27 @@ def map_ordered(client, fn: Callable, payloads: Sequence, *, progress: bool = Fa
     seconds = time.perf_counter() - t0
     workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
     # the benchmark reads these figures to separate the mapped work from the driver's
-    log.info("%s: %d tasks on %d workers in %.2f s", desc, len(out), workers, seconds,
-             extra={"gridplan_map": {"desc": desc, "tasks": len(out), "workers": workers,
-                                     "seconds": seconds}})
+    log.info(
+        "%s: %d tasks on %d workers in %.2f s",
+        desc,
+        len(out),
+        workers,
+        seconds,
+        extra={"gridplan_map": {"desc": desc, "tasks": len(out), "workers": workers, "seconds": seconds}},
+    )
     return out
 
 
 # ------------------------------------------------------------------------------- partition
-def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
-              engine: str = "local", scheduler=None, progress: bool = False, **kwargs):
+def partition(
+    households: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    engine: str = "local",
+    scheduler=None,
+    progress: bool = False,
+    **kwargs,
+):
     """:func:`gridplan.grids.api.partition` on the chosen engine.
 
     Parameters
@@ -171,15 +202,14 @@ def partition(households: gpd.GeoDataFrame, communities: gpd.GeoDataFrame, *,
     if _local(engine, scheduler):
         return core_partition(households, communities, progress=progress, **kwargs)
     with dask_client(scheduler) as client:
+
         def mapper(fn: Callable[[dict], dict], tasks: list[dict]) -> list[dict]:
             return run_communities(tasks, client=client, progress=progress)
 
-        return core_partition(households, communities, progress=progress, mapper=mapper,
-                              **kwargs)
+        return core_partition(households, communities, progress=progress, mapper=mapper, **kwargs)
 
 
-def run_communities(tasks: Sequence[dict], *, client=None, scheduler=None,
-                    progress: bool = False) -> list:
+def run_communities(tasks: Sequence[dict], *, client=None, scheduler=None, progress: bool = False) -> list:
     """Plan every community payload of :func:`gridplan.grids.api.partition` on a Dask cluster.
 
     The hook for ``partition(engine="dask")``: ``results = run_communities(tasks,
@@ -190,8 +220,7 @@ def run_communities(tasks: Sequence[dict], *, client=None, scheduler=None,
         with dask_client(scheduler) as c:
             return run_communities(tasks, client=c, progress=progress)
     order = sorted(range(len(tasks)), key=lambda i: (-len(tasks[i]["hh"]), i))
-    done = map_ordered(client, plan_community, [tasks[i] for i in order], progress=progress,
-                       desc="partition")
+    done = map_ordered(client, plan_community, [tasks[i] for i in order], progress=progress, desc="partition")
     out: list = [None] * len(tasks)
     for i, r in zip(order, done):
         out[i] = r
@@ -213,8 +242,15 @@ class DaskWalkNetwork(WalkNetwork):
     progress: bool = False
 
     @classmethod
-    def wrap(cls, net: WalkNetwork, client, *, tile_m: float = TILE_M,
-             halo_m: float | None = None, progress: bool = False) -> DaskWalkNetwork:
+    def wrap(
+        cls,
+        net: WalkNetwork,
+        client,
+        *,
+        tile_m: float = TILE_M,
+        halo_m: float | None = None,
+        progress: bool = False,
+    ) -> DaskWalkNetwork:
         halo = walk_metres(WALK_MINUTES, WALK_SPEED_KMH) if halo_m is None else float(halo_m)
         base = {f.name: getattr(net, f.name) for f in dataclasses.fields(WalkNetwork)}
         return cls(**base, client=client, tile_m=float(tile_m), halo_m=halo, progress=progress)
@@ -226,8 +262,9 @@ class DaskWalkNetwork(WalkNetwork):
             self._edge_tree = shapely.STRtree(self.edges.geometry.values.to_numpy())
         return self._edge_tree
 
-    def nearest(self, sources: pd.DataFrame, targets: pd.DataFrame, *,
-                limit_m: float = math.inf) -> pd.DataFrame:
+    def nearest(
+        self, sources: pd.DataFrame, targets: pd.DataFrame, *, limit_m: float = math.inf
+    ) -> pd.DataFrame:
         """As :meth:`WalkNetwork.nearest`, tile by tile (see the module docstring)."""
         halo = min(float(limit_m), self.halo_m)
         tiles, pos = _tiles.make_tiles(_tiles.snapped_xy(self, targets), self.tile_m, halo)
@@ -237,15 +274,22 @@ class DaskWalkNetwork(WalkNetwork):
             sub, nodes, edges = _tiles.subnetwork(self, tile.region, tree=self.edge_tree, light=True)
             tid = np.flatnonzero(pos == k)
             sid = _tiles.relevant_sources(src_edge, edges)
-            payloads.append({
-                "net": sub, "limit_m": halo, "source_ids": sid, "target_ids": tid,
-                "sources": _tiles.renumber_snap(sources.iloc[sid], nodes, edges),
-                "targets": _tiles.renumber_snap(targets.iloc[tid], nodes, edges)})
+            payloads.append(
+                {
+                    "net": sub,
+                    "limit_m": halo,
+                    "source_ids": sid,
+                    "target_ids": tid,
+                    "sources": _tiles.renumber_snap(sources.iloc[sid], nodes, edges),
+                    "targets": _tiles.renumber_snap(targets.iloc[tid], nodes, edges),
+                }
+            )
         n = len(targets)
         dist = np.full(n, np.nan)
         src = np.full(n, -1, dtype=np.int64)
-        for tid, d, s in map_ordered(self.client, _tiles.tile_nearest, payloads,
-                                     progress=self.progress, desc="coverage tiles"):
+        for tid, d, s in map_ordered(
+            self.client, _tiles.tile_nearest, payloads, progress=self.progress, desc="coverage tiles"
+        ):
             dist[tid] = d
             src[tid] = s
         # certified: found within the halo (then exact); otherwise the true distance is beyond
@@ -258,15 +302,26 @@ class DaskWalkNetwork(WalkNetwork):
             rest = WalkNetwork.nearest(self, sources, targets.iloc[again], limit_m=limit_m)
             dist[again] = rest["dist_m"].to_numpy()
             src[again] = rest["source"].to_numpy()
-        self.report_tiles = {"tiles": len(tiles), "tile_m": self.tile_m, "halo_m": halo,
-                             "searched_again": int(len(again))}
+        self.report_tiles = {
+            "tiles": len(tiles),
+            "tile_m": self.tile_m,
+            "halo_m": halo,
+            "searched_again": int(len(again)),
+        }
         return pd.DataFrame({"dist_m": dist, "source": src}, index=targets.index)
 
 
-def tiled_isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *, client,
-                     tile_m: float = TILE_M, fac_snap: pd.DataFrame | None = None,
-                     max_snap_m: float = np.inf, progress: bool = False, **kwargs
-                     ) -> gpd.GeoDataFrame:
+def tiled_isochrones(
+    network: WalkNetwork,
+    facilities: gpd.GeoDataFrame,
+    *,
+    client,
+    tile_m: float = TILE_M,
+    fac_snap: pd.DataFrame | None = None,
+    max_snap_m: float = np.inf,
+    progress: bool = False,
+    **kwargs,
+) -> gpd.GeoDataFrame:
     """:func:`gridplan.network.isochrones.isochrones`, tile by tile on a Dask cluster; same result.
 
     Each facility's polygons are built in the tile holding its snapped point, on the sub-network
@@ -279,17 +334,31 @@ def tiled_isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *, clie
     if fac_snap is None:
         fac_snap = WalkNetwork.snap(network, facilities, max_snap_m=max_snap_m)
     tiles, pos = _tiles.make_tiles(_tiles.snapped_xy(network, fac_snap), tile_m, cmax)
-    tree = network.edge_tree if isinstance(network, DaskWalkNetwork) else \
-        shapely.STRtree(network.edges.geometry.values.to_numpy())
+    tree = (
+        network.edge_tree
+        if isinstance(network, DaskWalkNetwork)
+        else shapely.STRtree(network.edges.geometry.values.to_numpy())
+    )
     payloads = []
     for k, tile in enumerate(tiles):
         sub, nodes, edges = _tiles.subnetwork(network, tile.region, tree=tree)
         fid = np.flatnonzero(pos == k)
-        payloads.append({"net": sub, "facilities": facilities.iloc[fid], "fac_ids": fid,
-                         "fac_snap": _tiles.renumber_snap(fac_snap.iloc[fid], nodes, edges),
-                         "kwargs": kwargs})
-    parts = [p for p in map_ordered(client, _tiles.tile_isochrones, payloads, progress=progress,
-                                    desc="isochrone tiles") if len(p)]
+        payloads.append(
+            {
+                "net": sub,
+                "facilities": facilities.iloc[fid],
+                "fac_ids": fid,
+                "fac_snap": _tiles.renumber_snap(fac_snap.iloc[fid], nodes, edges),
+                "kwargs": kwargs,
+            }
+        )
+    parts = [
+        p
+        for p in map_ordered(
+            client, _tiles.tile_isochrones, payloads, progress=progress, desc="isochrone tiles"
+        )
+        if len(p)
+    ]
     if not parts:
         cols = ["facility_id", "name", "kind", "minutes", "distance_m", "area_m2"]
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=network.crs)
@@ -298,9 +367,18 @@ def tiled_isochrones(network: WalkNetwork, facilities: gpd.GeoDataFrame, *, clie
     return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=network.crs)
 
 
-def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network, *,
-             engine: str = "local", scheduler=None, tile_m: float = TILE_M,
-             halo_m: float | None = None, progress: bool = False, **kwargs):
+def coverage(
+    households: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    network,
+    *,
+    engine: str = "local",
+    scheduler=None,
+    tile_m: float = TILE_M,
+    halo_m: float | None = None,
+    progress: bool = False,
+    **kwargs,
+):
     """:func:`gridplan.access.coverage.coverage` on the chosen engine.
 
     Parameters
@@ -334,5 +412,6 @@ def coverage(households: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, network
     with dask_client(scheduler) as client:
         dnet = DaskWalkNetwork.wrap(net, client, tile_m=tile_m, halo_m=halo_m, progress=progress)
         builder = functools.partial(tiled_isochrones, client=client, tile_m=tile_m)
-        return core_coverage(households, facilities, dnet, progress=progress,
-                             isochrone_builder=builder, **kwargs)
+        return core_coverage(
+            households, facilities, dnet, progress=progress, isochrone_builder=builder, **kwargs
+        )

@@ -34,8 +34,16 @@ import shapely
 
 from gridplan.network.graph import WalkNetwork
 
-__all__ = ["Tile", "make_tiles", "subnetwork", "snapped_xy", "renumber_snap", "relevant_sources",
-           "tile_nearest", "tile_isochrones"]
+__all__ = [
+    "Tile",
+    "make_tiles",
+    "subnetwork",
+    "snapped_xy",
+    "renumber_snap",
+    "relevant_sources",
+    "tile_nearest",
+    "tile_isochrones",
+]
 
 
 class Tile:
@@ -76,8 +84,9 @@ def make_tiles(xy: np.ndarray, size: float, halo: float) -> tuple[list[Tile], np
     return tiles, pos
 
 
-def subnetwork(net: WalkNetwork, region, *, tree: shapely.STRtree, light: bool = False
-               ) -> tuple[WalkNetwork, np.ndarray, np.ndarray]:
+def subnetwork(
+    net: WalkNetwork, region, *, tree: shapely.STRtree, light: bool = False
+) -> tuple[WalkNetwork, np.ndarray, np.ndarray]:
     """The edges of ``net`` touching ``region`` (whole edges) as a network of their own.
 
     Returns the sub-network, the global ids of its nodes and of its edges (both sorted, so the
@@ -96,9 +105,14 @@ def subnetwork(net: WalkNetwork, region, *, tree: shapely.STRtree, light: bool =
         sub_edges["u"] = np.searchsorted(nodes, u)
         sub_edges["v"] = np.searchsorted(nodes, v)
     sub_edges = sub_edges.reset_index(drop=True)
-    sub = WalkNetwork(crs=net.crs, node_xy=net.node_xy[nodes], edges=sub_edges, csr=csr,
-                      component=np.zeros(len(nodes), dtype=np.int64),
-                      report={"tile_nodes": int(len(nodes))})
+    sub = WalkNetwork(
+        crs=net.crs,
+        node_xy=net.node_xy[nodes],
+        edges=sub_edges,
+        csr=csr,
+        component=np.zeros(len(nodes), dtype=np.int64),
+        report={"tile_nodes": int(len(nodes))},
+    )
     return sub, nodes, edges
 
 
@@ -117,10 +131,17 @@ def snapped_xy(net: WalkNetwork, snap: pd.DataFrame) -> np.ndarray:
 def renumber_snap(snap: pd.DataFrame, nodes: np.ndarray, edges: np.ndarray) -> pd.DataFrame:
     """A snap frame with node and edge ids of the sub-network (rows whose edge is not in the
     sub-network are marked off the network)."""
-    out = pd.DataFrame({
-        "edge": snap["edge"].to_numpy(), "u": snap["u"].to_numpy(), "v": snap["v"].to_numpy(),
-        "offset_m": snap["offset_m"].to_numpy(), "length_m": snap["length_m"].to_numpy(),
-        "snap_m": snap["snap_m"].to_numpy(), "off_network": snap["off_network"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "edge": snap["edge"].to_numpy(),
+            "u": snap["u"].to_numpy(),
+            "v": snap["v"].to_numpy(),
+            "offset_m": snap["offset_m"].to_numpy(),
+            "length_m": snap["length_m"].to_numpy(),
+            "snap_m": snap["snap_m"].to_numpy(),
+            "off_network": snap["off_network"].to_numpy(),
+        }
+    )
     e = out["edge"].to_numpy()
     k = np.searchsorted(edges, e)
     inside = (e >= 0) & (k < len(edges)) & (edges[np.minimum(k, len(edges) - 1)] == e)
@@ -148,8 +169,7 @@ def tile_nearest(payload: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``limit_m``. Returns (target_ids, dist_m, global source position or -1).
     """
     net: WalkNetwork = payload["net"]
-    near = WalkNetwork.nearest(net, payload["sources"], payload["targets"],
-                               limit_m=payload["limit_m"])
+    near = WalkNetwork.nearest(net, payload["sources"], payload["targets"], limit_m=payload["limit_m"])
     src = near["source"].to_numpy()
     ids = payload["source_ids"]
     gsrc = np.where(src >= 0, ids[np.maximum(src, 0)], -1) if len(ids) else np.full(len(src), -1)
@@ -160,8 +180,7 @@ def tile_isochrones(payload: dict) -> gpd.GeoDataFrame:
     """Isochrone polygons of the facilities whose snapped point lies in one tile's core."""
     from gridplan.network.isochrones import isochrones
 
-    iso = isochrones(payload["net"], payload["facilities"], fac_snap=payload["fac_snap"],
-                     **payload["kwargs"])
+    iso = isochrones(payload["net"], payload["facilities"], fac_snap=payload["fac_snap"], **payload["kwargs"])
     iso["_fac"] = payload["fac_ids"][_fac_positions(iso, payload)]
     return iso
 

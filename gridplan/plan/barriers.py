@@ -47,8 +47,7 @@ def barrier_lines(barriers: gpd.GeoDataFrame | None, crs) -> BarrierLines:
     return np.asarray(b.geometry.values), col("name"), col("kind")
 
 
-def unit_zones(cells, adjacency: sparse.csr_matrix, unit_community: np.ndarray,
-               barriers) -> np.ndarray:
+def unit_zones(cells, adjacency: sparse.csr_matrix, unit_community: np.ndarray, barriers) -> np.ndarray:
     """Per unit, its barrier-free zone: units joined by a shared boundary that is not all along
     a barrier, within one community.
 
@@ -86,8 +85,7 @@ def unit_zones(cells, adjacency: sparse.csr_matrix, unit_community: np.ndarray,
             near = shapely.union_all(zone[np.unique(zi)])
             off = shapely.length(shapely.difference(shared[hit], near))
             same[hit] = off >= UNIT_ADJACENCY_MIN_EDGE_M
-    m = sparse.coo_matrix((np.ones(int(same.sum()), dtype=np.int8), (a[same], b[same])),
-                          shape=(n, n))
+    m = sparse.coo_matrix((np.ones(int(same.sum()), dtype=np.int8), (a[same], b[same])), shape=(n, n))
     _, labels = connected_components(m, directed=False)
     return labels
 
@@ -112,12 +110,13 @@ def barriers_in(polygon, lines: BarrierLines) -> tuple[list[str], list[str]]:
         return [], []
     inner = shapely.buffer(polygon, -2 * PLAN_BARRIER_SNAP_M)
     hit = np.flatnonzero(shapely.intersects(geoms, inner))
-    return (sorted({str(names[i]) for i in hit if names[i]}),
-            sorted({str(kinds[i]) for i in hit if kinds[i]}))
+    return (
+        sorted({str(names[i]) for i in hit if names[i]}),
+        sorted({str(kinds[i]) for i in hit if kinds[i]}),
+    )
 
 
-def crossing_warnings(old: gpd.GeoDataFrame, rows: gpd.GeoDataFrame,
-                      lines: BarrierLines) -> list[dict]:
+def crossing_warnings(old: gpd.GeoDataFrame, rows: gpd.GeoDataFrame, lines: BarrierLines) -> list[dict]:
     """A warning for every edited grid that straddles a barrier now and did not before.
 
     Parameters

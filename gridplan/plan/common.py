@@ -96,8 +96,7 @@ def jsonable(obj):
     object
         What ``json.loads(json.dumps(obj))`` gives, other values written as text.
     """
-    return json.loads(json.dumps(obj, default=lambda o: plain(o) if isinstance(o, np.generic)
-                                 else str(o)))
+    return json.loads(json.dumps(obj, default=lambda o: plain(o) if isinstance(o, np.generic) else str(o)))
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -117,6 +116,9 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> N
     """
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise InputError(f"{what} lacks column(s) {', '.join(missing)}", column=missing[0],
-                         fix=f"give {what} the columns {', '.join(columns)}",
-                         message_zh=f"{what} 缺少列 {', '.join(missing)}")
+        raise InputError(
+            f"{what} lacks column(s) {', '.join(missing)}",
+            column=missing[0],
+            fix=f"give {what} the columns {', '.join(columns)}",
+            message_zh=f"{what} 缺少列 {', '.join(missing)}",
+        )

@@ -22,11 +22,20 @@ from gridplan.plan.units import UnitTables
 __all__ = ["GRID_COLUMNS", "edited_reason", "grid_rows"]
 
 
-
-def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset, *,
-              tables: UnitTables, households: pd.DataFrame, weights: np.ndarray,
-              spots: np.ndarray, info: pd.DataFrame, reasons: Mapping[str, str],
-              band: tuple[int, int], crs) -> gpd.GeoDataFrame:
+def grid_rows(
+    grid_ids: Sequence[str],
+    unit_grid: np.ndarray,
+    locked: frozenset,
+    *,
+    tables: UnitTables,
+    households: pd.DataFrame,
+    weights: np.ndarray,
+    spots: np.ndarray,
+    info: pd.DataFrame,
+    reasons: Mapping[str, str],
+    band: tuple[int, int],
+    crs,
+) -> gpd.GeoDataFrame:
     """Contract rows of ``grid_ids`` computed from scratch from their units and households.
 
     Parameters
@@ -61,22 +70,31 @@ def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset,
     if not grid_ids:
         return gpd.GeoDataFrame(
             {c: pd.Series(dtype=object) for c in GRID_COLUMNS + ["locked", "barrier_crossing"]},
-            geometry=gpd.GeoSeries([], crs=crs), crs=crs,
+            geometry=gpd.GeoSeries([], crs=crs),
+            crs=crs,
         ).set_index("grid_id", drop=False)
     upos = np.flatnonzero(np.isin(unit_grid, grid_ids))
     ugrid = unit_grid[upos]
-    geom = gpd.GeoSeries([shapely.union_all(tables.units.geometry.values[upos][ugrid == g])
-                          for g in grid_ids], crs=crs)
+    geom = gpd.GeoSeries(
+        [shapely.union_all(tables.units.geometry.values[upos][ugrid == g]) for g in grid_ids], crs=crs
+    )
     # the one computation of grid figures, shared with the partition and reconcile
-    building = (households["building_id"].astype(object).to_numpy()
-                if "building_id" in households else np.full(len(households), None, object))
+    building = (
+        households["building_id"].astype(object).to_numpy()
+        if "building_id" in households
+        else np.full(len(households), None, object)
+    )
     fig = grid_figures(
-        geom.values, grid_ids, unit_grid[tables.household_unit], weights, band=band,
+        geom.values,
+        grid_ids,
+        unit_grid[tables.household_unit],
+        weights,
+        band=band,
         population=households["population"] if "population" in households else None,
         building=np.where(pd.isna(building), spots, building),
-        estate=households["estate_id"].to_numpy(object) if "estate_id" in households else None)
-    community = pd.Series([str(tables.community[upos[ugrid == g][0]]) for g in grid_ids],
-                          index=grid_ids)
+        estate=households["estate_id"].to_numpy(object) if "estate_id" in households else None,
+    )
+    community = pd.Series([str(tables.community[upos[ugrid == g][0]]) for g in grid_ids], index=grid_ids)
     info = info.reindex(community.to_numpy())
     status = fig["status"].to_numpy(object)
     hh_total = fig["households"].to_numpy()
@@ -92,8 +110,9 @@ def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset,
             "n_buildings": fig["n_buildings"].to_numpy(),
             "n_estates": fig["n_estates"].to_numpy(),
             "status": pd.array(status, dtype="str"),
-            "reason": [edited_reason(reasons.get(g), s, int(h), band)
-                       for g, s, h in zip(grid_ids, status, hh_total)],
+            "reason": [
+                edited_reason(reasons.get(g), s, int(h), band) for g, s, h in zip(grid_ids, status, hh_total)
+            ],
             "area_m2": fig["area_m2"].to_numpy(),
             "compactness": fig["compactness"].to_numpy(),
             "locked": [g in locked for g in grid_ids],
@@ -106,8 +125,7 @@ def grid_rows(grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset,
     return out
 
 
-def edited_reason(kept: str | None, status: str, households: int,
-                  band: tuple[int, int]) -> str | None:
+def edited_reason(kept: str | None, status: str, households: int, band: tuple[int, int]) -> str | None:
     """Why a grid is out of the band: the partition's reason while no edit touched it, else an
     ``edited_below_min`` / ``edited_over_max`` reason with the figures.
 

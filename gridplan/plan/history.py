@@ -69,7 +69,7 @@ class History:
     def record(self, edit: Edit) -> None:
         """Push a new edit: it can be undone, and nothing taken back can be redone any more."""
         self.undo.append(edit)
-        del self.undo[:-self.depth]
+        del self.undo[: -self.depth]
         self.redo.clear()
 
     def take_back(self, current: State) -> Edit | None:
@@ -103,5 +103,9 @@ class History:
     @property
     def actions(self) -> list[dict]:
         """The edits undo can take back, oldest first, as dicts (``op`` and its arguments)."""
-        return [dict(e.after.action) if e.after is not None and e.after.action else
-                {"op": "edit", "label": e.label} for e in self.undo]
+        return [
+            dict(e.after.action)
+            if e.after is not None and e.after.action
+            else {"op": "edit", "label": e.label}
+            for e in self.undo
+        ]

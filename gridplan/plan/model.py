@@ -42,13 +42,13 @@ from gridplan.plan.history import Edit, History, State
 from gridplan.plan.queries import PlanQueries
 from gridplan.plan.rebalance import PlanRepartition, bisect
 from gridplan.plan.storage import PLAN_FORMAT_VERSION, PlanStorage
-from gridplan.plan.views import PlanViews
 from gridplan.plan.units import (
     UnitTables,
     community_info,
     household_spots,
     household_units,
 )
+from gridplan.plan.views import PlanViews
 
 __all__ = ["GRID_COLUMNS", "PLAN_FORMAT_VERSION", "Plan"]
 
@@ -129,8 +129,11 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         self._hh_spot = household_spots(hh, self.crs)
         self._barrier_lines = barrier_lines(self.context.get("barriers"), self.crs)
         self._tables = UnitTables.build(
-            units[["unit_id", "community_id", "geometry"]].to_crs(self.crs), hh_unit,
-            self._hh_weight, self._barrier_lines[0])
+            units[["unit_id", "community_id", "geometry"]].to_crs(self.crs),
+            hh_unit,
+            self._hh_weight,
+            self._barrier_lines[0],
+        )
         self._community_info = community_info(self._communities)
         self._reasons = dict(reasons or {})
         self.coverage = None
@@ -185,9 +188,7 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         reasons = {}
         if result.grids is not None and "reason" in result.grids:
             g = result.grids
-            reasons = {
-                str(k): v for k, v in zip(g["grid_id"], g["reason"]) if isinstance(v, str) and v
-            }
+            reasons = {str(k): v for k, v in zip(g["grid_id"], g["reason"]) if isinstance(v, str) and v}
         return cls(
             households,
             communities,
@@ -197,8 +198,12 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
             max_households=max_households,
             reasons=reasons,
             micro_grids=getattr(result, "micro_grids", None),
-            context={"buildings": buildings, "estates": estates, "barriers": barriers,
-                     "facilities": facilities},
+            context={
+                "buildings": buildings,
+                "estates": estates,
+                "barriers": barriers,
+                "facilities": facilities,
+            },
             seed=seed,
             report=jsonable(getattr(result, "report", None) or {}),
             micro_max=micro_max,
@@ -270,8 +275,12 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
             )
         new = ug.copy()
         new[pos] = to_grid
-        return self._commit(f"move {unit_id} {src}->{to_grid}", new, [src, to_grid],
-                            {"op": "move", "unit": plain(unit_id), "from": src, "to": to_grid})
+        return self._commit(
+            f"move {unit_id} {src}->{to_grid}",
+            new,
+            [src, to_grid],
+            {"op": "move", "unit": plain(unit_id), "from": src, "to": to_grid},
+        )
 
     def split_grid(self, grid_id: str) -> list[str]:
         """Split a grid into two contiguous grids of about equal households.
@@ -302,8 +311,12 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         new_id = self._next_grid_id(self._grid_community(grid_id))
         new = ug.copy()
         new[upos[parts != keep_part]] = new_id
-        return self._commit(f"split {grid_id}->{new_id}", new, [grid_id, new_id],
-                            {"op": "split", "grid": grid_id, "new": new_id})
+        return self._commit(
+            f"split {grid_id}->{new_id}",
+            new,
+            [grid_id, new_id],
+            {"op": "split", "grid": grid_id, "new": new_id},
+        )
 
     def merge_grids(self, a: str, b: str) -> list[str]:
         """Merge two adjacent grids of one community; the smaller code survives.
@@ -316,14 +329,19 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         self._check_grid(a)
         self._check_grid(b)
         if a == b:
-            raise InputError(f"cannot merge grid {a} with itself", fix="choose two different grids",
-                             message_zh=f"不能将网格 {a} 与自身合并", fix_zh="请选择两个不同的网格")
+            raise InputError(
+                f"cannot merge grid {a} with itself",
+                fix="choose two different grids",
+                message_zh=f"不能将网格 {a} 与自身合并",
+                fix_zh="请选择两个不同的网格",
+            )
         self._check_unlocked(a, b)
         if self._grid_community(a) != self._grid_community(b):
             raise InputError(
                 f"grids {a} and {b} are in different communities",
                 fix="a grid never crosses a community boundary; merge grids of one community",
-                message_zh=f"网格 {a} 与 {b} 不在同一社区", fix_zh="网格不能跨社区，只能合并同一社区的网格",
+                message_zh=f"网格 {a} 与 {b} 不在同一社区",
+                fix_zh="网格不能跨社区，只能合并同一社区的网格",
             )
         if b not in self.neighbours(a):
             raise InputError(
@@ -336,24 +354,25 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         ug = self._state.unit_grid
         new = ug.copy()
         new[ug == gone] = keep
-        return self._commit(f"merge {gone}->{keep}", new, [keep, gone],
-                            {"op": "merge", "keep": keep, "gone": gone})
+        return self._commit(
+            f"merge {gone}->{keep}", new, [keep, gone], {"op": "merge", "keep": keep, "gone": gone}
+        )
 
     def lock(self, grid_id: str) -> None:
         """Lock a grid: edits and re-balancing leave it as it is."""
         self._check_grid(grid_id)
         if grid_id in self._state.locked:
             return
-        self._commit_locks(f"lock {grid_id}", self._state.locked | {grid_id},
-                           {"op": "lock", "grid": grid_id})
+        self._commit_locks(f"lock {grid_id}", self._state.locked | {grid_id}, {"op": "lock", "grid": grid_id})
 
     def unlock(self, grid_id: str) -> None:
         """Unlock a grid."""
         self._check_grid(grid_id)
         if grid_id not in self._state.locked:
             return
-        self._commit_locks(f"unlock {grid_id}", self._state.locked - {grid_id},
-                           {"op": "unlock", "grid": grid_id})
+        self._commit_locks(
+            f"unlock {grid_id}", self._state.locked - {grid_id}, {"op": "unlock", "grid": grid_id}
+        )
 
     def undo(self) -> bool:
         """Take back the last edit; False when there is none."""
@@ -386,21 +405,33 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         if pos is None:
             pos = self._tables.position.get(str(unit_id))
         if pos is None:
-            raise InputError(f"unknown unit {unit_id}", fix="pick a unit on the map",
-                             message_zh=f"没有单元 {unit_id}", fix_zh="请在地图上选择单元")
+            raise InputError(
+                f"unknown unit {unit_id}",
+                fix="pick a unit on the map",
+                message_zh=f"没有单元 {unit_id}",
+                fix_zh="请在地图上选择单元",
+            )
         return pos
 
     def _check_grid(self, grid_id: str) -> None:
         if grid_id not in self._state.grids.index:
-            raise InputError(f"unknown grid {grid_id}", fix="pick a grid on the map or in the table",
-                             message_zh=f"没有网格 {grid_id}", fix_zh="请在地图或表格中选择网格")
+            raise InputError(
+                f"unknown grid {grid_id}",
+                fix="pick a grid on the map or in the table",
+                message_zh=f"没有网格 {grid_id}",
+                fix_zh="请在地图或表格中选择网格",
+            )
 
     def _check_unlocked(self, *grid_ids: str) -> None:
         locked = [g for g in grid_ids if g in self._state.locked]
         if locked:
             ids = ", ".join(locked)
-            raise InputError(f"grid {ids} is locked", fix="unlock it first",
-                             message_zh=f"网格 {ids} 已锁定", fix_zh="请先解锁")
+            raise InputError(
+                f"grid {ids} is locked",
+                fix="unlock it first",
+                message_zh=f"网格 {ids} 已锁定",
+                fix_zh="请先解锁",
+            )
 
     def _grid_community(self, grid_id: str) -> str:
         return str(self._state.grids.at[grid_id, "community_id"])
@@ -413,17 +444,24 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
 
     def _next_grid_id(self, community_id: str) -> str:
         prefix = f"{community_id}-"
-        nums = [int(g[len(prefix):]) for g in self._state.grids.index
-                if g.startswith(prefix) and g[len(prefix):].isdigit()]
+        nums = [
+            int(g[len(prefix) :])
+            for g in self._state.grids.index
+            if g.startswith(prefix) and g[len(prefix) :].isdigit()
+        ]
         # Codes stay stable for years: a new grid takes a number never used in this plan's
         # history rather than filling a gap left by a merge.
         for st in self._history.states():
-            nums += [int(g[len(prefix):]) for g in st.grids.index
-                     if g.startswith(prefix) and g[len(prefix):].isdigit()]
+            nums += [
+                int(g[len(prefix) :])
+                for g in st.grids.index
+                if g.startswith(prefix) and g[len(prefix) :].isdigit()
+            ]
         return f"{prefix}{max(nums, default=0) + 1:02d}"
 
-    def _commit(self, label: str, unit_grid: np.ndarray, changed: Sequence[str],
-                action: dict | None = None) -> list[str]:
+    def _commit(
+        self, label: str, unit_grid: np.ndarray, changed: Sequence[str], action: dict | None = None
+    ) -> list[str]:
         changed = sorted(set(changed), key=grid_sort_key)
         present = [g for g in changed if (unit_grid == g).any()]
         old = self._state.grids
@@ -434,16 +472,27 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         grids = sort_grids(pd.concat([keep, rows]))
         micro, stale = self._micro_after(changed, rows, unit_grid)
         warnings = crossing_warnings(old, rows, self._barrier_lines)
-        self._push(label, State(unit_grid, grids, self._state.locked, micro, label, action,
-                                tuple(warnings), stale))
+        self._push(
+            label, State(unit_grid, grids, self._state.locked, micro, label, action, tuple(warnings), stale)
+        )
         return changed
 
     def _commit_locks(self, label: str, locked: frozenset, action: dict | None = None) -> None:
         grids = self._state.grids.copy()
         grids["locked"] = grids.index.isin(locked)
-        self._push(label, State(self._state.unit_grid, grids, locked,
-                                self._state.micro_grids, label, action, (),
-                                self._state.micro_stale))
+        self._push(
+            label,
+            State(
+                self._state.unit_grid,
+                grids,
+                locked,
+                self._state.micro_grids,
+                label,
+                action,
+                (),
+                self._state.micro_stale,
+            ),
+        )
 
     def _push(self, label: str, state: State) -> None:
         self._history.record(Edit(label, self._state, after=state))
@@ -462,10 +511,20 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
             self._wgs_cache[key] = out
         return self._wgs_cache[key].copy()
 
-    def _grid_rows(self, grid_ids: Sequence[str], unit_grid: np.ndarray,
-                   locked: frozenset) -> gpd.GeoDataFrame:
+    def _grid_rows(
+        self, grid_ids: Sequence[str], unit_grid: np.ndarray, locked: frozenset
+    ) -> gpd.GeoDataFrame:
         """Contract rows of ``grid_ids`` from scratch (:func:`gridplan.plan.figures.grid_rows`)."""
-        return grid_rows(grid_ids, unit_grid, locked, tables=self._tables,
-                         households=self._households, weights=self._hh_weight,
-                         spots=self._hh_spot, info=self._community_info, reasons=self._reasons,
-                         band=(self.min_households, self.max_households), crs=self.crs)
+        return grid_rows(
+            grid_ids,
+            unit_grid,
+            locked,
+            tables=self._tables,
+            households=self._households,
+            weights=self._hh_weight,
+            spots=self._hh_spot,
+            info=self._community_info,
+            reasons=self._reasons,
+            band=(self.min_households, self.max_households),
+            crs=self.crs,
+        )

@@ -150,9 +150,10 @@ class PlanQueries:
         """Keep a coverage result computed elsewhere on the same household rows."""
         if result is not None and len(result.households) != len(self._households):
             raise InputError(
-                f"coverage has {len(result.households)} household rows, the plan "
-                f"{len(self._households)}", fix="compute coverage on the plan's households",
-                message_zh="覆盖结果与方案的户点行数不一致")
+                f"coverage has {len(result.households)} household rows, the plan {len(self._households)}",
+                fix="compute coverage on the plan's households",
+                message_zh="覆盖结果与方案的户点行数不一致",
+            )
         self.coverage = result
 
     def coverage_by_grid(self) -> pd.DataFrame:
@@ -169,15 +170,23 @@ class PlanQueries:
             return pd.DataFrame(columns=cols)
         covered = self.coverage.households["covered"].fillna(False).to_numpy(dtype=bool)
         a = self.assignment
-        frame = pd.DataFrame({"grid_id": a["grid_id"].to_numpy(dtype=object),
-                              "households": self._hh_weight,
-                              "households_covered": np.where(covered, self._hh_weight, 0)})
-        out = frame.dropna(subset=["grid_id"]).groupby("grid_id", sort=False)[
-            ["households", "households_covered"]].sum()
+        frame = pd.DataFrame(
+            {
+                "grid_id": a["grid_id"].to_numpy(dtype=object),
+                "households": self._hh_weight,
+                "households_covered": np.where(covered, self._hh_weight, 0),
+            }
+        )
+        out = (
+            frame.dropna(subset=["grid_id"])
+            .groupby("grid_id", sort=False)[["households", "households_covered"]]
+            .sum()
+        )
         g = self._state.grids
         out = out.reindex(g.index, fill_value=0)
         out["community_id"] = g["community_id"].to_numpy()
-        out["share_covered"] = (out["households_covered"] / out["households"].where(
-            out["households"] > 0)).round(4)
+        out["share_covered"] = (
+            out["households_covered"] / out["households"].where(out["households"] > 0)
+        ).round(4)
         out.index.name = "grid_id"
         return out.reset_index()[cols]

@@ -58,7 +58,8 @@ class PlanRepartition:
         in_comm = g["community_id"].astype(str) == community_id
         keep = g[in_comm & g["grid_id"].isin(self._state.locked)]
         result = partition(
-            hh, comm,
+            hh,
+            comm,
             **self._partition_context(),
             min_households=self.min_households,
             max_households=self.max_households,
@@ -84,16 +85,19 @@ class PlanRepartition:
             community_id = cids[0]
         community_id = str(community_id)
         if community_id not in cids:
-            raise InputError(f"unknown community {community_id}",
-                             fix=f"use one of {', '.join(cids)}",
-                             message_zh=f"没有社区 {community_id}")
+            raise InputError(
+                f"unknown community {community_id}",
+                fix=f"use one of {', '.join(cids)}",
+                message_zh=f"没有社区 {community_id}",
+            )
         return community_id
 
     def _partition_context(self) -> dict:
         return {k: self.context[k] for k in _PARTITION_CONTEXT if self.context.get(k) is not None}
 
-    def _replace_community(self, cid: str, new_units: gpd.GeoDataFrame, new_hh_unit: np.ndarray,
-                           hmask: np.ndarray, result) -> list[str]:
+    def _replace_community(
+        self, cid: str, new_units: gpd.GeoDataFrame, new_hh_unit: np.ndarray, hmask: np.ndarray, result
+    ) -> list[str]:
         """Swap in a re-partitioned community (new units and grids) as one undoable edit.
 
         Units of the whole plan are re-indexed, so this edit keeps the unit tables too.
@@ -112,19 +116,26 @@ class PlanRepartition:
         old_state = self._state
         rows = self._grid_rows(new_ids, unit_grid, old_state.locked)
         changed = _redrawn(old_state.grids.loc[old_grids_in], rows, old_grids_in, new_ids)
-        grids = sort_grids(pd.concat([old_state.grids[~old_state.grids.index.isin(old_grids_in)],
-                                      rows]))
+        grids = sort_grids(pd.concat([old_state.grids[~old_state.grids.index.isin(old_grids_in)], rows]))
         micro, stale = self._micro_after(changed, rows.loc[rows.index.isin(changed)], unit_grid)
-        state = State(unit_grid, grids, old_state.locked & set(grids.index), micro, label,
-                      {"op": "rebalance", "community": cid}, (), stale)
-        self._history.record(Edit(label, old_state, after=state, tables_before=before,
-                                  tables_after=tables))
+        state = State(
+            unit_grid,
+            grids,
+            old_state.locked & set(grids.index),
+            micro,
+            label,
+            {"op": "rebalance", "community": cid},
+            (),
+            stale,
+        )
+        self._history.record(Edit(label, old_state, after=state, tables_before=before, tables_after=tables))
         self._set_state(state)
         self._last_warnings = []
         return changed
 
-    def _merged_tables(self, cid: str, new_units: gpd.GeoDataFrame, new_hh_unit: np.ndarray,
-                       hmask: np.ndarray) -> tuple[UnitTables, np.ndarray, int]:
+    def _merged_tables(
+        self, cid: str, new_units: gpd.GeoDataFrame, new_hh_unit: np.ndarray, hmask: np.ndarray
+    ) -> tuple[UnitTables, np.ndarray, int]:
         """Unit tables with the units of ``cid`` replaced by ``new_units`` (appended last).
 
         Returns the tables, the grid of every unit and the row of the first new unit.
@@ -133,24 +144,29 @@ class PlanRepartition:
         keep = old.community != cid
         offset = int(keep.sum())
         if len(set(new_units["unit_id"]) & set(old.units.loc[keep, "unit_id"])):
-            raise InputError("re-balanced units clash with unit ids of other communities",
-                             fix="report this as a bug", message_zh="单元编号冲突")
-        units = pd.concat([old.units[keep], new_units[["unit_id", "community_id", "geometry"]]],
-                          ignore_index=True)
+            raise InputError(
+                "re-balanced units clash with unit ids of other communities",
+                fix="report this as a bug",
+                message_zh="单元编号冲突",
+            )
+        units = pd.concat(
+            [old.units[keep], new_units[["unit_id", "community_id", "geometry"]]], ignore_index=True
+        )
         units = gpd.GeoDataFrame(units, geometry="geometry", crs=self.crs)
         remap = np.full(len(old.units), -1, dtype=np.int64)
         remap[np.flatnonzero(keep)] = np.arange(offset)
-        hh_unit = np.where(old.household_unit >= 0,
-                           remap[np.maximum(old.household_unit, 0)], -1)
+        hh_unit = np.where(old.household_unit >= 0, remap[np.maximum(old.household_unit, 0)], -1)
         hh_unit[hmask] = np.where(new_hh_unit >= 0, new_hh_unit + offset, -1)
-        unit_grid = np.concatenate([self._state.unit_grid[keep],
-                                    new_units["grid_id"].astype(str).to_numpy(dtype=object)])
+        unit_grid = np.concatenate(
+            [self._state.unit_grid[keep], new_units["grid_id"].astype(str).to_numpy(dtype=object)]
+        )
         tables = UnitTables.build(units, hh_unit, self._hh_weight, self._barrier_lines[0])
         return tables, unit_grid, offset
 
     # ------------------------------------------------------------------ micro-grids
-    def _micro_after(self, changed: Sequence[str], rows: gpd.GeoDataFrame,
-                     unit_grid: np.ndarray) -> tuple[gpd.GeoDataFrame | None, frozenset]:
+    def _micro_after(
+        self, changed: Sequence[str], rows: gpd.GeoDataFrame, unit_grid: np.ndarray
+    ) -> tuple[gpd.GeoDataFrame | None, frozenset]:
         """Micro-grids after an edit of ``changed``: regenerated for the edited grids when the plan
         knows ``micro_max``, else dropped for them and the grids listed as stale."""
         micro = self._state.micro_grids
@@ -183,32 +199,49 @@ class PlanRepartition:
         if total == 0:
             return None
         hh = self._households.loc[hmask].drop(columns=["community_id"], errors="ignore")
-        comm = gpd.GeoDataFrame({"community_id": [str(grid_id)], "name": [str(grid_id)]},
-                                geometry=[polygon], crs=self.crs)
-        res = partition(hh, comm, **self._partition_context(),
-                        min_households=total, max_households=total, micro_max=self.micro_max,
-                        seed=self.seed, n_jobs=1)
+        comm = gpd.GeoDataFrame(
+            {"community_id": [str(grid_id)], "name": [str(grid_id)]}, geometry=[polygon], crs=self.crs
+        )
+        res = partition(
+            hh,
+            comm,
+            **self._partition_context(),
+            min_households=total,
+            max_households=total,
+            micro_max=self.micro_max,
+            seed=self.seed,
+            n_jobs=1,
+        )
         micro = res.micro_grids
         if micro is None or len(micro) == 0:
             return None
         # the partition names its one grid <grid_id>-01 and the micro-grids <grid_id>-01-<MM>
         inner = f"{grid_id}-01-"
         micro = micro.copy()
-        micro["micro_grid_id"] = [f"{grid_id}-{m[len(inner):]}" if str(m).startswith(inner)
-                                  else str(m) for m in micro["micro_grid_id"]]
+        micro["micro_grid_id"] = [
+            f"{grid_id}-{m[len(inner) :]}" if str(m).startswith(inner) else str(m)
+            for m in micro["micro_grid_id"]
+        ]
         micro["grid_id"] = str(grid_id)
         return micro
 
 
-def _redrawn(old_rows: gpd.GeoDataFrame, rows: gpd.GeoDataFrame, old_ids: Sequence[str],
-             new_ids: Sequence[str]) -> list[str]:
+def _redrawn(
+    old_rows: gpd.GeoDataFrame, rows: gpd.GeoDataFrame, old_ids: Sequence[str], new_ids: Sequence[str]
+) -> list[str]:
     """Grids a re-balance removed, added or redrew (a grid with the same code, households and
     polygon, to within 1 m², is unchanged)."""
     same = rows.index.intersection(old_rows.index)
     unchanged = same[
         (rows.loc[same, "households"].to_numpy() == old_rows.loc[same, "households"].to_numpy())
-        & (shapely.area(shapely.symmetric_difference(
-            rows.loc[same].geometry.values, old_rows.loc[same].geometry.values)) < 1.0)
+        & (
+            shapely.area(
+                shapely.symmetric_difference(
+                    rows.loc[same].geometry.values, old_rows.loc[same].geometry.values
+                )
+            )
+            < 1.0
+        )
     ]
     return sorted((set(old_ids) | set(new_ids)) - set(unchanged), key=grid_sort_key)
 
@@ -244,8 +277,9 @@ def bisect(adj: sparse.csr_matrix, weights: np.ndarray, seed: int) -> np.ndarray
     if connected:
         # Only METIS's k-way routine honours ``contig``: the recursive bisection that pymetis
         # picks for two parts ignores it, so ask for k-way explicitly.
-        _, parts = pymetis.part_graph(2, graph, vweights=vw, recursive=False,
-                                      options=pymetis.Options(seed=seed, contig=True))
+        _, parts = pymetis.part_graph(
+            2, graph, vweights=vw, recursive=False, options=pymetis.Options(seed=seed, contig=True)
+        )
     else:
         # A grid loaded from a file may be in pieces; METIS aborts on ``contig`` for a
         # disconnected graph ("a contiguous partition is requested for a non-contiguous input

@@ -49,8 +49,11 @@ class PlanStorage:
         """
         path = Path(path)
         if path.suffix.lower() != ".gpkg":
-            raise InputError(f"a plan file must end in .gpkg, not {path.name}",
-                             fix="save as e.g. plan.gpkg", message_zh="方案文件须以 .gpkg 结尾")
+            raise InputError(
+                f"a plan file must end in .gpkg, not {path.name}",
+                fix="save as e.g. plan.gpkg",
+                message_zh="方案文件须以 .gpkg 结尾",
+            )
         units = self._tables.units
         meta = {
             "format": "gridplan-plan",
@@ -69,8 +72,12 @@ class PlanStorage:
         }
         hh = self._households.copy()
         hh["gp_unit"] = self._tables.household_unit
-        layers = {"households": hh, "communities": self._communities, "units": self.units_metric,
-                  "grids": self._state.grids.reset_index(drop=True)}
+        layers = {
+            "households": hh,
+            "communities": self._communities,
+            "units": self.units_metric,
+            "grids": self._state.grids.reset_index(drop=True),
+        }
         if self._state.micro_grids is not None:
             layers["micro_grids"] = self._state.micro_grids
         layers.update((name, self.context[name]) for name in sorted(self.context))
@@ -94,29 +101,46 @@ class PlanStorage:
         except _NOT_A_PLAN as exc:
             raise InputError(
                 f"not a gridplan plan file ({exc.__class__.__name__}: {exc})",
-                file=str(path), fix="open a .gpkg written by 'save plan'",
-                message_zh="不是 gridplan 方案文件", fix_zh="请打开由“保存方案”生成的 .gpkg 文件",
+                file=str(path),
+                fix="open a .gpkg written by 'save plan'",
+                message_zh="不是 gridplan 方案文件",
+                fix_zh="请打开由“保存方案”生成的 .gpkg 文件",
             ) from exc
-        if (not isinstance(meta, dict) or meta.get("format") != "gridplan-plan"
-                or meta.get("version", 0) > PLAN_FORMAT_VERSION):
-            raise InputError("plan file of an unknown format or a newer version", file=str(path),
-                             fix="update gridplan", message_zh="方案文件格式未知或版本更新")
+        if (
+            not isinstance(meta, dict)
+            or meta.get("format") != "gridplan-plan"
+            or meta.get("version", 0) > PLAN_FORMAT_VERSION
+        ):
+            raise InputError(
+                "plan file of an unknown format or a newer version",
+                file=str(path),
+                fix="update gridplan",
+                message_zh="方案文件格式未知或版本更新",
+            )
         hh = gpd.read_file(path, layer="households")
         hh_unit = hh.pop("gp_unit").to_numpy(dtype=np.int64)
-        hh = hh[[c for c in meta["households_columns"] if c in hh.columns and c != "geometry"]
-                + ["geometry"]]
+        hh = hh[[c for c in meta["households_columns"] if c in hh.columns and c != "geometry"] + ["geometry"]]
         units = gpd.read_file(path, layer="units")
         if meta.get("unit_id_type") == "int":
             units["unit_id"] = units["unit_id"].astype(np.int64)
         communities = gpd.read_file(path, layer="communities")
-        context = {name: gpd.read_file(path, layer=name) for name in meta.get("context", [])
-                   if name in layers}
+        context = {
+            name: gpd.read_file(path, layer=name) for name in meta.get("context", []) if name in layers
+        }
         micro = gpd.read_file(path, layer="micro_grids") if "micro_grids" in layers else None
         return cls(
-            hh, communities, units, hh_unit,
-            min_households=meta["min_households"], max_households=meta["max_households"],
-            reasons=meta.get("reasons"), micro_grids=micro, locked=meta.get("locked", ()),
-            context=context, seed=meta.get("seed", 0), report=meta.get("report"),
+            hh,
+            communities,
+            units,
+            hh_unit,
+            min_households=meta["min_households"],
+            max_households=meta["max_households"],
+            reasons=meta.get("reasons"),
+            micro_grids=micro,
+            locked=meta.get("locked", ()),
+            context=context,
+            seed=meta.get("seed", 0),
+            report=meta.get("report"),
             micro_max=meta.get("micro_max"),
         )
 

@@ -57,8 +57,9 @@ class UnitTables:
     zone: np.ndarray
 
     @classmethod
-    def build(cls, units: gpd.GeoDataFrame, household_unit: np.ndarray, weights: np.ndarray,
-              barriers) -> UnitTables:
+    def build(
+        cls, units: gpd.GeoDataFrame, household_unit: np.ndarray, weights: np.ndarray, barriers
+    ) -> UnitTables:
         """The tables of ``units`` in the plan's CRS.
 
         Parameters
@@ -78,8 +79,9 @@ class UnitTables:
         """
         hh_unit = np.asarray(household_unit, dtype=np.int64)
         inside = hh_unit >= 0
-        per_unit = np.bincount(hh_unit[inside], weights=weights[inside],
-                               minlength=len(units)).astype(np.int64)
+        per_unit = np.bincount(hh_unit[inside], weights=weights[inside], minlength=len(units)).astype(
+            np.int64
+        )
         community = units["community_id"].astype(str).to_numpy(dtype=object)
         cells = units.geometry.values
         adjacency = unit_adjacency(cells)
@@ -109,8 +111,7 @@ def unit_adjacency(cells) -> sparse.csr_matrix:
     return adj.astype(np.int8)
 
 
-def household_units(households: gpd.GeoDataFrame, assignment,
-                    units: gpd.GeoDataFrame) -> np.ndarray:
+def household_units(households: gpd.GeoDataFrame, assignment, units: gpd.GeoDataFrame) -> np.ndarray:
     """Position in ``units`` of every household row (-1 when it is in no unit).
 
     Parameters
@@ -169,8 +170,9 @@ def household_spots(households: gpd.GeoDataFrame, crs) -> np.ndarray:
     ndarray of str (object)
     """
     xy = np.round(shapely.get_coordinates(households.geometry.to_crs(crs).values)).astype(np.int64)
-    return np.char.add(np.char.add("@", xy[:, 0].astype(str)),
-                       np.char.add(",", xy[:, 1].astype(str))).astype(object)
+    return np.char.add(np.char.add("@", xy[:, 0].astype(str)), np.char.add(",", xy[:, 1].astype(str))).astype(
+        object
+    )
 
 
 def community_info(communities: gpd.GeoDataFrame) -> pd.DataFrame:

@@ -28,9 +28,9 @@ import pandas as pd
 import shapely
 
 from gridplan.errors import InputError
+from gridplan.io.fields import parse_numbers
 from gridplan.io.problems import emit_warnings, raise_first_error
 from gridplan.io.projection import local_crs
-from gridplan.io.fields import parse_numbers
 from gridplan.io.schema import conform
 from gridplan.norms import DEFAULT_NORMS, Norms
 
@@ -41,16 +41,29 @@ __all__ = [
     "GENERIC_BUILDING_TAGS",
 ]
 
-RESIDENTIAL_BUILDING_TAGS = frozenset({
-    "residential", "apartments", "house", "detached", "dormitory", "terrace",
-    "semidetached_house", "bungalow", "farm", "cabin", "houseboat", "static_caravan",
-})
+RESIDENTIAL_BUILDING_TAGS = frozenset(
+    {
+        "residential",
+        "apartments",
+        "house",
+        "detached",
+        "dormitory",
+        "terrace",
+        "semidetached_house",
+        "bungalow",
+        "farm",
+        "cabin",
+        "houseboat",
+        "static_caravan",
+    }
+)
 #: Tags that say "a building" without saying what for.
 GENERIC_BUILDING_TAGS = frozenset({"yes", "building", "1", "true"})
 
 
-def households_from_buildings(buildings: gpd.GeoDataFrame, *, norms: Norms = DEFAULT_NORMS
-                              ) -> gpd.GeoDataFrame:
+def households_from_buildings(
+    buildings: gpd.GeoDataFrame, *, norms: Norms = DEFAULT_NORMS
+) -> gpd.GeoDataFrame:
     """Estimate households per building from footprint area and floors.
 
     Parameters
@@ -72,12 +85,12 @@ def households_from_buildings(buildings: gpd.GeoDataFrame, *, norms: Norms = DEF
     emit_warnings(problems)
     metric = gdf.geometry.to_crs(local_crs(gdf))
     footprint = metric.area.to_numpy()
-    levels = (gdf["levels"].to_numpy(dtype=float) if "levels" in gdf.columns
-              else np.full(len(gdf), np.nan))
+    levels = gdf["levels"].to_numpy(dtype=float) if "levels" in gdf.columns else np.full(len(gdf), np.nan)
     levels_used = np.where(np.isfinite(levels), levels, float(norms.default_levels))
     dwelling = footprint >= norms.min_dwelling_footprint_m2
-    estimate = np.where(dwelling, np.maximum(
-        1, np.rint(footprint * levels_used / norms.gross_m2_per_household)), 0).astype(np.int64)
+    estimate = np.where(
+        dwelling, np.maximum(1, np.rint(footprint * levels_used / norms.gross_m2_per_household)), 0
+    ).astype(np.int64)
     if "households" in gdf.columns:
         given = gdf["households"]
         has = given.notna().to_numpy()
@@ -119,8 +132,9 @@ def buildings_from_osm(path, *, residential: bool = True) -> gpd.GeoDataFrame:
 
     path = Path(path)
     if not path.exists():
-        raise InputError(f"file not found: {path}", file=path.name, fix="check the path",
-                         message_zh=f"找不到文件：{path}")
+        raise InputError(
+            f"file not found: {path}", file=path.name, fix="check the path", message_zh=f"找不到文件：{path}"
+        )
     wkb = osmium.geom.WKBFactory()
     ids, names, levels, kinds, uses, geoms = [], [], [], [], [], []
     landuse = []
@@ -149,19 +163,29 @@ def buildings_from_osm(path, *, residential: bool = True) -> gpd.GeoDataFrame:
                 uses.append(_is_residential_use(dict(tags)))
                 geoms.append(geom)
     except RuntimeError as exc:
-        raise InputError(f"cannot read the OpenStreetMap file: {exc}", file=path.name,
-                         fix="give a complete .osm, .osm.bz2 or .osm.pbf file",
-                         message_zh="无法读取 OpenStreetMap 文件") from exc
-    geom_arr = shapely.from_wkb(np.array(geoms, dtype=object), on_invalid="ignore") \
-        if geoms else np.array([], dtype=object)
-    lv, _, _ = parse_numbers(pd.Series(levels, dtype="object").astype("string")
-                             .str.extract(r"([0-9]+(?:\.[0-9]+)?)")[0])
-    gdf = gpd.GeoDataFrame({
-        "building_id": pd.Series(ids, dtype="str"),
-        "name": pd.Series(names, dtype="str"),
-        "levels": lv.to_numpy(dtype=float) if len(ids) else np.array([], float),
-        "kind": pd.Series(kinds, dtype="str"),
-    }, geometry=gpd.GeoSeries(geom_arr, crs=4326))
+        raise InputError(
+            f"cannot read the OpenStreetMap file: {exc}",
+            file=path.name,
+            fix="give a complete .osm, .osm.bz2 or .osm.pbf file",
+            message_zh="无法读取 OpenStreetMap 文件",
+        ) from exc
+    geom_arr = (
+        shapely.from_wkb(np.array(geoms, dtype=object), on_invalid="ignore")
+        if geoms
+        else np.array([], dtype=object)
+    )
+    lv, _, _ = parse_numbers(
+        pd.Series(levels, dtype="object").astype("string").str.extract(r"([0-9]+(?:\.[0-9]+)?)")[0]
+    )
+    gdf = gpd.GeoDataFrame(
+        {
+            "building_id": pd.Series(ids, dtype="str"),
+            "name": pd.Series(names, dtype="str"),
+            "levels": lv.to_numpy(dtype=float) if len(ids) else np.array([], float),
+            "kind": pd.Series(kinds, dtype="str"),
+        },
+        geometry=gpd.GeoSeries(geom_arr, crs=4326),
+    )
     kind = gdf["kind"].to_numpy(dtype=object)
     resi = np.isin(kind, list(RESIDENTIAL_BUILDING_TAGS)) | np.asarray(uses, dtype=bool)
     generic = np.isin(kind, list(GENERIC_BUILDING_TAGS))

@@ -42,11 +42,26 @@ from gridplan.network.osm import read_osm_ways
 from gridplan.norms import DEFAULT_NORMS, Norms
 from gridplan.prepare.buildings import buildings_from_osm, households_from_buildings
 
-__all__ = ["BARRIER_HIGHWAYS", "BARRIER_RAILWAYS", "BARRIER_WATERWAYS", "prepare_from_osm",
-           "estates_from_osm"]
+__all__ = [
+    "BARRIER_HIGHWAYS",
+    "BARRIER_RAILWAYS",
+    "BARRIER_WATERWAYS",
+    "prepare_from_osm",
+    "estates_from_osm",
+]
 
-BARRIER_HIGHWAYS = frozenset({"trunk", "trunk_link", "primary", "primary_link", "secondary",
-                              "secondary_link", "motorway", "motorway_link"})
+BARRIER_HIGHWAYS = frozenset(
+    {
+        "trunk",
+        "trunk_link",
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "motorway",
+        "motorway_link",
+    }
+)
 BARRIER_RAILWAYS = frozenset({"rail", "light_rail", "narrow_gauge", "tram"})
 BARRIER_WATERWAYS = frozenset({"river", "canal"})
 #: Area tags that mark a residential estate.
@@ -74,13 +89,17 @@ def estates_from_osm(path: str | Path) -> gpd.GeoDataFrame:
             ids.append(("w" if obj.from_way() else "r") + str(obj.orig_id()))
             names.append(obj.tags.get("name"))
     except RuntimeError as exc:
-        raise InputError(f"cannot read the OpenStreetMap file: {exc}", file=Path(path).name,
-                         fix="give a complete .osm, .osm.bz2 or .osm.pbf file",
-                         message_zh="无法读取 OpenStreetMap 文件") from exc
+        raise InputError(
+            f"cannot read the OpenStreetMap file: {exc}",
+            file=Path(path).name,
+            fix="give a complete .osm, .osm.bz2 or .osm.pbf file",
+            message_zh="无法读取 OpenStreetMap 文件",
+        ) from exc
     geometry = shapely.from_wkb(np.array(geoms, dtype=object)) if geoms else np.empty(0, object)
-    gdf = gpd.GeoDataFrame({"estate_id": pd.Series(ids, dtype="str"),
-                            "name": pd.Series(names, dtype="object")},
-                           geometry=gpd.GeoSeries(geometry, crs=4326))
+    gdf = gpd.GeoDataFrame(
+        {"estate_id": pd.Series(ids, dtype="str"), "name": pd.Series(names, dtype="object")},
+        geometry=gpd.GeoSeries(geometry, crs=4326),
+    )
     gdf["name"] = gdf["name"].where(gdf["name"].notna(), gdf["estate_id"])
     return gdf.sort_values("estate_id", kind="stable").reset_index(drop=True)
 
@@ -95,8 +114,11 @@ def _barriers(ways: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     """Barrier lines: major roads from the highway ways, rail and water from a second pass."""
     hw = ways["highway"].astype(str).to_numpy()
     roads = ways[np.isin(hw, list(BARRIER_HIGHWAYS))]
-    parts = [gpd.GeoDataFrame({"kind": "road", "name": roads["name"].to_numpy(object)},
-                              geometry=roads.geometry.values, crs=4326)]
+    parts = [
+        gpd.GeoDataFrame(
+            {"kind": "road", "name": roads["name"].to_numpy(object)}, geometry=roads.geometry.values, crs=4326
+        )
+    ]
     parts.append(_rail_and_water(path))
     out = pd.concat(parts, ignore_index=True)
     out["name"] = out["name"].where(out["name"].notna(), out["kind"])
@@ -107,8 +129,11 @@ def _rail_and_water(path: Path) -> gpd.GeoDataFrame:
     import osmium
 
     kinds, names, xs, ys, idx = [], [], [], [], []
-    fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-          .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY)))
+    fp = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+    )
     for way in fp:
         tags = way.tags
         if tags.get("tunnel") not in (None, "no") or tags.get("layer", "0").startswith("-"):
@@ -127,14 +152,17 @@ def _rail_and_water(path: Path) -> gpd.GeoDataFrame:
         names.append(tags.get("name"))
         xs.extend(p[0] for p in loc)
         ys.extend(p[1] for p in loc)
-    geometry = shapely.linestrings(np.c_[xs, ys], indices=np.asarray(idx, dtype=np.int64)) \
-        if kinds else np.empty(0, dtype=object)
-    return gpd.GeoDataFrame({"kind": kinds, "name": pd.Series(names, dtype=object)},
-                            geometry=geometry, crs=4326)
+    geometry = (
+        shapely.linestrings(np.c_[xs, ys], indices=np.asarray(idx, dtype=np.int64))
+        if kinds
+        else np.empty(0, dtype=object)
+    )
+    return gpd.GeoDataFrame(
+        {"kind": kinds, "name": pd.Series(names, dtype=object)}, geometry=geometry, crs=4326
+    )
 
 
-def _communities_from_blocks(barriers: gpd.GeoDataFrame, households: gpd.GeoDataFrame
-                             ) -> gpd.GeoDataFrame:
+def _communities_from_blocks(barriers: gpd.GeoDataFrame, households: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Blocks enclosed by the barrier lines within the households' extent (see the docstring)."""
     import momepy
 
@@ -152,12 +180,16 @@ def _communities_from_blocks(barriers: gpd.GeoDataFrame, households: gpd.GeoData
     rep = shapely.get_coordinates(shapely.point_on_surface(blocks.values))
     order = np.lexsort((np.round(rep[:, 0], -1), -np.round(rep[:, 1], -1)))
     ids = [f"C{k + 1:03d}" for k in range(len(order))]
-    return gpd.GeoDataFrame({"community_id": ids, "name": [f"街区{k + 1}" for k in range(len(order))]},
-                            geometry=blocks.values[order], crs=crs).to_crs(4326)
+    return gpd.GeoDataFrame(
+        {"community_id": ids, "name": [f"街区{k + 1}" for k in range(len(order))]},
+        geometry=blocks.values[order],
+        crs=crs,
+    ).to_crs(4326)
 
 
-def prepare_from_osm(path: str | Path, *, communities: gpd.GeoDataFrame | None = None,
-                     norms: Norms = DEFAULT_NORMS) -> dict[str, gpd.GeoDataFrame]:
+def prepare_from_osm(
+    path: str | Path, *, communities: gpd.GeoDataFrame | None = None, norms: Norms = DEFAULT_NORMS
+) -> dict[str, gpd.GeoDataFrame]:
     """Every layer partition and coverage need, from one OSM file (rules in the docstring).
 
     Parameters
@@ -182,28 +214,46 @@ def prepare_from_osm(path: str | Path, *, communities: gpd.GeoDataFrame | None =
     """
     path = Path(path)
     if not path.exists():
-        raise InputError(f"file not found: {path}", file=path.name, fix="check the path",
-                         message_zh=f"找不到文件：{path}")
+        raise InputError(
+            f"file not found: {path}", file=path.name, fix="check the path", message_zh=f"找不到文件：{path}"
+        )
     bld = households_from_buildings(buildings_from_osm(path), norms=norms)
     bld = bld[bld["dwelling"]].drop(columns=["dwelling"]).reset_index(drop=True)
     if not len(bld):
-        raise InputError("no residential building in the OpenStreetMap file", file=path.name,
-                         fix="check the area of the extract", message_zh="OSM 文件中没有住宅建筑")
+        raise InputError(
+            "no residential building in the OpenStreetMap file",
+            file=path.name,
+            fix="check the area of the extract",
+            message_zh="OSM 文件中没有住宅建筑",
+        )
     estates = estates_from_osm(path)
     rep = shapely.point_on_surface(bld.geometry.values)
     bld["estate_id"] = _containing(rep, estates)
     estates = estates[estates["estate_id"].isin(set(bld["estate_id"].dropna()))]
     households = gpd.GeoDataFrame(
-        {"building_id": bld["building_id"], "estate_id": bld["estate_id"],
-         "households": bld["households"].astype(np.int64)}, geometry=rep, crs=4326)
+        {
+            "building_id": bld["building_id"],
+            "estate_id": bld["estate_id"],
+            "households": bld["households"].astype(np.int64),
+        },
+        geometry=rep,
+        crs=4326,
+    )
     ways = read_osm_ways(path)
     barriers = _barriers(ways, path)
-    streets = gpd.GeoDataFrame({"highway": ways["highway"], "name": ways["name"]},
-                               geometry=ways.geometry.values, crs=4326)
+    streets = gpd.GeoDataFrame(
+        {"highway": ways["highway"], "name": ways["name"]}, geometry=ways.geometry.values, crs=4326
+    )
     if communities is None:
         communities = _communities_from_blocks(barriers, households)
-    return {"buildings": bld, "households": households, "estates": estates.reset_index(drop=True),
-            "barriers": barriers, "streets": streets, "communities": communities}
+    return {
+        "buildings": bld,
+        "households": households,
+        "estates": estates.reset_index(drop=True),
+        "barriers": barriers,
+        "streets": streets,
+        "communities": communities,
+    }
 
 
 def _containing(points: np.ndarray, polygons: gpd.GeoDataFrame) -> pd.Series:

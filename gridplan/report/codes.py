@@ -52,6 +52,7 @@ UNKNOWN_STREET = "000"
 #: grid's that must go on in it, for the grid to keep the previous grid's code.
 KEEP_CODE_SHARE = 0.5
 
+
 def grid_number(grid_id: str) -> int:
     """The ``NN`` of ``<community_id>-<NN>``.
 
@@ -104,8 +105,7 @@ def _streets(grids: pd.DataFrame, communities: pd.DataFrame | None) -> pd.Series
     return pd.Series([None] * len(grids), index=grids.index, dtype=object)
 
 
-def grid_codes(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None = None
-               ) -> gpd.GeoDataFrame:
+def grid_codes(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Add ``grid_code`` (``<street_id>-<community_id>-<NN>``) to a grids layer.
 
     Parameters
@@ -130,15 +130,18 @@ def grid_codes(grids: gpd.GeoDataFrame, communities: gpd.GeoDataFrame | None = N
     if out["grid_code"].duplicated().any():
         dup = out.loc[out["grid_code"].duplicated(keep=False), "grid_id"].tolist()
         raise InputError(
-            "grids share a grid code", column="grid_id", rows=dup,
+            "grids share a grid code",
+            column="grid_id",
+            rows=dup,
             fix="grid ids must be unique; re-run gridplan partition",
             message_zh="网格编码重复",
         )
     return out
 
 
-def micro_codes(micro_grids: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
-                *, micro_column: str | None = None) -> gpd.GeoDataFrame:
+def micro_codes(
+    micro_grids: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, *, micro_column: str | None = None
+) -> gpd.GeoDataFrame:
     """Add ``micro_code`` (``<grid_code>-<MM>``) to a micro-grids layer.
 
     Parameters
@@ -162,10 +165,13 @@ def micro_codes(micro_grids: gpd.GeoDataFrame, grids: gpd.GeoDataFrame,
     parent = out["grid_id"].map(lookup)
     if parent.isna().any():
         rows = out.index[parent.isna()].tolist()
-        raise InputError("micro-grids refer to grids that are not in the grids layer",
-                         column="grid_id", rows=rows,
-                         fix="export the micro-grids of the same partition run",
-                         message_zh="微网格所属的网格不在网格图层中")
+        raise InputError(
+            "micro-grids refer to grids that are not in the grids layer",
+            column="grid_id",
+            rows=rows,
+            fix="export the micro-grids of the same partition run",
+            message_zh="微网格所属的网格不在网格图层中",
+        )
     if micro_column is None:
         micro_column = next((c for c in ("micro_id", "micro_grid_id") if c in out.columns), None)
     if micro_column is not None:
@@ -262,8 +268,9 @@ def carry_codes(
     return out
 
 
-def _overlaps(new: gpd.GeoDataFrame, prev: gpd.GeoDataFrame, assignment, previous_assignment
-              ) -> tuple[np.ndarray, np.ndarray]:
+def _overlaps(
+    new: gpd.GeoDataFrame, prev: gpd.GeoDataFrame, assignment, previous_assignment
+) -> tuple[np.ndarray, np.ndarray]:
     """(shared households or area, same-membership flags), new grids x previous grids."""
     n, m = len(new), len(prev)
     if assignment is not None and previous_assignment is not None:

@@ -51,8 +51,7 @@ __all__ = [
 ]
 
 #: GeoPackage layers, from the top of the hierarchy down, in the order they are written.
-LEVELS = ("streets", "communities", "grids", "micro_grids", "households", "facilities",
-          "isochrones", "sites")
+LEVELS = ("streets", "communities", "grids", "micro_grids", "households", "facilities", "isochrones", "sites")
 
 
 def columns_zh(names) -> dict[str, str]:
@@ -78,6 +77,7 @@ _FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
 
 
 # --- layers ----------------------------------------------------------------------------------
+
 
 def export_layers(
     grids: gpd.GeoDataFrame,
@@ -116,8 +116,9 @@ def export_layers(
         Only the levels that are present, in :data:`LEVELS` order.
     """
     if grids is None or len(grids) == 0:
-        raise InputError("there are no grids to export", fix="run gridplan partition first",
-                         message_zh="没有可导出的网格")
+        raise InputError(
+            "there are no grids to export", fix="run gridplan partition first", message_zh="没有可导出的网格"
+        )
     if coverage is not None:
         if households is None:
             households = getattr(coverage, "households", None)
@@ -153,16 +154,19 @@ def export_layers(
 
 def _wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     if gdf.crs is None:
-        raise InputError("a layer to export has no CRS", fix="read it with gridplan.io.files",
-                         message_zh="待导出的图层没有坐标系")
+        raise InputError(
+            "a layer to export has no CRS",
+            fix="read it with gridplan.io.files",
+            message_zh="待导出的图层没有坐标系",
+        )
     return gdf.to_crs(WGS84) if not gdf.crs.equals(WGS84) else gdf.copy()
 
 
 def _add_coverage_fields(households: gpd.GeoDataFrame, covered: pd.DataFrame) -> gpd.GeoDataFrame:
     if len(covered) != len(households):
         raise InputError(
-            f"coverage has {len(covered)} household rows but the households layer has "
-            f"{len(households)}", fix="export the coverage computed on the same households",
+            f"coverage has {len(covered)} household rows but the households layer has {len(households)}",
+            fix="export the coverage computed on the same households",
             message_zh="覆盖结果与住户图层行数不一致",
         )
     out = households.copy()
@@ -174,25 +178,31 @@ def _add_coverage_fields(households: gpd.GeoDataFrame, covered: pd.DataFrame) ->
 
 def _grid_totals(grids: pd.DataFrame, key: str) -> pd.DataFrame:
     status = grids["status"] if "status" in grids.columns else pd.Series("ok", index=grids.index)
-    frame = pd.DataFrame({
-        key: grids[key].to_numpy(),
-        "households": grids["households"].to_numpy(dtype="int64"),
-        "n_ok": (status == "ok").to_numpy(dtype="int64"),
-        "n_under": (status == "under").to_numpy(dtype="int64"),
-        "n_over": (status == "over").to_numpy(dtype="int64"),
-    })
+    frame = pd.DataFrame(
+        {
+            key: grids[key].to_numpy(),
+            "households": grids["households"].to_numpy(dtype="int64"),
+            "n_ok": (status == "ok").to_numpy(dtype="int64"),
+            "n_under": (status == "under").to_numpy(dtype="int64"),
+            "n_over": (status == "over").to_numpy(dtype="int64"),
+        }
+    )
     if "population" in grids.columns:
         frame["population"] = pd.to_numeric(grids["population"]).to_numpy()
     agg = frame.groupby(key, sort=True).agg(
-        n_grids=("households", "size"), households=("households", "sum"),
+        n_grids=("households", "size"),
+        households=("households", "sum"),
         **({"population": ("population", "sum")} if "population" in frame else {}),
-        n_ok=("n_ok", "sum"), n_under=("n_under", "sum"), n_over=("n_over", "sum"),
+        n_ok=("n_ok", "sum"),
+        n_under=("n_under", "sum"),
+        n_over=("n_over", "sum"),
     )
     return agg
 
 
-def _with_grid_totals(layer: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, key: str,
-                      drop=("n_grids", "households")) -> gpd.GeoDataFrame:
+def _with_grid_totals(
+    layer: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, key: str, drop=("n_grids", "households")
+) -> gpd.GeoDataFrame:
     """``layer`` with the number of grids and households of each ``key`` (0 where none)."""
     out = layer.drop(columns=list(drop), errors="ignore")
     totals = _grid_totals(grids, key)
@@ -203,8 +213,7 @@ def _with_grid_totals(layer: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, key: str
 
 
 def _community_layer(communities: gpd.GeoDataFrame, grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return _with_grid_totals(communities, grids, "community_id",
-                             drop=("n_grids", "households", "population"))
+    return _with_grid_totals(communities, grids, "community_id", drop=("n_grids", "households", "population"))
 
 
 def _dissolve_streets(communities: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -232,15 +241,25 @@ def _for_gdal(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         s = out[col]
         if s.dtype == object:
             if s.map(lambda v: isinstance(v, (list, dict, tuple, set))).any():
-                out[col] = s.map(lambda v: None if v is None else json.dumps(
-                    sorted(v) if isinstance(v, set) else v, ensure_ascii=False, sort_keys=True,
-                    default=str)).astype("str")
+                out[col] = s.map(
+                    lambda v: (
+                        None
+                        if v is None
+                        else json.dumps(
+                            sorted(v) if isinstance(v, set) else v,
+                            ensure_ascii=False,
+                            sort_keys=True,
+                            default=str,
+                        )
+                    )
+                ).astype("str")
             elif s.map(lambda v: v is None or isinstance(v, str)).all():
                 out[col] = s.astype("str")
     return out
 
 
 # --- GeoPackage ------------------------------------------------------------------------------
+
 
 def write_geopackage(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike) -> Path:
     """Write ``layers`` to one GeoPackage, one layer each, atomically.
@@ -283,6 +302,7 @@ def read_geopackage(path: str | os.PathLike) -> dict[str, gpd.GeoDataFrame]:
 
 # --- GeoJSON ---------------------------------------------------------------------------------
 
+
 def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
     """Write a layer as RFC 7946 GeoJSON (WGS-84, counter-clockwise exteriors), atomically.
 
@@ -296,6 +316,7 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike) -> Path:
 
 
 # --- Excel -----------------------------------------------------------------------------------
+
 
 def report_tables(
     grids: gpd.GeoDataFrame,
@@ -330,16 +351,19 @@ def report_tables(
         g["status"] = g["status"].map(lambda s: _STATUS_ZH.get(s, s))
     if "reason" in g.columns:
         # The Chinese report says why a grid is out of band in Chinese, figures included.
-        g["reason"] = [None if r is None or r != r or r == "" else reason_text(r, "zh")
-                       for r in g["reason"]]
+        g["reason"] = [None if r is None or r != r or r == "" else reason_text(r, "zh") for r in g["reason"]]
     if "street_id" not in g.columns and communities is not None and "street_id" in communities:
         g["street_id"] = g["community_id"].map(
-            communities.drop_duplicates("community_id").set_index("community_id")["street_id"])
+            communities.drop_duplicates("community_id").set_index("community_id")["street_id"]
+        )
     tables[SHEETS_ZH["grids"]] = _zh(g.sort_values("grid_code", kind="stable"))
 
     per_comm = _grid_totals(grids, "community_id").reset_index()
-    names = (grids.drop_duplicates("community_id").set_index("community_id")["community_name"]
-             if "community_name" in grids.columns else None)
+    names = (
+        grids.drop_duplicates("community_id").set_index("community_id")["community_name"]
+        if "community_name" in grids.columns
+        else None
+    )
     if names is not None:
         per_comm.insert(1, "community_name", per_comm["community_id"].map(names))
     tables[SHEETS_ZH["communities"]] = _zh(per_comm)
@@ -354,8 +378,9 @@ def report_tables(
 
     summary = getattr(coverage, "summary", None) if coverage is not None else None
     if summary is not None and len(summary):
-        s = pd.DataFrame(summary.drop(columns=summary.geometry.name)
-                         if isinstance(summary, gpd.GeoDataFrame) else summary)
+        s = pd.DataFrame(
+            summary.drop(columns=summary.geometry.name) if isinstance(summary, gpd.GeoDataFrame) else summary
+        )
         if "level" in s.columns:
             s["level"] = s["level"].map(lambda v: _LEVEL_ZH.get(v, v))
         tables[SHEETS_ZH["coverage"]] = _zh(s)
@@ -388,16 +413,18 @@ def _code_scheme_table(grids: gpd.GeoDataFrame) -> pd.DataFrame:
     street, _, rest = example.partition("-")
     community, n = split_grid_id(rest)
     number = rest if n is None else f"{n:02d}"
-    return pd.DataFrame({
-        "part": ["街道编码", "社区编码", "网格序号", "微网格序号"],
-        "meaning": [
-            f"网格所在街道的编号（未知时为 {UNKNOWN_STREET}）",
-            "网格所在社区的编号",
-            "社区内网格序号，至少两位；重新划分时未变化的网格保留原编码",
-            "网格内微网格序号，至少两位，接在网格编码之后",
-        ],
-        "example": [street, community, number, f"{example}-01"],
-    }).rename(columns=lambda c: columns_zh([c]).get(c, c))
+    return pd.DataFrame(
+        {
+            "part": ["街道编码", "社区编码", "网格序号", "微网格序号"],
+            "meaning": [
+                f"网格所在街道的编号（未知时为 {UNKNOWN_STREET}）",
+                "网格所在社区的编号",
+                "社区内网格序号，至少两位；重新划分时未变化的网格保留原编码",
+                "网格内微网格序号，至少两位，接在网格编码之后",
+            ],
+            "example": [street, community, number, f"{example}-01"],
+        }
+    ).rename(columns=lambda c: columns_zh([c]).get(c, c))
 
 
 def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> Path:
@@ -416,8 +443,11 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> 
     """
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
-        raise InputError(f"{path} is not a .xlsx file", fix="name the workbook *.xlsx",
-                         message_zh="Excel 文件名应以 .xlsx 结尾")
+        raise InputError(
+            f"{path} is not a .xlsx file",
+            fix="name the workbook *.xlsx",
+            message_zh="Excel 文件名应以 .xlsx 结尾",
+        )
     with atomic_path(path) as tmp:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for sheet, table in tables.items():
@@ -425,10 +455,11 @@ def write_excel(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike) -> 
                 ws = writer.sheets[sheet[:31]]
                 ws.freeze_panes = "A2"
                 for i, col in enumerate(table.columns, start=1):
-                    width = max([_display_width(str(col))] + [
-                        _display_width(str(v)) for v in table[col].head(200).tolist()])
-                    ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(
-                        60, width + 2)
+                    width = max(
+                        [_display_width(str(col))]
+                        + [_display_width(str(v)) for v in table[col].head(200).tolist()]
+                    )
+                    ws.column_dimensions[ws.cell(row=1, column=i).column_letter].width = min(60, width + 2)
             props = writer.book.properties
             props.creator = "gridplan"
             props.created = _FIXED_TIME
@@ -466,11 +497,11 @@ def _pin_core_xml(data: bytes) -> bytes:
     import re
 
     stamp = _FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\2",
-                  data)
+    return re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\2", data)
 
 
 # --- everything at once ----------------------------------------------------------------------
+
 
 def export(
     grids: gpd.GeoDataFrame,
@@ -505,22 +536,30 @@ def export(
     dict of str to Path
         Output kind -> path written.
     """
-    layers = export_layers(grids, communities=communities, streets=streets,
-                           micro_grids=micro_grids, households=households, facilities=facilities,
-                           isochrones=isochrones, sites=sites, coverage=coverage)
+    layers = export_layers(
+        grids,
+        communities=communities,
+        streets=streets,
+        micro_grids=micro_grids,
+        households=households,
+        facilities=facilities,
+        isochrones=isochrones,
+        sites=sites,
+        coverage=coverage,
+    )
     written: dict[str, Path] = {}
     if gpkg is not None:
         written["gpkg"] = write_geopackage(layers, gpkg)
     if geojson is not None:
         written["geojson"] = write_geojson(layers["grids"], geojson)
     if xlsx is not None:
-        tables = report_tables(layers["grids"], communities=communities, coverage=coverage,
-                               sites=sites)
+        tables = report_tables(layers["grids"], communities=communities, coverage=coverage, sites=sites)
         written["xlsx"] = write_excel(tables, xlsx)
     if png is not None:
         from gridplan.report.figures import plot_grids
 
-        plot_grids(layers["grids"], png, households=layers.get("households"),
-                   communities=layers.get("communities"))
+        plot_grids(
+            layers["grids"], png, households=layers.get("households"), communities=layers.get("communities")
+        )
         written["png"] = Path(png)
     return written

@@ -44,9 +44,17 @@ __all__ = [
 
 BUNDLED_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-gridplan-subset.otf"
 #: System CJK fonts to prefer, best first.
-SYSTEM_FONTS = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
-                "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
-                "Noto Sans CJK JP")
+SYSTEM_FONTS = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Noto Sans CJK JP",
+)
 
 _DPI = 150
 #: PNG metadata without the matplotlib version, so that PNG bytes do not change with upgrades.
@@ -73,8 +81,11 @@ def cjk_font(prefer_bundled: bool = False) -> FontProperties:
             if name in installed:
                 return FontProperties(fname=installed[name])
     if not BUNDLED_FONT.exists():  # pragma: no cover - a broken installation
-        warnings.warn("no CJK font found: Chinese labels will show as boxes; install "
-                      "fonts-noto-cjk", GridplanWarning, stacklevel=2)
+        warnings.warn(
+            "no CJK font found: Chinese labels will show as boxes; install fonts-noto-cjk",
+            GridplanWarning,
+            stacklevel=2,
+        )
         return FontProperties()
     return FontProperties(fname=str(BUNDLED_FONT))
 
@@ -92,8 +103,7 @@ def missing_glyphs(text: str, font: FontProperties | None = None) -> set[str]:
     font = font or cjk_font()
     fname = font.get_file() or _find(font)
     cmap = _charmap(str(fname))
-    return {ch for ch in set(text) if not ch.isspace() and ord(ch) >= 0x20
-            and ord(ch) not in cmap}
+    return {ch for ch in set(text) if not ch.isspace() and ord(ch) >= 0x20 and ord(ch) not in cmap}
 
 
 def _find(font: FontProperties) -> str:
@@ -107,18 +117,26 @@ def _check_text(texts, font: FontProperties) -> None:
     for t in texts:
         missing |= missing_glyphs(str(t), font)
     if missing:
-        warnings.warn(f"the CJK font lacks {''.join(sorted(missing))}: those characters will show "
-                      "as boxes; install fonts-noto-cjk", GridplanWarning, stacklevel=3)
+        warnings.warn(
+            f"the CJK font lacks {''.join(sorted(missing))}: those characters will show "
+            "as boxes; install fonts-noto-cjk",
+            GridplanWarning,
+            stacklevel=3,
+        )
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
 
 def _metric(gdf: gpd.GeoDataFrame | None, crs) -> gpd.GeoDataFrame | None:
     if gdf is None:
         return None
     if gdf.crs is None:
-        raise InputError("a layer to plot has no CRS", fix="read it with gridplan.io.files",
-                         message_zh="待绘制的图层没有坐标系")
+        raise InputError(
+            "a layer to plot has no CRS",
+            fix="read it with gridplan.io.files",
+            message_zh="待绘制的图层没有坐标系",
+        )
     return gdf.to_crs(crs)
 
 
@@ -150,8 +168,15 @@ def _scale_bar(ax, font: FontProperties) -> None:
     x, y = x0 + 0.02 * span, y0 + 0.025 * (y1 - y0)
     ax.plot([x, x + length], [y, y], color="black", linewidth=3, solid_capstyle="butt")
     label = f"{length / 1000:g} 千米" if length >= 1000 else f"{length:g} 米"
-    ax.text(x + length / 2, y + 0.008 * (y1 - y0), label, ha="center", va="bottom",
-            fontproperties=font, fontsize=8)
+    ax.text(
+        x + length / 2,
+        y + 0.008 * (y1 - y0),
+        label,
+        ha="center",
+        va="bottom",
+        fontproperties=font,
+        fontsize=8,
+    )
 
 
 def _save(fig: Figure, path) -> Path:
@@ -159,8 +184,9 @@ def _save(fig: Figure, path) -> Path:
 
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise InputError(f"{path} is not a .png file", fix="name the figure *.png",
-                         message_zh="图片文件名应以 .png 结尾")
+        raise InputError(
+            f"{path} is not a .png file", fix="name the figure *.png", message_zh="图片文件名应以 .png 结尾"
+        )
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=_DPI, metadata=_PNG_META, facecolor="white")
     return path
@@ -174,6 +200,7 @@ def _draw_boundaries(ax, communities, grids) -> None:
 
 
 # --- maps ------------------------------------------------------------------------------------
+
 
 def plot_grids(
     grids: gpd.GeoDataFrame,
@@ -218,8 +245,7 @@ def plot_grids(
     g = _metric(grids, crs)
     if "status" not in g.columns:
         hh = g["households"]
-        g["status"] = np.where(hh < min_households, "under",
-                               np.where(hh > max_households, "over", "ok"))
+        g["status"] = np.where(hh < min_households, "under", np.where(hh > max_households, "over", "ok"))
     font = font or cjk_font()
     fig, ax = _new_figure(g.total_bounds)
     colours = g["status"].map(STATUS_COLOURS).fillna("#999999")
@@ -244,8 +270,10 @@ def plot_grids(
         f"户数偏少（<{min_households}户）：{counts.get('under', 0)}个",
         f"户数偏多（>{max_households}户）：{counts.get('over', 0)}个",
     ]
-    handles = [Patch(facecolor=STATUS_COLOURS[k], alpha=0.75, label=t)
-               for k, t in zip(("ok", "under", "over"), legend_text)]
+    handles = [
+        Patch(facecolor=STATUS_COLOURS[k], alpha=0.75, label=t)
+        for k, t in zip(("ok", "under", "over"), legend_text)
+    ]
     if communities is not None:
         handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.4, label="社区边界"))
         legend_text.append("社区边界")
@@ -260,8 +288,14 @@ def plot_grids(
 
 
 def _legend_below(ax, handles, font: FontProperties) -> None:
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.01),
-              ncol=min(3, len(handles)), prop=_sized(font, 8), frameon=False)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.01),
+        ncol=min(3, len(handles)),
+        prop=_sized(font, 8),
+        frameon=False,
+    )
 
 
 def _sized(font: FontProperties, size: float) -> FontProperties:
@@ -319,13 +353,20 @@ def plot_coverage(
         if isochrones is None:
             isochrones = getattr(coverage, "isochrones", None)
     if households is None or "covered" not in households.columns:
-        raise InputError("households have no 'covered' column", column="covered",
-                         fix="pass the result of gridplan.access.coverage", message_zh="住户缺少覆盖结果")
+        raise InputError(
+            "households have no 'covered' column",
+            column="covered",
+            fix="pass the result of gridplan.access.coverage",
+            message_zh="住户缺少覆盖结果",
+        )
     crs = local_crs(households)
     hh = _metric(households, crs)
     font = font or cjk_font()
-    frame = _metric(grids if grids is not None else communities, crs) if (
-        grids is not None or communities is not None) else hh
+    frame = (
+        _metric(grids if grids is not None else communities, crs)
+        if (grids is not None or communities is not None)
+        else hh
+    )
     fig, ax = _new_figure(frame.total_bounds)
     _draw_isochrone_area(ax, isochrones, crs, minutes)
     _draw_boundaries(ax, _metric(communities, crs), None)
@@ -345,8 +386,9 @@ def plot_coverage(
     share = weight[covered].sum() / total if total else 0.0
     m = f"{minutes:g}"
     handles = [
-        Line2D([], [], marker="o", linestyle="", color=COVERED_COLOUR,
-               label=f"{m}分钟内可达（{share:.0%}户）"),
+        Line2D(
+            [], [], marker="o", linestyle="", color=COVERED_COLOUR, label=f"{m}分钟内可达（{share:.0%}户）"
+        ),
         Line2D([], [], marker="o", linestyle="", color=UNCOVERED_COLOUR, label=f"超出{m}分钟"),
         Patch(facecolor=ISOCHRONE_FILL, alpha=0.45, label=f"{m}分钟等时圈"),
     ]
@@ -386,31 +428,74 @@ def _draw_facilities(ax, facilities, sites, crs) -> tuple[bool, bool]:
         st = f[f["kind"] == "station"] if "kind" in f.columns else f.iloc[:0]
         f = f[f["kind"] != "station"] if "kind" in f.columns else f
         centres, stations = True, bool(len(st))
-        ax.scatter(f.geometry.x, f.geometry.y, marker="*", s=140, color="#ffd92f",
-                   edgecolors="black", linewidths=0.7, zorder=5)
+        ax.scatter(
+            f.geometry.x,
+            f.geometry.y,
+            marker="*",
+            s=140,
+            color="#ffd92f",
+            edgecolors="black",
+            linewidths=0.7,
+            zorder=5,
+        )
         if len(st):
-            ax.scatter(st.geometry.x, st.geometry.y, marker="D", s=22,
-                       color="#ff7f00", edgecolors="black", linewidths=0.5, zorder=5)
+            ax.scatter(
+                st.geometry.x,
+                st.geometry.y,
+                marker="D",
+                s=22,
+                color="#ff7f00",
+                edgecolors="black",
+                linewidths=0.5,
+                zorder=5,
+            )
     if sites is not None and len(sites):
         s = _metric(sites, crs)
-        ax.scatter(s.geometry.x, s.geometry.y, marker="^", s=90, color="#984ea3",
-                   edgecolors="white", linewidths=0.7, zorder=6)
+        ax.scatter(
+            s.geometry.x,
+            s.geometry.y,
+            marker="^",
+            s=90,
+            color="#984ea3",
+            edgecolors="white",
+            linewidths=0.7,
+            zorder=6,
+        )
     return centres, stations
 
 
 def _facility_handles(centres: bool, stations: bool, sites) -> list:
     handles = []
     if centres:
-        handles.append(Line2D([], [], marker="*", linestyle="", markersize=11,
-                              markerfacecolor="#ffd92f", markeredgecolor="black",
-                              label="党群服务中心"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="*",
+                linestyle="",
+                markersize=11,
+                markerfacecolor="#ffd92f",
+                markeredgecolor="black",
+                label="党群服务中心",
+            )
+        )
     if stations:
-        handles.append(Line2D([], [], marker="D", linestyle="", markersize=5,
-                              markerfacecolor="#ff7f00", markeredgecolor="black",
-                              label="党群服务站"))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="D",
+                linestyle="",
+                markersize=5,
+                markerfacecolor="#ff7f00",
+                markeredgecolor="black",
+                label="党群服务站",
+            )
+        )
     if sites is not None and len(sites):
-        handles.append(Line2D([], [], marker="^", linestyle="", markersize=9, color="#984ea3",
-                              label="建议新增选址"))
+        handles.append(
+            Line2D([], [], marker="^", linestyle="", markersize=9, color="#984ea3", label="建议新增选址")
+        )
     return handles
 
 
@@ -454,8 +539,9 @@ def plot_households_histogram(
     ax.set_ylabel("网格数", fontproperties=_sized(font, 10))
     inside = int(((hh >= min_households) & (hh <= max_households)).sum())
     band = f"标准区间 {min_households}–{max_households}户：{inside}/{len(hh)} 个网格"
-    ax.legend(handles=[Patch(facecolor="#4daf4a", alpha=0.15, label=band)],
-              prop=_sized(font, 9), loc="upper left")
+    ax.legend(
+        handles=[Patch(facecolor="#4daf4a", alpha=0.15, label=band)], prop=_sized(font, 9), loc="upper left"
+    )
     if title:
         ax.set_title(title, fontproperties=_sized(font, 12))
     _check_text([band, title or "", "每个网格户数", "网格数"], font)

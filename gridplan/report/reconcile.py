@@ -86,14 +86,15 @@ class ReconcileResult:
         o = self.overlaps
         fwd = o[(o["layer_a"] == layer_a) & (o["layer_b"] == layer_b)]
         if len(fwd):
-            return fwd.pivot_table(index="grid_a", columns="grid_b", values="households",
-                                   aggfunc="sum", fill_value=0)
+            return fwd.pivot_table(
+                index="grid_a", columns="grid_b", values="households", aggfunc="sum", fill_value=0
+            )
         rev = o[(o["layer_a"] == layer_b) & (o["layer_b"] == layer_a)]
         if not len(rev):
             raise KeyError(f"no overlaps between {layer_a!r} and {layer_b!r}")
-        return rev.pivot_table(index="grid_b", columns="grid_a", values="households",
-                               aggfunc="sum", fill_value=0).rename_axis(
-            index="grid_a", columns="grid_b")
+        return rev.pivot_table(
+            index="grid_b", columns="grid_a", values="households", aggfunc="sum", fill_value=0
+        ).rename_axis(index="grid_a", columns="grid_b")
 
     def disagreements(self, layer: str, other: str) -> pd.DataFrame:
         """Grids of ``layer`` not aligned with ``other``."""
@@ -142,8 +143,11 @@ def reconcile(
     crs = local_crs(grids)
     ours = grids.to_crs(crs).reset_index(drop=True)
     hh = households.to_crs(crs).reset_index(drop=True)
-    weight = (hh["households"].fillna(1).to_numpy(dtype=np.int64) if "households" in hh
-              else np.ones(len(hh), dtype=np.int64))
+    weight = (
+        hh["households"].fillna(1).to_numpy(dtype=np.int64)
+        if "households" in hh
+        else np.ones(len(hh), dtype=np.int64)
+    )
     pts = hh.geometry.to_numpy()
 
     member = pd.DataFrame({"households": weight})
@@ -163,9 +167,11 @@ def reconcile(
 
     unit_gdf, unit_of = _units(units, ours, hh, pts, crs)
     changes, rejected, unit_grid = propose(
-        member, names[1:], unit_gdf, unit_of, ours, weight, min_households, max_households)
-    unified = unified_grids(ours, unit_gdf, unit_grid, unit_of, changes, member, hh, weight,
-                       min_households, max_households)
+        member, names[1:], unit_gdf, unit_of, ours, weight, min_households, max_households
+    )
+    unified = unified_grids(
+        ours, unit_gdf, unit_grid, unit_of, changes, member, hh, weight, min_households, max_households
+    )
 
     report = {
         "layers": names,
@@ -173,18 +179,29 @@ def reconcile(
         "household_rows": int(len(hh)),
         "aligned_share": aligned_share,
         "pairs": [
-            {"layer": a, "other_layer": b,
-             "grids": int(((alignment["layer"] == a) & (alignment["other_layer"] == b)).sum()),
-             "disagreeing": int(((alignment["layer"] == a) & (alignment["other_layer"] == b)
-                                 & ~alignment["aligned"]).sum()),
-             "households_outside_other": int(member.loc[member[b] == OUTSIDE, "households"].sum())}
-            for a in names for b in names if a != b
+            {
+                "layer": a,
+                "other_layer": b,
+                "grids": int(((alignment["layer"] == a) & (alignment["other_layer"] == b)).sum()),
+                "disagreeing": int(
+                    (
+                        (alignment["layer"] == a) & (alignment["other_layer"] == b) & ~alignment["aligned"]
+                    ).sum()
+                ),
+                "households_outside_other": int(member.loc[member[b] == OUTSIDE, "households"].sum()),
+            }
+            for a in names
+            for b in names
+            if a != b
         ],
         "changes": int(len(changes)),
         "households_moved": int(changes["households"].sum()) if len(changes) else 0,
         "rejected": int(len(rejected)),
-        "unified_status": ({k: int(v) for k, v in unified["status"].value_counts().sort_index()
-                            .items()} if "status" in unified.columns else {}),
+        "unified_status": (
+            {k: int(v) for k, v in unified["status"].value_counts().sort_index().items()}
+            if "status" in unified.columns
+            else {}
+        ),
         "units": int(len(unit_gdf)),
         "units_derived": units is None,
     }
@@ -193,53 +210,82 @@ def reconcile(
 
 # --- inputs ----------------------------------------------------------------------------------
 
+
 def _check(grids, households, layers) -> None:
     for col in ("grid_id", "community_id"):
         if col not in grids.columns:
-            raise InputError(f"our grids lack column '{col}'", column=col,
-                             fix="give the grids written by gridplan partition",
-                             message_zh=f"网格图层缺少列 '{col}'")
+            raise InputError(
+                f"our grids lack column '{col}'",
+                column=col,
+                fix="give the grids written by gridplan partition",
+                message_zh=f"网格图层缺少列 '{col}'",
+            )
     if grids["grid_id"].duplicated().any():
-        raise InputError("our grids repeat a grid_id", column="grid_id",
-                         rows=grids.index[grids["grid_id"].duplicated()].tolist(),
-                         fix="give the grids written by gridplan partition",
-                         message_zh="网格编号重复")
+        raise InputError(
+            "our grids repeat a grid_id",
+            column="grid_id",
+            rows=grids.index[grids["grid_id"].duplicated()].tolist(),
+            fix="give the grids written by gridplan partition",
+            message_zh="网格编号重复",
+        )
     if len(households) == 0 or not (households.geometry.geom_type == "Point").all():
-        raise InputError("households must be points", file="households",
-                         fix="give household points (one per household or per building)",
-                         message_zh="住户数据应为点")
+        raise InputError(
+            "households must be points",
+            file="households",
+            fix="give household points (one per household or per building)",
+            message_zh="住户数据应为点",
+        )
     if not layers:
-        raise InputError("no departmental layers to reconcile",
-                         fix="give at least one --layer NAME=FILE", message_zh="没有部门网格图层")
+        raise InputError(
+            "no departmental layers to reconcile",
+            fix="give at least one --layer NAME=FILE",
+            message_zh="没有部门网格图层",
+        )
     for name, layer in layers.items():
         if name == OURS:
-            raise InputError(f"'{OURS}' is the name of our own layer",
-                             fix="name the department differently", message_zh="图层名称冲突")
+            raise InputError(
+                f"'{OURS}' is the name of our own layer",
+                fix="name the department differently",
+                message_zh="图层名称冲突",
+            )
         if layer.crs is None:
-            raise InputError("the layer has no CRS", file=name, fix="read it with gridplan.io.files",
-                             message_zh="图层没有坐标系")
+            raise InputError(
+                "the layer has no CRS",
+                file=name,
+                fix="read it with gridplan.io.files",
+                message_zh="图层没有坐标系",
+            )
         if not layer.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all():
-            raise InputError("a departmental grid layer must be polygons", file=name,
-                             message_zh="部门网格图层应为面")
+            raise InputError(
+                "a departmental grid layer must be polygons", file=name, message_zh="部门网格图层应为面"
+            )
 
 
-def _department(name: str, layer: gpd.GeoDataFrame, crs, id_column: str | None
-                ) -> gpd.GeoDataFrame:
+def _department(name: str, layer: gpd.GeoDataFrame, crs, id_column: str | None) -> gpd.GeoDataFrame:
     d = layer.to_crs(crs).reset_index(drop=True)
     if id_column is None:
         id_column = next((c for c in _ID_CANDIDATES if c in d.columns), None)
     elif id_column not in d.columns:
-        raise InputError(f"the layer has no column '{id_column}'", file=name, column=id_column,
-                         fix="name the column that identifies its grids",
-                         message_zh=f"图层中没有列 '{id_column}'")
+        raise InputError(
+            f"the layer has no column '{id_column}'",
+            file=name,
+            column=id_column,
+            fix="name the column that identifies its grids",
+            message_zh=f"图层中没有列 '{id_column}'",
+        )
     if id_column is None:
         ids = pd.Series([f"{name}-{i + 1:03d}" for i in range(len(d))])
     else:
         ids = d[id_column].astype("str")
         if ids.isna().any():
-            raise InputError("grids without an id", file=name, column=id_column,
-                             rows=d.index[ids.isna()].tolist(), fix="give every grid an id",
-                             message_zh="存在没有编号的网格")
+            raise InputError(
+                "grids without an id",
+                file=name,
+                column=id_column,
+                rows=d.index[ids.isna()].tolist(),
+                fix="give every grid an id",
+                message_zh="存在没有编号的网格",
+            )
     d = gpd.GeoDataFrame({"grid": ids.to_numpy()}, geometry=d.geometry.to_numpy(), crs=crs)
     if d["grid"].duplicated().any():
         # One grid stored as several rows (parts): one polygon per grid.
@@ -271,12 +317,17 @@ def _locate_pos(points: np.ndarray, polys: np.ndarray) -> np.ndarray:
 
 # --- tables ----------------------------------------------------------------------------------
 
+
 def _overlaps(member: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     parts = []
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            t = (member.groupby([a, b], sort=True)["households"].sum().reset_index()
-                 .rename(columns={a: "grid_a", b: "grid_b"}))
+        for b in names[i + 1 :]:
+            t = (
+                member.groupby([a, b], sort=True)["households"]
+                .sum()
+                .reset_index()
+                .rename(columns={a: "grid_a", b: "grid_b"})
+            )
             t.insert(0, "layer_a", a)
             t.insert(2, "layer_b", b)
             parts.append(t[["layer_a", "grid_a", "layer_b", "grid_b", "households"]])
@@ -293,11 +344,15 @@ def _alignment(member: pd.DataFrame, names: list[str], share: float) -> pd.DataF
         for b in names:
             if a == b:
                 continue
-            t = (member[member[a] != OUTSIDE].groupby([a, b], sort=True)["households"].sum()
-                 .reset_index().rename(columns={a: "grid", b: "other"}))
+            t = (
+                member[member[a] != OUTSIDE]
+                .groupby([a, b], sort=True)["households"]
+                .sum()
+                .reset_index()
+                .rename(columns={a: "grid", b: "other"})
+            )
             # Per grid: its pieces in the other layer, biggest first (ties by name).
-            t = t.sort_values(["grid", "households", "other"], ascending=[True, False, True],
-                              kind="stable")
+            t = t.sort_values(["grid", "households", "other"], ascending=[True, False, True], kind="stable")
             total = t.groupby("grid", sort=True)["households"].sum()
             inside = t[t["other"] != OUTSIDE].drop_duplicates("grid").set_index("grid")
             piece = t["other"].astype(str) + ":" + t["households"].astype(str)
@@ -305,10 +360,8 @@ def _alignment(member: pd.DataFrame, names: list[str], share: float) -> pd.DataF
             out = pd.DataFrame({"households": total})
             out["best_match"] = inside["other"].reindex(out.index)
             out["best_households"] = inside["households"].reindex(out.index).fillna(0)
-            out["share"] = np.where(out["households"] > 0,
-                                    out["best_households"] / out["households"], 0.0)
-            out["aligned"] = (out["households"] > 0) & (
-                out["best_households"] >= share * out["households"])
+            out["share"] = np.where(out["households"] > 0, out["best_households"] / out["households"], 0.0)
+            out["aligned"] = (out["households"] > 0) & (out["best_households"] >= share * out["households"])
             out["split"] = split
             out = out.rename_axis("grid").reset_index()
             out.insert(0, "layer", a)
@@ -325,15 +378,21 @@ def _alignment(member: pd.DataFrame, names: list[str], share: float) -> pd.DataF
 
 # --- units and moves -------------------------------------------------------------------------
 
-def _units(units, ours: gpd.GeoDataFrame, hh: gpd.GeoDataFrame, pts: np.ndarray, crs
-           ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+
+def _units(
+    units, ours: gpd.GeoDataFrame, hh: gpd.GeoDataFrame, pts: np.ndarray, crs
+) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Units (unit_id, community_id, grid_id, cell) and the unit position of every household."""
     if units is not None:
         for col in ("unit_id", "grid_id"):
             if col not in units.columns:
-                raise InputError(f"units lack column '{col}'", file="units", column=col,
-                                 fix="give PartitionResult.units or the units file of "
-                                     "gridplan partition", message_zh=f"单元缺少列 '{col}'")
+                raise InputError(
+                    f"units lack column '{col}'",
+                    file="units",
+                    column=col,
+                    fix="give PartitionResult.units or the units file of gridplan partition",
+                    message_zh=f"单元缺少列 '{col}'",
+                )
         u = units.to_crs(crs).reset_index(drop=True)
         if "community_id" not in u.columns:
             u["community_id"] = u["grid_id"].map(ours.set_index("grid_id")["community_id"])
@@ -366,15 +425,21 @@ def _derived_units(ours, hh, pts, crs) -> tuple[gpd.GeoDataFrame, np.ndarray]:
         uxy, inv = np.unique(xy[rows], axis=0, return_inverse=True)
         row_cell[rows] = voronoi_cells(uxy, geom_of[g])[inv.ravel()]
     inside = grid != OUTSIDE
-    cells = (gpd.GeoDataFrame({"unit": codes[inside]}, geometry=row_cell[inside], crs=crs)
-             .dissolve(by="unit", sort=True))
+    cells = gpd.GeoDataFrame({"unit": codes[inside]}, geometry=row_cell[inside], crs=crs).dissolve(
+        by="unit", sort=True
+    )
     unit_grid = pd.Series(uniques).str.rsplit("/", n=1).str[0]
-    u = gpd.GeoDataFrame({
-        "unit_id": pd.array(uniques[cells.index], dtype="str"),
-        "community_id": unit_grid.iloc[cells.index].map(
-            ours.set_index("grid_id")["community_id"]).to_numpy(),
-        "grid_id": unit_grid.iloc[cells.index].to_numpy(dtype=object),
-    }, geometry=cells.geometry.to_numpy(), crs=crs)
+    u = gpd.GeoDataFrame(
+        {
+            "unit_id": pd.array(uniques[cells.index], dtype="str"),
+            "community_id": unit_grid.iloc[cells.index]
+            .map(ours.set_index("grid_id")["community_id"])
+            .to_numpy(),
+            "grid_id": unit_grid.iloc[cells.index].to_numpy(dtype=object),
+        },
+        geometry=cells.geometry.to_numpy(),
+        crs=crs,
+    )
     remap = np.full(len(uniques), -1, dtype=np.int64)
     remap[cells.index.to_numpy()] = np.arange(len(cells))
     return u, remap[codes]
@@ -401,7 +466,7 @@ def write_reconcile(result: ReconcileResult, folder: str | os.PathLike) -> list[
         csv(result.overlaps, out.path("overlaps.csv"))
         names = result.report["layers"]
         for i, a in enumerate(names):
-            for b in names[i + 1:]:
+            for b in names[i + 1 :]:
                 csv(result.matrix(a, b), out.path(f"matrix_{a}_{b}.csv"), index=True)
         csv(result.alignment, out.path("alignment.csv"))
         csv(result.changes, out.path("changes.csv"))

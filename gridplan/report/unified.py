@@ -29,8 +29,7 @@ def propose(member, departments, units, unit_of, ours, weight, lo, hi):
     unit_grid = units["grid_id"].astype(object).to_numpy().copy()
     has = unit_of >= 0
     unit_hh = np.bincount(unit_of[has], weights=weight[has], minlength=n_units).astype(np.int64)
-    cols = ["unit_id", "community_id", "from_grid", "to_grid", "households", "votes", "reason",
-            "reason_zh"]
+    cols = ["unit_id", "community_id", "from_grid", "to_grid", "households", "votes", "reason", "reason_zh"]
     if n_units == 0 or not departments:
         return pd.DataFrame(columns=cols), pd.DataFrame(columns=cols), unit_grid
 
@@ -55,12 +54,10 @@ def propose(member, departments, units, unit_of, ours, weight, lo, hi):
     unit_idx, dep_idx = np.nonzero(votes != None)  # noqa: E711 - elementwise on objects
     long = pd.DataFrame({"unit": unit_idx, "dep": dep_idx, "target": votes[unit_idx, dep_idx]})
     tally = long.groupby(["unit", "target"], sort=True).size().rename("n").reset_index()
-    tally = tally[(tally["n"] >= need)
-                  & (tally["target"].to_numpy() != unit_grid[tally["unit"].to_numpy()])]
+    tally = tally[(tally["n"] >= need) & (tally["target"].to_numpy() != unit_grid[tally["unit"].to_numpy()])]
     candidates = []
     for i, target in zip(tally["unit"], tally["target"]):
-        who = [departments[k] for k in long.loc[(long["unit"] == i) & (long["target"] == target),
-                                                 "dep"]]
+        who = [departments[k] for k in long.loc[(long["unit"] == i) & (long["target"] == target), "dep"]]
         candidates.append((int(i), target, who))
     # Strongest agreement first, then bigger units, then unit id: deterministic.
     candidates.sort(key=lambda c: (-len(c[2]), -unit_hh[c[0]], str(units["unit_id"].iloc[c[0]])))
@@ -81,8 +78,7 @@ def propose(member, departments, units, unit_of, ours, weight, lo, hi):
         for i, target, who in pending:
             src = unit_grid[i]
             h = int(unit_hh[i])
-            why = _refusal(i, src, target, h, unit_grid, comm, grid_comm, adj, totals, dist, lo,
-                           hi)
+            why = _refusal(i, src, target, h, unit_grid, comm, grid_comm, adj, totals, dist, lo, hi)
             if why is None:
                 unit_grid[i] = target
                 totals[src] = totals.get(src, 0) - h
@@ -93,14 +89,16 @@ def propose(member, departments, units, unit_of, ours, weight, lo, hi):
                 left.append((i, target, who, why))
         if not progress:
             for i, target, who, why in left:
-                row = _change(units, i, unit_grid[i], target, int(unit_hh[i]), who,
-                              len(departments))
+                row = _change(units, i, unit_grid[i], target, int(unit_hh[i]), who, len(departments))
                 row["reason"], row["reason_zh"] = why
                 rejected.append(row)
             break
         pending = [(i, t, w) for i, t, w, _ in left]
-    return (pd.DataFrame(changes, columns=cols).astype({"households": "int64"}),
-            pd.DataFrame(rejected, columns=cols).astype({"households": "int64"}), unit_grid)
+    return (
+        pd.DataFrame(changes, columns=cols).astype({"households": "int64"}),
+        pd.DataFrame(rejected, columns=cols).astype({"households": "int64"}),
+        unit_grid,
+    )
 
 
 def _refusal(i, src, target, h, unit_grid, comm, grid_comm, adj, totals, dist, lo, hi):
@@ -116,12 +114,16 @@ def _refusal(i, src, target, h, unit_grid, comm, grid_comm, adj, totals, dist, l
     n_parts, _ = connected_components(adj[rest][:, rest], directed=False)
     if n_parts > 1:
         return (f"{src} would fall into {n_parts} pieces", f"{src} 将被分割为 {n_parts} 块")
-    for grid, before, after in ((src, totals[src], totals[src] - h),
-                                (target, totals.get(target, 0), totals.get(target, 0) + h)):
+    for grid, before, after in (
+        (src, totals[src], totals[src] - h),
+        (target, totals.get(target, 0), totals.get(target, 0) + h),
+    ):
         # In band afterwards, or out of band before and closer to it afterwards.
         if not (lo <= after <= hi or dist(after) < dist(before)):
-            return (f"{grid} would hold {after} households, outside {lo}-{hi}",
-                    f"{grid} 将有 {after} 户，超出 {lo}–{hi} 户标准")
+            return (
+                f"{grid} would hold {after} households, outside {lo}-{hi}",
+                f"{grid} 将有 {after} 户，超出 {lo}–{hi} 户标准",
+            )
     return None
 
 
@@ -130,15 +132,16 @@ def _change(units, i, src, target, h, who, n_dep) -> dict:
     return {
         "unit_id": str(units["unit_id"].iloc[i]),
         "community_id": str(units["community_id"].iloc[i]),
-        "from_grid": str(src), "to_grid": str(target), "households": int(h),
+        "from_grid": str(src),
+        "to_grid": str(target),
+        "households": int(h),
         "votes": names,
         "reason": f"{len(who)} of {n_dep} departments ({names}) put this unit in {target}",
         "reason_zh": f"{n_dep} 个部门中有 {len(who)} 个（{'、'.join(who)}）将该单元划入 {target}",
     }
 
 
-def unified_grids(ours, units, unit_grid, unit_of, changes, member, hh, weight, lo, hi
-             ) -> gpd.GeoDataFrame:
+def unified_grids(ours, units, unit_grid, unit_of, changes, member, hh, weight, lo, hi) -> gpd.GeoDataFrame:
     """Our grids with the accepted moves applied: polygons, households and figures."""
     out = ours.copy()
     out["changed"] = False
@@ -154,16 +157,23 @@ def unified_grids(ours, units, unit_grid, unit_of, changes, member, hh, weight, 
         moved_rows[has] = unit_grid[unit_of[has]] != original[unit_of[has]]
         grid_of_row[moved_rows] = unit_grid[unit_of[moved_rows]]
         # the one computation of grid figures (gridplan.grids.figures)
-        fig = grid_figures(out.geometry.to_numpy(), out["grid_id"].to_numpy(object), grid_of_row,
-                           weight, band=(lo, hi),
-                           population=hh["population"] if "population" in hh.columns else None,
-                           building=_column(hh, "building_id"), estate=_column(hh, "estate_id"))
+        fig = grid_figures(
+            out.geometry.to_numpy(),
+            out["grid_id"].to_numpy(object),
+            grid_of_row,
+            weight,
+            band=(lo, hi),
+            population=hh["population"] if "population" in hh.columns else None,
+            building=_column(hh, "building_id"),
+            estate=_column(hh, "estate_id"),
+        )
         for col in ("households", "status", *FIGURE_COLUMNS[2:]):
             if col in ("households", "status") or col in out.columns:
                 out[col] = fig[col].to_numpy()
         if "reason" in out.columns:
-            out["reason"] = pd.array([_reason(s, int(h), lo, hi) for s, h in
-                                      zip(out["status"], out["households"])], dtype="str")
+            out["reason"] = pd.array(
+                [_reason(s, int(h), lo, hi) for s, h in zip(out["status"], out["households"])], dtype="str"
+            )
     out = out.to_crs(4326)
     if "grid_code" not in out.columns:
         out = grid_codes(out)
@@ -183,8 +193,9 @@ def _reason(status: str, households: int, lo: int, hi: int) -> str | None:
     return None
 
 
-def _moved_geometries(out: gpd.GeoDataFrame, units: gpd.GeoDataFrame, changes: pd.DataFrame
-                      ) -> tuple[np.ndarray, list[int]]:
+def _moved_geometries(
+    out: gpd.GeoDataFrame, units: gpd.GeoDataFrame, changes: pd.DataFrame
+) -> tuple[np.ndarray, list[int]]:
     """Grid polygons after the moves: cells of units that left are cut out, arrivals added."""
     cells = units.geometry.to_numpy()
     pos_of_unit = {u: k for k, u in enumerate(units["unit_id"].astype(str))}

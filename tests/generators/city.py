@@ -40,23 +40,22 @@ from pyproj import Transformer
 __all__ = ["LAYERS", "make_city", "load_city", "city_dir", "CACHE"]
 
 CACHE = Path(__file__).resolve().parents[2] / "bench" / "_cache"
-LAYERS = ("street", "communities", "estates", "buildings", "households", "facilities", "network",
-          "barriers")
+LAYERS = ("street", "communities", "estates", "buildings", "households", "facilities", "network", "barriers")
 
 METRIC_EPSG = 32650  # UTM 50N: Wuhan
 CENTRE_LONLAT = (114.30, 30.58)
 HOUSEHOLDS_PER_KM2 = 10_000.0
-COMMUNITY_SPACING_M = 630.0      # about 0.4 km^2 per community
+COMMUNITY_SPACING_M = 630.0  # about 0.4 km^2 per community
 STREET_SPACING_M = 3_000.0
 ESTATE_SPACING_M = 220.0
-LOOSE_SHARE = 0.2                # share of estate cells that are loose buildings, not an estate
+LOOSE_SHARE = 0.2  # share of estate cells that are loose buildings, not an estate
 BUILDING_DX, BUILDING_DY = 60.0, 40.0
 BUILDING_W, BUILDING_H = 18.0, 11.0
 LATTICE_M = 50.0
 SEGMENTS_PER_LINK = 8
 MISSING_LINKS = 0.10
-ARTERIAL_EVERY = 12              # lattice lines: an arterial every 600 m
-BRIDGE_EVERY = 16                # lattice columns: a bridge every 800 m
+ARTERIAL_EVERY = 12  # lattice lines: an arterial every 600 m
+BRIDGE_EVERY = 16  # lattice columns: a bridge every 800 m
 CENTRES_PER_HOUSEHOLD = 2_000 / 1_000_000
 
 
@@ -127,18 +126,27 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     # --- streets and communities --------------------------------------------------------
     n_st = max(1, int(round(side / STREET_SPACING_M)))
     st_step = side / n_st
-    streets = [shapely.box(x0 + i * st_step, y0 + j * st_step, x0 + (i + 1) * st_step,
-                           y0 + (j + 1) * st_step) for j in range(n_st) for i in range(n_st)]
-    street = gpd.GeoDataFrame({
-        "street_id": [f"S{k + 1:02d}" for k in range(len(streets))],
-        "street_name": [f"第{k + 1}街道" for k in range(len(streets))],
-    }, geometry=streets, crs=METRIC_EPSG)
+    streets = [
+        shapely.box(x0 + i * st_step, y0 + j * st_step, x0 + (i + 1) * st_step, y0 + (j + 1) * st_step)
+        for j in range(n_st)
+        for i in range(n_st)
+    ]
+    street = gpd.GeoDataFrame(
+        {
+            "street_id": [f"S{k + 1:02d}" for k in range(len(streets))],
+            "street_name": [f"第{k + 1}街道" for k in range(len(streets))],
+        },
+        geometry=streets,
+        crs=METRIC_EPSG,
+    )
 
     seeds = _jittered_lattice(x0, y0, side, COMMUNITY_SPACING_M, 0.3, rng)
     # each community belongs to the street holding its seed and is a Voronoi cell of the seeds
     # of that street only, so communities tile their street (the hierarchy nests exactly)
-    st_of = (np.minimum((seeds[:, 0] - x0) // st_step, n_st - 1)
-             + n_st * np.minimum((seeds[:, 1] - y0) // st_step, n_st - 1)).astype(int)
+    st_of = (
+        np.minimum((seeds[:, 0] - x0) // st_step, n_st - 1)
+        + n_st * np.minimum((seeds[:, 1] - y0) // st_step, n_st - 1)
+    ).astype(int)
     comm_geoms = np.empty(len(seeds), dtype=object)
     for s in range(len(streets)):
         idx = np.flatnonzero(st_of == s)
@@ -149,12 +157,16 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     order = np.lexsort((seeds[:, 0], seeds[:, 1], st_of))
     comm_geoms, st_of = comm_geoms[order], st_of[order]
     n_comm = len(comm_geoms)
-    communities = gpd.GeoDataFrame({
-        "community_id": [f"C{k + 1:04d}" for k in range(n_comm)],
-        "name": [f"第{k + 1}社区" for k in range(n_comm)],
-        "street_id": street["street_id"].to_numpy()[st_of],
-        "street_name": street["street_name"].to_numpy()[st_of],
-    }, geometry=comm_geoms, crs=METRIC_EPSG)
+    communities = gpd.GeoDataFrame(
+        {
+            "community_id": [f"C{k + 1:04d}" for k in range(n_comm)],
+            "name": [f"第{k + 1}社区" for k in range(n_comm)],
+            "street_id": street["street_id"].to_numpy()[st_of],
+            "street_name": street["street_name"].to_numpy()[st_of],
+        },
+        geometry=comm_geoms,
+        crs=METRIC_EPSG,
+    )
 
     # --- barriers -----------------------------------------------------------------------
     nl = int(side // LATTICE_M)
@@ -163,24 +175,33 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     river_x = np.linspace(x0, x0 + side, 200)
     river_y = y0 + side * 0.55 + side * 0.06 * np.sin((river_x - x0) / side * 2 * np.pi * 1.5)
     river = shapely.linestrings(river_x, river_y)
-    barrier_geoms = ([shapely.linestrings([x0 + k * step] * 2, [y0, y0 + side]) for k in art]
-                     + [shapely.linestrings([x0, x0 + side], [y0 + k * step] * 2) for k in art]
-                     + [river])
-    barriers = gpd.GeoDataFrame({
-        "kind": ["arterial"] * (2 * len(art)) + ["river"],
-        "name": [f"{k + 1}路" for k in range(2 * len(art))] + ["江"],
-    }, geometry=barrier_geoms, crs=METRIC_EPSG)
+    barrier_geoms = (
+        [shapely.linestrings([x0 + k * step] * 2, [y0, y0 + side]) for k in art]
+        + [shapely.linestrings([x0, x0 + side], [y0 + k * step] * 2) for k in art]
+        + [river]
+    )
+    barriers = gpd.GeoDataFrame(
+        {
+            "kind": ["arterial"] * (2 * len(art)) + ["river"],
+            "name": [f"{k + 1}路" for k in range(2 * len(art))] + ["江"],
+        },
+        geometry=barrier_geoms,
+        crs=METRIC_EPSG,
+    )
 
     # --- estates ------------------------------------------------------------------------
     e_seeds = _jittered_lattice(x0, y0, side, ESTATE_SPACING_M, 0.3, rng)
-    e_cells = gpd.GeoDataFrame({"cell": np.arange(len(e_seeds))}, geometry=_voronoi(e_seeds, box),
-                               crs=METRIC_EPSG)
-    pieces = gpd.overlay(e_cells, communities[["community_id", "geometry"]], how="intersection",
-                         keep_geom_type=True)
+    e_cells = gpd.GeoDataFrame(
+        {"cell": np.arange(len(e_seeds))}, geometry=_voronoi(e_seeds, box), crs=METRIC_EPSG
+    )
+    pieces = gpd.overlay(
+        e_cells, communities[["community_id", "geometry"]], how="intersection", keep_geom_type=True
+    )
     # estates stop at arterials and the river (a walled 小区 does not straddle them)
     cut = shapely.union_all(shapely.buffer(barrier_geoms, 10.0))
-    pieces["geometry"] = shapely.buffer(shapely.difference(pieces.geometry.values, cut), -8.0,
-                                        join_style="mitre")
+    pieces["geometry"] = shapely.buffer(
+        shapely.difference(pieces.geometry.values, cut), -8.0, join_style="mitre"
+    )
     pieces = pieces[~pieces.geometry.is_empty & (pieces.geometry.area > 2_000.0)]
     pieces = pieces.explode(index_parts=False)
     pieces = pieces[pieces.geometry.area > 2_000.0]
@@ -189,20 +210,27 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     pieces["estate_id"] = pd.array([None] * len(pieces), dtype="string")
     est_ids = [f"E{k + 1:05d}" for k in range(int(is_estate.sum()))]
     pieces.loc[is_estate, "estate_id"] = est_ids
-    estates = gpd.GeoDataFrame({
-        "estate_id": est_ids,
-        "name": [f"{k + 1}号小区" for k in range(len(est_ids))],
-        "community_id": pieces.loc[is_estate, "community_id"].to_numpy(),
-    }, geometry=pieces.geometry.values[is_estate], crs=METRIC_EPSG)
+    estates = gpd.GeoDataFrame(
+        {
+            "estate_id": est_ids,
+            "name": [f"{k + 1}号小区" for k in range(len(est_ids))],
+            "community_id": pieces.loc[is_estate, "community_id"].to_numpy(),
+        },
+        geometry=pieces.geometry.values[is_estate],
+        crs=METRIC_EPSG,
+    )
 
     # --- buildings ----------------------------------------------------------------------
     nx, ny = int(side // BUILDING_DX), int(side // BUILDING_DY)
-    bx, by = np.meshgrid(x0 + (np.arange(nx) + 0.5) * side / nx,
-                         y0 + (np.arange(ny) + 0.5) * side / ny)
+    bx, by = np.meshgrid(x0 + (np.arange(nx) + 0.5) * side / nx, y0 + (np.arange(ny) + 0.5) * side / ny)
     bc = np.column_stack([bx.ravel(), by.ravel()])
     bc += rng.uniform(-6, 6, bc.shape)
-    rects = shapely.box(bc[:, 0] - BUILDING_W / 2, bc[:, 1] - BUILDING_H / 2,
-                        bc[:, 0] + BUILDING_W / 2, bc[:, 1] + BUILDING_H / 2)
+    rects = shapely.box(
+        bc[:, 0] - BUILDING_W / 2,
+        bc[:, 1] - BUILDING_H / 2,
+        bc[:, 0] + BUILDING_W / 2,
+        bc[:, 1] + BUILDING_H / 2,
+    )
     tree = shapely.STRtree(pieces.geometry.values)
     b_idx, p_idx = tree.query(rects, predicate="within")
     keep = np.full(len(rects), -1)
@@ -217,14 +245,18 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     # households must be at least one per stairwell so every entrance point holds >= 1
     if (hh_b < stairs).any():
         stairs = np.minimum(stairs, hh_b)
-    buildings = gpd.GeoDataFrame({
-        "building_id": [f"B{k + 1:06d}" for k in range(nb)],
-        "estate_id": pieces["estate_id"].to_numpy()[piece_of],
-        "levels": levels.astype(np.int64),
-        "households": hh_b.astype(np.int64),
-        "name": [f"{k + 1}栋" for k in range(nb)],
-        "kind": "residential",
-    }, geometry=rects, crs=METRIC_EPSG)
+    buildings = gpd.GeoDataFrame(
+        {
+            "building_id": [f"B{k + 1:06d}" for k in range(nb)],
+            "estate_id": pieces["estate_id"].to_numpy()[piece_of],
+            "levels": levels.astype(np.int64),
+            "households": hh_b.astype(np.int64),
+            "name": [f"{k + 1}栋" for k in range(nb)],
+            "kind": "residential",
+        },
+        geometry=rects,
+        crs=METRIC_EPSG,
+    )
 
     # --- households: one point per stairwell entrance, on the south side of the building ---
     b_of = np.repeat(np.arange(nb), stairs)
@@ -237,12 +269,16 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     extra = (k_in < (hh_b[b_of] % stairs[b_of])).astype(np.int64)
     hh_p = (base + extra).astype(np.int64)
     pop = np.maximum(hh_p, np.round(hh_p * rng.normal(2.62, 0.25, len(hh_p)))).astype(np.int64)
-    households_gdf = gpd.GeoDataFrame({
-        "households": hh_p,
-        "population": pop,
-        "building_id": buildings["building_id"].to_numpy()[b_of],
-        "estate_id": buildings["estate_id"].to_numpy()[b_of],
-    }, geometry=shapely.points(px, py), crs=METRIC_EPSG)
+    households_gdf = gpd.GeoDataFrame(
+        {
+            "households": hh_p,
+            "population": pop,
+            "building_id": buildings["building_id"].to_numpy()[b_of],
+            "estate_id": buildings["estate_id"].to_numpy()[b_of],
+        },
+        geometry=shapely.points(px, py),
+        crs=METRIC_EPSG,
+    )
 
     # --- walking network ----------------------------------------------------------------
     gx, gy = np.meshgrid(x0 + np.arange(nl + 1) * step, y0 + np.arange(nl + 1) * step)
@@ -265,11 +301,14 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     pa, pb = node[a], node[b]
     pts = pa[:, None, :] + (pb - pa)[:, None, :] * t[None, :, None]
     seg = np.stack([pts[:, :-1, :], pts[:, 1:, :]], axis=2).reshape(-1, 2, 2)
-    highway = np.where(is_art, "secondary", np.where(rng.random(len(a)) < 0.5, "residential",
-                                                     "footway"))
-    network = gpd.GeoDataFrame({
-        "highway": np.repeat(highway, SEGMENTS_PER_LINK),
-    }, geometry=shapely.linestrings(seg), crs=METRIC_EPSG)
+    highway = np.where(is_art, "secondary", np.where(rng.random(len(a)) < 0.5, "residential", "footway"))
+    network = gpd.GeoDataFrame(
+        {
+            "highway": np.repeat(highway, SEGMENTS_PER_LINK),
+        },
+        geometry=shapely.linestrings(seg),
+        crs=METRIC_EPSG,
+    )
     network["highway"] = network["highway"].astype("string")
 
     # --- facilities ---------------------------------------------------------------------
@@ -277,36 +316,61 @@ def make_city(households: int = 100_000, seed: int = 0) -> dict[str, gpd.GeoData
     comm_of_b = _community_of(buildings, communities)
     pick_rng = np.random.default_rng(seed + 1)
     # one community centre per community at one of its buildings, stations at random buildings
-    first = pd.Series(np.arange(nb)).groupby(comm_of_b).apply(
-        lambda s: s.iloc[pick_rng.integers(len(s))]).to_numpy()
+    first = (
+        pd.Series(np.arange(nb))
+        .groupby(comm_of_b)
+        .apply(lambda s: s.iloc[pick_rng.integers(len(s))])
+        .to_numpy()
+    )
     n_st_fac = n_fac - n_comm - len(streets)
     stations = np.sort(pick_rng.choice(nb, size=n_st_fac, replace=False))
     st_pts = shapely.centroid(communities.dissolve("street_id").geometry.values)
-    fac_pts = np.concatenate([
-        st_pts,
-        shapely.points(bc[first] + [0, -BUILDING_H / 2 - 4]),
-        shapely.points(bc[stations] + [0, -BUILDING_H / 2 - 4]),
-    ])
-    kinds = (["street_centre"] * len(streets) + ["community_centre"] * len(first)
-             + ["station"] * n_st_fac)
-    area = np.concatenate([np.full(len(streets), 1200.0),
-                           np.round(rng.uniform(300, 1500, len(first))),
-                           np.round(rng.uniform(60, 200, n_st_fac))])
-    fac_comm = np.concatenate([
-        _community_of(gpd.GeoDataFrame(geometry=st_pts, crs=METRIC_EPSG), communities),
-        comm_of_b[first], comm_of_b[stations]])
-    facilities = gpd.GeoDataFrame({
-        "facility_id": [f"F{k + 1:05d}" for k in range(n_fac)],
-        "name": [f"{k + 1}号党群服务{'中心' if k < len(streets) + len(first) else '站'}"
-                 for k in range(n_fac)],
-        "kind": kinds,
-        "area_m2": area,
-        "community_id": fac_comm,
-    }, geometry=fac_pts, crs=METRIC_EPSG)
+    fac_pts = np.concatenate(
+        [
+            st_pts,
+            shapely.points(bc[first] + [0, -BUILDING_H / 2 - 4]),
+            shapely.points(bc[stations] + [0, -BUILDING_H / 2 - 4]),
+        ]
+    )
+    kinds = ["street_centre"] * len(streets) + ["community_centre"] * len(first) + ["station"] * n_st_fac
+    area = np.concatenate(
+        [
+            np.full(len(streets), 1200.0),
+            np.round(rng.uniform(300, 1500, len(first))),
+            np.round(rng.uniform(60, 200, n_st_fac)),
+        ]
+    )
+    fac_comm = np.concatenate(
+        [
+            _community_of(gpd.GeoDataFrame(geometry=st_pts, crs=METRIC_EPSG), communities),
+            comm_of_b[first],
+            comm_of_b[stations],
+        ]
+    )
+    facilities = gpd.GeoDataFrame(
+        {
+            "facility_id": [f"F{k + 1:05d}" for k in range(n_fac)],
+            "name": [
+                f"{k + 1}号党群服务{'中心' if k < len(streets) + len(first) else '站'}" for k in range(n_fac)
+            ],
+            "kind": kinds,
+            "area_m2": area,
+            "community_id": fac_comm,
+        },
+        geometry=fac_pts,
+        crs=METRIC_EPSG,
+    )
 
-    out = dict(street=street, communities=communities, estates=estates, buildings=buildings,
-               households=households_gdf, facilities=facilities, network=network,
-               barriers=barriers)
+    out = dict(
+        street=street,
+        communities=communities,
+        estates=estates,
+        buildings=buildings,
+        households=households_gdf,
+        facilities=facilities,
+        network=network,
+        barriers=barriers,
+    )
     for k, gdf in out.items():
         for c in gdf.columns:
             if c != "geometry" and gdf[c].dtype == object:

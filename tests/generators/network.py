@@ -21,9 +21,18 @@ import shapely
 __all__ = ["lattice_network", "random_points", "random_facilities"]
 
 
-def lattice_network(nx: int, ny: int, *, spacing: float = 80.0, jitter: float = 12.0,
-                    drop: float = 0.08, parallel: float = 0.03, seed: int = 0,
-                    crs: str = "EPSG:32650", origin=(660_000.0, 3_540_000.0)) -> gpd.GeoDataFrame:
+def lattice_network(
+    nx: int,
+    ny: int,
+    *,
+    spacing: float = 80.0,
+    jitter: float = 12.0,
+    drop: float = 0.08,
+    parallel: float = 0.03,
+    seed: int = 0,
+    crs: str = "EPSG:32650",
+    origin=(660_000.0, 3_540_000.0),
+) -> gpd.GeoDataFrame:
     """A street lattice of ``nx * ny`` junctions as a GeoDataFrame of lines (``highway``, ``name``).
 
     Parameters
@@ -75,37 +84,52 @@ def lattice_network(nx: int, ny: int, *, spacing: float = 80.0, jitter: float = 
     par = rng.random(len(a)) < parallel
     pa, pb = a[par], b[par]
     px = (x[pa] + x[pb]) / 2 + spacing * 0.3
-    pcoords = np.stack([np.c_[x[pa], y[pa]], np.c_[px, (y[pa] + y[pb]) / 2], np.c_[x[pb], y[pb]]],
-                       axis=1).reshape(-1, 2)
-    p_lines = shapely.linestrings(pcoords, indices=np.repeat(np.arange(len(pa)), 3)) \
-        if len(pa) else np.empty(0, dtype=object)
+    pcoords = np.stack(
+        [np.c_[x[pa], y[pa]], np.c_[px, (y[pa] + y[pb]) / 2], np.c_[x[pb], y[pb]]], axis=1
+    ).reshape(-1, 2)
+    p_lines = (
+        shapely.linestrings(pcoords, indices=np.repeat(np.arange(len(pa)), 3))
+        if len(pa)
+        else np.empty(0, dtype=object)
+    )
 
     geometry = np.concatenate([h_lines, v_lines, p_lines])
     highway = np.concatenate([h_kind, v_kind, np.full(len(p_lines), "footway")])
-    names = np.concatenate([np.char.add("路", np.arange(len(h_lines)).astype(str)),
-                            np.full(len(v_lines) + len(p_lines), None, dtype=object)]).astype(object)
+    names = np.concatenate(
+        [
+            np.char.add("路", np.arange(len(h_lines)).astype(str)),
+            np.full(len(v_lines) + len(p_lines), None, dtype=object),
+        ]
+    ).astype(object)
     return gpd.GeoDataFrame({"highway": highway, "name": names}, geometry=geometry, crs=crs)
 
 
-def random_points(lines: gpd.GeoDataFrame, n: int, *, seed: int = 1, max_households: int = 40,
-                  margin: float = 0.0) -> gpd.GeoDataFrame:
+def random_points(
+    lines: gpd.GeoDataFrame, n: int, *, seed: int = 1, max_households: int = 40, margin: float = 0.0
+) -> gpd.GeoDataFrame:
     """``n`` household points uniform in the network's bounding box, ``households`` 1..max."""
     rng = np.random.default_rng(seed)
     x0, y0, x1, y1 = lines.total_bounds
     pts = shapely.points(rng.uniform(x0 - margin, x1 + margin, n), rng.uniform(y0 - margin, y1 + margin, n))
-    return gpd.GeoDataFrame({"households": rng.integers(1, max_households + 1, n)},
-                            geometry=pts, crs=lines.crs)
+    return gpd.GeoDataFrame(
+        {"households": rng.integers(1, max_households + 1, n)}, geometry=pts, crs=lines.crs
+    )
 
 
-def random_facilities(lines: gpd.GeoDataFrame, n: int, *, seed: int = 2,
-                      kinds=("community_centre", "street_centre")) -> gpd.GeoDataFrame:
+def random_facilities(
+    lines: gpd.GeoDataFrame, n: int, *, seed: int = 2, kinds=("community_centre", "street_centre")
+) -> gpd.GeoDataFrame:
     """``n`` centres uniform in the network's bounding box, ids ``F00000``..."""
     rng = np.random.default_rng(seed)
     x0, y0, x1, y1 = lines.total_bounds
     pts = shapely.points(rng.uniform(x0, x1, n), rng.uniform(y0, y1, n))
-    return gpd.GeoDataFrame({
-        "facility_id": [f"F{i:05d}" for i in range(n)],
-        "name": [f"中心{i}" for i in range(n)],
-        "kind": rng.choice(np.asarray(kinds), n),
-        "area_m2": rng.uniform(100, 1500, n).round(0),
-    }, geometry=pts, crs=lines.crs)
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": [f"F{i:05d}" for i in range(n)],
+            "name": [f"中心{i}" for i in range(n)],
+            "kind": rng.choice(np.asarray(kinds), n),
+            "area_m2": rng.uniform(100, 1500, n).round(0),
+        },
+        geometry=pts,
+        crs=lines.crs,
+    )

@@ -44,8 +44,14 @@ def random_region(n: int, *, side: float = 2000.0, seed: int = 0):
     return points, gpd.GeoDataFrame({"households": hh}, geometry=cells, crs=UTM50N), square
 
 
-def city(n_households: int = 1_000_000, n_buildings: int = 25_000, n_estates: int = 2_500,
-         n_communities: int = 400, *, seed: int = 0):
+def city(
+    n_households: int = 1_000_000,
+    n_buildings: int = 25_000,
+    n_estates: int = 2_500,
+    n_communities: int = 400,
+    *,
+    seed: int = 0,
+):
     """A deterministic synthetic city.
 
     Communities are the cells of a jittered square lattice; estates are small rectangles inside
@@ -94,7 +100,7 @@ def city(n_households: int = 1_000_000, n_buildings: int = 25_000, n_estates: in
     ends = np.searchsorted(bcomm[order], np.arange(n_communities), side="right")
     n_est_comm = rng.multinomial(n_estates, np.full(n_communities, 1.0 / n_communities))
     for c in range(n_communities):
-        idx = order[starts[c]:ends[c]]
+        idx = order[starts[c] : ends[c]]
         ne = min(n_est_comm[c], len(idx) // 2)
         if ne == 0:
             continue
@@ -126,21 +132,39 @@ def city(n_households: int = 1_000_000, n_buildings: int = 25_000, n_estates: in
     keep = hh_e > 0
     exy = bxy[rep] + rng.uniform(-10, 10, (len(rep), 2))
     households = gpd.GeoDataFrame(
-        {"households": hh_e[keep], "building_id": bids[rep][keep],
-         "estate_id": pd.array(eids[rep][keep], dtype="string")},
-        geometry=shapely.points(exy[keep]), crs=UTM50N)
+        {
+            "households": hh_e[keep],
+            "building_id": bids[rep][keep],
+            "estate_id": pd.array(eids[rep][keep], dtype="string"),
+        },
+        geometry=shapely.points(exy[keep]),
+        crs=UTM50N,
+    )
     used = np.unique(est_of[est_of >= 0])
     est_geom = [shapely.envelope(shapely.multipoints(bxy[est_of == x])).buffer(15) for x in used]
-    estates = gpd.GeoDataFrame({"estate_id": [f"E{x:05d}" for x in used],
-                                "name": [f"小区{x}" for x in used]}, geometry=est_geom, crs=UTM50N)
-    buildings = gpd.GeoDataFrame({"building_id": bids, "estate_id": pd.array(eids, dtype="string"),
-                                  "households": hh_b}, geometry=blds, crs=UTM50N)
-    communities = gpd.GeoDataFrame({"community_id": cid, "name": [f"社区{i}" for i in range(n_communities)]},
-                                   geometry=list(comm), crs=UTM50N)
+    estates = gpd.GeoDataFrame(
+        {"estate_id": [f"E{x:05d}" for x in used], "name": [f"小区{x}" for x in used]},
+        geometry=est_geom,
+        crs=UTM50N,
+    )
+    buildings = gpd.GeoDataFrame(
+        {"building_id": bids, "estate_id": pd.array(eids, dtype="string"), "households": hh_b},
+        geometry=blds,
+        crs=UTM50N,
+    )
+    communities = gpd.GeoDataFrame(
+        {"community_id": cid, "name": [f"社区{i}" for i in range(n_communities)]},
+        geometry=list(comm),
+        crs=UTM50N,
+    )
     # shift to a real place so that UTM estimation works
     out = {}
-    for key, gdf in (("communities", communities), ("estates", estates), ("buildings", buildings),
-                     ("households", households)):
+    for key, gdf in (
+        ("communities", communities),
+        ("estates", estates),
+        ("buildings", buildings),
+        ("households", households),
+    ):
         gdf = gdf.set_geometry(shapely.transform(gdf.geometry.values, lambda c: c + np.array(_ORIGIN)))
         out[key] = gdf.set_crs(UTM50N, allow_override=True).to_crs(4326)
     return out

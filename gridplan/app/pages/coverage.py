@@ -32,8 +32,9 @@ def page() -> None:
     m[0].metric(L("share_covered"), f"{allrow['share_covered']:.1%}")
     m[1].metric(L("households_covered"), f"{int(allrow['households_covered']):,}")
     m[2].metric(L("uncovered"), f"{int(allrow['households'] - allrow['households_covered']):,}")
-    fmap = base_map(households=hh, isochrones=cov.isochrones, gaps=cov.gaps,
-                    facilities=ss.layers.get("facilities"))
+    fmap = base_map(
+        households=hh, isochrones=cov.isochrones, gaps=cov.gaps, facilities=ss.layers.get("facilities")
+    )
     take_click(draw_map(fmap, "map_coverage"))
     st.caption(L("legend_walk"))
     a, b = st.columns(2)

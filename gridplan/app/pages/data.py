@@ -20,8 +20,7 @@ COORDS = ("wgs84", "gcj02", "bd09")
 
 def page() -> None:
     """The data step: choose the source, read and check it, show the check and the layers."""
-    src = choice(st.radio, L("data_source"), ("sample", "upload"), "source", "source",
-                 horizontal=True)
+    src = choice(st.radio, L("data_source"), ("sample", "upload"), "source", "source", horizontal=True)
     if src == "sample":
         if st.button(L("load_sample"), key="btn_load_sample"):
             load_sample_into_session()
@@ -31,8 +30,15 @@ def page() -> None:
     _show_validation()
     layers = ss.get("layers") or {}
     st.subheader(L("loaded_layers"))
-    st.dataframe(pd.DataFrame({L("rows"): {L(f"upload_kind_{k}"): len(v) for k, v in layers.items()
-                                           if k in KINDS and v is not None}}))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                L("rows"): {
+                    L(f"upload_kind_{k}"): len(v) for k, v in layers.items() if k in KINDS and v is not None
+                }
+            }
+        )
+    )
 
 
 def _upload_form() -> None:
@@ -59,8 +65,9 @@ def _column_mapping(kind: str, upload) -> dict[str, str]:
         for fld in mappable_fields(kind):
             options = [none] + cols
             default = options.index(fld) if fld in cols else 0
-            picked = st.selectbox(L("column_for", field=field_label(fld)), options, index=default,
-                                  key=f"map_{kind}_{fld}")
+            picked = st.selectbox(
+                L("column_for", field=field_label(fld)), options, index=default, key=f"map_{kind}_{fld}"
+            )
             if picked != none and picked != fld:
                 mapping[fld] = picked
     return mapping
@@ -74,10 +81,13 @@ def _read_uploads(files: dict, mapping: dict, coords: str, net_file) -> None:
     lo, hi = int(ss.get("lo", GRID_MIN_HOUSEHOLDS)), int(ss.get("hi", GRID_MAX_HOUSEHOLDS))
     try:
         out = services.load_uploads(
-            {kind: (f.name, f.getvalue()) for kind, f in files.items()}, columns=mapping,
-            coords=coords, network=None if net_file is None else (net_file.name,
-                                                                   net_file.getvalue()),
-            min_households=lo, max_households=hi)
+            {kind: (f.name, f.getvalue()) for kind, f in files.items()},
+            columns=mapping,
+            coords=coords,
+            network=None if net_file is None else (net_file.name, net_file.getvalue()),
+            min_households=lo,
+            max_households=hi,
+        )
     except GridplanError as exc:
         st.error(L("upload_failed", msg=app_wording(exc.localized(lang()), lang())))
         return
@@ -106,10 +116,15 @@ def _show_validation() -> None:
     if problems:
         code = lang()
         zh = code == "zh"
-        rows = [{L("severity"): L(f"severity_{p.severity}"), L("where"): _where(p),
-                 L("problem"): app_wording((p.message_zh or p.message) if zh else p.message, code),
-                 L("fix"): app_wording((p.fix_zh or p.fix) if zh else p.fix, code)}
-                for p in problems]
+        rows = [
+            {
+                L("severity"): L(f"severity_{p.severity}"),
+                L("where"): _where(p),
+                L("problem"): app_wording((p.message_zh or p.message) if zh else p.message, code),
+                L("fix"): app_wording((p.fix_zh or p.fix) if zh else p.fix, code),
+            }
+            for p in problems
+        ]
         st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 

@@ -14,9 +14,14 @@ from gridplan.errors import GridplanError
 __all__ = ["EXPORTS", "build_export", "page"]
 
 #: Export key -> the file it makes.
-EXPORTS = {"export_grids_geojson": "grids.geojson", "export_grids_gpkg": "grids.gpkg",
-           "export_households": "households.csv", "export_excel": "report.xlsx",
-           "export_csv": "grids.csv", "save_plan": "plan.gpkg"}
+EXPORTS = {
+    "export_grids_geojson": "grids.geojson",
+    "export_grids_gpkg": "grids.gpkg",
+    "export_households": "households.csv",
+    "export_excel": "report.xlsx",
+    "export_csv": "grids.csv",
+    "save_plan": "plan.gpkg",
+}
 _GPKG = "application/geopackage+sqlite3"
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -30,18 +35,27 @@ def build_export(key: str) -> tuple[str, bytes, str]:
     sites = ss.get("sites")
     hh = plan.assignment.drop(columns=["unit_id"])
     # the layers every full export carries (GeoPackage and Excel)
-    full = dict(communities=plan.communities, micro_grids=plan.micro_grids, households=hh,
-                facilities=ss.layers.get("facilities"),
-                sites=None if sites is None else sites.sites, coverage=plan.coverage)
+    full = dict(
+        communities=plan.communities,
+        micro_grids=plan.micro_grids,
+        households=hh,
+        facilities=ss.layers.get("facilities"),
+        sites=None if sites is None else sites.sites,
+        coverage=plan.coverage,
+    )
     with uploads.staging() as folder:
         if key == "export_grids_geojson":
-            path = export(plan.grids, geojson=folder / "grids.geojson",
-                          communities=plan.communities)["geojson"]
+            path = export(plan.grids, geojson=folder / "grids.geojson", communities=plan.communities)[
+                "geojson"
+            ]
             return "grids.geojson", Path(path).read_bytes(), "application/geo+json"
         if key == "export_grids_gpkg":
-            path = export(plan.grids, gpkg=folder / "grids.gpkg", **full,
-                          isochrones=None if plan.coverage is None
-                          else plan.coverage.isochrones)["gpkg"]
+            path = export(
+                plan.grids,
+                gpkg=folder / "grids.gpkg",
+                **full,
+                isochrones=None if plan.coverage is None else plan.coverage.isochrones,
+            )["gpkg"]
             return "grids.gpkg", Path(path).read_bytes(), _GPKG
         if key == "export_households":
             gio.write(hh, folder / "households.csv")
@@ -86,13 +100,21 @@ def page() -> None:
     for key in EXPORTS:
         built = files.get((key, lang() if key == "export_csv" else None))
         a, b = st.columns([2, 3])
-        a.button(L("export_prepare", what=EXPORTS[key]), key=f"btn_prepare_{key}",
-                 on_click=_on_build, args=(key, lang()))
+        a.button(
+            L("export_prepare", what=EXPORTS[key]),
+            key=f"btn_prepare_{key}",
+            on_click=_on_build,
+            args=(key, lang()),
+        )
         if built is not None:
             name, data, mime = built
-            b.download_button(L(key), data, file_name=name, mime=mime,
-                              key="dl_csv" if key == "export_csv"
-                              else "dl_plan" if key == "save_plan" else f"dl_{key}")
+            b.download_button(
+                L(key),
+                data,
+                file_name=name,
+                mime=mime,
+                key="dl_csv" if key == "export_csv" else "dl_plan" if key == "save_plan" else f"dl_{key}",
+            )
     up = st.file_uploader(L("open_plan"), type=["gpkg"], key="up_plan")
     if up is not None and ss.get("_opened") != (up.name, up.size):
         _open_plan(up)
@@ -111,8 +133,7 @@ def _open_plan(up) -> None:
         return
     ss._opened = (up.name, up.size)
     ss.plan = opened
-    ss.layers = {"households": opened.households, "communities": opened.communities,
-                 **opened.context}
+    ss.layers = {"households": opened.households, "communities": opened.communities, **opened.context}
     ss.dataset = "upload"
     ss.network = None
     ss.sel_grid = ss.sel_unit = None

@@ -40,10 +40,8 @@ def page() -> None:
     m[4].metric(L("metric_over"), rep["grids_over"])
 
     u1, u2, _ = st.columns([1, 1, 6])
-    u1.button(L("undo"), key="btn_undo", disabled=not plan.can_undo, on_click=on_edit,
-              args=("undo",))
-    u2.button(L("redo"), key="btn_redo", disabled=not plan.can_redo, on_click=on_edit,
-              args=("redo",))
+    u1.button(L("undo"), key="btn_undo", disabled=not plan.can_undo, on_click=on_edit, args=("undo",))
+    u2.button(L("redo"), key="btn_redo", disabled=not plan.can_redo, on_click=on_edit, args=("redo",))
 
     left, right = st.columns([3, 2])
     with left:
@@ -52,16 +50,21 @@ def page() -> None:
         ids = plan.grids["grid_id"].tolist()
         if ss.sel_grid not in ids:
             select_grid(None)
-        st.selectbox(L("select_grid"), [None] + ids, key="sel_grid_box", on_change=on_grid_box,
-                     format_func=lambda g: "—" if g is None else g, placeholder="—")
+        st.selectbox(
+            L("select_grid"),
+            [None] + ids,
+            key="sel_grid_box",
+            on_change=on_grid_box,
+            format_func=lambda g: "—" if g is None else g,
+            placeholder="—",
+        )
         if ss.sel_grid:
             _grid_panel(plan, ss.sel_grid)
     st.subheader(L("grid_table"))
     st.dataframe(table(plan.grids), hide_index=True)
     if plan.edits:
         with st.expander(L("history")):
-            st.markdown("\n".join(f"{i}. {edit_text(a, lang())}"
-                                   for i, a in enumerate(plan.edits, 1)))
+            st.markdown("\n".join(f"{i}. {edit_text(a, lang())}" for i, a in enumerate(plan.edits, 1)))
 
 
 def _generate_form():
@@ -83,13 +86,21 @@ def _generate_form():
 def _grid_map(plan) -> None:
     """The grids (and the selected grid's units) on the map; a click selects a grid, a second
     click in the selected grid selects one of its units."""
-    fmap = base_map(units=plan.units if ss.sel_grid else None, selected_grid=ss.sel_grid,
-                    selected_unit=ss.sel_unit, micro_grids=plan.micro_grids)
+    fmap = base_map(
+        units=plan.units if ss.sel_grid else None,
+        selected_grid=ss.sel_grid,
+        selected_unit=ss.sel_unit,
+        micro_grids=plan.micro_grids,
+    )
     out = draw_map(fmap, "map_grids")
     st.caption(L("legend_grids"))
     if plan.micro_stale:
-        st.caption(L("micro_stale", grids="、".join(plan.micro_stale) if lang() == "zh"
-                     else ", ".join(plan.micro_stale)))
+        st.caption(
+            L(
+                "micro_stale",
+                grids="、".join(plan.micro_stale) if lang() == "zh" else ", ".join(plan.micro_stale),
+            )
+        )
     click = take_click(out)
     if click:
         uid = plan.unit_at(click["lng"], click["lat"])
@@ -104,9 +115,22 @@ def _grid_panel(plan, gid: str) -> None:
     d = plan.grid_detail(gid)
     g = d["grid"]
     st.subheader(L("selected_grid", grid=gid))
-    facts = {k: g.get(k) for k in ("community_name", "households", "population", "n_buildings",
-                                   "n_estates", "status", "reason", "compactness", "area_m2",
-                                   "locked", "barrier_crossing")}
+    facts = {
+        k: g.get(k)
+        for k in (
+            "community_name",
+            "households",
+            "population",
+            "n_buildings",
+            "n_estates",
+            "status",
+            "reason",
+            "compactness",
+            "area_m2",
+            "locked",
+            "barrier_crossing",
+        )
+    }
     frame = pd.DataFrame([facts])
     for k in ("locked", "barrier_crossing"):
         frame[k] = frame[k].astype("boolean")
@@ -128,8 +152,9 @@ def _grid_panel(plan, gid: str) -> None:
     if d["neighbours"]:
         other = st.selectbox(L("merge_with"), d["neighbours"], key="merge_with")
         st.button(L("merge"), key="btn_merge", on_click=on_edit, args=("merge_grids", gid, other))
-    st.button(L("rebalance"), key="btn_rebalance", on_click=on_edit,
-              args=("rebalance", str(g["community_id"])))
+    st.button(
+        L("rebalance"), key="btn_rebalance", on_click=on_edit, args=("rebalance", str(g["community_id"]))
+    )
 
 
 def _unit_move(plan, units: list) -> None:
@@ -138,9 +163,14 @@ def _unit_move(plan, units: list) -> None:
         ss.sel_unit = None
         ss.sel_unit_box = None
     code = lang()
-    uid = st.selectbox(L("select_unit"), [None] + units, key="sel_unit_box", on_change=on_unit_box,
-                       format_func=lambda u: "—" if u is None else unit_text(u, code),
-                       placeholder="—")
+    uid = st.selectbox(
+        L("select_unit"),
+        [None] + units,
+        key="sel_unit_box",
+        on_change=on_unit_box,
+        format_func=lambda u: "—" if u is None else unit_text(u, code),
+        placeholder="—",
+    )
     if uid is None:
         return
     targets = plan.unit_neighbour_grids(uid)

@@ -31,8 +31,7 @@ def page() -> None:
     c1, c2, c3 = st.columns(3)
     k = c1.number_input(L("n_sites"), 1, 50, 3, key="k_sites")
     with c2:
-        kind = choice(st.selectbox, L("site_kind"), ("community_centre", "station"), "site_kind",
-                      "kind")
+        kind = choice(st.selectbox, L("site_kind"), ("community_centre", "station"), "site_kind", "kind")
     # the coverage step's figures when it is on screen in this session, else the norms'
     minutes = float(ss.get("minutes", WALK_MINUTES))
     speed = float(ss.get("speed", WALK_SPEED_KMH))
@@ -55,14 +54,18 @@ def page() -> None:
 
 def _sites_map(hh, fac, res) -> None:
     """Centres, recommended sites and the candidate on the map; a click places the candidate."""
-    fmap = base_map(facilities=fac, sites=None if res is None else res.sites,
-                    households=hh if len(hh) <= MAP_HOUSEHOLDS_MAX else None)
+    fmap = base_map(
+        facilities=fac,
+        sites=None if res is None else res.sites,
+        households=hh if len(hh) <= MAP_HOUSEHOLDS_MAX else None,
+    )
     if ss.get("candidate"):
         import folium
 
         c = ss.candidate
-        folium.CircleMarker([c["lat"], c["lng"]], radius=9, color="#000", fill=True,
-                            fill_color="#ff00ff", fill_opacity=1).add_to(fmap)
+        folium.CircleMarker(
+            [c["lat"], c["lng"]], radius=9, color="#000", fill=True, fill_color="#ff00ff", fill_opacity=1
+        ).add_to(fmap)
     click = take_click(draw_map(fmap, "map_sites"))
     if click:
         ss.candidate = {"lat": click["lat"], "lng": click["lng"]}
@@ -75,12 +78,21 @@ def _candidate(site, hh, fac, net, opts: dict) -> None:
     st.write(L("candidate_at", lon=c["lng"], lat=c["lat"]))
     if not st.button(L("evaluate_candidate"), key="btn_candidate"):
         return
-    cand = gpd.GeoDataFrame({"candidate_id": ["C1"], "name": ["candidate"]},
-                            geometry=gpd.points_from_xy([c["lng"]], [c["lat"]]), crs=4326)
+    cand = gpd.GeoDataFrame(
+        {"candidate_id": ["C1"], "name": ["candidate"]},
+        geometry=gpd.points_from_xy([c["lng"]], [c["lat"]]),
+        crs=4326,
+    )
     try:
         rep = site(hh, fac, net, add=1, candidates=cand, network_nodes=False, **opts).report
     except GridplanError as exc:
         show_error(exc)
         return
-    st.success(L("coverage_change", before=rep["share_before"], after=rep["share_after"],
-                 gained=int(rep["households_covered_after"] - rep["households_covered_before"])))
+    st.success(
+        L(
+            "coverage_change",
+            before=rep["share_before"],
+            after=rep["share_after"],
+            gained=int(rep["households_covered_after"] - rep["households_covered_before"]),
+        )
+    )

@@ -45,8 +45,14 @@ def main(source: str = SOURCE) -> None:
     font = next(f for f in collection.fonts if f["name"].getDebugName(1) == FAMILY)
     text = set(map(chr, range(0x20, 0x7F))) | gb2312_hanzi() | source_chars()
     # Latin-1, general punctuation (– — ‘ ’ “ ” …), CJK symbols and punctuation, full-width forms.
-    for lo, hi in ((0xA0, 0xFF), (0x2000, 0x206F), (0x2190, 0x21FF), (0x2460, 0x24FF),
-                   (0x3000, 0x303F), (0xFF00, 0xFFEF)):
+    for lo, hi in (
+        (0xA0, 0xFF),
+        (0x2000, 0x206F),
+        (0x2190, 0x21FF),
+        (0x2460, 0x24FF),
+        (0x3000, 0x303F),
+        (0xFF00, 0xFFEF),
+    ):
         text |= set(map(chr, range(lo, hi + 1)))
     opts = subset.Options()
     opts.layout_features = ["*"]
