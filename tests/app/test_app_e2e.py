@@ -25,7 +25,7 @@ import pytest
 from gridplan.errors import GridplanError
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "out" / "screenshots"
 ARGS = [
     "--headless",

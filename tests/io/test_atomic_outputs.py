@@ -22,7 +22,7 @@ import shapely
 from gridplan.errors import OutputError
 from gridplan.io.atomic import atomic_outputs, atomic_path, recover
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Boom(Exception):

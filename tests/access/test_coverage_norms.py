@@ -57,7 +57,7 @@ def test_every_norms_field_is_read_somewhere():
     import dataclasses
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     sources = "\n".join(
         p.read_text(encoding="utf-8") for p in (root / "gridplan").rglob("*.py") if p.name != "norms.py"
     )

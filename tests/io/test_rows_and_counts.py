@@ -23,7 +23,7 @@ from gridplan.errors import GridplanWarning, InputError
 from gridplan.io.files import read_checked
 from gridplan.io.validate import validate_inputs
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 GOOD = pd.read_csv(BAD / "hh_good.csv")
 
 

@@ -21,7 +21,7 @@ from gridplan.errors import InputError
 from gridplan.grids.api import partition
 from gridplan.grids.search import Graph, exact_partition, plan_graph
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 from generators.region import city  # noqa: E402
 
 # --- the graph core ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from conftest import load_script
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = ["01_quickstart", "02_real_osm", "03_city", "04_scenarios"]
 
 

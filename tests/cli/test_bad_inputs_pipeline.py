@@ -28,7 +28,7 @@ from gridplan import io
 from gridplan.cli import main
 from gridplan.errors import GridplanWarning
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 COMM = "communities.geojson"
 SHP_MAP = ["--map", "community_id=SQBM,name=SQMC"]
 # The corpus holds 12 points of 10..120 households: a small band gives several grids.

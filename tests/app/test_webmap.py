@@ -17,7 +17,7 @@ from gridplan.app import webmap
 from gridplan.app.webmap import external_urls, offline_assets, plan_map, tiles_url
 from gridplan.report import style
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _grids():

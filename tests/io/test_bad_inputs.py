@@ -15,7 +15,7 @@ from gridplan import io
 from gridplan.cli import main
 from gridplan.errors import InputError
 
-BAD = Path(__file__).resolve().parent / "data" / "bad"
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 COMM = "communities.geojson"
 SHP_MAP = ["--map", "community_id=SQBM,name=SQMC"]
 

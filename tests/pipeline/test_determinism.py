@@ -20,7 +20,7 @@ import pytest
 
 from gridplan.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _in_process(args) -> None:
