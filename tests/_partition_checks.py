@@ -59,21 +59,27 @@ def check_invariants(
     # 1. every household row assigned exactly once, same rows and order, totals conserved
     assert len(asg) == len(households)
     assert asg.index.equals(households.index)
-    assert asg["grid_id"].notna().all()
+    # rows outside every community are the rejects, and only they have no grid
+    rejected = asg["grid_id"].isna().to_numpy()
+    n_rejects = 0 if getattr(res, "rejects", None) is None else len(res.rejects)
+    assert int(rejected.sum()) == n_rejects
     hh = households["households"].to_numpy() if "households" in households else np.ones(len(households))
     assert grids["grid_id"].is_unique
     per_grid = asg.assign(_h=hh).groupby("grid_id")["_h"].sum()
     g_h = grids.set_index("grid_id")["households"]
     assert set(per_grid.index) <= set(g_h.index)
     assert (g_h.reindex(per_grid.index) == per_grid).all()
-    assert int(g_h.sum()) == int(hh.sum())
+    assert int(g_h.sum()) + int(hh[rejected].sum()) == int(hh.sum())
     # households per community: the grid's community must contain (or be next to) the point
     comm_m = communities.to_crs(crs).set_index("community_id")
     gcomm = grids.set_index("grid_id")["community_id"]
     hh_comm = gcomm.reindex(asg["grid_id"]).to_numpy()
     pts = households.to_crs(crs).geometry.values
-    dist = shapely.distance(pts, comm_m.geometry.reindex(hh_comm).values)
+    dist = shapely.distance(pts[~rejected], comm_m.geometry.reindex(hh_comm[~rejected]).values)
     assert (dist <= 50.0 + 1e-6).all()
+    if n_rejects:  # a reject is more than 50 m from every community
+        far = shapely.distance(pts[rejected][:, None], comm_m.geometry.values[None, :]).min(axis=1)
+        assert (far > 50.0 - 1e-6).all()
     for cid, g in grids.groupby("community_id"):
         assert int(g["households"].sum()) == int(hh[hh_comm == cid].sum())
     # 2. grids inside their community, tiling it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from gridplan.cli._common import add_inputs, engine_options, finish, read_inputs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
@@ -111,6 +112,15 @@ def run(args: argparse.Namespace) -> int:
             f"{t['grids']} grids in {t['communities']} communities, "
             f"{t['share_in_band']:.1%} in {t['bounds'][0]}-{t['bounds'][1]} households, "
             f"mean compactness {t['mean_compactness']:.2f}{_quality(t)}; written to {args.out}"
+        )
+    if t.get("rejected_rows"):
+        # printed even with --quiet: planned without them, the planner must know
+        print(
+            f"{t['rejected_rows']} household row(s) ({t['rejected_households']} households) lie "
+            f"outside every community: not planned, listed in {args.out}/rejects.csv\n"
+            f"{t['rejected_rows']} 条住户记录（{t['rejected_households']} 户）不在任何社区内，"
+            f"未参与划分，见 rejects.csv",
+            file=sys.stderr,
         )
     return 0
 

@@ -41,7 +41,7 @@ from gridplan.grids.quality_report import partition_quality
 from gridplan.grids.reasons import REASONS
 from gridplan.io.checks import check_points, household_counts
 from gridplan.io.projection import local_crs
-from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+from gridplan.norms import COMMUNITY_SNAP_M, GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 __all__ = ["REASONS", "PartitionResult", "partition"]
 
@@ -79,6 +79,10 @@ class PartitionResult:
         Micro-grids (``micro_grid_id`` = ``<grid_id>-<MM>``) when ``micro_max`` was given.
     report : dict
         JSON-serialisable metrics, per community and in total.
+    rejects : GeoDataFrame or None
+        Household rows outside every community (a geocoding error, a point in the next
+        district): ``row`` (as the file numbers it), ``reason`` and the row's own columns. They
+        have no ``grid_id`` in the assignment and count in no grid; None when there are none.
     """
 
     grids: gpd.GeoDataFrame
@@ -86,6 +90,7 @@ class PartitionResult:
     units: gpd.GeoDataFrame
     micro_grids: gpd.GeoDataFrame | None
     report: dict = field(default_factory=dict)
+    rejects: gpd.GeoDataFrame | None = None
 
 
 # --- the partition -----------------------------------------------------------------------------
@@ -233,6 +238,7 @@ def partition(
     )
     # rows in gaps between community polygons (within COMMUNITY_SNAP_M) joined the nearest one
     report["total"]["household_rows_outside_boundaries_joined"] = snapped
+    rejects = _rejects(households, cpos < 0, hh_count, report)
     _add_quality(
         report,
         out,
@@ -242,7 +248,25 @@ def partition(
         feats.split,
         {"buildings": buildings, "estates": estates, "streets": streets, "barriers": barriers},
     )
-    return PartitionResult(grids, assignment, units, micro, report)
+    return PartitionResult(grids, assignment, units, micro, report, rejects)
+
+
+def _rejects(
+    households: gpd.GeoDataFrame, outside: np.ndarray, hh_count: np.ndarray, report: dict
+) -> gpd.GeoDataFrame | None:
+    """The rows outside every community, numbered as the user's file numbers them (counted in
+    the report's total)."""
+    report["total"]["rejected_rows"] = int(outside.sum())
+    report["total"]["rejected_households"] = int(hh_count[outside].sum())
+    if not outside.any():
+        return None
+    from gridplan.io.problems import ROW_NUMBERS, number_rows
+
+    pos = np.flatnonzero(outside)
+    out = households.iloc[pos].copy()
+    out.insert(0, "row", number_rows(households.attrs.get(ROW_NUMBERS), pos.tolist()))
+    out.insert(1, "reason", f"outside every community (more than {COMMUNITY_SNAP_M:g} m away)")
+    return out
 
 
 def _add_quality(
@@ -519,7 +543,8 @@ def write_partition(result: PartitionResult, folder) -> list:
     """Write a :class:`PartitionResult` to ``folder``, all files published together.
 
     Files: ``grids.geojson``, ``households.geojson`` (the assignment), ``micro_grids.geojson``
-    when micro-grids were drawn, and ``report.json``. Nothing is replaced unless every file was
+    when micro-grids were drawn, ``rejects.csv`` when rows lie outside every community, and
+    ``report.json``. Nothing is replaced unless every file was
     written.
 
     Returns
@@ -535,5 +560,7 @@ def write_partition(result: PartitionResult, folder) -> list:
         io.write(result.assignment, out.path("households.geojson"))
         if result.micro_grids is not None:
             io.write(result.micro_grids, out.path("micro_grids.geojson"))
+        if result.rejects is not None and len(result.rejects):
+            io.write(result.rejects, out.path("rejects.csv"))
         io.write_json(result.report, out.path("report.json"))
         return out.commit()

@@ -120,7 +120,9 @@ def community_of(
     Raises
     ------
     InputError
-        An unknown ``community_id``, or rows farther than ``COMMUNITY_SNAP_M`` from every
+        An unknown ``community_id``, or so many rows outside every community that a coordinate
+        mix-up is likely (all of them, or GCJ-02/BD-09 points read as WGS-84); fewer are rejects
+        (position -1), planned without. Rows farther than ``COMMUNITY_SNAP_M`` from every
         community.
     """
     from gridplan.io.validate import ValidationResult, _join_households
@@ -160,17 +162,8 @@ def community_of(
         pos[miss[mi]] = mc
         still = np.flatnonzero(pos < 0)
         if len(still):
-            raise InputError(
-                f"{len(still)} household rows lie outside every community (more than "
-                f"{COMMUNITY_SNAP_M:g} m away)",
-                file="households",
-                rows=still,
-                fix="check their coordinates (--coords gcj02/bd09 for Amap/Baidu points) or "
-                "extend the community boundaries",
-                message_zh=f"{len(still)} 条住户记录不在任何社区范围内",
-                fix_zh="检查坐标系（高德/百度坐标请加 --coords gcj02/bd09）或补全社区边界",
-            )
-    return pos, len(miss)
+            _stop_if_datum_mixup(hh_m, comm_m, still, hh_wgs)
+    return pos, len(miss) - int((pos[miss] < 0).sum())
 
 
 def previous_ids(replan, hh_m: gpd.GeoDataFrame, crs) -> np.ndarray:
@@ -413,3 +406,43 @@ def kept_by_community(keep: gpd.GeoDataFrame | None, crs) -> dict[str, list]:
     for gid, c, g in sorted(zip(kids, kc, kk.geometry.values), key=lambda t: t[0]):
         kept_by.setdefault(c, []).append((gid, g))
     return kept_by
+
+
+def _stop_if_datum_mixup(
+    hh_m: gpd.GeoDataFrame, comm_m: gpd.GeoDataFrame, still: np.ndarray, hh_wgs: gpd.GeoSeries | None
+) -> None:
+    """Rows outside every community are rejects, planned without; the run stops only when so
+    many are outside that a coordinate mix-up is likely (all of them, or GCJ-02/BD-09 points
+    read as WGS-84), and then says so."""
+    from gridplan.io.coords import detect_web_offset
+
+    outside = np.zeros(len(hh_m), dtype=bool)
+    outside[still] = True
+    tree = shapely.STRtree(comm_m.geometry.to_crs(4326).values)
+
+    def still_outside(x, y):
+        out = np.ones(len(x), dtype=bool)
+        out[tree.query(shapely.points(np.column_stack([x, y])), predicate="within")[0]] = False
+        return out
+
+    points = gpd.GeoSeries(_wgs84(hh_m.geometry, hh_wgs), crs=4326)
+    guess = detect_web_offset(points, outside, still_outside)
+    if guess is None and len(still) < len(hh_m):
+        return
+    hint = (
+        f"read the households with --coords {guess.system}"
+        if guess
+        else ("check that households and communities cover the same area and coordinate system")
+    )
+    raise InputError(
+        f"{len(still)} of {len(hh_m)} household rows lie outside every community (more than "
+        f"{COMMUNITY_SNAP_M:g} m away)"
+        + (f"; {guess.fixed_share:.0%} of them fall inside as {guess.label} coordinates" if guess else ""),
+        file="households",
+        rows=still,
+        fix=hint,
+        message_zh=f"{len(still)}/{len(hh_m)} 条住户记录不在任何社区范围内",
+        fix_zh=f"请使用 --coords {guess.system} 读取户点"
+        if guess
+        else "请检查户点与社区是否为同一区域、同一坐标系",
+    )

@@ -216,11 +216,6 @@ PARTITION_ERRORS = [
     ("hh_zero_bytes.geojson", COMM, [], ["hh_zero_bytes.geojson", "empty", "Fix:"]),
     ("hh_nonpositive.csv", COMM, [], ["hh_nonpositive.csv", "column 'households'", "rows 2, 5"]),
     ("garbage.geojson", COMM, [], ["garbage.geojson", "Fix:"]),
-    # Households outside every community (more than COMMUNITY_SNAP_M): partition refuses them
-    # with their rows rather than planning without them (validate lists them in rejects.csv).
-    ("hh_far_outside.csv", COMM, [], ["households", "outside every community", "rows 1, 7", "Fix:"]),
-    ("hh_in_hole.csv", "comm_holes.geojson", [], ["outside every community", "rows 0", "Fix:"]),
-    ("hh_in_gap.csv", "comm_gap.geojson", [], ["outside every community", "rows 0", "Fix:"]),
     (
         "hh_good.csv",
         "comm_dup_ids.geojson",
@@ -277,7 +272,7 @@ def test_an_error_leaves_previous_outputs_untouched(tmp_path, capsys):
     )
     assert rc == 0
     before = _files(out)
-    for hh in ("hh_nan_coords.csv", "hh_far_outside.csv"):
+    for hh in ("hh_nan_coords.csv", "hh_metres.geojson"):
         rc, _ = _run(
             capsys, "partition", "--households", BAD / hh, "--communities", BAD / COMM, "--out", out, *BAND
         )
@@ -544,3 +539,30 @@ def test_site_handles_network_and_facility_cases(tmp_path, capsys, fac, net, unc
         assert before == int(hh.loc[hh["community_id"] == "C2", "households"].sum())
     elif uncovered == "all":
         assert before == total
+
+
+STRAYS = [  # households file, communities, CSV lines of the strays
+    ("hh_far_outside.csv", COMM, [3, 9]),  # geocoded to Beijing
+    ("hh_in_hole.csv", "comm_holes.geojson", [2]),  # in a hole of a community (a park, a lake)
+    ("hh_in_gap.csv", "comm_gap.geojson", [2]),  # in a gap between two communities
+]
+
+
+@pytest.mark.parametrize("hh,comm,lines", STRAYS, ids=[s[0] for s in STRAYS])
+def test_stray_households_are_rejects_not_fatal(tmp_path, capsys, hh, comm, lines):
+    """A few rows outside every community (more than 50 m away): planned without them, listed
+    in rejects.csv with their CSV lines, counted in the report; nothing lost."""
+    out = tmp_path / "out"
+    rc, text = _run(
+        capsys, "partition", "--households", BAD / hh, "--communities", BAD / comm, "--out", out, *BAND
+    )
+    assert rc == 0, text
+    src = pd.read_csv(BAD / hh)
+    rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
+    assert rejects["row"].tolist() == lines  # the CSV's own line numbers (header = line 1)
+    report = json.loads((out / "report.json").read_text("utf-8"))["total"]
+    assert report["rejected_rows"] == len(lines)
+    assert report["households"] + report["rejected_households"] == int(src["households"].sum())
+    assigned = gpd.read_file(out / "households.geojson")
+    assert assigned["grid_id"].isna().sum() == len(lines) and len(assigned) == len(src)
+    assert "rejects.csv" in text

@@ -247,9 +247,9 @@ def test_cli_writes_three_files_deterministically(sample_dir, tmp_path):
         assert ((out["grid_id"] == gid) == (kept["grid_id"] == gid)).all()
 
 
-def test_cli_bad_input_exit_2_and_nothing_written(sample_dir, tmp_path, capsys):
+def test_cli_households_all_outside_exit_2_and_nothing_written(sample_dir, tmp_path, capsys):
     hh = gpd.read_file(sample_dir / "households/households.geojson")
-    hh.loc[3, "geometry"] = shapely.Point(116.4, 39.9)  # Beijing: outside every community
+    hh["geometry"] = shapely.points(116.4 + 0.001 * (hh.index % 50), 39.9)  # all in Beijing
     hh.to_file(tmp_path / "hh.geojson")
     code = _cli(
         [

@@ -240,7 +240,14 @@ def _check_partition(paths: dict, out: Path, hh: gpd.GeoDataFrame, comm: gpd.Geo
     assigned = gpd.read_file(out / "households.geojson")
     assert len(assigned) == len(hh)
     assert assigned["households"].tolist() == hh["households"].tolist()
-    assert assigned["grid_id"].notna().all()
+    # rows outside every community are rejects: listed, never in a grid, never lost
+    rejected = assigned["grid_id"].isna().to_numpy()
+    assert (out / "rejects.csv").exists() == bool(rejected.any())
+    if rejected.any():
+        assert len(pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")) == int(rejected.sum())
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["total"]["rejected_households"] == int(hh["households"][rejected].sum())
+    hh, assigned = hh[~rejected], assigned[~rejected]
     total = int(hh["households"].sum())
     assert int(grids["households"].sum()) == total
     community_of = assigned["grid_id"].str.rsplit("-", n=1).str[0]
@@ -252,7 +259,6 @@ def _check_partition(paths: dict, out: Path, hh: gpd.GeoDataFrame, comm: gpd.Geo
     truth = _inside_one(hh, comm)
     clear = truth.notna().to_numpy()
     assert (community_of.to_numpy(object)[clear] == truth.to_numpy(object)[clear]).all()
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["total"]["households"] == total
 
 
