@@ -415,6 +415,7 @@ def _stop_if_datum_mixup(
     many are outside that a coordinate mix-up is likely (all of them, or GCJ-02/BD-09 points
     read as WGS-84), and then says so."""
     from gridplan.io.coords import detect_web_offset
+    from gridplan.io.problems import ROW_NUMBERS, number_rows
 
     outside = np.zeros(len(hh_m), dtype=bool)
     outside[still] = True
@@ -440,6 +441,7 @@ def _stop_if_datum_mixup(
         + (f"; {guess.fixed_share:.0%} of them fall inside as {guess.label} coordinates" if guess else ""),
         file="households",
         rows=still,
+        row_numbers=number_rows(hh_m.attrs.get(ROW_NUMBERS), still.tolist()),
         fix=hint,
         message_zh=f"{len(still)}/{len(hh_m)} 条住户记录不在任何社区范围内",
         fix_zh=f"请使用 --coords {guess.system} 读取户点"

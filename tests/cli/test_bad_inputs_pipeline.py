@@ -129,7 +129,7 @@ def test_gcj02_without_coords_is_an_error_that_suggests_coords(tmp_path, capsys)
         *BAND,
     )
     assert rc == 2, text
-    assert "--coords gcj02" in text and "rows 2, 3, 4" in text
+    assert "--coords gcj02" in text and "rows 4, 5, 6" in text
     assert not out.exists()
 
 
