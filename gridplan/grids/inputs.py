@@ -415,19 +415,15 @@ def _stop_if_datum_mixup(
     many are outside that a coordinate mix-up is likely (all of them, or GCJ-02/BD-09 points
     read as WGS-84), and then says so."""
     from gridplan.io.coords import detect_web_offset
+    from gridplan.io.join import outside_all
     from gridplan.io.problems import ROW_NUMBERS, number_rows
 
     outside = np.zeros(len(hh_m), dtype=bool)
     outside[still] = True
     tree = shapely.STRtree(comm_m.geometry.to_crs(4326).values)
 
-    def still_outside(x, y):
-        out = np.ones(len(x), dtype=bool)
-        out[tree.query(shapely.points(np.column_stack([x, y])), predicate="within")[0]] = False
-        return out
-
     points = gpd.GeoSeries(_wgs84(hh_m.geometry, hh_wgs), crs=4326)
-    guess = detect_web_offset(points, outside, still_outside)
+    guess = detect_web_offset(points, outside, lambda x, y: outside_all(x, y, tree))
     if guess is None and len(still) < len(hh_m):
         return
     hint = (

@@ -15,7 +15,7 @@ import shapely
 
 from gridplan.io.projection import local_crs
 
-__all__ = ["containing_polygon", "polygon_ids"]
+__all__ = ["containing_polygon", "outside_all", "polygon_ids"]
 
 
 def containing_polygon(points: gpd.GeoSeries, polygons: gpd.GeoSeries, ids) -> np.ndarray:
@@ -67,4 +67,13 @@ def polygon_ids(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame, id_col: str) 
     out = np.full(len(choice), None, dtype=object)
     inside = choice >= 0
     out[inside] = ids[choice[inside]]
+    return out
+
+
+def outside_all(x: np.ndarray, y: np.ndarray, tree: shapely.STRtree) -> np.ndarray:
+    """Which points (``x``, ``y``, in the CRS of the polygons in ``tree``) fall in no polygon:
+    the test that validate and partition give :func:`gridplan.io.coords.detect_web_offset`."""
+    pts = shapely.points(np.column_stack([x, y]))
+    out = np.ones(len(pts), dtype=bool)
+    out[tree.query(pts, predicate="within")[0]] = False
     return out

@@ -34,7 +34,7 @@ import shapely
 from gridplan.errors import InputError
 from gridplan.io.coords import detect_web_offset
 from gridplan.io.files import read_checked, split_columns
-from gridplan.io.join import containing_polygon
+from gridplan.io.join import containing_polygon, outside_all
 from gridplan.io.problems import ROW_NUMBERS, Problem, number_rows, raise_first_error
 from gridplan.io.projection import local_crs
 from gridplan.io.schema import KINDS, conform
@@ -317,14 +317,6 @@ def _check_overlaps(comm: gpd.GeoDataFrame, result, name):
     )
 
 
-def _outside_all(x, y, tree) -> np.ndarray:
-    """Which WGS-84 points fall in no polygon of ``tree``."""
-    pts = shapely.points(np.column_stack([x, y]))
-    out = np.ones(len(pts), dtype=bool)
-    out[tree.query(pts, predicate="within")[0]] = False
-    return out
-
-
 def _join_households(hh, comm, result, names):
     hname = names.get("households", "households")
     polys = np.asarray(comm.geometry.values)
@@ -394,7 +386,7 @@ def _outside_problems(
     nothing inside at all (an error), or rejects to list."""
     n_out = int(outside.sum())
     hint = ""
-    guess = detect_web_offset(hh.geometry, outside, lambda x, y: _outside_all(x, y, tree))
+    guess = detect_web_offset(hh.geometry, outside, lambda x, y: outside_all(x, y, tree))
     if guess is not None:
         src, share = guess.system, guess.fixed_share
         hint = src
