@@ -187,7 +187,7 @@ def coverage(
         )
 
     files = dict(files or {})
-    hh_snap = net.snap(households, max_snap_m=max_snap_m, progress=progress)
+    hh_snap = net.snap(households, max_snap_m=max_snap_m, progress=progress, geometry=False)
     fac_snap = net.snap(fac, max_snap_m=max_snap_m)
     warn_far_facilities(net, fac, fac_snap, max_snap_m, str(files.get("facilities", "facilities")))
     near = net.nearest(fac_snap, hh_snap)
