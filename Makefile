@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test test-full lint format app bench clean sample
+.PHONY: all demo test test-full lint format app bench clean sample notebooks lab
 
 all: demo
 
@@ -41,6 +41,15 @@ format: $(STAMP)
 
 app: $(STAMP)
 	$(BIN)/streamlit run app.py --server.address localhost --server.headless true
+
+# re-execute the four example notebooks in place (from notebooks/build_notebooks.py), with outputs
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/run_notebooks.py
+
+# JupyterLab on notebooks/, bound to 127.0.0.1, no browser (open the URL with the token it prints)
+lab: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[notebook]"
+	bash scripts/lab.sh
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[test,bench]"

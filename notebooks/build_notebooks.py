@@ -1,12 +1,10 @@
-"""Write the four example notebooks (without outputs) from the cell sources below.
+"""The cells of the four example notebooks: the one source of their code and text.
 
-The notebooks are generated so that they stay reviewable as code, carry no outputs in git, and have
-stable cell ids (same file bytes on every build). Run from the repository root:
-
-    .venv/bin/python notebooks/build_notebooks.py
-
-``tests/test_notebooks.py`` executes them (cwd = notebooks/) and checks that the committed files
-equal what this script writes.
+The notebooks are generated so that their code stays reviewable here and their cell ids are
+stable. ``make notebooks`` (``notebooks/run_notebooks.py``) builds them from this file, executes
+them and commits them with their outputs; ``python notebooks/build_notebooks.py`` alone writes them
+without outputs (what a stale notebook looks like to ``tests/pipeline/test_notebooks.py``, which
+checks that the committed cells equal what this script builds and that every code cell ran).
 """
 
 from __future__ import annotations
@@ -91,7 +89,7 @@ from gridplan.grids.api import partition
 from gridplan.siting.api import site
 
 sample = gp.load_sample()
-pd.Series({name: len(layer) for name, layer in sample.items()}, name="rows")""",
+pd.Series({name: len(layer) for name, layer in sample.items()}, name="rows").to_frame()""",
     ),
     ("md", "## 1 · Grids\n\nOne call per district; communities are planned independently."),
     (
@@ -101,7 +99,7 @@ result = partition(sample["households"], sample["communities"], buildings=sample
                    estates=sample["estates"], barriers=sample["barriers"], seed=0, n_jobs=1)
 grids = result.grids
 print(f"{len(grids)} grids, {int(grids['households'].sum()):,} households")
-grids["status"].value_counts()""",
+grids["status"].value_counts().to_frame()""",
     ),
     (
         "code",
@@ -182,7 +180,7 @@ written = export.export(grids, gpkg=OUT / "plan.gpkg", xlsx=OUT / "report.xlsx",
 for kind, path in written.items():
     print(f"{kind:8s} {path.relative_to(OUT.parent)}")
 layers = export.read_geopackage(written["gpkg"])
-pd.Series({name: len(layer) for name, layer in layers.items()}, name="features")""",
+pd.Series({name: len(layer) for name, layer in layers.items()}, name="features").to_frame()""",
     ),
     (
         "code",
@@ -397,7 +395,7 @@ if HAVE_REALDATA:
                                      coords="gcj02", columns={"facility_id": "poi_id"})
     print(f"{len(communities)} communities in {communities['street_id'].nunique()} streets; "
           f"{len(centres)} centres")
-    display(communities["类型"].value_counts())""",
+    display(communities["类型"].value_counts().to_frame())""",
     ),
     (
         "code",
@@ -446,7 +444,7 @@ if HAVE_REALDATA:
     print(f"{len(households):,} generated buildings, {int(households['households'].sum()):,} "
           f"households in {len(planned)} communities; {len(left_out)} communities without "
           "building counts are not planned")
-    display(left_out["类型"].value_counts())""",
+    display(left_out["类型"].value_counts().to_frame())""",
     ),
     (
         "code",
@@ -569,7 +567,7 @@ after = partition(households, sample["communities"], replan=before.assignment, *
 new = codes.carry_codes(after.grids, old, assignment=after.assignment,
                         previous_assignment=before.assignment, communities=sample["communities"])
 print(f"after the new estate in {community['name']}: {len(new)} grids")
-new["code_status"].value_counts()""",
+new["code_status"].value_counts().to_frame()""",
     ),
     (
         "code",
