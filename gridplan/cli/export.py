@@ -1,5 +1,6 @@
 """``gridplan export``: a plan as a GeoPackage (one layer per level), an Excel report in Chinese,
-RFC 7946 GeoJSON and a PNG map, with stable grid codes (see :mod:`gridplan.report.codes`)."""
+RFC 7946 GeoJSON, a PNG map and PostGIS tables, with stable grid codes (see
+:mod:`gridplan.report.codes`)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,14 @@ def register(sub) -> None:
     p.add_argument("--xlsx", default=None, help="Excel report to write (Chinese)")
     p.add_argument("--geojson", default=None, help="grids as RFC 7946 GeoJSON to write")
     p.add_argument("--png", default=None, help="PNG map of the grids by status to write")
+    p.add_argument(
+        "--postgis",
+        default=None,
+        metavar="postgresql://[USER@]HOST[:PORT]/DB",
+        help="write the layers and the coverage per grid as PostGIS tables (a rerun replaces them "
+        "in one transaction); the password comes from PGPASSWORD, ~/.pgpass or PGSERVICE, never the URL",
+    )
+    p.add_argument("--schema", default=None, help="PostgreSQL schema for --postgis (default: public)")
     finish(p, run, out=None, mapping=False)
 
 
@@ -45,10 +54,14 @@ def run(args: argparse.Namespace) -> int:
     from gridplan.report.codes import carry_codes, grid_codes
     from gridplan.report.export import export
 
-    if not any((args.gpkg, args.xlsx, args.geojson, args.png)):
+    if not any((args.gpkg, args.xlsx, args.geojson, args.png, args.postgis)):
         raise InputError(
-            "nothing to write", fix="give --gpkg, --xlsx, --geojson and/or --png", message_zh="未指定输出文件"
+            "nothing to write",
+            fix="give --gpkg, --xlsx, --geojson, --png and/or --postgis",
+            message_zh="未指定输出文件",
         )
+    if args.schema and not args.postgis:
+        raise InputError("--schema needs --postgis", fix="add --postgis postgresql://HOST/DB")
     grids = read_output(args.grids, "grids", ("grid_id", "community_id", "households"))
     communities = (
         read_contract("communities", args.communities, parse_coords(args.coords).get("communities", "wgs84"))
@@ -78,9 +91,13 @@ def run(args: argparse.Namespace) -> int:
         micro_grids=read_output(args.micro_grids, "micro-grids", ("grid_id",)) if args.micro_grids else None,
         sites=read_output(args.sites, "sites") if args.sites else None,
         coverage=coverage,
+        postgis=args.postgis,
+        schema=args.schema,
     )
     if not args.quiet:
         print(f"{len(grids)} grids exported / 已导出 {len(grids)} 个网格")
         for path in written.values():
             print(f"  wrote {path}")
+        if args.postgis:
+            print(f"  wrote tables to {args.postgis} (schema {args.schema or 'public'})")
     return 0

@@ -30,7 +30,7 @@ from gridplan.errors import InputError, OutputError
 from gridplan.io.atomic import atomic_path
 from gridplan.io.coords import COORD_SYSTEMS, convert_gdf
 from gridplan.io.problems import ROW_NUMBERS, Problem, emit_warnings, raise_first_error
-from gridplan.io.readers import GDAL_ERRORS, JSON_BOOLEANS, columns_of, read_any
+from gridplan.io.readers import GDAL_ERRORS, JSON_BOOLEANS, columns_of, read_any, source_name
 from gridplan.io.schema import KINDS, conform, mappable_fields
 
 __all__ = [
@@ -96,7 +96,7 @@ def read_checked(
             fix="use wgs84, gcj02 (Amap/Tencent) or bd09 (Baidu)",
             message_zh=f"未知坐标系 '{coords}'",
         )
-    name = Path(path).name
+    name = source_name(path)  # a file's name, or "table T in postgresql://host:port/db"
     columns = dict(columns or {})
     lonlat = None
     if "lon" in columns or "lat" in columns:
@@ -219,10 +219,10 @@ def split_columns(
         kinds = [k for k in paths if fld in mappable_fields(k)]
         hits = [k for k in kinds if col in found[k]]
         if not hits:
-            files = ", ".join(Path(paths[k]).name for k in kinds) or ", ".join(
-                Path(p).name for p in paths.values()
+            files = ", ".join(source_name(paths[k]) for k in kinds) or ", ".join(
+                source_name(p) for p in paths.values()
             )
-            cols = "; ".join(f"{Path(paths[k]).name}: {', '.join(sorted(found[k]))}" for k in kinds)
+            cols = "; ".join(f"{source_name(paths[k])}: {', '.join(sorted(found[k]))}" for k in kinds)
             raise InputError(
                 f"--map {fld}={col}: no input file that takes '{fld}' has a column '{col}'"
                 + (f" (columns: {cols})" if cols else f" ('{fld}' is not a field of these layers)"),
@@ -245,7 +245,9 @@ def read_layer(
     Parameters
     ----------
     path : str or path-like
-        GeoJSON, GeoPackage, zipped Shapefile (.zip) or .shp, GeoParquet, CSV or XLSX.
+        GeoJSON, GeoPackage, zipped Shapefile (.zip) or .shp, GeoParquet, CSV or XLSX; or a
+        PostGIS table or query, ``postgresql://host:port/db?table=NAME`` (``?sql=SELECT ...``;
+        credentials from the environment, see :mod:`gridplan.io.postgis`).
     kind : {"households", "communities", "facilities", "buildings", "estates", "barriers"}
     columns : dict, optional
         Contract field -> file column, e.g. ``{"community_id": "SQMC", "name": "SQMC"}``; one
@@ -329,7 +331,7 @@ def _declared_crs(raw: gpd.GeoDataFrame, path, crs) -> gpd.GeoDataFrame:
     if not CRS.from_user_input(raw.crs).equals(declared):
         raise InputError(
             f"the file declares {CRS.from_user_input(raw.crs).name}, not {declared.name}",
-            file=Path(path).name,
+            file=source_name(path),
             fix="drop --crs for this file (its own CRS is used)",
             message_zh="文件自带的坐标系与 --crs 不一致",
         )

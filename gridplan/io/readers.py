@@ -19,6 +19,8 @@ import pyogrio
 import pyogrio.errors
 import shapely
 
+from gridplan.io.postgis import is_postgis, read_source, source_columns
+from gridplan.io.postgis import source_name as postgis_name
 from gridplan.io.problems import ROW_NUMBERS, Problem, RowNumbers
 from gridplan.io.tables import (
     JSON_BOOLEANS,
@@ -31,7 +33,7 @@ from gridplan.io.tables import (
     table_to_gdf,
 )
 
-__all__ = ["read_any", "columns_of", "EXTENSIONS", "GDAL_ERRORS", "JSON_BOOLEANS"]
+__all__ = ["read_any", "columns_of", "source_name", "EXTENSIONS", "GDAL_ERRORS", "JSON_BOOLEANS"]
 
 
 #: What pyogrio/GDAL raise for unreadable or unwritable data (never a bare Exception: a bug in
@@ -68,6 +70,11 @@ def _name(path: Path) -> str:
     return path.name
 
 
+def source_name(source) -> str:
+    """How messages name an input: the file name, or the table of a ``postgresql://`` source."""
+    return postgis_name(source) if is_postgis(source) else Path(source).name
+
+
 def read_any(path, *, layer=None, lonlat=None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Read ``path`` by its extension.
 
@@ -76,6 +83,11 @@ def read_any(path, *, layer=None, lonlat=None) -> tuple[gpd.GeoDataFrame, list[P
     lonlat : tuple of str, optional
         File columns holding longitude and latitude (from the user's column mapping).
     """
+    if is_postgis(path):  # a PostGIS table or query: postgresql://host/db?table=...
+        problems: list[Problem] = []
+        gdf = read_source(path, problems, lonlat=lonlat)
+        gdf.attrs.setdefault(ROW_NUMBERS, RowNumbers(range(1, len(gdf) + 1)))
+        return drop_empty_rows(gdf, source_name(path), problems), problems
     path = Path(path)
     name = _name(path)
     if not path.exists():
@@ -112,7 +124,7 @@ def read_any(path, *, layer=None, lonlat=None) -> tuple[gpd.GeoDataFrame, list[P
             "文件为空（0 字节）",
             "请重新导出数据",
         )
-    problems: list[Problem] = []
+    problems = []
     reader = {
         "geojson": _read_gdal,
         "gpkg": _read_gpkg,
@@ -335,6 +347,8 @@ def columns_of(path, *, layer=None) -> list[str]:
     InputError
         The file cannot be read (the same message as :func:`read_any`).
     """
+    if is_postgis(path):
+        return source_columns(path)
     path = Path(path)
     name = _name(path)
     fmt = EXTENSIONS.get(path.suffix.lower())

@@ -518,6 +518,8 @@ def export(
     isochrones: gpd.GeoDataFrame | None = None,
     sites: gpd.GeoDataFrame | None = None,
     coverage=None,
+    postgis: str | None = None,
+    schema: str | None = None,
 ) -> dict[str, Path]:
     """Export a plan for a grid-management platform and a report.
 
@@ -530,6 +532,9 @@ def export(
         the grids as RFC 7946 GeoJSON, a PNG map of the grids by status.
     communities, streets, micro_grids, households, facilities, isochrones, sites, coverage
         See :func:`export_layers`.
+    postgis : str, optional
+        ``postgresql://host:port/database``: the layers and the coverage per grid become tables
+        of ``schema`` (:func:`gridplan.io.postgis.write_plan`, one transaction).
 
     Returns
     -------
@@ -548,6 +553,10 @@ def export(
         coverage=coverage,
     )
     written: dict[str, Path] = {}
+    if postgis is not None:
+        from gridplan.io.postgis import write_plan
+
+        write_plan({**layers, "coverage": _grid_coverage(coverage, layers["grids"])}, postgis, schema=schema)
     if gpkg is not None:
         written["gpkg"] = write_geopackage(layers, gpkg)
     if geojson is not None:
@@ -563,3 +572,14 @@ def export(
         )
         written["png"] = Path(png)
     return written
+
+
+def _grid_coverage(coverage, grids: gpd.GeoDataFrame) -> pd.DataFrame | None:
+    """Coverage per grid (the summary's grid rows), keyed by ``grid_code``."""
+    summary = getattr(coverage, "summary", None)
+    if summary is None or "level" not in summary.columns:
+        return None
+    rows = pd.DataFrame(summary[(summary["level"] == "grid") & summary["id"].notna()]).drop(columns="level")
+    rows = rows.rename(columns={"id": "grid_id"}).astype({"grid_id": "str"})
+    rows.insert(0, "grid_code", rows["grid_id"].map(grids.set_index("grid_id")["grid_code"]))
+    return rows.dropna(subset=["grid_code"]).reset_index(drop=True)
