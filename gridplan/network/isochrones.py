@@ -22,11 +22,16 @@ import pandas as pd
 import shapely
 from tqdm import tqdm
 
+from gridplan.errors import InputError
 from gridplan.geometry.linework import substrings
 from gridplan.network.graph import WalkNetwork
+from gridplan.network.raster_isochrones import RASTER_CELL_M, raster_polygons
 from gridplan.norms import ISOCHRONE_BUFFER_M, ISOCHRONE_MINUTES, WALK_SPEED_KMH, walk_metres
 
-__all__ = ["isochrones"]
+__all__ = ["RASTER_FROM_FACILITIES", "isochrones"]
+
+#: From this many facilities on, ``method="auto"`` draws isochrones by the raster method.
+RASTER_FROM_FACILITIES = 50
 
 
 def _reached_pieces(network: WalkNetwork, fac_snap: pd.DataFrame, cutoffs: np.ndarray) -> pd.DataFrame:
@@ -114,6 +119,8 @@ def isochrones(
     max_snap_m: float = np.inf,
     fac_snap: pd.DataFrame | None = None,
     progress: bool = False,
+    method: str = "auto",
+    cell_m: float = RASTER_CELL_M,
 ) -> gpd.GeoDataFrame:
     """Walking isochrone polygons per facility and threshold.
 
@@ -133,7 +140,15 @@ def isochrones(
     fac_snap : DataFrame, optional
         Precomputed ``network.snap(facilities)``.
     progress : bool
-        Show a tqdm progress bar over the (facility, threshold) polygons.
+        Show a tqdm progress bar.
+    method : {"auto", "exact", "raster"}
+        ``exact``: the reached pieces buffered and unioned (module docstring). ``raster``: the
+        walking times on a grid of ``cell_m`` cells, contoured, within
+        :func:`gridplan.network.raster_isochrones.tolerance_m` of the exact outline (see
+        :mod:`gridplan.network.raster_isochrones`). ``auto``: raster from
+        :data:`RASTER_FROM_FACILITIES` facilities on, where it is several times faster.
+    cell_m : float
+        Raster cell (metres), for the raster method.
 
     Returns
     -------
@@ -142,15 +157,50 @@ def isochrones(
         polygon, in the network's metric CRS, sorted by facility then minutes. Facilities off the
         network have no rows.
     """
+    if method not in ("auto", "exact", "raster"):
+        raise InputError(
+            f"unknown isochrone method {method!r}",
+            fix="use 'auto', 'exact' or 'raster'",
+            message_zh=f"未知的等时圈方法 {method!r}",
+        )
     minutes = np.asarray(sorted(set(float(m) for m in minutes)), dtype=float)
     cutoffs = np.array([walk_metres(m, speed_kmh) for m in minutes])
     if fac_snap is None:
         fac_snap = network.snap(facilities, max_snap_m=max_snap_m)
+    if method == "auto":
+        method = "raster" if len(fac_snap) >= RASTER_FROM_FACILITIES else "exact"
+    if method == "raster":
+        fac_pos, t_pos, geoms = raster_polygons(
+            network, fac_snap, cutoffs, buffer_m=buffer_m, cell_m=cell_m, progress=progress
+        )
+    else:
+        fac_pos, t_pos, geoms = _exact_polygons(network, fac_snap, cutoffs, buffer_m, progress)
+    fac = facilities.iloc[fac_pos]
+    return gpd.GeoDataFrame(
+        {
+            "facility_id": fac["facility_id"].astype(str).to_numpy()
+            if "facility_id" in fac
+            else fac_pos.astype(str),
+            "name": fac["name"].to_numpy() if "name" in fac else None,
+            "kind": fac["kind"].to_numpy() if "kind" in fac else None,
+            "minutes": minutes[t_pos],
+            "distance_m": cutoffs[t_pos],
+            "area_m2": shapely.area(geoms),
+        },
+        geometry=geoms,
+        crs=network.crs,
+    )
+
+
+def _exact_polygons(
+    network: WalkNetwork, fac_snap: pd.DataFrame, cutoffs: np.ndarray, buffer_m: float, progress: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(facility position, threshold index, polygon) by buffering and unioning, sorted by
+    facility then threshold."""
     pieces = _reached_pieces(network, fac_snap, cutoffs)
     lines = network.edges.geometry.values.to_numpy()
-    cols = ["facility_id", "name", "kind", "minutes", "distance_m", "area_m2"]
     if len(pieces) == 0:
-        return gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=network.crs)
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, dtype=object)
     length = network.edges["length"].to_numpy()
     # Nesting lets each threshold skip what the smaller one already holds: an edge wholly reached
     # at threshold t-1 is inside polygon t-1 (its buffer is part of it), so its piece at t adds
@@ -180,27 +230,11 @@ def isochrones(
         polys_t.append(np.full(int(ok.sum()), ti))
         geoms.append(cur[ok])
         prev = cur
-    polys = pd.DataFrame({"fac": np.concatenate(polys_fac), "t": np.concatenate(polys_t)})
+    fac_pos = np.concatenate(polys_fac)
+    t_pos = np.concatenate(polys_t)
     geoms = np.concatenate(geoms)
-    order = np.lexsort((polys["t"].to_numpy(), polys["fac"].to_numpy()))
-    polys = polys.iloc[order].reset_index(drop=True)
-    geoms = geoms[order]
-    fac = facilities.iloc[polys["fac"].to_numpy()]
-    out = gpd.GeoDataFrame(
-        {
-            "facility_id": fac["facility_id"].astype(str).to_numpy()
-            if "facility_id" in fac
-            else polys["fac"].astype(str).to_numpy(),
-            "name": fac["name"].to_numpy() if "name" in fac else None,
-            "kind": fac["kind"].to_numpy() if "kind" in fac else None,
-            "minutes": minutes[polys["t"].to_numpy()],
-            "distance_m": cutoffs[polys["t"].to_numpy()],
-            "area_m2": shapely.area(geoms),
-        },
-        geometry=geoms,
-        crs=network.crs,
-    )
-    return out
+    order = np.lexsort((t_pos, fac_pos))
+    return fac_pos[order], t_pos[order], geoms[order]
 
 
 def _buffered_unions(

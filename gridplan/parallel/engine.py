@@ -46,6 +46,7 @@ from gridplan.errors import InputError
 from gridplan.grids.api import partition as core_partition
 from gridplan.grids.community import plan_community
 from gridplan.network.graph import WalkNetwork
+from gridplan.network.isochrones import RASTER_FROM_FACILITIES
 from gridplan.network.load import load_network
 from gridplan.norms import (
     DASK_THREADS_PER_WORKER,
@@ -330,6 +331,9 @@ def tiled_isochrones(
     """
     minutes = kwargs.get("minutes", ISOCHRONE_MINUTES)
     speed = kwargs.get("speed_kmh", WALK_SPEED_KMH)
+    # "auto" is decided on all the facilities, not per tile, so that every tile draws alike
+    if kwargs.get("method", "auto") == "auto":
+        kwargs["method"] = "raster" if len(facilities) >= RASTER_FROM_FACILITIES else "exact"
     cmax = max(walk_metres(float(m), speed) for m in minutes)
     if fac_snap is None:
         fac_snap = WalkNetwork.snap(network, facilities, max_snap_m=max_snap_m)
