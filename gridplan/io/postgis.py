@@ -118,7 +118,8 @@ def _parse(source: str, *, target: bool = False) -> _Source:
     own = {k: v for k, v in params if k in _OWN}
     rest = [(k, v) for k, v in params if k not in _OWN]
     conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(rest), ""))
-    where = f"{parts.hostname or os.environ.get('PGHOST', 'localhost')}:{parts.port or 5432}{parts.path}"
+    host = parts.hostname or os.environ.get("PGHOST", "localhost")
+    where = f"{host}:{parts.port or os.environ.get('PGPORT', '5432')}{parts.path}"
     schema, _, table = (own.get("table") or "").rpartition(".")
     src = _Source(conninfo, where, table or None, schema or None, sql.strip() or None, own.get("geom"))
     if target and (src.table or src.sql):
@@ -186,10 +187,14 @@ def _engine(src: _Source):
 def _database_errors(src: _Source, doing: str):
     """Turn the driver's errors into InputErrors that name the table and the fix."""
     sa = _modules()
+    import psycopg
+
     try:
         yield
     except sa.exc.DBAPIError as exc:
         raise _input_error(src, doing, exc.orig) from exc
+    except psycopg.Error as exc:  # from the raw cursor GeoPandas copies rows with
+        raise _input_error(src, doing, exc) from exc
 
 
 def _input_error(src: _Source, doing: str, orig) -> InputError:

@@ -269,6 +269,15 @@ def test_password_in_the_url_is_refused(inputs, capsys, tmp_path):
     assert "holds a password" in err and "PGPASSWORD" in err and "secret" not in err
 
 
+def test_export_refuses_a_password_and_a_table(demo, pg_url, capsys):
+    rest = pg_url.split("://", 1)[1].split("@")[-1]
+    grids = ["export", "--grids", str(demo / "grids" / "grids.geojson")]
+    err = _fails(capsys, [*grids, "--postgis", f"postgresql://gridplan:secret@{rest}"])
+    assert "holds a password" in err and "secret" not in err
+    err = _fails(capsys, [*grids, "--postgis", f"{pg_url}?table=grids"])
+    assert "names a database, not a table" in err and "--schema" in err
+
+
 def test_wrong_password(inputs, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "wrong")  # libpq prefers it to the password file
     err = _fails(
