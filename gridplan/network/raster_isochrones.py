@@ -203,6 +203,8 @@ def _reached_samples(E: _Edges, nodes: np.ndarray, dist: np.ndarray, fac: dict, 
     row, e, a = pr[srep], pe[srep], along[sk]
 
     def at(end):  # distance of an edge end, inf when it is outside the sub-network
+        if len(nodes) == 0:
+            return np.full(len(end), np.inf)
         i = np.minimum(np.searchsorted(nodes, end), len(nodes) - 1)
         return np.where(nodes[i] == end, dist[row, i], np.inf)
 

@@ -49,6 +49,10 @@ BLOCK = 32_768
 #: share tree paths whatever the cell; a centimetre cell also puts identical points next to each
 #: other (to snap them once).
 MORTON_CELL_M = 0.01
+#: Coordinate of the sentinel samples: its square (1e300) stays finite, so no overflow warnings,
+#: and anything beyond FAR_BOUND is "no edge".
+FAR = 1e150
+FAR_BOUND = 1e100
 #: Points per KD-tree leaf.
 LEAFSIZE = 16
 
@@ -117,27 +121,21 @@ class SnapIndex:
         self.stages = tuple(int(k) for k in stages)
         x, y, edge, start = _samples(lines, self.h)
         n = len(x)
-        # Segment s runs from sample s to s + 1 (valid unless s is an edge's last sample). Two
-        # sentinel samples with invalid segments follow the real ones: "no neighbour" (index n
-        # from the KD-tree) maps to the second, whose segments s and s - 1 are both invalid.
-        valid = np.zeros(n + 2, dtype=bool)
-        valid[: max(n - 1, 0)] = edge[1:] == edge[:-1]
-        dx = np.zeros(n + 2)
-        dy = np.zeros(n + 2)
-        np.subtract(x[1:], x[:-1], out=dx[: max(n - 1, 0)], where=valid[: max(n - 1, 0)])
-        np.subtract(y[1:], y[:-1], out=dy[: max(n - 1, 0)], where=valid[: max(n - 1, 0)])
-        ll = dx * dx + dy * dy
-        self.x = np.r_[x, 0.0, 0.0]
-        self.y = np.r_[y, 0.0, 0.0]
-        self.dx, self.dy = dx, dy
-        self.seg_len = np.sqrt(ll)
-        self.inv_ll = np.divide(1.0, ll, out=np.zeros_like(ll), where=ll > 0)
-        # squared-distance penalty that rules invalid segments out of the argmin
-        self.penalty = np.where(valid, 0.0, np.inf)
+        # Segment s runs from sample s to s + 1. At an edge's last sample it has no length (a
+        # candidate there is that sample itself, a point of its edge). Two sentinel samples far
+        # away follow the real ones: "no neighbour" (index n from the KD-tree) maps to the
+        # second, whose segments s and s - 1 are both at an astronomical distance, never chosen.
+        # One (samples, 2) array each for starts and directions: a candidate costs two gathers.
+        self.xy = np.full((n + 2, 2), FAR)
+        self.xy[:n, 0], self.xy[:n, 1] = x, y
+        self.dxy = np.zeros((n + 2, 2))
+        if n > 1:
+            same = (edge[1:] == edge[:-1])[:, None]
+            np.subtract(self.xy[1:n], self.xy[: n - 1], out=self.dxy[: n - 1], where=same)
         self.cum = np.r_[start, 0.0, 0.0]
         self.edge = np.r_[edge, -1, -1].astype(np.int64)
         self.n_samples = n
-        xy = np.c_[x, y] if n else np.zeros((1, 2))
+        xy = self.xy[:n] if n else np.zeros((1, 2))
         # an unbalanced, non-compact tree builds in less than half the time and queries as fast
         self.tree = cKDTree(xy, leafsize=LEAFSIZE, balanced_tree=False, compact_nodes=False)
         self._strtree: shapely.STRtree | None = None
@@ -234,24 +232,28 @@ class SnapIndex:
         d = d.reshape(n, k)
         j = np.where(j.reshape(n, k) < S, j.reshape(n, k), S + 1)
         # candidate segments: the one starting at each neighbour sample and the one ending there
+        # (np.take, not fancy indexing: several times faster for these gathers)
         s = np.concatenate([j, j - 1], axis=1)
-        wx = pts_xy[:, 0:1] - self.x[s]
-        wy = pts_xy[:, 1:2] - self.y[s]
-        dx, dy = self.dx[s], self.dy[s]
-        t = (wx * dx + wy * dy) * self.inv_ll[s]
+        start, step = np.take(self.xy, s, axis=0), np.take(self.dxy, s, axis=0)
+        wx = pts_xy[:, 0:1] - start[..., 0]
+        wy = pts_xy[:, 1:2] - start[..., 1]
+        dx, dy = step[..., 0], step[..., 1]
+        ll = dx * dx + dy * dy
+        t = np.divide(wx * dx + wy * dy, ll, out=np.zeros_like(ll), where=ll > 0)
         np.clip(t, 0.0, 1.0, out=t)
         wx -= t * dx
         wy -= t * dy
-        d2 = wx * wx + wy * wy + self.penalty[s]
-        best = np.argmin(d2, axis=1)
-        rows = np.arange(n)
-        bd2 = d2[rows, best]
-        bs = s[rows, best]
-        bt = t[rows, best]
+        d2 = wx * wx + wy * wy
+        best = np.argmin(d2, axis=1)[:, None]
+
+        def pick(a):
+            return np.take_along_axis(a, best, axis=1)[:, 0]
+
+        bd2, bs, bt = pick(d2), pick(s), pick(t)
         bd = np.sqrt(bd2)
-        edge = np.where(np.isfinite(bd), self.edge[bs], -1)
-        offset = self.cum[bs] + bt * self.seg_len[bs]
-        q = np.c_[self.x[bs] + bt * self.dx[bs], self.y[bs] + bt * self.dy[bs]]
+        edge = np.where(bd < FAR_BOUND, np.take(self.edge, bs), -1)
+        offset = np.take(self.cum, bs) + bt * np.sqrt(pick(ll))
+        q = np.take(self.xy, bs, axis=0) + bt[:, None] * np.take(self.dxy, bs, axis=0)
         # the proof; an infinite d_k means "no other sample within ub", which settles it too
         dk = d[:, -1]
         sure = (bd2 <= dk * dk - self.h * self.h / 4.0) | ~np.isfinite(dk)

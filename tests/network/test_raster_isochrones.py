@@ -157,3 +157,18 @@ def test_coverage_counts_what_the_raster_polygons_misclassify():
         assert got["households_reached_outside_polygon"] == int(w[~inside & truth].sum())
     again = isochrone_misclassification(iso, pts, w, dist, (15.0,), 4.0)
     assert again["15"] == r.report["isochrone_misclassification"]["15"]
+
+
+def test_a_walk_that_reaches_no_junction_is_its_own_stretch():
+    # one 4 km street: from its middle, a 5-minute walk reaches neither end (no node at all in
+    # the searched sub-network); the polygon is the buffered stretch [o - r, o + r]
+    lines = gpd.GeoDataFrame(geometry=shapely.from_wkt(["LINESTRING (0 0, 4000 0)"]), crs="EPSG:32650")
+    net = network_from_lines(lines)
+    fac = gpd.GeoDataFrame({"facility_id": ["M"]}, geometry=[shapely.Point(2000.0, 10.0)], crs="EPSG:32650")
+    iso = isochrones(net, fac, minutes=(5,), buffer_m=BUFFER, method="raster", cell_m=5.0)
+    r = walk_metres(5, 4.0) - 10.0
+    reach = shapely.LineString([(2000.0 - r, 0.0), (2000.0 + r, 0.0)])
+    tol = tolerance_m(5.0)
+    poly = iso.geometry.iat[0]
+    assert shapely.difference(poly, reach.buffer(BUFFER + tol + 0.1, quad_segs=16)).area < 1e-6
+    assert shapely.difference(reach.buffer(BUFFER - tol, quad_segs=16), poly).area < 1e-6
