@@ -255,6 +255,16 @@ def test_query_is_taken_literally_after_sql(inputs):
 # --- errors: exit 2 with the table and the fix -------------------------------------------
 
 
+def _password_ignored(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
 def _fails(capsys, args: list[str]) -> str:
     assert main(args) == 2
     return capsys.readouterr().err
@@ -280,6 +290,8 @@ def test_export_refuses_a_password_and_a_table(demo, pg_url, capsys):
 
 def test_wrong_password(inputs, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "wrong")  # libpq prefers it to the password file
+    if _password_ignored(inputs):
+        pytest.skip("the server at GRIDPLAN_TEST_PG does not check passwords (trust authentication)")
     err = _fails(
         capsys, ["validate", "--communities", f"{inputs}?table=inputs.communities", "--out", str(tmp_path)]
     )
