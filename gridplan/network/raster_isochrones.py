@@ -197,7 +197,7 @@ def _reached_samples(E: _Edges, nodes: np.ndarray, dist: np.ndarray, fac: dict, 
     key = np.unique(np.r_[r[rep].astype(np.int64) * n_e + E.inc[k], rows * n_e + fac["edge"]])
     pr, pe = key // n_e, key % n_e
     edges, inv = np.unique(pe, return_inverse=True)
-    x, y, line, along = _samples(E.lines[edges], spacing)
+    pts, line, along = _samples(E.lines[edges], spacing)
     sptr = np.r_[0, np.cumsum(np.bincount(line, minlength=len(edges)))]
     srep, sk = _expand(sptr, inv)
     row, e, a = pr[srep], pe[srep], along[sk]
@@ -215,8 +215,8 @@ def _reached_samples(E: _Edges, nodes: np.ndarray, dist: np.ndarray, fac: dict, 
     # the facility's own snapped point: the time's minimum on its edge, so always a sample
     return (
         np.r_[row[keep], rows],
-        np.r_[x[sk][keep], fac["x"]],
-        np.r_[y[sk][keep], fac["y"]],
+        np.r_[pts[sk[keep], 0], fac["x"]],
+        np.r_[pts[sk[keep], 1], fac["y"]],
         np.r_[t[keep], fac["snap_m"]],
     )
 
