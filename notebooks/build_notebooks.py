@@ -148,7 +148,14 @@ cov.summary[cov.summary["level"] == "community"]""",
 cov.standards[["community_id", "name", "households", "m2_per_100_households",
                "norm_m2_per_100", "meets_area_norm", "grid_workers_needed"]]""",
     ),
-    ("md", "## 3 · New centres\n\nThree new community centres where they cover most uncovered households."),
+    (
+        "md",
+        """\
+## 3 · New centres
+
+Up to three new community centres, where they cover most of the households left outside (fewer
+when fewer already reach everyone).""",
+    ),
     (
         "code",
         """\
