@@ -9,7 +9,8 @@ at 4 km/h, 50 m buffer. Prints one line
 for the default method (``auto``: raster from 50 centres on), then the exact method (buffer and
 union) on a sample of centres, EXTRAPOLATED to all (labelled so), and what the polygons
 misclassify: households inside a polygon but not reached in time and reached but outside, as
-coverage() reports them, with the time that count takes. Network generation, loading and
+coverage() reports them, with the time that count takes; ``--coverage`` also times the whole
+coverage() call with its isochrones. Network generation, loading and
 snapping are timed apart. Run: ``python bench/isochrones.py`` (``--nodes 100000 --households
 100000 --centres 200`` for a quick run).
 """
@@ -27,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from generators.network import lattice_network, random_facilities, random_points  # noqa: E402
 
-from gridplan.access.coverage import isochrone_misclassification  # noqa: E402
+from gridplan.access.coverage import coverage, isochrone_misclassification  # noqa: E402
 from gridplan.network import network_from_lines  # noqa: E402
 from gridplan.network.isochrones import isochrones  # noqa: E402
 from gridplan.network.raster_isochrones import RASTER_CELL_M, tolerance_m  # noqa: E402
@@ -41,6 +42,9 @@ def main(argv=None) -> None:
     p.add_argument("--centres", type=int, default=2000)
     p.add_argument("--exact-sample", type=int, default=20, help="centres drawn exactly (0: skip)")
     p.add_argument("--cell", type=float, default=RASTER_CELL_M, help="raster cell (m)")
+    p.add_argument(
+        "--coverage", action="store_true", help="also time the whole coverage() call with its isochrones"
+    )
     args = p.parse_args(argv)
     print(f"isochrones bench: cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
     side = int(np.ceil(np.sqrt(args.nodes / 0.97)))
@@ -90,6 +94,13 @@ def main(argv=None) -> None:
             f"{r['households_reached_outside_polygon']:,}"
         )
     print(f"  (misclassification counted in {count_s:.1f} s; load average {os.getloadavg()[0]:.1f})")
+    if args.coverage:
+        t = time.perf_counter()
+        r = coverage(hh, fac, net, max_snap_m=300.0)
+        print(
+            f"  coverage() with isochrones (snap, times, summaries, gaps, norms, {len(r.isochrones):,} "
+            f"polygons in EPSG:4326, misclassification): {time.perf_counter() - t:.1f} s"
+        )
 
 
 if __name__ == "__main__":
