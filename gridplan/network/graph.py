@@ -174,9 +174,12 @@ class WalkNetwork:
                 total=len(ok), desc="snapping", unit="pt", unit_scale=True, disable=not progress
             ) as bar:
                 e, o, d, q = self.snap_index.query(
-                    shapely.get_coordinates(pts[ok]), max_snap_m, progress=bar.update
+                    shapely.get_coordinates(pts if len(ok) == n else pts[ok]), max_snap_m, progress=bar.update
                 )
-            edge[ok], offset[ok], snap_m[ok], xy[ok] = e, o, d, q
+            if len(ok) == n:  # (the usual case: no fancy-index copies of a million rows)
+                edge, offset, snap_m, xy = e, o, d, q
+            else:
+                edge[ok], offset[ok], snap_m[ok], xy[ok] = e, o, d, q
         hit = edge >= 0
         length = np.full(n, np.nan)
         u = np.full(n, -1, dtype=np.int64)
