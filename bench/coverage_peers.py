@@ -15,8 +15,11 @@ Peers:
 - ``nx multi-source``: ``nx.multi_source_dijkstra_path_length`` on the same graph with the same
   edge snapping as gridplan (virtual source nodes), i.e. the exact answer by networkx.
 
-gridplan = snap households and centres to edges + one ``scipy.sparse.csgraph.dijkstra`` pass
-(``min_only``). Network loading is timed separately. Exact snapping is also timed with shapely's
+gridplan = build the snapping index (once per network, then cached on it; counted here) + snap
+households and centres to edges (households as columns, as coverage() does) + one
+``scipy.sparse.csgraph.dijkstra`` pass (``min_only``). Printed: the total after load, its parts,
+the bare Dijkstra pass (the limit) and networkx, in the same run. Network loading is timed
+separately. Exact snapping is also timed with shapely's
 ``STRtree.query_nearest`` on a sample of the city's households (EXTRAPOLATED, labelled so), and
 the isochrones of the bundled sample district are timed first. Run:
 ``python bench/coverage_peers.py``.

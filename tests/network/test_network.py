@@ -344,3 +344,21 @@ def test_a_local_gauss_kruger_zone_is_kept(lattice_net):
     zone = 4534 + round((lon - 75) / 3)  # EPSG:4534 is CM 75°E; one code per 3°
     gk = lines.to_crs(zone)
     assert local_crs(gk).to_epsg() == zone
+
+
+def test_identical_points_snap_once_to_the_same_answer(lattice_net, lattice):
+    # households of one building share a point: snapped once, every copy gets the same answer,
+    # equal to snapping the distinct points alone
+    rng = np.random.default_rng(5)
+    x0, y0, x1, y1 = lattice.total_bounds
+    distinct = np.c_[rng.uniform(x0, x1, 300), rng.uniform(y0, y1, 300)]
+    xy = distinct[rng.integers(0, 300, 3000)]
+    index = lattice_net.snap_index
+    got = index.query(xy, 200.0)
+    alone = index.query(distinct, 200.0)
+    pos = np.array([np.flatnonzero((distinct == p).all(axis=1))[0] for p in xy])
+    for a, b in zip(got, alone):
+        assert np.array_equal(a, b[pos], equal_nan=True)
+    snap = lattice_net.snap(gpd.GeoSeries(shapely.points(xy), crs=CRS), 200.0, geometry=False)
+    assert list(snap.columns) == ["edge", "u", "v", "offset_m", "length_m", "snap_m", "off_network", "x", "y"]
+    assert np.array_equal(snap["snap_m"].to_numpy(), got[2], equal_nan=True)
