@@ -1,7 +1,8 @@
-"""PostGIS export of a city plan: 1,000,000 households in 400 communities (tests/generators/region),
+"""PostGIS export of the 1,000,000-household city plan (tests/generators/city.py, the city of
+bench/city.py: one household point per stairwell entrance, cached under bench/_cache/),
 partitioned, then written with ``gridplan.io.postgis.write_plan`` (streets, communities, grids,
-households with their grid codes), first into an empty schema, then again (a rerun replaces the
-plan in one transaction).
+households with their grid codes, facilities), twice: the first write, then a rerun that
+replaces the plan in one transaction.
 
 The server is ``GRIDPLAN_TEST_PG`` (credentials in the environment) or, when unset, a throwaway
 cluster started with tests/io/pgcluster.py (needs Debian's postgresql and postgresql-postgis).
@@ -26,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import pgcluster  # noqa: E402
-from generators.region import city  # noqa: E402
+from generators.city import load_city  # noqa: E402
 
 from gridplan.grids.api import partition  # noqa: E402
 from gridplan.io.postgis import write_plan  # noqa: E402
@@ -51,11 +52,13 @@ def main() -> None:
     args = ap.parse_args()
 
     t = time.perf_counter()
-    c = city(args.households, 25_000, 2_500, 400, seed=0)
+    c = load_city(args.households, layers=("communities", "estates", "buildings", "households", "facilities"))
     res = partition(
         c["households"], c["communities"], buildings=c["buildings"], estates=c["estates"], n_jobs=args.jobs
     )
-    layers = export_layers(res.grids, communities=c["communities"], households=res.assignment)
+    layers = export_layers(
+        res.grids, communities=c["communities"], households=res.assignment, facilities=c["facilities"]
+    )
     n_households = int(res.assignment["households"].sum())
     print(f"plan: {len(res.grids):,} grids in {time.perf_counter() - t:.1f} s (generate + partition)")
 

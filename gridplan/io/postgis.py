@@ -6,7 +6,8 @@ A source is a libpq URL with gridplan's own parameters::
     postgresql://[user@]host[:port]/database?sql=SELECT ...
 
 ``table`` reads a whole table or view, ``sql`` a query; ``sql=`` must come last and everything
-after it is the query as written (``&``, ``+`` and ``%`` included). ``geom`` picks the geometry
+after it is the query as written (``&``, ``+`` and ``%`` included; a query without spaces is
+taken as URL-encoded). ``geom`` picks the geometry
 column when there are several; a table without one is read like a CSV (lon/lat or WKT columns).
 Every other parameter is libpq's (``sslmode``, ``service``, ``connect_timeout``, ...).
 
@@ -37,17 +38,9 @@ from gridplan.io.tables import table_to_gdf
 __all__ = ["SCHEMES", "TABLES", "KEYS", "is_postgis", "source_name", "read_source", "write_plan", "read_plan"]
 
 SCHEMES = ("postgresql://", "postgres://")
-#: The tables of a plan, in the order they are written (the export's layers, then coverage).
-TABLES = (
-    "streets",
-    "communities",
-    "grids",
-    "coverage",
-    "micro_grids",
-    "households",
-    "facilities",
-    "isochrones",
-    "sites",
+#: The tables of a plan, in the order they are written: the export's levels and the coverage per grid.
+TABLES = tuple(
+    "streets communities grids coverage micro_grids households facilities isochrones sites".split()
 )
 #: The primary key of a plan's tables (used when the columns are present, complete and unique).
 #: A table without one (households) gets :data:`ROW` as its key, the row's position in the layer:
@@ -174,12 +167,11 @@ def _engine(src: _Source):
     kwargs = {"application_name": "gridplan"}
     if "connect_timeout" not in src.conninfo and "PGCONNECT_TIMEOUT" not in os.environ:
         kwargs["connect_timeout"] = "10"  # an unreachable host fails in seconds, not minutes
+    conninfo = psycopg.conninfo.make_conninfo(src.conninfo, **kwargs)
     # libpq parses the URL itself (services, pgpass, PG* variables), as psql would; a fresh
     # connection per use (NullPool), since a command connects once.
     return sa.create_engine(
-        "postgresql+psycopg://",
-        creator=lambda: psycopg.connect(src.conninfo, **kwargs),
-        poolclass=sa.pool.NullPool,
+        "postgresql+psycopg://", creator=lambda: psycopg.connect(conninfo), poolclass=sa.pool.NullPool
     )
 
 
