@@ -12,6 +12,11 @@ railways). For every facility and threshold distance ``c``:
 
 Nesting (the 5-minute polygon inside the 10-minute one) holds by construction: the polygon of
 each threshold is unioned with the polygon of the next smaller threshold.
+
+That exact method costs about 0.13 CPU-s per facility on a city (GEOS buffers and unions). From
+:data:`RASTER_FROM_FACILITIES` facilities on, ``method="auto"`` draws the same reach on a raster
+instead (:mod:`gridplan.network.raster_isochrones`: about 7 ms per facility, outlines within a
+stated tolerance of the exact ones, nested too).
 """
 
 from __future__ import annotations
