@@ -172,3 +172,20 @@ def test_a_walk_that_reaches_no_junction_is_its_own_stretch():
     poly = iso.geometry.iat[0]
     assert shapely.difference(poly, reach.buffer(BUFFER + tol + 0.1, quad_segs=16)).area < 1e-6
     assert shapely.difference(reach.buffer(BUFFER - tol, quad_segs=16), poly).area < 1e-6
+
+
+def test_raster_polygons_stay_polygons_in_geojson(tmp_path):
+    # GeoJSON keeps 7 decimals of a degree (about a centimetre): outlines drawn too close to a
+    # cell centre once made slivers that the rounding collapsed into lines (GeometryCollections)
+    from gridplan.io.files import write
+    from gridplan.io.projection import to_wgs84
+
+    lines = netgen.lattice_network(40, 40, seed=0)
+    net = network_from_lines(lines)
+    fac = netgen.random_facilities(lines, 60, seed=2)
+    iso = isochrones(net, fac, method="raster")
+    write(to_wgs84(iso), tmp_path / "iso.geojson")
+    back = gpd.read_file(tmp_path / "iso.geojson")
+    assert len(back) == len(iso) == 180
+    assert set(back.geom_type) <= {"Polygon", "MultiPolygon"}
+    assert shapely.is_valid(back.geometry.to_numpy()).all()
