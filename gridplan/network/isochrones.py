@@ -15,7 +15,7 @@ each threshold is unioned with the polygon of the next smaller threshold.
 
 That exact method costs about 0.13 CPU-s per facility on a city (GEOS buffers and unions). From
 :data:`RASTER_FROM_FACILITIES` facilities on, ``method="auto"`` draws the same reach on a raster
-instead (:mod:`gridplan.network.raster_isochrones`: about 7 ms per facility, outlines within a
+instead (:mod:`gridplan.network.raster_isochrones`: about 9 ms per facility, outlines within a
 stated tolerance of the exact ones, nested too).
 """
 
