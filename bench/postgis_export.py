@@ -5,7 +5,7 @@ households with their grid codes, facilities), twice: the first write, then a re
 replaces the plan in one transaction.
 
 The server is ``GRIDPLAN_TEST_PG`` (credentials in the environment) or, when unset, a throwaway
-cluster started with tests/io/pgcluster.py (needs Debian's postgresql and postgresql-postgis).
+cluster started with tests/pgcluster.py (needs Debian's postgresql and postgresql-postgis).
 Prints ``postgis export: N households, G grids, T s`` for each write, and the 1-minute load
 average (the machine may be shared).
 
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "io"))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 

@@ -150,12 +150,15 @@ def check_invariants(
 
 def _check_kept(grids: gpd.GeoDataFrame, keep: gpd.GeoDataFrame, pts: np.ndarray) -> None:
     """Every kept grid is in the output with its grid_id and its ground: it loses at most 1e-6
-    of its area and may only gain ground without households (empty slivers next to it)."""
+    of its area or a 0.1 mm strip along its boundary, and may only gain ground without
+    households (empty slivers next to it)."""
     out = grids.set_index("grid_id").geometry
     for gid, poly in zip(keep["grid_id"], keep.geometry.values):
         assert gid in out.index, gid
         lost = shapely.area(shapely.difference(poly, out[gid]))
-        assert lost <= REL_TOL * poly.area, (gid, lost, poly.area)
+        # the linework is snap-rounded to 0.1 mm (gridplan.grids.cells._GRID_SIZE): a kept
+        # boundary read back from a file may move by that, a strip of perimeter x 0.1 mm
+        assert lost <= max(REL_TOL * poly.area, 1e-4 * poly.length), (gid, lost, poly.area, poly.length)
         gained = shapely.difference(out[gid], poly)
         assert not shapely.contains_properly(gained, pts).any(), gid
 

@@ -15,7 +15,15 @@ from scipy import sparse
 
 from gridplan.norms import UNIT_ADJACENCY_MIN_EDGE_M
 
-__all__ = ["MIN_SHARED_M", "SNAP_M", "shared_boundaries", "unit_adjacency", "voronoi_cells", "zones"]
+__all__ = [
+    "MIN_SHARED_M",
+    "SNAP_M",
+    "boundary_share_near",
+    "shared_boundaries",
+    "unit_adjacency",
+    "voronoi_cells",
+    "zones",
+]
 
 #: Shared boundaries shorter than this (metres) count as touching at a point, not as adjacency.
 MIN_SHARED_M = 1e-3
@@ -25,7 +33,7 @@ MIN_SHARED_M = 1e-3
 SNAP_M = 0.05
 
 
-def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0, *, lines: bool = False) -> tuple:
     """Pairs of polygons sharing a boundary of positive length, with that length.
 
     Parameters
@@ -37,17 +45,22 @@ def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0) -> tuple[np.nda
         intersection of their boundaries. Above 0, the length of each cell's boundary within
         ``tolerance`` metres of the other's (cells read back from files: :data:`SNAP_M`).
 
+    lines : bool
+        Also return the shared boundaries themselves (``tolerance`` 0 only).
+
     Returns
     -------
     i, j : ndarray of int64
         Pairs ``i < j``.
     length : ndarray of float
         Shared boundary (m), above :data:`MIN_SHARED_M`.
+    shared : ndarray of Geometry
+        Only with ``lines``: the shared boundary of every pair.
     """
     cells = np.asarray(cells, dtype=object)
     if len(cells) < 2:
         e = np.empty(0, dtype=np.int64)
-        return e, e, np.empty(0)
+        return (e, e, np.empty(0)) + ((np.empty(0, dtype=object),) if lines else ())
     tree = shapely.STRtree(cells)
     if tolerance > 0:
         i, j = tree.query(cells, predicate="dwithin", distance=tolerance)
@@ -59,11 +72,59 @@ def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0) -> tuple[np.nda
     if tolerance > 0:
         # a coarse buffer is enough: it only has to hold the neighbour's edge, not measure area
         halo = shapely.buffer(bnd, tolerance, quad_segs=1)
-        length = shapely.length(shapely.intersection(bnd[i], halo[j]))
+        shared = shapely.intersection(bnd[i], halo[j])
+        length = shapely.length(shared)
     else:
-        length = shapely.length(shapely.intersection(bnd[i], bnd[j]))
+        shared = shapely.intersection(bnd[i], bnd[j])
+        length = shapely.length(shared)
     keep = length > MIN_SHARED_M
-    return i[keep].astype(np.int64), j[keep].astype(np.int64), length[keep]
+    out = (i[keep].astype(np.int64), j[keep].astype(np.int64), length[keep])
+    return out + (shared[keep],) if lines else out
+
+
+def boundary_share_near(
+    shared: np.ndarray, length: np.ndarray, lines: np.ndarray, distance: float, step: float | None = None
+) -> np.ndarray:
+    """Share of every shared boundary within ``distance`` of ``lines``.
+
+    Each segment of a shared boundary counts whole by its midpoint; ``step`` (m) first cuts the
+    boundaries into segments no longer than that, so that a long straight edge that only partly
+    runs along a line counts in part.
+
+    Parameters
+    ----------
+    shared : array of lines
+        Shared boundaries (:func:`shared_boundaries` with ``lines=True``).
+    length : ndarray of float
+        Their lengths.
+    lines : array of Geometry
+        The lines to be near.
+    distance : float
+        Metres.
+    step : float, optional
+        Longest segment (m); None keeps the noded segments.
+
+    Returns
+    -------
+    ndarray of float
+        In [0, 1], aligned to ``shared``.
+    """
+    if not len(shared) or lines is None or not len(lines):
+        return np.zeros(len(shared))
+    if step is not None:
+        shared = shapely.segmentize(shared, step)
+    parts, edge = shapely.get_parts(shared, return_index=True)
+    xy, part = shapely.get_coordinates(parts, return_index=True)
+    seg = np.flatnonzero(part[:-1] == part[1:])
+    mid = shapely.points((xy[seg] + xy[seg + 1]) / 2)
+    seg_len = np.hypot(*(xy[seg + 1] - xy[seg]).T)
+    near, _ = shapely.STRtree(np.asarray(lines, dtype=object)).query(
+        mid, predicate="dwithin", distance=distance
+    )
+    on = np.zeros(len(seg), dtype=bool)
+    on[near] = True
+    total = np.bincount(edge[part[seg]], weights=seg_len * on, minlength=len(shared))
+    return np.clip(np.divide(total, length, out=np.zeros(len(shared)), where=length > 0), 0, 1)
 
 
 def unit_adjacency(

@@ -15,11 +15,29 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["TESSELLATION_SEGMENT_M", "feature_lines", "feature_linework", "solid", "tessellation_lines"]
+__all__ = [
+    "SETBACK_M",
+    "TESSELLATION_SEGMENT_M",
+    "feature_lines",
+    "feature_linework",
+    "side_rays",
+    "solid",
+    "tessellation_lines",
+]
 
 #: Densification step of the footprint outlines in the tessellation (m): coarser than momepy's
 #: default (0.5 m) because grid lines need no more precision and time grows with the points.
 TESSELLATION_SEGMENT_M = 2.0
+#: Where a grid line leaves the streets and walls to pass between buildings, it may follow the
+#: buildings of one side at this setback (m) instead of the half-way line of a wide gap: the
+#: ground around every footprint is cut at this distance, so the partition can give the rest of
+#: a courtyard or a lane to either side. Below :data:`gridplan.geometry.quality.ON_FEATURE_M`,
+#: so that such a line counts as drawn along the buildings.
+SETBACK_M = 3.0
+#: The setback ground of a building is cut further by its sides produced outward this far (m):
+#: the ground facing a lane or a courtyard becomes its own piece, apart from the ground that
+#: joins the building to its neighbours along the row, so either can change grid alone.
+SIDE_RAY_M = 15.0
 
 
 def _lines(geoms, polygon) -> list:
@@ -137,6 +155,25 @@ def _block_edges(xy: np.ndarray, lab: np.ndarray, block) -> list:
     return list(seg[~shapely.is_empty(seg)])
 
 
+def side_rays(footprints, length: float = SIDE_RAY_M):
+    """The sides of every footprint's oriented envelope produced ``length`` metres beyond each
+    corner, as one MultiLineString (empty for no footprints)."""
+    env = shapely.oriented_envelope(np.asarray(footprints, dtype=object))
+    env = env[shapely.get_type_id(env) == 3]
+    if not len(env):
+        return shapely.MultiLineString()
+    ring = shapely.get_coordinates(shapely.get_exterior_ring(env)).reshape(len(env), 5, 2)
+    c = ring[:, :4]
+    side = np.roll(c, -1, axis=1) - c  # side k runs from corner k to corner k+1
+    unit = side / np.maximum(np.linalg.norm(side, axis=2, keepdims=True), 1e-9)
+    # at corner k: side k-1 carried on forward, side k carried on backward
+    fwd = c + length * np.roll(unit, 1, axis=1)
+    back = c - length * unit
+    ends = np.concatenate([fwd, back], axis=1).reshape(-1, 2)
+    starts = np.concatenate([c, c], axis=1).reshape(-1, 2)
+    return shapely.multilinestrings(shapely.linestrings(np.stack([starts, ends], 1)))
+
+
 def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footprints=None) -> list:
     """All lines of the features of one community, footprints kept whole.
 
@@ -155,23 +192,24 @@ def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footpri
     list of lines
         Community boundary first; not noded.
     """
-    hard, soft = feature_linework(
+    hard, soft, setback = feature_linework(
         polygon, barriers=barriers, streets=streets, estates=estates, footprints=footprints
     )
-    return hard + soft
+    return hard + soft + setback
 
 
 def feature_linework(
     polygon, *, barriers=None, streets=None, estates=None, footprints=None
-) -> tuple[list, list]:
-    """The lines of :func:`feature_lines` in two lists: the city's own lines (boundary,
-    barriers, streets, estate outlines, footprint outlines) and the tessellation edges, which
-    no planner sees on the ground."""
+) -> tuple[list, list, list]:
+    """The lines of :func:`feature_lines` in three lists: the city's own lines (boundary,
+    barriers, streets, estate outlines, footprint outlines), the tessellation edges, which no
+    planner sees on the ground, and the construction lines that cut the ground around the
+    footprints (:data:`SETBACK_M`, :func:`side_rays`)."""
     base = [shapely.boundary(polygon)]
     feats = _lines(barriers, polygon) + _lines(streets, polygon) + _lines(estates, polygon)
     cut = solid(footprints)
     if cut is None:
-        return base + feats, []
+        return base + feats, [], []
     walls = np.asarray(base + feats, dtype=object)
     feats = (
         [g for g in shapely.difference(np.asarray(feats, dtype=object), cut) if not shapely.is_empty(g)]
@@ -180,4 +218,8 @@ def feature_linework(
     )
     tess = shapely.intersection(np.asarray(tessellation_lines(footprints, walls, cut), dtype=object), polygon)
     tess = list(tess[~shapely.is_empty(tess)])
-    return base + feats + list(shapely.boundary(np.asarray(footprints, dtype=object))), tess
+    setback = shapely.intersection(shapely.boundary(shapely.buffer(cut, SETBACK_M, quad_segs=2)), polygon)
+    rays = shapely.intersection(shapely.difference(side_rays(footprints), cut), polygon)
+    outlines = list(shapely.boundary(np.asarray(footprints, dtype=object)))
+    construction = [g for g in (setback, rays) if not shapely.is_empty(g)]
+    return base + feats + outlines, tess, construction

@@ -16,11 +16,12 @@ neighbour) -> unit graph = summed shared boundary of their pieces (:mod:`gridpla
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
 
+from gridplan.geometry.featurecells import SETBACK_M
 from gridplan.grids.cells import (
     MIN_PIECE_AREA,
     Features,
@@ -32,6 +33,7 @@ from gridplan.grids.cells import (
     union,
 )
 from gridplan.grids.footprints import cell_owner
+from gridplan.grids.lines import place_lines
 from gridplan.grids.micro import micro_grids
 from gridplan.grids.numbering import grid_codes
 from gridplan.grids.reasons import REASONS, Reason
@@ -358,6 +360,13 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
     plan = _plan_all(task, cu, nk, merge, stats)
     ngrids = len(plan.reasons)
     hh_grid = plan.labels[cu.hh_unit]
+    if "movable" not in cache:
+        cache["movable"] = _movable(task, cu)
+    movable, group = cache["movable"]
+    if group is not None:
+        movable = movable & ~_whole(group, cu.hh_piece, plan.labels[cu.piece_unit])
+    fixed = np.arange(ngrids) < nk
+    cu = replace(cu, piece_unit=place_lines(cu.pieces, cu.piece_unit, plan.labels, movable, fixed, group))
     piece_grid = plan.labels[cu.piece_unit]
     # grid polygons: union of pieces per grid
     order = np.argsort(piece_grid, kind="stable")
@@ -388,6 +397,36 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
         "stats": stats,
         "failed_estates": sorted(failed_estates),
     }
+
+
+def _whole(group: np.ndarray, hh_piece: np.ndarray, piece_grid: np.ndarray) -> np.ndarray:
+    """Pieces of estates whose households are all in one grid: their ground stays with it, or
+    the estate would be cut by another grid."""
+    g, grids = group[hh_piece], piece_grid[hh_piece]
+    m = g >= 0
+    pairs = np.unique(np.stack([g[m], grids[m]], 1), axis=0)
+    n_grids = np.bincount(pairs[:, 0], minlength=int(group.max()) + 1) if len(pairs) else np.zeros(0)
+    whole = np.zeros(len(n_grids) + 1, dtype=bool)
+    whole[: len(n_grids)] = n_grids == 1
+    return whole[np.where(group >= 0, group, len(n_grids))]
+
+
+def _movable(task: dict, cu: _Units) -> tuple[np.ndarray, np.ndarray]:
+    """Pieces whose grid only decides where a line runs (no household, no footprint, no kept
+    grid, farther than the setback from every footprint: the ground within it stays with its
+    building, so that buildings stay joined to their grid), and the estate of every piece."""
+    p = cu.pieces
+    out = p.kept < 0
+    out[cu.hh_piece] = False
+    rp = shapely.point_on_surface(p.geoms)
+    fp, est = task.get("footprints"), task.get("estate_polys")
+    if fp is not None and len(fp):
+        near, _ = shapely.STRtree(np.asarray(fp, dtype=object)).query(
+            rp, predicate="dwithin", distance=SETBACK_M
+        )
+        out[near] = False
+    group = first_hit(rp, np.asarray(est, dtype=object)) if est is not None and len(est) else None
+    return out, group
 
 
 def _grid_rows(

@@ -2,8 +2,8 @@
 
 Used two ways, so that the rule for starting the test server lives here only:
 
-- by ``.ci/run``: ``eval "$(python3 tests/io/pgcluster.py start DIR)"`` prints the ``export`` lines
-  (``GRIDPLAN_TEST_PG``, ``PGPASSFILE``) and ``python3 tests/io/pgcluster.py stop DIR`` stops it;
+- by ``.ci/run``: ``eval "$(python3 tests/pgcluster.py start DIR)"`` prints the ``export`` lines
+  (``GRIDPLAN_TEST_PG``, ``PGPASSFILE``) and ``python3 tests/pgcluster.py stop DIR`` stops it;
 - by ``tests/io/conftest.py`` when no server is given, if the binaries are installed.
 
 The cluster listens on 127.0.0.1 on a free port with password (SCRAM) authentication, so that
