@@ -92,7 +92,7 @@ def run_demo(
     if not all(p.exists() for p in paths.values()):
         write_sample(data)
     frames, net = _load(paths, out, summary)
-    part = _grids(frames, out, summary, seed=seed, quiet=quiet)
+    part = _grids(frames, net, out, summary, seed=seed, quiet=quiet)
     cov = _coverage(frames, net, part, out, summary)
     sites = _sites(frames, net, part, out, summary, add=add, seed=seed)
     _exports(frames, part, cov, sites, out, summary)
@@ -133,12 +133,13 @@ def _load(paths: dict[str, Path], out: Path, summary: DemoSummary):
     return frames, net
 
 
-def _grids(frames, out: Path, summary: DemoSummary, *, seed: int, quiet: bool):
+def _grids(frames, net, out: Path, summary: DemoSummary, *, seed: int, quiet: bool):
     from gridplan.grids.api import write_partition
     from gridplan.workflows import plan_grids
 
     t0 = time.perf_counter()
-    part = plan_grids(frames, seed=seed, progress=not quiet)
+    # the walking network's edges are the street lines the grid lines follow
+    part = plan_grids(frames, seed=seed, progress=not quiet, streets=net.edges[["geometry"]])
     summary.files += write_partition(part, out / "grids")
     g = part.grids
     status = g["status"].value_counts()

@@ -78,15 +78,18 @@ def plan_grids(
     seed: int = 0,
     n_jobs: int | None = None,
     progress: bool = False,
+    streets: gpd.GeoDataFrame | None = None,
 ) -> PartitionResult:
     """Partition the households of the layers (:func:`gridplan.partition`) with every optional
-    layer that is present: buildings, estates and barriers."""
+    layer that is present: buildings, estates, barriers and the street lines (``streets``, or
+    the layer of that name; the walking network's edges serve)."""
     return partition(
         layers["households"],
         layers["communities"],
         buildings=layers.get("buildings"),
         estates=layers.get("estates"),
         barriers=layers.get("barriers"),
+        streets=streets if streets is not None else layers.get("streets"),
         min_households=min_households,
         max_households=max_households,
         micro_max=micro_max or None,
