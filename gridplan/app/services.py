@@ -8,21 +8,33 @@ each layer safely, load the network, check the layers together, partition them) 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from gridplan.app import uploads
+from gridplan.app.labels import text
 from gridplan.errors import GridplanError, InputError
 from gridplan.grids.api import PartitionResult
 from gridplan.io.problems import Problem
 from gridplan.network import WalkNetwork
-from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+from gridplan.norms import DEFAULT_NORMS, GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 from gridplan.workflows import checked_layers, plan_grids
 
-__all__ = ["Upload", "UploadedData", "upload_columns", "load_uploads"]
+__all__ = [
+    "Upload",
+    "UploadedData",
+    "upload_columns",
+    "load_uploads",
+    "plan_standards",
+    "export_coverage",
+    "siting_note",
+]
 
 #: One uploaded file: (its name, its bytes), or a path on disk.
 Upload = tuple[str, bytes] | str | Path
@@ -84,7 +96,7 @@ def load_uploads(
     files: Mapping[str, Upload],
     *,
     columns: Mapping[str, dict] | None = None,
-    coords: str = "wgs84",
+    coords: str | Mapping[str, str] = "wgs84",
     network: Upload | None = None,
     min_households: int = GRID_MIN_HOUSEHOLDS,
     max_households: int = GRID_MAX_HOUSEHOLDS,
@@ -103,8 +115,9 @@ def load_uploads(
         ``barriers``) -> the uploaded file: (name, bytes) or a path.
     columns : mapping, optional
         Layer kind -> its contract field -> file column (the column step).
-    coords : {"wgs84", "gcj02", "bd09"}
-        Datum of the files' longitude/latitude.
+    coords : {"wgs84", "gcj02", "bd09"} or mapping
+        Datum of the files' longitude/latitude: one for every file, or layer kind -> datum
+        (a kind not named is WGS-84), since a planner's files come from different sources.
     network : (name, bytes) or path, optional
         A walking network file.
     min_households, max_households : int
@@ -127,7 +140,8 @@ def load_uploads(
     for kind, upload in files.items():
         name, data = _as_upload(upload)
         names[kind] = name
-        gdf, found = uploads.read_upload(kind, name, data, columns=columns.get(kind), coords=coords)
+        datum = coords if isinstance(coords, str) else coords.get(kind, "wgs84")
+        gdf, found = uploads.read_upload(kind, name, data, columns=columns.get(kind), coords=datum)
         problems += found
         frames[kind] = gdf
     net = None if network is None else uploads.read_network_upload(*_as_upload(network))
@@ -145,3 +159,56 @@ def load_uploads(
     except GridplanError as exc:
         out.refusal = exc
     return out
+
+
+def plan_standards(plan) -> pd.DataFrame | None:
+    """The coverage's standards table (:func:`gridplan.access.norms_check.standards_table`) with
+    the grids and grid workers of each community counted on the plan's current grids.
+
+    The coverage is computed once for the households (the sample's is cached for every
+    session), without the grids, which the planner keeps editing: its own grid count is 0 or
+    stale, so it is counted here from the plan.
+
+    Returns
+    -------
+    DataFrame or None
+        None when no coverage is attached.
+    """
+    cov = plan.coverage
+    if cov is None or cov.standards is None:
+        return None
+    out = pd.DataFrame(cov.standards).copy()
+    per = plan.grids.groupby(plan.grids["community_id"].astype(str)).size()
+    out["grids"] = out["community_id"].astype(str).map(per).fillna(0).astype(np.int64)
+    out["grid_workers_needed"] = out["grids"] * DEFAULT_NORMS.grid_workers_per_grid
+    return out
+
+
+def export_coverage(plan):
+    """The plan's coverage with :func:`plan_standards` as its standards (for the exports);
+    None without coverage."""
+    if plan.coverage is None:
+        return None
+    return dataclasses.replace(plan.coverage, standards=plan_standards(plan))
+
+
+def siting_note(report: Mapping, asked: int, lang: str = "zh") -> str | None:
+    """Why a siting run recommends fewer sites than ``asked``, in ``lang``; None when it gave
+    them all.
+
+    Parameters
+    ----------
+    report : mapping
+        :attr:`gridplan.siting.api.SitingResult.report`.
+    asked : int
+        The number of sites the planner asked for.
+    lang : {"zh", "en"}
+    """
+    got = int(report.get("sites", 0))
+    if got >= asked:
+        return None
+    eligible = int(report.get("households_eligible", 0))
+    covered = int(report.get("households_covered_after", 0))
+    off = int(report.get("households_off_network", 0))
+    key = "siting_fewer_full" if eligible and covered >= eligible else "siting_fewer_unreachable"
+    return text(key, lang, asked=asked, got=got, share=float(report.get("share_after", 0.0)), off=off)

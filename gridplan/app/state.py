@@ -13,9 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from gridplan.app.hints import field_text
+from gridplan.app.labels import has_label, text
 from gridplan.errors import GridplanError
 from gridplan.i18n import columns as col_labels
-from gridplan.i18n import edit_text, reason_text, t, warning_text, yes_no
+from gridplan.i18n import edit_text, reason_text, warning_text, yes_no
 
 __all__ = [
     "ss",
@@ -48,8 +49,8 @@ def lang() -> str:
 
 
 def L(key: str, **kw) -> str:
-    """The label ``key`` in the session's language."""
-    return t(key, lang(), **kw)
+    """The label ``key`` in the session's language (:func:`gridplan.app.labels.text`)."""
+    return text(key, lang(), **kw)
 
 
 def field_label(field: str) -> str:
@@ -62,17 +63,40 @@ def show_error(exc: GridplanError) -> None:
     st.error(exc.localized(lang()))
 
 
-def table(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy with translated headers and values (status, reason, yes/no), no geometry."""
-    code = lang()
+#: Columns whose values are codes with a label ``<prefix>_<value>``.
+_CODED = {"status": "status", "kind": "kind", "source": "source", "level": "level"}
+
+
+def _share(v) -> object:
+    return None if pd.isna(v) else f"{float(v):.1%}"
+
+
+def table(df: pd.DataFrame, code: str | None = None) -> pd.DataFrame:
+    """A copy for the planner's eyes: headers and coded values (status, kind, source, level,
+    reason, yes/no) in words, shares as percentages (0.3292 -> 32.9%), no geometry.
+
+    Parameters
+    ----------
+    df : DataFrame
+    code : {"zh", "en"}, optional
+        The language; the session's by default.
+    """
+    code = code or lang()
     df = pd.DataFrame(df).drop(columns=["geometry"], errors="ignore").copy()
-    if "status" in df:
-        df["status"] = df["status"].map(lambda s: L(f"status_{s}") if s in ("ok", "under", "over") else s)
+    for col, prefix in _CODED.items():
+        if col in df:
+            df[col] = (
+                df[col]
+                .map(lambda v, p=prefix: text(f"{p}_{v}", code) if has_label(f"{p}_{v}") else v)
+                .astype(object)
+            )
     if "reason" in df:
         df["reason"] = df["reason"].map(lambda r: reason_text(r, code)).astype(object)
     for col in df.columns:
         if pd.api.types.is_bool_dtype(df[col]):
             df[col] = df[col].map(lambda v: yes_no(v, code)).astype(object)
+        elif "share" in str(col) and pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].map(_share).astype(object)
     return df.rename(columns=col_labels(df.columns, code))
 
 
@@ -146,7 +170,7 @@ def choice(widget: Callable, label: str, options: Sequence[str], key: str, prefi
         options,
         index=options.index(current) if current in options else 0,
         key=f"{key}__{code}",
-        format_func=lambda x, code=code: t(f"{prefix}_{x}", code),
+        format_func=lambda x, code=code: text(f"{prefix}_{x}", code),
         **kw,
     )
     ss[key] = value

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gridplan.app.services import plan_standards
 from gridplan.app.sources import network, sample_coverage
 from gridplan.app.state import L, base_map, draw_map, show_error, ss, table, take_click
 from gridplan.errors import GridplanError
@@ -45,7 +46,7 @@ def page() -> None:
         st.subheader(L("by_grid"))
         st.dataframe(table(plan.coverage_by_grid()), hide_index=True)
     st.subheader(L("standards"))
-    st.dataframe(table(cov.standards), hide_index=True)
+    st.dataframe(table(plan_standards(plan)), hide_index=True)
     st.subheader(L("gaps"))
     st.dataframe(table(cov.gaps), hide_index=True)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from gridplan.app import uploads
+from gridplan.app.services import export_coverage
 from gridplan.app.state import L, lang, show_error, ss, table
 from gridplan.errors import GridplanError
 
@@ -41,7 +42,7 @@ def build_export(key: str) -> tuple[str, bytes, str]:
         households=hh,
         facilities=ss.layers.get("facilities"),
         sites=None if sites is None else sites.sites,
-        coverage=plan.coverage,
+        coverage=export_coverage(plan),
     )
     with uploads.staging() as folder:
         if key == "export_grids_geojson":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import geopandas as gpd
 import streamlit as st
 
+from gridplan.app.services import siting_note
 from gridplan.app.sources import network
-from gridplan.app.state import L, base_map, choice, draw_map, show_error, ss, table, take_click
+from gridplan.app.state import L, base_map, choice, draw_map, lang, show_error, ss, table, take_click
 from gridplan.errors import GridplanError
 from gridplan.norms import WALK_MINUTES, WALK_SPEED_KMH
 
@@ -40,9 +41,13 @@ def page() -> None:
     if c3.button(L("recommend"), key="btn_recommend", type="primary"):
         try:
             ss.sites = site(hh, fac, net, add=int(k), grids=ss.plan.grids, **opts)
+            ss.sites_asked = int(k)
         except GridplanError as exc:
             show_error(exc)
     res = ss.get("sites")
+    note = None if res is None else siting_note(res.report, int(ss.get("sites_asked", k)), lang())
+    if note:
+        st.info(note)
     _sites_map(hh, fac, res)
     st.caption(L("candidate"))
     if ss.get("candidate"):

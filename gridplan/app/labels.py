@@ -1,0 +1,94 @@
+"""Labels only the web app shows (basemaps, legends, per-file datums, siting notes, names of
+table values), in Chinese (default) and English, and the app's one lookup of every label.
+
+The labels shared with the library and the command line stay in :mod:`gridplan.i18n`;
+:func:`text` looks here first, then there, so that a page asks for any label the same way.
+No Streamlit here: the services and the map use these labels too.
+"""
+
+from __future__ import annotations
+
+from gridplan.i18n import LABELS, t
+
+__all__ = ["APP_LABELS", "text", "has_label"]
+
+#: key -> {"zh": ..., "en": ...}; ``{name}`` placeholders are filled by :func:`text`.
+APP_LABELS: dict[str, dict[str, str]] = {
+    # --- basemap chooser
+    "basemap": {"zh": "底图", "en": "Basemap"},
+    "basemap_none": {"zh": "无底图（离线可用）", "en": "None (works offline)"},
+    "basemap_xyz": {"zh": "内网瓦片服务（XYZ 地址）", "en": "Intranet tile server (XYZ URL)"},
+    "basemap_tianditu": {"zh": "天地图（矢量 + 注记）", "en": "Tianditu (vector + labels)"},
+    "basemap_xyz_url": {"zh": "瓦片地址（含 {z}/{x}/{y}）", "en": "Tile URL (with {z}/{x}/{y})"},
+    "basemap_tianditu_key": {"zh": "天地图密钥（tk）", "en": "Tianditu key (tk)"},
+    "basemap_needs_url": {
+        "zh": "请填写瓦片地址；未填写时不显示底图",
+        "en": "Enter the tile URL; without it the map has no basemap",
+    },
+    "basemap_needs_key": {
+        "zh": "请填写天地图密钥；未填写时不显示底图",
+        "en": "Enter the Tianditu key; without it the map has no basemap",
+    },
+    "map_attribution_tianditu": {"zh": "© 天地图", "en": "© Tianditu"},
+    "map_attribution_xyz": {"zh": "底图：内网瓦片服务", "en": "Basemap: intranet tile server"},
+    "map_basemap_labels": {"zh": "底图注记", "en": "Basemap labels"},
+    # --- legends
+    "legend_status": {"zh": "网格状态", "en": "Grid status"},
+    "legend_centres": {"zh": "服务设施", "en": "Service centres"},
+    "legend_community": {"zh": "社区边界", "en": "Community boundary"},
+    "legend_site": {"zh": "推荐新址", "en": "Recommended site"},
+    "legend_locked": {"zh": "已锁定（虚线）", "en": "Locked (dashed)"},
+    # --- the data step
+    "coords_for": {"zh": "坐标系", "en": "Coordinate system"},
+    "upload_kept": {"zh": "已载入：{name}", "en": "Loaded: {name}"},
+    "upload_replace": {"zh": "上传新文件替换", "en": "Upload a file to replace it"},
+    "upload_remove": {"zh": "移除", "en": "Remove"},
+    # --- siting
+    "siting_fewer_full": {
+        "zh": "只推荐了 {got} 处（要求 {asked} 处）：新增 {got} 处后，步行可达的住户已全部覆盖"
+        "（覆盖率 {share:.0%}），再增加站点不会增加覆盖。",
+        "en": "Only {got} of the {asked} sites asked for: with {got} new sites every household "
+        "within walking reach is covered ({share:.0%}); more sites would cover no one more.",
+    },
+    "siting_fewer_unreachable": {
+        "zh": "只推荐了 {got} 处（要求 {asked} 处）：其余未覆盖的住户（其中 {off} 户不在步行路网上）"
+        "任何候选点都覆盖不到，再增加站点不会增加覆盖。",
+        "en": "Only {got} of the {asked} sites asked for: no candidate reaches the households still "
+        "uncovered ({off} of them off the walking network); more sites would cover no one more.",
+    },
+    # --- values in tables
+    "source_network_node": {"zh": "路网节点", "en": "network node"},
+    "source_user": {"zh": "候选地点", "en": "candidate"},
+    "level_all": {"zh": "全部", "en": "all"},
+    "level_street": {"zh": "街道", "en": "street"},
+    "level_community": {"zh": "社区", "en": "community"},
+    "level_grid": {"zh": "网格", "en": "grid"},
+    # --- names of units
+    "unit_estate": {"zh": "{name}", "en": "{name}"},
+    "unit_estate_part": {"zh": "{name}（第{part}部分）", "en": "{name} (part {part})"},
+    "unit_building": {"zh": "{name}", "en": "{name}"},
+    # --- fixes of the data check, per field (instead of the command line's --map)
+    "fix_choose_column": {
+        "zh": "请在“{kind}”的列对应中为“{field}”选择列",
+        "en": 'choose the column for "{field}" in the column mapping of "{kind}"',
+    },
+    "fix_choose_named_column": {
+        "zh": "请在“{kind}”的列对应中为“{field}”选择列 {column}",
+        "en": 'choose column {column} for "{field}" in the column mapping of "{kind}"',
+    },
+}
+
+
+def has_label(key: str) -> bool:
+    """Whether ``key`` is a label of the app or of :mod:`gridplan.i18n`."""
+    return key in APP_LABELS or key in LABELS
+
+
+def text(key: str, lang: str = "zh", **values) -> str:
+    """The label ``key`` in ``lang`` with ``values`` filled in: the app's own labels first, then
+    :func:`gridplan.i18n.t` (which raises ``KeyError`` for an unknown key)."""
+    entry = APP_LABELS.get(key)
+    if entry is None:
+        return t(key, lang, **values)
+    label = entry.get(lang) or entry["zh"]
+    return label.format(**values) if values else label
