@@ -60,6 +60,7 @@ _API = {
     "SitingResult": "gridplan.siting.api",
     # plans and edits
     "Plan": "gridplan.plan.model",
+    "PlanStore": "gridplan.plan.store",
     # codes, exports, figures, one network (一张网)
     "grid_codes": "gridplan.report.codes",
     "carry_codes": "gridplan.report.codes",

@@ -14,6 +14,7 @@ __all__ = [
     "InputError",
     "NetworkError",
     "OutputError",
+    "ConflictError",
     "GridplanWarning",
     "RepairWarning",
     "format_rows",
@@ -110,6 +111,11 @@ class NetworkError(InputError):
 
 class OutputError(GridplanError, OSError):
     """An output cannot be written (folder not writable, disk full, ...)."""
+
+
+class ConflictError(GridplanError):
+    """A save would overwrite work another session saved first (a proposal in the plan store was
+    saved or deleted after this session opened it). Nothing is written."""
 
 
 class GridplanWarning(UserWarning):
