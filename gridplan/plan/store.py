@@ -116,7 +116,7 @@ class PlanStore:
         if network is not None:
             manifest["network"] = encode_network(network, self._writer)
         try:
-            with self._db.transaction() as tx:
+            with self._db.transaction(write=True) as tx:
                 version = self._write(tx, name, base, manifest, note)
         finally:
             self._writer.done()
@@ -124,7 +124,7 @@ class PlanStore:
         return version
 
     def _write(self, tx: Tx, name: str, base: int | None, manifest: dict, note: str) -> int:
-        head = tx.one("SELECT head FROM gridplan_proposals WHERE name = ?" + self._db.for_update, [name])
+        head = tx.one("SELECT head FROM gridplan_proposals WHERE name = ?", [name])
         _check_base(name, head, base)
         if "network" not in manifest:
             manifest["network"] = None
@@ -172,7 +172,7 @@ class PlanStore:
             No proposal of that name.
         """
         name = _check_name(name)
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=True) as tx:
             if not tx.run("DELETE FROM gridplan_proposals WHERE name = ?", [name]):
                 raise _unknown(name)
             tx.run("DELETE FROM gridplan_versions WHERE name = ?", [name])

@@ -141,8 +141,11 @@ def compare(store, a, b) -> Comparison:
         )
     differs = left.household_grid != right.household_grid
     moved = int(left.weights[differs].sum())
+    # object columns: counts stay whole numbers beside the shares
     table = pd.DataFrame(
-        {left.label: _figures(left, moved), right.label: _figures(right, moved)}, index=list(FIGURES)
+        {left.label: _figures(left, moved), right.label: _figures(right, moved)},
+        index=list(FIGURES),
+        dtype=object,
     )
     table.index.name = "figure"
     return Comparison(table, _differing(left, right))

@@ -3,8 +3,9 @@
 Three tables hold every proposal (方案): ``gridplan_proposals`` (name, current version),
 ``gridplan_versions`` (one row a saved version, with its JSON manifest) and ``gridplan_pieces``
 (content-addressed Parquet bytes shared between versions). The SQL is the same on both engines
-(``?`` placeholders are turned into psycopg's ``%s``); a save runs in one transaction that holds
-the proposal's row, so that two sessions saving at once cannot both win.
+(``?`` placeholders are turned into psycopg's ``%s``); a save or delete runs in one transaction
+under the store's write lock (SQLite's ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock), so that
+two sessions saving at once cannot both win.
 
 PostgreSQL connections come from :mod:`gridplan.io.postgis` (libpq URL, credentials from the
 environment only, the same error messages).
@@ -26,6 +27,9 @@ __all__ = ["Database", "open_database", "DB_FILE"]
 DB_FILE = "proposals.sqlite"
 #: Keys asked for in one ``IN (...)`` query (SQLite's default limit is 32766 parameters).
 _CHUNK = 500
+
+#: Key of the PostgreSQL advisory lock writers of a store hold ("gpst" in ASCII).
+_LOCK_KEY = 0x67707374
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS gridplan_pieces (key TEXT PRIMARY KEY, data {blob} NOT NULL)",
@@ -84,13 +88,11 @@ class Tx:
 class Database:
     """A store's database. Use :func:`open_database`."""
 
-    #: Appended to the query that reads a proposal's row before a save (locks it on PostgreSQL;
-    #: SQLite locks the whole file with ``BEGIN IMMEDIATE`` instead).
-    for_update = ""
     where = ""
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:  # pragma: no cover - defined by the engines
+    def transaction(self, write: bool = False) -> Iterator[Tx]:  # pragma: no cover - engines
+        """A transaction; ``write=True`` holds the store's write lock until it ends."""
         raise NotImplementedError
         yield
 
@@ -103,7 +105,7 @@ class SqliteDatabase(Database):
         self.where = str(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with self.transaction() as tx:
+            with self.transaction(write=True) as tx:
                 for sql in _SCHEMA:
                     tx.run(sql.format(blob="BLOB"))
         except (OSError, sqlite3.Error) as exc:
@@ -116,12 +118,12 @@ class SqliteDatabase(Database):
             ) from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, write: bool = False) -> Iterator[Tx]:
         # autocommit mode with explicit BEGIN IMMEDIATE: the write lock is taken before the
         # proposal's head is read, so that the optimistic check and the write are one step
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield Tx(conn.execute)
             except BaseException:
@@ -135,8 +137,6 @@ class SqliteDatabase(Database):
 class PostgresDatabase(Database):
     """The server store: the same tables in a PostgreSQL database."""
 
-    for_update = " FOR UPDATE"
-
     def __init__(self, url: str) -> None:
         # one connection handling for PostGIS in gridplan: the URL rules, the libpq environment
         # and the error messages of gridplan.io.postgis
@@ -146,17 +146,21 @@ class PostgresDatabase(Database):
         self._errors = _database_errors
         self.where = self._src.name
         self._engine = _engine(self._src)
-        with self.transaction() as tx:
+        with self.transaction(write=True) as tx:
             for sql in _SCHEMA:
                 tx.run(sql.format(blob="BYTEA"))
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, write: bool = False) -> Iterator[Tx]:
         with self._errors(self._src, "the proposal store"), self._engine.begin() as conn:
 
             def execute(sql: str, params: Sequence = ()):
                 return conn.exec_driver_sql(sql.replace("?", "%s"), tuple(params))
 
+            if write:
+                # one writer at a time, as in SQLite: a delete's sweep of unused pieces must
+                # not remove a piece that a save running beside it has just found stored
+                execute("SELECT pg_advisory_xact_lock(?)", [_LOCK_KEY])
             yield Tx(execute)
 
 

@@ -208,6 +208,28 @@ def test_conflict_between_two_sessions(sample, tmp_path):
         second.save("shared", theirs)
 
 
+def test_two_sessions_saving_at_once_one_wins(sample, tmp_path):
+    """Saves racing in two threads: the write lock makes the check and the write one step."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    PlanStore(tmp_path).save("race", _plan(sample))
+    handles = [PlanStore(tmp_path), PlanStore(tmp_path)]
+    plans = [h.open("race") for h in handles]
+    _edit(plans[0])
+    _edit(plans[1], 4)
+
+    def save(i):
+        try:
+            return handles[i].save("race", plans[i])
+        except ConflictError:
+            return "conflict"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(map(str, pool.map(save, [0, 1])))
+    assert outcomes == ["2", "conflict"]
+    assert PlanStore(tmp_path).versions("race")["version"].tolist() == [1, 2]
+
+
 def store_head(folder, name) -> int:
     with sqlite3.connect(folder / "proposals.sqlite") as conn:
         return conn.execute("SELECT head FROM gridplan_proposals WHERE name = ?", [name]).fetchone()[0]
@@ -292,3 +314,29 @@ def test_store_location_and_names(sample, tmp_path, monkeypatch):
     for bad in ("", "   ", "x" * 201):
         with pytest.raises(InputError, match="proposal name"):
             store.save(bad, _plan(sample))
+
+
+def test_postgis_store_round_trip_and_conflict(sample, pg_url):
+    """The same store on a PostgreSQL server: history, network and optimistic locking."""
+    import uuid
+
+    _, _, network = sample
+    name = f"pg-{uuid.uuid4().hex[:8]}"
+    plan = _plan(sample)
+    _edit(plan)
+    first = PlanStore(pg_url)
+    assert first.save(name, plan, network=network) == 1
+    second = PlanStore(pg_url)
+    proposal = second.load(name)
+    back = proposal.plan
+    _same_grids(back, plan)
+    assert (proposal.network.csr != network.csr).nnz == 0
+    assert back.undo() and plan.undo()
+    _same_grids(back, plan)
+    assert second.save(name, back) == 2
+    with pytest.raises(ConflictError, match="version 2"):
+        first.save(name, plan)
+    assert second.versions(name)["version"].tolist() == [1, 2]
+    assert name in set(second.list()["name"])
+    second.delete(name)
+    assert name not in set(first.list()["name"])
