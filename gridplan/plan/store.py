@@ -225,8 +225,13 @@ class PlanStore:
         return self.load(name, version).plan
 
     def network(self, name: str, version: int | None = None) -> WalkNetwork | None:
-        """The walking network saved with a version of a proposal (None when it has none)."""
-        return self.load(name, version).network
+        """The walking network saved with a version of a proposal (None when it has none);
+        reads only the network's pieces."""
+        entry = self.manifest(name, version).get("network")
+        if not entry:
+            return None
+        data = self.pieces([entry["nodes"], entry["edges"], entry["csr"]])
+        return decode_network(entry, data.__getitem__)
 
     def list(self) -> pd.DataFrame:
         """The proposals: ``name``, ``version`` (the latest), ``versions``, ``updated`` (UTC)."""

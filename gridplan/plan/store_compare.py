@@ -143,9 +143,11 @@ def compare(store, a, b) -> Comparison:
     moved = int(left.weights[differs].sum())
     # object columns: counts stay whole numbers beside the shares
     table = pd.DataFrame(
-        {left.label: _figures(left, moved), right.label: _figures(right, moved)},
+        {
+            left.label: pd.Series(_figures(left, moved), dtype=object),
+            right.label: pd.Series(_figures(right, moved), dtype=object),
+        },
         index=list(FIGURES),
-        dtype=object,
     )
     table.index.name = "figure"
     return Comparison(table, _differing(left, right))

@@ -249,6 +249,7 @@ def test_network_survives_and_coverage_is_the_same(sample, tmp_path):
     assert net is not None and store.versions("net")["network"].all()
     assert (net.csr != network.csr).nnz == 0 and np.array_equal(net.component, network.component)
     assert np.array_equal(net.node_xy, network.node_xy) and net.crs == network.crs
+    assert (store.network("net", 1).csr != network.csr).nnz == 0
     reopened = proposal.plan
     after = reopened.compute_coverage(reopened.context["facilities"], net)
     # the same walking times and flags (grid_id is the plan's: it changed with the edit)
