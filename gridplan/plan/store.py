@@ -1,6 +1,6 @@
 """Proposals (方案) on the server: named plans with versions, history and the data they came from.
 
->>> store = PlanStore()                       # GRIDPLAN_DB, else GRIDPLAN_DATA or the user data folder
+>>> store = PlanStore()  # GRIDPLAN_DB, else GRIDPLAN_DATA or the user data folder  # doctest: +SKIP
 >>> store.save("紫阳 A", plan, network=net)   # doctest: +SKIP
 >>> plan = store.open("紫阳 A")               # undo/redo work as before the save  # doctest: +SKIP
 
@@ -84,7 +84,10 @@ class PlanStore:
         """Save ``plan`` as the next version of proposal ``name`` (a new name starts at 1).
 
         Cheap when called after every edit: only pieces the last save did not write are written
-        (after one edit, the new state's grids).
+        (after one edit, the new state's grids), and a save without a ``note`` of a plan that
+        has not changed since the latest version adds no version. A coverage attached to the plan
+        is kept as each household's covered flag (for :meth:`compare`); after opening, compute it
+        again on the saved :attr:`Proposal.network`.
 
         Parameters
         ----------
@@ -102,7 +105,7 @@ class PlanStore:
         Returns
         -------
         int
-            The new version number.
+            The new version number (the latest one when nothing changed).
 
         Raises
         ------
@@ -126,10 +129,10 @@ class PlanStore:
     def _write(self, tx: Tx, name: str, base: int | None, manifest: dict, note: str) -> int:
         head = tx.one("SELECT head FROM gridplan_proposals WHERE name = ?", [name])
         _check_base(name, head, base)
-        if "network" not in manifest:
-            manifest["network"] = None
-            if head is not None:
-                manifest["network"] = self._manifest(tx, name, head).get("network")
+        parent = self._manifest(tx, name, head) if head is not None else {}
+        manifest.setdefault("network", parent.get("network"))
+        if not note and _text(manifest) == _text(parent):
+            return head  # an autosave with nothing changed (e.g. a page rerun) adds no version
         keys = sorted(piece_keys(manifest))
         for key in sorted(set(keys) - tx.existing(keys)):
             data = self._writer.bytes_of(key)
@@ -158,7 +161,7 @@ class PlanStore:
                 manifest["n_grids"],
                 len(manifest["undo"]),
                 int(manifest["network"] is not None),
-                json.dumps(manifest, ensure_ascii=False, sort_keys=True),
+                _text(manifest),
             ],
         )
         return version
@@ -297,6 +300,11 @@ class PlanStore:
                 message_zh=f"方案“{name}”没有第 {version} 版",
             )
         return json.loads(text)
+
+
+def _text(manifest: dict) -> str:
+    """A manifest as stored: the same manifest, the same text."""
+    return json.dumps(manifest, ensure_ascii=False, sort_keys=True)
 
 
 def _check_name(name) -> str:

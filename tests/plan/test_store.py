@@ -153,6 +153,10 @@ def test_versions_list_and_older_version(sample, tmp_path):
     plan = _plan(sample)
     store = PlanStore(tmp_path)
     assert store.save("A", plan, note="start") == 1
+    assert store.save("A", plan) == 1  # nothing changed: no new version
+    assert store.save("A", plan, note="milestone") == 2  # unless the planner names it
+    store.delete("A")
+    assert store.save("A", plan, note="start") == 1
     v1 = plan.grids_metric.copy()
     _edit(plan)
     assert store.save("A", plan) == 2
