@@ -1,11 +1,16 @@
 """City-scale partition: 1,000,000 households in about 25,000 buildings, 2,500 estates and 400
 communities (deterministic, tests/generators/region.city), planned on all cores.
 
+``--features`` plans the city of tests/generators/city.py instead (the coverage benchmark's city:
+building footprints, walled estates, the walking network as street lines and barriers), so that
+grid lines are drawn from the city's own features; it also prints the geometry figures
+(buildings cut, estates cut, share of grid lines on features).
+
 Prints the generation time, the partition wall time, grid figures and the peak memory (ru_maxrss
 of this process and of the largest worker process; their sum bounds the peak of the run).
 Targets: 60 s and 4 GB on 2 cores.
 
-Run: .venv/bin/python bench/partition_city.py [--households 1000000] [--jobs 2]
+Run: .venv/bin/python bench/partition_city.py [--households 1000000] [--jobs 2] [--features]
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from generators.city import load_city  # noqa: E402
 from generators.region import city  # noqa: E402
 
 from gridplan.grids.api import partition  # noqa: E402
@@ -31,10 +37,21 @@ def main() -> None:
     ap.add_argument("--estates", type=int, default=2_500)
     ap.add_argument("--communities", type=int, default=400)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--features", action="store_true", help="footprints, estates, streets, barriers")
     args = ap.parse_args()
 
     t = time.perf_counter()
-    c = city(args.households, args.buildings, args.estates, args.communities, seed=0)
+    if args.features:
+        c = load_city(args.households)
+        layers = {
+            "buildings": c["buildings"],
+            "estates": c["estates"],
+            "barriers": c["barriers"],
+            "streets": c["network"][["geometry"]],
+        }
+    else:
+        c = city(args.households, args.buildings, args.estates, args.communities, seed=0)
+        layers = {"buildings": c["buildings"], "estates": c["estates"]}
     gen = time.perf_counter() - t
     hh = c["households"]
     print(
@@ -43,7 +60,7 @@ def main() -> None:
         f"{len(c['communities']):,} communities in {gen:.1f} s"
     )
     t = time.perf_counter()
-    res = partition(hh, c["communities"], buildings=c["buildings"], estates=c["estates"], n_jobs=args.jobs)
+    res = partition(hh, c["communities"], n_jobs=args.jobs, **layers)
     wall = time.perf_counter() - t
     g = res.grids
     rep = res.report["total"]
@@ -59,6 +76,10 @@ def main() -> None:
     print(f"mean Polsby-Popper       {rep['mean_compactness']:8.3f}")
     print(f"estates split            {rep['estates_split']:8,d}")
     print(f"infeasible communities   {rep['share_infeasible_communities']:8.1%}")
+    if args.features:
+        print(f"buildings cut            {rep['buildings_cut']:8,d}")
+        print(f"estates cut              {rep['estates_cut']:8,d}")
+        print(f"grid lines on features   {rep['boundary_on_features']:8.1%}")
     print(f"peak RSS main process    {self_mb:8.0f} MB")
     print(f"peak RSS largest worker  {child_mb:8.0f} MB")
     print(f"peak RSS bound (sum)     {self_mb + child_mb:8.0f} MB")

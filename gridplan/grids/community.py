@@ -229,8 +229,10 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
         unit0[free] = keys.codes + nk
     anchors = np.flatnonzero(p.kept >= 0)
     preset = _preset(task, p, unit0, free, keys.codes + nk)
+    if "group" not in cache:
+        cache["group"] = _estate_of(task, p)
     piece_unit, hh_unit_all, nunits = units_on_pieces(
-        p, np.r_[hh_piece, anchors], np.r_[unit0, p.kept[anchors]], preset
+        p, np.r_[hh_piece, anchors], np.r_[unit0, p.kept[anchors]], preset, cache["group"]
     )
     hh_unit = hh_unit_all[:n]
     kept_of_unit = np.full(nunits, -1)
@@ -362,7 +364,7 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
     hh_grid = plan.labels[cu.hh_unit]
     if "movable" not in cache:
         cache["movable"] = _movable(task, cu)
-    movable, group = cache["movable"]
+    movable, group = cache["movable"], cache["group"]
     if group is not None:
         movable = movable & ~_whole(group, cu.hh_piece, plan.labels[cu.piece_unit])
     fixed = np.arange(ngrids) < nk
@@ -411,22 +413,29 @@ def _whole(group: np.ndarray, hh_piece: np.ndarray, piece_grid: np.ndarray) -> n
     return whole[np.where(group >= 0, group, len(n_grids))]
 
 
-def _movable(task: dict, cu: _Units) -> tuple[np.ndarray, np.ndarray]:
-    """Pieces whose grid only decides where a line runs (no household, no footprint, no kept
-    grid, farther than the setback from every footprint: the ground within it stays with its
-    building, so that buildings stay joined to their grid), and the estate of every piece."""
+def _estate_of(task: dict, p: Pieces) -> np.ndarray | None:
+    """The estate polygon (position) every piece lies in, -1 for none; None without estates."""
+    est = task.get("estate_polys")
+    if est is None or not len(est):
+        return None
+    return first_hit(shapely.point_on_surface(p.geoms), np.asarray(est, dtype=object))
+
+
+def _movable(task: dict, cu: _Units) -> np.ndarray:
+    """Pieces whose grid only decides where a line runs: no household, no footprint, no kept
+    grid, farther than the setback from every footprint (the ground within it stays with its
+    building, so that buildings stay joined to their grid)."""
     p = cu.pieces
     out = p.kept < 0
     out[cu.hh_piece] = False
     rp = shapely.point_on_surface(p.geoms)
-    fp, est = task.get("footprints"), task.get("estate_polys")
+    fp = task.get("footprints")
     if fp is not None and len(fp):
         near, _ = shapely.STRtree(np.asarray(fp, dtype=object)).query(
             rp, predicate="dwithin", distance=SETBACK_M
         )
         out[near] = False
-    group = first_hit(rp, np.asarray(est, dtype=object)) if est is not None and len(est) else None
-    return out, group
+    return out
 
 
 def _grid_rows(

@@ -108,24 +108,27 @@ class UnitGraph:
         return Graph(self.weights, self.adjacency(), self.area, self.perim)
 
 
-def _attach(piece_unit: np.ndarray, p: Pieces) -> np.ndarray:
+def _attach(piece_unit: np.ndarray, p: Pieces, group: np.ndarray | None = None) -> np.ndarray:
     """Give every empty piece (unit -1) the unit of a neighbour, wave by wave.
 
-    Same-zone neighbours first, then the longest shared boundary. Pieces that touch nothing get
-    the nearest unit later (the caller), so that every bit of the community lands in a grid.
+    Same-zone neighbours first, then neighbours in the same estate (``group``: the ground of an
+    estate without a building of its own, a lawn between estate paths, stays in the estate),
+    then the longest shared boundary. Pieces that touch nothing get the nearest unit later (the
+    caller), so that every bit of the community lands in a grid.
     """
     piece_unit = piece_unit.copy()
     a = np.r_[p.i, p.j]
     b = np.r_[p.j, p.i]
     ln = np.r_[p.length, p.length]
     cr = np.r_[p.cross, p.cross].astype(np.int64)
+    other = np.zeros(len(a), dtype=np.int64) if group is None else (group[a] != group[b]).astype(np.int64)
     while True:
         m = (piece_unit[a] < 0) & (piece_unit[b] >= 0)
         if not m.any():
             break
-        aa, bb, ll, cc = a[m], b[m], ln[m], cr[m]
+        aa, bb, ll, cc, oo = a[m], b[m], ln[m], cr[m], other[m]
         uu = piece_unit[bb]
-        order = np.lexsort((uu, -ll, cc, aa))
+        order = np.lexsort((uu, -ll, oo, cc, aa))
         aa, uu = aa[order], uu[order]
         first = np.r_[True, aa[1:] != aa[:-1]]
         piece_unit[aa[first]] = uu[first]
@@ -133,7 +136,11 @@ def _attach(piece_unit: np.ndarray, p: Pieces) -> np.ndarray:
 
 
 def units_on_pieces(
-    p: Pieces, hh_piece: np.ndarray, hh_unit: np.ndarray, preset: np.ndarray | None = None
+    p: Pieces,
+    hh_piece: np.ndarray,
+    hh_unit: np.ndarray,
+    preset: np.ndarray | None = None,
+    group: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Make units and pieces consistent: one unit per piece, units connected.
 
@@ -148,6 +155,8 @@ def units_on_pieces(
     preset : ndarray of int, optional
         Unit (numbered as ``hh_unit``) every empty piece joins first, -1 where none: the
         rest of a footprint, the courtyards of an estate.
+    group : ndarray of int, optional
+        Estate of every piece (-1 for none): empty pieces join a neighbour of their estate first.
 
     Returns
     -------
@@ -168,7 +177,7 @@ def units_on_pieces(
     if preset is not None:
         m = (piece_unit < 0) & (preset >= 0)
         piece_unit[m] = merged[preset[m]]
-    piece_unit = _attach(piece_unit, p)
+    piece_unit = _attach(piece_unit, p, group)
     lost = np.flatnonzero(piece_unit < 0)
     if len(lost):  # pieces that touch no unit at all: the nearest one takes them
         have = np.flatnonzero(piece_unit >= 0)
