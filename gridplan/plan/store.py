@@ -58,6 +58,12 @@ class PlanStore:
         ``postgresql://`` URL (credentials from the environment, as in
         :mod:`gridplan.io.postgis`). Default: ``GRIDPLAN_DB`` when set, else ``GRIDPLAN_DATA``,
         else the user's data folder.
+
+    Notes
+    -----
+    The optimistic base of each proposal is kept per handle: give each editing session (each
+    browser tab of the app) its own handle, or pass ``base=`` (the :attr:`Proposal.version` the
+    session opened) to :meth:`save`. A handle is not shared between threads.
     """
 
     def __init__(self, where: str | os.PathLike | None = None) -> None:

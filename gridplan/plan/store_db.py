@@ -144,7 +144,7 @@ class PostgresDatabase(Database):
 
         self._src = _parse(url, target=True)
         self._errors = _database_errors
-        self.where = self._src.name
+        self.where = f"postgresql://{self._src.where}"
         self._engine = _engine(self._src)
         with self.transaction(write=True) as tx:
             for sql in _SCHEMA:

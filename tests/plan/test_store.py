@@ -321,7 +321,7 @@ def test_store_location_and_names(sample, tmp_path, monkeypatch):
             store.save(bad, _plan(sample))
 
 
-def test_postgis_store_round_trip_and_conflict(sample, pg_url):
+def test_postgis_store_round_trip_and_conflict(sample, pg_url, monkeypatch):
     """The same store on a PostgreSQL server: history, network and optimistic locking."""
     import uuid
 
@@ -329,7 +329,9 @@ def test_postgis_store_round_trip_and_conflict(sample, pg_url):
     name = f"pg-{uuid.uuid4().hex[:8]}"
     plan = _plan(sample)
     _edit(plan)
-    first = PlanStore(pg_url)
+    monkeypatch.setenv("GRIDPLAN_DB", pg_url)
+    first = PlanStore()
+    assert first.where.startswith("postgresql://")  # GRIDPLAN_DB names the server
     assert first.save(name, plan, network=network) == 1
     second = PlanStore(pg_url)
     proposal = second.load(name)
