@@ -13,11 +13,16 @@ import geopandas as gpd
 import pandas as pd
 
 from gridplan.errors import InputError
-from gridplan.io.readers import GDAL_ERRORS
+from gridplan.io.postgis import is_postgis, read_source
+from gridplan.io.readers import GDAL_ERRORS, source_name
 
 
 def read_output(path: str | Path, what: str, required: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
-    """A GeoDataFrame in EPSG:4326 from a file gridplan wrote, with ``required`` columns."""
+    """A GeoDataFrame in EPSG:4326 from a file gridplan wrote (or a PostGIS table it exported:
+    ``postgresql://host/db?table=grids``), with ``required`` columns."""
+    if is_postgis(path):
+        gdf = read_source(str(path), [])
+        return _required(gdf, required, what, source_name(path))
     path = Path(path)
     if not path.exists():
         raise InputError(
@@ -35,13 +40,17 @@ def read_output(path: str | Path, what: str, required: tuple[str, ...] = ()) -> 
             fix="give a GeoJSON, GeoPackage or GeoParquet file",
             message_zh=f"无法读取{what}文件",
         ) from exc
+    return _required(gdf, required, what, str(path))
+
+
+def _required(gdf: gpd.GeoDataFrame, required: tuple[str, ...], what: str, name: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         gdf = gdf.set_crs(4326)
     missing = [c for c in required if c not in gdf.columns]
     if missing:
         raise InputError(
             f"the {what} lack column(s) {', '.join(missing)}",
-            file=str(path),
+            file=name,
             column=missing[0],
             fix=f"give the {what} written by gridplan",
             message_zh=f"{what}缺少列 {', '.join(missing)}",

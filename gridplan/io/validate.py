@@ -37,6 +37,7 @@ from gridplan.io.files import read_checked, split_columns
 from gridplan.io.join import containing_polygon, outside_all
 from gridplan.io.problems import ROW_NUMBERS, Problem, number_rows, raise_first_error
 from gridplan.io.projection import local_crs
+from gridplan.io.readers import source_name
 from gridplan.io.schema import KINDS, conform
 
 __all__ = ["Problem", "ValidationResult", "validate_inputs", "OVERLAP_MIN_M2"]
@@ -209,7 +210,7 @@ def validate_inputs(
         if obj is None:
             continue
         if isinstance(obj, (str, Path)):
-            names.setdefault(kind, Path(obj).name)
+            names.setdefault(kind, source_name(obj))
             gdf, probs = read_checked(
                 obj,
                 kind,

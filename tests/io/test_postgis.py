@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 
 from gridplan.cli import main
 from gridplan.errors import InputError
@@ -346,3 +347,16 @@ def test_server_versions(pg_url):
     engine.dispose()
     print(f"PostgreSQL {pg}, PostGIS {postgis}")
     assert postgis.startswith("3.") and int(pg.split(".")[0]) >= 13
+
+
+def test_export_reads_grids_back_from_postgis(exported, demo, pg_url, tmp_path):
+    """The grids gridplan exported to PostGIS are an input of ``gridplan export`` like the file."""
+    from_file, from_db = tmp_path / "file.geojson", tmp_path / "db.geojson"
+    grids = demo / "grids" / "grids.geojson"
+    assert main(["export", "--grids", str(grids), "--geojson", str(from_file), "-q"]) == 0
+    assert main(["export", "--grids", f"{pg_url}?table=plan_a.grids", "--geojson", str(from_db), "-q"]) == 0
+    a, b = gpd.read_file(from_file), gpd.read_file(from_db)
+    assert sorted(a["grid_code"]) == sorted(b["grid_code"])
+    a, b = a.set_index("grid_code").sort_index(), b.set_index("grid_code").sort_index()
+    assert (a["households"] == b["households"]).all()
+    assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=1e-7).all()
