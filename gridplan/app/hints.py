@@ -1,9 +1,10 @@
 """The library's fixes, worded for the app: a planner maps columns in the column step, not with
 the command line's ``--map FIELD=COLUMN``, and never sees a shell command.
 
-The readers word their fixes for both the command line and the app; this module rewrites the
-command-line parts of a message (``--map``, ``columns=``, ``gridplan <command>``) into the app's
-terms, leaving everything else of the message as it is.
+A data-check problem carries its code and its column: :func:`fix_text` gives the app's own
+instruction for the problems whose fix is a column choice (:data:`FIXES`, by code), naming the
+layer and the field in words. Errors raised while a file is taken (not problems of the check)
+keep the library's text with its command-line parts reworded by :func:`app_wording`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,21 @@ import re
 
 from gridplan.i18n import LABELS, t
 
-__all__ = ["field_text", "app_wording"]
+__all__ = ["FIXES", "field_text", "fix_text", "app_wording"]
+
+#: Problem code -> (the app's fix label, the field it is about: None = the problem's column).
+#: The problems that the readers (gridplan.io) fix with a ``--map`` hint.
+FIXES: dict[str, tuple[str, str | None]] = {
+    "households_unmapped": ("fix_choose_named_column", "households"),
+    "households_missing": ("fix_households_missing", "households"),
+    "kind_missing": ("fix_kind_missing", "kind"),
+    "ids_generated": ("fix_ids_generated", None),
+    "missing_column": ("fix_choose_column", None),
+    "duplicate_id": ("fix_duplicate_id", None),
+    "mapped_column_missing": ("fix_mapped_column_missing", None),
+    "column_alias": ("fix_column_alias", None),
+    "implausible_count": ("fix_implausible_count", "households"),
+}
 
 #: The fields and columns of a ``--map a=X,b=Y`` hint (``--map lon=/lat=``: fields only).
 _PAIRS = r"((?:[a-z_]+=[^\s,，、）)/]*[,/]?)+)"
@@ -40,6 +55,41 @@ def field_text(name: str, lang: str = "zh") -> str:
         if key in LABELS:
             return t(key, lang)
     return name
+
+
+def fix_text(problem, lang: str = "zh", kind: str | None = None) -> str:
+    """What the planner should do about a data-check problem, in the app's terms.
+
+    Parameters
+    ----------
+    problem : Problem
+        A problem of :func:`gridplan.io.files.read_checked` or the layers' check (``code``,
+        ``column``, ``fix``/``fix_zh``).
+    lang : {"zh", "en"}
+    kind : str, optional
+        The layer's name in words (the column step's section); the file name otherwise.
+
+    Returns
+    -------
+    str
+        The instruction of :data:`FIXES` for the problem's code; else the library's fix, with
+        any command-line part reworded (:func:`app_wording`).
+    """
+    from gridplan.app.labels import text
+
+    entry = FIXES.get(problem.code)
+    if entry is None:
+        fix = (problem.fix_zh or problem.fix) if lang == "zh" else problem.fix
+        return app_wording(fix, lang)
+    key, fld = entry
+    column = problem.column or ""
+    return text(
+        key,
+        lang,
+        kind=kind or problem.file or "",
+        field=field_text(fld or column, lang),
+        column=column,
+    )
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:

@@ -32,6 +32,7 @@ APP_LABELS: dict[str, dict[str, str]] = {
     "map_attribution_tianditu": {"zh": "© 天地图", "en": "© Tianditu"},
     "map_attribution_xyz": {"zh": "底图：内网瓦片服务", "en": "Basemap: intranet tile server"},
     "map_basemap_labels": {"zh": "底图注记", "en": "Basemap labels"},
+    "map_communities": {"zh": "社区边界", "en": "Communities"},
     # --- legends
     "legend_status": {"zh": "网格状态", "en": "Grid status"},
     "legend_centres": {"zh": "服务设施", "en": "Service centres"},
@@ -67,7 +68,40 @@ APP_LABELS: dict[str, dict[str, str]] = {
     "unit_estate": {"zh": "{name}", "en": "{name}"},
     "unit_estate_part": {"zh": "{name}（第{part}部分）", "en": "{name} (part {part})"},
     "unit_building": {"zh": "{name}", "en": "{name}"},
-    # --- fixes of the data check, per field (instead of the command line's --map)
+    # --- fixes of the data check, per problem code and field (instead of the command line's --map)
+    "fix_households_missing": {
+        "zh": "如有户数列，请在“{kind}”的列对应中为“{field}”选择该列；否则每行按 1 户计",
+        "en": 'if there is a household count column, choose it for "{field}" in the column mapping '
+        'of "{kind}"; otherwise each row counts as one household',
+    },
+    "fix_kind_missing": {
+        "zh": "请在“{kind}”的列对应中为“{field}”选择列（街道中心、社区中心或服务站）；否则全部按社区党群服务中心计",
+        "en": 'choose the column for "{field}" (street centre, community centre or station) in the '
+        'column mapping of "{kind}"; otherwise every facility counts as a community centre',
+    },
+    "fix_ids_generated": {
+        "zh": "如有编号列，请在“{kind}”的列对应中为“{field}”选择该列",
+        "en": 'if there is an id column, choose it for "{field}" in the column mapping of "{kind}"',
+    },
+    "fix_duplicate_id": {
+        "zh": "请让每行的“{field}”各不相同，或在“{kind}”的列对应中为它选择另一列",
+        "en": 'give every row its own "{field}", or choose another column for it in the column '
+        'mapping of "{kind}"',
+    },
+    "fix_mapped_column_missing": {
+        "zh": "文件中没有列 {column}：请在“{kind}”的列对应中重新选择",
+        "en": 'the file has no column {column}: choose again in the column mapping of "{kind}"',
+    },
+    "fix_column_alias": {
+        "zh": "已按同义列名读取“{field}”；如不对，请在“{kind}”的列对应中改选",
+        "en": 'read "{field}" from a column with a similar name; if that is wrong, choose another '
+        'in the column mapping of "{kind}"',
+    },
+    "fix_implausible_count": {
+        "zh": "请检查这些行：删除合计行，并在“{kind}”的列对应中为“{field}”选择正确的列",
+        "en": 'check these rows: delete total rows, and choose the right column for "{field}" in '
+        'the column mapping of "{kind}"',
+    },
     "fix_choose_column": {
         "zh": "请在“{kind}”的列对应中为“{field}”选择列",
         "en": 'choose the column for "{field}" in the column mapping of "{kind}"',

@@ -18,7 +18,7 @@ import streamlit as st
 
 from gridplan.app.pages import coverage, data, export, grids, sites
 from gridplan.app.sources import load_sample_into_session
-from gridplan.app.state import L, lang, ss
+from gridplan.app.state import L, choice, lang, ss
 from gridplan.i18n import t
 
 __all__ = ["STEPS", "run"]
@@ -56,13 +56,15 @@ def run() -> None:
 
 
 def _start_session() -> None:
-    from gridplan.app.webmap import tiles_url
+    from gridplan.app.basemaps import default_basemap
 
     # The sidebar's language and basemap are widgets, and a page switch (st.switch_page) resets
     # every widget: their values are kept in plain session keys too, and given back here.
-    for key, default in (("lang", "zh"), ("tiles", tiles_url() or "none")):
+    choice, url = default_basemap()
+    for key, default in (("lang", "zh"), ("_basemap_url", url)):
         if key not in ss:
             ss[key] = ss.get(f"_{key}", default)
+    ss.setdefault("basemap", choice)
     ss.setdefault("step", FIRST_STEP)
     ss.setdefault("sel_grid", None)
     ss.setdefault("sel_unit", None)
@@ -99,10 +101,36 @@ def _sidebar() -> None:
             args=(key,),
             format_func=lambda x: t(f"step_{x}", code),
         )
-        ss._tiles = st.text_input(L("tiles_url"), key="tiles")
+        _basemap_chooser()
         st.caption(
             L("dataset", name=L("dataset_sample") if ss.get("dataset") == "sample" else L("dataset_upload"))
         )
+
+
+def _basemap_chooser() -> None:
+    """None (works offline), an intranet XYZ server, or Tianditu with the planner's key."""
+    from gridplan.app.basemaps import BASEMAPS
+
+    chosen = choice(st.selectbox, L("basemap"), BASEMAPS, "basemap", "basemap")
+    if chosen == "xyz":
+        if not _kept_text(L("basemap_xyz_url"), "basemap_url").strip():
+            st.caption(L("basemap_needs_url"))
+    elif chosen == "tianditu":
+        if not _kept_text(L("basemap_tianditu_key"), "tianditu_key", type="password").strip():
+            st.caption(L("basemap_needs_key"))
+
+
+def _kept_text(label: str, key: str, **kw) -> str:
+    """A text input whose value outlives a page switch (which resets widgets): the planner's
+    entry is copied to ``_<key>`` when it changes and given back to the widget before it is
+    drawn."""
+    if ss.get(key) != ss.get(f"_{key}", ""):
+        ss[key] = ss.get(f"_{key}", "")
+    return st.text_input(label, key=key, on_change=_keep, args=(key,), **kw)
+
+
+def _keep(key: str) -> None:
+    ss[f"_{key}"] = ss[key]
 
 
 def _header() -> None:

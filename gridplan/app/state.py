@@ -16,7 +16,7 @@ from gridplan.app.hints import field_text
 from gridplan.app.labels import has_label, text
 from gridplan.errors import GridplanError
 from gridplan.i18n import columns as col_labels
-from gridplan.i18n import edit_text, reason_text, warning_text, yes_no
+from gridplan.i18n import reason_text, warning_text, yes_no
 
 __all__ = [
     "ss",
@@ -29,6 +29,7 @@ __all__ = [
     "new_plan",
     "select_grid",
     "on_edit",
+    "names",
     "on_grid_box",
     "on_unit_box",
     "choice",
@@ -68,7 +69,7 @@ _CODED = {"status": "status", "kind": "kind", "source": "source", "level": "leve
 
 
 def _share(v) -> object:
-    return None if pd.isna(v) else f"{float(v):.1%}"
+    return "—" if pd.isna(v) else f"{float(v):.1%}"
 
 
 def table(df: pd.DataFrame, code: str | None = None) -> pd.DataFrame:
@@ -123,6 +124,18 @@ def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
     ss.candidate = None
 
 
+def names():
+    """The estate and building names of the session's data (:class:`gridplan.app.naming.Names`),
+    made once per dataset."""
+    from gridplan.app.naming import names_of
+
+    layers = ss.get("layers") or {}
+    kept = ss.get("_names")
+    if kept is None or kept[0] is not layers:
+        kept = ss["_names"] = (layers, names_of(layers))
+    return kept[1]
+
+
 def select_grid(gid, unit=None) -> None:
     """Select a grid (and a unit of it) in the session and in the two select boxes."""
     ss.sel_grid = gid
@@ -137,10 +150,10 @@ def on_edit(name: str, *args) -> None:
     try:
         getattr(plan, name)(*args)
     except GridplanError as exc:
-        ss.flash_error = exc.localized(lang())
+        ss.flash_error = names().message(exc.localized(lang()), lang(), units=args[:1])
         return
     action = {"op": name} if name in ("undo", "redo") else (plan.edits[-1] if plan.edits else {})
-    ss.flash = L("edit_done", what=edit_text(action, lang()))
+    ss.flash = L("edit_done", what=names().edit(action, lang()))
     ss.flash_warnings = [L("edit_warning", what=warning_text(w, lang())) for w in plan.last_warnings]
     keep = ss.sel_grid if ss.sel_grid in set(plan.grids["grid_id"]) else None
     select_grid(keep)
@@ -198,6 +211,17 @@ def draw_map(fmap, key: str):
 def base_map(**layers):
     """The map of the current plan's grids with ``layers`` on top, in the session's language
     and basemap."""
-    from gridplan.app.webmap import plan_map, tiles_url
+    from gridplan.app.basemaps import basemap_layers
+    from gridplan.app.webmap import plan_map
 
-    return plan_map(ss.plan.grids, lang=lang(), tiles=tiles_url(ss.get("tiles")), **layers)
+    tiles = basemap_layers(
+        ss.get("basemap", "none"), url=ss.get("basemap_url", ""), key=ss.get("tianditu_key", ""), lang=lang()
+    )
+    return plan_map(
+        ss.plan.grids,
+        communities=ss.plan.communities,
+        lang=lang(),
+        tiles=tiles,
+        unit_label=names().unit,
+        **layers,
+    )

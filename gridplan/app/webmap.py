@@ -22,6 +22,7 @@ import math
 import mimetypes
 import os
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import folium
@@ -32,12 +33,14 @@ import shapely
 from branca.element import MacroElement
 from jinja2 import Template
 
-from gridplan.grids.numbering import split_grid_id
+from gridplan.app.basemaps import Basemap
+from gridplan.app.labels import text
+from gridplan.app.legend import COMMUNITY_LINE, add_legend
+from gridplan.app.maplabels import add_labels, label_min_zoom
 from gridplan.i18n import t, unit_text
 from gridplan.io.projection import to_wgs84
 from gridplan.norms import (
     DEFAULT_TILES_URL,
-    MAP_LABEL_MIN_PX,
 )
 from gridplan.report.style import (
     FACILITY_COLOURS,
@@ -195,36 +198,6 @@ def _zoom_for(minx, miny, maxx, maxy, *, width: int = 520, height: int = 560) ->
     return float(min(18.0, max(3.0, math.floor((z - 0.15) * 4) / 4)))  # zoomSnap 0.25
 
 
-def label_min_zoom(grids: gpd.GeoDataFrame, min_px: float = MAP_LABEL_MIN_PX) -> np.ndarray:
-    """Per grid, the web-map zoom from which its label fits: the polygon's size (square root of
-    its area) spans at least ``min_px`` screen pixels, so that labels of small, dense grids do
-    not pile up when the map shows a whole street.
-
-    Parameters
-    ----------
-    grids : GeoDataFrame
-        Grid polygons (any CRS).
-    min_px : float
-        Screen pixels the grid's size must cover.
-
-    Returns
-    -------
-    ndarray of float
-        Zoom levels, rounded up to the map's 0.25 zoom steps.
-    """
-    if len(grids) == 0:
-        return np.empty(0)
-    geom = to_wgs84(grids).geometry.values
-    lat = np.radians(shapely.get_y(shapely.centroid(geom)))
-    # Area from degrees with the local scale: ample for a label threshold, and it spares the
-    # UTM lookup of a projection (a tenth of a second) on every map the app draws.
-    area = shapely.area(geom) * (111_320.0**2) * np.cos(lat)
-    size = np.sqrt(np.maximum(area, 1e-6))
-    # Web-Mercator ground resolution: 156543.03 m per pixel at zoom 0 on the equator
-    z = np.log2(156543.03 * np.cos(lat) * min_px / size)
-    return np.ceil(z * 4) / 4
-
-
 class _MetricScale(MacroElement):
     """A metric-only scale bar and no "Leaflet" prefix in the attribution: planners measure in
     metres, and the Chinese map should carry no English (folium's ``control_scale`` adds feet)."""
@@ -241,37 +214,10 @@ class _MetricScale(MacroElement):
         self._name = "MetricScale"
 
 
-class _ZoomLabels(MacroElement):
-    """Shows each feature group of labels only from its zoom level on (hand-written: folium has
-    no per-layer minimum zoom)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function() {
-            var map = {{ this._parent.get_name() }};
-            var groups = [{% for name, z in this.groups %}[{{ name }}, {{ z }}],{% endfor %}];
-            function gpLabels() {
-                var z = map.getZoom();
-                groups.forEach(function(g) {
-                    if (z >= g[1]) { if (!map.hasLayer(g[0])) { map.addLayer(g[0]); } }
-                    else if (map.hasLayer(g[0])) { map.removeLayer(g[0]); }
-                });
-            }
-            map.on("zoomend", gpLabels);
-            gpLabels();
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, groups):
-        super().__init__()
-        self._name = "ZoomLabels"
-        self.groups = groups
-
-
 def plan_map(
     grids: gpd.GeoDataFrame,
     *,
+    communities: gpd.GeoDataFrame | None = None,
     units: gpd.GeoDataFrame | None = None,
     micro_grids: gpd.GeoDataFrame | None = None,
     households: gpd.GeoDataFrame | None = None,
@@ -282,7 +228,8 @@ def plan_map(
     selected_grid: str | None = None,
     selected_unit=None,
     lang: str = "zh",
-    tiles: str | None = None,
+    unit_label: Callable[[object, str], str] = unit_text,
+    tiles: str | Sequence[Basemap] | None = None,
     labels: bool = True,
     max_households_points: int = 20000,
     height: int = 560,
@@ -293,6 +240,9 @@ def plan_map(
     ----------
     grids : GeoDataFrame
         Grids with ``grid_id``, ``households``, ``status`` (optional ``locked``).
+    communities : GeoDataFrame, optional
+        Community polygons, outlined heavier than the grids (not clickable: a click selects the
+        grid under it).
     units : GeoDataFrame, optional
         Partition units (``unit_id``, ``grid_id``): drawn for the selected grid and its neighbours
         so that a unit can be picked.
@@ -306,8 +256,11 @@ def plan_map(
         Highlighted grid and unit.
     lang : {"zh", "en"}
         Language of tooltips and the legend.
-    tiles : str, optional
-        Basemap URL template, or None for no basemap (see :func:`tiles_url`).
+    unit_label : callable
+        ``unit_label(unit_id, lang)``: a unit in words (the app names estates by their names).
+    tiles : str or sequence of Basemap, optional
+        Basemap: tile layers (:func:`gridplan.app.basemaps.basemap_layers`), a URL template
+        (:func:`tiles_url`), or None for none.
     labels : bool
         Grid code and households as labels on the map, each shown from the zoom at which the
         grid is large enough on screen (:func:`label_min_zoom`); the selected grid's always.
@@ -328,10 +281,12 @@ def plan_map(
     if _present(isochrones):
         _add_isochrones(fmap, isochrones, lang)
     _add_grids(fmap, g, selected_grid, lang)
+    if _present(communities):
+        _add_communities(fmap, communities, lang)
     if _present(micro_grids):
         _add_micro_grids(fmap, micro_grids, lang)
     if _present(units) and selected_grid is not None:
-        _add_units(fmap, units, selected_grid, selected_unit, lang)
+        _add_units(fmap, units, selected_grid, selected_unit, lang, unit_label)
     if _present(households):
         _add_households(fmap, households, lang, max_households_points)
     if _present(gaps):
@@ -341,7 +296,9 @@ def plan_map(
     if _present(sites):
         _add_sites(fmap, sites, lang)
     if labels and 0 < len(g) <= 400:
-        _add_labels(fmap, g, selected_grid, lang)
+        add_labels(fmap, g, selected_grid, lang)
+    kinds = facilities["kind"].dropna().unique().tolist() if _present(facilities) else []
+    add_legend(fmap, lang, kinds=kinds, sites=_present(sites), communities=_present(communities))
     return fmap
 
 
@@ -354,7 +311,18 @@ def _tooltip(fields: list[str], lang: str) -> folium.GeoJsonTooltip:
     return folium.GeoJsonTooltip(fields, aliases=[t(f"col_{c}", lang) for c in fields])
 
 
-def _base_map(g: gpd.GeoDataFrame, *, tiles: str | None, lang: str, height: int) -> folium.Map:
+def _tile_layers(tiles, lang: str) -> list[Basemap]:
+    if not tiles:
+        return []
+    if isinstance(tiles, str):
+        # a bare URL: OpenStreetMap's (the default of tiles_url) or an intranet server's
+        osm = "openstreetmap" in tiles
+        attr = t("map_attribution_osm", lang) if osm else text("map_attribution_xyz", lang)
+        return [Basemap(tiles, attr, t("map_basemap", lang))]
+    return list(tiles)
+
+
+def _base_map(g: gpd.GeoDataFrame, *, tiles, lang: str, height: int) -> folium.Map:
     """An empty map around the grids with the vendored assets, the basemap and a metric scale."""
     minx, miny, maxx, maxy = g.total_bounds if len(g) else (114.0, 30.0, 114.1, 30.1)
     fmap = folium.Map(
@@ -371,12 +339,14 @@ def _base_map(g: gpd.GeoDataFrame, *, tiles: str | None, lang: str, height: int)
     js, css = offline_assets(False)
     fmap.default_js = list(js)
     fmap.default_css = list(css)
-    if tiles:
-        # the OpenStreetMap credit (gridplan.norms.DEFAULT_TILES_ATTRIBUTION), in the UI's
-        # language
-        attr = t("map_attribution_osm", lang)
+    for layer in _tile_layers(tiles, lang):
         folium.TileLayer(
-            tiles=tiles, attr=attr, name=t("map_basemap", lang), max_zoom=19, control=False
+            tiles=layer.url,
+            attr=layer.attribution,
+            name=layer.name,
+            max_zoom=layer.max_zoom,
+            subdomains=list(layer.subdomains) or "abc",
+            control=False,
         ).add_to(fmap)
     fmap.add_child(_MetricScale())
     return fmap
@@ -426,6 +396,17 @@ def _add_grids(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang
     ).add_to(fmap)
 
 
+def _add_communities(fmap: folium.Map, communities: gpd.GeoDataFrame, lang: str) -> None:
+    cc = _slim(communities, ["community_id", "name"])
+    folium.GeoJson(
+        cc,
+        name=text("map_communities", lang),
+        style_function=lambda f: {"fill": False, **COMMUNITY_LINE},
+        interactive=False,
+        control=False,
+    ).add_to(fmap)
+
+
 def _add_micro_grids(fmap: folium.Map, micro_grids: gpd.GeoDataFrame, lang: str) -> None:
     mg = _slim(micro_grids, ["micro_grid_id", "grid_id", "households"])
     folium.GeoJson(
@@ -436,12 +417,14 @@ def _add_micro_grids(fmap: folium.Map, micro_grids: gpd.GeoDataFrame, lang: str)
     ).add_to(fmap)
 
 
-def _add_units(fmap: folium.Map, units: gpd.GeoDataFrame, selected: str, selected_unit, lang: str) -> None:
+def _add_units(
+    fmap: folium.Map, units: gpd.GeoDataFrame, selected: str, selected_unit, lang: str, unit_label
+) -> None:
     """The units of the selected grid, the chosen one filled: a unit is picked on the map."""
     u = to_wgs84(units)
     uu = _slim(u[u["grid_id"] == selected], ["unit_id", "grid_id", "households"])
     uu["unit_id"] = uu["unit_id"].astype(str)
-    uu["unit_label"] = [unit_text(x, lang) for x in uu["unit_id"]]
+    uu["unit_label"] = [unit_label(x, lang) for x in uu["unit_id"]]
     chosen = None if selected_unit is None else str(selected_unit)
     folium.GeoJson(
         uu,
@@ -519,52 +502,3 @@ def _add_sites(fmap: folium.Map, sites: gpd.GeoDataFrame, lang: str) -> None:
         style_function=lambda f: {"fillColor": "#ffd700"},
         tooltip=_tooltip([c for c in ("rank", "households_gained") if c in sp], lang),
     ).add_to(fmap)
-
-
-def _add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang: str) -> None:
-    """Grid code and households on the map, each grid's from the zoom at which it fits."""
-    # Labels are permanent tooltips of invisible circle markers: an L.marker with a DivIcon
-    # would first load Leaflet's default marker image from a path that does not exist here.
-    fmap.get_root().header.add_child(
-        folium.Element(
-            "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
-            "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
-            "white-space:nowrap}.gp-label:before{display:none}</style>"
-        ),
-        name="gp_label_css",
-    )
-    pts = shapely.point_on_surface(g.geometry.values)
-    unit = t("unit_households", lang)
-    min_zoom = label_min_zoom(g)
-    if selected is not None:
-        min_zoom = np.where(g["grid_id"].to_numpy() == selected, 0.0, min_zoom)
-    # One feature group per zoom step: Leaflet then adds or removes a few layers on zoom,
-    # not hundreds of tooltips. Labels are not interactive, so a click on a label still
-    # reaches the map (and selects the grid under it).
-    groups = {}
-    for gid, h, p, z in zip(g["grid_id"], g["households"], pts, min_zoom):
-        z = float(max(z, 0.0))
-        if z not in groups:
-            # not on the map at first: the zoom handler adds the groups that fit, so the
-            # labels of small grids never flash up
-            groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False, show=False)
-        _, number = split_grid_id(gid)
-        short = str(gid) if number is None else f"{number:02d}"
-        folium.CircleMarker(
-            [p.y, p.x],
-            radius=0,
-            weight=0,
-            opacity=0,
-            fill=False,
-            interactive=False,
-            tooltip=folium.Tooltip(
-                f"<b>{short}</b> {int(h)}{unit}",
-                permanent=True,
-                sticky=False,
-                direction="center",
-                class_name="gp-label",
-            ),
-        ).add_to(groups[z])
-    for z in sorted(groups):
-        groups[z].add_to(fmap)
-    fmap.add_child(_ZoomLabels([(groups[z].get_name(), z) for z in sorted(groups)]))

@@ -379,7 +379,9 @@ def test_steps_are_pages_and_the_sidebar_survives_a_switch(app):
     # each step is a page of st.navigation: the radio switches pages (st.switch_page resets
     # every widget); the language, the basemap and the step shown stay as chosen
     app.sidebar.radio(key="lang").set_value("en").run()
-    app.sidebar.text_input(key="tiles").set_value("none").run()
+    assert app.sidebar.selectbox(key="basemap__en").value == "none"  # the default works offline
+    app.sidebar.selectbox(key="basemap__en").set_value("tianditu").run()
+    app.sidebar.text_input(key="tianditu_key").set_value("k123").run()
     _ok(app)
     for step, key in (
         ("data", "btn_load_sample"),
@@ -391,7 +393,8 @@ def test_steps_are_pages_and_the_sidebar_survives_a_switch(app):
         assert app.session_state["step"] == step
         assert app.sidebar.radio(key="step__en").value == step
         assert app.session_state["lang"] == "en" and app.title[0].value == t("app_title", "en")
-        assert app.sidebar.text_input(key="tiles").value == "none"
+        assert app.sidebar.selectbox(key="basemap__en").value == "tianditu"
+        assert app.sidebar.text_input(key="tianditu_key").value == "k123"
         assert key in [b.key for b in app.button], (step, [b.key for b in app.button])
     # back in Chinese, the step radio in Chinese shows the same step
     app.sidebar.radio(key="lang").set_value("zh").run()

@@ -4,8 +4,6 @@ Streamlit)."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -116,3 +114,33 @@ def test_siting_says_why_it_gives_fewer_sites(sample_plan):
 def test_app_labels_in_both_languages():
     for key, entry in APP_LABELS.items():
         assert entry["zh"] and entry["en"], key
+
+
+def test_fixes_of_the_check_are_column_choices_in_words_not_command_lines(sample_dir):
+    import geopandas as gpd
+
+    from gridplan.app import hints, uploads
+
+    hh = gpd.read_file(sample_dir / "households" / "households.geojson")
+    table = hh.assign(经度=hh.geometry.x, 纬度=hh.geometry.y, 住户规模=hh["households"])
+    csv = table[["经度", "纬度", "住户规模"]].to_csv(index=False).encode()
+    fac = gpd.read_file(sample_dir / "facilities" / "facilities.geojson")
+    found = []
+    found += uploads.read_upload("households", "住户.csv", csv)[1]
+    found += uploads.read_upload("households", "住户.csv", table[["经度", "纬度"]].to_csv(index=False).encode())[1]
+    found += uploads.read_upload("facilities", "设施.geojson", fac.drop(columns=["kind"]).to_json().encode())[1]
+    dup = fac.assign(facility_id="F1").to_json().encode()
+    found += uploads.read_upload("facilities", "设施.geojson", dup)[1]
+    found += uploads.read_upload("households", "住户.csv", csv, columns={"households": "户数"})[1]
+    codes = {p.code for p in found}
+    assert {"households_unmapped", "households_missing", "kind_missing", "duplicate_id"} <= codes, codes
+    mapped = [p for p in found if "--map" in (p.fix or "") + (p.fix_zh or "")]
+    assert mapped and {p.code for p in mapped} <= set(hints.FIXES), {p.code for p in mapped} - set(hints.FIXES)
+    for p in found:
+        for lang, kind in (("zh", "住户"), ("en", "Households")):
+            fix = hints.fix_text(p, lang, kind)
+            assert "--map" not in fix and "columns=" not in fix and "gridplan " not in fix, (p.code, fix)
+            if p.code in hints.FIXES:
+                assert kind in fix, (p.code, fix)
+    unmapped = next(p for p in found if p.code == "households_unmapped")
+    assert hints.fix_text(unmapped, "zh", "住户") == "请在“住户”的列对应中为“户数”选择列 住户规模"

@@ -29,7 +29,9 @@ def uploaded(sample_dir):
     at.radio(key="source__zh").set_value("upload").run()
     for kind, rel in FILES.items():
         path = sample_dir / rel
-        at.file_uploader(key=f"up_{kind}").set_value((path.name, path.read_bytes(), "application/geo+json")).run()
+        at.file_uploader(key=f"up_{kind}").set_value(
+            (path.name, path.read_bytes(), "application/geo+json")
+        ).run()
         _ok(at)
     return at
 

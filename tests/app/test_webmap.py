@@ -15,6 +15,7 @@ from conftest import load_script
 
 from gridplan.app import webmap
 from gridplan.app.webmap import external_urls, offline_assets, plan_map, tiles_url
+from gridplan.norms import MAP_LABEL_MIN_PX
 from gridplan.report import style
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,7 +162,7 @@ def test_labels_only_from_the_zoom_where_the_grid_is_large_enough():
     z = webmap.label_min_zoom(g)
     # independent: ground resolution of Web Mercator from the projected (UTM) area
     area = g.to_crs(g.estimate_utm_crs()).area.to_numpy()
-    expect = np.log2(156543.03 * np.cos(np.radians(30.5545)) * webmap.MAP_LABEL_MIN_PX / np.sqrt(area))
+    expect = np.log2(156543.03 * np.cos(np.radians(30.5545)) * MAP_LABEL_MIN_PX / np.sqrt(area))
     assert np.all(z >= expect - 1e-6) and np.all(z < expect + 0.25 + 1e-3)
     assert z[1] == pytest.approx(z[0] + 3.25, abs=0.25)  # 10x smaller side: ~3.3 zoom levels later
     html = plan_map(g, tiles=None).get_root().render()

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from gridplan.app import services
-from gridplan.app.hints import app_wording
+from gridplan.app.hints import app_wording, fix_text
 from gridplan.app.sources import load_sample_into_session
 from gridplan.app.state import KINDS, L, choice, field_label, lang, new_plan, ss
 from gridplan.errors import GridplanError
@@ -172,11 +172,18 @@ def _show_validation() -> None:
                 L("severity"): L(f"severity_{p.severity}"),
                 L("where"): _where(p),
                 L("problem"): app_wording((p.message_zh or p.message) if zh else p.message, code),
-                L("fix"): app_wording((p.fix_zh or p.fix) if zh else p.fix, code),
+                L("fix"): fix_text(p, code, _kind_of(p)),
             }
             for p in problems
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def _kind_of(problem) -> str | None:
+    """The layer of a problem's file in words (the column step's section), if it was uploaded."""
+    by_name = {name: kind for kind, (name, _) in (ss.get("uploads") or {}).items() if kind in KINDS}
+    kind = problem.file if problem.file in KINDS else by_name.get(problem.file)
+    return L(f"upload_kind_{kind}") if kind else None
 
 
 def _where(problem) -> str:

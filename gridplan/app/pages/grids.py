@@ -12,6 +12,7 @@ from gridplan.app.state import (
     base_map,
     draw_map,
     lang,
+    names,
     new_plan,
     on_edit,
     on_grid_box,
@@ -23,7 +24,6 @@ from gridplan.app.state import (
     take_click,
 )
 from gridplan.errors import GridplanError
-from gridplan.i18n import edit_text, unit_text
 
 __all__ = ["page"]
 
@@ -50,6 +50,9 @@ def page() -> None:
         ids = plan.grids["grid_id"].tolist()
         if ss.sel_grid not in ids:
             select_grid(None)
+        if ss.get("sel_grid_box") != ss.sel_grid:
+            # the box follows the selection, also after a language switch re-created it
+            ss.sel_grid_box = ss.sel_grid
         st.selectbox(
             L("select_grid"),
             [None] + ids,
@@ -64,7 +67,8 @@ def page() -> None:
     st.dataframe(table(plan.grids), hide_index=True)
     if plan.edits:
         with st.expander(L("history")):
-            st.markdown("\n".join(f"{i}. {edit_text(a, lang())}" for i, a in enumerate(plan.edits, 1)))
+            words = names()
+            st.markdown("\n".join(f"{i}. {words.edit(a, lang())}" for i, a in enumerate(plan.edits, 1)))
 
 
 def _generate_form():
@@ -137,7 +141,8 @@ def _grid_panel(plan, gid: str) -> None:
     row = table(frame).iloc[0]
     # a plain HTML table (not a canvas grid): readable by screen readers and browser tests
     st.table(pd.DataFrame({gid: ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
-    st.write(f"**{L('grid_estates')}**: " + (", ".join(map(str, d["estates"])) or "—"))
+    sep = "、" if lang() == "zh" else ", "
+    st.write(f"**{L('grid_estates')}**: " + (sep.join(names().estate(e) for e in d["estates"]) or "—"))
     st.write(f"**{L('grid_buildings')}**: {len(d['buildings'])}")
     st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))
     if gid in plan.locked:
@@ -163,12 +168,13 @@ def _unit_move(plan, units: list) -> None:
         ss.sel_unit = None
         ss.sel_unit_box = None
     code = lang()
+    words = names()
     uid = st.selectbox(
         L("select_unit"),
         [None] + units,
         key="sel_unit_box",
         on_change=on_unit_box,
-        format_func=lambda u: "—" if u is None else unit_text(u, code),
+        format_func=lambda u: "—" if u is None else words.unit(u, code),
         placeholder="—",
     )
     if uid is None:

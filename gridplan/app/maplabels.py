@@ -1,0 +1,147 @@
+"""Grid labels on the web map: the community's short name, the grid's number and its
+households, each shown from the zoom at which its grid is large enough on screen.
+
+Grid numbers restart in every community ("07" exists in each), so a label carries the
+community's name without its suffix (紫阳07 468户).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from gridplan.grids.numbering import split_grid_id
+from gridplan.i18n import t
+from gridplan.io.projection import to_wgs84
+from gridplan.norms import MAP_LABEL_MIN_PX
+
+__all__ = ["label_min_zoom", "add_labels"]
+
+#: Suffixes dropped from a community name on a label (the grid number follows it).
+_NAME_SUFFIXES = ("社区居委会", "居委会", "社区", "村委会", "村")
+
+
+def _short_name(name) -> str:
+    if name is None or (isinstance(name, float) and pd.isna(name)):
+        return ""
+    name = str(name).strip()
+    for suffix in _NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def label_min_zoom(grids: gpd.GeoDataFrame, min_px: float = MAP_LABEL_MIN_PX) -> np.ndarray:
+    """Per grid, the web-map zoom from which its label fits: the polygon's size (square root of
+    its area) spans at least ``min_px`` screen pixels, so that labels of small, dense grids do
+    not pile up when the map shows a whole street.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        Grid polygons (any CRS).
+    min_px : float
+        Screen pixels the grid's size must cover.
+
+    Returns
+    -------
+    ndarray of float
+        Zoom levels, rounded up to the map's 0.25 zoom steps.
+    """
+    if len(grids) == 0:
+        return np.empty(0)
+    geom = to_wgs84(grids).geometry.values
+    lat = np.radians(shapely.get_y(shapely.centroid(geom)))
+    # Area from degrees with the local scale: ample for a label threshold, and it spares the
+    # UTM lookup of a projection (a tenth of a second) on every map the app draws.
+    area = shapely.area(geom) * (111_320.0**2) * np.cos(lat)
+    size = np.sqrt(np.maximum(area, 1e-6))
+    # Web-Mercator ground resolution: 156543.03 m per pixel at zoom 0 on the equator
+    z = np.log2(156543.03 * np.cos(lat) * min_px / size)
+    return np.ceil(z * 4) / 4
+
+
+class _ZoomLabels(MacroElement):
+    """Shows each feature group of labels only from its zoom level on (hand-written: folium has
+    no per-layer minimum zoom)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function() {
+            var map = {{ this._parent.get_name() }};
+            var groups = [{% for name, z in this.groups %}[{{ name }}, {{ z }}],{% endfor %}];
+            function gpLabels() {
+                var z = map.getZoom();
+                groups.forEach(function(g) {
+                    if (z >= g[1]) { if (!map.hasLayer(g[0])) { map.addLayer(g[0]); } }
+                    else if (map.hasLayer(g[0])) { map.removeLayer(g[0]); }
+                });
+            }
+            map.on("zoomend", gpLabels);
+            gpLabels();
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, groups):
+        super().__init__()
+        self._name = "ZoomLabels"
+        self.groups = groups
+
+
+def add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang: str) -> None:
+    """Grid code and households on the map, each grid's from the zoom at which it fits."""
+    # Labels are permanent tooltips of invisible circle markers: an L.marker with a DivIcon
+    # would first load Leaflet's default marker image from a path that does not exist here.
+    fmap.get_root().header.add_child(
+        folium.Element(
+            "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
+            "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
+            "white-space:nowrap}.gp-label:before{display:none}</style>"
+        ),
+        name="gp_label_css",
+    )
+    pts = shapely.point_on_surface(g.geometry.values)
+    # the community's short name first: grid numbers restart in every community
+    places = g["community_name"].map(_short_name).tolist() if "community_name" in g.columns else [""] * len(g)
+    unit = t("unit_households", lang)
+    min_zoom = label_min_zoom(g)
+    if selected is not None:
+        min_zoom = np.where(g["grid_id"].to_numpy() == selected, 0.0, min_zoom)
+    # One feature group per zoom step: Leaflet then adds or removes a few layers on zoom,
+    # not hundreds of tooltips. Labels are not interactive, so a click on a label still
+    # reaches the map (and selects the grid under it).
+    groups = {}
+    for gid, h, p, z, place in zip(g["grid_id"], g["households"], pts, min_zoom, places):
+        z = float(max(z, 0.0))
+        if z not in groups:
+            # not on the map at first: the zoom handler adds the groups that fit, so the
+            # labels of small grids never flash up
+            groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False, show=False)
+        _, number = split_grid_id(gid)
+        short = str(gid) if number is None else f"{number:02d}"
+        folium.CircleMarker(
+            [p.y, p.x],
+            radius=0,
+            weight=0,
+            opacity=0,
+            fill=False,
+            interactive=False,
+            tooltip=folium.Tooltip(
+                f"{escape(place)}<b>{short}</b> {int(h)}{unit}",
+                permanent=True,
+                sticky=False,
+                direction="center",
+                class_name="gp-label",
+            ),
+        ).add_to(groups[z])
+    for z in sorted(groups):
+        groups[z].add_to(fmap)
+    fmap.add_child(_ZoomLabels([(groups[z].get_name(), z) for z in sorted(groups)]))

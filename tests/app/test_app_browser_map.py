@@ -1,0 +1,195 @@
+"""The basemap chooser in a real headless Chromium: Tianditu asks its t0-t7 hosts for the vector
+and annotation tiles with the planner's key, and credits Tianditu (requests outside localhost
+are recorded and blocked, as on an intranet)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.app.test_app_e2e import ARGS, CHROMIUM, SHOTS, _choose, _idle, _map_frame, server  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+KEY = "0123456789abcdef"
+
+
+def test_tianditu_option_asks_t0_to_t7_for_vector_and_labels_with_the_key(server):  # noqa: F811
+    from playwright.sync_api import Error as playwright_error
+    from playwright.sync_api import sync_playwright
+
+    asked: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+
+        def route(r):
+            if r.request.url.startswith(("http://localhost", "ws://localhost")):
+                r.continue_()
+            else:
+                asked.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        _map_frame(page)
+        _idle(page)
+        box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="底图")
+        box.locator("input").click()
+        page.get_by_role("option", name="天地图（矢量 + 注记）", exact=True).click()
+        _idle(page)
+        _map_frame(page)
+        page.wait_for_timeout(500)
+        asked.clear()  # the server starts on $GRIDPLAN_TILES (OpenStreetMap): from here on, Tianditu only
+        field = page.get_by_label("天地图密钥（tk）")
+        field.fill(KEY)
+        field.press("Enter")
+        _idle(page)
+        credit = ""
+        for _ in range(120):  # the map is redrawn once the run with the key has finished
+            _idle(page)
+            frame = _map_frame(page)
+            try:
+                credit = frame.locator(".leaflet-control-attribution").inner_text(timeout=2000)
+            except playwright_error:
+                continue
+            if "天地图" in credit:
+                break
+            page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / "07_tianditu_zh.png"))
+        assert "天地图" in credit and "OpenStreetMap" not in credit, credit
+        page.wait_for_timeout(1500)  # Leaflet asks for the visible tiles
+        browser.close()
+    tiles = [urlsplit(u) for u in asked if "tianditu" in u]
+    assert tiles, asked[:5]
+    hosts = {u.hostname for u in tiles}
+    assert hosts <= {f"t{i}.tianditu.gov.cn" for i in range(8)}, hosts
+    assert len(hosts) > 1  # spread over the subdomains, not one host
+    assert {u.path for u in tiles} == {"/vec_w/wmts", "/cva_w/wmts"}
+    for u in tiles:
+        q = parse_qs(u.query)
+        assert q["tk"] == [KEY] and q["LAYER"][0] in ("vec", "cva")
+        assert re.fullmatch(r"\d+", q["TILEMATRIX"][0]) and re.fullmatch(r"\d+", q["TILECOL"][0])
+    assert not [u for u in asked if "openstreetmap" in u or "tianditu" not in u and "localhost" not in u]
+
+
+def test_the_grid_box_and_the_panel_stay_together_across_a_language_switch(server):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    from gridplan.datasets.sample import load_sample
+    from gridplan.workflows import plan_grids
+
+    gid = plan_grids(load_sample(), n_jobs=1).grids["grid_id"].iloc[5]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        context.route(
+            "**/*",
+            lambda r: (
+                r.continue_()
+                if r.request.url.startswith(("http://localhost", "ws://localhost"))
+                else r.abort()
+            ),
+        )
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        _map_frame(page)
+        _idle(page)
+        _choose(page, "选择网格", gid)
+        expect(page.get_by_role("heading", name=f"网格 {gid}")).to_be_visible()
+        for name, label, heading in (
+            ("English", "Select a grid", f"Grid {gid}"),
+            ("中文", "选择网格", f"网格 {gid}"),
+        ):
+            page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
+            _idle(page)
+            expect(page.get_by_role("heading", name=heading)).to_be_visible()
+            box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
+            expect(box.locator("input")).to_have_value(gid, timeout=20_000)
+        browser.close()
+
+
+def _marker_points(frame, radius: int) -> list[tuple[float, float]]:
+    """(lon, lat) of the map's circle markers of one radius (facilities 7, households 3)."""
+    return [
+        tuple(p)
+        for p in frame.evaluate(
+            "(r) => { const out = []; window.map.eachLayer(l => {"
+            " if (l instanceof L.CircleMarker && l.options.radius === r) {"
+            " const p = l.getLatLng(); out.push([p.lng, p.lat]); } }); return out; }",
+            radius,
+        )
+    ]
+
+
+def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, sample_dir):  # noqa: F811
+    import geopandas as gpd
+    import numpy as np
+    from playwright.sync_api import expect, sync_playwright
+
+    from gridplan.io.projection import local_crs
+
+    files = {
+        "户点（必需）": sample_dir / "households" / "households.geojson",
+        "社区边界（必需）": sample_dir / "boundaries" / "communities.geojson",
+        "党群服务中心/站点": sample_dir / "facilities" / "facilities.geojson",
+        "步行路网": sample_dir / "network" / "walk.geojson",  # the sites map needs one
+    }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        context.route(
+            "**/*",
+            lambda r: (
+                r.continue_()
+                if r.request.url.startswith(("http://localhost", "ws://localhost"))
+                else r.abort()
+            ),
+        )
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server)
+        _map_frame(page)
+        _idle(page)
+        page.locator('[data-testid="stSidebar"]').get_by_text("1 数据", exact=True).click()
+        _idle(page)
+        page.get_by_text("上传自己的数据", exact=True).click()
+        _idle(page)
+        uploader = page.locator('[data-testid="stFileUploader"]')
+        for label, path in files.items():
+            uploader.filter(has_text=label).locator('input[type="file"]').set_input_files(str(path))
+            _idle(page)
+        boxes = page.locator('[data-testid="stSelectbox"]').filter(has_text="坐标系")
+        expect(boxes).to_have_count(3)
+        boxes.nth(2).locator("input").click()  # the facilities' datum, in the order of the uploads
+        page.get_by_role("option", name="GCJ-02（高德、腾讯）", exact=True).click()
+        _idle(page)
+        page.get_by_role("button", name="读取并检查").click()
+        _idle(page)
+        expect(page.get_by_text(re.compile("^数据检查通过"))).to_be_visible(timeout=120_000)
+        page.locator('[data-testid="stSidebar"]').get_by_text("4 选址", exact=True).click()
+        _idle(page)
+        frame = _map_frame(page)
+        page.wait_for_timeout(1000)
+        fac_shown = _marker_points(frame, 7)
+        hh_shown = _marker_points(frame, 3)
+        browser.close()
+
+    def metres(a, b):
+        ga = gpd.GeoSeries(gpd.points_from_xy(*np.array(a).T), crs=4326)
+        gb = gpd.GeoSeries(gpd.points_from_xy(*np.array(b).T), crs=4326)
+        crs = local_crs(ga)
+        pa, pb = ga.to_crs(crs), gb.to_crs(crs)
+        return np.array([pb.distance(q).min() for q in pa])
+
+    fac = gpd.read_file(files["党群服务中心/站点"])
+    hh = gpd.read_file(files["户点（必需）"])
+    assert len(fac_shown) == len(fac) and len(hh_shown) > 100
+    # every household is drawn where its (WGS-84) file puts it; every facility about 500 m away
+    assert metres(hh_shown[:200], list(zip(hh.geometry.x, hh.geometry.y))).max() < 0.5
+    moved = metres(fac_shown, list(zip(fac.geometry.x, fac.geometry.y)))
+    assert moved.min() > 200 and moved.max() < 1000, moved
