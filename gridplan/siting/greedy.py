@@ -98,20 +98,24 @@ def _rank(A, w, cols) -> tuple[np.ndarray, np.ndarray]:
     return cols[order], gains
 
 
-def _swap_search(A, w, sites, value, deadline) -> tuple[np.ndarray, float]:
-    """Best-improvement 1-swap local search (close one site, open another) until no swap helps.
+def _swap_search(A, w, sites, value, deadline, max_passes=None) -> tuple[np.ndarray, float]:
+    """Best-improvement 1-swap local search (close one site, open another) until no swap helps,
+    at most ``max_passes`` swaps (a count, so the answer does not depend on the machine's speed;
+    ``deadline`` only guards against a slow machine).
 
     Each pass evaluates every (open, closed) pair with one sparse product per open site:
     gain(c) over uncovered rows plus the rows only the closed site covered.
     """
-    Ar = _csr(A)
+    # float data: products of a bool matrix with a float vector convert the matrix every time
+    Ar = sp.csr_array(_csr(A), dtype=np.float64)
     Ac = Ar.tocsc()
     sites = np.asarray(sites, dtype=np.int64).copy()
     if sites.size == 0:
         return sites, value
-    while time.perf_counter() < deadline:
-        cnt = np.zeros(Ar.shape[0])
-        np.add.at(cnt, Ac[:, sites].indices, 1.0)
+    passes = 0
+    while time.perf_counter() < deadline and (max_passes is None or passes < max_passes):
+        passes += 1
+        cnt = np.bincount(Ac[:, sites].indices, minlength=Ar.shape[0])
         add_gain = np.asarray(Ac.T @ (w * (cnt == 0)))
         add_gain[sites] = -np.inf
         best_delta, best_pair = 1e-9, None
