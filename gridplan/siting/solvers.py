@@ -157,7 +157,8 @@ def _search(Ar, wr, k, g, integral, deadline, time_limit, mip_rel_gap, details, 
     t = time.perf_counter()
     dual = _Dual(Ar, wr, k, g.lam)
     steps = int(min(max(STEP_NNZ_PER_SECOND * time_limit / max(Ar.nnz, 1), _STEPS_FIRST), _STEPS_MAX))
-    dual.descend(obj, integral, _STEPS_FIRST, t + 0.3 * (deadline - t))
+    # Half the time as a guard: the restricted MILP's columns come from these steps.
+    dual.descend(obj, integral, _STEPS_FIRST, t + 0.5 * (deadline - t))
     times["lagrangian"] = time.perf_counter() - t
     if _max_gap(obj, dual.best, integral)[1] > 0:
         best, obj, improved = _restricted_milp(
