@@ -87,3 +87,24 @@ def test_the_grid_box_follows_the_panel_across_a_language_switch_and_names_estat
     assert not any(f"小区 {e}" in shown for e in estates)
     options = at.selectbox(key="sel_unit_box").options
     assert options[1:] and not any("XQ" in o for o in options[1:]), options
+
+
+def test_a_real_refusal_of_the_plan_names_the_estate(names):
+    from gridplan.datasets.sample import load_sample
+    from gridplan.errors import GridplanError
+    from gridplan.plan.model import Plan
+    from gridplan.workflows import plan_grids
+
+    s = load_sample()
+    plan = Plan.from_partition(
+        plan_grids(s, n_jobs=1), s["households"], s["communities"], estates=s["estates"]
+    )
+    uid = next(u for u in plan.units["unit_id"] if "/E:" in u and "#" in u)
+    here = plan.units.set_index("unit_id").at[uid, "grid_id"]
+    with pytest.raises(GridplanError) as caught:
+        plan.move_unit(uid, here)  # already there: refused, with the unit's id in the message
+    for lang in ("zh", "en"):
+        raw = caught.value.localized(lang)
+        assert uid in raw
+        shown = names.message(raw, lang, units=[uid])
+        assert uid not in shown and names.unit(uid, lang) in shown and "/E:" not in shown, shown
