@@ -127,15 +127,21 @@ def test_fixes_of_the_check_are_column_choices_in_words_not_command_lines(sample
     fac = gpd.read_file(sample_dir / "facilities" / "facilities.geojson")
     found = []
     found += uploads.read_upload("households", "住户.csv", csv)[1]
-    found += uploads.read_upload("households", "住户.csv", table[["经度", "纬度"]].to_csv(index=False).encode())[1]
-    found += uploads.read_upload("facilities", "设施.geojson", fac.drop(columns=["kind"]).to_json().encode())[1]
+    found += uploads.read_upload(
+        "households", "住户.csv", table[["经度", "纬度"]].to_csv(index=False).encode()
+    )[1]
+    found += uploads.read_upload("facilities", "设施.geojson", fac.drop(columns=["kind"]).to_json().encode())[
+        1
+    ]
     dup = fac.assign(facility_id="F1").to_json().encode()
     found += uploads.read_upload("facilities", "设施.geojson", dup)[1]
     found += uploads.read_upload("households", "住户.csv", csv, columns={"households": "户数"})[1]
     codes = {p.code for p in found}
     assert {"households_unmapped", "households_missing", "kind_missing", "duplicate_id"} <= codes, codes
     mapped = [p for p in found if "--map" in (p.fix or "") + (p.fix_zh or "")]
-    assert mapped and {p.code for p in mapped} <= set(hints.FIXES), {p.code for p in mapped} - set(hints.FIXES)
+    assert mapped and {p.code for p in mapped} <= set(hints.FIXES), {p.code for p in mapped} - set(
+        hints.FIXES
+    )
     for p in found:
         for lang, kind in (("zh", "住户"), ("en", "Households")):
             fix = hints.fix_text(p, lang, kind)
