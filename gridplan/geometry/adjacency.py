@@ -33,7 +33,9 @@ MIN_SHARED_M = 1e-3
 SNAP_M = 0.05
 
 
-def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0, *, lines: bool = False) -> tuple:
+def shared_boundaries(
+    cells: np.ndarray, tolerance: float = 0.0, *, lines: bool = False, among: np.ndarray | None = None
+) -> tuple:
     """Pairs of polygons sharing a boundary of positive length, with that length.
 
     Parameters
@@ -47,6 +49,9 @@ def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0, *, lines: bool 
 
     lines : bool
         Also return the shared boundaries themselves (``tolerance`` 0 only).
+    among : ndarray of bool, optional
+        Only the pairs with at least one cell marked here, ordered by ``(i, j)`` (without it,
+        in the order of the R-tree query); each length is the same as without it.
 
     Returns
     -------
@@ -62,13 +67,23 @@ def shared_boundaries(cells: np.ndarray, tolerance: float = 0.0, *, lines: bool 
         e = np.empty(0, dtype=np.int64)
         return (e, e, np.empty(0)) + ((np.empty(0, dtype=object),) if lines else ())
     tree = shapely.STRtree(cells)
+    some = np.arange(len(cells)) if among is None else np.flatnonzero(among)
     if tolerance > 0:
-        i, j = tree.query(cells, predicate="dwithin", distance=tolerance)
+        i, j = tree.query(cells[some], predicate="dwithin", distance=tolerance)
     else:
-        i, j = tree.query(cells, predicate="intersects")
-    m = i < j
-    i, j = i[m], j[m]
-    bnd = shapely.boundary(cells)
+        i, j = tree.query(cells[some], predicate="intersects")
+    i = some[i]
+    if among is None:
+        m = i < j
+        i, j = i[m], j[m]
+    else:
+        # a pair of two marked cells comes twice, once from each side
+        ij = np.unique(np.stack([np.minimum(i, j), np.maximum(i, j)], 1)[i != j], axis=0)
+        i, j = ij[:, 0], ij[:, 1]
+    need = np.zeros(len(cells), dtype=bool)
+    need[i] = need[j] = True
+    bnd = np.empty(len(cells), dtype=object)
+    bnd[need] = shapely.boundary(cells[need])
     if tolerance > 0:
         # a coarse buffer is enough: it only has to hold the neighbour's edge, not measure area
         halo = shapely.buffer(bnd, tolerance, quad_segs=1)

@@ -214,7 +214,9 @@ def _merge_slivers(faces: np.ndarray, side: np.ndarray) -> np.ndarray:
     small = area < SLIVER_M2
     if not small.any():
         return faces
-    i, j, length = shared_boundaries(faces)
+    # only the boundaries of slivers are needed; the order of the pairs does not matter below
+    # (the sort keys tell every pair apart)
+    i, j, length = shared_boundaries(faces, among=small)
     a, b, ln = np.r_[i, j], np.r_[j, i], np.r_[length, length]
     m = small[a] & (side[a] == side[b])
     a, b, ln = a[m], b[m], ln[m]
