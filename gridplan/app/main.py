@@ -16,9 +16,10 @@ import time
 
 import streamlit as st
 
-from gridplan.app.pages import coverage, data, export, grids, sites
+from gridplan.app.labels import text
+from gridplan.app.pages import coverage, data, export, grids, proposals, sites
 from gridplan.app.sources import load_sample_into_session
-from gridplan.app.state import L, choice, lang, ss
+from gridplan.app.state import L, autosave, choice, lang, open_proposal, ss
 from gridplan.i18n import t
 
 __all__ = ["STEPS", "run"]
@@ -30,6 +31,7 @@ STEPS = {
     "coverage": coverage.page,
     "sites": sites.page,
     "export": export.page,
+    "proposals": proposals.page,
 }
 #: The page the app opens on.
 FIRST_STEP = "grids"
@@ -53,6 +55,10 @@ def run() -> None:
     t0 = time.perf_counter()
     current.run()
     ss.last_render_s = time.perf_counter() - t0
+    # what a page changed without an edit (a coverage computed, ...) goes into the proposal too;
+    # a run that changed nothing writes nothing
+    autosave()
+    _keep_proposal_in_address()
 
 
 def _start_session() -> None:
@@ -69,8 +75,25 @@ def _start_session() -> None:
     ss.setdefault("sel_grid", None)
     ss.setdefault("sel_unit", None)
     if "plan" not in ss:
+        # a reload (F5) or a reopened tab: the proposal named in the address, with its history
+        asked = st.query_params.get("proposal")
         with st.spinner("…"):
-            load_sample_into_session()
+            if not (asked and asked in set(_store_names()) and open_proposal(asked)):
+                load_sample_into_session()
+                if asked:
+                    ss.proposal = asked  # named but never saved: nothing was edited yet
+
+
+def _store_names() -> list:
+    from gridplan.app.state import store
+
+    return store().list()["name"].tolist()
+
+
+def _keep_proposal_in_address() -> None:
+    """The proposal's name in the address (``?proposal=...``), so that F5 reopens it."""
+    if ss.get("proposal") and st.query_params.get("proposal") != ss.proposal:
+        st.query_params["proposal"] = ss.proposal
 
 
 def _on_step(key: str) -> None:
@@ -99,12 +122,27 @@ def _sidebar() -> None:
             key=key,
             on_change=_on_step,
             args=(key,),
-            format_func=lambda x: t(f"step_{x}", code),
+            format_func=lambda x: text(f"step_{x}", code),
         )
         _basemap_chooser()
         st.caption(
             L("dataset", name=L("dataset_sample") if ss.get("dataset") == "sample" else L("dataset_upload"))
         )
+        _proposal_caption()
+
+
+def _proposal_caption() -> None:
+    """The session's proposal and whether it is saved. The name is the planner's data (shown
+    as it was given, in any language), apart from the labels around it."""
+    version = ss.get("proposal_version")
+    if version is None:
+        st.caption(L("proposal_current"))
+        st.text(ss.get("proposal", ""))
+        st.caption(L("proposal_unsaved"))
+    else:
+        st.caption(L("proposal_current_version", version=version))
+        st.text(ss.proposal)
+        st.caption(L("proposal_autosave"))
 
 
 def _basemap_chooser() -> None:
@@ -143,3 +181,6 @@ def _header() -> None:
         st.error(ss.pop("flash_error"))
     for warning in ss.pop("flash_warnings", None) or []:
         st.warning(warning)
+    if ss.get("save_conflict"):
+        # a refused autosave stays on every page until the planner opens or saves as another
+        st.error(L("proposal_conflict", message=ss.save_conflict) + "\n\n" + L("proposal_conflict_fix"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,6 +35,10 @@ __all__ = [
     "plan_standards",
     "export_coverage",
     "siting_note",
+    "proposal_name",
+    "proposals_table",
+    "versions_table",
+    "comparison_table",
 ]
 
 #: One uploaded file: (its name, its bytes), or a path on disk.
@@ -212,3 +217,63 @@ def siting_note(report: Mapping, asked: int, lang: str = "zh") -> str | None:
     off = int(report.get("households_off_network", 0))
     key = "siting_fewer_full" if eligible and covered >= eligible else "siting_fewer_unreachable"
     return text(key, lang, asked=asked, got=got, share=float(report.get("share_after", 0.0)), off=off)
+
+
+def proposal_name(taken, lang: str = "zh", now: datetime | None = None) -> str:
+    """A new proposal name from the time (``方案 2026-11-30 09:15``), not among ``taken``.
+
+    Parameters
+    ----------
+    taken : iterable of str
+        The names in the store.
+    lang : {"zh", "en"}
+    now : datetime, optional
+        Default: the local time now.
+    """
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    base = text("proposal_default", lang, time=stamp)
+    taken = set(taken)
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base} ({n})"
+    return name
+
+
+def proposals_table(listing: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """:meth:`gridplan.plan.store.PlanStore.list` with headers in words."""
+    cols = {c: text(f"proposal_col_{c}", lang) for c in ("name", "version", "versions", "updated")}
+    return listing[list(cols)].rename(columns=cols)
+
+
+def versions_table(versions: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """:meth:`gridplan.plan.store.PlanStore.versions` with headers and yes/no in words."""
+    from gridplan.i18n import yes_no
+
+    out = versions[["version", "saved", "note", "grids", "edits", "network"]].copy()
+    out["network"] = out["network"].map(lambda v: yes_no(bool(v), lang)).astype(object)
+    return out.rename(columns={c: text(f"version_col_{c}", lang) for c in out.columns})
+
+
+#: Figures of :func:`gridplan.plan.store_compare.compare` shown as shares.
+_SHARES = ("share_in_band", "share_covered")
+
+
+def comparison_table(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """:attr:`gridplan.plan.store_compare.Comparison.table` for the planner: one row per figure
+    in words, shares as percentages, compactness with two decimals, counts as integers, a
+    figure that was not computed (coverage of a version saved without it) as "—"."""
+
+    def shown(figure: str, value) -> str:
+        if pd.isna(value):
+            return "—"
+        if figure in _SHARES:
+            return f"{float(value):.1%}"
+        if figure == "mean_compactness":
+            return f"{float(value):.2f}"
+        return f"{int(round(float(value))):,}"
+
+    rows = {text(f"figure_{fig}", lang): [shown(str(fig), v) for v in table.loc[fig]] for fig in table.index}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=[str(c) for c in table.columns])
+    out.index.name = text("figure", lang)
+    return out.reset_index()

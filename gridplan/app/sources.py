@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from gridplan.app.state import KINDS, new_plan, ss
+from gridplan.app.state import KINDS, L, autosave, new_plan, open_proposal, ss, start_proposal
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 from gridplan.workflows import checked_layers, plan_grids
 
@@ -22,6 +22,7 @@ __all__ = [
     "load_sample_into_session",
     "network",
     "session_partition",
+    "undo_regenerate",
 ]
 
 
@@ -85,6 +86,8 @@ def load_sample_into_session() -> None:
         GRID_MIN_HOUSEHOLDS,
         GRID_MAX_HOUSEHOLDS,
     )
+    # the network is stored with the proposal's first save only (most sessions never save)
+    start_proposal(network=sample_network)
 
 
 def network():
@@ -108,3 +111,12 @@ def session_partition(lo: int, hi: int, micro: int):
     if ss.get("dataset") == "sample":
         return sample_partition(lo, hi, micro)
     return plan_grids(ss.layers, min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1)
+
+
+def undo_regenerate() -> None:
+    """Button callback: reopen the version saved before the last 生成网格 (with its edits and
+    their history) and save it as the proposal's latest version."""
+    name, version = ss.regen_undo
+    if open_proposal(name, version):
+        autosave(note=L("note_undo_generate"))
+    ss.regen_undo = None

@@ -36,6 +36,11 @@ __all__ = [
     "take_click",
     "draw_map",
     "base_map",
+    "store",
+    "start_proposal",
+    "open_proposal",
+    "autosave",
+    "save_as",
 ]
 
 #: The session state of the running planner (a proxy: each session sees its own).
@@ -157,6 +162,8 @@ def on_edit(name: str, *args) -> None:
     ss.flash_warnings = [L("edit_warning", what=warning_text(w, lang())) for w in plan.last_warnings]
     keep = ss.sel_grid if ss.sel_grid in set(plan.grids["grid_id"]) else None
     select_grid(keep)
+    ss.regen_undo = None  # undoing 生成网格 now would drop this edit: the versions keep both
+    autosave(create=True)
 
 
 def on_grid_box() -> None:
@@ -225,3 +232,109 @@ def base_map(**layers):
         unit_label=names().unit,
         **layers,
     )
+
+
+# ---------------------------------------------------------------- proposals (方案) in the store
+def store():
+    """This session's handle on the plan store (:class:`gridplan.plan.store.PlanStore`).
+
+    One handle per browser session, never a shared resource: the store's optimistic base (the
+    version a save must follow) lives in the handle, so that a second tab editing the same
+    proposal is refused instead of overwriting the first one's work.
+    """
+    if ss.get("_store") is None:
+        from gridplan.plan.store import PlanStore
+
+        ss._store = PlanStore()
+    return ss._store
+
+
+def start_proposal(network=None, name: str | None = None) -> str:
+    """Give the session's (new) plan a proposal name; nothing is written until its first save.
+
+    Parameters
+    ----------
+    network : WalkNetwork or callable, optional
+        The walking network to store with the first save (a callable is called then, so that
+        a session that never edits never loads it).
+    name : str, optional
+        Default: a new name from the current time (:func:`gridplan.app.services.proposal_name`).
+    """
+    from gridplan.app.services import proposal_name
+
+    ss.proposal = name or proposal_name(store().list()["name"], lang())
+    ss.proposal_version = None
+    ss._save_network = network
+    ss.save_conflict = None
+    ss.regen_undo = None
+    return ss.proposal
+
+
+def open_proposal(name: str, version: int | None = None) -> bool:
+    """Make a stored proposal (its plan with the edit history, its data and its walking
+    network) the session's; False, with the refusal shown, when it cannot be read."""
+    try:
+        proposal = store().load(name, version)
+    except GridplanError as exc:
+        ss.flash_error = exc.localized(lang())
+        return False
+    plan = proposal.plan
+    ss.plan = plan
+    ss.layers = {"households": plan.households, "communities": plan.communities, **plan.context}
+    ss.network = proposal.network
+    ss.dataset = "proposal"
+    ss.validation = None
+    ss.coverage_params = None
+    ss.proposal = proposal.name
+    ss.proposal_version = proposal.version
+    ss._save_network = None
+    ss.save_conflict = None
+    ss.sel_grid = ss.sel_unit = ss.sites = ss.candidate = None
+    return True
+
+
+def autosave(note: str = "", create: bool = False) -> bool:
+    """Save the session's plan as the next version of its proposal (nothing is written when
+    nothing changed). Refused saves (another session saved first) are shown and kept in
+    ``save_conflict``; autosaving then stops until the planner opens or saves as another
+    proposal, so that nothing is overwritten silently.
+
+    Parameters
+    ----------
+    note : str
+        Shown in the version list (e.g. after 生成网格).
+    create : bool
+        Write a proposal that has no version yet (an edit does; a plain page run does not).
+    """
+    name = ss.get("proposal")
+    if not name or ss.get("save_conflict") or (ss.get("proposal_version") is None and not create):
+        return False
+    net = ss.get("_save_network")
+    try:
+        ss.proposal_version = store().save(name, ss.plan, network=net() if callable(net) else net, note=note)
+    except GridplanError as exc:
+        ss.save_conflict = exc.localized(lang())
+        return False
+    ss._save_network = None
+    return True
+
+
+def save_as(name: str) -> bool:
+    """Save the session's plan under a new proposal name and go on editing it there (with the
+    walking network of the proposal it came from); False, with the refusal shown, when the
+    name is taken or not valid."""
+    net = ss.get("_save_network")
+    if net is None and ss.get("proposal_version") is not None:
+        net = store().network(ss.proposal, ss.proposal_version)
+    try:
+        version = store().save(
+            name, ss.plan, network=net() if callable(net) else net, note=L("note_saved_as")
+        )
+    except GridplanError as exc:
+        ss.flash_error = exc.localized(lang())
+        return False
+    ss.proposal = name.strip()
+    ss.proposal_version = version
+    ss._save_network = None
+    ss.save_conflict = None
+    return True

@@ -7,8 +7,8 @@ import streamlit as st
 
 from gridplan.app import services
 from gridplan.app.hints import app_wording, fix_text
-from gridplan.app.sources import load_sample_into_session
-from gridplan.app.state import KINDS, L, choice, field_label, lang, new_plan, ss
+from gridplan.app.sources import load_sample_into_session, network
+from gridplan.app.state import KINDS, L, choice, field_label, lang, new_plan, ss, start_proposal
 from gridplan.errors import GridplanError
 from gridplan.io.schema import mappable_fields
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
@@ -142,6 +142,8 @@ def _read_uploads(files: dict, mapping: dict, coords: dict, net_file) -> None:
     ss.dataset = "upload"
     ss.coverage_params = None
     new_plan(out.result, out.layers, lo, hi)
+    # new data, a new proposal: the one edited so far stays in the store as it was
+    start_proposal(network=network)
 
 
 def _error_text(key: str, exc: GridplanError | None) -> str:

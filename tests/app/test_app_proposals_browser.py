@@ -1,0 +1,117 @@
+"""Proposals (方案) in a real headless Chromium: an edit survives F5 with its undo, and two
+proposals are compared on the proposals page (requests outside localhost are blocked, as on
+an intranet). The server's plan store is the temporary GRIDPLAN_DATA of tests/app/conftest.py."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.app.test_app_e2e import ARGS, CHROMIUM, SHOTS, _choose, _idle, _map_frame, server  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _grid_count(page) -> int:
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="网格数").first
+    return int(metric.locator('[data-testid="stMetricValue"]').inner_text().strip())
+
+
+def _splittable_grid() -> str:
+    from gridplan.datasets.sample import load_sample
+    from gridplan.plan.model import Plan
+    from gridplan.workflows import plan_grids
+
+    s = load_sample()
+    plan = Plan.from_partition(plan_grids(s, n_jobs=1), s["households"], s["communities"])
+    n_units = plan.units["grid_id"].value_counts()
+    return str(n_units[n_units >= 4].index.sort_values()[0])
+
+
+def _split(page, gid: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="选择网格")
+    box.locator("input").click()
+    box.locator("input").fill(gid)  # the list of every grid is long: typed, as a planner does
+    page.get_by_role("option", name=gid, exact=True).click()
+    _idle(page)
+    page.get_by_role("button", name="拆分为两个网格").click()
+    _idle(page)
+
+
+def _step(page, name: str) -> None:
+    page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
+    _idle(page)
+
+
+def test_f5_keeps_the_proposal_and_undo_and_two_proposals_compare(server):  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    gid = _splittable_grid()
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+
+        def route(r):
+            if r.request.url.startswith(("http://localhost", "ws://localhost")):
+                r.continue_()
+            else:
+                outside.append(r.request.url)
+                r.abort()
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        page.goto(server)
+        _map_frame(page)
+        _idle(page)
+        n = _grid_count(page)
+        _split(page, gid)
+        expect(page.get_by_text(re.compile(r"当前方案（第 1 版）"))).to_be_visible()
+        assert _grid_count(page) == n + 1
+        assert "proposal=" in page.url, page.url
+
+        t0 = time.time()
+        page.reload()  # F5
+        _map_frame(page)
+        _idle(page)
+        print(f"F5 to the reopened proposal's map: {time.time() - t0:.1f} s")
+        assert _grid_count(page) == n + 1
+        undo = page.get_by_role("button", name="撤销", exact=True)
+        expect(undo).to_be_enabled()
+        undo.click()
+        _idle(page)
+        expect(page.get_by_text(re.compile(r"当前方案（第 2 版）"))).to_be_visible()
+        assert _grid_count(page) == n
+        page.screenshot(path=str(SHOTS / "proposals_01_after_f5_undo.png"))
+
+        # a second proposal: the split again, saved under another name
+        _split(page, gid)
+        first_name = page.evaluate("() => new URLSearchParams(location.search).get('proposal')")
+        _step(page, "6 方案")
+        page.get_by_label("新方案名称").fill("乙方案")
+        page.get_by_role("button", name="另存为新方案").click()
+        _idle(page)
+        expect(page.get_by_text("已另存为方案“乙方案”")).to_be_visible()
+        _step(page, "2 网格")  # 乙方案 goes on without the split
+        page.get_by_role("button", name="撤销", exact=True).click()
+        _idle(page)
+        expect(page.get_by_text(re.compile(r"当前方案（第 2 版）"))).to_be_visible()
+        assert _grid_count(page) == n
+        _step(page, "6 方案")
+        _choose(page, "方案 A", first_name)
+        _choose(page, "方案 B", "乙方案")
+        page.get_by_role("button", name="对比", exact=True).click()
+        _idle(page)
+        table = page.locator('[data-testid="stDataFrame"]').last
+        expect(table).to_contain_text("乙方案@2", timeout=30_000)
+        expect(table).to_contain_text(f"{first_name}@3")
+        expect(table).to_contain_text("所属网格不同的住户数")
+        cells = table.locator('[role="gridcell"]').all_inner_texts()
+        assert str(n) in cells and str(n + 1) in cells, cells[:12]
+        page.screenshot(path=str(SHOTS / "proposals_02_compare.png"), full_page=True)
+        browser.close()
+    assert not [u for u in outside if "localhost" not in u and "openstreetmap" not in u], outside[:5]
