@@ -72,18 +72,46 @@ def page() -> None:
 
 
 def _generate_form():
-    """The household band and the generate button; returns the (possibly new) plan."""
+    """The household band and the generate button; returns the (possibly new) plan.
+
+    Generating replaces the grids: on a plan with edits or locks the planner confirms first,
+    and the version before stays in the proposal (the undo button reopens it)."""
+    from gridplan.app.sources import undo_regenerate
+    from gridplan.app.state import autosave
+
     plan = ss.plan
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
     lo = c1.number_input(L("min_households"), 1, 100000, plan.min_households, step=10, key="lo")
     hi = c2.number_input(L("max_households"), 1, 100000, plan.max_households, step=10, key="hi")
     micro = c3.number_input(L("micro_max"), 0, 10000, 0, step=10, key="micro")
+    band = (int(lo), int(hi), int(micro))
+    go = False
     if c4.button(L("generate"), key="btn_generate", type="primary"):
+        changes = len(plan.edits) + len(plan.locked)
+        if changes:
+            ss.confirm_generate = changes
+        else:
+            go = True
+    if ss.get("confirm_generate"):
+        st.warning(L("generate_confirm", n=ss.confirm_generate))
+        y, n, _ = st.columns([1, 1, 4])
+        go = y.button(L("generate_confirm_yes"), key="btn_generate_yes", type="primary")
+        if go or n.button(L("generate_cancel"), key="btn_generate_no"):
+            ss.confirm_generate = None
+            if not go:
+                st.rerun()
+    if go:
         try:
-            result = session_partition(int(lo), int(hi), int(micro))
-            new_plan(result, ss.layers, int(lo), int(hi), int(micro))
+            result = session_partition(*band)
         except GridplanError as exc:
             show_error(exc)
+        else:
+            before = ss.get("proposal_version")
+            new_plan(result, ss.layers, *band)
+            autosave(note=L("note_generated"), create=True)
+            ss.regen_undo = (ss.proposal, before) if before is not None else None
+    if ss.get("regen_undo"):
+        st.button(L("generate_undo"), key="btn_generate_undo", on_click=undo_regenerate)
     return ss.plan
 
 
