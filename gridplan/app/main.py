@@ -86,8 +86,12 @@ def _start_session() -> None:
 
 def _store_names() -> list:
     from gridplan.app.state import store
+    from gridplan.errors import GridplanError
 
-    return store().list()["name"].tolist()
+    try:
+        return store().list()["name"].tolist()
+    except GridplanError:  # shown by start_proposal, which meets the same store next
+        return []
 
 
 def _keep_proposal_in_address() -> None:

@@ -262,10 +262,14 @@ def start_proposal(network=None, name: str | None = None) -> str:
     """
     from gridplan.app.services import proposal_name
 
-    ss.proposal = name or proposal_name(store().list()["name"], lang())
+    ss.save_conflict = None
+    try:
+        taken = store().list()["name"]
+    except GridplanError as exc:  # no writable store: the app works, nothing is saved, it says so
+        ss.save_conflict, taken = exc.localized(lang()), []
+    ss.proposal = name or proposal_name(taken, lang())
     ss.proposal_version = None
     ss._save_network = network
-    ss.save_conflict = None
     ss.regen_undo = None
     return ss.proposal
 

@@ -209,3 +209,18 @@ def test_two_proposals_are_compared_on_the_proposals_page(data, sample_dir):
     assert rows.loc["网格数"].tolist()[1] == str(len(at.session_state["plan"].grids))
     assert int(rows.loc["所属网格不同的住户数"].iloc[0].replace(",", "")) > 0
     assert at.session_state["comparison"][2].grids["proposal"].nunique() == 2
+
+
+def test_without_a_writable_store_the_app_works_and_says_nothing_is_saved(tmp_path, monkeypatch, sample_dir):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the data folder should be")
+    monkeypatch.delenv("GRIDPLAN_DB", raising=False)
+    monkeypatch.setenv("GRIDPLAN_DATA", str(blocker))
+    at = _session(sample_dir)
+    assert at.session_state["save_conflict"]
+    assert any("GRIDPLAN_DATA" in e.value or "文件夹" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]
+    n = len(at.session_state["plan"].grids)
+    _split(at)
+    assert len(at.session_state["plan"].grids) == n + 1 and at.session_state["proposal_version"] is None

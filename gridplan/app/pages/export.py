@@ -9,7 +9,7 @@ import streamlit as st
 
 from gridplan.app import uploads
 from gridplan.app.services import export_coverage
-from gridplan.app.state import L, lang, show_error, ss, table
+from gridplan.app.state import L, lang, show_error, ss, start_proposal, table
 from gridplan.errors import GridplanError
 
 __all__ = ["EXPORTS", "build_export", "page"]
@@ -138,4 +138,6 @@ def _open_plan(up) -> None:
     ss.dataset = "upload"
     ss.network = None
     ss.sel_grid = ss.sel_unit = None
+    # an opened file is a proposal of its own: the one edited so far stays as it was
+    start_proposal()
     st.success(L("plan_opened", n=len(opened.grids)))
