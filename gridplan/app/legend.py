@@ -7,6 +7,7 @@ are continuous scales, not categories).
 
 from __future__ import annotations
 
+import functools
 from html import escape
 
 import folium
@@ -40,7 +41,7 @@ def _line() -> str:
 
 
 def legend_html(lang: str = "zh", *, kinds=(), sites: bool = False, communities: bool = False) -> str:
-    """The legend's HTML.
+    """The legend's HTML (made once per language and content: every map rerun asks for it).
 
     Parameters
     ----------
@@ -52,6 +53,11 @@ def legend_html(lang: str = "zh", *, kinds=(), sites: bool = False, communities:
     communities : bool
         Community boundaries are on the map.
     """
+    return _legend_html(lang, tuple(kinds), bool(sites), bool(communities))
+
+
+@functools.lru_cache(maxsize=32)
+def _legend_html(lang: str, kinds: tuple, sites: bool, communities: bool) -> str:
     rows = [f"<b>{escape(text('legend_status', lang))}</b>"]
     rows += [
         _swatch(colour) + escape(text(f"status_{status}", lang)) for status, colour in STATUS_COLOURS.items()

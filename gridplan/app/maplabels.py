@@ -22,7 +22,7 @@ from gridplan.i18n import t
 from gridplan.io.projection import to_wgs84
 from gridplan.norms import MAP_LABEL_MIN_PX
 
-__all__ = ["label_min_zoom", "add_labels"]
+__all__ = ["LABEL_CSS", "label_min_zoom", "add_labels"]
 
 #: Suffixes dropped from a community name on a label (the grid number follows it).
 _NAME_SUFFIXES = ("社区居委会", "居委会", "社区", "村委会", "村")
@@ -68,24 +68,44 @@ def label_min_zoom(grids: gpd.GeoDataFrame, min_px: float = MAP_LABEL_MIN_PX) ->
     return np.ceil(z * 4) / 4
 
 
+#: The labels' look (a permanent tooltip without its box), in the map page's header.
+LABEL_CSS = (
+    "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
+    "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
+    "white-space:nowrap}.gp-label:before{display:none}</style>"
+)
+
+
 class _ZoomLabels(MacroElement):
     """Shows each feature group of labels only from its zoom level on (hand-written: folium has
-    no per-layer minimum zoom)."""
+    no per-layer minimum zoom).
+
+    The label groups belong to the map, or to a feature group that the app swaps on the live
+    map (streamlit-folium's ``feature_group_to_add``): then the zoom handler starts when that
+    group is added and stops when it is removed, so swapped groups leave no handler behind.
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function() {
-            var map = {{ this._parent.get_name() }};
-            var groups = [{% for name, z in this.groups %}[{{ name }}, {{ z }}],{% endfor %}];
-            function gpLabels() {
-                var z = map.getZoom();
-                groups.forEach(function(g) {
-                    if (z >= g[1]) { if (!map.hasLayer(g[0])) { map.addLayer(g[0]); } }
-                    else if (map.hasLayer(g[0])) { map.removeLayer(g[0]); }
-                });
+            var parent = {{ this._parent.get_name() }};
+            var groups = [{% for g, z in this.groups %}[{{ g.get_name() }}, {{ z }}],{% endfor %}];
+            function start(map) {
+                function gpLabels() {
+                    var z = map.getZoom();
+                    groups.forEach(function(g) {
+                        if (z >= g[1]) { if (!parent.hasLayer(g[0])) { parent.addLayer(g[0]); } }
+                        else if (parent.hasLayer(g[0])) { parent.removeLayer(g[0]); }
+                    });
+                }
+                map.on("zoomend", gpLabels);
+                gpLabels();
+                return gpLabels;
             }
-            map.on("zoomend", gpLabels);
-            gpLabels();
+            if (parent instanceof L.Map) { start(parent); return; }
+            var handler = null, on = null;
+            parent.on("add", function() { on = parent._map; handler = start(on); });
+            parent.on("remove", function() { if (on && handler) { on.off("zoomend", handler); } });
         })();
         {% endmacro %}
     """)
@@ -96,18 +116,25 @@ class _ZoomLabels(MacroElement):
         self.groups = groups
 
 
-def add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang: str) -> None:
-    """Grid code and households on the map, each grid's from the zoom at which it fits."""
+def add_labels(
+    parent: folium.Map | folium.FeatureGroup, g: gpd.GeoDataFrame, selected: str | None, lang: str
+) -> None:
+    """Grid code and households on the map, each grid's from the zoom at which it fits.
+
+    Parameters
+    ----------
+    parent : folium.Map or folium.FeatureGroup
+        Where the labels go. A feature group's map must carry :data:`LABEL_CSS` in its header.
+    g : GeoDataFrame
+        Grids (EPSG:4326) with ``grid_id``, ``households`` and optionally ``community_name``.
+    selected : str, optional
+        The selected grid, whose label shows at every zoom.
+    lang : {"zh", "en"}
+    """
     # Labels are permanent tooltips of invisible circle markers: an L.marker with a DivIcon
     # would first load Leaflet's default marker image from a path that does not exist here.
-    fmap.get_root().header.add_child(
-        folium.Element(
-            "<style>.gp-label{background:transparent;border:0;box-shadow:none;padding:0;"
-            "font:11px sans-serif;color:#111;text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 2px #fff;"
-            "white-space:nowrap}.gp-label:before{display:none}</style>"
-        ),
-        name="gp_label_css",
-    )
+    if isinstance(parent, folium.Map):
+        parent.get_root().header.add_child(folium.Element(LABEL_CSS), name="gp_label_css")
     pts = shapely.point_on_surface(g.geometry.values)
     # the community's short name first: grid numbers restart in every community
     places = g["community_name"].map(_short_name).tolist() if "community_name" in g.columns else [""] * len(g)
@@ -143,5 +170,5 @@ def add_labels(fmap: folium.Map, g: gpd.GeoDataFrame, selected: str | None, lang
             ),
         ).add_to(groups[z])
     for z in sorted(groups):
-        groups[z].add_to(fmap)
-    fmap.add_child(_ZoomLabels([(groups[z].get_name(), z) for z in sorted(groups)]))
+        groups[z].add_to(parent)
+    parent.add_child(_ZoomLabels([(groups[z], z) for z in sorted(groups)]))

@@ -9,8 +9,6 @@ import streamlit as st
 from gridplan.app.sources import session_partition
 from gridplan.app.state import (
     L,
-    base_map,
-    draw_map,
     lang,
     names,
     new_plan,
@@ -43,26 +41,10 @@ def page() -> None:
     u1.button(L("undo"), key="btn_undo", disabled=not plan.can_undo, on_click=on_edit, args=("undo",))
     u2.button(L("redo"), key="btn_redo", disabled=not plan.can_redo, on_click=on_edit, args=("redo",))
 
-    left, right = st.columns([3, 2])
-    with left:
-        _grid_map(plan)
-    with right:
-        ids = plan.grids["grid_id"].tolist()
-        if ss.sel_grid not in ids:
-            select_grid(None)
-        if ss.get("sel_grid_box") != ss.sel_grid:
-            # the box follows the selection, also after a language switch re-created it
-            ss.sel_grid_box = ss.sel_grid
-        st.selectbox(
-            L("select_grid"),
-            [None] + ids,
-            key="sel_grid_box",
-            on_change=on_grid_box,
-            format_func=lambda g: "—" if g is None else g,
-            placeholder="—",
-        )
-        if ss.sel_grid:
-            _grid_panel(plan, ss.sel_grid)
+    # A keyed container keeps its identity in the browser when messages above it come and go
+    # (an unkeyed block is known by its position): the live map inside is not re-created.
+    with st.container(key="grids_work_area"):
+        _work_area()
     st.subheader(L("grid_table"))
     st.dataframe(table(plan.grids), hide_index=True)
     if plan.edits:
@@ -115,31 +97,117 @@ def _generate_form():
     return ss.plan
 
 
-def _grid_map(plan) -> None:
-    """The grids (and the selected grid's units) on the map; a click selects a grid, a second
-    click in the selected grid selects one of its units."""
-    fmap = base_map(
-        units=plan.units if ss.sel_grid else None,
-        selected_grid=ss.sel_grid,
-        selected_unit=ss.sel_unit,
-        micro_grids=plan.micro_grids,
-    )
-    out = draw_map(fmap, "map_grids")
-    st.caption(L("legend_grids"))
-    if plan.micro_stale:
-        st.caption(
-            L(
-                "micro_stale",
-                grids="、".join(plan.micro_stale) if lang() == "zh" else ", ".join(plan.micro_stale),
-            )
+#: Session keys of this page: the map component's value, the per-session map cache, and the
+#: flag an edit in the fragment sets so that the whole page (figures, table) follows.
+_MAP_KEY = "map_grids"
+_CACHE_KEY = "_grids_map_cache"
+_EDITED_KEY = "_grids_edited"
+_FOCUS_KEY = "_grids_map_focus"
+
+
+@st.fragment
+def _work_area() -> None:
+    """Map and panel: a click on the map or in the panel reruns only this fragment; an edit
+    reruns the whole page once, since the figures and the table change too."""
+    if ss.pop(_EDITED_KEY, False):
+        st.rerun(scope="app")
+    plan = ss.plan
+    _take_map_click(plan)
+    ids = plan.grids["grid_id"].tolist()
+    if ss.sel_grid not in ids:
+        select_grid(None)
+    left, right = st.columns([3, 2])
+    with left:
+        _grid_map(plan)
+    with right:
+        if ss.get("sel_grid_box") != ss.sel_grid:
+            # the box follows the selection, also after a language switch re-created it
+            ss.sel_grid_box = ss.sel_grid
+        st.selectbox(
+            L("select_grid"),
+            [None] + ids,
+            key="sel_grid_box",
+            on_change=on_grid_box,
+            format_func=lambda g: "—" if g is None else g,
+            placeholder="—",
         )
-    click = take_click(out)
+        if ss.sel_grid:
+            _grid_panel(plan, ss.sel_grid)
+
+
+def _take_map_click(plan) -> None:
+    """A click on the map (the component's value, kept under its key before this run) selects
+    the grid under it; a second click in the selected grid selects one of its units. Done
+    before the map is drawn, so that the map shows the new selection in the same run."""
+    click = take_click(ss.get(_MAP_KEY))
     if click:
         uid = plan.unit_at(click["lng"], click["lat"])
         if uid is not None:
             gid = plan.grid_at(click["lng"], click["lat"])
             select_grid(gid, uid if gid == ss.sel_grid else None)
-            st.rerun()
+
+
+def _cached(name: str, source, make):
+    """``make()`` once per ``source`` object (kept alive with the result) in this session."""
+    cache = ss.setdefault(_CACHE_KEY, {})
+    kept = cache.get(name)
+    if kept is None or kept[0] is not source:
+        kept = cache[name] = (source, make())
+    return kept[1]
+
+
+def _grid_map(plan) -> None:
+    """The grids on the map: the base map stays in the browser across reruns (so the planner's
+    zoom and pan stay); only the grid layers are sent again."""
+    from streamlit_folium import st_folium
+
+    from gridplan.app.basemaps import basemap_layers
+    from gridplan.app.gridmap import grid_layer, static_base
+    from gridplan.io.projection import to_wgs84
+
+    code = lang()
+    tiles = basemap_layers(
+        ss.get("basemap", "none"), url=ss.get("basemap_url", ""), key=ss.get("tianditu_key", ""), lang=code
+    )
+    fmap = static_base(
+        _cached("extent", plan.communities, lambda: to_wgs84(plan.communities)), tiles=tiles, lang=code
+    )
+    layer = grid_layer(
+        _cached("grids", plan.grids_metric, lambda: to_wgs84(plan.grids)),
+        communities=_cached("communities", plan.communities, lambda: to_wgs84(plan.communities)),
+        units=plan.units if ss.sel_grid else None,
+        micro_grids=plan.micro_grids,
+        selected_grid=ss.sel_grid,
+        selected_unit=ss.sel_unit,
+        lang=code,
+        unit_label=names().unit,
+        focus=ss.get(_FOCUS_KEY) != ss.sel_grid,
+    )
+    ss[_FOCUS_KEY] = ss.sel_grid
+    out = st_folium(
+        fmap,
+        key=_MAP_KEY,
+        height=560,
+        use_container_width=True,
+        returned_objects=["last_clicked"],
+        feature_group_to_add=layer,
+    )
+    take_click(out)  # the click was taken before the map was drawn: this only marks it seen
+    st.caption(L("legend_grids"))
+    if plan.micro_stale:
+        st.caption(
+            L(
+                "micro_stale",
+                grids="、".join(plan.micro_stale) if code == "zh" else ", ".join(plan.micro_stale),
+            )
+        )
+
+
+def _edit(name: str, *args) -> None:
+    """Button callback: the edit (:func:`on_edit`), then the whole page reruns (see
+    :func:`_work_area`)."""
+    on_edit(name, *args)
+    ss[_EDITED_KEY] = True
 
 
 def _grid_panel(plan, gid: str) -> None:
@@ -175,19 +243,17 @@ def _grid_panel(plan, gid: str) -> None:
     st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))
     if gid in plan.locked:
         st.info(L("locked_note"))
-        st.button(L("unlock"), key="btn_unlock", on_click=on_edit, args=("unlock", gid))
+        st.button(L("unlock"), key="btn_unlock", on_click=_edit, args=("unlock", gid))
         return
     st.markdown(f"**{L('edit')}**")
     _unit_move(plan, d["units"]["unit_id"].tolist())
     b1, b2 = st.columns(2)
-    b1.button(L("split"), key="btn_split", on_click=on_edit, args=("split_grid", gid))
-    b2.button(L("lock"), key="btn_lock", on_click=on_edit, args=("lock", gid))
+    b1.button(L("split"), key="btn_split", on_click=_edit, args=("split_grid", gid))
+    b2.button(L("lock"), key="btn_lock", on_click=_edit, args=("lock", gid))
     if d["neighbours"]:
         other = st.selectbox(L("merge_with"), d["neighbours"], key="merge_with")
-        st.button(L("merge"), key="btn_merge", on_click=on_edit, args=("merge_grids", gid, other))
-    st.button(
-        L("rebalance"), key="btn_rebalance", on_click=on_edit, args=("rebalance", str(g["community_id"]))
-    )
+        st.button(L("merge"), key="btn_merge", on_click=_edit, args=("merge_grids", gid, other))
+    st.button(L("rebalance"), key="btn_rebalance", on_click=_edit, args=("rebalance", str(g["community_id"])))
 
 
 def _unit_move(plan, units: list) -> None:
@@ -210,6 +276,6 @@ def _unit_move(plan, units: list) -> None:
     targets = plan.unit_neighbour_grids(uid)
     if targets:
         to = st.selectbox(L("move_to"), targets, key="move_to")
-        st.button(L("move"), key="btn_move", on_click=on_edit, args=("move_unit", uid, to))
+        st.button(L("move"), key="btn_move", on_click=_edit, args=("move_unit", uid, to))
     else:
         st.caption(L("no_targets"))

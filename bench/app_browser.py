@@ -1,0 +1,261 @@
+"""How fast the planner's web map answers in a real browser (Debian's Chromium via Playwright).
+
+Starts ``streamlit run app.py`` on a free localhost port (requests outside localhost are
+blocked, as on an intranet; no basemap), then measures on the sample district:
+
+- cold open: the first session after the server start, until the grid map has drawn;
+- new session: another tab on the warm server, until the map has drawn;
+- select: a click on a grid on the map, until its panel's heading shows (and the same for a
+  grid chosen in the select box);
+- move: the 移动 button, until the outcome of the move shows;
+- undo: the 撤销 button, until "已撤销上一步" shows;
+each until the app's run has ended too (no status widget).
+
+Usage: ``python bench/app_browser.py [--root /tmp/app_before] [--repeat 5]``; ``--root`` runs
+another checkout's ``app.py`` (with that checkout first on ``PYTHONPATH``), for a before/after
+comparison. Prints one line: ``app: cold open X s; new session Y s; select Z s; move M s; undo U s``
+(medians) and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def _start(root: Path, log) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = dict(os.environ, GRIDPLAN_TILES="none", PYTHONPATH=str(root))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.port", str(port)]
+    cmd += ["--server.headless", "true", "--server.address", "localhost"]
+    # no file watcher: other work in the checkout would make it rescan the tree during the runs
+    cmd += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=2).read()
+            return proc, url
+        except (OSError, http.client.HTTPException):
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise SystemExit(f"streamlit did not start; see {log.name}") from None
+            time.sleep(0.2)
+
+
+def _choices(n: int) -> tuple[list[tuple[str, float, float]], dict]:
+    """``n`` grids to click (id, lat, lon) and one movable unit (grid, unit, target)."""
+    import shapely
+
+    from gridplan.datasets.sample import load_sample
+    from gridplan.errors import GridplanError
+    from gridplan.plan.model import Plan
+    from gridplan.workflows import plan_grids
+
+    s = load_sample()
+    plan = Plan.from_partition(plan_grids(s, n_jobs=1), s["households"], s["communities"])
+    g = plan.grids
+    pts = shapely.point_on_surface(g.geometry.values)
+    step = max(1, len(g) // n)
+    grids = [(g["grid_id"].iloc[i], pts[i].y, pts[i].x) for i in range(0, len(g), step)][:n]
+    units = plan.units
+    for uid, gid in zip(units["unit_id"], units["grid_id"]):
+        for to in plan.unit_neighbour_grids(uid):
+            try:
+                plan.move_unit(uid, to)
+            except GridplanError:
+                continue
+            plan.undo()
+            gp = shapely.point_on_surface(g.set_index("grid_id").geometry[gid])
+            up = shapely.point_on_surface(units.set_index("unit_id").geometry[uid])
+            return grids, {"grid": gid, "to": to, "grid_pt": (gp.y, gp.x), "unit_pt": (up.y, up.x)}
+    raise SystemExit("no movable unit in the sample")
+
+
+def _map_frame(page, timeout: float = 120.0):
+    """The live map iframe, once its grid polygons have drawn."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for f in reversed([f for f in page.frames if "streamlit_folium" in f.url]):
+            try:
+                if f.evaluate("() => !!window.map") and f.locator("path.leaflet-interactive").count() > 0:
+                    return f
+            except Exception:  # a frame being torn down
+                continue
+        page.wait_for_timeout(50)
+    raise SystemExit("the map did not render")
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(200)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=120_000)
+
+
+def _click_map(page, lat: float, lon: float, shift: int = 0) -> None:
+    for _ in range(50):  # the iframe may be swapped between finding it and clicking
+        frame = _map_frame(page)
+        try:
+            xy = frame.evaluate(
+                "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
+                " return [p.x, p.y]; }",
+                [lat, lon],
+            )
+            box = frame.frame_element().bounding_box()
+        except Exception:
+            box = None
+        if box is not None:
+            page.mouse.click(box["x"] + xy[0] + shift, box["y"] + xy[1] + shift)
+            return
+        page.wait_for_timeout(100)
+    raise SystemExit("the map iframe kept changing")
+
+
+def _choose(page, label: str, option: str) -> None:
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
+    box.locator("input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    _idle(page)
+
+
+def _timed(page, act, locator, timeout: float = 60.0) -> float:
+    """Seconds from ``act`` until ``locator`` shows and the app's run has ended (Streamlit
+    streams a run's elements, so the answer can show before the map under it is sent)."""
+    t0 = time.perf_counter()
+    act()
+    locator.wait_for(state="visible", timeout=timeout * 1000)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=timeout * 1000)
+    return time.perf_counter() - t0
+
+
+def _open(context, url: str) -> tuple[object, float]:
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    t0 = time.perf_counter()
+    page.goto(url)
+    _map_frame(page)
+    return page, time.perf_counter() - t0
+
+
+def measure(url: str, repeat: int, grids: list, move: dict) -> dict[str, list[float]]:
+    """Times of the five interactions (seconds), ``repeat`` of each (one cold open)."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, list[float]] = {k: [] for k in ("cold", "session", "select", "box", "move", "undo")}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        context.route(
+            "**/*",
+            lambda r: (
+                r.continue_()
+                if r.request.url.startswith(("http://localhost", "ws://localhost"))
+                else r.abort()
+            ),
+        )
+        page, cold = _open(context, url)
+        out["cold"].append(cold)
+        print("  cold", cold, flush=True)
+        for _ in range(repeat):
+            other, s = _open(context, url)
+            out["session"].append(s)
+            print("  session", s, flush=True)
+            other.close()
+        _idle(page)
+        for gid, lat, lon in grids:
+            head = page.get_by_role("heading", name=f"网格 {gid}")
+            out["select"].append(_timed(page, lambda lat=lat, lon=lon: _click_map(page, lat, lon), head))
+            _idle(page)
+            print("  select", out["select"][-1], flush=True)
+        for gid, _, _ in grids[-2::-1] + grids[-1:]:  # each a change of the selection
+            field = page.locator('[data-testid="stSelectbox"]').filter(has_text="选择网格").locator("input")
+            field.click()
+            page.keyboard.type(gid)  # the list is virtual: filter it to the grid
+            option = page.get_by_role("option", name=gid, exact=True)
+            option.wait_for()
+            head = page.get_by_role("heading", name=f"网格 {gid}")
+            out["box"].append(_timed(page, option.click, head))
+            _idle(page)
+            print("  box", out["box"][-1], flush=True)
+        head = page.get_by_role("heading", name=f"网格 {move['grid']}")
+        _retry(page, lambda: _click_map(page, *move["grid_pt"]), head)
+        target_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格")
+        moved = page.get_by_text(re.compile(rf"^已将 .* 移到 {re.escape(move['to'])}$")).first
+        undone = page.get_by_text("已撤销上一步", exact=True).first
+        for i in range(repeat):
+            # a second click in the selected grid selects the estate under it (a pixel apart
+            # each time: the map reports a click at the same point as no new click)
+            _retry(page, lambda i=i: _click_map(page, *move["unit_pt"], shift=i % 3 - 1), target_box)
+            if target_box.locator("input").input_value() != move["to"]:
+                _choose(page, "移到网格", move["to"])
+            button = page.get_by_role("button", name="移动", exact=True)
+            out["move"].append(_timed(page, button.click, moved))
+            _idle(page)
+            undo = page.get_by_role("button", name="撤销", exact=True)
+            out["undo"].append(_timed(page, undo.click, undone))
+            _idle(page)
+            print("  move/undo", out["move"][-1], out["undo"][-1], flush=True)
+        browser.close()
+    return out
+
+
+def _retry(page, act, locator, tries: int = 4) -> None:
+    """``act`` until ``locator`` shows: a click that lands while the app re-runs is lost."""
+    from playwright.sync_api import TimeoutError as playwright_timeout
+
+    for _ in range(tries):
+        _idle(page)
+        act()
+        try:
+            locator.wait_for(state="visible", timeout=20_000)
+            return
+        except playwright_timeout:
+            continue
+    raise SystemExit(f"no {locator} after {tries} tries")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose app.py is run")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args(argv)
+    grids, move = _choices(args.repeat)
+    (ROOT / "out").mkdir(exist_ok=True)
+    with open(ROOT / "out" / "bench_app_browser.log", "w") as log:
+        proc, url = _start(args.root.resolve(), log)
+        try:
+            out = measure(url, args.repeat, grids, move)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    med = {k: statistics.median(v) for k, v in out.items()}
+    print(
+        f"app: cold open {med['cold']:.2f} s; new session {med['session']:.2f} s; select "
+        f"{med['select']:.2f} s (in the box {med['box']:.2f} s); move {med['move']:.2f} s; undo {med['undo']:.2f} s "
+        f"(medians of {args.repeat}; {args.root.resolve()}; load {os.getloadavg()[0]:.2f})"
+    )
+    print("  all: " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in out.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
