@@ -43,6 +43,7 @@ def page() -> None:
 
     # A keyed container keeps its identity in the browser when messages above it come and go
     # (an unkeyed block is known by its position): the live map inside is not re-created.
+    ss[_EDITED_KEY] = False  # this page run draws the figures after any edit itself
     with st.container(key="grids_work_area"):
         _work_area()
     st.subheader(L("grid_table"))
