@@ -109,3 +109,16 @@ def _importable(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_plan_store(tmp_path_factory):
+    """Proposals the tests write (the app autosaves after each edit) go to a temporary plan
+    store for the whole run, never into the user's data folder. Set before any app server of a
+    browser test starts, since the server takes its environment at start. (In this file, not
+    in tests/app/conftest.py: a second conftest module would hide this one's helpers from
+    ``from conftest import ...``.)"""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("GRIDPLAN_DB", raising=False)
+        mp.setenv("GRIDPLAN_DATA", str(tmp_path_factory.mktemp("plan_store")))
+        yield
