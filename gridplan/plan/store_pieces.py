@@ -25,6 +25,10 @@ __all__ = ["PieceWriter", "frame_bytes", "read_frame", "array_frame", "frame_arr
 
 def frame_bytes(frame: pd.DataFrame) -> bytes:
     """A (Geo)DataFrame as Parquet bytes (GeoParquet for a GeoDataFrame; index and dtypes kept)."""
+    # pandas writes DataFrame.attrs into the Parquet metadata: the readers' notes (row numbers,
+    # JSON booleans) would make the same data two different pieces
+    frame = frame.copy(deep=False)
+    frame.attrs = {}
     buf = io.BytesIO()
     frame.to_parquet(buf)
     return buf.getvalue()
@@ -56,7 +60,13 @@ def read_frame(data: bytes) -> pd.DataFrame:
 def _crs(text: str) -> CRS | None:
     """A CRS from its GeoParquet JSON (PROJJSON, or null for none)."""
     value = json.loads(text)
-    return None if value is None else CRS.from_user_input(value)
+    if value is None:
+        return None
+    # the CRS as it was written (EPSG:4326, not its PROJJSON), so that a frame read back and
+    # written again gives the same bytes
+    crs = CRS.from_user_input(value)
+    epsg = crs.to_epsg()
+    return CRS.from_epsg(epsg) if epsg is not None else crs
 
 
 def _restore_object_columns(frame: pd.DataFrame, meta: dict) -> None:
