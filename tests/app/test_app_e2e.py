@@ -268,8 +268,9 @@ def test_planner_session_in_chromium(server, choice, tmp_path):
         _map_frame(page)
         page.screenshot(path=str(SHOTS / "02_unit_selected_zh.png"))
         page.get_by_role("button", name="移动", exact=True).click()
+        # the message next to the edit (the history list below says the same)
         expect(
-            page.get_by_text(
+            page.get_by_test_id("stAlertContentSuccess").get_by_text(
                 re.compile(rf"^已将 .* 从网格 {re.escape(choice['grid'])} 移到 {re.escape(choice['to'])}$")
             )
         ).to_be_visible()
