@@ -268,6 +268,7 @@ def start_proposal(network=None, name: str | None = None) -> str:
     except GridplanError as exc:  # no writable store: the app works, nothing is saved, it says so
         ss.save_conflict, taken = exc.localized(lang()), []
     ss.proposal = name or proposal_name(taken, lang())
+    ss.proposal_auto = name is None
     ss.proposal_version = None
     ss._save_network = network
     ss.regen_undo = None
@@ -314,6 +315,17 @@ def autosave(note: str = "", create: bool = False) -> bool:
     if not name or ss.get("save_conflict") or (ss.get("proposal_version") is None and not create):
         return False
     net = ss.get("_save_network")
+    if ss.get("proposal_version") is None and ss.get("proposal_auto"):
+        # a name from the clock is only a suggestion: two planners who start in the same
+        # minute each get their own proposal, instead of the second one's save being refused
+        from gridplan.app.services import proposal_name
+
+        try:
+            taken = set(store().list()["name"])
+        except GridplanError:
+            taken = set()
+        if name in taken:
+            name = ss.proposal = proposal_name(taken, lang())
     try:
         ss.proposal_version = store().save(name, ss.plan, network=net() if callable(net) else net, note=note)
     except GridplanError as exc:

@@ -29,6 +29,13 @@ def frame_bytes(frame: pd.DataFrame) -> bytes:
     # JSON booleans) would make the same data two different pieces
     frame = frame.copy(deep=False)
     frame.attrs = {}
+    if isinstance(frame, gpd.GeoDataFrame):
+        # one CRS, one spelling: EPSG:4326 parsed from a GDAL export (a "datum") and from
+        # pyproj's database (a "datum_ensemble") are the same CRS, and must be the same piece
+        for name in frame.columns[frame.dtypes == "geometry"]:
+            crs = frame[name].crs
+            if crs is not None:
+                frame[name] = frame[name].set_crs(_canonical(crs), allow_override=True)
     buf = io.BytesIO()
     frame.to_parquet(buf)
     return buf.getvalue()
@@ -64,7 +71,12 @@ def _crs(text: str) -> CRS | None:
         return None
     # the CRS as it was written (EPSG:4326, not its PROJJSON), so that a frame read back and
     # written again gives the same bytes
-    crs = CRS.from_user_input(value)
+    return _canonical(CRS.from_user_input(value))
+
+
+@functools.lru_cache(maxsize=32)
+def _canonical(crs: CRS) -> CRS:
+    """The CRS from the EPSG database when it is an EPSG one, else itself."""
     epsg = crs.to_epsg()
     return CRS.from_epsg(epsg) if epsg is not None else crs
 

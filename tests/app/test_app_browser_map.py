@@ -8,8 +8,17 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from tests.app.test_app_e2e import ARGS, CHROMIUM, SHOTS, _click_until, _idle, _map_frame, server  # noqa: F401
+from _browser import (  # noqa: F401
+    SHOTS,
+    choose_in,
+    click_until,
+    idle,
+    map_frame,
+    offline_page,
+    server,
+    until,
+    upload,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 KEY = "0123456789abcdef"
@@ -17,41 +26,27 @@ KEY = "0123456789abcdef"
 
 def test_tianditu_option_asks_t0_to_t7_for_vector_and_labels_with_the_key(server):  # noqa: F811
     from playwright.sync_api import Error as playwright_error
-    from playwright.sync_api import sync_playwright
 
     asked: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
-
-        def route(r):
-            if r.request.url.startswith(("http://localhost", "ws://localhost")):
-                r.continue_()
-            else:
-                asked.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.set_default_timeout(60_000)
+    with offline_page(server, outside=asked) as page:
         page.goto(server)
-        _map_frame(page)
-        _idle(page)
+        map_frame(page)
+        idle(page)
         box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="底图")
         box.locator("input").click()
         page.get_by_role("option", name="天地图（矢量 + 注记）", exact=True).click()
-        _idle(page)
-        _map_frame(page)
+        idle(page)
+        map_frame(page)
         page.wait_for_timeout(500)
         asked.clear()  # the server starts on $GRIDPLAN_TILES (OpenStreetMap): from here on, Tianditu only
         field = page.get_by_label("天地图密钥（tk）")
         field.fill(KEY)
         field.press("Enter")
-        _idle(page)
+        idle(page)
         credit = ""
         for _ in range(120):  # the map is redrawn once the run with the key has finished
-            _idle(page)
-            frame = _map_frame(page)
+            idle(page)
+            frame = map_frame(page)
             try:
                 credit = frame.locator(".leaflet-control-attribution").inner_text(timeout=2000)
             except playwright_error:
@@ -62,7 +57,6 @@ def test_tianditu_option_asks_t0_to_t7_for_vector_and_labels_with_the_key(server
         page.screenshot(path=str(SHOTS / "07_tianditu_zh.png"))
         assert "天地图" in credit and "OpenStreetMap" not in credit, credit
         page.wait_for_timeout(1500)  # Leaflet asks for the visible tiles
-        browser.close()
     tiles = [urlsplit(u) for u in asked if "tianditu" in u]
     assert tiles, asked[:5]
     hosts = {u.hostname for u in tiles}
@@ -78,7 +72,7 @@ def test_tianditu_option_asks_t0_to_t7_for_vector_and_labels_with_the_key(server
 
 def test_the_grid_box_and_the_panel_stay_together_across_a_language_switch(server):  # noqa: F811
     import shapely
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from gridplan.datasets.sample import load_sample
     from gridplan.workflows import plan_grids
@@ -86,34 +80,21 @@ def test_the_grid_box_and_the_panel_stay_together_across_a_language_switch(serve
     grids = plan_grids(load_sample(), n_jobs=1).grids
     gid = grids["grid_id"].iloc[5]
     pt = shapely.point_on_surface(grids.geometry.iloc[5])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
-        context.route(
-            "**/*",
-            lambda r: (
-                r.continue_()
-                if r.request.url.startswith(("http://localhost", "ws://localhost"))
-                else r.abort()
-            ),
-        )
-        page = context.new_page()
-        page.set_default_timeout(60_000)
+    with offline_page(server) as page:
         page.goto(server)
-        _map_frame(page)
-        _idle(page)
+        map_frame(page)
+        idle(page)
         # selected on the map, as a planner does (the box is set by the app, not by a click)
-        _click_until(page, pt.y, pt.x, page.get_by_role("heading", name=f"网格 {gid}"))
+        click_until(page, pt.y, pt.x, page.get_by_role("heading", name=f"网格 {gid}"))
         for name, label, heading in (
             ("English", "Select a grid", f"Grid {gid}"),
             ("中文", "选择网格", f"网格 {gid}"),
         ):
             page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
-            _idle(page)
+            idle(page)
             expect(page.get_by_role("heading", name=heading)).to_be_visible()
             box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label)
             expect(box.locator("input")).to_have_value(gid, timeout=20_000)
-        browser.close()
 
 
 def _marker_points(frame, radius: int) -> list[tuple[float, float]]:
@@ -129,16 +110,10 @@ def _marker_points(frame, radius: int) -> list[tuple[float, float]]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="passes on a warm checkout but timed out twice in fresh-clone CI runs (a widget not yet "
-    "drawn when clicked); kept running, not counted, until its waits are fixed: open in issue 15",
-)
 def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, sample_dir):  # noqa: F811
     import geopandas as gpd
     import numpy as np
-    from playwright.sync_api import Error as playwright_error
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from gridplan.io.projection import local_crs
 
@@ -148,61 +123,37 @@ def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, samp
         "党群服务中心/站点": sample_dir / "facilities" / "facilities.geojson",
         "步行路网": sample_dir / "network" / "walk.geojson",  # the sites map needs one
     }
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
-        context.route(
-            "**/*",
-            lambda r: (
-                r.continue_()
-                if r.request.url.startswith(("http://localhost", "ws://localhost"))
-                else r.abort()
-            ),
-        )
-        page = context.new_page()
-        page.set_default_timeout(60_000)
+    with offline_page(server) as page:
         page.goto(server)
-        _map_frame(page)
-        _idle(page)
+        map_frame(page)
+        idle(page)
         page.locator('[data-testid="stSidebar"]').get_by_text("1 数据", exact=True).click()
-        _idle(page)
+        idle(page)
         page.get_by_text("上传自己的数据", exact=True).click()
-        _idle(page)
-        uploader = page.locator('[data-testid="stFileUploader"]')
+        idle(page)
         for label, path in files.items():
-            uploader.filter(has_text=label).locator('input[type="file"]').set_input_files(str(path))
-            _idle(page)
+            upload(page, label, str(path))
         boxes = page.locator('[data-testid="stSelectbox"]').filter(has_text="坐标系")
         expect(boxes).to_have_count(3)
-        option = page.get_by_role("option", name="GCJ-02（高德、腾讯）", exact=True)
-        for _ in range(5):  # a click that lands while the app re-runs is lost, as for a user
-            _idle(page)
-            boxes.nth(2).locator("input").click()  # the facilities' datum, in upload order
-            try:
-                option.click(timeout=10_000)
-                break
-            except playwright_error:
-                page.keyboard.press("Escape")
-        _idle(page)
+        # the facilities' datum, in upload order
+        choose_in(page, boxes.nth(2), "GCJ-02（高德、腾讯）")
         # the read is done when the sidebar names the uploaded data (the sample's check passed too)
         done = page.get_by_text("当前数据：上传的数据")
-        for _ in range(3):  # a click that lands while the app re-runs is lost, as for a user
-            _idle(page)
-            page.get_by_role("button", name="读取并检查").click()
-            try:
-                done.wait_for(state="visible", timeout=60_000)
-                break
-            except playwright_error:
-                continue
+        until(
+            page,
+            page.get_by_role("button", name="读取并检查").click,
+            done,
+            timeout_ms=60_000,
+            what="读取并检查",
+        )
         expect(done).to_be_visible()
         expect(page.get_by_text(re.compile("^数据检查通过"))).to_be_visible()
         page.locator('[data-testid="stSidebar"]').get_by_text("4 选址", exact=True).click()
-        _idle(page)
-        frame = _map_frame(page)
+        idle(page)
+        frame = map_frame(page)
         page.wait_for_timeout(1000)
         fac_shown = _marker_points(frame, 7)
         hh_shown = _marker_points(frame, 3)
-        browser.close()
 
     def metres(a, b):
         ga = gpd.GeoSeries(gpd.points_from_xy(*np.array(a).T), crs=4326)

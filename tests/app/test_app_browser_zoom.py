@@ -7,17 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from tests.app.test_app_e2e import (  # noqa: F401
-    ARGS,
-    CHROMIUM,
-    _choose,
-    _click_until,
-    _idle,
-    _map_frame,
-    choice,
-    server,
-)
+from _browser import choice, choose, click_until, idle, map_frame, offline_page, server  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,34 +15,21 @@ _VIEW = "() => { const c = window.map.getCenter(); return [window.map.getZoom(),
 
 
 def _view(page):
-    return _map_frame(page).evaluate(_VIEW)
+    return map_frame(page).evaluate(_VIEW)
 
 
 def _same_map(page) -> bool:
     """The Leaflet map is still the one marked by the test (not re-created by a rerun)."""
-    return _map_frame(page).evaluate("() => window.__gp_mark === 1")
+    return map_frame(page).evaluate("() => window.__gp_mark === 1")
 
 
 def test_the_map_keeps_its_zoom_after_a_click(server, choice):  # noqa: F811
-    from playwright.sync_api import sync_playwright
 
     lat, lon = choice["grid_pt"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
-        context.route(
-            "**/*",
-            lambda r: (
-                r.continue_()
-                if r.request.url.startswith(("http://localhost", "ws://localhost"))
-                else r.abort()
-            ),
-        )
-        page = context.new_page()
-        page.set_default_timeout(60_000)
+    with offline_page(server) as page:
         page.goto(server)
-        frame = _map_frame(page)
-        _idle(page)
+        frame = map_frame(page)
+        idle(page)
         # the planner zooms in on the grid, by a step the app never chooses itself
         start = frame.evaluate(
             "([lat, lon]) => { window.map.setView([lat, lon], window.map.getZoom() + 1.75,"
@@ -62,20 +39,18 @@ def test_the_map_keeps_its_zoom_after_a_click(server, choice):  # noqa: F811
         page.wait_for_timeout(600)  # the component reports the move (debounced 250 ms)
         before = _view(page)
         assert before[0] == start
-        _click_until(page, lat, lon, page.get_by_role("heading", name=f"网格 {choice['grid']}"))
-        _idle(page)
+        click_until(page, lat, lon, page.get_by_role("heading", name=f"网格 {choice['grid']}"))
+        idle(page)
         after_click = _view(page)
         assert _same_map(page)
         assert after_click[0] == before[0]
         assert after_click[1:] == pytest.approx(before[1:], abs=1e-9)
         # a second click, on one of its estates, selects it: the view stays too
-        _click_until(
+        click_until(
             page, *choice["unit_pt"], page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格")
         )
-        _idle(page)
+        idle(page)
         assert _same_map(page) and _view(page) == after_click
-
-        browser.close()
 
 
 @pytest.mark.xfail(
@@ -84,44 +59,30 @@ def test_the_map_keeps_its_zoom_after_a_click(server, choice):  # noqa: F811
     "component is re-created (a plain page run keeps it); open in issue 15",
 )
 def test_the_map_keeps_its_zoom_after_an_edit(server, choice):  # noqa: F811
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     lat, lon = choice["grid_pt"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100})
-        context.route(
-            "**/*",
-            lambda r: (
-                r.continue_()
-                if r.request.url.startswith(("http://localhost", "ws://localhost"))
-                else r.abort()
-            ),
-        )
-        page = context.new_page()
-        page.set_default_timeout(60_000)
+    with offline_page(server) as page:
         page.goto(server)
-        _idle(page)
-        _map_frame(page).evaluate(
+        idle(page)
+        map_frame(page).evaluate(
             "([lat, lon]) => { window.map.setView([lat, lon], window.map.getZoom() + 1.75,"
             " {animate: false}); window.__gp_mark = 1; }",
             [lat, lon],
         )
         page.wait_for_timeout(600)
         before = _view(page)
-        _click_until(page, lat, lon, page.get_by_role("heading", name=f"网格 {choice['grid']}"))
-        _click_until(
+        click_until(page, lat, lon, page.get_by_role("heading", name=f"网格 {choice['grid']}"))
+        click_until(
             page, *choice["unit_pt"], page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格")
         )
-        _choose(page, "移到网格", choice["to"])
+        choose(page, "移到网格", choice["to"])
         page.get_by_role("button", name="移动", exact=True).click()
         expect(
             page.get_by_text(re.compile(rf"^已将 .* 移到 {re.escape(choice['to'])}$")).first
         ).to_be_visible()
-        _idle(page)
+        idle(page)
         after_edit = _view(page)
         assert _same_map(page)
         assert after_edit[0] == before[0]
         assert after_edit[1:] == pytest.approx(before[1:], abs=1e-9)
-
-        browser.close()

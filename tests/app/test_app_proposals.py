@@ -189,6 +189,26 @@ def test_a_second_session_on_the_same_proposal_is_told_and_overwrites_nothing(da
     )
 
 
+def test_two_planners_starting_in_the_same_minute_get_two_proposals(data, sample_dir):
+    """The name from the clock is taken when the first edit is saved, not when the page opens:
+    the second planner's edits go to a proposal of their own, not into a refusal."""
+    first, second = _session(sample_dir), _session(sample_dir)
+    name = first.session_state["proposal"]
+    if second.session_state["proposal"] != name:
+        pytest.skip("the two sessions opened on each side of a minute")
+    _split(first)
+    _split(second)
+    assert not second.session_state["save_conflict"]
+    other = second.session_state["proposal"]
+    assert other == f"{name} (2)"
+    assert second.query_params["proposal"] in (other, [other])
+    store = PlanStore(data)
+    assert sorted(store.list()["name"]) == sorted([name, other])
+    assert store.versions(name)["version"].tolist() == [1] and store.versions(other)["version"].tolist() == [
+        1
+    ]
+
+
 def test_two_proposals_are_compared_on_the_proposals_page(data, sample_dir):
     at = _session(sample_dir)
     _split(at)

@@ -149,6 +149,45 @@ def test_autosave_writes_only_the_new_state(sample, tmp_path):
     assert set(pieces()) == set(first) | added
 
 
+def test_one_crs_spelled_two_ways_is_one_piece():
+    """EPSG:4326 as GDAL exports it (a "datum") and as pyproj's database has it (a "datum
+    ensemble") are the same CRS: a proposal reopened in the app and saved with no edit wrote a
+    second, identical version because the two spellings gave different bytes."""
+    import geopandas as gpd
+    import shapely
+    from pyproj import CRS
+
+    gdal_spelling = {
+        "type": "GeographicCRS",
+        "name": "WGS 84",
+        "datum": {
+            "type": "GeodeticReferenceFrame",
+            "name": "World Geodetic System 1984",
+            "ellipsoid": {"name": "WGS 84", "semi_major_axis": 6378137, "inverse_flattening": 298.257223563},
+        },
+        "coordinate_system": {
+            "subtype": "ellipsoidal",
+            "axis": [
+                {"name": "Geodetic latitude", "abbreviation": "Lat", "direction": "north", "unit": "degree"},
+                {"name": "Geodetic longitude", "abbreviation": "Lon", "direction": "east", "unit": "degree"},
+            ],
+        },
+        "id": {"authority": "EPSG", "code": 4326},
+    }
+    pts = shapely.points(np.arange(3.0) + 118, np.arange(3.0) + 32)
+    a = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=pts, crs=CRS.from_epsg(4326))
+    b = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=pts, crs=CRS.from_user_input(gdal_spelling))
+    assert "datum_ensemble" in a.crs.to_json() and "datum_ensemble" not in b.crs.to_json()
+    assert frame_bytes(a) == frame_bytes(b)
+    assert b.crs.to_json() == CRS.from_user_input(gdal_spelling).to_json()  # the input is not changed
+    # a CRS without an EPSG code is written as it is
+    local = CRS.from_proj4("+proj=tmerc +lon_0=118.78 +k=1 +x_0=0 +y_0=0 +ellps=GRS80 +units=m")
+    c = gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=pts, crs=local)
+    from gridplan.plan.store_pieces import read_frame
+
+    assert read_frame(frame_bytes(c)).crs == local
+
+
 def test_versions_list_and_older_version(sample, tmp_path):
     plan = _plan(sample)
     store = PlanStore(tmp_path)
