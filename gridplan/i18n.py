@@ -17,6 +17,7 @@ __all__ = [
     "LABELS",
     "REASON_TEMPLATES",
     "t",
+    "fill",
     "columns",
     "reason_text",
     "unit_text",
@@ -514,7 +515,12 @@ def t(key: str, lang: str = "zh", **values) -> str:
     Unknown keys raise ``KeyError`` (a test keeps the table complete); an unknown language falls
     back to Chinese.
     """
-    entry = LABELS[key]
+    return fill(LABELS[key], lang, **values)
+
+
+def fill(entry: dict[str, str], lang: str = "zh", **values) -> str:
+    """One label entry (``{"zh": ..., "en": ...}``) in ``lang`` (Chinese when it has none), with
+    ``values`` filled in: the lookup of this table and of the app's own (:mod:`gridplan.app.labels`)."""
     text = entry.get(lang) or entry["zh"]
     return text.format(**values) if values else text
 

@@ -8,7 +8,7 @@ No Streamlit here: the services and the map use these labels too.
 
 from __future__ import annotations
 
-from gridplan.i18n import LABELS, t
+from gridplan.i18n import LABELS, fill, t
 
 __all__ = ["APP_LABELS", "text", "has_label"]
 
@@ -192,7 +192,4 @@ def text(key: str, lang: str = "zh", **values) -> str:
     """The label ``key`` in ``lang`` with ``values`` filled in: the app's own labels first, then
     :func:`gridplan.i18n.t` (which raises ``KeyError`` for an unknown key)."""
     entry = APP_LABELS.get(key)
-    if entry is None:
-        return t(key, lang, **values)
-    label = entry.get(lang) or entry["zh"]
-    return label.format(**values) if values else label
+    return t(key, lang, **values) if entry is None else fill(entry, lang, **values)

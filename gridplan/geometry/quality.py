@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.geometry.adjacency import boundary_share_near
+
 __all__ = [
     "WHOLE_SHARE",
     "ON_FEATURE_M",
@@ -101,7 +103,8 @@ def boundary_on_features(
     no grid line is drawn inside a community).
 
     The grid lines are cut into pieces of at most :data:`_STEP_M` metres, and a piece counts as
-    on a feature when its midpoint is within :data:`ON_FEATURE_M` of one (an R-tree query):
+    on a feature when its midpoint is within :data:`ON_FEATURE_M` of one (an R-tree query, the
+    one the partition scores its lines with: :func:`~gridplan.geometry.adjacency.boundary_share_near`):
     a union of buffers around every street of a city costs minutes, this seconds, and the two
     agree within the step (``tests/geometry/test_quality.py``).
     """
@@ -121,16 +124,10 @@ def boundary_on_features(
     ]
     if not lines:
         return 0.0
-    xy, part = shapely.get_coordinates(
-        shapely.get_parts(shapely.segmentize(inner, _STEP_M)), return_index=True
+    share = boundary_share_near(
+        np.array([inner], dtype=object), np.array([total]), np.concatenate(lines), ON_FEATURE_M, step=_STEP_M
     )
-    seg = np.flatnonzero(part[:-1] == part[1:])
-    mid = shapely.points((xy[seg] + xy[seg + 1]) / 2)
-    seg_len = np.hypot(*(xy[seg + 1] - xy[seg]).T)
-    near, _ = shapely.STRtree(np.concatenate(lines)).query(mid, predicate="dwithin", distance=ON_FEATURE_M)
-    on = np.zeros(len(seg), dtype=bool)
-    on[near] = True
-    return float(seg_len[on].sum() / seg_len.sum())
+    return float(share[0])
 
 
 def geometry_quality(
