@@ -179,12 +179,15 @@ def _header() -> None:
     """Title, and the outcome of the last edit (set by the edit callbacks before this run)."""
     st.title(L("app_title"))
     st.caption(L("app_caption"))
+    # one block whether or not there is a message: the elements below keep their place in the
+    # page, so the browser keeps the live map (its zoom and pan) instead of re-creating it
+    messages = st.container()
     if ss.get("flash"):
-        st.success(ss.pop("flash"))
+        messages.success(ss.pop("flash"))
     if ss.get("flash_error"):
-        st.error(ss.pop("flash_error"))
+        messages.error(ss.pop("flash_error"))
     for warning in ss.pop("flash_warnings", None) or []:
-        st.warning(warning)
+        messages.warning(warning)
     if ss.get("save_conflict"):
         # a refused autosave stays on every page until the planner opens or saves as another
-        st.error(L("proposal_conflict", message=ss.save_conflict) + "\n\n" + L("proposal_conflict_fix"))
+        messages.error(L("proposal_conflict", message=ss.save_conflict) + "\n\n" + L("proposal_conflict_fix"))

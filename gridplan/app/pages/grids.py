@@ -75,9 +75,10 @@ def _generate_form():
             ss.confirm_generate = changes
         else:
             go = True
+    asked = st.container()  # always there, so that the map below keeps its place (see main)
     if ss.get("confirm_generate"):
-        st.warning(L("generate_confirm", n=ss.confirm_generate))
-        y, n, _ = st.columns([1, 1, 4])
+        asked.warning(L("generate_confirm", n=ss.confirm_generate))
+        y, n, _ = asked.columns([1, 1, 4])
         go = y.button(L("generate_confirm_yes"), key="btn_generate_yes", type="primary")
         if go or n.button(L("generate_cancel"), key="btn_generate_no"):
             ss.confirm_generate = None
@@ -87,14 +88,15 @@ def _generate_form():
         try:
             result = session_partition(*band)
         except GridplanError as exc:
-            show_error(exc)
+            with asked:
+                show_error(exc)
         else:
             before = ss.get("proposal_version")
             new_plan(result, ss.layers, *band)
             autosave(note=L("note_generated"), create=True)
             ss.regen_undo = (ss.proposal, before) if before is not None else None
     if ss.get("regen_undo"):
-        st.button(L("generate_undo"), key="btn_generate_undo", on_click=undo_regenerate)
+        asked.button(L("generate_undo"), key="btn_generate_undo", on_click=undo_regenerate)
     return ss.plan
 
 
