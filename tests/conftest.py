@@ -122,3 +122,13 @@ def _temporary_plan_store(tmp_path_factory):
         mp.delenv("GRIDPLAN_DB", raising=False)
         mp.setenv("GRIDPLAN_DATA", str(tmp_path_factory.mktemp("plan_store")))
         yield
+
+
+def map_labels(html: str) -> list[tuple[float, str]]:
+    """The grid labels a rendered web map carries: (zoom from which it shows, its HTML), read
+    from the one JSON list :mod:`gridplan.app.maplabels` puts in the page."""
+    import json
+    import re
+
+    found = re.findall(r"var groups = (\[.*?\])\.map\(", html, re.S)
+    return [(float(z), label[2]) for text in found for z, labels in json.loads(text) for label in labels]

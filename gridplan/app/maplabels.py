@@ -77,19 +77,32 @@ LABEL_CSS = (
 
 
 class _ZoomLabels(MacroElement):
-    """Shows each feature group of labels only from its zoom level on (hand-written: folium has
-    no per-layer minimum zoom).
+    """All the labels of a map in one element, each group shown only from its zoom level on.
 
-    The label groups belong to the map, or to a feature group that the app swaps on the live
-    map (streamlit-folium's ``feature_group_to_add``): then the zoom handler starts when that
-    group is added and stops when it is removed, so swapped groups leave no handler behind.
+    Hand-written: folium has no per-layer minimum zoom, and a folium marker with a tooltip per
+    label costs two Jinja templates per grid in Python (most of a click's server time on the
+    sample's 77 grids); here the labels go to the page as one JSON list and Leaflet builds them.
+
+    The labels belong to the map, or to a feature group that the app swaps on the live map
+    (streamlit-folium's ``feature_group_to_add``): then the zoom handler starts when that group
+    is added and stops when it is removed, so swapped groups leave no handler behind.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function() {
             var parent = {{ this._parent.get_name() }};
-            var groups = [{% for g, z in this.groups %}[{{ g.get_name() }}, {{ z }}],{% endfor %}];
+            var groups = {{ this.groups|tojson }}.map(function(g) {
+                var layer = L.featureGroup();
+                g[1].forEach(function(x) {
+                    L.circleMarker([x[0], x[1]], {radius: 0, weight: 0, opacity: 0, fill: false,
+                                                  interactive: false})
+                        .bindTooltip(x[2], {permanent: true, sticky: false, direction: "center",
+                                            className: "gp-label", interactive: false})
+                        .addTo(layer);
+                });
+                return [layer, g[0]];
+            });
             function start(map) {
                 function gpLabels() {
                     var z = map.getZoom();
@@ -105,12 +118,15 @@ class _ZoomLabels(MacroElement):
             if (parent instanceof L.Map) { start(parent); return; }
             var handler = null, on = null;
             parent.on("add", function() { on = parent._map; handler = start(on); });
-            parent.on("remove", function() { if (on && handler) { on.off("zoomend", handler); } });
+            parent.on("remove", function() {
+                if (on && handler) { on.off("zoomend", handler); }
+                groups.forEach(function(g) { parent.removeLayer(g[0]); });
+            });
         })();
         {% endmacro %}
     """)
 
-    def __init__(self, groups):
+    def __init__(self, groups: list):
         super().__init__()
         self._name = "ZoomLabels"
         self.groups = groups
@@ -142,33 +158,15 @@ def add_labels(
     min_zoom = label_min_zoom(g)
     if selected is not None:
         min_zoom = np.where(g["grid_id"].to_numpy() == selected, 0.0, min_zoom)
-    # One feature group per zoom step: Leaflet then adds or removes a few layers on zoom,
-    # not hundreds of tooltips. Labels are not interactive, so a click on a label still
-    # reaches the map (and selects the grid under it).
-    groups = {}
-    for gid, h, p, z, place in zip(g["grid_id"], g["households"], pts, min_zoom, places):
-        z = float(max(z, 0.0))
-        if z not in groups:
-            # not on the map at first: the zoom handler adds the groups that fit, so the
-            # labels of small grids never flash up
-            groups[z] = folium.FeatureGroup(name=f"labels {z}", control=False, show=False)
+    # One group per zoom step: Leaflet then adds or removes a few layers on zoom, not hundreds
+    # of tooltips. Labels are not interactive, so a click on a label still reaches the map
+    # (and selects the grid under it). No group is on the map at first: the zoom handler adds
+    # the groups that fit, so the labels of small grids never flash up.
+    groups: dict[float, list] = {}
+    xs, ys = shapely.get_x(pts), shapely.get_y(pts)
+    for gid, h, x, y, z, place in zip(g["grid_id"], g["households"], xs, ys, min_zoom, places):
         _, number = split_grid_id(gid)
         short = str(gid) if number is None else f"{number:02d}"
-        folium.CircleMarker(
-            [p.y, p.x],
-            radius=0,
-            weight=0,
-            opacity=0,
-            fill=False,
-            interactive=False,
-            tooltip=folium.Tooltip(
-                f"{escape(place)}<b>{short}</b> {int(h)}{unit}",
-                permanent=True,
-                sticky=False,
-                direction="center",
-                class_name="gp-label",
-            ),
-        ).add_to(groups[z])
-    for z in sorted(groups):
-        groups[z].add_to(parent)
-    parent.add_child(_ZoomLabels([(groups[z], z) for z in sorted(groups)]))
+        html = f"{escape(place)}<b>{escape(short)}</b> {int(h)}{escape(unit)}"
+        groups.setdefault(float(max(z, 0.0)), []).append([round(float(y), 7), round(float(x), 7), html])
+    parent.add_child(_ZoomLabels([[z, groups[z]] for z in sorted(groups)]))

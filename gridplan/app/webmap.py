@@ -421,8 +421,9 @@ def _add_units(
     fmap: folium.Map, units: gpd.GeoDataFrame, selected: str, selected_unit, lang: str, unit_label
 ) -> None:
     """The units of the selected grid, the chosen one filled: a unit is picked on the map."""
-    u = to_wgs84(units)
-    uu = _slim(u[u["grid_id"] == selected], ["unit_id", "grid_id", "households"])
+    # the selected grid's units only are projected: all of a city's on every click cost seconds
+    u = to_wgs84(units[units["grid_id"] == selected])
+    uu = _slim(u, ["unit_id", "grid_id", "households"])
     uu["unit_id"] = uu["unit_id"].astype(str)
     uu["unit_label"] = [unit_label(x, lang) for x in uu["unit_id"]]
     chosen = None if selected_unit is None else str(selected_unit)

@@ -7,6 +7,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import map_labels
 
 from gridplan.app.basemaps import TIANDITU_SUBDOMAINS, basemap_layers, default_basemap, tianditu_url
 from gridplan.app.legend import COMMUNITY_LINE, legend_html
@@ -110,7 +111,7 @@ def test_community_boundaries_are_heavier_than_grid_lines_and_not_clickable(samp
 def test_grid_labels_do_not_repeat_across_communities(sample):
     _, grids = sample
     html = plan_map(grids).get_root().render()
-    labels = re.findall(r"bindTooltip\(\s*`<div>\s*(.*?)\s*</div>`", html, re.S)
+    labels = [label for _, label in map_labels(html)]
     assert len(labels) == len(grids), len(labels)
     assert len(set(labels)) == len(labels), sorted(lab for lab in labels if labels.count(lab) > 1)[:4]
     assert any(lab.startswith("紫阳<b>07</b>") for lab in labels), labels[:3]
