@@ -10,6 +10,7 @@ area, compactness. An edit that would break a grid into pieces is refused with a
 The app and notebooks hold no planning logic of their own: they call these methods.
 
 The rest of the plan lives beside this module: :mod:`~gridplan.plan.history` (undo/redo states),
+:mod:`~gridplan.plan.edits` (the rules of move, split and merge, and their previews),
 :mod:`~gridplan.plan.units` (unit tables, adjacency), :mod:`~gridplan.plan.figures` (grid rows),
 :mod:`~gridplan.plan.barriers`, :mod:`~gridplan.plan.queries` (read-only questions of the app),
 :mod:`~gridplan.plan.rebalance` (re-partitioning, micro-grids, bisection) and
@@ -23,7 +24,6 @@ from collections.abc import Iterable, Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import connected_components
 
 from gridplan.errors import InputError
 from gridplan.io.checks import household_counts
@@ -33,14 +33,14 @@ from gridplan.plan.barriers import barrier_lines, crossing_warnings
 from gridplan.plan.common import (
     grid_sort_key,
     jsonable,
-    plain,
     require_columns,
     sort_grids,
 )
+from gridplan.plan.edits import Change, PlanEdits
 from gridplan.plan.figures import GRID_COLUMNS, grid_rows
 from gridplan.plan.history import Edit, History, State
 from gridplan.plan.queries import PlanQueries
-from gridplan.plan.rebalance import PlanRepartition, bisect
+from gridplan.plan.rebalance import PlanRepartition
 from gridplan.plan.storage import PLAN_FORMAT_VERSION, PlanStorage
 from gridplan.plan.units import (
     UnitTables,
@@ -53,7 +53,7 @@ from gridplan.plan.views import PlanViews
 __all__ = ["GRID_COLUMNS", "PLAN_FORMAT_VERSION", "Plan"]
 
 
-class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
+class Plan(PlanViews, PlanQueries, PlanEdits, PlanRepartition, PlanStorage):
     """Grids of one or more communities, editable, with undo/redo and save/load.
 
     Build one with :meth:`from_partition`; the constructor is for :meth:`load`.
@@ -231,56 +231,7 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
             Unknown unit or grid, a locked grid, a grid of another community, a target that does
             not touch the unit, or a move that would leave the source grid empty or in pieces.
         """
-        pos = self._unit(unit_id)
-        self._check_grid(to_grid)
-        ug = self._state.unit_grid
-        src = str(ug[pos])
-        if src == to_grid:
-            raise InputError(
-                f"unit {unit_id} is already in grid {to_grid}",
-                fix="choose another target grid",
-                message_zh=f"单元 {unit_id} 已在网格 {to_grid} 中",
-                fix_zh="请选择其他目标网格",
-            )
-        self._check_unlocked(src, to_grid)
-        if self._tables.community[pos] != self._grid_community(to_grid):
-            raise InputError(
-                f"grid {to_grid} is in another community than unit {unit_id}",
-                fix="a grid never crosses a community boundary; choose a grid of the same community",
-                message_zh=f"网格 {to_grid} 与单元 {unit_id} 不在同一社区",
-                fix_zh="网格不能跨社区，请选择同一社区内的网格",
-            )
-        if to_grid not in self.unit_neighbour_grids(unit_id):
-            raise InputError(
-                f"unit {unit_id} does not touch grid {to_grid}; the grid would fall apart",
-                fix=f"move it to a neighbouring grid: {', '.join(self.unit_neighbour_grids(unit_id))}",
-                message_zh=f"单元 {unit_id} 与网格 {to_grid} 不相邻，移动后网格将不连续",
-                fix_zh=f"请移到相邻网格：{'、'.join(self.unit_neighbour_grids(unit_id))}",
-            )
-        rest = np.flatnonzero(ug == src)
-        rest = rest[rest != pos]
-        if len(rest) == 0:
-            raise InputError(
-                f"unit {unit_id} is the only unit of grid {src}; moving it would empty the grid",
-                fix=f"merge grids {src} and {to_grid} instead",
-                message_zh=f"单元 {unit_id} 是网格 {src} 的唯一单元，移走后网格为空",
-                fix_zh=f"请改为合并网格 {src} 和 {to_grid}",
-            )
-        if not self._connected(rest):
-            raise InputError(
-                f"moving unit {unit_id} would cut grid {src} into pieces",
-                fix="move a unit on the edge of the grid, or split the grid first",
-                message_zh=f"移走单元 {unit_id} 会使网格 {src} 断成几块，不再连续",
-                fix_zh="请移动网格边缘的单元，或先拆分网格",
-            )
-        new = ug.copy()
-        new[pos] = to_grid
-        return self._commit(
-            f"move {unit_id} {src}->{to_grid}",
-            new,
-            [src, to_grid],
-            {"op": "move", "unit": plain(unit_id), "from": src, "to": to_grid},
-        )
+        return self._make(self._move_change(unit_id, to_grid))
 
     def split_grid(self, grid_id: str) -> list[str]:
         """Split a grid into two contiguous grids of about equal households.
@@ -294,29 +245,7 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         list of str
             ``[grid_id, new_grid_id]``.
         """
-        self._check_grid(grid_id)
-        self._check_unlocked(grid_id)
-        ug = self._state.unit_grid
-        upos = np.flatnonzero(ug == grid_id)
-        if len(upos) < 2:
-            raise InputError(
-                f"grid {grid_id} is a single unit (one estate or building) and cannot be split",
-                fix="split it into micro-grids instead, or keep it as it is",
-                message_zh=f"网格 {grid_id} 只有一个单元（一个小区或一栋楼），无法拆分",
-                fix_zh="可改为划分微网格，或保持不变",
-            )
-        w = self._tables.households[upos]
-        parts = bisect(self._tables.adjacency[upos][:, upos], w, self.seed)
-        keep_part = 0 if w[parts == 0].sum() >= w[parts == 1].sum() else 1
-        new_id = self._next_grid_id(self._grid_community(grid_id))
-        new = ug.copy()
-        new[upos[parts != keep_part]] = new_id
-        return self._commit(
-            f"split {grid_id}->{new_id}",
-            new,
-            [grid_id, new_id],
-            {"op": "split", "grid": grid_id, "new": new_id},
-        )
+        return self._make(self._split_change(grid_id))
 
     def merge_grids(self, a: str, b: str) -> list[str]:
         """Merge two adjacent grids of one community; the smaller code survives.
@@ -326,37 +255,7 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         list of str
             ``[kept_grid_id, removed_grid_id]``.
         """
-        self._check_grid(a)
-        self._check_grid(b)
-        if a == b:
-            raise InputError(
-                f"cannot merge grid {a} with itself",
-                fix="choose two different grids",
-                message_zh=f"不能将网格 {a} 与自身合并",
-                fix_zh="请选择两个不同的网格",
-            )
-        self._check_unlocked(a, b)
-        if self._grid_community(a) != self._grid_community(b):
-            raise InputError(
-                f"grids {a} and {b} are in different communities",
-                fix="a grid never crosses a community boundary; merge grids of one community",
-                message_zh=f"网格 {a} 与 {b} 不在同一社区",
-                fix_zh="网格不能跨社区，只能合并同一社区的网格",
-            )
-        if b not in self.neighbours(a):
-            raise InputError(
-                f"grids {a} and {b} do not touch; the merged grid would be in pieces",
-                fix="merge neighbouring grids only",
-                message_zh=f"网格 {a} 与 {b} 不相邻，合并后不连续",
-                fix_zh="只能合并相邻的网格",
-            )
-        keep, gone = sorted([a, b], key=grid_sort_key)
-        ug = self._state.unit_grid
-        new = ug.copy()
-        new[ug == gone] = keep
-        return self._commit(
-            f"merge {gone}->{keep}", new, [keep, gone], {"op": "merge", "keep": keep, "gone": gone}
-        )
+        return self._make(self._merge_change(a, b))
 
     def lock(self, grid_id: str) -> None:
         """Lock a grid: edits and re-balancing leave it as it is."""
@@ -398,66 +297,9 @@ class Plan(PlanViews, PlanQueries, PlanRepartition, PlanStorage):
         return True
 
     # ------------------------------------------------------------------ internals
-    def _unit(self, unit_id) -> int:
-        pos = self._tables.position.get(unit_id)
-        if pos is None and isinstance(unit_id, str) and unit_id.lstrip("-").isdigit():
-            pos = self._tables.position.get(int(unit_id))
-        if pos is None:
-            pos = self._tables.position.get(str(unit_id))
-        if pos is None:
-            raise InputError(
-                f"unknown unit {unit_id}",
-                fix="pick a unit on the map",
-                message_zh=f"没有单元 {unit_id}",
-                fix_zh="请在地图上选择单元",
-            )
-        return pos
-
-    def _check_grid(self, grid_id: str) -> None:
-        if grid_id not in self._state.grids.index:
-            raise InputError(
-                f"unknown grid {grid_id}",
-                fix="pick a grid on the map or in the table",
-                message_zh=f"没有网格 {grid_id}",
-                fix_zh="请在地图或表格中选择网格",
-            )
-
-    def _check_unlocked(self, *grid_ids: str) -> None:
-        locked = [g for g in grid_ids if g in self._state.locked]
-        if locked:
-            ids = ", ".join(locked)
-            raise InputError(
-                f"grid {ids} is locked",
-                fix="unlock it first",
-                message_zh=f"网格 {ids} 已锁定",
-                fix_zh="请先解锁",
-            )
-
-    def _grid_community(self, grid_id: str) -> str:
-        return str(self._state.grids.at[grid_id, "community_id"])
-
-    def _connected(self, upos: np.ndarray) -> bool:
-        if len(upos) <= 1:
-            return True
-        n, _ = connected_components(self._tables.adjacency[upos][:, upos], directed=False)
-        return n == 1
-
-    def _next_grid_id(self, community_id: str) -> str:
-        prefix = f"{community_id}-"
-        nums = [
-            int(g[len(prefix) :])
-            for g in self._state.grids.index
-            if g.startswith(prefix) and g[len(prefix) :].isdigit()
-        ]
-        # Codes stay stable for years: a new grid takes a number never used in this plan's
-        # history rather than filling a gap left by a merge.
-        for st in self._history.states():
-            nums += [
-                int(g[len(prefix) :])
-                for g in st.grids.index
-                if g.startswith(prefix) and g[len(prefix) :].isdigit()
-            ]
-        return f"{prefix}{max(nums, default=0) + 1:02d}"
+    def _make(self, change: Change) -> list[str]:
+        """Make an edit worked out by :class:`~gridplan.plan.edits.PlanEdits`."""
+        return self._commit(change.label, change.unit_grid, change.changed, change.action)
 
     def _commit(
         self, label: str, unit_grid: np.ndarray, changed: Sequence[str], action: dict | None = None
