@@ -295,6 +295,17 @@ LABELS: dict[str, dict[str, str]] = {
     # col_* headers, which also head the Excel report
     "field_building_id": {"zh": "楼栋编号", "en": "Building id"},
     "field_levels": {"zh": "层数", "en": "Floors"},
+    # --- report figures (gridplan.report.figures): the grid map's title, legend, scale bar and
+    # north arrow; {n} is a count or a length, {lo}/{hi} the household band
+    "fig_grids_title": {"zh": "网格划分（按户数状态）", "en": "Grids by household count"},
+    "fig_legend_ok": {"zh": "达标（{lo}–{hi}户）：{n}个", "en": "In band ({lo}–{hi} hh): {n}"},
+    "fig_legend_under": {"zh": "户数偏少（<{lo}户）：{n}个", "en": "Too few households (<{lo} hh): {n}"},
+    "fig_legend_over": {"zh": "户数偏多（>{hi}户）：{n}个", "en": "Too many households (>{hi} hh): {n}"},
+    "fig_community_boundary": {"zh": "社区边界", "en": "Community boundary"},
+    "fig_metres": {"zh": "{n} 米", "en": "{n} m"},
+    "fig_kilometres": {"zh": "{n} 千米", "en": "{n} km"},
+    "fig_north": {"zh": "北", "en": "N"},
+    # --- end of report figures
 }
 
 #: Partition and plan reason codes with a sentence per language over the reason's figures

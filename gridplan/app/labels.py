@@ -180,6 +180,9 @@ APP_LABELS: dict[str, dict[str, str]] = {
         "zh": "请在“{kind}”的列对应中为“{field}”选择列 {column}",
         "en": 'choose column {column} for "{field}" in the column mapping of "{kind}"',
     },
+    # --- map export
+    "export_map_png": {"zh": "下载地图（PNG）", "en": "Download the map (PNG)"},
+    "export_map_pdf": {"zh": "下载地图（PDF）", "en": "Download the map (PDF)"},
 }
 
 

@@ -1,40 +1,43 @@
-"""Static maps and charts for reports (PNG, matplotlib), with Chinese labels.
+"""Static maps and charts for reports (PNG or vector PDF, matplotlib), labelled in Chinese or English.
 
-Chinese text needs a CJK font. :func:`cjk_font` takes a system font when there is one (Noto Sans
-CJK from Debian's fonts-noto-cjk, Source Han Sans, WenQuanYi, Microsoft YaHei, SimHei, PingFang)
-and otherwise the subset of Noto Sans CJK SC shipped in ``gridplan/assets/fonts`` (SIL OFL 1.1), so
-figures work on a fresh machine. Labels with characters the font lacks would print as empty boxes
-("tofu"); :func:`missing_glyphs` finds them and the plotting functions warn.
+Chinese text needs a CJK font (:mod:`gridplan.report.fonts`: a system font, else the bundled
+subset); labels with characters the font lacks would print as boxes, and the plotting functions
+warn. The grid map's labels come from :mod:`gridplan.i18n` in the language asked for.
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (no pyplot state), in the data's
-local metric CRS so that shapes and the scale bar are true, and saved without timestamps, so that
-the same input gives the same PNG bytes.
+local metric CRS so that shapes and the scale bar are true, with a north arrow pointing to true
+north, and saved without timestamps, so that the same input gives the same PNG or PDF bytes. A PDF
+embeds the subset of the font it uses (``pdf.fonttype`` 42) and its labels are text.
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
+import matplotlib
 import numpy as np
 import pandas as pd
 import shapely
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, fontManager
-from matplotlib.ft2font import FT2Font
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import OffsetFrom
+from pyproj import Transformer
 
-from gridplan.errors import GridplanWarning, InputError
-from gridplan.io.projection import local_crs
+from gridplan.errors import InputError
+from gridplan.i18n import LANGS, t
+from gridplan.io.projection import WGS84, local_crs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS, WALK_MINUTES
+from gridplan.report.fonts import BUNDLED_FONT, cjk_font, missing_glyphs
+from gridplan.report.fonts import check_text as _check_text
 from gridplan.report.style import BOUNDARY_COLOUR, COVERED_COLOUR, STATUS_COLOURS, UNCOVERED_COLOUR
 
 __all__ = [
     "BUNDLED_FONT",
+    "NORTH_ARROW_GID",
     "cjk_font",
     "missing_glyphs",
     "plot_grids",
@@ -42,87 +45,13 @@ __all__ = [
     "plot_households_histogram",
 ]
 
-BUNDLED_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-gridplan-subset.otf"
-#: System CJK fonts to prefer, best first.
-SYSTEM_FONTS = (
-    "Noto Sans CJK SC",
-    "Source Han Sans SC",
-    "Noto Sans SC",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Microsoft YaHei",
-    "SimHei",
-    "PingFang SC",
-    "Noto Sans CJK JP",
-)
-
 _DPI = 150
-#: PNG metadata without the matplotlib version, so that PNG bytes do not change with upgrades.
-_PNG_META = {"Software": None}
-
-
-@functools.lru_cache(maxsize=1)
-def cjk_font(prefer_bundled: bool = False) -> FontProperties:
-    """A font with Chinese glyphs: a system CJK font, else the bundled subset.
-
-    Parameters
-    ----------
-    prefer_bundled : bool
-        Use the bundled subset even when a system font exists (tests use this to check that
-        figures work on a fresh machine).
-
-    Returns
-    -------
-    matplotlib.font_manager.FontProperties
-    """
-    if not prefer_bundled:
-        installed = {f.name: f.fname for f in fontManager.ttflist}
-        for name in SYSTEM_FONTS:
-            if name in installed:
-                return FontProperties(fname=installed[name])
-    if not BUNDLED_FONT.exists():  # pragma: no cover - a broken installation
-        warnings.warn(
-            "no CJK font found: Chinese labels will show as boxes; install fonts-noto-cjk",
-            GridplanWarning,
-            stacklevel=2,
-        )
-        return FontProperties()
-    return FontProperties(fname=str(BUNDLED_FONT))
-
-
-@functools.lru_cache(maxsize=8)
-def _charmap(fname: str) -> frozenset[int]:
-    return frozenset(FT2Font(fname).get_charmap())
-
-
-def missing_glyphs(text: str, font: FontProperties | None = None) -> set[str]:
-    """Characters of ``text`` that ``font`` (default :func:`cjk_font`) cannot draw.
-
-    Spaces and control characters are ignored.
-    """
-    font = font or cjk_font()
-    fname = font.get_file() or _find(font)
-    cmap = _charmap(str(fname))
-    return {ch for ch in set(text) if not ch.isspace() and ord(ch) >= 0x20 and ord(ch) not in cmap}
-
-
-def _find(font: FontProperties) -> str:
-    from matplotlib.font_manager import findfont
-
-    return findfont(font)
-
-
-def _check_text(texts, font: FontProperties) -> None:
-    missing = set()
-    for t in texts:
-        missing |= missing_glyphs(str(t), font)
-    if missing:
-        warnings.warn(
-            f"the CJK font lacks {''.join(sorted(missing))}: those characters will show "
-            "as boxes; install fonts-noto-cjk",
-            GridplanWarning,
-            stacklevel=3,
-        )
+#: File metadata without the matplotlib version or a date, so that the bytes do not change with
+#: upgrades or from one run to the next.
+_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
+}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -155,7 +84,7 @@ def _new_figure(bounds=None) -> tuple[Figure, object]:
     return fig, ax
 
 
-def _scale_bar(ax, font: FontProperties) -> None:
+def _scale_bar(ax, font: FontProperties, lang: str = "zh") -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     # Room under the map for the bar, so that it never covers data.
@@ -167,7 +96,10 @@ def _scale_bar(ax, font: FontProperties) -> None:
     length = float(nice[np.argmin(np.abs(nice - span / 5))])
     x, y = x0 + 0.02 * span, y0 + 0.025 * (y1 - y0)
     ax.plot([x, x + length], [y, y], color="black", linewidth=3, solid_capstyle="butt")
-    label = f"{length / 1000:g} 千米" if length >= 1000 else f"{length:g} 米"
+    if length >= 1000:
+        label = t("fig_kilometres", lang, n=f"{length / 1000:g}")
+    else:
+        label = t("fig_metres", lang, n=f"{length:g}")
     ax.text(
         x + length / 2,
         y + 0.008 * (y1 - y0),
@@ -179,16 +111,67 @@ def _scale_bar(ax, font: FontProperties) -> None:
     )
 
 
+#: ``Artist.get_gid`` of the north arrow and of its letter, so that readers of a figure find them.
+NORTH_ARROW_GID = "north_arrow"
+
+
+def _north_arrow(ax, crs, font: FontProperties, lang: str = "zh") -> None:
+    """A north arrow beside the map's top-right corner, pointing to true north at the map's centre.
+
+    Drawn by hand with ``Axes.annotate``: matplotlib has no north arrow, and the one small library
+    that draws one (matplotlib-map-utils) is not worth a dependency for a single arrow.
+    """
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    # Grid north of a UTM zone is up to a few degrees off true north away from its central
+    # meridian: take the direction of a step north from the centre.
+    to_geo = Transformer.from_crs(crs, WGS84, always_xy=True)
+    lon, lat = to_geo.transform(cx, cy)
+    nx, ny = to_geo.transform(lon, min(lat + 0.01, 89.99), direction="INVERSE")
+    ux, uy = np.array([nx - cx, ny - cy]) / np.hypot(nx - cx, ny - cy)
+    # The axes' aspect is equal, so a direction in data units is the same on paper (in points).
+    corner = OffsetFrom(ax, (1.0, 1.0), unit="points")
+    base, length = np.array([14.0, -38.0]), 24.0
+    arrow = ax.annotate(
+        "",
+        xy=tuple(base + length * np.array([ux, uy])),
+        xycoords=corner,
+        xytext=tuple(base),
+        textcoords=corner,
+        arrowprops=dict(arrowstyle="-|>,head_length=0.8,head_width=0.35", color="black", linewidth=1.6),
+    )
+    arrow.set_gid(NORTH_ARROW_GID)
+    letter = ax.annotate(
+        t("fig_north", lang),
+        xy=tuple(base + (length + 8.0) * np.array([ux, uy])),
+        xycoords=corner,
+        ha="center",
+        va="center",
+        fontproperties=_sized(font, 9),
+    )
+    letter.set_gid(f"{NORTH_ARROW_GID}_label")
+
+
 def _save(fig: Figure, path) -> Path:
     from gridplan.io.atomic import atomic_path
 
     path = Path(path)
-    if path.suffix.lower() != ".png":
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in _METADATA:
         raise InputError(
-            f"{path} is not a .png file", fix="name the figure *.png", message_zh="图片文件名应以 .png 结尾"
+            f"{path} is neither a .png nor a .pdf file",
+            fix="name the figure *.png (image) or *.pdf (vector, for print)",
+            message_zh="图片文件名应以 .png 或 .pdf 结尾",
         )
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=_DPI, metadata=_PNG_META, facecolor="white")
+    # Type 42: the PDF embeds a subset of the font itself, not Type 3 glyph procedures (matplotlib's
+    # default), which Acrobat does not count as embedded fonts and some print workflows refuse
+    # (matplotlib issues 28521, 30568); the labels stay searchable text. matplotlib embeds a
+    # CFF-flavoured font (the bundled subset, Noto Sans CJK) under /FontFile2, the key for
+    # TrueType outlines (matplotlib issues 2869, 20870): poppler warns of the mismatch, yet draws
+    # the labels and extracts them as text.
+    with atomic_path(path) as tmp, matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig.savefig(tmp, format=fmt, dpi=_DPI, metadata=_METADATA[fmt], facecolor="white")
     return path
 
 
@@ -208,32 +191,36 @@ def plot_grids(
     *,
     households: gpd.GeoDataFrame | None = None,
     communities: gpd.GeoDataFrame | None = None,
-    title: str | None = "网格划分（按户数状态）",
+    title: str | None = None,
     labels: bool | None = None,
     min_households: int = GRID_MIN_HOUSEHOLDS,
     max_households: int = GRID_MAX_HOUSEHOLDS,
     font: FontProperties | None = None,
+    lang: str = "zh",
 ) -> Figure:
-    """Map of grids coloured by status (达标 / 户数偏少 / 户数偏多), with community boundaries.
+    """Map of grids coloured by status (达标 / 户数偏少 / 户数偏多), with community boundaries,
+    a legend, a scale bar and a north arrow.
 
     Parameters
     ----------
     grids : GeoDataFrame
         Grids with ``status`` (computed from ``households`` and the band when absent).
     path : path-like, optional
-        Save the map as PNG here.
+        Save the map here: ``.png`` (image) or ``.pdf`` (vector, labels as text).
     households : GeoDataFrame, optional
         Household points, drawn as small dots.
     communities : GeoDataFrame, optional
         Community boundaries, drawn dark.
     title : str, optional
-        Map title.
+        Map title; default ``网格划分（按户数状态）`` in ``lang``; ``""`` for none.
     labels : bool, optional
         Write each grid's number and households on it; default when there are at most 80 grids.
     min_households, max_households : int
         The band, for the legend and for a missing ``status``.
     font : FontProperties, optional
         The CJK font (default :func:`cjk_font`).
+    lang : str
+        Language of the title, legend, grid labels and scale bar: ``zh`` (default) or ``en``.
 
     Returns
     -------
@@ -241,6 +228,12 @@ def plot_grids(
     """
     if grids is None or len(grids) == 0:
         raise InputError("there are no grids to plot", message_zh="没有可绘制的网格")
+    if lang not in LANGS:
+        raise InputError(
+            f"unknown figure language {lang!r}",
+            fix=f"use one of {', '.join(LANGS)}",
+            message_zh=f"不支持的图件语言 {lang!r}",
+        )
     crs = local_crs(grids)
     g = _metric(grids, crs)
     if "status" not in g.columns:
@@ -260,31 +253,41 @@ def plot_grids(
         pts = g.geometry.representative_point()
         # The grid's number: from its code when it has one (codes may be carried over a replan).
         ids = g["grid_code"] if "grid_code" in g.columns else g["grid_id"]
+        unit = t("unit_households", lang)
         for (x, y), gid, hh in zip(zip(pts.x, pts.y), ids, g["households"]):
-            text = f"{str(gid).rsplit('-', 1)[-1]}\n{int(hh)}户"
+            text = f"{str(gid).rsplit('-', 1)[-1]}\n{int(hh)}{unit}"
             texts.append(text)
             ax.text(x, y, text, ha="center", va="center", fontsize=6, fontproperties=font)
-    counts = g["status"].value_counts()
-    legend_text = [
-        f"达标（{min_households}–{max_households}户）：{counts.get('ok', 0)}个",
-        f"户数偏少（<{min_households}户）：{counts.get('under', 0)}个",
-        f"户数偏多（>{max_households}户）：{counts.get('over', 0)}个",
-    ]
-    handles = [
-        Patch(facecolor=STATUS_COLOURS[k], alpha=0.75, label=t)
-        for k, t in zip(("ok", "under", "over"), legend_text)
-    ]
-    if communities is not None:
-        handles.append(Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.4, label="社区边界"))
-        legend_text.append("社区边界")
+    handles = _status_handles(g["status"], min_households, max_households, communities is not None, lang)
     _legend_below(ax, handles, font)
+    title = t("fig_grids_title", lang) if title is None else title
     if title:
         ax.set_title(title, fontproperties=_sized(font, 13))
-    _scale_bar(ax, font)
-    _check_text(texts + legend_text + [title or ""], font)
+    _scale_bar(ax, font, lang)
+    _north_arrow(ax, crs, font, lang)
+    _check_text(texts + [h.get_label() for h in handles] + [title, t("fig_north", lang)], font)
     if path is not None:
         _save(fig, path)
     return fig
+
+
+def _status_handles(status: pd.Series, lo: int, hi: int, boundaries: bool, lang: str) -> list:
+    """Legend entries of the grid map: a swatch per status (in band, under, over, in this order)
+    with its count of grids, and the community boundary line when it is drawn."""
+    counts = status.value_counts()
+    handles: list = [
+        Patch(
+            facecolor=STATUS_COLOURS[k],
+            alpha=0.75,
+            label=t(f"fig_legend_{k}", lang, lo=lo, hi=hi, n=counts.get(k, 0)),
+        )
+        for k in ("ok", "under", "over")
+    ]
+    if boundaries:
+        handles.append(
+            Line2D([], [], color=BOUNDARY_COLOUR, linewidth=1.4, label=t("fig_community_boundary", lang))
+        )
+    return handles
 
 
 def _legend_below(ax, handles, font: FontProperties) -> None:
@@ -325,7 +328,7 @@ def plot_coverage(
         A coverage result (its ``households`` and ``isochrones`` are used) or household points
         with a boolean ``covered`` column.
     path : path-like, optional
-        Save the map as PNG here.
+        Save the map here: ``.png`` or ``.pdf``.
     facilities : GeoDataFrame, optional
         Existing centres (drawn as stars).
     isochrones : GeoDataFrame, optional
@@ -398,7 +401,8 @@ def plot_coverage(
     title = title if title is not None else f"{m}分钟步行覆盖"
     ax.set_title(title, fontproperties=_sized(font, 13))
     _scale_bar(ax, font)
-    _check_text(legend_text + [title], font)
+    _north_arrow(ax, crs, font)
+    _check_text(legend_text + [title, t("fig_north", "zh")], font)
     if path is not None:
         _save(fig, path)
     return fig
@@ -515,7 +519,7 @@ def plot_households_histogram(
     grids : DataFrame
         Grids with ``households``.
     path : path-like, optional
-        Save as PNG here.
+        Save here: ``.png`` or ``.pdf``.
     min_households, max_households : int
         The band (300–500 by default).
     title : str, optional

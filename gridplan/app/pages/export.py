@@ -21,8 +21,12 @@ EXPORTS = {
     "export_households": "households.csv",
     "export_excel": "report.xlsx",
     "export_csv": "grids.csv",
+    "export_map_png": "grids_map.png",
+    "export_map_pdf": "grids_map.pdf",
     "save_plan": "plan.gpkg",
 }
+#: The map exports and their MIME types: drawn in the session's language.
+_MAPS = {"export_map_png": "image/png", "export_map_pdf": "application/pdf"}
 _GPKG = "application/geopackage+sqlite3"
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,6 +72,14 @@ def build_export(key: str) -> tuple[str, bytes, str]:
             buf = io.StringIO()
             table(plan.grids).to_csv(buf, index=False)
             return "grids.csv", buf.getvalue().encode("utf-8-sig"), "text/csv"
+        if key in _MAPS:
+            from gridplan.report.figures import plot_grids
+
+            name = EXPORTS[key]
+            # titled with the proposal's name; the default title when there is none
+            title = ss.get("proposal") or None
+            plot_grids(plan.grids, folder / name, communities=plan.communities, title=title, lang=lang())
+            return name, (folder / name).read_bytes(), _MAPS[key]
         plan.save(folder / "plan.gpkg")
         return "plan.gpkg", (folder / "plan.gpkg").read_bytes(), _GPKG
 
@@ -87,9 +99,19 @@ def _export_cache() -> dict:
     return cache["files"]
 
 
-def _on_build(key: str, code: str) -> None:
+def _variant(key: str):
+    """What else than the plan an export's file depends on: the language of the grid table's
+    headers; the language and the title (the proposal's name) of the maps; nothing for the rest."""
+    if key == "export_csv":
+        return lang()
+    if key in _MAPS:
+        return (lang(), ss.get("proposal"))
+    return None
+
+
+def _on_build(key: str, variant) -> None:
     try:
-        _export_cache()[(key, code if key == "export_csv" else None)] = build_export(key)
+        _export_cache()[(key, variant)] = build_export(key)
     except GridplanError as exc:
         ss.flash_error = exc.localized(lang())
 
@@ -99,13 +121,13 @@ def page() -> None:
     files = _export_cache()
     st.caption(L("export_ready"))
     for key in EXPORTS:
-        built = files.get((key, lang() if key == "export_csv" else None))
+        built = files.get((key, _variant(key)))
         a, b = st.columns([2, 3])
         a.button(
             L("export_prepare", what=EXPORTS[key]),
             key=f"btn_prepare_{key}",
             on_click=_on_build,
-            args=(key, lang()),
+            args=(key, _variant(key)),
         )
         if built is not None:
             name, data, mime = built
