@@ -222,12 +222,23 @@ def _kill_after(args, seconds: float | None, folder: Path) -> str:
             proc.wait()
 
 
+def _complete(args: list, out: Path, elsewhere: Path) -> dict[str, bytes]:
+    """What ``args`` writes when left to finish (run into another folder: the outputs name no
+    folder, so the bytes are the same)."""
+    _run([elsewhere if a == out else a for a in args])
+    return _targets(elsewhere)
+
+
 def _kill_test(out: Path, first: list, second: list, expected_names: set[str]) -> None:
     duration = _run(first)
     args = {"first": first, "second": second}
     current = "first"  # whose outputs the folder holds; the killed run is always the other one
     previous = _targets(out)
     assert set(previous) == expected_names
+    # A kill that lands after the run's commit (the watcher polls, the run may outpace it on a
+    # loaded machine) leaves the other run's outputs, complete: also all-or-nothing.
+    complete = {"first": previous, "second": _complete(second, out, out.parent / "complete")}
+    assert complete["second"] != previous
     moments = []
     # Several moments spread over a run (reading, computing), then the write itself (retried
     # once if the run outpaced the watcher).
@@ -243,7 +254,11 @@ def _kill_test(out: Path, first: list, second: list, expected_names: set[str]) -
             assert set(previous) == expected_names
             continue
         recover(out)  # what the next run on the folder does first (a no-op unless mid-commit)
-        assert _targets(out) == previous, f"outputs changed after a kill ({moments[-1]})"
+        now = _targets(out)
+        if now == complete[other] and now != previous:
+            current, previous = other, now
+            moments[-1] = "committed"
+        assert now == previous, f"outputs changed after a kill ({moments[-1]})"
         leftovers = [p.name for p in out.iterdir() if p.name not in previous]
         assert all(n.startswith(".") for n in leftovers), leftovers
     # Whether a kill lands in the write phase depends on timing; the write phase itself is
