@@ -183,6 +183,52 @@ APP_LABELS: dict[str, dict[str, str]] = {
     # --- map export
     "export_map_png": {"zh": "下载地图（PNG）", "en": "Download the map (PNG)"},
     "export_map_pdf": {"zh": "下载地图（PDF）", "en": "Download the map (PDF)"},
+    # --- editing
+    "find": {"zh": "查找网格、小区、楼栋或社区", "en": "Find a grid, estate, building or community"},
+    "find_hint": {
+        "zh": "网格编号、小区名称、楼栋编号或社区名称，回车查找",
+        "en": "Grid code, estate name, building id or community name; press Enter",
+    },
+    "find_grid": {"zh": "网格 {grid}", "en": "Grid {grid}"},
+    "find_estate": {"zh": "小区“{name}”：网格 {grid}", "en": "Estate {name}: grid {grid}"},
+    "find_building": {"zh": "楼栋“{name}”：网格 {grid}", "en": "Building {name}: grid {grid}"},
+    "find_community": {
+        "zh": "社区“{name}”的第一个网格：{grid}",
+        "en": "First grid of community {name}: {grid}",
+    },
+    "find_more": {
+        "zh": "（另有 {n} 处匹配，可输入更完整的名称）",
+        "en": " ({n} more matches; type more of the name)",
+    },
+    "find_none": {"zh": "没有找到“{query}”", "en": "Nothing found for “{query}”"},
+    "preview_move": {"zh": "移动后：{counts}", "en": "After the move: {counts}"},
+    "preview_split": {"zh": "拆分后：{counts}", "en": "After the split: {counts}"},
+    "preview_merge": {"zh": "合并后：{counts}", "en": "After the merge: {counts}"},
+    "preview_count": {
+        "zh": "网格 {grid}（{before} → {after} 户{outside}）",
+        "en": "grid {grid} ({before} → {after} households{outside})",
+    },
+    "preview_new": {
+        "zh": "新网格 {grid}（{after} 户{outside}）",
+        "en": "new grid {grid} ({after} households{outside})",
+    },
+    "preview_gone": {"zh": "网格 {grid}（并入后不再保留）", "en": "grid {grid} (merged in, no longer kept)"},
+    "preview_outside": {"zh": "，不在 {lo}–{hi} 户之间", "en": ", outside {lo}–{hi}"},
+    "edit_under": {
+        "zh": "网格 {grid} 将只有 {n} 户，少于下限 {lo} 户",
+        "en": "grid {grid} would have {n} households, fewer than the minimum of {lo}",
+    },
+    "edit_over": {
+        "zh": "网格 {grid} 将有 {n} 户，多于上限 {hi} 户",
+        "en": "grid {grid} would have {n} households, more than the maximum of {hi}",
+    },
+    "edit_confirm": {"zh": "执行后{what}。仍要执行吗？", "en": "After this edit {what}. Do it anyway?"},
+    "edit_anyway": {"zh": "仍然执行", "en": "Do it anyway"},
+    "edit_cancel": {"zh": "取消", "en": "Cancel"},
+    "no_merge_targets": {
+        "zh": "相邻网格均已锁定，不能合并",
+        "en": "Every neighbouring grid is locked: there is none to merge with",
+    },
 }
 
 

@@ -1,4 +1,5 @@
-"""The data step's work without Streamlit: uploaded files read, checked and planned.
+"""The app's work without Streamlit: uploaded files read, checked and planned; the plan searched
+by the names a planner knows; tables worded for the planner.
 
 The app's page only gathers the uploaded files and shows the outcome; the sequence itself (read
 each layer safely, load the network, check the layers together, partition them) is
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -22,10 +24,16 @@ from gridplan.app import uploads
 from gridplan.app.labels import text
 from gridplan.errors import GridplanError, InputError
 from gridplan.grids.api import PartitionResult
+from gridplan.io.checks import household_counts
 from gridplan.io.problems import Problem
 from gridplan.network import WalkNetwork
 from gridplan.norms import DEFAULT_NORMS, GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+from gridplan.plan.common import grid_sort_key
 from gridplan.workflows import checked_layers, plan_grids
+
+if TYPE_CHECKING:
+    from gridplan.app.naming import Names
+    from gridplan.plan.model import Plan
 
 __all__ = [
     "Upload",
@@ -39,6 +47,8 @@ __all__ = [
     "proposals_table",
     "versions_table",
     "comparison_table",
+    "Found",
+    "find_in_plan",
 ]
 
 #: One uploaded file: (its name, its bytes), or a path on disk.
@@ -277,3 +287,119 @@ def comparison_table(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     out = pd.DataFrame.from_dict(rows, orient="index", columns=[str(c) for c in table.columns])
     out.index.name = text("figure", lang)
     return out.reset_index()
+
+
+# ---------------------------------------------------------------- search in the grids step
+#: Kinds of things the grids step finds, in the order its matches are ranked.
+FIND_KINDS = ("grid", "estate", "community", "building")
+
+
+@dataclass(frozen=True)
+class Found:
+    """One thing a search of the plan matched.
+
+    Attributes
+    ----------
+    kind : {"grid", "estate", "building", "community"}
+    name : str
+        As the planner knows it: the grid code, the estate's name, the building's name with its
+        estate's (its id when it has no name), the community's name.
+    grid_id : str
+        The grid to select: the grid itself, the grid holding most of the estate's or the
+        building's households, the community's first grid.
+    unit_id : optional
+        The partition unit to select with it (the unit holding most of an estate's or a
+        building's households), None for a grid or a community.
+    """
+
+    kind: str
+    name: str
+    grid_id: str
+    unit_id: object = None
+
+
+def _norm(value) -> str:
+    return "".join(str(value).split()).casefold()
+
+
+def find_in_plan(plan: Plan, query: str, names: Names) -> list[Found]:
+    """Grids, estates, buildings and communities of ``plan`` whose code, name or id contain
+    ``query``, best first.
+
+    Letters case and spaces do not count. A match of the whole text ranks before a match of a
+    part of it; then grids, estates, communities and buildings, in that order; then grid code
+    order.
+
+    Parameters
+    ----------
+    plan : Plan
+    query : str
+        What the planner typed: a grid code, an estate's name (or id), a building's id (or
+        name), a community's name (or code).
+    names : Names
+        The dataset's estate and building names (:func:`gridplan.app.naming.names_of`).
+
+    Returns
+    -------
+    list of Found
+        Empty for an empty query or when nothing matches.
+    """
+    q = _norm(query)
+    if not q:
+        return []
+    ranked: list[tuple[tuple, Found]] = []
+
+    def offer(texts, found: Found, order) -> None:
+        keys = [_norm(t) for t in texts if t is not None and str(t).strip()]
+        if any(q in k for k in keys):
+            rank = 0 if q in keys else 1
+            ranked.append(((rank, FIND_KINDS.index(found.kind), grid_sort_key(found.grid_id), order), found))
+
+    grids = plan.grids
+    for gid in grids["grid_id"].astype(str):
+        offer([gid], Found("grid", gid, gid), gid)
+    firsts = grids.assign(grid_id=grids["grid_id"].astype(str)).groupby("community_id", sort=False)["grid_id"]
+    for cid, gids in firsts:
+        first = min(gids, key=grid_sort_key)
+        name = grids.loc[grids["community_id"] == cid, "community_name"].iloc[0]
+        shown = str(name) if isinstance(name, str) and name.strip() else str(cid)
+        offer([name, cid], Found("community", shown, first), str(cid))
+    for kind, column in (("estate", "estate_id"), ("building", "building_id")):
+        for key, gid, uid, estate in _holders(plan, column):
+            if kind == "estate":
+                texts, shown = [names.estates.get(key), key], names.estate(key)
+            else:
+                texts = [key, names.buildings.get(key)]
+                own = names.buildings.get(key)
+                shown = own if own is None or estate is None else f"{names.estate(estate)} {own}"
+                shown = shown or key
+            offer(texts, Found(kind, shown, gid, uid), key)
+    ranked.sort(key=lambda pair: pair[0])
+    return [found for _, found in ranked]
+
+
+def _holders(plan: Plan, column: str) -> list[tuple[str, str, object, str | None]]:
+    """Per value of the households' ``column`` (estate or building id): the unit holding most of
+    its households (the first such unit on a tie), that unit's grid, and the value's estate."""
+    a = plan.assignment
+    if column not in a.columns:
+        return []
+    a = a.assign(_w=household_counts(a), _order=np.arange(len(a)))
+    a = a[a[column].notna() & a["grid_id"].notna()]
+    if a.empty:
+        return []
+    a = a.assign(_key=a[column].astype(str))
+    per_unit = a.groupby(["_key", "unit_id"], sort=False).agg(
+        w=("_w", "sum"), first=("_order", "min"), grid=("grid_id", "first")
+    )
+    per_unit = per_unit.reset_index().sort_values(["_key", "w", "first"], ascending=[True, False, True])
+    best = per_unit.drop_duplicates("_key")
+    estate = (
+        a.groupby("_key", sort=False)["estate_id"].first()
+        if "estate_id" in a.columns
+        else pd.Series(dtype=object)
+    )
+    return [
+        (key, str(grid), uid, None if pd.isna(estate.get(key)) else str(estate.get(key)))
+        for key, uid, grid in zip(best["_key"], best["unit_id"], best["grid"])
+    ]

@@ -160,7 +160,10 @@ def on_edit(name: str, *args) -> None:
     action = {"op": name} if name in ("undo", "redo") else (plan.edits[-1] if plan.edits else {})
     ss.flash = L("edit_done", what=names().edit(action, lang()))
     ss.flash_warnings = [L("edit_warning", what=warning_text(w, lang())) for w in plan.last_warnings]
-    keep = ss.sel_grid if ss.sel_grid in set(plan.grids["grid_id"]) else None
+    grids = set(plan.grids["grid_id"])
+    keep = ss.sel_grid if ss.sel_grid in grids else None
+    if keep is None and ss.sel_grid is not None and action.get("op") == "merge" and action["keep"] in grids:
+        keep = action["keep"]  # the selected grid was merged into this one: the panel stays
     select_grid(keep)
     ss.regen_undo = None  # undoing 生成网格 now would drop this edit: the versions keep both
     autosave(create=True)

@@ -1,5 +1,10 @@
 """Step 2, grids: generate the grids, see them on the map and edit them (move, split, merge,
-lock, re-balance; undo and redo)."""
+lock, re-balance; undo and redo).
+
+A grid is selected on the map, in the box, by a row of the grid table or by the find box; the
+map brings it into view. The panel offers only the edits the plan accepts and says, before the
+click, the households each grid would have (the plan's previews); an edit that would leave a
+grid outside the household band waits for 仍然执行."""
 
 from __future__ import annotations
 
@@ -41,13 +46,14 @@ def page() -> None:
     u1.button(L("undo"), key="btn_undo", disabled=not plan.can_undo, on_click=on_edit, args=("undo",))
     u2.button(L("redo"), key="btn_redo", disabled=not plan.can_redo, on_click=on_edit, args=("redo",))
 
+    _take_table_row(plan)  # before the map and panel are drawn, so that they follow in this run
     # A keyed container keeps its identity in the browser when messages above it come and go
     # (an unkeyed block is known by its position): the live map inside is not re-created.
     ss[_EDITED_KEY] = False  # this page run draws the figures after any edit itself
     with st.container(key="grids_work_area"):
         _work_area()
     st.subheader(L("grid_table"))
-    st.dataframe(table(plan.grids), hide_index=True)
+    _grid_table(plan)
     if plan.edits:
         with st.expander(L("history")):
             words = names()
@@ -105,7 +111,19 @@ def _generate_form():
 _MAP_KEY = "map_grids"
 _CACHE_KEY = "_grids_map_cache"
 _EDITED_KEY = "_grids_edited"
+#: The grid the map last brought into view; dropped to bring the selection into view again.
 _FOCUS_KEY = "_grids_map_focus"
+#: The grid table (its selected row) and the rows this page last took or set.
+_TABLE_KEY = "grid_table"
+_TABLE_SEEN_KEY = "_grid_table_rows"
+#: An edit waiting for the planner's confirmation: ``(method name, args)``.
+_CONFIRM_KEY = "_grids_confirm"
+#: The outcome of the last edit made in the panel, shown again beside its buttons.
+_OUTCOME_KEY = "_grids_outcome"
+#: What the search box found, shown under it once.
+_FOUND_KEY = "_grids_found"
+#: The Plan preview of each edit a button makes.
+_PREVIEWS = {"move_unit": "preview_move", "split_grid": "preview_split", "merge_grids": "preview_merge"}
 
 
 @st.fragment
@@ -115,10 +133,17 @@ def _work_area() -> None:
     if ss.pop(_EDITED_KEY, False):
         st.rerun(scope="app")
     plan = ss.plan
+    # a confirmation lives while it is shown: another click or edit drops it
+    pending = ss.pop(_CONFIRM_KEY, None)
+    outcome = ss.pop(_OUTCOME_KEY, None)
     _take_map_click(plan)
     ids = plan.grids["grid_id"].tolist()
     if ss.sel_grid not in ids:
         select_grid(None)
+    st.text_input(L("find"), key="find_box", on_change=_on_find, placeholder=L("find_hint"))
+    found = st.container()  # always there, so that the map below keeps its place (see page)
+    if ss.get(_FOUND_KEY):
+        found.caption(ss.pop(_FOUND_KEY))
     left, right = st.columns([3, 2])
     with left:
         _grid_map(plan)
@@ -135,7 +160,7 @@ def _work_area() -> None:
             placeholder="—",
         )
         if ss.sel_grid:
-            _grid_panel(plan, ss.sel_grid)
+            _grid_panel(plan, ss.sel_grid, pending, outcome)
 
 
 def _take_map_click(plan) -> None:
@@ -208,16 +233,74 @@ def _grid_map(plan) -> None:
 
 def _edit(name: str, *args) -> None:
     """Button callback: the edit (:func:`on_edit`), then the whole page reruns (see
-    :func:`_work_area`)."""
+    :func:`_work_area`); its outcome is kept to be shown beside the panel's buttons too."""
     on_edit(name, *args)
+    ss[_OUTCOME_KEY] = (ss.get("flash"), ss.get("flash_error"), list(ss.get("flash_warnings") or []))
     ss[_EDITED_KEY] = True
 
 
-def _grid_panel(plan, gid: str) -> None:
+def _ask(name: str, *args) -> None:
+    """Edit button callback: an edit that would leave a grid outside the household band waits
+    for the planner's confirmation (:func:`_confirm`); any other is made at once."""
+    preview = _preview(ss.plan, name, args)
+    if preview is not None and preview.outside:
+        ss[_CONFIRM_KEY] = (name, args)
+    else:
+        _edit(name, *args)
+
+
+def _preview(plan, name: str, args: tuple):
+    """The Plan's preview of an edit; None when the edit would be refused (the edit then says
+    why, as it always has)."""
+    try:
+        return getattr(plan, _PREVIEWS[name])(*args)
+    except GridplanError:
+        return None
+
+
+def _grid_panel(plan, gid: str, pending=None, outcome=None) -> None:
     """The selected grid's facts and the edits it allows."""
     d = plan.grid_detail(gid)
     g = d["grid"]
     st.subheader(L("selected_grid", grid=gid))
+    _facts(gid, g)
+    sep = "、" if lang() == "zh" else ", "
+    st.write(f"**{L('grid_estates')}**: " + (sep.join(names().estate(e) for e in d["estates"]) or "—"))
+    st.write(f"**{L('grid_buildings')}**: {len(d['buildings'])}")
+    st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))
+    if gid in plan.locked:
+        st.info(L("locked_note"))
+        _outcome(outcome)
+        st.button(L("unlock"), key="btn_unlock", on_click=_edit, args=("unlock", gid))
+        return
+    st.markdown(f"**{L('edit')}**")
+    _outcome(outcome)
+    _unit_move(plan, d["units"]["unit_id"].tolist(), pending)
+    split, said = None, ""
+    try:
+        split = plan.preview_split(gid)
+        said = _counts("preview_split", split)
+    except GridplanError as exc:  # a single unit: the button is off and the caption says why
+        said = names().message(exc.localized(lang()), lang())
+    b1, b2 = st.columns(2)
+    b1.button(L("split"), key="btn_split", on_click=_ask, args=("split_grid", gid), disabled=split is None)
+    b2.button(L("lock"), key="btn_lock", on_click=_edit, args=("lock", gid))
+    st.caption(said)
+    _confirm(pending, ("split_grid", (gid,)), split)
+    targets = plan.merge_targets(gid)
+    if targets:
+        other = st.selectbox(L("merge_with"), list(targets), key="merge_with")
+        st.caption(_counts("preview_merge", targets[other]))
+        st.button(L("merge"), key="btn_merge", on_click=_ask, args=("merge_grids", gid, other))
+        _confirm(pending, ("merge_grids", (gid, other)), targets[other])
+    elif d["neighbours"]:
+        st.caption(L("no_merge_targets"))
+    st.button(L("rebalance"), key="btn_rebalance", on_click=_edit, args=("rebalance", str(g["community_id"])))
+
+
+def _facts(gid: str, g: dict) -> None:
+    """The grid's figures as a plain HTML table (not a canvas grid): readable by screen readers
+    and browser tests."""
     facts = {
         k: g.get(k)
         for k in (
@@ -238,29 +321,11 @@ def _grid_panel(plan, gid: str) -> None:
     for k in ("locked", "barrier_crossing"):
         frame[k] = frame[k].astype("boolean")
     row = table(frame).iloc[0]
-    # a plain HTML table (not a canvas grid): readable by screen readers and browser tests
     st.table(pd.DataFrame({gid: ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
-    sep = "、" if lang() == "zh" else ", "
-    st.write(f"**{L('grid_estates')}**: " + (sep.join(names().estate(e) for e in d["estates"]) or "—"))
-    st.write(f"**{L('grid_buildings')}**: {len(d['buildings'])}")
-    st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))
-    if gid in plan.locked:
-        st.info(L("locked_note"))
-        st.button(L("unlock"), key="btn_unlock", on_click=_edit, args=("unlock", gid))
-        return
-    st.markdown(f"**{L('edit')}**")
-    _unit_move(plan, d["units"]["unit_id"].tolist())
-    b1, b2 = st.columns(2)
-    b1.button(L("split"), key="btn_split", on_click=_edit, args=("split_grid", gid))
-    b2.button(L("lock"), key="btn_lock", on_click=_edit, args=("lock", gid))
-    if d["neighbours"]:
-        other = st.selectbox(L("merge_with"), d["neighbours"], key="merge_with")
-        st.button(L("merge"), key="btn_merge", on_click=_edit, args=("merge_grids", gid, other))
-    st.button(L("rebalance"), key="btn_rebalance", on_click=_edit, args=("rebalance", str(g["community_id"])))
 
 
-def _unit_move(plan, units: list) -> None:
-    """Pick a unit of the selected grid and move it to a neighbouring grid."""
+def _unit_move(plan, units: list, pending=None) -> None:
+    """Pick a unit of the selected grid and move it to a neighbouring grid that accepts it."""
     if ss.sel_unit not in units:
         ss.sel_unit = None
         ss.sel_unit_box = None
@@ -276,9 +341,118 @@ def _unit_move(plan, units: list) -> None:
     )
     if uid is None:
         return
-    targets = plan.unit_neighbour_grids(uid)
+    targets = plan.move_targets(uid)
     if targets:
-        to = st.selectbox(L("move_to"), targets, key="move_to")
-        st.button(L("move"), key="btn_move", on_click=_edit, args=("move_unit", uid, to))
+        # the options stay grid codes (what the planner types and the browser tests pick);
+        # what the move would leave is said under the box
+        to = st.selectbox(L("move_to"), list(targets), key="move_to")
+        st.caption(_counts("preview_move", targets[to]))
+        st.button(L("move"), key="btn_move", on_click=_ask, args=("move_unit", uid, to))
+        _confirm(pending, ("move_unit", (uid, to)), targets[to])
     else:
         st.caption(L("no_targets"))
+
+
+def _counts(key: str, preview) -> str:
+    """What an edit would leave, in words: 拆分后：网格 A（412 → 206 户）；新网格 B（206 户）."""
+    plan = ss.plan
+    band = {"lo": plan.min_households, "hi": plan.max_households}
+    parts = []
+    for g in preview.grids:
+        outside = L("preview_outside", **band) if g.outside else ""
+        if g.after is None:
+            parts.append(L("preview_gone", grid=g.grid_id))
+        elif g.before is None:
+            parts.append(L("preview_new", grid=g.grid_id, after=g.after, outside=outside))
+        else:
+            parts.append(L("preview_count", grid=g.grid_id, before=g.before, after=g.after, outside=outside))
+    return L(key, counts=("；" if lang() == "zh" else "; ").join(parts))
+
+
+def _confirm(pending, edit: tuple, preview) -> None:
+    """Below an edit's button: when that edit waits for confirmation, the grids it would leave
+    outside the band, and 仍然执行 / 取消."""
+    if pending != edit or preview is None or not preview.outside:
+        return  # another edit, or one the plan no longer leaves outside the band (an undo since)
+    ss[_CONFIRM_KEY] = pending  # still shown: kept for the next run
+    plan = ss.plan
+    said = [
+        L("edit_under", grid=g.grid_id, n=g.after, lo=plan.min_households)
+        if g.after < plan.min_households
+        else L("edit_over", grid=g.grid_id, n=g.after, hi=plan.max_households)
+        for g in preview.outside
+    ]
+    st.warning(L("edit_confirm", what=("；" if lang() == "zh" else "; ").join(said)))
+    yes, no = st.columns(2)
+    name, args = edit
+    yes.button(L("edit_anyway"), key="btn_edit_anyway", type="primary", on_click=_edit, args=(name, *args))
+    no.button(L("edit_cancel"), key="btn_edit_cancel", on_click=ss.pop, args=(_CONFIRM_KEY, None))
+
+
+def _outcome(outcome) -> None:
+    """The outcome of the edit just made in this panel, beside its buttons (the same words as the
+    message at the top of the page, which stays the one success box)."""
+    if not outcome:
+        return
+    done, error, warnings = outcome
+    if error:
+        st.markdown(f":red[✗ {error}]")
+    elif done:
+        st.markdown(f":green[✓ {done}]")
+    for w in warnings:
+        st.markdown(f":orange[⚠ {w}]")
+
+
+# ---------------------------------------------------------------- table rows and search
+def _table_rows() -> list:
+    """The rows selected in the grid table (as Streamlit keeps them in the session)."""
+    try:
+        return list(ss[_TABLE_KEY]["selection"]["rows"])
+    except (KeyError, TypeError):
+        return []
+
+
+def _take_table_row(plan) -> None:
+    """A row the planner has just selected in the grid table selects its grid; the map brings
+    it into view."""
+    rows = _table_rows()
+    if rows and rows != ss.get(_TABLE_SEEN_KEY):
+        ids = plan.grids["grid_id"].tolist()
+        if rows[0] < len(ids):
+            select_grid(ids[rows[0]])
+            ss.pop(_FOCUS_KEY, None)
+    ss[_TABLE_SEEN_KEY] = rows
+
+
+def _grid_table(plan) -> None:
+    """The grid table, its selected row following the selection made anywhere (the map, the
+    box, the search), so that a click on a row is never taken as a click away from it."""
+    ids = plan.grids["grid_id"].tolist()
+    wanted = [ids.index(ss.sel_grid)] if ss.get("sel_grid") in ids else []
+    if _table_rows() != wanted:
+        ss[_TABLE_KEY] = {"selection": {"rows": wanted, "columns": []}}
+    ss[_TABLE_SEEN_KEY] = wanted
+    st.dataframe(
+        table(plan.grids), hide_index=True, key=_TABLE_KEY, on_select="rerun", selection_mode="single-row"
+    )
+
+
+def _on_find() -> None:
+    """Search box callback: the first match selects its grid (and, for an estate or a building,
+    the unit holding it); the map brings it into view."""
+    from gridplan.app.services import find_in_plan
+
+    query = ss.get("find_box") or ""
+    if not query.strip():
+        return
+    found = find_in_plan(ss.plan, query, names())
+    if not found:
+        ss[_FOUND_KEY] = L("find_none", query=query.strip())
+        return
+    first = found[0]
+    select_grid(first.grid_id, first.unit_id)
+    ss.pop(_FOCUS_KEY, None)
+    said = L(f"find_{first.kind}", name=first.name, grid=first.grid_id)
+    if len(found) > 1:
+        said += L("find_more", n=len(found) - 1)
+    ss[_FOUND_KEY] = said
