@@ -269,3 +269,19 @@ def choose_in(page, box, option):
             page.keyboard.press("Escape")
     idle(page)
     assert box.locator("input").input_value() == option, f"could not choose {option}"
+
+
+def edit(page, button, done, *, timeout_ms: int = 90_000) -> None:
+    """Click the edit ``button`` until ``done`` shows, answering "仍然执行" (do it anyway) once
+    when the app asks first because the edit leaves a grid outside the household band."""
+    anyway = page.get_by_role("button", name="仍然执行")
+    until(page, button.click, done.or_(anyway).first, what=f"the edit {button}")
+    if not done.is_visible():
+        anyway.click()  # once: a second click while the edit runs would ask for it again
+        try:
+            done.wait_for(state="visible", timeout=timeout_ms)
+        except playwright.TimeoutError:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "edit_failed.png"), full_page=True)
+            raise
+    idle(page)

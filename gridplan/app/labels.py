@@ -180,6 +180,29 @@ APP_LABELS: dict[str, dict[str, str]] = {
         "zh": "请在“{kind}”的列对应中为“{field}”选择列 {column}",
         "en": 'choose column {column} for "{field}" in the column mapping of "{kind}"',
     },
+    # --- progress of the long steps
+    "progress_opening": {
+        "zh": "正在打开：示例街道与网格…",
+        "en": "Opening the sample district and its grids…",
+    },
+    "progress_reopening": {"zh": "正在打开方案“{name}”…", "en": "Opening proposal “{name}”…"},
+    "progress_reading": {"zh": "正在读取 {name}（{kind}）…", "en": "Reading {name} ({kind})…"},
+    "progress_network": {"zh": "正在读取步行路网 {name}…", "en": "Reading the walking network {name}…"},
+    "progress_partition": {
+        "zh": "正在划分网格（{households:,} 户）…",
+        "en": "Drawing the grids ({households:,} households)…",
+    },
+    "progress_done": {"zh": "完成（{seconds:.1f} 秒）", "en": "Done ({seconds:.1f} s)"},
+    "progress_failed": {"zh": "未完成", "en": "Not done"},
+    "progress_coverage": {
+        "zh": "正在计算步行覆盖（{households:,} 户，{facilities} 处设施）…",
+        "en": "Computing walking coverage ({households:,} households, {facilities} centres)…",
+    },
+    "progress_sites": {"zh": "正在推荐 {k} 处新址…", "en": "Recommending {k} new sites…"},
+    "progress_upload": {
+        "zh": "正在读取 {n} 个文件（{size}）、检查并划分网格…",
+        "en": "Reading {n} files ({size}), checking them and drawing the grids…",
+    },
     # --- map export
     "export_map_png": {"zh": "下载地图（PNG）", "en": "Download the map (PNG)"},
     "export_map_pdf": {"zh": "下载地图（PDF）", "en": "Download the map (PDF)"},

@@ -77,8 +77,9 @@ def _start_session() -> None:
     if "plan" not in ss:
         # a reload (F5) or a reopened tab: the proposal named in the address, with its history
         asked = st.query_params.get("proposal")
-        with st.spinner("…"):
-            if not (asked and asked in set(_store_names()) and open_proposal(asked)):
+        known = bool(asked) and asked in set(_store_names())
+        with st.spinner(L("progress_reopening", name=asked) if known else L("progress_opening")):
+            if not (known and open_proposal(asked)):
                 load_sample_into_session()
                 if asked:
                     ss.proposal = asked  # named but never saved: nothing was edited yet

@@ -7,7 +7,9 @@ Every page reads and changes the session only through these helpers, so that the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 import streamlit as st
@@ -62,6 +64,20 @@ def L(key: str, **kw) -> str:
 def field_label(field: str) -> str:
     """A contract field in words, in the session's language (:func:`gridplan.app.hints.field_text`)."""
     return field_text(field, lang())
+
+
+@contextmanager
+def timed_status(label: str) -> Iterator[None]:
+    """A long step's status line (what runs, on how much), then how long it took: instead of a
+    bare spinner. What the step draws goes to the page as usual, not into the status box."""
+    box = st.status(label, expanded=False)
+    t0 = time.perf_counter()
+    try:
+        yield
+    except Exception:
+        box.update(label=f"{label} {L('progress_failed')}", state="error")
+        raise
+    box.update(label=f"{label} {L('progress_done', seconds=time.perf_counter() - t0)}", state="complete")
 
 
 def show_error(exc: GridplanError) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from _browser import choice, choose, click_until, idle, map_frame, offline_page, server  # noqa: F401
+from _browser import choice, choose, click_until, edit, idle, map_frame, offline_page, server  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -53,13 +53,7 @@ def test_the_map_keeps_its_zoom_after_a_click(server, choice):  # noqa: F811
         assert _same_map(page) and _view(page) == after_click
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the page run after an edit shows the edit's message above the map and the map "
-    "component is re-created (a plain page run keeps it); open in issue 15",
-)
 def test_the_map_keeps_its_zoom_after_an_edit(server, choice):  # noqa: F811
-    from playwright.sync_api import expect
 
     lat, lon = choice["grid_pt"]
     with offline_page(server) as page:
@@ -77,10 +71,10 @@ def test_the_map_keeps_its_zoom_after_an_edit(server, choice):  # noqa: F811
             page, *choice["unit_pt"], page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格")
         )
         choose(page, "移到网格", choice["to"])
-        page.get_by_role("button", name="移动", exact=True).click()
-        expect(
-            page.get_by_text(re.compile(rf"^已将 .* 移到 {re.escape(choice['to'])}$")).first
-        ).to_be_visible()
+        moved = page.get_by_test_id("stAlertContentSuccess").get_by_text(
+            re.compile(rf"^已将 .* 移到 {re.escape(choice['to'])}$")
+        )
+        edit(page, page.get_by_role("button", name="移动", exact=True), moved)
         idle(page)
         after_edit = _view(page)
         assert _same_map(page)

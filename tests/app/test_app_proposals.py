@@ -50,6 +50,8 @@ def _split(at) -> str:
     gid = n_units[n_units >= 4].index.sort_values()[0]
     at.selectbox(key="sel_grid_box").set_value(gid).run()
     at.button(key="btn_split").click().run()
+    if "btn_edit_anyway" in [b.key for b in at.button]:  # the halves are outside the band
+        at.button(key="btn_edit_anyway").click().run()
     _ok(at)
     return gid
 

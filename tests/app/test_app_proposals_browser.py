@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from _browser import SHOTS, choose, idle, map_frame, offline_page, server, until  # noqa: F401
+from _browser import SHOTS, choose, edit, idle, map_frame, offline_page, server, until  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ def _split(page, gid: str, then) -> None:
 
     button = page.get_by_role("button", name="拆分为两个网格")
     until(page, pick, button, what=f"choosing grid {gid}")
-    until(page, button.click, then, timeout_ms=45_000, what="拆分为两个网格")
+    edit(page, button, then)
     idle(page)
 
 

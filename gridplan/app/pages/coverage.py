@@ -7,7 +7,7 @@ import streamlit as st
 
 from gridplan.app.services import plan_standards
 from gridplan.app.sources import network, sample_coverage
-from gridplan.app.state import L, base_map, draw_map, show_error, ss, table, take_click
+from gridplan.app.state import L, base_map, draw_map, show_error, ss, table, take_click, timed_status
 from gridplan.errors import GridplanError
 from gridplan.norms import WALK_MINUTES, WALK_SPEED_KMH
 
@@ -21,7 +21,12 @@ def page() -> None:
     speed = c1.number_input(L("speed"), 1.0, 10.0, float(WALK_SPEED_KMH), step=0.5, key="speed")
     minutes = c2.number_input(L("minutes"), 1.0, 60.0, float(WALK_MINUTES), step=1.0, key="minutes")
     if c3.button(L("compute_coverage"), key="btn_coverage", type="primary"):
-        _compute(float(minutes), float(speed))
+        fac = ss.layers.get("facilities")
+        label = L(
+            "progress_coverage", households=len(plan.assignment), facilities=0 if fac is None else len(fac)
+        )
+        with timed_status(label):
+            _compute(float(minutes), float(speed))
     cov = plan.coverage
     if cov is None:
         st.info(L("no_coverage"))

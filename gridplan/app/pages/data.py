@@ -8,7 +8,7 @@ import streamlit as st
 from gridplan.app import services
 from gridplan.app.hints import app_wording, fix_text
 from gridplan.app.sources import load_sample_into_session, network
-from gridplan.app.state import KINDS, L, choice, field_label, lang, new_plan, ss, start_proposal
+from gridplan.app.state import KINDS, L, choice, field_label, lang, new_plan, ss, start_proposal, timed_status
 from gridplan.errors import GridplanError
 from gridplan.io.schema import mappable_fields
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
@@ -120,15 +120,18 @@ def _read_uploads(files: dict, mapping: dict, coords: dict, net_file) -> None:
         ss.data_error = ("need_required", None)
         return
     lo, hi = int(ss.get("lo", GRID_MIN_HOUSEHOLDS)), int(ss.get("hi", GRID_MAX_HOUSEHOLDS))
+    sizes = [len(data) for _, data in files.values()] + ([len(net_file[1])] if net_file else [])
+    label = L("progress_upload", n=len(sizes), size=f"{sum(sizes) / 1e6:.1f} MB")
     try:
-        out = services.load_uploads(
-            files,
-            columns=mapping,
-            coords=coords,
-            network=net_file,
-            min_households=lo,
-            max_households=hi,
-        )
+        with timed_status(label):
+            out = services.load_uploads(
+                files,
+                columns=mapping,
+                coords=coords,
+                network=net_file,
+                min_households=lo,
+                max_households=hi,
+            )
     except GridplanError as exc:
         ss.data_error = ("upload_failed", exc)
         return

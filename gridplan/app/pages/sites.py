@@ -7,7 +7,18 @@ import streamlit as st
 
 from gridplan.app.services import siting_note
 from gridplan.app.sources import network
-from gridplan.app.state import L, base_map, choice, draw_map, lang, show_error, ss, table, take_click
+from gridplan.app.state import (
+    L,
+    base_map,
+    choice,
+    draw_map,
+    lang,
+    show_error,
+    ss,
+    table,
+    take_click,
+    timed_status,
+)
 from gridplan.errors import GridplanError
 from gridplan.norms import WALK_MINUTES, WALK_SPEED_KMH
 
@@ -39,11 +50,12 @@ def page() -> None:
     opts = dict(kind=kind, speed_kmh=speed, minutes=minutes if kind != "station" else None)
     hh = ss.plan.assignment.drop(columns=["unit_id"])
     if c3.button(L("recommend"), key="btn_recommend", type="primary"):
-        try:
-            ss.sites = site(hh, fac, net, add=int(k), grids=ss.plan.grids, **opts)
-            ss.sites_asked = int(k)
-        except GridplanError as exc:
-            show_error(exc)
+        with timed_status(L("progress_sites", k=int(k))):
+            try:
+                ss.sites = site(hh, fac, net, add=int(k), grids=ss.plan.grids, **opts)
+                ss.sites_asked = int(k)
+            except GridplanError as exc:
+                show_error(exc)
     res = ss.get("sites")
     note = None if res is None else siting_note(res.report, int(ss.get("sites_asked", k)), lang())
     if note:
