@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["FIGURE_COLUMNS", "grid_figures"]
+__all__ = ["FIGURE_COLUMNS", "band_status", "grid_figures"]
 
 #: The columns :func:`grid_figures` returns, in this order.
 FIGURE_COLUMNS = [
@@ -131,6 +131,23 @@ def grid_figures(
     )
     out["area_m2"] = np.round(area, 2)
     out["compactness"] = np.round(compact, 6)
-    lo, hi = band
-    out["status"] = pd.array(np.where(hh < lo, "under", np.where(hh > hi, "over", "ok")), dtype=object)
+    out["status"] = pd.array(band_status(hh, *band), dtype=object)
     return out
+
+
+def band_status(households, min_households: int, max_households: int) -> np.ndarray:
+    """Each grid's place in the household band: ``under``, ``ok`` or ``over`` (the bounds are
+    in the band). The one statement of the rule: the figures, the maps, the edit previews and
+    the proposal comparison all ask here.
+
+    Parameters
+    ----------
+    households : array-like of int
+    min_households, max_households : int
+
+    Returns
+    -------
+    ndarray of str
+    """
+    hh = np.asarray(households)
+    return np.where(hh < min_households, "under", np.where(hh > max_households, "over", "ok")).astype(object)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gridplan.errors import InputError
+from gridplan.grids.figures import band_status
 from gridplan.io.checks import household_counts
 from gridplan.norms import DEFAULT_NORMS
 from gridplan.plan.common import grid_sort_key
@@ -96,7 +97,9 @@ def _side(store, spec) -> _Side:
 def _figures(side: _Side, moved: int) -> dict:
     g = side.grids
     hh = g["households"].to_numpy()
-    in_band = int(((hh >= side.manifest["min_households"]) & (hh <= side.manifest["max_households"])).sum())
+    in_band = int(
+        (band_status(hh, side.manifest["min_households"], side.manifest["max_households"]) == "ok").sum()
+    )
     share_covered = np.nan
     if side.covered is not None:
         total = side.weights.sum()

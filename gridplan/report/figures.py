@@ -28,6 +28,7 @@ from matplotlib.text import OffsetFrom
 from pyproj import Transformer
 
 from gridplan.errors import InputError
+from gridplan.grids.figures import band_status
 from gridplan.i18n import LANGS, t
 from gridplan.io.projection import WGS84, local_crs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS, WALK_MINUTES
@@ -238,7 +239,7 @@ def plot_grids(
     g = _metric(grids, crs)
     if "status" not in g.columns:
         hh = g["households"]
-        g["status"] = np.where(hh < min_households, "under", np.where(hh > max_households, "over", "ok"))
+        g["status"] = band_status(hh, min_households, max_households)
     font = font or cjk_font()
     fig, ax = _new_figure(g.total_bounds)
     colours = g["status"].map(STATUS_COLOURS).fillna("#999999")
@@ -541,7 +542,7 @@ def plot_households_histogram(
     ax.hist(hh, bins=np.arange(lo, hi, width), color="#377eb8", edgecolor="white")
     ax.set_xlabel("每个网格户数", fontproperties=_sized(font, 10))
     ax.set_ylabel("网格数", fontproperties=_sized(font, 10))
-    inside = int(((hh >= min_households) & (hh <= max_households)).sum())
+    inside = int((band_status(hh, min_households, max_households) == "ok").sum())
     band = f"标准区间 {min_households}–{max_households}户：{inside}/{len(hh)} 个网格"
     ax.legend(
         handles=[Patch(facecolor="#4daf4a", alpha=0.15, label=band)], prop=_sized(font, 9), loc="upper left"
