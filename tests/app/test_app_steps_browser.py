@@ -56,6 +56,17 @@ def test_every_step_draws_its_content(server):  # noqa: F811
         frame = map_frame(page)
         assert frame.locator("path.leaflet-interactive").count() > 50
         expect(page.locator('[data-testid="stMetric"]').filter(has_text="网格数")).to_be_visible()
+        # a grid chosen in the box: its panel (figures, estates, the edits it allows) opens
+        box = page.locator('[data-testid="stSelectbox"]').filter(has_text="选择网格").locator("input")
+        gid = "420106001003-02"
+
+        def pick():
+            box.click()
+            box.fill(gid)
+            page.get_by_role("option", name=gid, exact=True).click(timeout=10_000)
+
+        until(page, pick, page.get_by_role("heading", name=f"网格 {gid}"), what=f"choosing {gid}")
+        map_frame(page)
         _no_error(page)
         _shot(page, "2_grids")
 
