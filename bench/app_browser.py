@@ -11,7 +11,10 @@ blocked, as on an intranet; no basemap), then measures on the sample district:
 - undo: the 撤销 button, until "已撤销上一步" shows;
 each until the app's run has ended too (no status widget).
 
-Usage: ``python bench/app_browser.py [--root /tmp/app_before] [--repeat 5]``; ``--root`` runs
+``--households 500000`` measures on a generated district of that size instead (planned, saved as a
+proposal in a temporary plan store, and opened by the app from the address, as after F5).
+
+Usage: ``python bench/app_browser.py [--root /tmp/app_before] [--repeat 5] [--households N]``; ``--root`` runs
 another checkout's ``app.py`` (with that checkout first on ``PYTHONPATH``), for a before/after
 comparison. Prints one line: ``app: cold open X s; new session Y s; select Z s; move M s; undo U s``
 (medians) and the load average.
@@ -23,11 +26,14 @@ import argparse
 import http.client
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -63,29 +69,54 @@ def _start(root: Path, log) -> tuple[subprocess.Popen, str]:
             time.sleep(0.2)
 
 
-def _choices(n: int) -> tuple[list[tuple[str, float, float]], dict]:
-    """``n`` grids to click (id, lat, lon) and one movable unit (grid, unit, target)."""
-    import shapely
-
+def _sample_plan():
     from gridplan.datasets.sample import load_sample
-    from gridplan.errors import GridplanError
     from gridplan.plan.model import Plan
     from gridplan.workflows import plan_grids
 
     s = load_sample()
-    plan = Plan.from_partition(plan_grids(s, n_jobs=1), s["households"], s["communities"])
+    return Plan.from_partition(plan_grids(s, n_jobs=1), s["households"], s["communities"])
+
+
+def _city_store(households: int, folder: Path) -> tuple[object, str]:
+    """A generated district of ``households`` (tests/generators/city.py), planned and saved as
+    a proposal in a plan store under ``folder``: the app opens it from the address, as after F5
+    (an upload of half a million points through the browser would measure the upload)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from generators.city import load_city
+
+    from gridplan.plan.model import Plan
+    from gridplan.plan.store import PlanStore
+    from gridplan.workflows import plan_grids
+
+    t0 = time.perf_counter()
+    layers = load_city(households)
+    result = plan_grids(layers, n_jobs=os.cpu_count())
+    plan = Plan.from_partition(result, layers["households"], layers["communities"])
+    name = f"bench {households}"
+    PlanStore(folder).save(name, plan)
+    print(
+        f"  district of {households:,} households: {len(plan.grids):,} grids, planned and saved in "
+        f"{time.perf_counter() - t0:.0f} s",
+        flush=True,
+    )
+    return plan, name
+
+
+def _choices(plan, n: int) -> tuple[list[tuple[str, float, float]], dict]:
+    """``n`` grids to click (id, lat, lon) and one movable unit (grid, unit, target)."""
+    import shapely
+
     g = plan.grids
     pts = shapely.point_on_surface(g.geometry.values)
     step = max(1, len(g) // n)
     grids = [(g["grid_id"].iloc[i], pts[i].y, pts[i].x) for i in range(0, len(g), step)][:n]
     units = plan.units
+    # a move that keeps both grids in the band: the app makes it at once (no 仍然执行 asked)
     for uid, gid in zip(units["unit_id"], units["grid_id"]):
-        for to in plan.unit_neighbour_grids(uid):
-            try:
-                plan.move_unit(uid, to)
-            except GridplanError:
+        for to, preview in plan.move_targets(uid).items():
+            if preview.outside:
                 continue
-            plan.undo()
             gp = shapely.point_on_surface(g.set_index("grid_id").geometry[gid])
             up = shapely.point_on_surface(units.set_index("unit_id").geometry[uid])
             return grids, {"grid": gid, "to": to, "grid_pt": (gp.y, gp.x), "unit_pt": (up.y, up.x)}
@@ -201,10 +232,11 @@ def measure(url: str, repeat: int, grids: list, move: dict) -> dict[str, list[fl
         target_box = page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格")
         moved = page.get_by_text(re.compile(rf"^已将 .* 移到 {re.escape(move['to'])}$")).first
         undone = page.get_by_text("已撤销上一步", exact=True).first
-        for i in range(repeat):
+        clicks = iter(range(10_000))
+        for _ in range(repeat):
             # a second click in the selected grid selects the estate under it (a pixel apart
             # each time: the map reports a click at the same point as no new click)
-            _retry(page, lambda i=i: _click_map(page, *move["unit_pt"], shift=i % 3 - 1), target_box)
+            _retry(page, lambda: _click_map(page, *move["unit_pt"], shift=next(clicks) % 3 - 1), target_box)
             if target_box.locator("input").input_value() != move["to"]:
                 _choose(page, "移到网格", move["to"])
             button = page.get_by_role("button", name="移动", exact=True)
@@ -237,21 +269,38 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose app.py is run")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument(
+        "--households",
+        type=int,
+        default=0,
+        help="a generated district of this many households (saved as a proposal) instead of the sample",
+    )
     args = ap.parse_args(argv)
-    grids, move = _choices(args.repeat)
     (ROOT / "out").mkdir(exist_ok=True)
+    store = Path(tempfile.mkdtemp(prefix="gridplan_bench_app_"))
+    os.environ["GRIDPLAN_DATA"] = str(store)  # the app server takes it at start
+    os.environ.pop("GRIDPLAN_DB", None)
+    query = ""
+    if args.households:
+        plan, name = _city_store(args.households, store)
+        query = "?" + urllib.parse.urlencode({"proposal": name})
+    else:
+        plan = _sample_plan()
+    grids, move = _choices(plan, args.repeat)
     with open(ROOT / "out" / "bench_app_browser.log", "w") as log:
         proc, url = _start(args.root.resolve(), log)
         try:
-            out = measure(url, args.repeat, grids, move)
+            out = measure(url + query, args.repeat, grids, move)
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+            shutil.rmtree(store, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in out.items()}
     print(
         f"app: cold open {med['cold']:.2f} s; new session {med['session']:.2f} s; select "
         f"{med['select']:.2f} s (in the box {med['box']:.2f} s); move {med['move']:.2f} s; undo {med['undo']:.2f} s "
-        f"(medians of {args.repeat}; {args.root.resolve()}; load {os.getloadavg()[0]:.2f})"
+        f"(medians of {args.repeat}; {args.households or 'sample'} households; {args.root.resolve()}; "
+        f"load {os.getloadavg()[0]:.2f})"
     )
     print("  all: " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v) for k, v in out.items()))
     return 0
