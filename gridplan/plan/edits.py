@@ -23,6 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from gridplan.errors import InputError
 from gridplan.plan.common import grid_sort_key, plain
 from gridplan.plan.rebalance import bisect
+from gridplan.plan.units import UnitTables
 
 __all__ = ["Change", "EditPreview", "GridCount", "PlanEdits"]
 
@@ -41,12 +42,16 @@ class Change:
         The grids the edit touches (a removed or new grid included).
     action : dict
         The edit as :attr:`~gridplan.plan.model.Plan.edits` records it.
+    tables : UnitTables or None
+        The unit tables after the edit, for an edit that makes a unit (a building cut out of
+        its estate part); None when the units stay as they are.
     """
 
     label: str
     unit_grid: np.ndarray
     changed: tuple[str, ...]
     action: dict
+    tables: UnitTables | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ class PlanEdits:
 
     def _preview(self, change: Change) -> EditPreview:
         now = self._state.grids["households"]
-        per_unit = self._tables.households
+        per_unit = (change.tables or self._tables).households
         counts = []
         for g in change.changed:
             members = change.unit_grid == g
@@ -193,7 +198,14 @@ class PlanEdits:
         """Move one unit to a neighbouring grid (see :meth:`~Plan.move_unit`)."""
         pos = self._unit(unit_id)
         self._check_grid(to_grid)
-        ug = self._state.unit_grid
+        src = str(self._state.unit_grid[pos])
+        new = self._move_rule(unit_id, pos, to_grid, self._tables, self._state.unit_grid)
+        action = {"op": "move", "unit": plain(unit_id), "from": src, "to": to_grid}
+        return Change(f"move {unit_id} {src}->{to_grid}", new, self._ordered(src, to_grid), action)
+
+    def _move_rule(self, unit_id, pos: int, to_grid: str, tables: UnitTables, ug: np.ndarray) -> np.ndarray:
+        """The unit-to-grid map after the unit at ``pos`` of ``tables`` moves to ``to_grid``, or
+        the refusal: the one rule of a move, for a unit and for a building cut out of one."""
         src = str(ug[pos])
         if src == to_grid:
             raise InputError(
@@ -203,14 +215,14 @@ class PlanEdits:
                 fix_zh="请选择其他目标网格",
             )
         self._check_unlocked(src, to_grid)
-        if self._tables.community[pos] != self._grid_community(to_grid):
+        if tables.community[pos] != self._grid_community(to_grid):
             raise InputError(
                 f"grid {to_grid} is in another community than unit {unit_id}",
                 fix="a grid never crosses a community boundary; choose a grid of the same community",
                 message_zh=f"网格 {to_grid} 与单元 {unit_id} 不在同一社区",
                 fix_zh="网格不能跨社区，请选择同一社区内的网格",
             )
-        touching = self.unit_neighbour_grids(unit_id)
+        touching = self._touching(pos, tables, ug)
         if to_grid not in touching:
             raise InputError(
                 f"unit {unit_id} does not touch grid {to_grid}; the grid would fall apart",
@@ -227,7 +239,7 @@ class PlanEdits:
                 message_zh=f"单元 {unit_id} 是网格 {src} 的唯一单元，移走后网格为空",
                 fix_zh=f"请改为合并网格 {src} 和 {to_grid}",
             )
-        if not self._connected(rest):
+        if not self._connected(rest, tables):
             raise InputError(
                 f"moving unit {unit_id} would cut grid {src} into pieces",
                 fix="move a unit on the edge of the grid, or split the grid first",
@@ -236,8 +248,7 @@ class PlanEdits:
             )
         new = ug.copy()
         new[pos] = to_grid
-        action = {"op": "move", "unit": plain(unit_id), "from": src, "to": to_grid}
-        return Change(f"move {unit_id} {src}->{to_grid}", new, self._ordered(src, to_grid), action)
+        return new
 
     def _split_change(self, grid_id: str) -> Change:
         """Bisect a grid (see :meth:`~Plan.split_grid`)."""
@@ -336,11 +347,20 @@ class PlanEdits:
     def _grid_community(self, grid_id: str) -> str:
         return str(self._state.grids.at[grid_id, "community_id"])
 
-    def _connected(self, upos: np.ndarray) -> bool:
+    def _connected(self, upos: np.ndarray, tables: UnitTables | None = None) -> bool:
         if len(upos) <= 1:
             return True
-        n, _ = connected_components(self._tables.adjacency[upos][:, upos], directed=False)
+        adjacency = (tables or self._tables).adjacency
+        n, _ = connected_components(adjacency[upos][:, upos], directed=False)
         return n == 1
+
+    @staticmethod
+    def _touching(pos: int, tables: UnitTables, ug: np.ndarray) -> list[str]:
+        """Grids other than its own that the unit at ``pos`` shares a boundary with, within its
+        community (a grid never crosses a community boundary)."""
+        nb = tables.adjacency[pos].indices
+        nb = nb[tables.community[nb] == tables.community[pos]]
+        return sorted(set(ug[nb]) - {ug[pos]}, key=grid_sort_key)
 
     def _next_grid_id(self, community_id: str) -> str:
         prefix = f"{community_id}-"

@@ -2,7 +2,7 @@
 
 A :class:`Plan` holds the partition units (estates, buildings: the atoms a grid is made of), which
 grid each unit belongs to, the grid polygons and figures, locks, and an undo/redo history. Every
-edit (move a unit, split, merge, lock, re-balance) changes the unit-to-grid map and recomputes only
+edit (move a unit or a building, split, merge, lock, re-balance) changes the unit-to-grid map and recomputes only
 the grids it touched: polygon = union of their units' cells, households, population, status,
 area, compactness. An edit that would break a grid into pieces is refused with a
 :class:`~gridplan.errors.InputError` that says why, in English and Chinese.
@@ -30,6 +30,7 @@ from gridplan.io.checks import household_counts
 from gridplan.io.projection import local_crs, to_wgs84
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 from gridplan.plan.barriers import barrier_lines, crossing_warnings
+from gridplan.plan.buildings import PlanBuildings
 from gridplan.plan.common import (
     grid_sort_key,
     jsonable,
@@ -53,7 +54,7 @@ from gridplan.plan.views import PlanViews
 __all__ = ["GRID_COLUMNS", "PLAN_FORMAT_VERSION", "Plan"]
 
 
-class Plan(PlanViews, PlanQueries, PlanEdits, PlanRepartition, PlanStorage):
+class Plan(PlanViews, PlanQueries, PlanBuildings, PlanEdits, PlanRepartition, PlanStorage):
     """Grids of one or more communities, editable, with undo/redo and save/load.
 
     Build one with :meth:`from_partition`; the constructor is for :meth:`load`.
@@ -233,6 +234,35 @@ class Plan(PlanViews, PlanQueries, PlanEdits, PlanRepartition, PlanStorage):
         """
         return self._make(self._move_change(unit_id, to_grid))
 
+    def move_building(self, building_id, to_grid: str) -> list[str]:
+        """Move one building (楼栋) to a neighbouring grid.
+
+        The building's households leave their unit and form a unit of their own, whose cell is
+        the building's part of the old unit's cell (:mod:`gridplan.plan.buildings`); that unit
+        then moves by the rule of :meth:`move_unit`. A building that is its unit's only one
+        moves with its unit. Undo gives the old unit back.
+
+        Parameters
+        ----------
+        building_id
+            A value of the households' ``building_id`` (or of the ``buildings`` context's, when
+            the households have none).
+        to_grid : str
+            The grid to move it to; it must touch the building's ground.
+
+        Returns
+        -------
+        list of str
+            The grid ids that changed.
+
+        Raises
+        ------
+        InputError
+            Unknown building, a building in two units or whose ground cannot be cut out of its
+            unit in one piece, and every refusal of :meth:`move_unit`.
+        """
+        return self._make(self._building_change(building_id, to_grid))
+
     def split_grid(self, grid_id: str) -> list[str]:
         """Split a grid into two contiguous grids of about equal households.
 
@@ -299,24 +329,37 @@ class Plan(PlanViews, PlanQueries, PlanEdits, PlanRepartition, PlanStorage):
     # ------------------------------------------------------------------ internals
     def _make(self, change: Change) -> list[str]:
         """Make an edit worked out by :class:`~gridplan.plan.edits.PlanEdits`."""
-        return self._commit(change.label, change.unit_grid, change.changed, change.action)
+        return self._commit(change.label, change.unit_grid, change.changed, change.action, change.tables)
 
     def _commit(
-        self, label: str, unit_grid: np.ndarray, changed: Sequence[str], action: dict | None = None
+        self,
+        label: str,
+        unit_grid: np.ndarray,
+        changed: Sequence[str],
+        action: dict | None = None,
+        tables: UnitTables | None = None,
     ) -> list[str]:
+        """Recompute the grids ``changed`` and push the new state; ``tables`` replace the unit
+        tables (kept with the edit, so that undo and redo swap them too)."""
         changed = sorted(set(changed), key=grid_sort_key)
         present = [g for g in changed if (unit_grid == g).any()]
         old = self._state.grids
         for g in changed:
             self._reasons.pop(g, None)
-        rows = self._grid_rows(present, unit_grid, self._state.locked)
+        before = self._tables
+        if tables is not None:
+            self._tables = tables
+        try:
+            rows = self._grid_rows(present, unit_grid, self._state.locked)
+            micro, stale = self._micro_after(changed, rows, unit_grid)
+        except BaseException:
+            self._tables = before
+            raise
         keep = old[~old.index.isin(changed)]
         grids = sort_grids(pd.concat([keep, rows]))
-        micro, stale = self._micro_after(changed, rows, unit_grid)
         warnings = crossing_warnings(old, rows, self._barrier_lines)
-        self._push(
-            label, State(unit_grid, grids, self._state.locked, micro, label, action, tuple(warnings), stale)
-        )
+        state = State(unit_grid, grids, self._state.locked, micro, label, action, tuple(warnings), stale)
+        self._push(label, state, before if tables is not None else None, tables)
         return changed
 
     def _commit_locks(self, label: str, locked: frozenset, action: dict | None = None) -> None:
@@ -336,8 +379,14 @@ class Plan(PlanViews, PlanQueries, PlanEdits, PlanRepartition, PlanStorage):
             ),
         )
 
-    def _push(self, label: str, state: State) -> None:
-        self._history.record(Edit(label, self._state, after=state))
+    def _push(
+        self,
+        label: str,
+        state: State,
+        tables_before: UnitTables | None = None,
+        tables_after: UnitTables | None = None,
+    ) -> None:
+        self._history.record(Edit(label, self._state, state, tables_before, tables_after))
         self._set_state(state)
         self._last_warnings = list(state.warnings)
 

@@ -76,12 +76,7 @@ class PlanQueries:
 
     def unit_neighbour_grids(self, unit_id) -> list[str]:
         """Grids (other than its own) that the unit ``unit_id`` touches: where it can move to."""
-        pos = self._unit(unit_id)
-        ug = self._state.unit_grid
-        t = self._tables
-        nb = t.adjacency[pos].indices
-        nb = nb[t.community[nb] == t.community[pos]]
-        return sorted(set(ug[nb]) - {ug[pos]}, key=grid_sort_key)
+        return self._touching(self._unit(unit_id), self._tables, self._state.unit_grid)
 
     def unit_at(self, lon: float, lat: float):
         """The ``unit_id`` whose cell contains the WGS-84 point (None when none does)."""
