@@ -467,6 +467,16 @@ def edit_text(action: dict, lang: str = "zh") -> str:
             if zh
             else f"Moved {u} from grid {action['from']} to {action['to']}"
         )
+    if op == "move_building":
+        # the building as its unit when it is one (楼栋 B00012: the app's names then put the
+        # building's name in its place), else by its id
+        unit = str(action.get("unit"))
+        b = unit_text(unit if "B:" in unit else f"B:{action['building']}", lang)
+        return (
+            f"已将 {b} 从网格 {action['from']} 移到 {action['to']}"
+            if zh
+            else f"Moved {b} from grid {action['from']} to {action['to']}"
+        )
     if op == "split":
         return (
             f"已将网格 {action['grid']} 拆分为 {action['grid']} 和 {action['new']}"

@@ -203,6 +203,16 @@ APP_LABELS: dict[str, dict[str, str]] = {
         "zh": "正在读取 {n} 个文件（{size}）、检查并划分网格…",
         "en": "Reading {n} files ({size}), checking them and drawing the grids…",
     },
+    # --- buildings
+    "select_building": {"zh": "楼栋（或点击地图）", "en": "Building (or click the map)"},
+    "building_option": {"zh": "{name}（{n} 户）", "en": "{name} ({n} households)"},
+    "building_to": {"zh": "楼栋移到网格", "en": "Move the building to grid"},
+    "move_building": {"zh": "移动楼栋", "en": "Move the building"},
+    "preview_move_building": {"zh": "移动楼栋后：{counts}", "en": "After moving the building: {counts}"},
+    "no_building_targets": {
+        "zh": "该楼栋没有可移入的相邻网格。",
+        "en": "No neighbouring grid can take this building.",
+    },
     # --- map export
     "export_map_png": {"zh": "下载地图（PNG）", "en": "Download the map (PNG)"},
     "export_map_pdf": {"zh": "下载地图（PDF）", "en": "Download the map (PDF)"},

@@ -295,3 +295,21 @@ def test_random_building_moves_keep_the_plan_sound(plan, picks):
         for _ in range(made):
             assert plan.undo()
     assert _bytes(plan) == start
+
+
+def test_the_history_says_which_building_moved_in_words(plan):
+    from gridplan.i18n import edit_text
+
+    bid = next(b for b in _shared_buildings(plan) if _targets(plan, b))
+    to = next(iter(plan.building_targets(bid)))
+    src = plan.assignment.set_index("building_id").at[bid, "grid_id"]
+    plan.move_building(bid, to)
+    try:
+        action = plan.edits[-1]
+        assert edit_text(action, "zh") == f"已将 楼栋 {bid} 从网格 {src} 移到 {to}"
+        assert edit_text(action, "en") == f"Moved building {bid} from grid {src} to {to}"
+    finally:
+        plan.undo()
+    # a building alone in its estate part moves as that part; the text still names the building
+    alone = {"op": "move_building", "building": "B7", "unit": "C1/E:XQ9#2", "from": "C1-01", "to": "C1-02"}
+    assert edit_text(alone, "zh") == "已将 楼栋 B7 从网格 C1-01 移到 C1-02"

@@ -1,5 +1,5 @@
-"""Step 2, grids: generate the grids, see them on the map and edit them (move, split, merge,
-lock, re-balance; undo and redo).
+"""Step 2, grids: generate the grids, see them on the map and edit them (move an estate part or
+a single building, split, merge, lock, re-balance; undo and redo).
 
 A grid is selected on the map, in the box, by a row of the grid table or by the find box; the
 map brings it into view. The panel offers only the edits the plan accepts and says, before the
@@ -122,8 +122,15 @@ _CONFIRM_KEY = "_grids_confirm"
 _OUTCOME_KEY = "_grids_outcome"
 #: What the search box found, shown under it once.
 _FOUND_KEY = "_grids_found"
+#: The building chosen in the panel's building box (or by a click in the selected unit).
+_BUILDING_KEY = "sel_building_box"
 #: The Plan preview of each edit a button makes.
-_PREVIEWS = {"move_unit": "preview_move", "split_grid": "preview_split", "merge_grids": "preview_merge"}
+_PREVIEWS = {
+    "move_unit": "preview_move",
+    "move_building": "preview_move_building",
+    "split_grid": "preview_split",
+    "merge_grids": "preview_merge",
+}
 
 
 @st.fragment
@@ -165,14 +172,18 @@ def _work_area() -> None:
 
 def _take_map_click(plan) -> None:
     """A click on the map (the component's value, kept under its key before this run) selects
-    the grid under it; a second click in the selected grid selects one of its units. Done
-    before the map is drawn, so that the map shows the new selection in the same run."""
+    the grid under it; a second click in the selected grid selects one of its units, and a
+    click in the selected unit one of its buildings. Done before the map is drawn, so that the
+    map shows the new selection in the same run."""
     click = take_click(ss.get(_MAP_KEY))
     if click:
         uid = plan.unit_at(click["lng"], click["lat"])
         if uid is not None:
             gid = plan.grid_at(click["lng"], click["lat"])
-            select_grid(gid, uid if gid == ss.sel_grid else None)
+            if gid == ss.sel_grid and uid == ss.sel_unit:
+                ss[_BUILDING_KEY] = plan.building_at(click["lng"], click["lat"], uid)
+            else:
+                select_grid(gid, uid if gid == ss.sel_grid else None)
 
 
 def _cached(name: str, source, make):
@@ -351,6 +362,49 @@ def _unit_move(plan, units: list, pending=None) -> None:
         _confirm(pending, ("move_unit", (uid, to)), targets[to])
     else:
         st.caption(L("no_targets"))
+    _building_move(plan, uid, pending)
+
+
+def _building_move(plan, uid, pending=None) -> None:
+    """Pick a building of the selected unit (of two or more buildings) and move it alone to a
+    neighbouring grid that accepts it (:meth:`gridplan.plan.model.Plan.move_building`)."""
+    buildings = plan.unit_buildings(uid)
+    if len(buildings) < 2:  # a unit's only building moves with the unit, by the box above
+        ss.pop(_BUILDING_KEY, None)
+        return
+    if ss.get(_BUILDING_KEY) not in buildings:
+        ss[_BUILDING_KEY] = None
+    words, code = names(), lang()
+    hh = plan.households
+    per = (
+        hh.groupby(hh["building_id"].astype(str))["households"].sum().to_dict()
+        if "building_id" in hh and "households" in hh
+        else {}
+    )
+
+    def option(b) -> str:
+        if b is None:
+            return "—"
+        name = words.buildings.get(str(b), str(b))
+        return L("building_option", name=name, n=int(per[str(b)])) if str(b) in per else name
+
+    bid = st.selectbox(
+        L("select_building"), [None] + buildings, key=_BUILDING_KEY, format_func=option, placeholder="—"
+    )
+    if bid is None:
+        return
+    try:
+        targets = plan.building_targets(bid)
+    except GridplanError as exc:  # e.g. its estate part would fall in two: the caption says why
+        st.caption(words.message(exc.localized(code), code, units=[uid]))
+        return
+    if not targets:
+        st.caption(L("no_building_targets"))
+        return
+    to = st.selectbox(L("building_to"), list(targets), key="building_to")
+    st.caption(_counts("preview_move_building", targets[to]))
+    st.button(L("move_building"), key="btn_move_building", on_click=_ask, args=("move_building", bid, to))
+    _confirm(pending, ("move_building", (bid, to)), targets[to])
 
 
 def _counts(key: str, preview) -> str:
