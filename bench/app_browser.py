@@ -147,8 +147,12 @@ def _click_map(page, lat: float, lon: float, shift: int = 0) -> None:
         frame = _map_frame(page)
         try:
             xy = frame.evaluate(
-                "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
-                " return [p.x, p.y]; }",
+                # a grid the last selection scrolled out of view is panned to first, as the
+                # planner would (a city's grids are dots at the first view: a selection zooms)
+                "([lat, lon]) => { const m = window.map;"
+                " if (!m.getBounds().pad(-0.1).contains([lat, lon])) {"
+                " m.setView([lat, lon], m.getZoom(), {animate: false}); }"
+                " const p = m.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
                 [lat, lon],
             )
             box = frame.frame_element().bounding_box()

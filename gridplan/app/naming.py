@@ -61,8 +61,13 @@ class Names:
         return unit_text(unit_id, lang)
 
     def edit(self, action: dict, lang: str = "zh") -> str:
-        """:func:`gridplan.i18n.edit_text` with the moved unit by its name."""
-        return self.message(edit_text(action, lang), lang, units=[action.get("unit")])
+        """:func:`gridplan.i18n.edit_text` with the moved unit, or building, by its name."""
+        out = self.message(edit_text(action, lang), lang, units=[action.get("unit")])
+        building = action.get("building")
+        if building is not None and str(building) in self.buildings:
+            named = text("unit_building", lang, name=self.buildings[str(building)])
+            out = out.replace(unit_text(f"B:{building}", lang), named)
+        return out
 
     def message(self, message: str, lang: str = "zh", *, units=()) -> str:
         """``message`` with every unit id in it, and every unit worded by

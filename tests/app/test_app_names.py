@@ -36,6 +36,16 @@ def test_units_and_messages_carry_names(names):
     move = {"op": "move", "unit": "420106001001/E:XQ001#2", "from": "A-01", "to": "A-02"}
     assert names.edit(move, "zh") == "已将 锦绣花园（第2部分） 从网格 A-01 移到 A-02"
     assert "XQ001" not in names.edit(move, "en")
+    # a building moved out of its estate part, by the building's name
+    building = {
+        "op": "move_building",
+        "building": "B00002",
+        "unit": "420106001001/E:XQ001#2",
+        "from": "A-01",
+        "to": "A-02",
+    }
+    assert names.edit(building, "zh") == f"已将 {names.buildings['B00002']} 从网格 A-01 移到 A-02"
+    assert "B00002" not in names.edit(building, "en")
 
 
 def test_tables_show_shares_as_percentages_and_codes_in_words():
