@@ -21,6 +21,7 @@ import numpy as np
 from scipy.sparse.csgraph import connected_components
 
 from gridplan.errors import InputError
+from gridplan.grids.figures import band_status
 from gridplan.plan.common import grid_sort_key, plain
 from gridplan.plan.rebalance import bisect
 from gridplan.plan.units import UnitTables
@@ -187,8 +188,8 @@ class PlanEdits:
                     g,
                     int(now.at[g]) if g in now.index else None,
                     after,
-                    # the band of grid_figures' status: under below the minimum, over above the maximum
-                    after is not None and not self.min_households <= after <= self.max_households,
+                    after is not None
+                    and band_status([after], self.min_households, self.max_households)[0] != "ok",
                 )
             )
         return EditPreview(tuple(counts))
