@@ -174,6 +174,32 @@ def side_rays(footprints, length: float = SIDE_RAY_M):
     return shapely.multilinestrings(shapely.linestrings(np.stack([starts, ends], 1)))
 
 
+def _open_ground_lines(polygon, barriers, estates, footprints, tess: list) -> list:
+    """The tessellation edges where no street divides the ground between the estates.
+
+    Without streets, the ground outside the estates is one enclosure of the community boundary
+    and the barriers: tessellated among the loose buildings alone, one face of it (or one
+    building's cell) would reach every estate, the only way from one estate to the next, and
+    the search could hardly find contiguous grids. There the estates are generators of the
+    tessellation too, as whole polygons beside the loose footprints, so that every estate gets
+    the ground in front of its wall and touches its neighbours half-way between them, as a
+    street would have it; inside the estates ``tess`` (their own footprints, walled by the
+    estate outline) is kept.
+    """
+    est = np.asarray(estates, dtype=object)
+    est = est[np.isin(shapely.get_type_id(est), [3, 6]) & (shapely.area(est) > 0)]
+    if not len(est):
+        return tess
+    inside = shapely.union_all(est)
+    fp = np.asarray(footprints, dtype=object)
+    loose = fp[~shapely.intersects(inside, shapely.point_on_surface(fp))]
+    gens = np.r_[est, loose]
+    walls = np.asarray([shapely.boundary(polygon), *_lines(barriers, polygon)], dtype=object)
+    kept = shapely.intersection(np.asarray(tess, dtype=object), inside) if tess else np.empty(0, dtype=object)
+    kept = [g for g in kept if not shapely.is_empty(g)]
+    return kept + tessellation_lines(gens, walls, shapely.union_all(gens))
+
+
 def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footprints=None) -> list:
     """All lines of the features of one community, footprints kept whole.
 
@@ -216,7 +242,10 @@ def feature_linework(
         if feats
         else []
     )
-    tess = shapely.intersection(np.asarray(tessellation_lines(footprints, walls, cut), dtype=object), polygon)
+    tess = tessellation_lines(footprints, walls, cut)
+    if (streets is None or not len(streets)) and estates is not None and len(estates):
+        tess = _open_ground_lines(polygon, barriers, estates, footprints, tess)
+    tess = shapely.intersection(np.asarray(tess, dtype=object), polygon)
     tess = list(tess[~shapely.is_empty(tess)])
     setback = shapely.intersection(shapely.boundary(shapely.buffer(cut, SETBACK_M, quad_segs=2)), polygon)
     rays = shapely.intersection(shapely.difference(side_rays(footprints), cut), polygon)

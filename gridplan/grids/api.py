@@ -25,7 +25,7 @@ from gridplan.errors import InputError
 from gridplan.grids.cells import polygonal
 from gridplan.grids.community import plan_community
 from gridplan.grids.figures import FIGURE_COLUMNS, grid_figures
-from gridplan.grids.footprints import CityFeatures, city_features, community_features
+from gridplan.grids.footprints import CityFeatures, city_features, community_features, split_rows
 from gridplan.grids.inputs import (
     barrier_lines,
     check_communities,
@@ -71,7 +71,10 @@ class PartitionResult:
     grids : GeoDataFrame
         One row per grid (EPSG:4326), the contract fields (:data:`GRID_COLUMNS`).
     assignment : GeoDataFrame
-        The households input with ``grid_id`` (and ``micro_grid_id``) added; same rows and order.
+        The households input with ``grid_id`` (and ``micro_grid_id``) added; same rows and order,
+        except that a building given as one row and split by entrance is listed once per part
+        (same index label, ``households`` and ``population`` its part's share, ``building_part``
+        ``<building_id>#<k>``; the column is there only when a row was split).
     units : GeoDataFrame
         Atomic units with ``unit_id``, ``community_id``, ``grid_id``, ``kind``, ``estate_id``,
         ``households`` and their cell polygon.
@@ -143,8 +146,10 @@ def partition(
         footprints and estate outlines used as grid lines.
     keep_buildings_whole : bool
         Never split a building with more households than ``max_households`` by entrance (its
-        grid is flagged ``over``); by default such a building given as several rows is sliced
-        along its long axis into the fewest parts that fit.
+        grid is flagged ``over``); by default such a building with a footprint is sliced along
+        its long axis into the fewest parts that fit: its rows go to the parts, and a building
+        given as one row has that row split into one row per part (see ``assignment``). A
+        building without a footprint stays whole.
     min_households, max_households : int
         The band (default 300-500, :mod:`gridplan.norms`).
     micro_max : int, optional
@@ -180,26 +185,12 @@ def partition(
     comm_m = comm_m.set_geometry(shapely.make_valid(comm_m.geometry.values))
     hh_m = households.to_crs(crs)
     cpos, snapped = community_of(hh_m, comm_m, hh_count, households.geometry)
-    building = id_column(hh_m, "building_id")
-    rows = _Rows(
-        shapely.get_coordinates(hh_m.geometry.values),
-        hh_count,
-        building,
-        estate_ids(hh_m, building, buildings, estates, crs),
+    given = (households, cpos, hh_count)
+    layers = {"buildings": buildings, "estates": estates, "streets": streets}
+    households, hh_m, cpos, rows, feats = _planned_rows(
+        households, hh_m, cpos, hh_count, comm_m, crs, hi, layers, keep_buildings_whole
     )
-    # footprints, estate walls and the tessellation cut the ground only with streets given:
-    # without them a street block has no walls and the search struggles (work in progress)
-    feats = city_features(
-        buildings if streets is not None else None,
-        estates if streets is not None else None,
-        streets,
-        comm_m,
-        building,
-        hh_count,
-        hi,
-        crs,
-        keep_buildings_whole=keep_buildings_whole,
-    )
+    hh_count = rows.hh
     ctx = _Context(
         {"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max},
         barrier_lines(barriers, crs),
@@ -238,7 +229,7 @@ def partition(
     )
     # rows in gaps between community polygons (within COMMUNITY_SNAP_M) joined the nearest one
     report["total"]["household_rows_outside_boundaries_joined"] = snapped
-    rejects = _rejects(households, cpos < 0, hh_count, report)
+    rejects = _rejects(given[0], given[1] < 0, given[2], report)
     _add_quality(
         report,
         out,
@@ -249,6 +240,44 @@ def partition(
         {"buildings": buildings, "estates": estates, "streets": streets, "barriers": barriers},
     )
     return PartitionResult(grids, assignment, units, micro, report, rejects)
+
+
+def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers: dict, keep_whole: bool):
+    """The rows as planned and the city's features: (households, hh_m, cpos, rows, feats); a
+    building given as one row and split by entrance is there once per part
+    (:func:`split_rows`)."""
+    building = id_column(hh_m, "building_id")
+    buildings, estates, streets = layers["buildings"], layers["estates"], layers["streets"]
+    rows = _Rows(
+        shapely.get_coordinates(hh_m.geometry.values),
+        hh_count,
+        building,
+        estate_ids(hh_m, building, buildings, estates, crs),
+    )
+    # footprints, estate walls and the tessellation cut the ground only with streets given:
+    # without them the search struggles (see gridplan.geometry.featurecells._open_ground_lines)
+    walled = streets is not None
+    feats = city_features(
+        buildings if walled else None,
+        estates if walled else None,
+        streets,
+        comm_m,
+        building,
+        hh_count,
+        hi,
+        crs,
+        keep_buildings_whole=keep_whole,
+    )
+    if feats.src is None:
+        return households, hh_m, cpos, rows, feats
+    src = np.asarray(feats.src)
+    out = split_rows(households, feats)
+
+    def pick(values):
+        return None if values is None else values[src]
+
+    planned = _Rows(rows.xy[src], np.asarray(feats.row_hh), pick(rows.building), pick(rows.estate))
+    return out, out.to_crs(crs), cpos[src], planned, feats
 
 
 def _rejects(

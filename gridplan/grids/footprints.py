@@ -4,8 +4,10 @@ A household whose ``building_id`` matches a footprint is located by that footpri
 representative point), so a point geocoded beside its building still falls in the building's
 piece. A building with more households than a grid may hold is sliced along its long axis, as
 by entrance (单元), into the fewest parts that each fit the band; every part is then a building
-of its own (``<building_id>#<k>``). Rows are never split: a building given as one row stays
-whole (and its grid is flagged ``over``).
+of its own (``<building_id>#<k>``). A building given as one row has its row split too: the
+row becomes one row per part (:attr:`CityFeatures.src`), each with its share of the households
+(:func:`entrance_shares`). A building known only as a point (no footprint) has no ground to
+divide by entrance: it stays whole and its grid is flagged ``over`` (``unit_over_max``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,20 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from gridplan.grids.cells import Pieces, first_hit, polygonal
 
-__all__ = ["CityFeatures", "cell_owner", "city_features", "community_features", "slice_footprint"]
+__all__ = [
+    "CityFeatures",
+    "cell_owner",
+    "city_features",
+    "community_features",
+    "entrance_shares",
+    "slice_footprint",
+    "split_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,14 @@ class CityFeatures:
         Ids of the buildings split by entrance.
     streets, estates : tuple
         (geometries, STRtree) or (None, None); ``estate_ids`` aligned to the estates.
+    src : ndarray of int or None
+        The input row of every row above, when a building given as one row was split (its row
+        is then there once per part, in the input's order); None when no row was split.
+    row_hh : ndarray of int
+        Households of every row above (a part's share for a split row).
+    row_part : ndarray of object or None
+        ``<building_id>#<k>`` for the parts of a split row, None elsewhere; None when ``src``
+        is None.
     """
 
     footprints: np.ndarray
@@ -50,6 +69,9 @@ class CityFeatures:
     streets: tuple
     estates: tuple
     estate_ids: np.ndarray
+    src: np.ndarray | None = None
+    row_hh: np.ndarray | None = None
+    row_part: np.ndarray | None = None
 
 
 def _indexed(geoms):
@@ -133,6 +155,82 @@ def _split(
     return (np.asarray(new_fps, dtype=object), np.asarray(new_ids, dtype=object), row_fp, split)
 
 
+def entrance_shares(total: int, parts: int) -> np.ndarray:
+    """The households of a building given as one row, divided among ``parts`` entrances.
+
+    As equal as whole households allow, the larger shares first, so that the split is the
+    same on every run.
+
+    Parameters
+    ----------
+    total : int
+        The row's households.
+    parts : int
+        At least 1.
+
+    Returns
+    -------
+    ndarray of int64
+        ``parts`` shares summing to ``total``, differing by at most one.
+    """
+    base, extra = divmod(int(total), int(parts))
+    return np.full(int(parts), base, dtype=np.int64) + (np.arange(int(parts)) < extra)
+
+
+def _split_single_rows(fps: np.ndarray, ids: np.ndarray, row_fp: np.ndarray, hh: np.ndarray, hi: int):
+    """Split the footprints above ``hi`` households given as one row: the footprint into the
+    fewest slices that each hold at most ``hi`` (:func:`entrance_shares`), the row into one row
+    per slice.
+
+    Returns
+    -------
+    fps, ids : ndarray
+        The footprints, slices appended (the first slice replaces the building).
+    parts : dict
+        Row -> list of (footprint index, households), in slice order.
+    split : list of str
+    """
+    has = row_fp >= 0
+    tot = np.bincount(row_fp[has], weights=hh[has], minlength=len(fps)).astype(np.int64)
+    nrows = np.bincount(row_fp[has], minlength=len(fps))
+    new_fps, new_ids = list(fps), list(ids)
+    parts: dict = {}
+    split = []
+    for f in np.flatnonzero((tot > hi) & (nrows == 1)):
+        k = math.ceil(tot[f] / hi)
+        slices = slice_footprint(fps[f], k)
+        if len(slices) != k:
+            continue
+        row = int(np.flatnonzero(row_fp == f)[0])
+        where = [int(f)] + list(range(len(new_fps), len(new_fps) + k - 1))
+        split.append(str(ids[f]))
+        new_fps[f], new_ids[f] = slices[0], f"{ids[f]}#1"
+        new_fps += slices[1:]
+        new_ids += [f"{ids[f]}#{j + 1}" for j in range(1, k)]
+        parts[row] = list(zip(where, entrance_shares(int(tot[f]), k).tolist()))
+    return np.asarray(new_fps, dtype=object), np.asarray(new_ids, dtype=object), parts, split
+
+
+def _expand(row_fp: np.ndarray, hh: np.ndarray, building, ids: np.ndarray, parts: dict):
+    """Every split row once per part: (src, row_fp, row_hh, row_building, row_part)."""
+    reps = np.ones(len(hh), dtype=np.int64)
+    for r, p in parts.items():
+        reps[r] = len(p)
+    src = np.repeat(np.arange(len(hh)), reps)
+    start = np.cumsum(reps) - reps
+    out_fp, out_hh = row_fp[src], np.asarray(hh, dtype=np.int64)[src]
+    part = np.full(len(src), None, dtype=object)
+    for r, p in parts.items():
+        at = start[r] + np.arange(len(p))
+        out_fp[at] = [f for f, _ in p]
+        out_hh[at] = [h for _, h in p]
+        part[at] = ids[out_fp[at]]
+    bld = np.asarray(building, dtype=object)[src].copy()
+    m = out_fp >= 0
+    bld[m] = ids[out_fp[m]]
+    return src, out_fp, out_hh, bld, part
+
+
 def city_features(
     buildings: gpd.GeoDataFrame | None,
     estates: gpd.GeoDataFrame | None,
@@ -188,15 +286,24 @@ def city_features(
         fps, ids = fps[ok], ids[ok]
     row_fp = np.full(n, -1, dtype=np.int64)
     if len(fps) and building is not None:
-        first = {}
+        first: dict[str, int] = {}
         for i, k in enumerate(ids.tolist()):
             first.setdefault(k, i)
         row_fp = np.array([first.get(str(v), -1) if v is not None else -1 for v in building], dtype=np.int64)
     split: list = []
-    if len(fps) and not keep_buildings_whole:
-        fps, ids, row_fp, split = _split(fps, ids, row_fp, np.asarray(hh, dtype=np.int64), hi)
+    hh = np.asarray(hh, dtype=np.int64)
+    expand: tuple = (None, hh, None)
     row_building = building
-    if split:
+    if len(fps) and not keep_buildings_whole:
+        # one-row buildings first: their slices keep the row's footprint until the expansion
+        # below, and the multi-row split only appends footprints
+        fps, ids, parts, split = _split_single_rows(fps, ids, row_fp, hh, hi)
+        fps, ids, row_fp, split_multi = _split(fps, ids, row_fp, hh, hi)
+        split += split_multi
+        if parts:
+            src, row_fp, row_hh, row_building, row_part = _expand(row_fp, hh, building, ids, parts)
+            expand = (src, row_hh, row_part)
+    if split and expand[0] is None:
         row_building = np.asarray(building, dtype=object).copy()
         m = row_fp >= 0
         row_building[m] = ids[row_fp[m]]
@@ -216,7 +323,61 @@ def city_features(
     if streets is not None and len(streets):
         s = streets.to_crs(crs)
         st = _indexed(s.geometry.values[s.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()])
-    return CityFeatures(fps, fp_comm, row_fp, row_building, split, st, est, est_ids)
+    return CityFeatures(fps, fp_comm, row_fp, row_building, split, st, est, est_ids, *expand)
+
+
+def split_rows(households: gpd.GeoDataFrame, cf: CityFeatures) -> gpd.GeoDataFrame:
+    """The household rows as the partition plans them: a row split by entrance once per part.
+
+    Every input row is there, in the input's order and with its index label; a split row is
+    repeated once per part, consecutively, with ``households`` its part's share, ``population``
+    divided in the same proportion (whole people stay whole, the row's total is kept) and
+    ``building_part`` naming the part (``<building_id>#<k>``, empty on the other rows). So the
+    households of every grid are the sum of its rows, as for any other row.
+
+    Parameters
+    ----------
+    households : GeoDataFrame
+        The input rows.
+    cf : CityFeatures
+        With ``src`` (some row was split).
+
+    Returns
+    -------
+    GeoDataFrame
+    """
+    src = np.asarray(cf.src)
+    out = households.iloc[src].copy()
+    out["households"] = np.asarray(cf.row_hh, dtype=np.int64)
+    if "population" in out.columns:
+        out["population"] = _apportion(out["population"], src, np.asarray(cf.row_hh, dtype=np.int64))
+    out["building_part"] = pd.array(cf.row_part, dtype=object)
+    return out
+
+
+def _apportion(pop: pd.Series, src: np.ndarray, share: np.ndarray) -> pd.Series:
+    """``pop`` (repeated per part) divided among the parts of each row by ``share``: by
+    cumulative rounding down, so whole numbers stay whole and every row keeps its total."""
+    rep = np.r_[False, src[1:] == src[:-1]] | np.r_[src[1:] == src[:-1], False]
+    if not rep.any():
+        return pop
+    vals = pd.to_numeric(pop, errors="coerce").to_numpy(dtype=float)
+    start = np.r_[True, src[1:] != src[:-1]]
+    grp = np.cumsum(start) - 1
+    cum = np.cumsum(share) - (np.cumsum(share) - share)[start][grp]  # households up to this part
+    tot = np.bincount(grp, weights=share)[grp]
+    whole = np.isfinite(vals) & (vals == np.round(vals))
+    upto = np.where(whole, np.floor(vals * cum / tot + 1e-9), vals * cum / tot)
+    prev = np.r_[0.0, upto[:-1]]
+    part = np.where(start, upto, upto - prev)
+    new = np.where(rep, part, vals)
+    out = pop.copy()
+    if pd.api.types.is_integer_dtype(pop.dtype):
+        return pd.Series(new.astype(np.int64), index=pop.index, name=pop.name)
+    if pd.api.types.is_numeric_dtype(pop.dtype):
+        return pd.Series(new, index=pop.index, name=pop.name).astype(pop.dtype)
+    out[rep] = new[rep]
+    return out
 
 
 def community_features(cf: CityFeatures, c: int, poly, rows: np.ndarray, xy: np.ndarray) -> dict:

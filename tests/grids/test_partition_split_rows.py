@@ -1,0 +1,211 @@
+"""A building given as one household row with more than the maximum is split by entrance:
+its footprint into slices along the long axis, its row into one row per slice, each with its
+share of the households; without a footprint, or with ``keep_buildings_whole``, it stays whole."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from gridplan.grids.api import partition
+from gridplan.grids.footprints import entrance_shares
+
+UTM = "EPSG:32649"
+X0, Y0 = 300_000.0, 3_390_000.0
+LO, HI = 300, 500
+TOWER = "B00253"  # the sample's 540-household tower, one row in households.csv
+
+
+def _check_rows(res, households: gpd.GeoDataFrame) -> None:
+    """Every input row is in the assignment, in order; a split row's parts sum to it."""
+    asg = res.assignment
+    labels = asg.index.to_numpy()
+    assert (labels[np.r_[True, labels[1:] != labels[:-1]]] == households.index.to_numpy()).all()
+    per_row = asg.groupby(level=0, sort=False)["households"].sum()
+    assert (per_row.to_numpy() == households["households"].to_numpy()).all()
+    if "population" in households:
+        pop = asg.groupby(level=0, sort=False)["population"].sum()
+        assert (pop.to_numpy() == households["population"].to_numpy()).all()
+    # households conserved: a grid holds the sum of its rows
+    per_grid = asg.groupby("grid_id")["households"].sum()
+    grids = res.grids.set_index("grid_id")["households"]
+    assert (per_grid.reindex(grids.index).to_numpy() == grids.to_numpy()).all()
+    assert int(grids.sum()) == int(households["households"].sum())
+
+
+# --- the sample district, every layer ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_run(sample_dir):
+    d = sample_dir
+    layers = {
+        "households": gpd.read_file(d / "households" / "households.geojson"),
+        "communities": gpd.read_file(d / "boundaries" / "communities.geojson"),
+        "buildings": gpd.read_file(d / "buildings" / "buildings.geojson"),
+        "estates": gpd.read_file(d / "estates" / "estates.geojson"),
+        "barriers": gpd.read_file(d / "barriers" / "barriers.geojson"),
+        "streets": gpd.read_file(d / "network" / "walk.geojson"),
+    }
+    res = partition(
+        layers["households"],
+        layers["communities"],
+        buildings=layers["buildings"],
+        estates=layers["estates"],
+        barriers=layers["barriers"],
+        streets=layers["streets"],
+        n_jobs=1,
+    )
+    return layers, res
+
+
+def test_sample_tower_of_one_row_is_split_by_entrance(sample_run):
+    layers, res = sample_run
+    hh = layers["households"]
+    tower = hh[hh["building_id"] == TOWER]
+    assert len(tower) == 1 and int(tower["households"].iloc[0]) == 540
+    _check_rows(res, hh)
+    asg = res.assignment
+    parts = asg[asg["building_id"] == TOWER]
+    assert parts["households"].tolist() == [270, 270]
+    assert parts["building_part"].tolist() == [f"{TOWER}#1", f"{TOWER}#2"]
+    assert parts["grid_id"].nunique() == 2
+    assert asg.loc[asg["building_id"] != TOWER, "building_part"].isna().all()
+    # every grid of the tower's community is in the band now
+    cid = parts["grid_id"].iloc[0].rsplit("-", 1)[0]
+    mine = res.grids[res.grids["community_id"] == cid]
+    assert mine["households"].between(LO, HI).all(), mine[["grid_id", "households", "reason"]]
+    assert (mine["status"] == "ok").all()
+    t = res.report["total"]
+    assert t["buildings_split"] == 1 and t["buildings_cut"] == 0
+    assert res.report["communities"][cid]["buildings_split"] == 1
+
+
+def test_sample_tower_slices_run_across_its_long_axis(sample_run):
+    layers, res = sample_run
+    crs = res.grids.estimate_utm_crs()
+    fp = layers["buildings"].to_crs(crs).set_index("building_id").geometry[TOWER]
+    grids = res.grids.to_crs(crs)
+    asg = res.assignment
+    held = [
+        shapely.area(shapely.intersection(fp, grids.set_index("grid_id").geometry[g])) / fp.area
+        for g in asg.loc[asg["building_id"] == TOWER, "grid_id"]
+    ]
+    # two halves, one in each grid, nothing of the footprint in a third grid
+    assert all(0.45 < h < 0.55 for h in held), held
+    assert abs(sum(held) - 1.0) < 1e-6
+    # the cut between them is across the long axis: shorter than the footprint's long side
+    a, b = asg.loc[asg["building_id"] == TOWER, "grid_id"]
+    g = grids.set_index("grid_id").geometry
+    cut = shapely.intersection(shapely.intersection(g[a], g[b]), fp)
+    rect = shapely.minimum_rotated_rectangle(fp)
+    sides = np.hypot(*np.diff(np.asarray(rect.exterior.coords)[:3], axis=0).T)
+    assert shapely.length(cut) <= sides.min() + 1e-6
+
+
+# --- small communities: whole without footprints or when asked ---------------------------------
+
+
+def _town(tower_hh: int, n_small: int, rng: np.random.Generator, *, footprints: bool = True):
+    """A 600 x 400 m community with a street cross, one tower of one row among small buildings."""
+    community = shapely.box(X0, Y0, X0 + 600, Y0 + 400)
+    streets = [
+        shapely.LineString([(X0 - 50, Y0 + 200), (X0 + 650, Y0 + 200)]),
+        shapely.LineString([(X0 + 300, Y0 - 50), (X0 + 300, Y0 + 450)]),
+    ]
+    # the tower in the first quarter, long side along x; small buildings on a lattice
+    fps = [shapely.box(X0 + 60, Y0 + 60, X0 + 180, Y0 + 90)]
+    spots = [(X0 + 40 + 70 * (i % 8), Y0 + 120 + 45 * (i // 8)) for i in range(48)]
+    spots = [p for p in spots if not (p[0] < 200 and p[1] < 130)]
+    spots = [spots[i] for i in sorted(rng.choice(len(spots), n_small, replace=False))]
+    fps += [shapely.box(x, y, x + 20, y + 12) for x, y in spots]
+    hh = np.r_[tower_hh, rng.integers(20, 90, n_small)].astype(np.int64)
+    bid = [f"B{i}" for i in range(len(fps))]
+    xy = shapely.points([(g.centroid.x, g.centroid.y) for g in fps])
+    households = gpd.GeoDataFrame({"building_id": bid, "households": hh}, geometry=xy, crs=UTM).to_crs(4326)
+    buildings = gpd.GeoDataFrame({"building_id": bid}, geometry=fps if footprints else xy, crs=UTM).to_crs(
+        4326
+    )
+    communities = gpd.GeoDataFrame({"community_id": ["C1"], "name": ["测试"]}, geometry=[community], crs=UTM)
+    layers = {
+        "households": households,
+        "communities": communities.to_crs(4326),
+        "buildings": buildings,
+        "streets": gpd.GeoDataFrame(geometry=streets, crs=UTM).to_crs(4326),
+    }
+    return layers
+
+
+def _run(layers, **kw):
+    return partition(
+        layers["households"],
+        layers["communities"],
+        buildings=layers["buildings"],
+        streets=layers["streets"],
+        n_jobs=1,
+        **kw,
+    )
+
+
+def _whole(res, tower_hh: int) -> None:
+    asg = res.assignment
+    assert len(asg) == len(res.assignment.index.unique())
+    assert "building_part" not in asg.columns
+    gid = asg.loc[asg["building_id"] == "B0", "grid_id"].iloc[0]
+    row = res.grids.set_index("grid_id").loc[gid]
+    assert row["status"] == "over" and row["reason"].startswith("unit_over_max")
+    assert row["households"] == tower_hh
+    assert res.report["total"]["buildings_split"] in (0, None)
+
+
+def test_keep_buildings_whole_keeps_the_tower_of_one_row_whole():
+    layers = _town(540, 20, np.random.default_rng(1))
+    _whole(_run(layers, keep_buildings_whole=True), 540)
+
+
+def test_tower_known_only_as_a_point_stays_whole():
+    # no footprint: no ground to divide by entrance
+    layers = _town(540, 20, np.random.default_rng(1), footprints=False)
+    res = _run(layers)
+    _whole(res, 540)
+    _check_rows(res, layers["households"])
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(tower_hh=st.integers(HI + 1, 3 * HI + 50), n_small=st.integers(8, 28), seed=st.integers(0, 2**16))
+def test_tower_of_one_row_parts_fit_and_sum_to_the_row(tower_hh, n_small, seed):
+    layers = _town(tower_hh, n_small, np.random.default_rng(seed))
+    res = _run(layers)
+    _check_rows(res, layers["households"])
+    asg = res.assignment
+    parts = asg[asg["building_id"] == "B0"]
+    assert len(parts) == math.ceil(tower_hh / HI)  # the fewest parts
+    assert int(parts["households"].sum()) == tower_hh
+    assert (parts["households"] <= HI).all()
+    assert parts["building_part"].tolist() == [f"B0#{k + 1}" for k in range(len(parts))]
+    t = res.report["total"]
+    assert t["buildings_split"] == 1 and t["buildings_cut"] == 0
+    # the same input gives the same parts and grids
+    again = _run(layers)
+    assert again.assignment["grid_id"].tolist() == asg["grid_id"].tolist()
+
+
+@given(total=st.integers(1, 100_000), hi=st.integers(1, 2_000))
+def test_entrance_shares_are_whole_even_and_fit(total, hi):
+    k = math.ceil(total / hi)
+    s = entrance_shares(total, k)
+    assert len(s) == k and int(s.sum()) == total
+    assert s.max() <= hi and s.max() - s.min() <= 1
+    assert (np.diff(s) <= 0).all()
