@@ -25,7 +25,14 @@ from gridplan.errors import InputError
 from gridplan.grids.cells import polygonal
 from gridplan.grids.community import plan_community
 from gridplan.grids.figures import FIGURE_COLUMNS, grid_figures
-from gridplan.grids.footprints import CityFeatures, city_features, community_features, split_rows
+from gridplan.grids.footprints import (
+    CityFeatures,
+    assignment_of_rows,
+    city_features,
+    community_features,
+    place_parts,
+    split_rows,
+)
 from gridplan.grids.inputs import (
     barrier_lines,
     check_communities,
@@ -33,6 +40,7 @@ from gridplan.grids.inputs import (
     estate_ids,
     id_column,
     kept_by_community,
+    outside_rejects,
     previous_ids,
     previous_totals,
     unchanged,
@@ -41,7 +49,7 @@ from gridplan.grids.quality_report import partition_quality
 from gridplan.grids.reasons import REASONS
 from gridplan.io.checks import check_points, household_counts
 from gridplan.io.projection import local_crs
-from gridplan.norms import COMMUNITY_SNAP_M, GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
+from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 
 __all__ = ["REASONS", "PartitionResult", "partition"]
 
@@ -71,10 +79,11 @@ class PartitionResult:
     grids : GeoDataFrame
         One row per grid (EPSG:4326), the contract fields (:data:`GRID_COLUMNS`).
     assignment : GeoDataFrame
-        The households input with ``grid_id`` (and ``micro_grid_id``) added; same rows and order,
-        except that a building given as one row and split by entrance is listed once per part
-        (same index label, ``households`` and ``population`` its part's share, ``building_part``
-        ``<building_id>#<k>``; the column is there only when a row was split).
+        The households input with ``grid_id`` (and ``micro_grid_id``) added; same rows and order
+        (the data contract). A building given as one row and split by entrance (its parts may
+        lie in different grids) has the ``grid_id`` of its largest part and, in ``grid_parts``,
+        every part as ``<grid_id>:<households>`` joined by ``;`` (the column is there only when a
+        row was split); :attr:`parts` lists the rows as planned.
     units : GeoDataFrame
         Atomic units with ``unit_id``, ``community_id``, ``grid_id``, ``kind``, ``estate_id``,
         ``households`` and their cell polygon.
@@ -86,6 +95,12 @@ class PartitionResult:
         Household rows outside every community (a geocoding error, a point in the next
         district): ``row`` (as the file numbers it), ``reason`` and the row's own columns. They
         have no ``grid_id`` in the assignment and count in no grid; None when there are none.
+    parts : GeoDataFrame or None
+        The rows as the partition planned them, when a building given as one row was split by
+        entrance: every input row in order, a split row once per part (same index label,
+        ``households`` and ``population`` its part's share, ``building_part``
+        ``<building_id>#<k>``), with ``grid_id``; a grid's households are the sum of its rows.
+        None when no row was split (the assignment is then the planned rows).
     """
 
     grids: gpd.GeoDataFrame
@@ -94,6 +109,7 @@ class PartitionResult:
     micro_grids: gpd.GeoDataFrame | None
     report: dict = field(default_factory=dict)
     rejects: gpd.GeoDataFrame | None = None
+    parts: gpd.GeoDataFrame | None = None
 
 
 # --- the partition -----------------------------------------------------------------------------
@@ -187,7 +203,7 @@ def partition(
     cpos, snapped = community_of(hh_m, comm_m, hh_count, households.geometry)
     given = (households, cpos, hh_count)
     layers = {"buildings": buildings, "estates": estates, "streets": streets}
-    households, hh_m, cpos, rows, feats = _planned_rows(
+    planned, hh_m, cpos, rows, feats = _planned_rows(
         households, hh_m, cpos, hh_count, comm_m, crs, hi, layers, keep_buildings_whole
     )
     hh_count = rows.hh
@@ -210,10 +226,13 @@ def partition(
 
     out = _collect(results, comm_m, members, len(hh_m), micro_max)
     grids = _grid_table(out["grids"], out["grid_of"], hh_m, rows, (lo, hi), crs)
-    assignment = households.copy()
+    assignment = planned.copy()
     assignment["grid_id"] = pd.array(out["grid_of"], dtype=object)
     if out["micro_of"] is not None:
         assignment["micro_grid_id"] = pd.array(out["micro_of"], dtype=object)
+    parts = None
+    if feats.src is not None:
+        parts, assignment = assignment, assignment_of_rows(households, assignment, np.asarray(feats.src))
     units = gpd.GeoDataFrame(
         pd.DataFrame(
             out["units"],
@@ -229,7 +248,7 @@ def partition(
     )
     # rows in gaps between community polygons (within COMMUNITY_SNAP_M) joined the nearest one
     report["total"]["household_rows_outside_boundaries_joined"] = snapped
-    rejects = _rejects(given[0], given[1] < 0, given[2], report)
+    rejects = outside_rejects(given[0], given[1] < 0, given[2], report)
     _add_quality(
         report,
         out,
@@ -239,7 +258,7 @@ def partition(
         feats.split,
         {"buildings": buildings, "estates": estates, "streets": streets, "barriers": barriers},
     )
-    return PartitionResult(grids, assignment, units, micro, report, rejects)
+    return PartitionResult(grids, assignment, units, micro, report, rejects, parts)
 
 
 def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers: dict, keep_whole: bool):
@@ -277,25 +296,8 @@ def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers
         return None if values is None else values[src]
 
     planned = _Rows(rows.xy[src], np.asarray(feats.row_hh), pick(rows.building), pick(rows.estate))
-    return out, out.to_crs(crs), cpos[src], planned, feats
-
-
-def _rejects(
-    households: gpd.GeoDataFrame, outside: np.ndarray, hh_count: np.ndarray, report: dict
-) -> gpd.GeoDataFrame | None:
-    """The rows outside every community, numbered as the user's file numbers them (counted in
-    the report's total)."""
-    report["total"]["rejected_rows"] = int(outside.sum())
-    report["total"]["rejected_households"] = int(hh_count[outside].sum())
-    if not outside.any():
-        return None
-    from gridplan.io.problems import ROW_NUMBERS, number_rows
-
-    pos = np.flatnonzero(outside)
-    out = households.iloc[pos].copy()
-    out.insert(0, "row", number_rows(households.attrs.get(ROW_NUMBERS), pos.tolist()))
-    out.insert(1, "reason", f"outside every community (more than {COMMUNITY_SNAP_M:g} m away)")
-    return out
+    out, out_m = place_parts(out, feats, crs)
+    return out, out_m, cpos[src], planned, feats
 
 
 def _add_quality(

@@ -24,10 +24,12 @@ from gridplan.grids.cells import Pieces, first_hit, polygonal
 
 __all__ = [
     "CityFeatures",
+    "assignment_of_rows",
     "cell_owner",
     "city_features",
     "community_features",
     "entrance_shares",
+    "place_parts",
     "slice_footprint",
     "split_rows",
 ]
@@ -439,3 +441,72 @@ def cell_owner(p: Pieces, fp_piece_unit: np.ndarray) -> np.ndarray:
     out = np.full(len(fp_piece_unit), -1, dtype=np.int64)
     out[a[first]] = u[first]
     return out
+
+
+def assignment_of_rows(
+    households: gpd.GeoDataFrame, parts: gpd.GeoDataFrame, src: np.ndarray
+) -> gpd.GeoDataFrame:
+    """The assignment of the input rows (the data contract: same rows, same order) from the
+    planned ``parts``: a split row takes its largest part's grid (the first on a tie) and lists
+    every part as ``<grid_id>:<households>`` in ``grid_parts``.
+
+    Parameters
+    ----------
+    households : GeoDataFrame
+        The input rows.
+    parts : GeoDataFrame
+        The planned rows (:func:`split_rows`) with ``grid_id`` (and ``micro_grid_id``).
+    src : ndarray of int
+        Input row of every planned row (:attr:`CityFeatures.src`).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``households`` with ``grid_id`` (``micro_grid_id``) and ``grid_parts``.
+    """
+    hh = parts["households"].to_numpy(dtype=np.int64)
+    # parts of one row are consecutive: order by row, then by households descending, stable
+    order = np.lexsort((np.arange(len(src)), -hh, src))
+    first = order[np.r_[True, src[order][1:] != src[order][:-1]]]
+    out = households.copy()
+    for col in ("grid_id", "micro_grid_id"):
+        if col in parts:
+            out[col] = pd.array(parts[col].to_numpy(dtype=object)[first], dtype=object)
+    split = np.bincount(src, minlength=len(households)) > 1
+    gid = parts["grid_id"].astype(object).to_numpy()
+    text = pd.Series([f"{g}:{h}" for g, h in zip(gid, hh)], dtype=object)
+    joined = text.groupby(src).agg(";".join).to_numpy(dtype=object)
+    out["grid_parts"] = pd.array(np.where(split, joined, None), dtype=object)
+    return out
+
+
+def place_parts(
+    planned: gpd.GeoDataFrame, cf: CityFeatures, crs
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The planned rows with every part of a split row standing in its own slice of the
+    footprint (so that whoever locates the rows by their points, an editable Plan, finds each
+    part in its own grid), in their CRS and in the metric ``crs``.
+
+    Parameters
+    ----------
+    planned : GeoDataFrame
+        :func:`split_rows`.
+    cf : CityFeatures
+        With ``src``.
+    crs : CRS
+        The metric CRS of ``cf``.
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame)
+    """
+    out, out_m = planned.copy(), planned.to_crs(crs)
+    part = np.flatnonzero(pd.notna(np.asarray(cf.row_part, dtype=object)))
+    if not len(part):
+        return out, out_m
+    spots = shapely.point_on_surface(cf.footprints[np.asarray(cf.row_fp)[part]])
+    for frame, where in ((out_m, spots), (out, gpd.GeoSeries(spots, crs=crs).to_crs(out.crs).values)):
+        geom = frame.geometry.to_numpy().copy()
+        geom[part] = where
+        frame[frame.geometry.name] = gpd.GeoSeries(geom, index=frame.index, crs=frame.crs)
+    return out, out_m

@@ -15,6 +15,7 @@ from gridplan.errors import InputError
 from gridplan.norms import COMMUNITY_SNAP_M
 
 __all__ = [
+    "outside_rejects",
     "barrier_lines",
     "check_communities",
     "community_of",
@@ -444,3 +445,38 @@ def _stop_if_datum_mixup(
         if guess
         else "请检查户点与社区是否为同一区域、同一坐标系",
     )
+
+
+def outside_rejects(
+    households: gpd.GeoDataFrame, outside: np.ndarray, hh_count: np.ndarray, report: dict
+) -> gpd.GeoDataFrame | None:
+    """The rows outside every community, numbered as the user's file numbers them, with their
+    reason; counted in ``report["total"]`` (``rejected_rows``, ``rejected_households``).
+
+    Parameters
+    ----------
+    households : GeoDataFrame
+        The input rows.
+    outside : ndarray of bool
+        Rows outside every community (:func:`community_of` gave -1).
+    hh_count : ndarray of int
+        Households per row.
+    report : dict
+        The partition's report (its ``total`` is updated).
+
+    Returns
+    -------
+    GeoDataFrame or None
+        None when every row is inside a community.
+    """
+    report["total"]["rejected_rows"] = int(outside.sum())
+    report["total"]["rejected_households"] = int(hh_count[outside].sum())
+    if not outside.any():
+        return None
+    from gridplan.io.problems import ROW_NUMBERS, number_rows
+
+    pos = np.flatnonzero(outside)
+    out = households.iloc[pos].copy()
+    out.insert(0, "row", number_rows(households.attrs.get(ROW_NUMBERS), pos.tolist()))
+    out.insert(1, "reason", f"outside every community (more than {COMMUNITY_SNAP_M:g} m away)")
+    return out

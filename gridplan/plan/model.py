@@ -170,7 +170,8 @@ class Plan(PlanViews, PlanQueries, PlanBuildings, PlanEdits, PlanRepartition, Pl
         result : PartitionResult
             With ``.units``, ``.assignment``, ``.grids`` and optionally ``.micro_grids``, ``.report``.
         households, communities : GeoDataFrame
-            The inputs the partition was run on.
+            The inputs the partition was run on (the plan holds ``result.parts`` instead of the
+            households when the partition split a building given as one row).
         buildings, estates, barriers, facilities : GeoDataFrame, optional
             Context kept for re-balancing and for the map.
         min_households, max_households : int
@@ -185,7 +186,10 @@ class Plan(PlanViews, PlanQueries, PlanBuildings, PlanEdits, PlanRepartition, Pl
         Plan
         """
         units = result.units.reset_index(drop=True)
-        hh_unit = household_units(households, result.assignment, units)
+        # a building given as one row and split by entrance is planned as one row per part
+        parts = getattr(result, "parts", None)
+        households = households if parts is None else parts
+        hh_unit = household_units(households, result.assignment if parts is None else parts, units)
         reasons = {}
         if result.grids is not None and "reason" in result.grids:
             g = result.grids

@@ -8,6 +8,7 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, Phase, given, settings
@@ -22,21 +23,40 @@ LO, HI = 300, 500
 TOWER = "B00253"  # the sample's 540-household tower, one row in households.csv
 
 
+def _planned(res):
+    """The rows as planned: ``parts`` when a row was split, else the assignment."""
+    return res.assignment if res.parts is None else res.parts
+
+
 def _check_rows(res, households: gpd.GeoDataFrame) -> None:
-    """Every input row is in the assignment, in order; a split row's parts sum to it."""
+    """The assignment is the input rows in order (the data contract); the planned rows list
+    every input row in order, a split row's parts summing to it; the grids hold their rows."""
     asg = res.assignment
-    labels = asg.index.to_numpy()
+    assert asg.index.equals(households.index) and len(asg) == len(households)
+    assert (asg["households"].to_numpy() == households["households"].to_numpy()).all()
+    planned = _planned(res)
+    labels = planned.index.to_numpy()
     assert (labels[np.r_[True, labels[1:] != labels[:-1]]] == households.index.to_numpy()).all()
-    per_row = asg.groupby(level=0, sort=False)["households"].sum()
+    per_row = planned.groupby(level=0, sort=False)["households"].sum()
     assert (per_row.to_numpy() == households["households"].to_numpy()).all()
     if "population" in households:
-        pop = asg.groupby(level=0, sort=False)["population"].sum()
+        pop = planned.groupby(level=0, sort=False)["population"].sum()
         assert (pop.to_numpy() == households["population"].to_numpy()).all()
-    # households conserved: a grid holds the sum of its rows
-    per_grid = asg.groupby("grid_id")["households"].sum()
+    # households conserved: a grid holds the sum of its planned rows
+    per_grid = planned.groupby("grid_id")["households"].sum()
     grids = res.grids.set_index("grid_id")["households"]
     assert (per_grid.reindex(grids.index).to_numpy() == grids.to_numpy()).all()
     assert int(grids.sum()) == int(households["households"].sum())
+    if res.parts is not None:
+        # a split row names all its parts' grids and takes the largest part's grid
+        for label, grp in res.parts.groupby(level=0, sort=False):
+            if len(grp) > 1:
+                want = ";".join(f"{g}:{h}" for g, h in zip(grp["grid_id"], grp["households"]))
+                assert asg.loc[label, "grid_parts"] == want
+                assert asg.loc[label, "grid_id"] == grp["grid_id"].iloc[int(np.argmax(grp["households"]))]
+            else:
+                assert pd.isna(asg.loc[label, "grid_parts"])
+                assert asg.loc[label, "grid_id"] == grp["grid_id"].iloc[0]
 
 
 # --- the sample district, every layer ----------------------------------------------------------
@@ -71,7 +91,7 @@ def test_sample_tower_of_one_row_is_split_by_entrance(sample_run):
     tower = hh[hh["building_id"] == TOWER]
     assert len(tower) == 1 and int(tower["households"].iloc[0]) == 540
     _check_rows(res, hh)
-    asg = res.assignment
+    asg = _planned(res)
     parts = asg[asg["building_id"] == TOWER]
     assert parts["households"].tolist() == [270, 270]
     assert parts["building_part"].tolist() == [f"{TOWER}#1", f"{TOWER}#2"]
@@ -92,7 +112,7 @@ def test_sample_tower_slices_run_across_its_long_axis(sample_run):
     crs = res.grids.estimate_utm_crs()
     fp = layers["buildings"].to_crs(crs).set_index("building_id").geometry[TOWER]
     grids = res.grids.to_crs(crs)
-    asg = res.assignment
+    asg = _planned(res)
     held = [
         shapely.area(shapely.intersection(fp, grids.set_index("grid_id").geometry[g])) / fp.area
         for g in asg.loc[asg["building_id"] == TOWER, "grid_id"]
@@ -155,8 +175,8 @@ def _run(layers, **kw):
 
 def _whole(res, tower_hh: int) -> None:
     asg = res.assignment
-    assert len(asg) == len(res.assignment.index.unique())
-    assert "building_part" not in asg.columns
+    assert res.parts is None and asg.index.is_unique
+    assert "building_part" not in asg.columns and "grid_parts" not in asg.columns
     gid = asg.loc[asg["building_id"] == "B0", "grid_id"].iloc[0]
     row = res.grids.set_index("grid_id").loc[gid]
     assert row["status"] == "over" and row["reason"].startswith("unit_over_max")
@@ -189,7 +209,7 @@ def test_tower_of_one_row_parts_fit_and_sum_to_the_row(tower_hh, n_small, seed):
     layers = _town(tower_hh, n_small, np.random.default_rng(seed))
     res = _run(layers)
     _check_rows(res, layers["households"])
-    asg = res.assignment
+    asg = _planned(res)
     parts = asg[asg["building_id"] == "B0"]
     assert len(parts) == math.ceil(tower_hh / HI)  # the fewest parts
     assert int(parts["households"].sum()) == tower_hh
@@ -199,7 +219,8 @@ def test_tower_of_one_row_parts_fit_and_sum_to_the_row(tower_hh, n_small, seed):
     assert t["buildings_split"] == 1 and t["buildings_cut"] == 0
     # the same input gives the same parts and grids
     again = _run(layers)
-    assert again.assignment["grid_id"].tolist() == asg["grid_id"].tolist()
+    assert again.parts["grid_id"].tolist() == asg["grid_id"].tolist()
+    assert again.assignment.equals(res.assignment)
 
 
 @given(total=st.integers(1, 100_000), hi=st.integers(1, 2_000))
@@ -209,3 +230,17 @@ def test_entrance_shares_are_whole_even_and_fit(total, hi):
     assert len(s) == k and int(s.sum()) == total
     assert s.max() <= hi and s.max() - s.min() <= 1
     assert (np.diff(s) <= 0).all()
+
+
+def test_a_plan_of_the_split_tower_counts_as_the_partition(sample_run):
+    # the editable plan holds the planned rows: the tower's halves stay in their two grids
+    from gridplan.plan import Plan
+
+    layers, res = sample_run
+    plan = Plan.from_partition(
+        res, layers["households"], layers["communities"], buildings=layers["buildings"]
+    )
+    got = plan.grids.set_index("grid_id")["households"].sort_index()
+    want = res.grids.set_index("grid_id")["households"].sort_index()
+    assert got.to_dict() == want.to_dict()
+    assert plan.check() == []
