@@ -37,9 +37,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the browser helpers and the city generator
+from _browser import ARGS, CHROMIUM, click_map, map_frame  # noqa: E402
 
 
 def _free_port() -> int:
@@ -82,7 +82,6 @@ def _city_store(households: int, folder: Path) -> tuple[object, str]:
     """A generated district of ``households`` (tests/generators/city.py), planned and saved as
     a proposal in a plan store under ``folder``: the app opens it from the address, as after F5
     (an upload of half a million points through the browser would measure the upload)."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from generators.city import load_city
 
     from gridplan.plan.model import Plan
@@ -123,18 +122,9 @@ def _choices(plan, n: int) -> tuple[list[tuple[str, float, float]], dict]:
     raise SystemExit("no movable unit in the sample")
 
 
-def _map_frame(page, timeout: float = 120.0):
-    """The live map iframe, once its grid polygons have drawn."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        for f in reversed([f for f in page.frames if "streamlit_folium" in f.url]):
-            try:
-                if f.evaluate("() => !!window.map") and f.locator("path.leaflet-interactive").count() > 0:
-                    return f
-            except Exception:  # a frame being torn down
-                continue
-        page.wait_for_timeout(50)
-    raise SystemExit("the map did not render")
+def _map_frame(page):
+    """The live map iframe, once its grid polygons have drawn (looked for every 50 ms)."""
+    return map_frame(page, timeout=120_000, poll_ms=50)
 
 
 def _idle(page) -> None:
@@ -143,26 +133,9 @@ def _idle(page) -> None:
 
 
 def _click_map(page, lat: float, lon: float, shift: int = 0) -> None:
-    for _ in range(50):  # the iframe may be swapped between finding it and clicking
-        frame = _map_frame(page)
-        try:
-            xy = frame.evaluate(
-                # a grid the last selection scrolled out of view is panned to first, as the
-                # planner would (a city's grids are dots at the first view: a selection zooms)
-                "([lat, lon]) => { const m = window.map;"
-                " if (!m.getBounds().pad(-0.1).contains([lat, lon])) {"
-                " m.setView([lat, lon], m.getZoom(), {animate: false}); }"
-                " const p = m.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
-                [lat, lon],
-            )
-            box = frame.frame_element().bounding_box()
-        except Exception:
-            box = None
-        if box is not None:
-            page.mouse.click(box["x"] + xy[0] + shift, box["y"] + xy[1] + shift)
-            return
-        page.wait_for_timeout(100)
-    raise SystemExit("the map iframe kept changing")
+    # a grid the last selection scrolled out of view is panned to first, as the planner would
+    # (a city's grids are dots at the first view: a selection zooms)
+    click_map(page, lat, lon, shift=shift, pan=True, poll_ms=50)
 
 
 def _choose(page, label: str, option: str) -> None:

@@ -174,32 +174,50 @@ def offline_page(
             browser.close()
 
 
-def map_frame(page, timeout=90_000):
-    """The live map iframe (streamlit-folium remounts it: the old one is briefly still there)."""
+#: What the map frames' addresses carry: the grids page's own component, and streamlit-folium
+#: (the coverage and sites maps).
+MAP_FRAMES = ("gridplan.app.mapview.gridmap", "streamlit_folium")
+
+
+def map_frame(page, timeout=90_000, poll_ms: int = 250):
+    """The live map iframe, once its polygons have drawn (streamlit-folium remounts its frame:
+    the old one is briefly still there). ``poll_ms``: how often to look."""
     deadline = time.time() + timeout / 1000
     while time.time() < deadline:
-        frames = [f for f in page.frames if "streamlit_folium" in f.url]
+        frames = [f for f in page.frames if any(name in f.url for name in MAP_FRAMES)]
         for f in reversed(frames):
             try:
-                if f.locator("path.leaflet-interactive").count() > 0 and f.evaluate("() => !!window.map"):
+                if f.evaluate("() => !!window.map") and f.locator("path.leaflet-interactive").count() > 0:
                     return f
             except playwright.Error:  # a frame being torn down
                 continue
-        page.wait_for_timeout(250)  # lets Playwright process events (time.sleep would not)
+        page.wait_for_timeout(poll_ms)  # lets Playwright process events (time.sleep would not)
     raise AssertionError("the map did not render")
 
 
-def click_map(page, lat, lon):
-    """Click the map at a latitude and longitude, as a planner's mouse would."""
-    frame = map_frame(page)
-    xy = frame.evaluate(
-        "([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]);"
-        " const r = window.map.getContainer().getBoundingClientRect();"
-        " return [p.x + r.left, p.y + r.top]; }",
-        [lat, lon],
-    )
-    box = frame.frame_element().bounding_box()
-    page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+def click_map(page, lat, lon, *, shift: int = 0, pan: bool = False, poll_ms: int = 250):
+    """Click the map at a latitude and longitude, as a planner's mouse would (``shift`` pixels
+    right and down). ``pan``: a point outside the view is panned to first, as the planner would."""
+    for _ in range(50):  # the iframe may be swapped between finding it and clicking
+        frame = map_frame(page, poll_ms=poll_ms)
+        try:
+            xy = frame.evaluate(
+                "([lat, lon, pan]) => { const m = window.map;"
+                " if (pan && !m.getBounds().pad(-0.1).contains([lat, lon])) {"
+                " m.setView([lat, lon], m.getZoom(), {animate: false}); }"
+                " const p = m.latLngToContainerPoint([lat, lon]);"
+                " const r = m.getContainer().getBoundingClientRect();"
+                " return [p.x + r.left, p.y + r.top]; }",
+                [lat, lon, pan],
+            )
+            box = frame.frame_element().bounding_box()
+        except playwright.Error:
+            box = None
+        if box is not None:
+            page.mouse.click(box["x"] + xy[0] + shift, box["y"] + xy[1] + shift)
+            return
+        page.wait_for_timeout(poll_ms)
+    raise AssertionError("the map iframe kept changing")
 
 
 def idle(page):

@@ -1,152 +1,201 @@
-"""The grids map of the app in two parts: a base map that stays in the browser, and the grid
-layers that change with a selection or an edit.
+"""What the grids map of the app draws, as JSON for its browser component
+(:mod:`gridplan.app.mapview`).
 
-streamlit-folium re-creates the whole Leaflet map (back to its first view) whenever the map's
-script changes, but swaps a ``feature_group_to_add`` on the live map. So the base map carries
-only what a click or an edit does not change (basemap, scale bar, legend, the label style, the
-first view of the district), and :func:`grid_layer` carries the grids, the selected grid's
-units, micro-grids, community outlines and labels. The planner's zoom and pan then survive every
-rerun; :class:`_FocusSelected` zooms to a selected grid only when it is out of view or too small
-to see.
+The grid layers (grids, community outlines, micro-grids, labels, legend) go to the browser once
+per content: :func:`grid_payload` carries a ``version`` (a hash of its content), and the page
+sends the layers again only when the browser does not hold that version. A click, a selection or
+a focus then costs a message of a few hundred bytes, and the browser restyles the selected grid
+itself. The selected grid's units are small and go on their own (:func:`unit_payload`).
+
+The layers are made by the same code as the folium maps (:mod:`gridplan.app.webmap`: data
+columns, styles, tooltips) and read back from the folium layer objects, so that the colours by
+band status, the line styles and the tooltips have one definition for both.
 
 No Streamlit here (see :mod:`gridplan.app.pages.grids`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 
 import folium
 import geopandas as gpd
-from branca.element import MacroElement
-from jinja2 import Template
 
 from gridplan.app.basemaps import Basemap
-from gridplan.app.legend import add_legend
-from gridplan.app.maplabels import LABEL_CSS, add_labels
+from gridplan.app.legend import legend_html
+from gridplan.app.maplabels import LABEL_CSS, label_rows
 from gridplan.app.webmap import (
     _add_communities,
     _add_grids,
     _add_micro_grids,
     _add_units,
-    _base_map,
     _present,
+    _tile_layers,
+    _zoom_for,
 )
 from gridplan.i18n import unit_text
 from gridplan.io.projection import to_wgs84
 
-__all__ = ["static_base", "grid_layer"]
+__all__ = ["FOCUS_MIN_PX", "grid_payload", "unit_payload", "basemap_spec", "home_view"]
+
+#: A selection brings its grid into view when the grid is out of view or spans fewer screen
+#: pixels than this (otherwise the planner's view stays).
+FOCUS_MIN_PX = 16.0
+#: Most grids that get labels (above, the labels would cover the map at every zoom).
+MAX_LABELLED = 400
+#: An id no grid or unit has: the webmap style functions, asked for a feature under this id,
+#: give the feature's selected look (they compare the feature's id with the selected one).
+_PICKED = "\x00picked"
 
 
-class _FocusSelected(MacroElement):
-    """When its layer is put on the map: fit the map to the selected grid if that grid is out of
-    view or spans fewer than ``min_px`` pixels; otherwise leave the planner's view alone
-    (hand-written: Leaflet has no "fit only if needed")."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function() {
-            var layer = {{ this._parent.get_name() }};
-            var b = L.latLngBounds({{ this.bounds|tojson }});
-            layer.on("add", function() {
-                var map = layer._map;
-                var a = map.latLngToContainerPoint(b.getSouthWest());
-                var c = map.latLngToContainerPoint(b.getNorthEast());
-                if (!map.getBounds().intersects(b) || a.distanceTo(c) < {{ this.min_px }}) {
-                    map.fitBounds(b, {padding: [60, 60], maxZoom: 17, animate: false});
-                }
-            });
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, bounds, min_px: float = 16.0):
-        super().__init__()
-        self._name = "FocusSelected"
-        self.bounds = bounds
-        self.min_px = min_px
+def _version(payload: dict) -> str:
+    """A short hash of the payload's content: the same layers give the same version."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
-def static_base(
-    extent: gpd.GeoDataFrame,
-    *,
-    tiles: str | Sequence[Basemap] | None,
-    lang: str,
-    height: int = 560,
-) -> folium.Map:
-    """The part of the grids map that no click or edit changes.
+def _layer_spec(layer: folium.GeoJson, id_field: str | None = None) -> dict:
+    """A folium GeoJson layer as the component draws it: its features, each with the indices of
+    its normal and its selected style in ``styles`` (property ``_s``), the hover style, the
+    tooltip's fields and labels, and whether it takes clicks."""
+    styles: list[dict] = []
+    index: dict[str, int] = {}
 
-    Parameters
-    ----------
-    extent : GeoDataFrame
-        What the first view shows (the community polygons: edits do not move them, so the map's
-        script, and with it the live map, stays the same across edits).
-    tiles : str or sequence of Basemap, optional
-        The basemap (see :func:`gridplan.app.webmap.plan_map`).
-    lang : {"zh", "en"}
-        Language of the legend and the attribution.
-    height : int
-        Map height in pixels.
+    def number(style: dict) -> int:
+        key = json.dumps(style, sort_keys=True)
+        if key not in index:
+            index[key] = len(styles)
+            styles.append(style)
+        return index[key]
 
-    Returns
-    -------
-    folium.Map
-    """
-    fmap = _base_map(to_wgs84(extent), tiles=tiles, lang=lang, height=height)
-    fmap.get_root().header.add_child(folium.Element(LABEL_CSS), name="gp_label_css")
-    add_legend(fmap, lang, kinds=[], sites=False, communities=True)
-    return fmap
+    features = layer.data["features"]
+    for f in features:
+        p = f["properties"]
+        normal = layer.style_function(f)
+        chosen = layer.style_function({**f, "properties": {**p, id_field: _PICKED}}) if id_field else normal
+        p["_s"] = [number(normal), number(chosen)]
+    tooltip = next((c for c in layer._children.values() if isinstance(c, folium.GeoJsonTooltip)), None)
+    return {
+        "features": features,
+        "styles": styles,
+        "id": id_field,
+        "highlight": layer.highlight_function(features[0]) if layer.highlight and features else None,
+        "tooltip": [list(x) for x in zip(tooltip.fields, tooltip.aliases)] if tooltip else None,
+        "interactive": layer.options.get("interactive", True) is not False,
+    }
 
 
-def grid_layer(
+def _layers(group: folium.FeatureGroup) -> list[folium.GeoJson]:
+    return [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
+
+
+def grid_payload(
     grids: gpd.GeoDataFrame,
     *,
     communities: gpd.GeoDataFrame | None = None,
-    units: gpd.GeoDataFrame | None = None,
     micro_grids: gpd.GeoDataFrame | None = None,
-    selected_grid: str | None = None,
-    selected_unit=None,
     lang: str = "zh",
-    unit_label: Callable[[object, str], str] = unit_text,
     labels: bool = True,
-    focus: bool = True,
-) -> folium.FeatureGroup:
-    """The changing layers of the grids map, as one feature group for ``feature_group_to_add``.
+) -> dict:
+    """The grid layers of the grids map, for the browser to keep.
 
     Parameters
     ----------
     grids : GeoDataFrame
         Grids with ``grid_id``, ``households``, ``status`` (optional ``locked``), EPSG:4326.
-    communities, units, micro_grids : GeoDataFrame, optional
+    communities, micro_grids : GeoDataFrame, optional
         As in :func:`gridplan.app.webmap.plan_map`.
-    selected_grid, selected_unit : optional
-        Highlighted grid and unit; the map zooms to the grid when it is out of view.
     lang : {"zh", "en"}
-    unit_label : callable
-        ``unit_label(unit_id, lang)``.
+        Language of the tooltips, labels and legend.
     labels : bool
-        Grid labels (up to 400 grids).
-    focus : bool
-        Bring the selected grid into view if it is out of view or too small to see (when the
-        selection has just changed: an edit or a click elsewhere leaves the planner's view).
+        Grid labels (up to :data:`MAX_LABELLED` grids).
 
     Returns
     -------
-    folium.FeatureGroup
+    dict
+        ``grids``, ``communities``, ``micro_grids`` (layer specs or None), ``labels``
+        (``[zoom, lat, lon, html, grid_id]`` rows), ``legend`` and ``css`` (HTML), and
+        ``version``, a hash of all of these.
     """
-    group = folium.FeatureGroup(name="grids", control=False)
-    _add_grids(group, grids, selected_grid, lang)
+    group = folium.FeatureGroup()
+    _add_grids(group, grids, _PICKED, lang)
+    out: dict = {
+        "grids": _layer_spec(_layers(group)[-1], "grid_id"),
+        "communities": None,
+        "micro_grids": None,
+    }
     if _present(communities):
         _add_communities(group, communities, lang)
+        out["communities"] = _layer_spec(_layers(group)[-1])
     if _present(micro_grids):
         _add_micro_grids(group, micro_grids, lang)
-    if _present(units) and selected_grid is not None:
-        _add_units(group, units, selected_grid, selected_unit, lang, unit_label)
-    if labels and 0 < len(grids) <= 400:
-        add_labels(group, grids, selected_grid, lang)
-    if focus and selected_grid is not None:
-        chosen = grids[grids["grid_id"] == selected_grid]
-        if len(chosen):
-            minx, miny, maxx, maxy = chosen.total_bounds
-            group.add_child(_FocusSelected([[float(miny), float(minx)], [float(maxy), float(maxx)]]))
-    return group
+        out["micro_grids"] = _layer_spec(_layers(group)[-1])
+    out["labels"] = label_rows(grids, lang) if labels and 0 < len(grids) <= MAX_LABELLED else []
+    out["legend"] = legend_html(lang, kinds=[], sites=False, communities=True)
+    out["css"] = LABEL_CSS
+    out["version"] = _version(out)
+    return out
+
+
+def unit_payload(
+    units: gpd.GeoDataFrame,
+    selected_grid: str,
+    *,
+    lang: str = "zh",
+    unit_label: Callable[[object, str], str] = unit_text,
+) -> dict | None:
+    """The selected grid's units (a second click in the grid picks one), or None when it has none.
+
+    Parameters
+    ----------
+    units : GeoDataFrame
+        Partition units (``unit_id``, ``grid_id``, ``households``).
+    selected_grid : str
+    lang : {"zh", "en"}
+    unit_label : callable
+        ``unit_label(unit_id, lang)``.
+
+    Returns
+    -------
+    dict or None
+        A layer spec (its features' ``unit_id`` as text) with ``grid`` and ``version``.
+    """
+    group = folium.FeatureGroup()
+    if not (units["grid_id"] == selected_grid).any():
+        return None
+    _add_units(group, units, selected_grid, _PICKED, lang, unit_label)
+    out = _layer_spec(_layers(group)[-1], "unit_id")
+    out["grid"] = selected_grid
+    out["version"] = _version(out)
+    return out
+
+
+def basemap_spec(tiles: str | Sequence[Basemap] | None, lang: str) -> list[dict]:
+    """The basemap's tile layers, bottom first (see :func:`gridplan.app.webmap.plan_map`).
+
+    Returns
+    -------
+    list of dict
+        ``url``, ``attribution``, ``subdomains`` (a list; empty: ``abc``) and ``max_zoom``.
+    """
+    return [
+        {"url": b.url, "attribution": b.attribution, "subdomains": list(b.subdomains), "max_zoom": b.max_zoom}
+        for b in _tile_layers(tiles, lang)
+    ]
+
+
+def home_view(extent: gpd.GeoDataFrame, *, height: int = 560) -> list[float]:
+    """The first view of the map, ``[lat, lon, zoom]``, showing ``extent`` (the communities).
+
+    The zoom is computed here (:func:`gridplan.app.webmap._zoom_for`), not by Leaflet's
+    fitBounds, which measures the frame while it is still being laid out.
+    """
+    g = to_wgs84(extent)
+    minx, miny, maxx, maxy = g.total_bounds if len(g) else (114.0, 30.0, 114.1, 30.1)
+    return [
+        float((miny + maxy) / 2),
+        float((minx + maxx) / 2),
+        _zoom_for(minx, miny, maxx, maxy, height=height),
+    ]

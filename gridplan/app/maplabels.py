@@ -22,7 +22,7 @@ from gridplan.i18n import t
 from gridplan.io.projection import to_wgs84
 from gridplan.norms import MAP_LABEL_MIN_PX
 
-__all__ = ["LABEL_CSS", "label_min_zoom", "add_labels"]
+__all__ = ["LABEL_CSS", "label_min_zoom", "label_rows", "add_labels"]
 
 #: Suffixes dropped from a community name on a label (the grid number follows it).
 _NAME_SUFFIXES = ("社区居委会", "居委会", "社区", "村委会", "村")
@@ -132,6 +132,34 @@ class _ZoomLabels(MacroElement):
         self.groups = groups
 
 
+def label_rows(g: gpd.GeoDataFrame, lang: str) -> list[list]:
+    """Each grid's label: ``[zoom from which it shows, lat, lon, HTML, grid_id]``.
+
+    Parameters
+    ----------
+    g : GeoDataFrame
+        Grids (EPSG:4326) with ``grid_id``, ``households`` and optionally ``community_name``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    list of list
+        In the grids' order; the zoom is that of :func:`label_min_zoom` (at least 0).
+    """
+    pts = shapely.point_on_surface(g.geometry.values)
+    # the community's short name first: grid numbers restart in every community
+    places = g["community_name"].map(_short_name).tolist() if "community_name" in g.columns else [""] * len(g)
+    unit = t("unit_households", lang)
+    rows = []
+    xs, ys = shapely.get_x(pts), shapely.get_y(pts)
+    for gid, h, x, y, z, place in zip(g["grid_id"], g["households"], xs, ys, label_min_zoom(g), places):
+        _, number = split_grid_id(gid)
+        short = str(gid) if number is None else f"{number:02d}"
+        html = f"{escape(place)}<b>{escape(short)}</b> {int(h)}{escape(unit)}"
+        rows.append([float(max(z, 0.0)), round(float(y), 7), round(float(x), 7), html, str(gid)])
+    return rows
+
+
 def add_labels(
     parent: folium.Map | folium.FeatureGroup, g: gpd.GeoDataFrame, selected: str | None, lang: str
 ) -> None:
@@ -151,22 +179,11 @@ def add_labels(
     # would first load Leaflet's default marker image from a path that does not exist here.
     if isinstance(parent, folium.Map):
         parent.get_root().header.add_child(folium.Element(LABEL_CSS), name="gp_label_css")
-    pts = shapely.point_on_surface(g.geometry.values)
-    # the community's short name first: grid numbers restart in every community
-    places = g["community_name"].map(_short_name).tolist() if "community_name" in g.columns else [""] * len(g)
-    unit = t("unit_households", lang)
-    min_zoom = label_min_zoom(g)
-    if selected is not None:
-        min_zoom = np.where(g["grid_id"].to_numpy() == selected, 0.0, min_zoom)
     # One group per zoom step: Leaflet then adds or removes a few layers on zoom, not hundreds
     # of tooltips. Labels are not interactive, so a click on a label still reaches the map
     # (and selects the grid under it). No group is on the map at first: the zoom handler adds
     # the groups that fit, so the labels of small grids never flash up.
     groups: dict[float, list] = {}
-    xs, ys = shapely.get_x(pts), shapely.get_y(pts)
-    for gid, h, x, y, z, place in zip(g["grid_id"], g["households"], xs, ys, min_zoom, places):
-        _, number = split_grid_id(gid)
-        short = str(gid) if number is None else f"{number:02d}"
-        html = f"{escape(place)}<b>{escape(short)}</b> {int(h)}{escape(unit)}"
-        groups.setdefault(float(max(z, 0.0)), []).append([round(float(y), 7), round(float(x), 7), html])
+    for z, lat, lon, html, gid in label_rows(g, lang):
+        groups.setdefault(0.0 if gid == selected else z, []).append([lat, lon, html])
     parent.add_child(_ZoomLabels([[z, groups[z]] for z in sorted(groups)]))

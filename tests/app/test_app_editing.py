@@ -61,9 +61,9 @@ def _panel(at, gid, uid=None):
 
 
 def _focused(at) -> bool:
-    """The grid layer sent to the map this run brings the selected grid into view."""
+    """The map is asked this run to bring the selected grid into view (a focus number)."""
     (comp,) = at.get("component_instance")
-    return "fitBounds" in (json.loads(comp.proto.json_args).get("feature_group") or "")
+    return json.loads(comp.proto.json_args)["focus"] is not None
 
 
 def _captions(at) -> list[str]:

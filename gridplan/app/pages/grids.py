@@ -113,6 +113,8 @@ _CACHE_KEY = "_grids_map_cache"
 _EDITED_KEY = "_grids_edited"
 #: The grid the map last brought into view; dropped to bring the selection into view again.
 _FOCUS_KEY = "_grids_map_focus"
+#: The number of the map's last focus (sent on the run that brings the selection into view).
+_FOCUS_N_KEY = "_grids_map_focus_n"
 #: The grid table (its selected row) and the rows this page last took or set.
 _TABLE_KEY = "grid_table"
 _TABLE_SEEN_KEY = "_grid_table_rows"
@@ -186,50 +188,64 @@ def _take_map_click(plan) -> None:
                 select_grid(gid, uid if gid == ss.sel_grid else None)
 
 
-def _cached(name: str, source, make):
-    """``make()`` once per ``source`` object (kept alive with the result) in this session."""
+def _cached(name: str, sources: tuple, make):
+    """``make()`` once per ``sources`` (objects compared by identity and kept alive with the
+    result, texts by value) in this session."""
     cache = ss.setdefault(_CACHE_KEY, {})
     kept = cache.get(name)
-    if kept is None or kept[0] is not source:
-        kept = cache[name] = (source, make())
+    same = kept is not None and all(
+        a is b or (isinstance(a, str) and a == b) for a, b in zip(kept[0], sources, strict=True)
+    )
+    if not same:
+        kept = cache[name] = (sources, make())
     return kept[1]
 
 
 def _grid_map(plan) -> None:
-    """The grids on the map: the base map stays in the browser across reruns (so the planner's
-    zoom and pan stay); only the grid layers are sent again."""
-    from streamlit_folium import st_folium
-
+    """The grids on the map (:mod:`gridplan.app.mapview`): the grid layers go to the browser
+    when they change (an edit, the language); a click or a selection sends only the selection,
+    and the planner's zoom and pan stay."""
     from gridplan.app.basemaps import basemap_layers
-    from gridplan.app.gridmap import grid_layer, static_base
+    from gridplan.app.gridmap import basemap_spec, grid_payload, home_view, unit_payload
+    from gridplan.app.mapview import grid_map
     from gridplan.io.projection import to_wgs84
 
     code = lang()
     tiles = basemap_layers(
         ss.get("basemap", "none"), url=ss.get("basemap_url", ""), key=ss.get("tianditu_key", ""), lang=code
     )
-    fmap = static_base(
-        _cached("extent", plan.communities, lambda: to_wgs84(plan.communities)), tiles=tiles, lang=code
+    state = plan.grids_metric  # a new GeoDataFrame after every edit: the key of what follows
+    data = _cached(
+        "data",
+        (state, plan.communities, plan.micro_grids, code),
+        lambda: grid_payload(
+            to_wgs84(plan.grids),
+            communities=to_wgs84(plan.communities),
+            micro_grids=plan.micro_grids,
+            lang=code,
+        ),
     )
-    layer = grid_layer(
-        _cached("grids", plan.grids_metric, lambda: to_wgs84(plan.grids)),
-        communities=_cached("communities", plan.communities, lambda: to_wgs84(plan.communities)),
-        units=plan.units if ss.sel_grid else None,
-        micro_grids=plan.micro_grids,
+    units = None
+    if ss.sel_grid:
+        units = _cached(
+            "units",
+            (state, ss.sel_grid, code, names()),
+            lambda: unit_payload(plan.units_metric, ss.sel_grid, lang=code, unit_label=names().unit),
+        )
+    focus = None
+    if ss.get(_FOCUS_KEY) != ss.sel_grid:
+        focus = ss[_FOCUS_N_KEY] = ss.get(_FOCUS_N_KEY, 0) + 1
+    ss[_FOCUS_KEY] = ss.sel_grid
+    out = grid_map(
+        data,
+        units,
         selected_grid=ss.sel_grid,
         selected_unit=ss.sel_unit,
-        lang=code,
-        unit_label=names().unit,
-        focus=ss.get(_FOCUS_KEY) != ss.sel_grid,
-    )
-    ss[_FOCUS_KEY] = ss.sel_grid
-    out = st_folium(
-        fmap,
+        focus=focus,
+        tiles=basemap_spec(tiles, code),
+        home=_cached("home", (plan.communities,), lambda: home_view(plan.communities)),
         key=_MAP_KEY,
-        height=560,
-        use_container_width=True,
-        returned_objects=["last_clicked"],
-        feature_group_to_add=layer,
+        memory=ss,
     )
     take_click(out)  # the click was taken before the map was drawn: this only marks it seen
     st.caption(L("legend_grids"))
