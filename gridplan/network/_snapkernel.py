@@ -156,22 +156,24 @@ def occupied(sxy, x0, y0, c, nx, ny):
 
 @njit(cache=True)
 def cell_order(px, py, x0, y0, c, nx, ny, tile):
-    """Points sorted by their cell, the cells taken tile by tile (``tile`` x ``tile`` cells), row
-    by row in each: consecutive queries then read the same cells, which stay in cache. A counting
-    sort, stable, so the order is a function of the input alone."""
+    """Points sorted by tiles of ``tile`` x ``tile`` cells, row by row: consecutive queries then
+    read the same few cells, which stay in cache (within a tile the input order is kept: sorting
+    by cell there gains nothing measurable, and a count per tile, not per cell, stays in cache).
+    A counting sort, stable, so the order is a function of the input alone."""
     n = len(px)
     tx = (nx + tile - 1) // tile
     ty = (ny + tile - 1) // tile
     key = np.empty(n, dtype=np.int64)
-    count = np.zeros(tx * ty * tile * tile + 1, dtype=np.int64)
+    count = np.zeros(tx * ty + 1, dtype=np.int64)
+    w = c * tile
     for p in range(n):
-        fx = (px[p] - x0) / c
-        fy = (py[p] - y0) / c
-        i = int(min(max(fx, 0.0), nx - 1.0)) if fx == fx else 0
-        j = int(min(max(fy, 0.0), ny - 1.0)) if fy == fy else 0
-        key[p] = ((j // tile) * tx + i // tile) * tile * tile + (j % tile) * tile + i % tile
+        fx = (px[p] - x0) / w
+        fy = (py[p] - y0) / w
+        i = int(min(max(fx, 0.0), tx - 1.0)) if fx == fx else 0
+        j = int(min(max(fy, 0.0), ty - 1.0)) if fy == fy else 0
+        key[p] = j * tx + i
         count[key[p] + 1] += 1
-    for k in range(len(count) - 1):
+    for k in range(tx * ty):
         count[k + 1] += count[k]
     order = np.empty(n, dtype=np.int64)
     for p in range(n):
