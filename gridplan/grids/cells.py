@@ -15,7 +15,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from gridplan.geometry.adjacency import boundary_share_near, shared_boundaries, zones
+from gridplan.geometry.adjacency import SharedEdges, edge_share_near, shared_boundaries, shared_edges, zones
 from gridplan.geometry.featurecells import feature_linework
 from gridplan.geometry.quality import ON_FEATURE_M
 
@@ -29,6 +29,9 @@ SLIVER_M2 = 1.0
 _GRID_SIZE = 1e-4  # m; precision of the noded linework
 _SOFT_TOL_M = 1e-3  # m; a noded segment this near a tessellation edge lies on it
 _STEP_M = ON_FEATURE_M  # m; boundaries are measured against the city's lines in such steps
+#: Boundary (m) of all faces together found on no neighbour and not on the community boundary,
+#: above which segment matching missed a neighbour (dropped slivers may leave a little)
+_UNMATCHED_M = 1.0
 
 
 @dataclass(frozen=True)
@@ -138,11 +141,28 @@ def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(), features: Feat
     zone = first_hit(rp, zones(polygon, barrier_lines))
     kept = first_hit(rp, np.asarray(kept_polys, dtype=object)) if len(kept_polys) else np.full(len(faces), -1)
     zone[zone < 0] = 0
-    i, j, length, shared = shared_boundaries(faces, lines=True)
-    share = None if soft is None else boundary_share_near(shared, length, soft, _SOFT_TOL_M)
+    edges = _edges(faces, polygon)
+    i, j, length = edges.i, edges.j, edges.length
+    share = None if soft is None else edge_share_near(edges, soft, _SOFT_TOL_M)
     city = _city_lines(barrier_lines, feats)
-    on = None if city is None else boundary_share_near(shared, length, city, ON_FEATURE_M, _STEP_M)
+    on = None if city is None else edge_share_near(edges, city, ON_FEATURE_M, _STEP_M)
     return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j], share, on)
+
+
+def _edges(faces: np.ndarray, polygon) -> SharedEdges:
+    """The shared boundaries of the faces, by segment matching; if some face lost the vertices
+    of its neighbours (repaired by ``make_valid``), so that boundary goes unmatched, by the
+    exact intersection of boundaries instead."""
+    edges = shared_edges(faces)
+    perimeter = float(shapely.length(faces).sum())
+    unmatched = perimeter - 2.0 * float(edges.length.sum()) - float(shapely.length(polygon))
+    if abs(unmatched) <= 1e-9 * perimeter + _UNMATCHED_M:
+        return edges
+    i, j, length, shared = shared_boundaries(faces, lines=True)
+    order = np.lexsort((j, i))
+    xy, part = shapely.get_coordinates(shared[order], return_index=True)
+    seg = np.flatnonzero(part[:-1] == part[1:])
+    return SharedEdges(i[order], j[order], length[order], xy[seg], xy[seg + 1], part[seg])
 
 
 def _city_lines(barrier_lines, feats: Features):

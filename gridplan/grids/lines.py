@@ -136,9 +136,10 @@ class _State:
         r = len(free)
         loc = np.full(len(p), -1, dtype=np.int64)
         loc[free] = np.arange(r)
-        x, y, c = np.r_[p.i, p.j], np.r_[p.j, p.i], np.r_[self.cost, self.cost]
-        m = loc[x] >= 0
-        x, y, c = loc[x[m]], y[m], c[m]
+        # the boundaries of the free pieces, from the neighbour lists sorted once
+        lo, cnt = self.eptr[free], self.eptr[free + 1] - self.eptr[free]
+        e = np.repeat(lo - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(cnt.sum())
+        x, y, c = np.repeat(np.arange(r), cnt), self.enb[e], self.ecost[e]
         inner = loc[y] >= 0
         gy = grid[y]
         src, snk = r, r + 1
