@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test test-full lint format app bench clean sample notebooks lab
+.PHONY: all demo test test-ci test-full lint format app bench clean sample notebooks lab
 
 all: demo
 
@@ -21,10 +21,17 @@ $(STAMP): pyproject.toml $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/gridplan demo --out out
 
+# A developer's run (about 5 minutes on 2 cores): lint, then every test not marked slow, the
+# property tests at a tenth of their budget. CI (.ci/run) runs it and then `make test-ci`.
 test: lint
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" --hypothesis-profile=quick
 
-# the same suite with every hypothesis property at its full budget (10x the examples)
+# CI's second run: the slow tests (browsers, the PostGIS server, notebooks, Dask, real data,
+# exhaustive edit checks) and every property test at its default budget
+test-ci: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "slow or property"
+
+# every test, every hypothesis property at its full budget (10x the examples)
 test-full: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --hypothesis-profile=full
 

@@ -12,19 +12,29 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Hypothesis budgets. "default" is Hypothesis's own (100 examples where a test sets none);
-# "full" (``pytest --hypothesis-profile=full``, for ``make test-full``) has ten times that, and
-# tests that set their budget with examples() get ten times theirs.
+# Hypothesis budgets. "default" is Hypothesis's own (100 examples where a test sets none): CI
+# runs every property test at it (``make test-ci``). "quick" (``make test``, a developer's run)
+# has a tenth of it, "full" (``make test-full``) ten times; tests that set their budget with
+# examples() are scaled alike.
 settings.register_profile("default", max_examples=100)
+settings.register_profile("quick", max_examples=10)
 settings.register_profile("full", max_examples=1000)
 _DEFAULT_EXAMPLES = 100
 
 
 def examples(n: int) -> int:
     """Examples of a property test: ``n`` under the default profile, scaled with the loaded
-    profile's budget (``10 * n`` under "full"). Read when the test module is imported, after
-    pytest's Hypothesis plugin has loaded the profile."""
+    profile's budget (``n / 10`` under "quick", ``10 * n`` under "full"). Read when the test
+    module is imported, after pytest's Hypothesis plugin has loaded the profile."""
     return max(1, n * settings.default.max_examples // _DEFAULT_EXAMPLES)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every Hypothesis test carries the ``property`` marker, so that CI's second run
+    (``make test-ci``: ``-m "slow or property"``) gives each its default budget."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
 
 
 DATA = ROOT / "gridplan" / "datasets" / "district"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from conftest import examples
 from generators import network as netgen  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,9 @@ LINES = netgen.lattice_network(12, 10, seed=5, drop=0.15, parallel=0.1)
 NET = network_from_lines(LINES)
 X0, Y0, X1, Y1 = LINES.total_bounds
 SETTINGS = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=examples(15),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 coords = st.tuples(st.floats(X0 - 300, X1 + 300), st.floats(Y0 - 300, Y1 + 300))
@@ -91,7 +94,7 @@ def test_households_are_conserved(hh, fac):
     assert w[cov].sum() + w[~cov & ~off].sum() + w[off].sum() == total
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     fac=st.lists(coords, min_size=1, max_size=3),
     minutes=st.lists(st.floats(1, 20), min_size=2, max_size=4, unique=True),

@@ -353,6 +353,7 @@ def test_data_step_shows_the_validation_report(app):
     assert app.session_state["dataset"] == "sample" and not app.session_state["plan"].history
 
 
+@pytest.mark.slow  # whole-sample partitions in the app: in CI
 def test_generate_with_other_bounds_and_micro_grids(app):
     app.number_input(key="lo").set_value(250)
     app.number_input(key="hi").set_value(450)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,7 @@ def _by_overlay(grids, community, lines) -> float:
     return shapely.length(shapely.intersection(inner, near)) / shapely.length(inner)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(
     cut_x=st.floats(30, 170),
     street_x=st.floats(0, 200),

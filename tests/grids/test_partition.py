@@ -130,6 +130,7 @@ def test_sample_grids_in_band_except_true_infeasible_cases(sample):
     json.dumps(res.report)
 
 
+@pytest.mark.slow  # the whole sample with micro-grids: in CI (make test-ci)
 def test_sample_micro_grids(sample):
     s, _ = sample
     res = partition(
@@ -163,6 +164,7 @@ def test_sample_micro_grids(sample):
     assert len(ok) > 0.5 * len(mg)
 
 
+@pytest.mark.slow  # two whole-sample partitions: in CI
 def test_sample_replan_after_demolition_and_new_estate(sample):
     s, res = sample
     hh = s["households"]
@@ -208,6 +210,7 @@ def _cli(args):
     return main(["partition", "--quiet", *map(str, args)])
 
 
+@pytest.mark.slow
 def test_cli_writes_three_files_deterministically(sample_dir, tmp_path):
     args = [
         "--communities",
@@ -284,6 +287,7 @@ def test_bad_households_values_are_named():
         partition(hh.assign(households=1), dup)
 
 
+@pytest.mark.slow  # two partitions of a 30,000-household city: in CI
 def test_two_workers_same_as_one():
     c = city(30_000, 800, 80, 12, seed=3)
     one = partition(c["households"], c["communities"], estates=c["estates"], n_jobs=1)

@@ -119,6 +119,7 @@ def test_replan_moves_few_households_and_stays_in_band(scenario):
     assert info["share_changed"] < 0.05, info
 
 
+@pytest.mark.slow  # several whole-sample partitions: in CI
 def test_replan_of_an_unchanged_input_reproduces_the_plan_whatever_the_seed(sample_dir):
     from gridplan.datasets.sample import load_sample
 

@@ -14,6 +14,8 @@ from _partition_checks import metric_crs
 from gridplan.geometry.quality import geometry_quality
 from gridplan.grids.api import partition
 
+pytestmark = pytest.mark.slow
+
 
 def _check(res, layers: dict, min_on_features: float = 0.9) -> dict:
     """Assert the signing conditions, measured independently of the report; return them."""

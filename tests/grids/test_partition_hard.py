@@ -205,6 +205,7 @@ def _invariants_hard_communities(case):
         _tally(res2)
 
 
+@pytest.mark.slow
 def test_hard_communities_reach_every_reason_code():
     """The invariants on every hard case, and the default budget reaches every reason code
     (never a failed search). One test: the tally is of this run's examples alone, whichever

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from _partition_checks import check_invariants, metric_crs
+from conftest import examples
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -102,7 +103,7 @@ def cases(draw):
 # No shrinking: a failure is reported at once with the generated case (shrinking a geometric
 # case can take many minutes on a shared machine).
 @settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     derandomize=True,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
@@ -134,7 +135,7 @@ def test_invariants_random_communities(case):
 
 
 @settings(
-    max_examples=40,
+    max_examples=examples(40),
     deadline=None,
     derandomize=True,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),

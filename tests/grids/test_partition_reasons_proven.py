@@ -21,6 +21,7 @@ import math
 import geopandas as gpd
 import numpy as np
 import shapely
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -105,7 +106,9 @@ def _plan(n: int, ring: bool, hh: np.ndarray):
     return partition(households, communities, min_households=LO, max_households=HI, n_jobs=1)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=examples(60), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(case=strips())
 def test_no_split_claims_are_true(case):
     n, ring, hh = case
@@ -154,7 +157,7 @@ def small_graphs(draw):
     return n, sorted(edges), np.asarray(w, dtype=np.int64)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=examples(300), deadline=None, derandomize=True)
 @given(case=small_graphs())
 def test_exhaustive_search_agrees_with_brute_force(case):
     """The array core's complete search (the one that may say "proven: no split") against an

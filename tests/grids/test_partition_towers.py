@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import shapely
 from _partition_checks import check_invariants
+from conftest import examples
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
@@ -181,7 +182,7 @@ def tower_cases(draw):
 
 
 @settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     derandomize=True,
     phases=(Phase.explicit, Phase.reuse, Phase.generate),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
@@ -20,7 +21,7 @@ def _metres(lon1, lat1, lon2, lat2):
     return GEOD.inv(lon1, lat1, lon2, lat2)[2]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(st.tuples(lons, lats), min_size=1, max_size=50))
 def test_gcj_round_trip_under_1cm(points):
     lon, lat = np.array(points).T
@@ -32,7 +33,7 @@ def test_gcj_round_trip_under_1cm(points):
     assert np.all(_metres(lon, lat, glon, glat) > 1.0)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(lons, lats), min_size=1, max_size=50))
 def test_bd09_round_trips(points):
     lon, lat = np.array(points).T

@@ -21,7 +21,7 @@ from gridplan.io.files import write
 from gridplan.io.postgis import KEYS, ROW, read_plan, write_plan
 from gridplan.report.export import read_geopackage
 
-pytestmark = [pytest.mark.xdist_group("postgis")]
+pytestmark = [pytest.mark.xdist_group("postgis"), pytest.mark.slow]
 
 DISTRICT = Path(__file__).resolve().parents[2] / "gridplan" / "datasets" / "district"
 INPUTS = {

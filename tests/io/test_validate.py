@@ -7,6 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,7 @@ def _tiles(nx, ny, size=0.004, gap=0.0):
     return gpd.GeoDataFrame({"community_id": ids, "name": ids}, geometry=boxes, crs=4326)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     nx=st.integers(1, 4),
     ny=st.integers(1, 3),

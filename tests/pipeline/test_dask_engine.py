@@ -24,6 +24,8 @@ from gridplan import io
 from gridplan.errors import InputError
 from gridplan.parallel import engine
 
+pytestmark = pytest.mark.slow
+
 
 def _citygen():
     from generators import city

@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from conftest import examples
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +33,7 @@ from gridplan.errors import InputError
 from gridplan.norms import COMMUNITY_SNAP_M
 
 SETTINGS = settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     derandomize=True,
     database=None,
@@ -340,7 +341,7 @@ def test_pipeline_keeps_every_household(d):
     _pipeline(d)
 
 
-@settings(SETTINGS, max_examples=10, phases=[Phase.generate])  # a known bug: no shrinking
+@settings(SETTINGS, max_examples=examples(10), phases=[Phase.generate])  # a known bug: no shrinking
 @given(districts(empty_community=True))
 def test_pipeline_with_empty_communities(d):
     _pipeline(d)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -274,7 +275,7 @@ _edit = st.tuples(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000), edits=st.lists(_edit, min_size=1, max_size=12))
 def test_random_edits_keep_invariants(seed, edits):
     result, households, communities, _ = _toy(nx=5, ny=4, stripes=3, seed=seed, communities=2)
@@ -540,7 +541,7 @@ def test_move_across_a_barrier_is_allowed_but_warned():
     assert plan.grids.set_index("grid_id").at["C1-01", "barrier_crossing"]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 1000), edits=st.lists(_edit, min_size=1, max_size=8))
 def test_barrier_flag_follows_random_edits(seed, edits):
     plan, x = _barrier_toy(nx=6, ny=3, seed=seed)

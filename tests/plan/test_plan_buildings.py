@@ -117,6 +117,7 @@ def _check_moved(plan, bid, src: str, to: str, preview, before: dict) -> None:
     assert _one_piece(g[src]) and _one_piece(g[to])
 
 
+@pytest.mark.slow  # every target of every building sampled: in CI (make test-ci)
 def test_building_targets_are_exactly_the_moves_move_building_accepts(plan):
     area = _community_area(plan)
     start = _bytes(plan)

@@ -51,6 +51,7 @@ def _check_preview(plan, preview: EditPreview, before: dict) -> None:
     assert set(preview.outside) == {g for g in preview.grids if g.outside}
 
 
+@pytest.mark.slow  # every target of every unit of the sample: in CI (make test-ci)
 def test_move_targets_are_exactly_the_moves_move_unit_accepts(sample_plan):
     plan = sample_plan
     units = plan.units

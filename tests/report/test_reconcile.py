@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 from _lattice import CRS_METRIC, lattice
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -173,7 +174,9 @@ def test_bad_inputs_are_input_errors(district, layers):
         reconcile(district["grids"], district["households"], layers, id_columns={"综治": "nope"})
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_invariants_on_random_department_layers(district, data):
     u = district["units"]
