@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all demo test test-ci test-full lint format app bench clean sample notebooks lab
+.PHONY: all demo test test-ci test-browser test-full lint format app bench clean sample notebooks lab
 
 all: demo
 
@@ -30,6 +30,10 @@ test: lint
 # exhaustive edit checks) and every property test at its default budget
 test-ci: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "slow or property"
+
+# the browser tests alone (headless Debian chromium: Playwright drives the app end to end)
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m browser
 
 # every test, every hypothesis property at its full budget (10x the examples)
 test-full: lint
