@@ -52,8 +52,27 @@ def _lines(geoms, polygon) -> list:
     g = np.asarray(geoms, dtype=object)
     poly = np.isin(shapely.get_type_id(g), [3, 6])
     g = np.where(poly, shapely.boundary(g), g)
-    out = shapely.intersection(g, polygon)
-    return list(out[~shapely.is_empty(out)])
+    return list(_clip(g, polygon))
+
+
+def _clip(lines: np.ndarray, polygon) -> np.ndarray:
+    """``shapely.intersection(lines, polygon)`` without the empty results, computed only for the
+    lines a prepared ``polygon`` does not contain (most street segments lie well inside)."""
+    out = np.asarray(lines, dtype=object).copy()
+    shapely.prepare(polygon)
+    cross = ~shapely.contains_properly(polygon, out)
+    out[cross] = shapely.intersection(out[cross], polygon)
+    return out[~shapely.is_empty(out)]
+
+
+def _cut_away(lines: np.ndarray, cut) -> np.ndarray:
+    """``shapely.difference(lines, cut)`` without the empty results, computed only for the lines
+    that meet the prepared ``cut``."""
+    out = np.asarray(lines, dtype=object).copy()
+    shapely.prepare(cut)
+    hit = shapely.intersects(cut, out)
+    out[hit] = shapely.difference(out[hit], cut)
+    return out[~shapely.is_empty(out)]
 
 
 def solid(footprints):
@@ -156,8 +175,7 @@ def _block_edges(xy: np.ndarray, lab: np.ndarray, block) -> list:
     m = (a != b) & (a >= 0) & (b >= 0) & (rv >= 0).all(axis=1)
     if not m.any():
         return []
-    seg = shapely.intersection(shapely.linestrings(vor.vertices[rv[m]]), block)
-    return list(seg[~shapely.is_empty(seg)])
+    return list(_clip(shapely.linestrings(vor.vertices[rv[m]]), block))
 
 
 def side_rays(footprints, stops=None, length: float = SIDE_RAY_M):
@@ -297,16 +315,11 @@ def feature_linework(
     if cut is None:
         return base + feats, [], []
     walls = np.asarray(base + feats, dtype=object)
-    feats = (
-        [g for g in shapely.difference(np.asarray(feats, dtype=object), cut) if not shapely.is_empty(g)]
-        if feats
-        else []
-    )
+    feats = list(_cut_away(np.asarray(feats, dtype=object), cut)) if feats else []
     tess = tessellation_lines(footprints, walls, cut)
     if (streets is None or not len(streets)) and estates is not None and len(estates):
         tess = _open_ground_lines(polygon, barriers, estates, footprints, tess)
-    tess = shapely.intersection(np.asarray(tess, dtype=object), polygon)
-    tess = list(tess[~shapely.is_empty(tess)])
+    tess = list(_clip(np.asarray(tess, dtype=object), polygon))
     ring = shapely.boundary(shapely.buffer(cut, SETBACK_M, quad_segs=2))
     setback = shapely.intersection(ring, polygon)
     rays = side_rays(footprints, (walls, ring))
