@@ -32,7 +32,7 @@ from gridplan.grids.figures import band_status
 from gridplan.i18n import LANGS, t
 from gridplan.io.projection import WGS84, local_crs
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS, WALK_MINUTES
-from gridplan.report.fonts import BUNDLED_FONT, cjk_font, missing_glyphs
+from gridplan.report.fonts import BUNDLED_FONT, cjk_font, missing_glyphs, truetype_text
 from gridplan.report.fonts import check_text as _check_text
 from gridplan.report.style import BOUNDARY_COLOUR, COVERED_COLOUR, STATUS_COLOURS, UNCOVERED_COLOUR
 
@@ -167,10 +167,10 @@ def _save(fig: Figure, path) -> Path:
         )
     # Type 42: the PDF embeds a subset of the font itself, not Type 3 glyph procedures (matplotlib's
     # default), which Acrobat does not count as embedded fonts and some print workflows refuse
-    # (matplotlib issues 28521, 30568); the labels stay searchable text. matplotlib embeds a
-    # CFF-flavoured font (the bundled subset, Noto Sans CJK) under /FontFile2, the key for
-    # TrueType outlines (matplotlib issues 2869, 20870): poppler warns of the mismatch, yet draws
-    # the labels and extracts them as text.
+    # (matplotlib issues 28521, 30568); the labels stay searchable text. The font must have
+    # TrueType outlines for that (see gridplan.report.fonts.truetype_text).
+    if fmt == "pdf":
+        truetype_text(fig)
     with atomic_path(path) as tmp, matplotlib.rc_context({"pdf.fonttype": 42}):
         fig.savefig(tmp, format=fmt, dpi=_DPI, metadata=_METADATA[fmt], facecolor="white")
     return path

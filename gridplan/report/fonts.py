@@ -5,6 +5,11 @@ CJK from Debian's fonts-noto-cjk, Source Han Sans, WenQuanYi, Microsoft YaHei, S
 and otherwise the subset of Noto Sans CJK SC shipped in ``gridplan/assets/fonts`` (SIL OFL 1.1), so
 figures work on a fresh machine. Labels with characters the font lacks would print as empty boxes
 ("tofu"); :func:`missing_glyphs` finds them and :func:`check_text` warns.
+
+The CJK fonts systems ship (Noto Sans CJK, Source Han Sans) have CFF outlines, which matplotlib's
+PDF backend embeds under ``/FontFile2``, the key for TrueType outlines (matplotlib issues 2869,
+20870): strict PDF readers refuse such a font. :func:`truetype_text` puts a PDF's text in the
+bundled subset instead, whose outlines are TrueType (``build_subset.py`` converts them).
 """
 
 from __future__ import annotations
@@ -18,9 +23,17 @@ from matplotlib.ft2font import FT2Font
 
 from gridplan.errors import GridplanWarning
 
-__all__ = ["BUNDLED_FONT", "SYSTEM_FONTS", "cjk_font", "missing_glyphs", "check_text"]
+__all__ = [
+    "BUNDLED_FONT",
+    "SYSTEM_FONTS",
+    "cjk_font",
+    "missing_glyphs",
+    "check_text",
+    "has_cff_outlines",
+    "truetype_text",
+]
 
-BUNDLED_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-gridplan-subset.otf"
+BUNDLED_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "NotoSansSC-gridplan-subset.ttf"
 #: System CJK fonts to prefer, best first.
 SYSTEM_FONTS = (
     "Noto Sans CJK SC",
@@ -99,3 +112,41 @@ def check_text(texts, font: FontProperties) -> None:
             GridplanWarning,
             stacklevel=3,
         )
+
+
+@functools.lru_cache(maxsize=16)
+def has_cff_outlines(fname: str) -> bool:
+    """Whether the font file ``fname`` (the first face of a collection) has CFF outlines."""
+    from fontTools.ttLib import TTFont
+
+    kw = {"fontNumber": 0} if fname.lower().endswith((".ttc", ".otc")) else {}
+    try:
+        with TTFont(fname, lazy=True, **kw) as font:
+            return "CFF " in font or "CFF2" in font
+    except Exception:  # a font fontTools cannot read (Type 1, a bitmap font): not CFF-in-OpenType
+        return False
+
+
+def truetype_text(fig) -> None:
+    """Set every text of ``fig`` drawn in a CFF-flavoured font in the bundled TrueType subset
+    (same family, so the same metrics), where the subset has its characters: for a PDF.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    """
+    from matplotlib.text import Text
+
+    if not BUNDLED_FONT.exists():  # pragma: no cover - a broken installation
+        return
+    bundled = str(BUNDLED_FONT)
+    for text in fig.findobj(Text):
+        props = text.get_fontproperties()
+        fname = props.get_file() or _find(props)
+        if not has_cff_outlines(str(fname)):
+            continue
+        if missing_glyphs(text.get_text(), FontProperties(fname=bundled)):
+            continue  # rather the system font's glyphs under the wrong key than boxes
+        swapped = props.copy()
+        swapped.set_file(bundled)
+        text.set_fontproperties(swapped)

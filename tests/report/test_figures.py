@@ -251,3 +251,43 @@ def test_other_suffixes_are_refused_and_nothing_is_written(district, tmp_path, n
         figures.plot_grids(district["grids"], tmp_path / name)
     assert err.value.fix and ".pdf" in err.value.fix
     assert list(tmp_path.iterdir()) == []
+
+
+def _font_programs(pdf: bytes) -> list[bytes]:
+    """The decompressed font files a PDF embeds under /FontFile2 (matplotlib writes each as an
+    object with a FlateDecode stream)."""
+    import zlib
+
+    out = []
+    for num in sorted(set(re.findall(rb"/FontFile2 (\d+) 0 R", pdf))):
+        m = re.search(rb"\n" + num + rb" 0 obj\s*<<(.*?)>>\s*stream\r?\n", pdf, re.S)
+        assert m, num
+        length = int(re.search(rb"/Length (\d+)", m.group(1)).group(1))
+        raw = pdf[m.end() : m.end() + length]
+        out.append(zlib.decompress(raw) if b"FlateDecode" in m.group(1) else raw)
+    return out
+
+
+_SYSTEM_CFF = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")  # Debian's fonts-noto-cjk
+
+
+@pytest.mark.parametrize("which", ["bundled", "system CFF"])
+def test_pdf_embeds_truetype_outlines_under_fontfile2(district, tmp_path, which):
+    # /FontFile2 is the key for TrueType outlines: a CFF font program there (Noto Sans CJK as
+    # matplotlib embeds it) makes a malformed PDF; the labels are drawn in the bundled TrueType
+    # subset instead, and stay text
+    from matplotlib.font_manager import FontProperties
+
+    if which == "bundled":
+        font = figures.cjk_font(prefer_bundled=True)
+    elif _SYSTEM_CFF.exists():
+        font = FontProperties(fname=str(_SYSTEM_CFF))
+    else:
+        pytest.skip(f"no system CFF CJK font ({_SYSTEM_CFF}: Debian's fonts-noto-cjk)")
+    path = tmp_path / "g.pdf"
+    figures.plot_grids(district["grids"], path, communities=district["communities"], font=font)
+    programs = _font_programs(path.read_bytes())
+    assert programs
+    for prog in programs:
+        assert prog[:4] in (b"\x00\x01\x00\x00", b"true"), prog[:4]  # not b"OTTO" (CFF)
+        assert b"glyf" in prog[:512] and b"CFF " not in prog[:512]

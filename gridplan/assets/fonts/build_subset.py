@@ -5,6 +5,11 @@ ASCII, Latin-1, general and CJK punctuation, full-width forms, the 6,763 hanzi o
 Chinese place and community names) and every non-ASCII character in gridplan's own source, so that
 figures have Chinese labels on a machine without a system CJK font.
 
+The outlines are then converted from cubic (CFF) to quadratic (TrueType ``glyf``) curves with
+fontTools' cu2qu: matplotlib's PDF backend embeds a font's outlines under ``/FontFile2``, the key
+for TrueType outlines, whatever their flavour (matplotlib issues 2869, 20870), so a CFF font makes
+a PDF that strict readers refuse. A TrueType-flavoured subset embeds as the PDF format says.
+
     python gridplan/assets/fonts/build_subset.py [/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc]
 """
 
@@ -17,7 +22,9 @@ from fontTools import subset
 from fontTools.ttLib import TTCollection
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "NotoSansSC-gridplan-subset.otf"
+OUT = HERE / "NotoSansSC-gridplan-subset.ttf"
+#: Largest distance (font units, 1,000 per em) between a cubic curve and its quadratic copy.
+MAX_ERR = 1.0
 SOURCE = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 FAMILY = "Noto Sans CJK SC"
 
@@ -61,8 +68,53 @@ def main(source: str = SOURCE) -> None:
     sub = subset.Subsetter(opts)
     sub.populate(text="".join(sorted(text)))
     sub.subset(font)
+    to_truetype(font)
     font.save(OUT)
     print(f"{OUT}: {OUT.stat().st_size / 1e6:.2f} MB, {len(font.getBestCmap())} characters")
+
+
+def to_truetype(font) -> None:
+    """Replace ``font``'s CFF outlines by TrueType ones (in place), as fontTools' own otf2ttf
+    snippet does: each glyph drawn through a cubic-to-quadratic pen into a ``glyf`` table."""
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import newTable
+
+    order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(None)
+        # CFF contours run counter-clockwise, TrueType ones clockwise
+        glyph_set[name].draw(Cu2QuPen(pen, MAX_ERR, reverse_direction=True))
+        glyphs[name] = pen.glyph()
+    glyf = font["glyf"] = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = glyphs
+    font["loca"] = newTable("loca")
+    del font["CFF "]
+    if "VORG" in font:
+        del font["VORG"]
+    font["maxp"] = maxp = newTable("maxp")
+    maxp.tableVersion = 0x00010000
+    for key in (
+        "maxZones",
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ):
+        setattr(maxp, key, 0)
+    maxp.maxZones = 1
+    font["post"].formatType = 2.0
+    font["post"].extraNames = []
+    font["post"].mapping = {}
+    font["head"].glyphDataFormat = 0
+    font.sfntVersion = "\x00\x01\x00\x00"
+    font.recalcBBoxes = True
 
 
 if __name__ == "__main__":
