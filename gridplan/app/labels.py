@@ -92,6 +92,17 @@ APP_LABELS: dict[str, dict[str, str]] = {
     "proposal_new_name": {"zh": "新方案名称", "en": "Name of the new proposal"},
     "proposal_saved_as": {"zh": "已另存为方案“{name}”", "en": "Saved as proposal {name}"},
     "proposal_compare": {"zh": "方案对比", "en": "Compare proposals"},
+    "proposal_delete": {"zh": "删除方案", "en": "Delete a proposal"},
+    "proposal_delete_none": {
+        "zh": "除当前打开的方案外没有其他方案（当前方案不能删除）",
+        "en": "No proposal other than the open one (the open proposal cannot be deleted)",
+    },
+    "proposal_delete_confirm": {
+        "zh": "确认删除方案“{name}”及其全部版本（不可恢复）",
+        "en": "Yes, delete proposal {name} with all its versions (cannot be undone)",
+    },
+    "proposal_delete_button": {"zh": "删除", "en": "Delete"},
+    "proposal_deleted": {"zh": "已删除方案“{name}”", "en": "Proposal {name} deleted"},
     "proposal_side_a": {"zh": "方案 A", "en": "Proposal A"},
     "proposal_side_b": {"zh": "方案 B", "en": "Proposal B"},
     "proposal_compare_button": {"zh": "对比", "en": "Compare"},

@@ -1,5 +1,6 @@
 """Step 6, proposals (方案): the proposals saved on the server with their versions, open one,
-save the current grids under a new name, and compare two side by side.
+save the current grids under a new name, compare two side by side, and delete one that is not
+open (after a confirmation).
 
 The store is :class:`gridplan.plan.store.PlanStore` (the session's own handle,
 :func:`gridplan.app.state.store`); the comparison is :meth:`~gridplan.plan.store.PlanStore.compare`.
@@ -29,6 +30,7 @@ def page() -> None:
     _open_form(names)
     st.subheader(L("proposal_compare"))
     _compare_form(names)
+    _delete_form(names)
 
 
 def _save_as_form() -> None:
@@ -94,3 +96,37 @@ def _difference_maps(result, labels: list) -> None:
                 st.caption("—")
                 continue
             draw_map(plan_map(side, lang=lang(), height=420), key=f"map_cmp_{label}")
+
+
+def _delete_form(names: list) -> None:
+    """Delete a proposal with all its versions. Not the one open in this session (its autosave
+    would write it again), and only once the planner ticks the confirmation. The deletion runs
+    in the button's callback, before the page is drawn, so the lists above no longer show it."""
+    current = ss.get("proposal")
+    others = [n for n in names if n != current]
+    with st.expander(L("proposal_delete"), expanded=bool(ss.get("_deleted"))):
+        done = ss.pop("_deleted", None)
+        if done is not None:
+            (st.success if done[1] is None else st.error)(
+                L("proposal_deleted", name=done[0]) if done[1] is None else done[1]
+            )
+        if not others:
+            st.caption(L("proposal_delete_none"))
+            return
+        name = st.selectbox(L("proposal_choose"), others, key="delete_name")
+        sure = st.checkbox(L("proposal_delete_confirm", name=name), key=f"delete_sure_{name}")
+        st.button(
+            L("proposal_delete_button"),
+            key="btn_delete_proposal",
+            disabled=not sure,
+            on_click=_delete,
+            args=(name,),
+        )
+
+
+def _delete(name: str) -> None:
+    try:
+        store().delete(name)
+        ss["_deleted"] = (name, None)
+    except GridplanError as exc:
+        ss["_deleted"] = (name, exc.localized(lang()))
