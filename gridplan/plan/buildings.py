@@ -65,6 +65,11 @@ class BuildingCut:
 class PlanBuildings:
     """Buildings of a :class:`~gridplan.plan.model.Plan`: their households, units and moves."""
 
+    # set to None by Plan.__init__, made on first use
+    _hh_xy: np.ndarray | None
+    _fp_memo: tuple | None
+    _building_memo: tuple | None
+
     def preview_move_building(self, building_id, to_grid: str) -> EditPreview:
         """The households the two grids would have after
         :meth:`~gridplan.plan.model.Plan.move_building`.
@@ -180,7 +185,7 @@ class PlanBuildings:
 
     def _building_cut(self, building_id) -> BuildingCut:
         """The unit ``building_id`` moves as (worked out once per building and unit tables)."""
-        memo = getattr(self, "_building_memo", None)
+        memo = self._building_memo
         if memo is not None and memo[0] is self._tables and memo[1] == str(building_id):
             return memo[2]
         rows = self._building_rows(building_id)
@@ -289,7 +294,7 @@ class PlanBuildings:
 
     def _household_xy(self) -> np.ndarray:
         """Household points in the plan's metric CRS (made once per plan)."""
-        if getattr(self, "_hh_xy", None) is None:
+        if self._hh_xy is None:
             self._hh_xy = shapely.get_coordinates(self._households.geometry.to_crs(self.crs).values)
         return self._hh_xy
 
@@ -298,7 +303,7 @@ class PlanBuildings:
         src = self.context.get("buildings")
         if src is None or not len(src):
             return None
-        memo = getattr(self, "_fp_memo", None)
+        memo = self._fp_memo
         if memo is None or memo[0] is not src:
             fp = src.to_crs(self.crs)
             fp = fp[np.isin(shapely.get_type_id(fp.geometry.values), [3, 6])].reset_index(drop=True)

@@ -145,6 +145,12 @@ class Plan(PlanViews, PlanQueries, PlanBuildings, PlanEdits, PlanRepartition, Pl
         self._history = History()
         self._wgs_cache: dict[str, gpd.GeoDataFrame] = {}
         self._last_warnings: list[dict] = []
+        # made on first use by the building moves (gridplan.plan.buildings): the household points
+        # in the metric CRS, the footprints, and the last building cut (a panel asks for the
+        # same building's targets and preview on every rerun)
+        self._hh_xy: np.ndarray | None = None
+        self._fp_memo: tuple | None = None
+        self._building_memo: tuple | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
