@@ -75,6 +75,11 @@ def server(sample_dir):
             "localhost",
             "--browser.gatherUsageStats",
             "false",
+            # no file watcher: a file saved in the checkout during a test (other work) would make
+            # Streamlit unload and re-import every gridplan module, and the session's plan would
+            # raise errors of the old classes, which the re-imported pages no longer catch
+            "--server.fileWatcherType",
+            "none",
         ],
         cwd=ROOT,
         stdout=log,

@@ -19,9 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import folium
 import geopandas as gpd
+import numpy as np
+import shapely
 
 from gridplan.app.basemaps import Basemap
 from gridplan.app.legend import legend_html
@@ -32,13 +35,14 @@ from gridplan.app.webmap import (
     _add_micro_grids,
     _add_units,
     _present,
+    _slim,
     _tile_layers,
     _zoom_for,
 )
 from gridplan.i18n import unit_text
 from gridplan.io.projection import to_wgs84
 
-__all__ = ["FOCUS_MIN_PX", "grid_payload", "unit_payload", "basemap_spec", "home_view"]
+__all__ = ["FOCUS_MIN_PX", "Payload", "grid_payload", "unit_payload", "basemap_spec", "home_view"]
 
 #: A selection brings its grid into view when the grid is out of view or spans fewer screen
 #: pixels than this (otherwise the planner's view stays).
@@ -50,10 +54,27 @@ MAX_LABELLED = 400
 _PICKED = "\x00picked"
 
 
-def _version(payload: dict) -> str:
-    """A short hash of the payload's content: the same layers give the same version."""
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+@dataclass(frozen=True)
+class Payload:
+    """Map layers as the JSON text the component parses, and the version of that content."""
+
+    text: str
+    version: str
+
+    @classmethod
+    def of(cls, parts: dict[str, str]) -> Payload:
+        """A JSON object of ``parts`` (name -> JSON text), versioned by a hash of its text: the
+        same layers give the same version."""
+        text = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in parts.items()) + "}"
+        return cls(text, hashlib.sha1(text.encode("utf-8")).hexdigest()[:16])
+
+    def data(self) -> dict:
+        """The content as Python objects."""
+        return json.loads(self.text)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _layer_spec(layer: folium.GeoJson, id_field: str | None = None) -> dict:
@@ -91,6 +112,38 @@ def _layers(group: folium.FeatureGroup) -> list[folium.GeoJson]:
     return [c for c in group._children.values() if isinstance(c, folium.GeoJson)]
 
 
+def _spec_text(spec: dict, geometries=None) -> str:
+    """A layer spec as JSON text; ``geometries``: GeoJSON texts that replace its features'."""
+    head = _dumps({k: v for k, v in spec.items() if k != "features"})
+    if geometries is None:
+        features = _dumps(spec["features"])
+    else:
+        features = (
+            "["
+            + ",".join(
+                '{"type":"Feature","properties":' + _dumps(f["properties"]) + ',"geometry":' + g + "}"
+                for f, g in zip(spec["features"], geometries, strict=True)
+            )
+            + "]"
+        )
+    return head[:-1] + ',"features":' + features + "}"
+
+
+def _layer_text(add: Callable, gdf: gpd.GeoDataFrame, id_field: str | None, *args) -> str:
+    """The layer that ``add`` (a :mod:`gridplan.app.webmap` layer function, ``add(parent, gdf,
+    *args)``, one feature per row) makes of ``gdf``, as the component's JSON text.
+
+    The properties and styles come from ``add`` itself, run with a point standing in for each
+    polygon: folium turns a layer into GeoJSON dicts twice over (most of a second for a city's
+    grids), so the polygons are written by shapely's GeoJSON writer instead, at the precision
+    of :func:`gridplan.app.webmap._slim`."""
+    geometries = shapely.to_geojson(_slim(gdf[[gdf.geometry.name]], []).geometry.values)
+    points = gpd.GeoSeries(shapely.points(np.zeros((len(gdf), 2))), index=gdf.index, crs=gdf.crs)
+    group = folium.FeatureGroup()
+    add(group, gdf.set_geometry(points), *args)
+    return _spec_text(_layer_spec(_layers(group)[-1], id_field), geometries)
+
+
 def grid_payload(
     grids: gpd.GeoDataFrame,
     *,
@@ -98,7 +151,7 @@ def grid_payload(
     micro_grids: gpd.GeoDataFrame | None = None,
     lang: str = "zh",
     labels: bool = True,
-) -> dict:
+) -> Payload:
     """The grid layers of the grids map, for the browser to keep.
 
     Parameters
@@ -114,29 +167,22 @@ def grid_payload(
 
     Returns
     -------
-    dict
-        ``grids``, ``communities``, ``micro_grids`` (layer specs or None), ``labels``
-        (``[zoom, lat, lon, html, grid_id]`` rows), ``legend`` and ``css`` (HTML), and
-        ``version``, a hash of all of these.
+    Payload
+        An object of ``grids``, ``communities``, ``micro_grids`` (layer specs: ``features``,
+        ``styles``, ``id``, ``highlight``, ``tooltip``, ``interactive``; or null), ``labels``
+        (``[zoom, lat, lon, html, grid_id]`` rows), ``legend`` and ``css`` (HTML).
     """
-    group = folium.FeatureGroup()
-    _add_grids(group, grids, _PICKED, lang)
-    out: dict = {
-        "grids": _layer_spec(_layers(group)[-1], "grid_id"),
-        "communities": None,
-        "micro_grids": None,
-    }
-    if _present(communities):
-        _add_communities(group, communities, lang)
-        out["communities"] = _layer_spec(_layers(group)[-1])
-    if _present(micro_grids):
-        _add_micro_grids(group, micro_grids, lang)
-        out["micro_grids"] = _layer_spec(_layers(group)[-1])
-    out["labels"] = label_rows(grids, lang) if labels and 0 < len(grids) <= MAX_LABELLED else []
-    out["legend"] = legend_html(lang, kinds=[], sites=False, communities=True)
-    out["css"] = LABEL_CSS
-    out["version"] = _version(out)
-    return out
+    parts = {"grids": _layer_text(_add_grids, grids, "grid_id", _PICKED, lang)}
+    parts["communities"] = (
+        _layer_text(_add_communities, communities, None, lang) if _present(communities) else "null"
+    )
+    parts["micro_grids"] = (
+        _layer_text(_add_micro_grids, micro_grids, None, lang) if _present(micro_grids) else "null"
+    )
+    parts["labels"] = _dumps(label_rows(grids, lang) if labels and 0 < len(grids) <= MAX_LABELLED else [])
+    parts["legend"] = _dumps(legend_html(lang, kinds=[], sites=False, communities=True))
+    parts["css"] = _dumps(LABEL_CSS)
+    return Payload.of(parts)
 
 
 def unit_payload(
@@ -145,7 +191,7 @@ def unit_payload(
     *,
     lang: str = "zh",
     unit_label: Callable[[object, str], str] = unit_text,
-) -> dict | None:
+) -> Payload | None:
     """The selected grid's units (a second click in the grid picks one), or None when it has none.
 
     Parameters
@@ -159,17 +205,17 @@ def unit_payload(
 
     Returns
     -------
-    dict or None
-        A layer spec (its features' ``unit_id`` as text) with ``grid`` and ``version``.
+    Payload or None
+        An object of ``grid`` and ``layer`` (a layer spec, its features' ``unit_id`` as text).
     """
-    group = folium.FeatureGroup()
     if not (units["grid_id"] == selected_grid).any():
         return None
+    group = folium.FeatureGroup()
+    # a grid's units are few: folium's own conversion is quick, and _add_units picks the rows
     _add_units(group, units, selected_grid, _PICKED, lang, unit_label)
-    out = _layer_spec(_layers(group)[-1], "unit_id")
-    out["grid"] = selected_grid
-    out["version"] = _version(out)
-    return out
+    return Payload.of(
+        {"grid": _dumps(selected_grid), "layer": _spec_text(_layer_spec(_layers(group)[-1], "unit_id"))}
+    )
 
 
 def basemap_spec(tiles: str | Sequence[Basemap] | None, lang: str) -> list[dict]:

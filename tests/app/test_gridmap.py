@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import shapely
 
 from gridplan.app.gridmap import FOCUS_MIN_PX, basemap_spec, grid_payload, home_view, unit_payload
 from gridplan.app.mapview import FRONTEND, LEAFLET_COMPONENT, MAP_COMPONENT, to_send
-from gridplan.app.webmap import VENDOR
+from gridplan.app.webmap import VENDOR, _slim
 from gridplan.io.projection import to_wgs84
 from gridplan.report.style import STATUS_COLOURS
 
@@ -25,9 +26,10 @@ def plan():
 
 
 def _payload(plan, lang="zh"):
-    return grid_payload(
+    out = grid_payload(
         to_wgs84(plan.grids), communities=to_wgs84(plan.communities), micro_grids=plan.micro_grids, lang=lang
     )
+    return out.data() | {"version": out.version}
 
 
 def test_grid_layers_carry_status_colours_the_selected_look_and_a_content_version(plan):
@@ -40,6 +42,11 @@ def test_grid_layers_carry_status_colours_the_selected_look_and_a_content_versio
         assert normal["fillColor"] == chosen["fillColor"] == STATUS_COLOURS[props["status"]]
         assert (normal["weight"], chosen["weight"], chosen["color"]) == (1.2, 4, "#1f3b73")
     assert [a for _, a in grids["tooltip"]] == ["网格编号", "户数", "状态"]
+    # each polygon (written by shapely) is its grid's, at the folium maps' precision
+    slim = _slim(to_wgs84(plan.grids), ["grid_id"])
+    assert [f["properties"]["grid_id"] for f in grids["features"]] == slim["grid_id"].tolist()
+    for f, geom in zip(grids["features"], slim.geometry, strict=True):
+        assert shapely.geometry.shape(f["geometry"]).equals_exact(geom, 0)
     assert p["communities"]["interactive"] is False and grids["interactive"] is True
     assert len(p["labels"]) == len(plan.grids) and {r[4] for r in p["labels"]} == set(plan.grids["grid_id"])
     assert "不足" in p["legend"] and p["css"].startswith("<style>")
@@ -63,12 +70,13 @@ def test_grid_layers_carry_status_colours_the_selected_look_and_a_content_versio
 
 def test_units_of_the_selected_grid_only(plan):
     gid = plan.grids["grid_id"].iloc[3]
-    u = unit_payload(plan.units_metric, gid)
+    made = unit_payload(plan.units_metric, gid)
+    u = made.data()["layer"]
     ids = set(plan.units.loc[plan.units["grid_id"] == gid, "unit_id"].astype(str))
     assert {f["properties"]["unit_id"] for f in u["features"]} == ids
     normal, chosen = u["styles"][0], u["styles"][1]
     assert normal["fillOpacity"] < chosen["fillOpacity"]
-    assert u["grid"] == gid and unit_payload(plan.units_metric, gid)["version"] == u["version"]
+    assert made.data()["grid"] == gid and unit_payload(plan.units_metric, gid).version == made.version
     assert unit_payload(plan.units_metric, "no such grid") is None
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import streamlit.components.v1 as components
 
-from gridplan.app.gridmap import FOCUS_MIN_PX
+from gridplan.app.gridmap import FOCUS_MIN_PX, Payload
 from gridplan.app.webmap import VENDOR
 
 __all__ = ["FRONTEND", "MAP_COMPONENT", "LEAFLET_COMPONENT", "to_send", "grid_map"]
@@ -66,8 +66,8 @@ def to_send(value: dict | None, sent: dict, version: str, units_version: str | N
 
 
 def grid_map(
-    data: dict,
-    units: dict | None,
+    data: Payload,
+    units: Payload | None,
     *,
     selected_grid: str | None,
     selected_unit: Any,
@@ -82,9 +82,9 @@ def grid_map(
 
     Parameters
     ----------
-    data : dict
-        :func:`gridplan.app.gridmap.grid_payload` (with its ``version``).
-    units : dict, optional
+    data : Payload
+        :func:`gridplan.app.gridmap.grid_payload`.
+    units : Payload, optional
         :func:`gridplan.app.gridmap.unit_payload` of the selected grid.
     selected_grid, selected_unit : optional
         The selection, drawn in its selected style (the selected grid's label at every zoom).
@@ -110,14 +110,16 @@ def grid_map(
     """
     value = memory.get(key)
     sent = memory.setdefault(f"_{key}_sent", {"data": None, "units": None, "n": None})
-    units_version = units["version"] if units else None
-    send_data, send_units = to_send(value, sent, data["version"], units_version)
+    units_version = units.version if units else None
+    send_data, send_units = to_send(value, sent, data.version, units_version)
     n = value.get("n") if isinstance(value, dict) else None
-    sent.update(data=data["version"], units=units_version, n=n)
+    sent.update(data=data.version, units=units_version, n=n)
+    # the layers go as JSON text (parsed in the frame): Streamlit then writes a string, not
+    # the nested objects again
     return _map(
-        data=data if send_data else None,
-        version=data["version"],
-        units=units if send_units else None,
+        data=data.text if send_data else None,
+        version=data.version,
+        units=units.text if send_units else None,
         units_version=units_version,
         selected_grid=selected_grid,
         selected_unit=None if selected_unit is None else str(selected_unit),

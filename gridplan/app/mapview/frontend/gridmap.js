@@ -144,7 +144,7 @@
   }
 
   // ------------------------------------------------------------------ data
-  function loadData(data) {
+  function loadData(data, version) {
     window.__gp_loads += 1;
     window.__gp_grids += data.grids.features.length;
     drawLayer("grids", data.grids);
@@ -165,7 +165,7 @@
       };
       legend.addTo(map);
     }
-    held.data = data.version;
+    held.data = version;
   }
 
   function setTiles(list) {
@@ -226,8 +226,9 @@
     if (!map && window.innerHeight < 50) {
       // the frame gets its height from the message above: Leaflet measures its container,
       // so the map is made once the frame has it (see the resize handler)
-      if (waiting && !args.data) { args.data = waiting.data; } // the layers a render brought
-      if (waiting && !args.units) { args.units = waiting.units; }
+      // the layers an earlier render brought, when still the ones to show
+      if (waiting && !args.data && waiting.version === args.version) { args.data = waiting.data; }
+      if (waiting && !args.units && waiting.units_version === args.units_version) { args.units = waiting.units; }
       waiting = args;
       return;
     }
@@ -241,8 +242,8 @@
     setTiles(args.tiles);
     select("grids", args.selected_grid);
     select("units", args.selected_unit);
-    if (args.data) { loadData(args.data); }
-    if (args.units) { drawLayer("units", args.units); held.units = args.units.version; }
+    if (args.data) { loadData(JSON.parse(args.data), args.version); }
+    if (args.units) { drawLayer("units", JSON.parse(args.units).layer); held.units = args.units_version; }
     else if (!args.units_version && layers.units) { drawLayer("units", null); held.units = null; }
     missing = false;
     if (held.data !== args.version) { missing = true; ask(args.version, args.seen); }
