@@ -75,6 +75,20 @@ def _cut_away(lines: np.ndarray, cut) -> np.ndarray:
     return out[~shapely.is_empty(out)]
 
 
+def _merged(lines):
+    """Street lines joined where two of them meet end to end and no third (``line_merge``):
+    a walking network comes as short segments (an OSM way per block, cut at every node), and
+    every line costs the noding and the clipping of the pieces, whatever its length."""
+    if lines is None or len(lines) == 0:
+        return lines
+    g = np.asarray(lines, dtype=object)
+    single = shapely.get_type_id(g) == 1
+    if single.sum() < 2:
+        return g
+    joined = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(g[single])))
+    return np.r_[joined, g[~single]]
+
+
 def solid(footprints):
     """The union of the footprints (the ground no grid line may cross), or None."""
     if footprints is None or len(footprints) == 0:
@@ -310,7 +324,7 @@ def feature_linework(
     planner sees on the ground, and the construction lines that cut the ground around the
     footprints (:data:`SETBACK_M`, :func:`side_rays`)."""
     base = [shapely.boundary(polygon)]
-    feats = _lines(barriers, polygon) + _lines(streets, polygon) + _lines(estates, polygon)
+    feats = _lines(barriers, polygon) + _lines(_merged(streets), polygon) + _lines(estates, polygon)
     cut = solid(footprints)
     if cut is None:
         return base + feats, [], []
