@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridplan.geometry.adjacency import boundary_share_near
+
 __all__ = [
     "WHOLE_SHARE",
     "ON_FEATURE_M",
@@ -102,21 +104,15 @@ def boundary_on_features(
 
     The grid lines are cut into pieces of at most :data:`_STEP_M` metres, and a piece counts as
     on a feature when its midpoint is within :data:`ON_FEATURE_M` of one (an R-tree query, the
-    one the partition scores its lines with: :func:`~gridplan.geometry.adjacency.edge_share_near`),
-    and as on the community boundary when its midpoint is within half a metre of it: a union of
-    buffers around every street of a city costs minutes, this seconds, and the two agree within
-    the step (``tests/geometry/test_quality.py``). The grids tile their communities, so every
-    grid line inside a community is the boundary of two grids: measured from both sides, its
-    length and its length on features both double and the share stays as it is, without a union
-    of all grid lines.
+    one the partition scores its lines with: :func:`~gridplan.geometry.adjacency.boundary_share_near`):
+    a union of buffers around every street of a city costs minutes, this seconds, and the two
+    agree within the step (``tests/geometry/test_quality.py``).
     """
-    mid, seg_len = _pieces_of(shapely.boundary(np.asarray(grids.values)), _STEP_M)
-    edge, _ = shapely.STRtree(shapely.boundary(np.asarray(communities.values))).query(
-        mid, predicate="dwithin", distance=0.5
+    inner = shapely.difference(
+        shapely.union_all(shapely.boundary(np.asarray(grids.values))),
+        shapely.union_all(shapely.buffer(shapely.boundary(np.asarray(communities.values)), 0.5)),
     )
-    inner = np.ones(len(mid), dtype=bool)
-    inner[edge] = False
-    total = float(seg_len[inner].sum())
+    total = shapely.length(inner)
     if total <= 0:
         return None
     lines = [
@@ -128,20 +124,10 @@ def boundary_on_features(
     ]
     if not lines:
         return 0.0
-    near, _ = shapely.STRtree(np.concatenate(lines)).query(
-        mid[inner], predicate="dwithin", distance=ON_FEATURE_M
+    share = boundary_share_near(
+        np.array([inner], dtype=object), np.array([total]), np.concatenate(lines), ON_FEATURE_M, step=_STEP_M
     )
-    on = np.zeros(int(inner.sum()), dtype=bool)
-    on[near] = True
-    return float(min(1.0, seg_len[inner][on].sum() / total))
-
-
-def _pieces_of(lines: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
-    """Midpoints (Points) and lengths of the segments of ``lines`` cut to at most ``step``."""
-    parts = shapely.get_parts(shapely.segmentize(lines, step))
-    xy, part = shapely.get_coordinates(parts, return_index=True)
-    seg = np.flatnonzero(part[:-1] == part[1:])
-    return shapely.points((xy[seg] + xy[seg + 1]) / 2), np.hypot(*(xy[seg + 1] - xy[seg]).T)
+    return float(share[0])
 
 
 def geometry_quality(
