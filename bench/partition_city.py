@@ -6,8 +6,10 @@ building footprints, walled estates, the walking network as street lines and bar
 grid lines are drawn from the city's own features; it also prints the geometry figures
 (buildings cut, estates cut, share of grid lines on features).
 
-Prints the generation time, the partition wall time, grid figures and the peak memory (ru_maxrss
-of this process and of the largest worker process; their sum bounds the peak of the run).
+Prints the generation time, the partition wall time and CPU time (this process and the workers,
+and per community: the figure to compare between runs on a shared machine, printed with the load
+average), grid figures and the peak memory (ru_maxrss of this process and of the largest worker
+process; their sum bounds the peak of the run).
 Targets: 60 s and 4 GB on 2 cores.
 
 Run: .venv/bin/python bench/partition_city.py [--households 1000000] [--jobs 2] [--features]
@@ -16,6 +18,7 @@ Run: .venv/bin/python bench/partition_city.py [--households 1000000] [--jobs 2] 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -28,6 +31,13 @@ from generators.city import load_city  # noqa: E402
 from generators.region import city  # noqa: E402
 
 from gridplan.grids.api import partition  # noqa: E402
+
+
+def _cpu() -> tuple[float, float]:
+    """User + system CPU seconds of this process and of its finished children (the workers):
+    less sensitive to other jobs on the machine than the wall time."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 def main() -> None:
@@ -59,14 +69,21 @@ def main() -> None:
         f"{len(c['buildings']):,} buildings, {len(c['estates']):,} estates, "
         f"{len(c['communities']):,} communities in {gen:.1f} s"
     )
-    t = time.perf_counter()
+    t, cpu0 = time.perf_counter(), _cpu()
     res = partition(hh, c["communities"], n_jobs=args.jobs, **layers)
     wall = time.perf_counter() - t
+    main_s, workers_s = (b - a for a, b in zip(cpu0, _cpu()))
     g = res.grids
     rep = res.report["total"]
     self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"partition wall time      {wall:8.1f} s  (jobs={args.jobs})")
+    ncomm = max(1, len(c["communities"]))
+    print(
+        f"partition CPU time       {main_s + workers_s:8.1f} s  (main {main_s:.1f} s, workers "
+        f"{workers_s:.1f} s; {(main_s + workers_s) / ncomm:.2f} s per community)"
+    )
+    print(f"load average             {' '.join(f'{x:.2f}' for x in os.getloadavg())}  (1, 5, 15 min)")
     print(f"grids                    {len(g):8,d}")
     print(f"share in 300-500         {rep['share_in_band']:8.1%}")
     print(
