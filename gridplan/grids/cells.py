@@ -280,8 +280,11 @@ def polygonal(geom):
     """
     if not shapely.is_valid(geom):
         geom = shapely.make_valid(geom)
+    elif shapely.get_type_id(geom) == 3 and not shapely.is_empty(geom):
+        return geom  # a valid polygon, the common case, is its own polygonal part
     parts = shapely.get_parts(geom)
-    parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+    types = shapely.get_type_id(parts)
+    parts = parts[(types == 3) | (types == 6)]
     if len(parts) == 0:
         return shapely.Polygon()
     if len(parts) > 1:  # degenerate spikes split off by make_valid
