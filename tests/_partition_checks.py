@@ -65,7 +65,13 @@ def check_invariants(
     assert int(rejected.sum()) == n_rejects
     hh = households["households"].to_numpy() if "households" in households else np.ones(len(households))
     assert grids["grid_id"].is_unique
-    per_grid = asg.assign(_h=hh).groupby("grid_id")["_h"].sum()
+    # a building given as one row and split by entrance counts in its parts' grids (res.parts)
+    parts = getattr(res, "parts", None)
+    if parts is None:
+        per_grid = asg.assign(_h=hh).groupby("grid_id")["_h"].sum()
+    else:
+        assert (parts.groupby(level=0, sort=False)["households"].sum().to_numpy() == hh).all()
+        per_grid = parts.groupby("grid_id")["households"].sum()
     g_h = grids.set_index("grid_id")["households"]
     assert set(per_grid.index) <= set(g_h.index)
     assert (g_h.reindex(per_grid.index) == per_grid).all()
