@@ -30,6 +30,7 @@ __all__ = [
     "buildings_cut",
     "estates_cut",
     "boundary_on_features",
+    "boundary_lengths",
     "geometry_quality",
 ]
 
@@ -100,7 +101,18 @@ def boundary_on_features(
     grids: gpd.GeoSeries, communities: gpd.GeoSeries, features: Iterable[gpd.GeoSeries]
 ) -> float | None:
     """Share of grid-boundary length, community boundary left out, on a feature (or None when
-    no grid line is drawn inside a community).
+    no grid line is drawn inside a community): :func:`boundary_lengths` divided."""
+    on, total = boundary_lengths(grids, communities, features)
+    return None if total <= 0 else on / total
+
+
+def boundary_lengths(
+    grids: gpd.GeoSeries, communities: gpd.GeoSeries, features: Iterable[gpd.GeoSeries]
+) -> tuple[float, float]:
+    """Metres of grid line, community boundary left out, on a feature, and in all.
+
+    The lengths add up over communities (a grid line lies inside one community), so a city's
+    share is the sum of its communities' metres on features over the sum of their metres.
 
     The grid lines are cut into pieces of at most :data:`_STEP_M` metres, and a piece counts as
     on a feature when its midpoint is within :data:`ON_FEATURE_M` of one (an R-tree query, the
@@ -112,9 +124,9 @@ def boundary_on_features(
         shapely.union_all(shapely.boundary(np.asarray(grids.values))),
         shapely.union_all(shapely.buffer(shapely.boundary(np.asarray(communities.values)), 0.5)),
     )
-    total = shapely.length(inner)
+    total = float(shapely.length(inner))
     if total <= 0:
-        return None
+        return 0.0, 0.0
     lines = [
         shapely.boundary(np.asarray(f.values))
         if f.geom_type.isin(["Polygon", "MultiPolygon"]).any()
@@ -123,11 +135,11 @@ def boundary_on_features(
         if len(f)
     ]
     if not lines:
-        return 0.0
+        return 0.0, total
     share = boundary_share_near(
         np.array([inner], dtype=object), np.array([total]), np.concatenate(lines), ON_FEATURE_M, step=_STEP_M
     )
-    return float(share[0])
+    return float(share[0]) * total, total
 
 
 def geometry_quality(
@@ -149,8 +161,9 @@ def geometry_quality(
     Returns
     -------
     dict
-        ``buildings_cut`` (count), ``buildings_cut_ids`` (first ten), ``estates_cut`` (count),
-        ``estates_cut_ids``, ``boundary_on_features`` (share, rounded to 4 decimals).
+        ``buildings_cut`` (count), ``buildings_cut_ids`` (all), ``estates_cut`` (count),
+        ``estates_cut_ids`` (all), ``boundary_on_features`` (share, rounded to 4 decimals), and
+        the metres behind it: ``boundary_on_features_m`` and ``boundary_m``.
     """
     out: dict = {
         "buildings_cut": None,
@@ -158,6 +171,8 @@ def geometry_quality(
         "estates_cut": None,
         "estates_cut_ids": [],
         "boundary_on_features": None,
+        "boundary_on_features_m": 0.0,
+        "boundary_m": 0.0,
     }
     if buildings is not None and len(buildings):
         ids = (
@@ -167,10 +182,10 @@ def geometry_quality(
         )
         cut = buildings_cut(grids.geometry, buildings.geometry, np.isin(ids, list(split_buildings)))
         out["buildings_cut"] = int(len(cut))
-        out["buildings_cut_ids"] = ids[cut][:10].tolist()
+        out["buildings_cut_ids"] = ids[cut].tolist()
     if estates is not None and len(estates) and estate_grids is not None:
         cut_e = estates_cut(grids, estates, estate_grids)
-        out["estates_cut"], out["estates_cut_ids"] = len(cut_e), cut_e[:10]
+        out["estates_cut"], out["estates_cut_ids"] = len(cut_e), cut_e
     features = [
         f
         for f in (
@@ -181,6 +196,7 @@ def geometry_quality(
         )
         if f is not None
     ]
-    share = boundary_on_features(grids.geometry, communities.geometry, features)
-    out["boundary_on_features"] = None if share is None else round(share, 4)
+    on, total = boundary_lengths(grids.geometry, communities.geometry, features)
+    out["boundary_on_features"] = None if total <= 0 else round(on / total, 4)
+    out["boundary_on_features_m"], out["boundary_m"] = on, total
     return out

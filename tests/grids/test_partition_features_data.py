@@ -61,6 +61,8 @@ def _check(res, layers: dict, min_on_features: float = 0.9) -> dict:
     t = res.report["total"]
     assert t["buildings_cut"] == 0 and t["estates_cut"] == 0
     assert t["boundary_on_features"] >= min_on_features
+    # the report adds its communities' metres up; measured over the whole area at once here
+    assert abs(t["boundary_on_features"] - q["boundary_on_features"]) <= 0.002, (t, q)
     return q
 
 

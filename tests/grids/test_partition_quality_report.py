@@ -92,3 +92,48 @@ def test_cli_summary_shows_geometry_figures(tmp_path, capsys):
     assert "of grid lines on streets" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["total"]["buildings_cut"] == 0
+
+
+def test_area_figures_add_up_the_communities_counting_a_building_once():
+    # two square communities side by side; C1 holds two grids, C2 one. Footprint A straddles the
+    # community line (cut, seen from both communities), B is cut by C1's inner grid line, C is
+    # whole: the area counts 2 cut buildings, and its share of lines on features is the
+    # communities' metres added up
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from gridplan.geometry.quality import boundary_lengths
+    from gridplan.grids.quality_report import partition_quality
+
+    crs = "EPSG:32649"
+    c1, c2 = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)
+    comm = gpd.GeoDataFrame({"community_id": ["C1", "C2"]}, geometry=[c1, c2], crs=crs)
+    grids = gpd.GeoDataFrame(
+        {"grid_id": ["C1-01", "C1-02", "C2-01"], "community_id": ["C1", "C1", "C2"]},
+        geometry=[shapely.box(0, 0, 50, 100), shapely.box(50, 0, 100, 100), c2],
+        crs=crs,
+    )
+    fp = gpd.GeoDataFrame(
+        {"building_id": ["A", "B", "C"]},
+        geometry=[shapely.box(95, 40, 105, 50), shapely.box(45, 10, 55, 20), shapely.box(120, 20, 130, 30)],
+        crs=crs,
+    )
+    street = gpd.GeoDataFrame(geometry=[shapely.LineString([(52, 0), (52, 60)])], crs=crs)
+    total, per = partition_quality(
+        grids,
+        comm,
+        crs,
+        buildings=fp,
+        estates=None,
+        streets=street,
+        barriers=None,
+        estate=None,
+        grid_of=np.array([]),
+        split=[],
+    )
+    assert per["C1"]["buildings_cut"] == 2 and per["C2"]["buildings_cut"] == 1
+    assert total["buildings_cut"] == 2 and total["buildings_cut_ids"] == ["A", "B"]
+    on, length = boundary_lengths(grids.geometry, comm.geometry, [street.geometry, fp.geometry])
+    assert 99.0 <= length <= 100.0  # C1's inner line, less half a metre at each community edge
+    assert total["boundary_on_features"] == round(on / length, 4) == per["C1"]["boundary_on_features"]
