@@ -54,6 +54,36 @@ def sample_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_every_layer(sample_dir):
+    """The sample district read from its files with every layer, the walking network's lines as
+    the streets, and its partition: ``(layers, result)``, made once per test process (read it,
+    never change it)."""
+    import geopandas as gpd
+
+    from gridplan.grids.api import partition
+
+    d = sample_dir
+    layers = {
+        "households": gpd.read_file(d / "households" / "households.geojson"),
+        "communities": gpd.read_file(d / "boundaries" / "communities.geojson"),
+        "buildings": gpd.read_file(d / "buildings" / "buildings.geojson"),
+        "estates": gpd.read_file(d / "estates" / "estates.geojson"),
+        "barriers": gpd.read_file(d / "barriers" / "barriers.geojson"),
+        "streets": gpd.read_file(d / "network" / "walk.geojson"),
+    }
+    res = partition(
+        layers["households"],
+        layers["communities"],
+        buildings=layers["buildings"],
+        estates=layers["estates"],
+        barriers=layers["barriers"],
+        streets=layers["streets"],
+        n_jobs=1,
+    )
+    return layers, res
+
+
+@pytest.fixture(scope="session")
 def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data not available: {REALDATA} is absent (only in the developers' workplace)")

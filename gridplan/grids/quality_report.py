@@ -154,7 +154,8 @@ def partition_quality(
         poly = comm_m.geometry.values[c]
         mine = g[(g["community_id"] == cid).to_numpy()]
         # a neighbour's features touching the boundary do not count here
-        local = {k: _near(v, shapely.buffer(poly, -0.5)) for k, v in layers.items()}
+        inner = shapely.buffer(poly, -0.5)
+        local = {k: _near(v, inner) for k, v in layers.items()}
         if local["estates"] is not None:
             local["estates"] = _clipped(local["estates"], poly)
         if eg is not None and local["estates"] is not None:

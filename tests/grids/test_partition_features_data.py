@@ -66,25 +66,8 @@ def _check(res, layers: dict, min_on_features: float = 0.9) -> dict:
     return q
 
 
-def test_sample_grids_follow_features(sample_dir):
-    d = sample_dir
-    layers = {
-        "households": gpd.read_file(d / "households" / "households.geojson"),
-        "communities": gpd.read_file(d / "boundaries" / "communities.geojson"),
-        "buildings": gpd.read_file(d / "buildings" / "buildings.geojson"),
-        "estates": gpd.read_file(d / "estates" / "estates.geojson"),
-        "barriers": gpd.read_file(d / "barriers" / "barriers.geojson"),
-        "streets": gpd.read_file(d / "network" / "walk.geojson"),
-    }
-    res = partition(
-        layers["households"],
-        layers["communities"],
-        buildings=layers["buildings"],
-        estates=layers["estates"],
-        barriers=layers["barriers"],
-        streets=layers["streets"],
-        n_jobs=1,
-    )
+def test_sample_grids_follow_features(sample_every_layer):
+    layers, res = sample_every_layer
     _check(res, layers)
     assert res.report["total"]["share_in_band"] >= 0.95
 

@@ -64,26 +64,8 @@ def _check_rows(res, households: gpd.GeoDataFrame) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_run(sample_dir):
-    d = sample_dir
-    layers = {
-        "households": gpd.read_file(d / "households" / "households.geojson"),
-        "communities": gpd.read_file(d / "boundaries" / "communities.geojson"),
-        "buildings": gpd.read_file(d / "buildings" / "buildings.geojson"),
-        "estates": gpd.read_file(d / "estates" / "estates.geojson"),
-        "barriers": gpd.read_file(d / "barriers" / "barriers.geojson"),
-        "streets": gpd.read_file(d / "network" / "walk.geojson"),
-    }
-    res = partition(
-        layers["households"],
-        layers["communities"],
-        buildings=layers["buildings"],
-        estates=layers["estates"],
-        barriers=layers["barriers"],
-        streets=layers["streets"],
-        n_jobs=1,
-    )
-    return layers, res
+def sample_run(sample_every_layer):
+    return sample_every_layer
 
 
 def test_sample_tower_of_one_row_is_split_by_entrance(sample_run):
