@@ -247,6 +247,34 @@ def until(page, act, locator, *, tries: int = 4, timeout_ms: int = 15_000, what:
     raise AssertionError(f"{what or act} did not show {locator} after {tries} tries")
 
 
+def step(page, name: str, *, tries: int = 4, timeout_ms: int = 20_000) -> None:
+    """Open the step called ``name`` in the sidebar (``"3 服务覆盖"``) and wait until its page has
+    run: its address is the step's, and the app is idle. A click that lands while the app re-runs
+    is lost, as for a user, so it is repeated; a page that shows the old step's content
+    (Streamlit keeps the old elements until the new run replaces them) is never taken for the new one."""
+    import re
+
+    from gridplan.app.labels import text
+    from gridplan.app.main import FIRST_STEP, STEPS
+
+    path = next(
+        (s for s in STEPS if text(f"step_{s}", "zh") == name or text(f"step_{s}", "en") == name), None
+    )
+    assert path is not None, f"no step is called {name!r}"
+    # the first step is also the server's root address
+    address = re.compile(rf"/({path})?(\?.*)?$" if path == FIRST_STEP else rf"/{path}(\?.*)?$")
+    for _ in range(tries):
+        idle(page)
+        page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
+        try:
+            page.wait_for_url(address, timeout=timeout_ms)
+        except playwright.TimeoutError:
+            continue
+        idle(page)
+        return
+    raise AssertionError(f"the step {name!r} did not open after {tries} tries")
+
+
 def click_until(page, lat, lon, locator, tries=4):
     """Click the map at ``lat, lon`` until ``locator`` shows."""
     until(

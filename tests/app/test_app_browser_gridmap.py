@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from _browser import choice, choose, click_until, edit, idle, map_frame, offline_page, server  # noqa: F401
+from _browser import choice, choose, click_until, edit, idle, map_frame, offline_page, server, step  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -70,10 +70,8 @@ def test_a_click_selects_a_grid_without_sending_the_grid_layers_again(server, ch
         assert frame.evaluate(_COUNTS)[0] == 2
         assert frame.evaluate(_VIEW) == view
         # another step and back: a new frame, which asks for the layers and draws them
-        page.locator('[data-testid="stSidebar"]').get_by_text("3 服务覆盖", exact=True).click()
-        idle(page)
-        page.locator('[data-testid="stSidebar"]').get_by_text("2 网格", exact=True).click()
-        idle(page)
+        step(page, "3 服务覆盖")
+        step(page, "2 网格")
         frame = map_frame(page)
         assert frame.evaluate("() => window.__gp_mark") is None
         assert frame.evaluate(_COUNTS)[0] == 1

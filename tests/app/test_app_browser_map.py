@@ -16,6 +16,7 @@ from _browser import (  # noqa: F401
     map_frame,
     offline_page,
     server,
+    step,
     until,
     upload,
 )
@@ -127,8 +128,7 @@ def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, samp
         page.goto(server)
         map_frame(page)
         idle(page)
-        page.locator('[data-testid="stSidebar"]').get_by_text("1 数据", exact=True).click()
-        idle(page)
+        step(page, "1 数据")
         page.get_by_text("上传自己的数据", exact=True).click()
         idle(page)
         for label, path in files.items():
@@ -148,8 +148,7 @@ def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, samp
         )
         expect(done).to_be_visible()
         expect(page.get_by_text(re.compile("^数据检查通过"))).to_be_visible()
-        page.locator('[data-testid="stSidebar"]').get_by_text("4 选址", exact=True).click()
-        idle(page)
+        step(page, "4 选址")
         frame = map_frame(page)
         page.wait_for_timeout(1000)
         fac_shown = _marker_points(frame, 7)

@@ -8,7 +8,7 @@ import re
 import time
 
 import pytest
-from _browser import SHOTS, choose, edit, idle, map_frame, offline_page, server, until  # noqa: F401
+from _browser import SHOTS, choose, edit, idle, map_frame, offline_page, server, step, until  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -53,11 +53,6 @@ def _split(page, gid: str, then) -> None:
     idle(page)
 
 
-def _step(page, name: str) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
-    idle(page)
-
-
 def test_f5_keeps_the_proposal_and_undo_and_two_proposals_compare(server):  # noqa: F811
     from playwright.sync_api import expect
 
@@ -94,13 +89,13 @@ def test_f5_keeps_the_proposal_and_undo_and_two_proposals_compare(server):  # no
         # a second proposal: the split again, saved under another name
         _split(page, gid, page.get_by_text(re.compile(r"当前方案（第 3 版）")))
         first_name = page.evaluate("() => new URLSearchParams(location.search).get('proposal')")
-        _step(page, "6 方案")
+        step(page, "6 方案")
         page.get_by_label("新方案名称").fill("乙方案")
         save = page.get_by_role("button", name="另存为新方案")
         until(
             page, save.click, page.get_by_text("已另存为方案“乙方案”"), timeout_ms=45_000, what="另存为新方案"
         )
-        _step(page, "2 网格")  # 乙方案 goes on without the split
+        step(page, "2 网格")  # 乙方案 goes on without the split
         # the address names the proposal on every page, so that F5 anywhere reopens it
         expect(page).to_have_url(re.compile(r"proposal=%E4%B9%99%E6%96%B9%E6%A1%88"), timeout=20_000)
         until(
@@ -111,7 +106,7 @@ def test_f5_keeps_the_proposal_and_undo_and_two_proposals_compare(server):  # no
             what="撤销",
         )
         _expect_grid_count(page, n)
-        _step(page, "6 方案")
+        step(page, "6 方案")
         choose(page, "方案 A", first_name)
         choose(page, "方案 B", "乙方案")
         table = page.locator('[data-testid="stDataFrame"]').last

@@ -13,16 +13,11 @@ import re
 import shutil
 
 import pytest
-from _browser import ROOT, SHOTS, idle, map_frame, offline_page, server, until  # noqa: F401
+from _browser import ROOT, SHOTS, idle, map_frame, offline_page, server, step, until  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 STEPS = SHOTS / "steps"
-
-
-def _step(page, name: str) -> None:
-    page.locator('[data-testid="stSidebar"]').get_by_text(name, exact=True).click()
-    idle(page)
 
 
 def _shot(page, name: str) -> None:
@@ -46,13 +41,13 @@ def test_every_step_draws_its_content(server):  # noqa: F811
         map_frame(page)
         idle(page)
 
-        _step(page, "1 数据")
+        step(page, "1 数据")
         expect(page.get_by_role("heading", name="已载入图层")).to_be_visible()
         expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
         _no_error(page)
         _shot(page, "1_data")
 
-        _step(page, "2 网格")
+        step(page, "2 网格")
         frame = map_frame(page)
         assert frame.locator("path.leaflet-interactive").count() > 50
         expect(page.locator('[data-testid="stMetric"]').filter(has_text="网格数")).to_be_visible()
@@ -70,7 +65,7 @@ def test_every_step_draws_its_content(server):  # noqa: F811
         _no_error(page)
         _shot(page, "2_grids")
 
-        _step(page, "3 服务覆盖")
+        step(page, "3 服务覆盖")
         share = page.locator('[data-testid="stMetric"]').filter(has_text="覆盖")
         until(page, page.get_by_role("button", name="计算步行覆盖").click, share.first, timeout_ms=90_000)
         value = share.first.locator('[data-testid="stMetricValue"]').inner_text()
@@ -80,19 +75,19 @@ def test_every_step_draws_its_content(server):  # noqa: F811
         _no_error(page)
         _shot(page, "3_coverage")
 
-        _step(page, "4 选址")
+        step(page, "4 选址")
         table = page.get_by_role("heading", name="推荐结果")
         until(page, page.get_by_role("button", name="推荐选址").click, table, timeout_ms=120_000)
         map_frame(page)
         _no_error(page)
         _shot(page, "4_sites")
 
-        _step(page, "5 导出")
+        step(page, "5 导出")
         expect(page.get_by_role("button", name=re.compile("grids.geojson"))).to_be_visible()
         _no_error(page)
         _shot(page, "5_export")
 
-        _step(page, "6 方案")
+        step(page, "6 方案")
         expect(page.get_by_role("heading", name="已保存的方案")).to_be_visible()
         _no_error(page)
         _shot(page, "6_proposals")
