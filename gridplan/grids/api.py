@@ -10,10 +10,8 @@ function, in a process pool when ``n_jobs`` > 1 (same result as ``n_jobs=1``).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -45,6 +43,7 @@ from gridplan.grids.inputs import (
     previous_totals,
     unchanged,
 )
+from gridplan.grids.pool import Mapper, local_mapper
 from gridplan.grids.quality_report import partition_quality
 from gridplan.grids.reasons import REASONS
 from gridplan.io.checks import check_points, household_counts
@@ -220,45 +219,47 @@ def partition(
     bounds = np.searchsorted(cpos[order], np.arange(len(comm_m) + 1))
     members = [order[bounds[c] : bounds[c + 1]] for c in range(len(comm_m))]
     tasks = [_task(comm_m, c, members[c], rows, ctx, feats) for c in range(len(comm_m))]
-    # Communities are independent: the same pure per-community planner, mapped anywhere,
-    # gives the same results in the same order.
-    results = _run(tasks, n_jobs, progress) if mapper is None else mapper(plan_community, tasks)
-
-    out = _collect(results, comm_m, members, len(hh_m), micro_max)
-    grids = _grid_table(out["grids"], out["grid_of"], hh_m, rows, (lo, hi), crs)
-    assignment = planned.copy()
-    assignment["grid_id"] = pd.array(out["grid_of"], dtype=object)
-    if out["micro_of"] is not None:
-        assignment["micro_grid_id"] = pd.array(out["micro_of"], dtype=object)
-    parts = None
-    if feats.src is not None:
-        parts, assignment = assignment, assignment_of_rows(households, assignment, np.asarray(feats.src))
-    units = gpd.GeoDataFrame(
-        pd.DataFrame(
-            out["units"],
-            columns=["unit_id", "community_id", "grid_id", "kind", "estate_id", "households", "geometry"],
-        ).astype({"households": "int64"}),
-        geometry="geometry",
-        crs=crs,
-    ).to_crs(4326)
-    units = _valid(units)
-    micro = _micro_table(out["micro"], crs) if micro_max else None
-    report = _report(
-        grids, out["stats"], comm_m, lo, hi, prev, out["grid_of"], hh_count, time.perf_counter() - t0
-    )
-    # rows in gaps between community polygons (within COMMUNITY_SNAP_M) joined the nearest one
-    report["total"]["household_rows_outside_boundaries_joined"] = snapped
-    rejects = outside_rejects(given[0], given[1] < 0, given[2], report)
-    _add_quality(
-        report,
-        out,
-        comm_m,
-        crs,
-        rows,
-        feats.split,
-        {"buildings": buildings, "estates": estates, "streets": streets, "barriers": barriers},
-    )
-    return PartitionResult(grids, assignment, units, micro, report, rejects, parts)
+    with local_mapper(n_jobs, len(tasks), progress) as pool:
+        # Communities are independent: the same pure per-community planner, mapped anywhere,
+        # gives the same results in the same order.
+        run = mapper or pool
+        results = run(plan_community, tasks)
+        out = _collect(results, comm_m, members, len(hh_m), micro_max)
+        grids = _grid_table(out["grids"], out["grid_of"], hh_m, rows, (lo, hi), crs)
+        assignment = planned.copy()
+        assignment["grid_id"] = pd.array(out["grid_of"], dtype=object)
+        if out["micro_of"] is not None:
+            assignment["micro_grid_id"] = pd.array(out["micro_of"], dtype=object)
+        parts = None
+        if feats.src is not None:
+            parts, assignment = assignment, assignment_of_rows(households, assignment, np.asarray(feats.src))
+        units = gpd.GeoDataFrame(
+            pd.DataFrame(
+                out["units"],
+                columns=["unit_id", "community_id", "grid_id", "kind", "estate_id", "households", "geometry"],
+            ).astype({"households": "int64"}),
+            geometry="geometry",
+            crs=crs,
+        ).to_crs(4326)
+        units = _valid(units)
+        micro = _micro_table(out["micro"], crs) if micro_max else None
+        report = _report(
+            grids, out["stats"], comm_m, lo, hi, prev, out["grid_of"], hh_count, time.perf_counter() - t0
+        )
+        # rows in gaps between community polygons (within COMMUNITY_SNAP_M) joined the nearest one
+        report["total"]["household_rows_outside_boundaries_joined"] = snapped
+        rejects = outside_rejects(given[0], given[1] < 0, given[2], report)
+        _add_quality(
+            report,
+            out,
+            comm_m,
+            crs,
+            rows,
+            feats.split,
+            {"buildings": buildings, "estates": estates, "streets": streets, "barriers": barriers},
+            run,
+        )
+        return PartitionResult(grids, assignment, units, micro, report, rejects, parts)
 
 
 def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers: dict, keep_whole: bool):
@@ -301,13 +302,20 @@ def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers
 
 
 def _add_quality(
-    report: dict, out: dict, comm_m: gpd.GeoDataFrame, crs, rows: _Rows, split: list, layers: dict
+    report: dict,
+    out: dict,
+    comm_m: gpd.GeoDataFrame,
+    crs,
+    rows: _Rows,
+    split: list,
+    layers: dict,
+    run: Mapper,
 ) -> None:
     """The geometry figures (:mod:`gridplan.grids.quality_report`) into ``report``."""
     df = pd.DataFrame(out["grids"], columns=["grid_id", "community_id", "geometry"])
     metric = gpd.GeoDataFrame(df, geometry="geometry", crs=crs)
     total, per = partition_quality(
-        metric, comm_m, crs, estate=rows.estate, grid_of=out["grid_of"], split=split, **layers
+        metric, comm_m, crs, estate=rows.estate, grid_of=out["grid_of"], split=split, mapper=run, **layers
     )
     report["total"].update(total)
     for cid, q in per.items():
@@ -456,33 +464,6 @@ def _valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         fixed[bad] = [polygonal(g) for g in fixed[bad]]
         gdf = gdf.set_geometry(gpd.array.from_shapely(fixed, crs=gdf.crs))
     return gdf
-
-
-def _run(tasks: list[dict], n_jobs: int | None, progress: bool) -> list[dict]:
-    from tqdm import tqdm
-
-    if n_jobs is None:
-        n_jobs = os.cpu_count() or 1
-    n_jobs = max(1, min(int(n_jobs), len(tasks)))
-    bar = tqdm(total=len(tasks), disable=not progress, unit="community", desc="partition")
-    try:
-        if n_jobs == 1:
-            out = []
-            for t in tasks:
-                out.append(plan_community(t))
-                bar.update()
-            return out
-        # the largest communities first keeps both workers busy to the end
-        work = sorted(range(len(tasks)), key=lambda i: -len(tasks[i]["hh"]))
-        results: list = [None] * len(tasks)
-        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-            chunk = max(1, len(tasks) // (n_jobs * 8))
-            for i, r in zip(work, pool.map(plan_community, [tasks[i] for i in work], chunksize=chunk)):
-                results[i] = r
-                bar.update()
-        return results
-    finally:
-        bar.close()
 
 
 def _grid_table(

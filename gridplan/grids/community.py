@@ -77,20 +77,23 @@ def plan_community(task: dict) -> dict:
     refine: dict = dict(base)
     merge = False
     cache: dict = {}  # the pieces do not depend on the estate refinement: cut them once
-    res = _plan_once(task, refine, merge, cache)
+    kept = _kept_grids(task)
+    if len(task["hh"]) == 0 and not kept:
+        return _empty_community(task, {k: v for k, v in _stats().items() if k != "mergeable"})
+    # only the plan decides whether to plan again: lines and polygons are drawn for the last one
+    planned = _plan_once(task, kept, refine, merge, cache)
     for _ in range(6):
-        bad = [e for e in res["failed_estates"] if refine.get(e) != 1]
+        bad = [e for e in planned.failed_estates if refine.get(e) != 1]
         if bad:
             refine = {**refine, **{e: (1 if refine.get(e) == half else half) for e in bad}}
-        elif res["stats"]["mergeable"] and not merge:
+        elif planned.stats["mergeable"] and not merge:
             # splitting estates did not help: allow grids across barriers, estates whole again
             merge, refine = True, dict(base)
         else:
             break
-        res = _plan_once(task, refine, merge, cache)
-    res.pop("failed_estates", None)
-    res["stats"].pop("mergeable", None)
-    return res
+        planned = _plan_once(task, kept, refine, merge, cache)
+    planned.stats.pop("mergeable", None)
+    return _drawn(task, kept, planned, cache)
 
 
 def _rows(values, rows: np.ndarray):
@@ -169,7 +172,6 @@ def _empty_community(task: dict, stats: dict) -> dict:
         "units": [],
         "micro": [],
         "stats": stats,
-        "failed_estates": [],
     }
 
 
@@ -322,49 +324,76 @@ def _plan_all(task: dict, cu: _Units, nk: int, merge: bool, stats: dict) -> Unit
     return out
 
 
-def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
-    """Plan the grids of one community with the given estate refinement.
-
-    Parameters
-    ----------
-    task : dict
-        See :func:`plan_community`.
-    refine : dict
-        ``estate_id -> cap`` (:func:`gridplan.grids.units.unit_keys`).
-    merge : bool
-        Merge parts without a plan across barriers.
-    cache : dict
-        Shared by the calls of one community (its pieces).
-
-    Returns
-    -------
-    dict
-        As :func:`plan_community`, with ``failed_estates`` (estates that splitting may help) and
-        ``stats["mergeable"]``.
-    """
-    cid = task["community_id"]
-    xy = np.asarray(task["xy"], dtype=float).reshape(-1, 2)
-    hh = np.asarray(task["hh"], dtype=np.int64)
-    stats = {
+def _stats() -> dict:
+    """The figures a plan counts, all zero."""
+    return {
         "estates_split": 0,
         "barrier_crossings": 0,
         "multipart_grids": 0,
         "replanned": False,
         "mergeable": False,
     }
-    kept = _kept_grids(task)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A plan of a community's units, before its lines and polygons are drawn."""
+
+    cu: _Units
+    plan: UnitPlan
+    hh_grid: np.ndarray  # grid of every household row
+    stats: dict
+    failed_estates: list  # estates that splitting may help
+
+
+def _plan_once(task: dict, kept: list, refine: dict, merge: bool, cache: dict) -> _Planned:
+    """Plan the grids of one community with the given estate refinement.
+
+    Parameters
+    ----------
+    task : dict
+        See :func:`plan_community`.
+    kept : list
+        The kept grids (:func:`_kept_grids`).
+    refine : dict
+        ``estate_id -> cap`` (:func:`gridplan.grids.units.unit_keys`).
+    merge : bool
+        Merge parts without a plan across barriers.
+    cache : dict
+        Shared by the calls of one community (its pieces).
+    """
+    xy = np.asarray(task["xy"], dtype=float).reshape(-1, 2)
+    stats = _stats()
     nk = len(kept)
-    kg = np.array([g for _, g in kept], dtype=object)
-    in_kept = first_hit(shapely.points(xy), kg) if nk else np.full(len(hh), -1)
-    if len(hh) == 0 and nk == 0:
-        return _empty_community(task, stats)
-    cu = _units(task, refine, kept, in_kept, cache)
+    if "in_kept" not in cache:
+        kg = np.array([g for _, g in kept], dtype=object)
+        cache["in_kept"] = first_hit(shapely.points(xy), kg) if nk else np.full(len(xy), -1)
+    cu = _units(task, refine, kept, cache["in_kept"], cache)
     plan = _plan_all(task, cu, nk, merge, stats)
-    ngrids = len(plan.reasons)
     hh_grid = plan.labels[cu.hh_unit]
-    if "movable" not in cache:
-        cache["movable"] = _movable(task, cu)
-    movable, group = cache["movable"], cache["group"]
+    est = task.get("estate")
+    stats["estates_split"] = _estates_split(est, hh_grid, stats["estates_split"])
+    failed_estates: set = set()
+    if est is not None and any(plan.failed):
+        e = np.asarray(est, dtype=object)
+        bad_rows = np.asarray(plan.failed, dtype=bool)[hh_grid]
+        failed_estates = {v for v in e[bad_rows] if isinstance(v, str) and refine.get(v) != 1}
+    return _Planned(cu, plan, hh_grid, stats, sorted(failed_estates))
+
+
+def _drawn(task: dict, kept: list, planned: _Planned, cache: dict) -> dict:
+    """The grids of a plan: lines placed on the features, polygons, codes and rows.
+
+    Returns
+    -------
+    dict
+        As :func:`plan_community`.
+    """
+    cid = task["community_id"]
+    hh = np.asarray(task["hh"], dtype=np.int64)
+    cu, plan, hh_grid, stats, nk = planned.cu, planned.plan, planned.hh_grid, planned.stats, len(kept)
+    ngrids = len(plan.reasons)
+    movable, group = _movable(task, cu), cache["group"]
     if group is not None:
         movable = movable & ~_whole(group, cu.hh_piece, plan.labels[cu.piece_unit])
     fixed = np.arange(ngrids) < nk
@@ -380,13 +409,6 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
     gw = np.bincount(hh_grid, weights=hh, minlength=ngrids).astype(np.int64)
     grids = _grid_rows(task, plan, code, geoms, gw, nk, stats)
     units_out = _unit_rows(cid, cu, kept, plan.labels, code)
-    est = task.get("estate")
-    stats["estates_split"] = _estates_split(est, hh_grid, stats["estates_split"])
-    failed_estates: set = set()
-    if est is not None and any(plan.failed):
-        e = np.asarray(est, dtype=object)
-        bad_rows = np.asarray(plan.failed, dtype=bool)[hh_grid]
-        failed_estates = {v for v in e[bad_rows] if isinstance(v, str) and refine.get(v) != 1}
     micro_of, micro = None, []
     if task.get("micro_max"):
         micro_of, micro = micro_grids(task, hh_grid, code, cu.pieces, cu.hh_piece, piece_grid)
@@ -397,7 +419,6 @@ def _plan_once(task: dict, refine: dict, merge: bool, cache: dict) -> dict:
         "units": units_out,
         "micro": micro,
         "stats": stats,
-        "failed_estates": sorted(failed_estates),
     }
 
 

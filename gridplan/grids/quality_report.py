@@ -10,6 +10,8 @@ partition's serial time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ import shapely
 
 from gridplan.geometry.quality import geometry_quality
 
-__all__ = ["QUALITY_KEYS", "empty_quality", "partition_quality"]
+__all__ = ["QUALITY_KEYS", "community_figures", "empty_quality", "partition_quality"]
 
 #: The report keys of the figures, None when they cannot be computed.
 QUALITY_KEYS = ("buildings_cut", "estates_cut", "buildings_split", "boundary_on_features")
@@ -46,18 +48,41 @@ def _near(gdf: gpd.GeoDataFrame | None, poly) -> gpd.GeoDataFrame | None:
     return gdf.iloc[np.sort(gdf.sindex.query(poly, predicate="intersects"))]
 
 
-def _figures(grids, comm, layers: dict, estate_grids, split: list) -> dict:
+def community_figures(task: dict) -> dict:
+    """The figures of one community's grids: what :func:`partition_quality` maps over its
+    communities (in worker processes), a pure function of plain data.
+
+    Parameters
+    ----------
+    task : dict
+        ``grids`` (its grids), ``community`` (its row), ``layers`` (the features near it, as in
+        :func:`gridplan.geometry.quality.geometry_quality`), ``estate_grids`` (estate id -> the
+        grids holding its households, or None), ``split`` (buildings split on purpose) and
+        ``n_split`` (their number, None without footprints).
+
+    Returns
+    -------
+    dict
+        The report's figures with the metres behind the share, and ``buildings_split``.
+    """
+    layers, split = task["layers"], task["split"]
     q = geometry_quality(
-        grids,
-        comm,
+        task["grids"],
+        task["community"],
         buildings=layers["buildings"],
         estates=layers["estates"],
-        estate_grids=estate_grids,
+        estate_grids=task["estate_grids"],
         streets=None if layers["streets"] is None else layers["streets"].geometry,
         barriers=None if layers["barriers"] is None else layers["barriers"].geometry,
         split_buildings=split,
     )
-    return {k: q[k] for k in (*_SHOWN, "boundary_on_features_m", "boundary_m")}
+    out = {k: q[k] for k in (*_SHOWN, "boundary_on_features_m", "boundary_m")}
+    out["buildings_split"] = (
+        None
+        if task["n_split"] is None
+        else int(np.isin(np.asarray(split, dtype=object), _ids(layers["buildings"])).sum())
+    )
+    return out
 
 
 #: The figures of the report (ids: the first ten).
@@ -96,6 +121,7 @@ def partition_quality(
     estate: np.ndarray | None,
     grid_of: np.ndarray,
     split: list,
+    mapper: Callable[[Callable[[dict], dict], list[dict]], list[dict]] | None = None,
 ) -> tuple[dict, dict]:
     """The geometry figures of a partition, in total and per community.
 
@@ -115,6 +141,9 @@ def partition_quality(
         Grid id per household row.
     split : list of str
         Ids of the buildings split by entrance on purpose (never counted as cut).
+    mapper : callable, optional
+        ``mapper(community_figures, tasks)``, as the partition maps its planner
+        (:mod:`gridplan.grids.pool`); default: in this process.
 
     Returns
     -------
@@ -149,7 +178,7 @@ def partition_quality(
         layers["buildings"] = layers["buildings"].assign(
             building_id=np.arange(len(layers["buildings"])).astype(str)
         )
-    per: dict = {}
+    tasks = []
     for c, cid in enumerate(cids):
         poly = comm_m.geometry.values[c]
         mine = g[(g["community_id"] == cid).to_numpy()]
@@ -163,15 +192,18 @@ def partition_quality(
             held = held[[bool(s & set(mine["grid_id"])) for s in held]]
         else:
             held = None
-        per[cid] = _figures(mine, comm_m.iloc[[c]], local, held, split)
-        per[cid]["buildings_split"] = (
-            n_split
-            if n_split is None
-            else int(np.isin(np.asarray(split, dtype=object), _ids(local["buildings"])).sum())
+        tasks.append(
+            {"grids": mine, "community": comm_m.iloc[[c]], "layers": local, "estate_grids": held}
+            | {"split": split, "n_split": n_split}
         )
+    per = dict(zip(cids, (mapper or _in_process)(community_figures, tasks)))
     total = _shown(_added(list(per.values()), layers))
     total["buildings_split"] = n_split
     return total, {cid: _shown(q) | {"buildings_split": q["buildings_split"]} for cid, q in per.items()}
+
+
+def _in_process(fn: Callable[[dict], dict], tasks: list[dict]) -> list[dict]:
+    return [fn(t) for t in tasks]
 
 
 def _clipped(estates: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame | None:

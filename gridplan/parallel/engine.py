@@ -45,6 +45,7 @@ from gridplan.access.coverage import coverage as core_coverage
 from gridplan.errors import InputError
 from gridplan.grids.api import partition as core_partition
 from gridplan.grids.community import plan_community
+from gridplan.grids.pool import task_size
 from gridplan.network.graph import WalkNetwork
 from gridplan.network.isochrones import RASTER_FROM_FACILITIES
 from gridplan.network.load import load_network
@@ -205,23 +206,31 @@ def partition(
     with dask_client(scheduler) as client:
 
         def mapper(fn: Callable[[dict], dict], tasks: list[dict]) -> list[dict]:
-            return run_communities(tasks, client=client, progress=progress)
+            return run_communities(tasks, client=client, progress=progress, fn=fn)
 
         return core_partition(households, communities, progress=progress, mapper=mapper, **kwargs)
 
 
-def run_communities(tasks: Sequence[dict], *, client=None, scheduler=None, progress: bool = False) -> list:
+def run_communities(
+    tasks: Sequence[dict],
+    *,
+    client=None,
+    scheduler=None,
+    progress: bool = False,
+    fn: Callable[[dict], dict] = plan_community,
+) -> list:
     """Plan every community payload of :func:`gridplan.grids.api.partition` on a Dask cluster.
 
     The hook for ``partition(engine="dask")``: ``results = run_communities(tasks,
     scheduler=scheduler)`` in place of the process pool gives the same results, in task order.
-    Largest communities are submitted first so that no worker idles at the end.
+    Largest communities are submitted first so that no worker idles at the end. ``fn``: what
+    is mapped (the planner, or the partition's second map, its geometry figures).
     """
     if client is None:
         with dask_client(scheduler) as c:
-            return run_communities(tasks, client=c, progress=progress)
-    order = sorted(range(len(tasks)), key=lambda i: (-len(tasks[i]["hh"]), i))
-    done = map_ordered(client, plan_community, [tasks[i] for i in order], progress=progress, desc="partition")
+            return run_communities(tasks, client=c, progress=progress, fn=fn)
+    order = sorted(range(len(tasks)), key=lambda i: (-task_size(tasks[i]), i))
+    done = map_ordered(client, fn, [tasks[i] for i in order], progress=progress, desc=fn.__name__)
     out: list = [None] * len(tasks)
     for i, r in zip(order, done):
         out[i] = r
