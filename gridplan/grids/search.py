@@ -33,6 +33,9 @@ class Graph:
     area: np.ndarray  # unit cell area (m2)
     perim: np.ndarray  # unit cell perimeter (m)
     neighbours: list = field(default_factory=list)
+    #: row of every stored entry of ``adj`` (its column is ``adj.indices``): the searches work on
+    #: these edge arrays rather than build small sparse matrices in their loops
+    rows: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.weights = np.asarray(self.weights, dtype=np.int64)
@@ -40,6 +43,7 @@ class Graph:
         self.adj.sort_indices()
         ip, ix = self.adj.indptr, self.adj.indices
         self.neighbours = [ix[ip[i] : ip[i + 1]] for i in range(len(self.weights))]
+        self.rows = np.repeat(np.arange(len(self.weights)), np.diff(ip))
 
     @property
     def n(self) -> int:
@@ -134,10 +138,23 @@ def _metis(g: Graph, k: int, seed: int) -> np.ndarray:
 
 
 def _components_within(g: Graph, labels: np.ndarray) -> np.ndarray:
-    coo = g.adj.tocoo()
-    keep = labels[coo.row] == labels[coo.col]
-    sub = sparse.csr_matrix((np.ones(keep.sum()), (coo.row[keep], coo.col[keep])), shape=g.adj.shape)
+    keep = labels[g.rows] == labels[g.adj.indices]
+    indptr = np.zeros(g.n + 1, dtype=g.adj.indptr.dtype)
+    np.cumsum(np.bincount(g.rows[keep], minlength=g.n), out=indptr[1:])
+    sub = sparse.csr_matrix((np.ones(int(indptr[-1])), g.adj.indices[keep], indptr), shape=g.adj.shape)
     return connected_components(sub, directed=False)[1]
+
+
+def _shared(g: Graph, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every unit's shared boundary with every grid it borders, as (unit, grid, length) sorted
+    by unit then grid: the non-zero entries of ``adj @ onehot(labels)``, summed in the same
+    order as that sparse product (by neighbour), so the lengths are bit-identical."""
+    key = g.rows * k + labels[g.adj.indices]
+    uniq, inv = np.unique(key, return_inverse=True)
+    s = np.bincount(inv.ravel(), weights=g.adj.data, minlength=len(uniq))
+    nz = s != 0  # the product drops entries that sum to zero
+    uniq, s = uniq[nz], s[nz]
+    return uniq // k, uniq % k, s
 
 
 def make_contiguous(g: Graph, labels: np.ndarray) -> np.ndarray:
@@ -237,18 +254,16 @@ class _State:
 
     def stats(self):
         g, lab = self.g, self.labels
-        k = lab.max() + 1
-        onehot = sparse.csr_matrix((np.ones(g.n), (np.arange(g.n), lab)), shape=(g.n, k))
-        shared = (g.adj @ onehot).tocsr()  # unit x grid shared boundary length
+        k = int(lab.max()) + 1
+        shared = _shared(g, lab, k)  # unit x grid shared boundary length
         w = np.bincount(lab, weights=g.weights, minlength=k).astype(np.int64)
         cnt = np.bincount(lab, minlength=k)
         area = np.bincount(lab, weights=g.area, minlength=k)
-        # each unit's boundary inside its own grid, looked up in the product (fancy indexing of
-        # a sparse matrix by (row, col) pairs took half of this function)
+        # each unit's boundary inside its own grid
         own = np.zeros(g.n)
-        coo = shared.tocoo()
-        m = coo.col == lab[coo.row]
-        own[coo.row[m]] = coo.data[m]
+        su, sb, sl = shared
+        m = sb == lab[su]
+        own[su[m]] = sl[m]
         perim = np.bincount(lab, weights=g.perim - own, minlength=k)
         return k, shared, w, cnt, area, perim, own
 
@@ -256,8 +271,7 @@ class _State:
         """One round of greedy non-conflicting moves; returns how many were applied."""
         g, lab, lo, hi = self.g, self.labels, self.lo, self.hi
         k, shared, w, cnt, area, perim, own = self.stats()
-        coo = shared.tocoo()
-        u, b, s_ub = coo.row, coo.col, coo.data
+        u, b, s_ub = shared
         a = lab[u]
         m = b != a
         u, a, b, s_ub = u[m], a[m], b[m], s_ub[m]
@@ -317,8 +331,7 @@ class _State:
         g, lab, lo, hi = self.g, self.labels, self.lo, self.hi
         k, shared, w, cnt, _, _, _ = self.stats()
         # merges: under grid a with neighbouring grid b, a + b <= hi
-        coo = shared.tocoo()
-        a, b = lab[coo.row], coo.col
+        a, b = lab[shared[0]], shared[1]
         m = (a != b) & (w[a] < lo) & (w[a] + w[b] <= hi)
         if m.any():
             pairs = np.unique(np.stack([a[m], b[m]], 1), axis=0)
@@ -342,7 +355,17 @@ class _State:
 
 
 def _subgraph(g: Graph, idx: np.ndarray) -> Graph:
-    return Graph(g.weights[idx], g.adj[idx][:, idx], g.area[idx], g.perim[idx])
+    """Units ``idx`` (ascending) and the edges among them: ``g.adj[idx][:, idx]`` taken from the
+    edge arrays (a monotone renumbering keeps every row's columns sorted)."""
+    pos = np.full(g.n, -1, dtype=np.int64)
+    pos[idx] = np.arange(len(idx))
+    col = pos[g.adj.indices]
+    keep = (pos[g.rows] >= 0) & (col >= 0)
+    ip = g.adj.indptr.dtype
+    indptr = np.zeros(len(idx) + 1, dtype=ip)
+    np.cumsum(np.bincount(pos[g.rows[keep]], minlength=len(idx)), out=indptr[1:])
+    adj = sparse.csr_matrix((g.adj.data[keep], col[keep].astype(ip), indptr), shape=(len(idx), len(idx)))
+    return Graph(g.weights[idx], adj, g.area[idx], g.perim[idx])
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
@@ -479,8 +502,23 @@ def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
     w = [int(x) for x in g.weights]
     nb = [sum(1 << int(v) for v in a) for a in g.neighbours]
     heavy = sum(1 << x for x in range(g.n) if w[x] > hi)
-    counter = [0]
+    count = 0
     memo: dict = {}
+    # remainder -> the solutions of its components joined (None: one of them has none). The
+    # same remainder comes back from many peeled sets; its components are all memoised by then,
+    # so this only skips recomputing them.
+    tails: dict = {}
+
+    def solve_rest(rest: int):
+        tail: list | None = []
+        for comp in _components(rest, nb):
+            sub = solve(comp)
+            if sub is None:
+                tail = None
+                break
+            tail += sub
+        tails[rest] = tail
+        return tail
 
     def solve(region: int):
         if region in memo:
@@ -497,41 +535,40 @@ def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
         root = min(members, key=lambda x: ((nb[x] & region).bit_count(), x))
         result = None
 
-        def extend(sset, weight, frontier, forbidden, in_front):
-            nonlocal result
-            counter[0] += 1
-            if counter[0] > budget:
+        def extend(sset, weight, frontier, blocked):
+            # frontier: the units that may join next, in order, only those light enough;
+            # blocked: the units that may not enter a later frontier (in the set, passed over
+            # or already in a frontier). A unit too heavy for this set is too heavy for every
+            # larger one, so dropping it from the frontier (it stays blocked) changes nothing.
+            nonlocal result, count
+            count += 1
+            if count > budget:
                 raise _Budget
             if weight >= lo:
-                parts = [sset]
-                for comp in _components(region & ~sset, nb):
-                    sub = solve(comp)
-                    if sub is None:
-                        parts = None
-                        break
-                    parts = parts + sub
-                if parts is not None:
-                    result = parts
+                rest = region & ~sset
+                tail = tails[rest] if rest in tails else solve_rest(rest)
+                if tail is not None:
+                    result = [sset, *tail]
                     return True
-            forb = forbidden
+            free = region & ~blocked
             for i, v in enumerate(frontier):
-                if weight + w[v] <= hi:
-                    # in_front: the units in frontier as a bitset (frontier[:i] are in forb)
-                    more = nb[v] & region & ~sset & ~forb & ~in_front
-                    rest_front = in_front & ~forb & ~(1 << v)
-                    if extend(
-                        sset | (1 << v),
-                        weight + w[v],
-                        frontier[i + 1 :] + _bits(more),
-                        forb,
-                        rest_front | more,
-                    ):
-                        return True
-                forb |= 1 << v
+                wv = w[v]
+                room = hi - weight - wv
+                nxt = [x for x in frontier[i + 1 :] if w[x] <= room]
+                more = m = nb[v] & free
+                while m:  # _bits(more), inlined
+                    low = m & -m
+                    x = low.bit_length() - 1
+                    if w[x] <= room:
+                        nxt.append(x)
+                    m ^= low
+                if extend(sset | (1 << v), weight + wv, nxt, blocked | more):
+                    return True
             return False
 
-        front = _bits(nb[root] & region)
-        extend(1 << root, w[root], front, 1 << root, nb[root] & region)
+        near = nb[root] & region
+        front = [x for x in _bits(near) if w[x] <= hi - w[root]]
+        extend(1 << root, w[root], front, (1 << root) | near)
         memo[region] = result
         return result
 
@@ -547,10 +584,11 @@ def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
     return _relabel(labels), True
 
 
-def _components(nodes: int, nb: list[int]) -> list[int]:
+def _components(nodes: int, nb: list[int]):
     """Connected components of the units in bitset ``nodes`` (``nb``: neighbour bitsets),
-    ordered by their lowest unit."""
-    left, out = nodes, []
+    ordered by their lowest unit; generated lazily (the search stops at the first without a
+    plan)."""
+    left = nodes
     while left:
         comp = new = left & -left
         while new:
@@ -562,8 +600,7 @@ def _components(nodes: int, nb: list[int]) -> list[int]:
             new = reach & left & ~comp
             comp |= new
         left &= ~comp
-        out.append(comp)
-    return out
+        yield comp
 
 
 def _bits(mask: int) -> list[int]:
