@@ -4,9 +4,10 @@ The initial split is METIS (pymetis, contiguous k-way with vertex weights = hous
 weights = shared boundary length). The repair and local search after it are written by hand: no
 well-kept library partitions a graph under hard lower *and* upper weight bounds with hard
 contiguity (METIS only balances approximately, spopt's max-p only has a floor). Moves are
-evaluated in vectorised rounds (sparse matrix products give every unit's shared boundary with every
-grid) and applied greedily, at most one move per grid per round, each checked by a BFS inside the
-donor grid so that no grid is ever disconnected.
+evaluated in vectorised rounds (sums over the adjacency's edge arrays give every unit's shared
+boundary with every grid) and applied greedily, at most one move per grid per round, each checked by a BFS inside the
+donor grid so that no grid is ever disconnected. Small regions the local search leaves outside
+the band go to the exact search (:mod:`gridplan.grids.exact`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 import pymetis
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+
+from gridplan.grids.exact import BudgetExceeded, bits, exact_parts, whole_grids_possible
 
 __all__ = ["Graph", "plan_graph", "violation", "whole_grids_possible"]
 
@@ -68,21 +71,6 @@ def violation(w: np.ndarray, lo: int, hi: int) -> np.ndarray:
     w = np.asarray(w, dtype=np.int64)
     v = np.maximum(lo - w, 0) + np.maximum(w - hi, 0)
     return np.where(w == 0, 0, v)
-
-
-def whole_grids_possible(total: int, lo: int, hi: int) -> bool:
-    """Can ``total`` households be divided into whole grids of ``lo``-``hi`` (by count alone)?
-
-    Parameters
-    ----------
-    total, lo, hi : int
-
-    Returns
-    -------
-    bool
-        Some whole number of grids k has k * lo <= total <= k * hi (always, for lo = 0).
-    """
-    return math.ceil(total / hi) <= total // lo if lo > 0 else True
 
 
 def _pp(area, perim):
@@ -454,10 +442,6 @@ def plan_graph(
     return labels, {"k": int(labels.max()) + 1, "violation": v, "tries": tries, "proven_infeasible": proven}
 
 
-class _Budget(Exception):
-    pass
-
-
 #: Exact searches already run in this process: a community is planned several times (estate
 #: refinements) and its regions often come back unchanged. The answer depends only on the key.
 _EXACT_MEMO: dict = {}
@@ -483,14 +467,7 @@ def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
 
 
 def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
-    """Complete search for a contiguous partition with every grid in [lo, hi].
-
-    Hand-written: a depth-first enumeration of connected unit sets (each generated once, by the
-    include/exclude scheme of connected-subgraph enumeration), peeling one grid at a time off a
-    peripheral unit, with the remaining components checked for a non-empty band and solved
-    independently (memoised). Used for small regions where the local search gets stuck. Unit
-    sets are bitsets in Python ints (bit ``x`` for unit ``x``): the same enumeration in the same
-    order as with sets, several times faster.
+    """:func:`gridplan.grids.exact.exact_parts` on ``g``, as grid labels.
 
     Returns
     -------
@@ -501,113 +478,13 @@ def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
     """
     w = [int(x) for x in g.weights]
     nb = [sum(1 << int(v) for v in a) for a in g.neighbours]
-    heavy = sum(1 << x for x in range(g.n) if w[x] > hi)
-    count = 0
-    memo: dict = {}
-    # remainder -> the solutions of its components joined (None: one of them has none). The
-    # same remainder comes back from many peeled sets; its components are all memoised by then,
-    # so this only skips recomputing them.
-    tails: dict = {}
-
-    def solve_rest(rest: int):
-        tail: list | None = []
-        for comp in _components(rest, nb):
-            sub = solve(comp)
-            if sub is None:
-                tail = None
-                break
-            tail += sub
-        tails[rest] = tail
-        return tail
-
-    def solve(region: int):
-        if region in memo:
-            return memo[region]
-        members = _bits(region)
-        total = sum(w[x] for x in members)
-        if not whole_grids_possible(total, lo, hi) or region & heavy:
-            memo[region] = None
-            return None
-        if lo <= total <= hi:
-            memo[region] = [region]
-            return memo[region]
-        # peel from the unit with the fewest neighbours inside the region (periphery)
-        root = min(members, key=lambda x: ((nb[x] & region).bit_count(), x))
-        result = None
-
-        def extend(sset, weight, frontier, blocked):
-            # frontier: the units that may join next, in order, only those light enough;
-            # blocked: the units that may not enter a later frontier (in the set, passed over
-            # or already in a frontier). A unit too heavy for this set is too heavy for every
-            # larger one, so dropping it from the frontier (it stays blocked) changes nothing.
-            nonlocal result, count
-            count += 1
-            if count > budget:
-                raise _Budget
-            if weight >= lo:
-                rest = region & ~sset
-                tail = tails[rest] if rest in tails else solve_rest(rest)
-                if tail is not None:
-                    result = [sset, *tail]
-                    return True
-            free = region & ~blocked
-            for i, v in enumerate(frontier):
-                wv = w[v]
-                room = hi - weight - wv
-                nxt = [x for x in frontier[i + 1 :] if w[x] <= room]
-                more = m = nb[v] & free
-                while m:  # _bits(more), inlined
-                    low = m & -m
-                    x = low.bit_length() - 1
-                    if w[x] <= room:
-                        nxt.append(x)
-                    m ^= low
-                if extend(sset | (1 << v), weight + wv, nxt, blocked | more):
-                    return True
-            return False
-
-        near = nb[root] & region
-        front = [x for x in _bits(near) if w[x] <= hi - w[root]]
-        extend(1 << root, w[root], front, (1 << root) | near)
-        memo[region] = result
-        return result
-
     try:
-        parts = solve((1 << g.n) - 1)
-    except _Budget:
+        parts = exact_parts(w, nb, lo, hi, budget)
+    except BudgetExceeded:
         return None, False
     if parts is None:
         return None, True
     labels = np.empty(g.n, dtype=np.int64)
     for i, p in enumerate(parts):
-        labels[_bits(p)] = i
+        labels[bits(p)] = i
     return _relabel(labels), True
-
-
-def _components(nodes: int, nb: list[int]):
-    """Connected components of the units in bitset ``nodes`` (``nb``: neighbour bitsets),
-    ordered by their lowest unit; generated lazily (the search stops at the first without a
-    plan)."""
-    left = nodes
-    while left:
-        comp = new = left & -left
-        while new:
-            reach = 0
-            while new:  # the neighbours of every unit in new (inlined: the hot loop)
-                low = new & -new
-                reach |= nb[low.bit_length() - 1]
-                new ^= low
-            new = reach & left & ~comp
-            comp |= new
-        left &= ~comp
-        yield comp
-
-
-def _bits(mask: int) -> list[int]:
-    """The set bits of ``mask``, lowest first."""
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
