@@ -65,30 +65,34 @@ def _split_balanced(xy: np.ndarray, w: np.ndarray, parts: int) -> np.ndarray:
     return out
 
 
-def _split_estates(sub: pd.DataFrame, caps: pd.Series, max_households: int) -> tuple[np.ndarray, np.ndarray]:
+def _split_estates(
+    e: np.ndarray, b: np.ndarray, hh: np.ndarray, xy: np.ndarray, caps: dict, max_households: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Units of the rows of estates over their cap: buildings grouped into balanced parts of at
     most the cap (buildings over the maximum, or every building when the cap is 1, alone).
-    Returns the unit key and kind of every row of ``sub``."""
-    bsum = (
-        sub.groupby(["e", "b"], sort=True)
-        .agg(hh=("hh", "sum"), x=("x", "mean"), y=("y", "mean"))
-        .reset_index()
-    )
-    piece = np.empty(len(bsum), dtype=object)
-    e_arr = bsum["e"].to_numpy(object)
-    b_arr = bsum["b"].to_numpy(object)
-    w_all = bsum["hh"].to_numpy()
-    xy_all = bsum[["x", "y"]].to_numpy()
+
+    ``e``, ``b``, ``hh``, ``xy``: estate, building key, households and location of every row;
+    ``caps``: estate -> cap. Returns the unit key and kind of every row.
+    """
+    # the buildings of every estate, sorted by estate then building key
+    e_u, e_code = np.unique(e, return_inverse=True)
+    b_u, b_code = np.unique(b, return_inverse=True)
+    pair, row_pair = np.unique(e_code * len(b_u) + b_code, return_inverse=True)
+    count = np.bincount(row_pair)
+    w_all = np.bincount(row_pair, weights=hh).astype(np.int64)
+    xy_all = np.column_stack([np.bincount(row_pair, weights=xy[:, k]) / count for k in (0, 1)])
+    e_arr, b_arr = e_u[pair // len(b_u)], b_u[pair % len(b_u)]
+    piece = np.empty(len(pair), dtype=object)
     starts = np.flatnonzero(np.r_[True, e_arr[1:] != e_arr[:-1]])
     ends = np.r_[starts[1:], len(e_arr)]
     for s0, s1 in zip(starts, ends):  # one loop per large estate (few)
-        e = e_arr[s0]
+        est = e_arr[s0]
         w = w_all[s0:s1]
-        cap = int(caps[e])
+        cap = int(caps[est])
         lone = (w > max_households) | (cap == 1)
         rest = np.flatnonzero(~lone)
         labels = np.empty(s1 - s0, dtype=object)
-        labels[lone] = ["B:" + str(b) for b in b_arr[s0:s1][lone]]
+        labels[lone] = ["B:" + str(v) for v in b_arr[s0:s1][lone]]
         if len(rest):
             m = max(1, math.ceil(w[rest].sum() / cap))
             xy_r = xy_all[s0:s1][rest]
@@ -97,13 +101,11 @@ def _split_estates(sub: pd.DataFrame, caps: pd.Series, max_households: int) -> t
                 if np.bincount(lab, weights=w[rest]).max() <= cap or m >= len(rest):
                     break
                 m += 1
-            labels[rest] = [f"E:{e}#{i + 1}" for i in lab]
+            labels[rest] = [f"E:{est}#{i + 1}" for i in lab]
         piece[s0:s1] = labels
-    bsum["unit"] = piece
-    key = pd.MultiIndex.from_frame(bsum[["e", "b"]])
-    pos = key.get_indexer(pd.MultiIndex.from_frame(sub[["e", "b"]]))
-    units = bsum["unit"].to_numpy()[pos]
-    return units, np.where(pd.Series(units).str.startswith("B:"), "building", "estate_part")
+    units = piece[row_pair]
+    lone_row = np.array([u.startswith("B:") for u in units.tolist()], dtype=bool)
+    return units, np.where(lone_row, "building", "estate_part")
 
 
 def unit_keys(
@@ -140,42 +142,33 @@ def unit_keys(
     """
     n = len(households)
     hh = np.asarray(households, dtype=np.int64)
-    loc = np.round(np.asarray(xy, dtype=float)).astype(np.int64)
-    addr = pd.Series([f"@{x},{y}" for x, y in loc], dtype=object) if n else pd.Series([], dtype=object)
-    bld = pd.Series(building, dtype=object) if building is not None else pd.Series([None] * n, dtype=object)
-    bld = bld.where(bld.notna(), None)
-    bkey = bld.astype(object).where(bld.notna(), addr)
-    bkind = np.where(bld.notna(), "building", "address")
-    est = pd.Series(estate, dtype=object) if estate is not None else pd.Series([None] * n, dtype=object)
-    est = est.where(est.notna(), None)
-    df = pd.DataFrame(
-        {
-            "b": bkey.astype(str).to_numpy(object),
-            "e": est.to_numpy(object),
-            "hh": hh,
-            "x": xy[:, 0] if n else [],
-            "y": xy[:, 1] if n else [],
-            "bkind": bkind,
-        }
-    )
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    # plain arrays, not pandas: a community is planned up to seven times (estate refinement)
+    bld = np.asarray(building, dtype=object) if building is not None else np.full(n, None, dtype=object)
+    has_b = ~pd.isna(bld)
+    bkey = np.empty(n, dtype=object)
+    bkey[has_b] = [str(v) for v in bld[has_b].tolist()]
+    loc = np.round(xy[~has_b]).astype(np.int64)
+    bkey[~has_b] = [f"@{x},{y}" for x, y in loc.tolist()]
+    bkind = np.where(has_b, "building", "address").astype(object)
+    est = np.asarray(estate, dtype=object) if estate is not None else np.full(n, None, dtype=object)
+    has_e = ~pd.isna(est)
+    est = np.where(has_e, est, None)
     unit = np.empty(n, dtype=object)
     kind = np.empty(n, dtype=object)
-    has_e = df["e"].notna().to_numpy()
     if has_e.any():
-        etot = df[has_e].groupby("e", sort=True)["hh"].sum()
-        caps = pd.Series(
-            {e: min(max_households, (refine or {}).get(e, max_households)) for e in etot.index}, dtype="int64"
-        )
-        cap_row = df["e"].map(caps).fillna(max_households).to_numpy()
-        small = df["e"].map(etot).fillna(0).to_numpy() <= cap_row
-        whole = has_e & small
-        unit[whole] = "E:" + df.loc[whole, "e"].astype(str).to_numpy(object)
+        rows = np.flatnonzero(has_e)
+        e_u, inv = np.unique(est[rows], return_inverse=True)
+        etot = np.bincount(inv, weights=hh[rows], minlength=len(e_u))
+        caps = {e: min(max_households, (refine or {}).get(e, max_households)) for e in e_u.tolist()}
+        small = etot <= np.array([caps[e] for e in e_u.tolist()], dtype=np.int64)
+        whole, big = rows[small[inv]], rows[~small[inv]]
+        unit[whole] = ["E:" + str(e) for e in est[whole].tolist()]
         kind[whole] = "estate"
-        big = has_e & ~small
-        if big.any():
-            unit[big], kind[big] = _split_estates(df[big], caps, max_households)
+        if len(big):
+            unit[big], kind[big] = _split_estates(est[big], bkey[big], hh[big], xy[big], caps, max_households)
     loose = ~has_e
-    unit[loose] = "B:" + df.loc[loose, "b"].to_numpy(object)
+    unit[loose] = ["B:" + k for k in bkey[loose].tolist()]
     kind[loose] = bkind[loose]
     uniq, codes = np.unique(unit.astype(str), return_inverse=True)
     first = np.zeros(len(uniq), dtype=np.int64)
@@ -184,7 +177,7 @@ def unit_keys(
         {
             "unit_id": [prefix + u for u in uniq],
             "kind": kind[first],
-            "estate_id": df["e"].to_numpy(object)[first],
+            "estate_id": est[first],
             "households": np.bincount(codes, weights=hh, minlength=len(uniq)).astype(np.int64),
         }
     )
