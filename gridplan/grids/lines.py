@@ -126,6 +126,8 @@ class _State:
         self.eptr = np.searchsorted(x[order], np.arange(n + 1))
         zone_grid = np.unique(np.stack([grid, p.zone], 1), axis=0)
         self.zones = {(int(g), int(z)) for g, z in zone_grid}
+        #: per (grid a, grid b, group): the network last found at its minimum cut already
+        self.settled: dict[tuple[int, int, int], bytes] = {}
 
     def cut(self, a: int, b: int, g: int) -> bool:
         """Divide the empty ground of group ``g`` held by grids a and b by a minimum cut."""
@@ -142,25 +144,31 @@ class _State:
         x, y, c = np.repeat(np.arange(r), cnt), self.enb[e], self.ecost[e]
         inner = loc[y] >= 0
         gy = grid[y]
+        # the network is a function of these: one found at its minimum cut stays there
+        key = (a, b, g)
+        sig = b"".join([np.int64(r).tobytes(), free.tobytes(), grid[free].tobytes(), gy.tobytes()])
+        if self.settled.get(key) == sig:
+            return False
         src, snk = r, r + 1
-        rows = np.r_[x[inner], np.full((~inner & (gy == a)).sum(), src), x[~inner & (gy == b)]]
-        cols = np.r_[loc[y[inner]], x[~inner & (gy == a)], np.full((~inner & (gy == b)).sum(), snk)]
-        caps = np.r_[c[inner], c[~inner & (gy == a)], c[~inner & (gy == b)]]
-        before = int(
-            c[inner & (grid[free][x] != gy)].sum() // 2 + c[~inner & (gy == a) & (grid[free][x] == b)].sum()
-        )
-        before += int(c[~inner & (gy == b) & (grid[free][x] == a)].sum())
+        to_a, to_b = ~inner & (gy == a), ~inner & (gy == b)
+        rows = np.concatenate([x[inner], np.full(to_a.sum(), src), x[to_b]])
+        cols = np.concatenate([loc[y[inner]], x[to_a], np.full(to_b.sum(), snk)])
+        caps = np.concatenate([c[inner], c[to_a], c[to_b]])
+        gx = grid[free][x]
+        before = int(c[inner & (gx != gy)].sum() // 2 + c[to_a & (gx == b)].sum())
+        before += int(c[to_b & (gx == a)].sum())
         if before <= 0:  # no flow is below a cut of nothing: skip building the network
             return False
-        net = sparse.csr_matrix((caps, (rows, cols)), shape=(r + 2, r + 2), dtype=np.int64)
+        net = _network(rows, cols, caps, r + 2)
         flow = maximum_flow(net, src, snk)
         if flow.flow_value >= before:
+            self.settled[key] = sig
             return False
-        residual = net - flow.flow
+        er, ec = _residual_edges(net, flow.flow)
         # the pieces on neither side (no path left to either grid's households) go together to
         # one side or the other at the same cost: both minimum cuts are tried, smaller move first
-        side_a = _reachable(residual, src)[:r]
-        side_b = _reachable(residual.T, snk)[:r]
+        side_a = _reachable(er, ec, src, r + 2)[:r]
+        side_b = _reachable(ec, er, snk, r + 2)[:r]
         tries = [np.where(side_b, b, a), np.where(side_a, a, b)]
         tries.sort(key=lambda new: int((new != grid[free]).sum()))
         for new in tries:
@@ -245,14 +253,42 @@ class _State:
         return not left
 
 
-def _reachable(residual: sparse.csr_matrix, start: int) -> np.ndarray:
-    """Vertices reachable from ``start`` through edges with capacity left (the source side)."""
-    res = residual.tocsr()
-    res.data = (res.data > 0).astype(np.int8)
-    res.eliminate_zeros()
-    from scipy.sparse.csgraph import breadth_first_order
+def _network(rows: np.ndarray, cols: np.ndarray, caps: np.ndarray, n: int) -> sparse.csr_matrix:
+    """``csr_matrix((caps, (rows, cols)), shape=(n, n))`` with duplicates summed, built from
+    sorted keys: SciPy's COO route costs more than the maximum flow of a few dozen pieces."""
+    key = rows * n + cols
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]][: len(key)])
+    data = np.add.reduceat(caps[order], start) if len(key) else caps[:0]
+    key = key[start]
+    indptr = np.searchsorted(key // n, np.arange(n + 1)).astype(np.int32)
+    # maximum_flow works in int32 and converts any other input (a copy per call)
+    small = not len(data) or int(data.max()) <= np.iinfo(np.int32).max
+    data = data.astype(np.int32 if small else np.int64)
+    return sparse.csr_matrix((data, (key % n).astype(np.int32), indptr), shape=(n, n))
 
-    order = breadth_first_order(res, start, directed=True, return_predecessors=False)
-    out = np.zeros(res.shape[0], dtype=bool)
-    out[order] = True
-    return out
+
+def _residual_edges(net: sparse.csr_matrix, flow: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The edges ``(u, v)`` of ``net - flow`` with capacity left."""
+    n = net.shape[0]
+    k_net = np.repeat(np.arange(n), np.diff(net.indptr)) * n + net.indices
+    k_flow = np.repeat(np.arange(n), np.diff(flow.indptr)) * n + flow.indices
+    key, inv = np.unique(np.concatenate([k_net, k_flow]), return_inverse=True)
+    left = np.zeros(len(key), dtype=np.int64)
+    np.add.at(left, inv.ravel(), np.concatenate([net.data.astype(np.int64), -flow.data.astype(np.int64)]))
+    key = key[left > 0]
+    return key // n, key % n
+
+
+def _reachable(src: np.ndarray, dst: np.ndarray, start: int, n: int) -> np.ndarray:
+    """Vertices reachable from ``start`` along the edges ``src -> dst``: the networks of one
+    cut are a few dozen pieces, where a frontier sweep over the edge arrays costs less than
+    building the sparse graph SciPy's traversals take."""
+    out = np.zeros(n, dtype=bool)
+    out[start] = True
+    while True:
+        new = out[src] & ~out[dst]
+        if not new.any():
+            return out
+        out[dst[new]] = True
