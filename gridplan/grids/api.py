@@ -201,6 +201,8 @@ def partition(
     hh_m = households.to_crs(crs)
     cpos, snapped = community_of(hh_m, comm_m, hh_count, households.geometry)
     given = (households, cpos, hh_count)
+    # every layer in the metric CRS once: the features, the rows' estates and the figures read it
+    buildings, estates, streets, barriers = (_in_crs(g, crs) for g in (buildings, estates, streets, barriers))
     layers = {"buildings": buildings, "estates": estates, "streets": streets}
     planned, hh_m, cpos, rows, feats = _planned_rows(
         households, hh_m, cpos, hh_count, comm_m, crs, hi, layers, keep_buildings_whole
@@ -453,6 +455,14 @@ def _utm_cache(key, crs_wkt, gdf):
     if (key, crs_wkt) not in _UTM:
         _UTM[(key, crs_wkt)] = local_crs(gdf)
     return _UTM[(key, crs_wkt)]
+
+
+def _in_crs(gdf, crs):
+    """A layer with geometry and a CRS, in ``crs``; anything else (a table of ids, a layer
+    without CRS) as given, for the stage that reads it to check."""
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf.columns and gdf.crs is not None:
+        return gdf.to_crs(crs)
+    return gdf
 
 
 def _valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
