@@ -121,8 +121,20 @@ def exact_parts(w: list[int], nb: list[int], lo: int, hi: int, budget: int) -> l
                     if w[x] <= room:
                         nxt.append(x)
                     m ^= low
-                if extend(sset | (1 << v), weight + wv, nxt, blocked | more):
-                    return True
+                if nxt:
+                    if extend(sset | (1 << v), weight + wv, nxt, blocked | more):
+                        return True
+                    continue
+                # nothing can join that set: extend's step on it, without the call
+                count += 1
+                if count > budget:
+                    raise BudgetExceeded
+                if weight + wv >= lo:
+                    rest = region & ~(sset | (1 << v))
+                    tail = tails[rest] if rest in tails else solve_rest(rest)
+                    if tail is not None:
+                        result = [sset | (1 << v), *tail]
+                        return True
             return False
 
         near = nb[root] & region

@@ -45,7 +45,9 @@ class Graph:
         self.adj = sparse.csr_matrix(self.adj)
         self.adj.sort_indices()
         ip, ix = self.adj.indptr, self.adj.indices
-        self.neighbours = [ix[ip[i] : ip[i + 1]] for i in range(len(self.weights))]
+        # Python lists: the searches walk them unit by unit
+        bounds, cols = ip.tolist(), ix.tolist()
+        self.neighbours = [cols[bounds[i] : bounds[i + 1]] for i in range(len(self.weights))]
         self.rows = np.repeat(np.arange(len(self.weights)), np.diff(ip))
 
     @property
@@ -213,9 +215,9 @@ def join_longest_edge(g: Graph, labels: np.ndarray, units: np.ndarray) -> bool:
     return True
 
 
-def _connected_without(g: Graph, labels: np.ndarray, u: int, lab: int) -> bool:
+def _connected_without(g: Graph, labels: list[int], u: int, lab: int) -> bool:
     """Would grid ``lab`` stay connected if unit ``u`` left it? (BFS inside the grid)"""
-    nbs = [int(v) for v in g.neighbours[u] if labels[v] == lab]
+    nbs = [v for v in g.neighbours[u] if labels[v] == lab]
     if len(nbs) <= 1:
         return True
     targets = set(nbs[1:])
@@ -224,7 +226,6 @@ def _connected_without(g: Graph, labels: np.ndarray, u: int, lab: int) -> bool:
     while stack:
         x = stack.pop()
         for y in g.neighbours[x]:
-            y = int(y)
             if y not in seen and labels[y] == lab:
                 if y in targets:
                     targets.discard(y)
@@ -239,9 +240,13 @@ class _State:
     def __init__(self, g: Graph, labels: np.ndarray, lo: int, hi: int) -> None:
         self.g, self.lo, self.hi = g, lo, hi
         self.labels = _relabel(labels)
+        self._last: tuple | None = None  # (labels, stats) of the last call
 
     def stats(self):
         g, lab = self.g, self.labels
+        # a round that moves nothing is followed by a merge or split on the same labels
+        if self._last is not None and np.array_equal(self._last[0], lab):
+            return self._last[1]
         k = int(lab.max()) + 1
         shared = _shared(g, lab, k)  # unit x grid shared boundary length
         w = np.bincount(lab, weights=g.weights, minlength=k).astype(np.int64)
@@ -253,7 +258,9 @@ class _State:
         m = sb == lab[su]
         own[su[m]] = sl[m]
         perim = np.bincount(lab, weights=g.perim - own, minlength=k)
-        return k, shared, w, cnt, area, perim, own
+        out = k, shared, w, cnt, area, perim, own
+        self._last = (lab.copy(), out)
+        return out
 
     def round(self, phase: str) -> int:
         """One round of greedy non-conflicting moves; returns how many were applied."""
@@ -267,47 +274,39 @@ class _State:
             return 0
         wu = g.weights[u]
         wa2, wb2 = w[a] - wu, w[b] + wu
-        dv = (
-            violation(wa2, lo, hi)
-            + violation(wb2, lo, hi)
-            - violation(w[a], lo, hi)
-            - violation(w[b], lo, hi)
-        )
-        s_ua = own[u]
-        pa2 = perim[a] - g.perim[u] + 2 * s_ua
-        pb2 = perim[b] + g.perim[u] - 2 * s_ub
-        dpp = (
-            _pp(area[a] - g.area[u], pa2)
-            + _pp(area[b] + g.area[u], pb2)
-            - _pp(area[a], perim[a])
-            - _pp(area[b], perim[b])
-        )
-        dpp = np.where(cnt[a] == 1, -1.0, dpp)  # emptying a grid is a merge: only for bounds
+        vw = violation(w, lo, hi)  # per grid, looked up (elementwise the same)
+        va2, vb2 = violation(wa2, lo, hi), violation(wb2, lo, hi)
+        dv = va2 + vb2 - vw[a] - vw[b]
+        # the candidates by the bounds first: the shape figures only for them (same values)
         if phase == "bounds":
             sel = dv < 0
-            key = (u, b, -dpp, dv)
         else:
-            sel = (
-                (dv <= 0)
-                & (dpp > 1e-9)
-                & (cnt[a] > 1)
-                & (violation(wa2, lo, hi) == 0)
-                & (violation(wb2, lo, hi) == 0)
-            )
-            key = (u, b, -dpp)
-        if not sel.any():
-            return 0
+            sel = (dv <= 0) & (cnt[a] > 1) & (va2 == 0) & (vb2 == 0)
         idx = np.flatnonzero(sel)
-        order = idx[np.lexsort(tuple(kk[idx] for kk in key))]
-        touched = np.zeros(k, dtype=bool)
+        if len(idx) == 0:
+            return 0
+        u, a, b, s_ub, dv = u[idx], a[idx], b[idx], s_ub[idx], dv[idx]
+        ppw = _pp(area, perim)
+        pa2 = perim[a] - g.perim[u] + 2 * own[u]
+        pb2 = perim[b] + g.perim[u] - 2 * s_ub
+        dpp = _pp(area[a] - g.area[u], pa2) + _pp(area[b] + g.area[u], pb2) - ppw[a] - ppw[b]
+        dpp = np.where(cnt[a] == 1, -1.0, dpp)  # emptying a grid is a merge: only for bounds
+        if phase == "bounds":
+            order = np.lexsort((u, b, -dpp, dv))
+        else:
+            order = np.flatnonzero(dpp > 1e-9)
+            if len(order) == 0:
+                return 0
+            order = order[np.lexsort((u[order], b[order], -dpp[order]))]
+        touched = [False] * k
+        cnt_l, lab_l = cnt.tolist(), lab.tolist()
         moved = 0
-        for i in order:
-            ai, bi, ui = a[i], b[i], u[i]
+        for ai, bi, ui in zip(a[order].tolist(), b[order].tolist(), u[order].tolist()):
             if touched[ai] or touched[bi]:
                 continue
-            if cnt[ai] > 1 and not _connected_without(g, lab, int(ui), int(ai)):
+            if cnt_l[ai] > 1 and not _connected_without(g, lab_l, ui, ai):
                 continue
-            lab[ui] = bi
+            lab[ui] = lab_l[ui] = bi
             touched[ai] = touched[bi] = True
             moved += 1
         if moved and (np.bincount(lab, minlength=k) == 0).any():
@@ -413,6 +412,35 @@ def plan_graph(
     total = int(g.weights.sum())
     if ks is None:
         ks = candidate_ks(total, lo, hi, g.n)
+    params = (int(lo), int(hi), int(seed), tuple(int(k) for k in ks), max_tries, compact_rounds)
+    key = (*_graph_key(g), *params, exact_max_units, exact_budget)
+    if key not in _PLAN_MEMO:
+        if len(_PLAN_MEMO) >= _MEMO_SIZE:
+            _PLAN_MEMO.pop(next(iter(_PLAN_MEMO)))
+        _PLAN_MEMO[key] = _plan_graph(
+            g, lo, hi, seed, ks, max_tries, compact_rounds, exact_max_units, exact_budget
+        )
+    labels, info = _PLAN_MEMO[key]
+    return labels.copy(), dict(info)
+
+
+def _graph_key(g: Graph) -> tuple:
+    """Everything about ``g`` that a plan depends on, as bytes."""
+    arrays = (g.weights, g.adj.indptr, g.adj.indices, g.adj.data, g.area, g.perim)
+    return tuple((a.dtype.str, a.tobytes()) for a in map(np.asarray, arrays))
+
+
+def _plan_graph(
+    g: Graph,
+    lo: int,
+    hi: int,
+    seed: int,
+    ks: list[int],
+    max_tries: int,
+    compact_rounds: int,
+    exact_max_units: int,
+    exact_budget: int,
+) -> tuple[np.ndarray, dict]:
     best = None
     tries = 0
     for k in ks[:max_tries]:
@@ -442,10 +470,12 @@ def plan_graph(
     return labels, {"k": int(labels.max()) + 1, "violation": v, "tries": tries, "proven_infeasible": proven}
 
 
-#: Exact searches already run in this process: a community is planned several times (estate
-#: refinements) and its regions often come back unchanged. The answer depends only on the key.
+#: Plans and exact searches already made in this process: a community is planned several times
+#: (estate refinements) and its regions often come back unchanged. The answer depends only on
+#: the key; the oldest entries go first.
+_PLAN_MEMO: dict = {}
 _EXACT_MEMO: dict = {}
-_EXACT_MEMO_SIZE = 64
+_MEMO_SIZE = 64
 
 
 def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
@@ -459,7 +489,7 @@ def exact_partition(g: Graph, lo: int, hi: int, budget: int = 100_000):
         int(budget),
     )
     if key not in _EXACT_MEMO:
-        if len(_EXACT_MEMO) >= _EXACT_MEMO_SIZE:
+        if len(_EXACT_MEMO) >= _MEMO_SIZE:
             _EXACT_MEMO.pop(next(iter(_EXACT_MEMO)))
         _EXACT_MEMO[key] = _exact_search(g, lo, hi, budget)
     labels, proven = _EXACT_MEMO[key]
@@ -477,7 +507,7 @@ def _exact_search(g: Graph, lo: int, hi: int, budget: int = 100_000):
         True when the search finished: None then means no such partition exists.
     """
     w = [int(x) for x in g.weights]
-    nb = [sum(1 << int(v) for v in a) for a in g.neighbours]
+    nb = [sum(1 << v for v in a) for a in g.neighbours]
     try:
         parts = exact_parts(w, nb, lo, hi, budget)
     except BudgetExceeded:
