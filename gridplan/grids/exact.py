@@ -58,15 +58,21 @@ def exact_parts(w: list[int], nb: list[int], lo: int, hi: int, budget: int) -> l
     ------
     BudgetExceeded
         The search did not finish within ``budget`` steps.
+
+    Notes
+    -----
+    ``extend(sset, weight, frontier, blocked)`` is one step: ``frontier`` holds the units that
+    may join the set next, in order, and only those light enough; ``blocked`` the units that may
+    not enter a later frontier (in the set, passed over, or already in a frontier). A unit too
+    heavy for a set is too heavy for every larger one, so dropping it from the frontier (it stays
+    blocked) changes no step. The same remainder comes back from many peeled sets, with its
+    components memoised by then: ``tails`` keeps their joined parts instead of finding them again.
     """
     n = len(w)
     heavy = sum(1 << x for x in range(n) if w[x] > hi)
     count = 0
     memo: dict = {}
-    # remainder -> the solutions of its components joined (None: one of them has none). The
-    # same remainder comes back from many peeled sets; its components are all memoised by then,
-    # so this only skips recomputing them.
-    tails: dict = {}
+    tails: dict = {}  # remainder -> its components' parts joined, None when one has none
 
     def solve_rest(rest: int):
         tail: list | None = []
@@ -95,10 +101,6 @@ def exact_parts(w: list[int], nb: list[int], lo: int, hi: int, budget: int) -> l
         result = None
 
         def extend(sset, weight, frontier, blocked):
-            # frontier: the units that may join next, in order, only those light enough;
-            # blocked: the units that may not enter a later frontier (in the set, passed over
-            # or already in a frontier). A unit too heavy for this set is too heavy for every
-            # larger one, so dropping it from the frontier (it stays blocked) changes nothing.
             nonlocal result, count
             count += 1
             if count > budget:
@@ -125,8 +127,7 @@ def exact_parts(w: list[int], nb: list[int], lo: int, hi: int, budget: int) -> l
                     if extend(sset | (1 << v), weight + wv, nxt, blocked | more):
                         return True
                     continue
-                # nothing can join that set: extend's step on it, without the call
-                count += 1
+                count += 1  # nothing can join that set: extend's step, without the call
                 if count > budget:
                     raise BudgetExceeded
                 if weight + wv >= lo:
