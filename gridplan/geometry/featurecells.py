@@ -65,6 +65,15 @@ def _clip(lines: np.ndarray, polygon) -> np.ndarray:
     return out[~shapely.is_empty(out)]
 
 
+def _clip_each(lines: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """:func:`_clip` of every line to its own polygon (``polygons`` aligned to ``lines``)."""
+    out = np.asarray(lines, dtype=object).copy()
+    shapely.prepare(polygons)
+    cross = ~shapely.contains_properly(polygons, out)
+    out[cross] = shapely.intersection(out[cross], polygons[cross])
+    return out[~shapely.is_empty(out)]
+
+
 def _cut_away(lines: np.ndarray, cut) -> np.ndarray:
     """``shapely.difference(lines, cut)`` without the empty results, computed only for the lines
     that meet the prepared ``cut``."""
@@ -130,7 +139,7 @@ def tessellation_lines(footprints, walls, cut) -> list:
     if len(fp) < 2:
         return []
     noded = _noded(np.asarray(walls, dtype=object))
-    blocks = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    blocks = shapely.get_parts(shapely.polygonize([noded]))
     if not len(blocks):
         return []
     block_of = np.full(len(fp), -1, dtype=np.int64)
@@ -146,14 +155,22 @@ def tessellation_lines(footprints, walls, cut) -> list:
     pts = pts[np.sort(first)]
     lab = pts[:, 2].astype(np.int64)
     blk = block_of[lab]
-    segs = []
-    for b in np.unique(blk[blk >= 0]):
-        m = blk == b
-        if len(np.unique(lab[m])) >= 2:
-            segs.extend(_block_edges(pts[m, :2], lab[m], blocks[b]))
-    if not segs:
+    # the points of every block in their order, grouped by one stable sort
+    order = np.argsort(blk, kind="stable")
+    order = order[blk[order] >= 0]
+    ub, first = np.unique(blk[order], return_index=True)
+    bounds = np.r_[first, len(order)]
+    segs, seg_block = [], []
+    for k, b in enumerate(ub):
+        m = order[bounds[k] : bounds[k + 1]]
+        if (lab[m] != lab[m[0]]).any():
+            e = _block_edges(pts[m, :2], lab[m], blocks[b])
+            segs.append(e)
+            seg_block.append(np.full(len(e), b))
+    segs = _clip_each(np.concatenate(segs), blocks[np.concatenate(seg_block)]) if segs else segs
+    if not len(segs):
         return []
-    edges = shapely.line_merge(shapely.union_all(np.asarray(segs, dtype=object)))
+    edges = shapely.line_merge(shapely.union_all(segs))
     edges = shapely.difference(edges, cut)
     return [] if shapely.is_empty(edges) else list(shapely.get_parts(edges))
 
@@ -167,8 +184,8 @@ def _noded(walls: np.ndarray):
         return shapely.union_all(walls, grid_size=1e-3)
 
 
-def _block_edges(xy: np.ndarray, lab: np.ndarray, block) -> list:
-    """The Voronoi edges between different footprints of one street block, clipped to it.
+def _block_edges(xy: np.ndarray, lab: np.ndarray, block) -> np.ndarray:
+    """The Voronoi edges between different footprints of one street block (to be clipped to it).
 
     One diagram per block, as momepy: in one diagram of the whole community the buildings across
     a street take the strip along the wall, and the edges between this block's buildings stop
@@ -188,8 +205,8 @@ def _block_edges(xy: np.ndarray, lab: np.ndarray, block) -> list:
     a, b = lab[rp[:, 0]], lab[rp[:, 1]]
     m = (a != b) & (a >= 0) & (b >= 0) & (rv >= 0).all(axis=1)
     if not m.any():
-        return []
-    return list(_clip(shapely.linestrings(vor.vertices[rv[m]]), block))
+        return np.empty(0, dtype=object)
+    return shapely.linestrings(vor.vertices[rv[m]])
 
 
 def side_rays(footprints, stops=None, length: float = SIDE_RAY_M):

@@ -176,7 +176,8 @@ def _city_lines(barrier_lines, feats: Features):
         return None
     g = np.concatenate(parts)
     poly = np.isin(shapely.get_type_id(g), [3, 6])
-    return np.where(poly, shapely.boundary(g), g)
+    g[poly] = shapely.boundary(g[poly])
+    return g
 
 
 def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.ndarray, np.ndarray, object]:
@@ -209,7 +210,9 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
     # snap-rounding to 0.1 mm makes near-coincident lines (kept grids read back from a file,
     # barriers along the boundary) coincide, so no sliver or spike faces appear
     noded = shapely.union_all(np.asarray(lines, dtype=object), grid_size=_GRID_SIZE)
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    # the polygonizer takes the lines out of the one noded geometry itself (in the order of its
+    # parts): splitting it into parts first only copies every line
+    faces = shapely.get_parts(shapely.polygonize([noded]))
     rp = shapely.point_on_surface(faces)
     inside = shapely.contains_xy(polygon, shapely.get_x(rp), shapely.get_y(rp))
     faces, rp = faces[inside], rp[inside]
@@ -218,7 +221,7 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
     rp = shapely.point_on_surface(faces)
     bad = ~shapely.is_valid(faces)
     if bad.any():
-        faces[bad] = [polygonal(f) for f in faces[bad]]
+        faces[bad] = [_polygonal(f, False) for f in faces[bad]]
     # deterministic order regardless of GEOS internals: by representative point
     order = np.lexsort((shapely.get_y(rp), shapely.get_x(rp)))
     return faces[order], rp[order], soft
@@ -278,7 +281,12 @@ def polygonal(geom):
         Empty when ``geom`` has no polygonal part; degenerate spikes split off by
         ``make_valid`` are dropped.
     """
-    if not shapely.is_valid(geom):
+    return _polygonal(geom, bool(shapely.is_valid(geom)))
+
+
+def _polygonal(geom, valid: bool):
+    """:func:`polygonal` of ``geom`` whose validity is known."""
+    if not valid:
         geom = shapely.make_valid(geom)
     elif shapely.get_type_id(geom) == 3 and not shapely.is_empty(geom):
         return geom  # a valid polygon, the common case, is its own polygonal part
@@ -307,7 +315,9 @@ def union(geoms):
     # pieces of one noding form a coverage (no overlaps, shared edges identical), which GEOS
     # unions 4-5x faster than the general overlay and with the same result
     out = shapely.coverage_union_all(np.asarray(geoms, dtype=object))
-    return polygonal(out if shapely.is_valid(out) else shapely.union_all(geoms))
+    if shapely.is_valid(out):
+        return _polygonal(out, True)
+    return polygonal(shapely.union_all(geoms))
 
 
 def first_hit(points, polys) -> np.ndarray:
