@@ -281,14 +281,17 @@ def polygonal(geom):
         Empty when ``geom`` has no polygonal part; degenerate spikes split off by
         ``make_valid`` are dropped.
     """
-    return _polygonal(geom, bool(shapely.is_valid(geom)))
+    # the scalar property asks GEOS the same as shapely.is_valid, without the warnings filter
+    # that costs that function more than the check itself on a footprint (read one by one)
+    valid = geom.is_valid if isinstance(geom, shapely.Geometry) else bool(shapely.is_valid(geom))
+    return _polygonal(geom, valid)
 
 
 def _polygonal(geom, valid: bool):
     """:func:`polygonal` of ``geom`` whose validity is known."""
     if not valid:
         geom = shapely.make_valid(geom)
-    elif shapely.get_type_id(geom) == 3 and not shapely.is_empty(geom):
+    elif isinstance(geom, shapely.Polygon) and not geom.is_empty:
         return geom  # a valid polygon, the common case, is its own polygonal part
     parts = shapely.get_parts(geom)
     types = shapely.get_type_id(parts)
@@ -315,7 +318,7 @@ def union(geoms):
     # pieces of one noding form a coverage (no overlaps, shared edges identical), which GEOS
     # unions 4-5x faster than the general overlay and with the same result
     out = shapely.coverage_union_all(np.asarray(geoms, dtype=object))
-    if shapely.is_valid(out):
+    if out.is_valid:
         return _polygonal(out, True)
     return polygonal(shapely.union_all(geoms))
 

@@ -124,8 +124,12 @@ class _State:
         self.enb, self.ecost = y[order], np.r_[cost, cost][order]
         self.edoor = (np.r_[~p.cross, ~p.cross] & (group[x] == group[y]))[order]
         self.eptr = np.searchsorted(x[order], np.arange(n + 1))
-        zone_grid = np.unique(np.stack([grid, p.zone], 1), axis=0)
-        self.zones = {(int(g), int(z)) for g, z in zone_grid}
+        # the (grid, zone) pairs present, by one integer key each (np.unique over rows is slow)
+        zone = np.asarray(p.zone, dtype=np.int64)
+        z0 = int(zone.min()) if len(zone) else 0
+        span = int(zone.max()) - z0 + 1 if len(zone) else 1
+        key = np.unique(grid * span + (zone - z0))
+        self.zones = {(int(g), int(z) + z0) for g, z in zip(key // span, key % span)}
         #: per (grid a, grid b, group): the network last found at its minimum cut already
         self.settled: dict[tuple[int, int, int], bytes] = {}
 
