@@ -160,14 +160,17 @@ def tessellation_lines(footprints, walls, cut) -> list:
     order = order[blk[order] >= 0]
     ub, first = np.unique(blk[order], return_index=True)
     bounds = np.r_[first, len(order)]
-    segs, seg_block = [], []
+    raw, raw_block = [], []
     for k, b in enumerate(ub):
         m = order[bounds[k] : bounds[k + 1]]
         if (lab[m] != lab[m[0]]).any():
             e = _block_edges(pts[m, :2], lab[m], blocks[b])
-            segs.append(e)
-            seg_block.append(np.full(len(e), b))
-    segs = _clip_each(np.concatenate(segs), blocks[np.concatenate(seg_block)]) if segs else segs
+            raw.append(e)
+            raw_block.append(np.full(len(e), b))
+    if not raw:
+        return []
+    # every block's edges clipped to it, all blocks in one call
+    segs = _clip_each(np.concatenate(raw), blocks[np.concatenate(raw_block)])
     if not len(segs):
         return []
     edges = shapely.line_merge(shapely.union_all(segs))
