@@ -267,10 +267,11 @@ def _near(xy: np.ndarray, lines, distance: float) -> np.ndarray:
     """Which points lie within ``distance`` of ``lines``: GEOS's ``dwithin`` (an R-tree query).
 
     Most points are plainly near or plainly far: the lines are densified to vertices at most
-    ``gap`` apart, and a point nearer than ``distance`` to a vertex (by :data:`_SURE_M`) is
-    within it of the line, one farther than ``distance + gap / 2`` from every vertex is not. A
-    k-d tree of the vertices (SciPy) sorts the points at a fraction of the cost of GEOS's exact
-    distances, which are left for the others only.
+    ``gap`` (1.5 x ``distance``, at least :data:`_SAMPLE_M`) apart, and a point nearer than
+    ``distance`` to a vertex (by :data:`_SURE_M`) is within it of the line, one farther than
+    ``distance + gap / 2`` from every vertex is not. A k-d tree of the vertices (SciPy) sorts
+    the points at a fraction of the cost of GEOS's exact distances, which are left for the
+    others only.
     """
     lines = np.asarray(lines, dtype=object)
     out = np.zeros(len(xy), dtype=bool)
