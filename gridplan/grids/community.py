@@ -32,6 +32,7 @@ from gridplan.grids.cells import (
     polygonal,
     union,
 )
+from gridplan.grids.estateground import estate_ground
 from gridplan.grids.footprints import cell_owner
 from gridplan.grids.lines import place_lines
 from gridplan.grids.micro import micro_grids
@@ -395,6 +396,10 @@ def _drawn(task: dict, kept: list, planned: _Planned, cache: dict) -> dict:
     ngrids = len(plan.reasons)
     movable, group = _movable(task, cu), cache["group"]
     if group is not None:
+        on_fp = _on_footprint(task, cu.pieces)
+        cu = replace(
+            cu, piece_unit=estate_ground(cu.pieces, cu.piece_unit, plan.labels, group, cu.hh_piece, on_fp)
+        )
         movable = movable & ~_whole(group, cu.hh_piece, plan.labels[cu.piece_unit])
     fixed = np.arange(ngrids) < nk
     cu = replace(cu, piece_unit=place_lines(cu.pieces, cu.piece_unit, plan.labels, movable, fixed, group))
@@ -440,6 +445,14 @@ def _estate_of(task: dict, p: Pieces) -> np.ndarray | None:
     if est is None or not len(est):
         return None
     return first_hit(shapely.point_on_surface(p.geoms), np.asarray(est, dtype=object))
+
+
+def _on_footprint(task: dict, p: Pieces) -> np.ndarray:
+    """Per piece: part of a building footprint."""
+    fp = task.get("footprints")
+    if fp is None or not len(fp):
+        return np.zeros(len(p), dtype=bool)
+    return first_hit(shapely.point_on_surface(p.geoms), np.asarray(fp, dtype=object)) >= 0
 
 
 def _movable(task: dict, cu: _Units) -> np.ndarray:
