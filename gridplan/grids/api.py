@@ -37,6 +37,7 @@ from gridplan.grids.inputs import (
     community_of,
     estate_ids,
     id_column,
+    in_crs,
     kept_by_community,
     outside_rejects,
     previous_ids,
@@ -44,7 +45,7 @@ from gridplan.grids.inputs import (
     unchanged,
 )
 from gridplan.grids.pool import Mapper, local_mapper
-from gridplan.grids.quality_report import partition_quality
+from gridplan.grids.quality_report import QualityLayers, partition_quality, quality_layers
 from gridplan.grids.reasons import REASONS
 from gridplan.io.checks import check_points, household_counts
 from gridplan.io.projection import local_crs
@@ -202,7 +203,7 @@ def partition(
     cpos, snapped = community_of(hh_m, comm_m, hh_count, households.geometry)
     given = (households, cpos, hh_count)
     # every layer in the metric CRS once: the features, the rows' estates and the figures read it
-    buildings, estates, streets, barriers = (_in_crs(g, crs) for g in (buildings, estates, streets, barriers))
+    buildings, estates, streets, barriers = (in_crs(g, crs) for g in (buildings, estates, streets, barriers))
     layers = {"buildings": buildings, "estates": estates, "streets": streets}
     planned, hh_m, cpos, rows, feats = _planned_rows(
         households, hh_m, cpos, hh_count, comm_m, crs, hi, layers, keep_buildings_whole
@@ -225,7 +226,13 @@ def partition(
         # Communities are independent: the same pure per-community planner, mapped anywhere,
         # gives the same results in the same order.
         run = mapper or pool
-        results = run(plan_community, tasks)
+        planned_iter = run(plan_community, tasks)
+        # what the geometry figures are measured against does not depend on the grids: gathered
+        # here while the workers plan
+        measured = quality_layers(
+            comm_m, crs, buildings=buildings, estates=estates, streets=streets, barriers=barriers
+        )
+        results = list(planned_iter)
         out = _collect(results, comm_m, members, len(hh_m), micro_max)
         grids = _grid_table(out["grids"], out["grid_of"], hh_m, rows, (lo, hi), crs)
         assignment = planned.copy()
@@ -258,7 +265,7 @@ def partition(
             crs,
             rows,
             feats.split,
-            {"buildings": buildings, "estates": estates, "streets": streets, "barriers": barriers},
+            measured,
             run,
         )
         return PartitionResult(grids, assignment, units, micro, report, rejects, parts)
@@ -310,14 +317,22 @@ def _add_quality(
     crs,
     rows: _Rows,
     split: list,
-    layers: dict,
+    measured: QualityLayers,
     run: Mapper,
 ) -> None:
     """The geometry figures (:mod:`gridplan.grids.quality_report`) into ``report``."""
     df = pd.DataFrame(out["grids"], columns=["grid_id", "community_id", "geometry"])
     metric = gpd.GeoDataFrame(df, geometry="geometry", crs=crs)
     total, per = partition_quality(
-        metric, comm_m, crs, estate=rows.estate, grid_of=out["grid_of"], split=split, mapper=run, **layers
+        metric,
+        comm_m,
+        crs,
+        **dict.fromkeys(("buildings", "estates", "streets", "barriers")),
+        estate=rows.estate,
+        grid_of=out["grid_of"],
+        split=split,
+        mapper=run,
+        prepared=measured,
     )
     report["total"].update(total)
     for cid, q in per.items():
@@ -455,14 +470,6 @@ def _utm_cache(key, crs_wkt, gdf):
     if (key, crs_wkt) not in _UTM:
         _UTM[(key, crs_wkt)] = local_crs(gdf)
     return _UTM[(key, crs_wkt)]
-
-
-def _in_crs(gdf, crs):
-    """A layer with geometry and a CRS, in ``crs``; anything else (a table of ids, a layer
-    without CRS) as given, for the stage that reads it to check."""
-    if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf.columns and gdf.crs is not None:
-        return gdf.to_crs(crs)
-    return gdf
 
 
 def _valid(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

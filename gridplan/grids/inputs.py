@@ -21,6 +21,7 @@ __all__ = [
     "community_of",
     "estate_ids",
     "id_column",
+    "in_crs",
     "kept_by_community",
     "previous_ids",
     "previous_totals",
@@ -480,3 +481,24 @@ def outside_rejects(
     out.insert(0, "row", number_rows(households.attrs.get(ROW_NUMBERS), pos.tolist()))
     out.insert(1, "reason", f"outside every community (more than {COMMUNITY_SNAP_M:g} m away)")
     return out
+
+
+def in_crs(gdf: gpd.GeoDataFrame | pd.DataFrame | None, crs) -> gpd.GeoDataFrame | pd.DataFrame | None:
+    """A layer in ``crs``, reprojected once for every stage that reads it.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame, DataFrame or None
+        An input layer.
+    crs
+        The metric CRS of the partition.
+
+    Returns
+    -------
+    GeoDataFrame, DataFrame or None
+        ``gdf`` in ``crs`` when it has geometry and a CRS; anything else (a table of ids, a layer
+        without CRS) as given, for the stage that reads it to check.
+    """
+    if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf.columns and gdf.crs is not None:
+        return gdf.to_crs(crs)
+    return gdf

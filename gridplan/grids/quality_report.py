@@ -11,6 +11,7 @@ partition's serial time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +20,14 @@ import shapely
 
 from gridplan.geometry.quality import geometry_quality
 
-__all__ = ["QUALITY_KEYS", "community_figures", "empty_quality", "partition_quality"]
+__all__ = [
+    "QUALITY_KEYS",
+    "QualityLayers",
+    "community_figures",
+    "empty_quality",
+    "partition_quality",
+    "quality_layers",
+]
 
 #: The report keys of the figures, None when they cannot be computed.
 QUALITY_KEYS = ("buildings_cut", "estates_cut", "buildings_split", "boundary_on_features")
@@ -109,6 +117,69 @@ def _added(per: list[dict], layers: dict) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class QualityLayers:
+    """The features the figures are measured against: the area's layers in the metric CRS, and
+    per community (in order) those inside it; ``local`` is None when there is nothing to measure
+    (neither footprints, estates nor streets)."""
+
+    layers: dict
+    local: list[dict] | None
+
+
+def quality_layers(
+    comm_m: gpd.GeoDataFrame,
+    crs,
+    *,
+    buildings: gpd.GeoDataFrame | None,
+    estates: gpd.GeoDataFrame | None,
+    streets: gpd.GeoDataFrame | None,
+    barriers: gpd.GeoDataFrame | None,
+) -> QualityLayers:
+    """The features of :func:`partition_quality`, which do not depend on the grids: the partition
+    gathers them while its workers plan.
+
+    Parameters
+    ----------
+    comm_m : GeoDataFrame
+        Communities in ``crs``.
+    crs
+        The metric CRS.
+    buildings, estates, streets, barriers : GeoDataFrame, optional
+        The input layers; only building polygons count as footprints.
+
+    Returns
+    -------
+    QualityLayers
+    """
+    layers = {
+        "buildings": _metric(buildings, crs, ("Polygon", "MultiPolygon")),
+        "estates": _metric(estates, crs, ("Polygon", "MultiPolygon")),
+        "streets": _metric(streets, crs, ("LineString", "MultiLineString")),
+        "barriers": _metric(barriers, crs, ("LineString", "MultiLineString")),
+    }
+    if layers["estates"] is not None and "estate_id" not in layers["estates"].columns:
+        layers["estates"] = None
+    if layers["estates"] is not None:
+        layers["estates"] = _clipped(layers["estates"], shapely.union_all(comm_m.geometry.values))
+    if all(layers[k] is None for k in ("buildings", "estates", "streets")):
+        return QualityLayers(layers, None)
+    if layers["buildings"] is not None and "building_id" not in layers["buildings"].columns:
+        # cut footprints are added up over communities by id: give them one
+        layers["buildings"] = layers["buildings"].assign(
+            building_id=np.arange(len(layers["buildings"])).astype(str)
+        )
+    local = []
+    for poly in comm_m.geometry.values:
+        # a neighbour's features touching the boundary do not count here
+        inner = shapely.buffer(poly, -0.5)
+        near = {k: _near(v, inner) for k, v in layers.items()}
+        if near["estates"] is not None:
+            near["estates"] = _clipped(near["estates"], poly)
+        local.append(near)
+    return QualityLayers(layers, local)
+
+
 def partition_quality(
     grids: gpd.GeoDataFrame,
     comm_m: gpd.GeoDataFrame,
@@ -122,6 +193,7 @@ def partition_quality(
     grid_of: np.ndarray,
     split: list,
     mapper: Callable[[Callable[[dict], dict], list[dict]], list[dict]] | None = None,
+    prepared: QualityLayers | None = None,
 ) -> tuple[dict, dict]:
     """The geometry figures of a partition, in total and per community.
 
@@ -144,6 +216,8 @@ def partition_quality(
     mapper : callable, optional
         ``mapper(community_figures, tasks)``, as the partition maps its planner
         (:mod:`gridplan.grids.pool`); default: in this process.
+    prepared : QualityLayers, optional
+        :func:`quality_layers` of the same communities and layers, when gathered already.
 
     Returns
     -------
@@ -154,18 +228,11 @@ def partition_quality(
     per_community : dict
         ``community_id`` -> the same figures.
     """
-    layers = {
-        "buildings": _metric(buildings, crs, ("Polygon", "MultiPolygon")),
-        "estates": _metric(estates, crs, ("Polygon", "MultiPolygon")),
-        "streets": _metric(streets, crs, ("LineString", "MultiLineString")),
-        "barriers": _metric(barriers, crs, ("LineString", "MultiLineString")),
-    }
-    if layers["estates"] is not None and "estate_id" not in layers["estates"].columns:
-        layers["estates"] = None
-    if layers["estates"] is not None:
-        layers["estates"] = _clipped(layers["estates"], shapely.union_all(comm_m.geometry.values))
-    cids = comm_m["community_id"].tolist()
-    if all(layers[k] is None for k in ("buildings", "estates", "streets")):
+    prep = prepared or quality_layers(
+        comm_m, crs, buildings=buildings, estates=estates, streets=streets, barriers=barriers
+    )
+    layers, cids = prep.layers, comm_m["community_id"].tolist()
+    if prep.local is None:
         return empty_quality(), {c: empty_quality() for c in cids}
     g = grids.to_crs(crs) if grids.crs is not None and grids.crs != crs else grids
     eg = None
@@ -173,20 +240,10 @@ def partition_quality(
         df = pd.DataFrame({"e": estate, "g": grid_of}).dropna()
         eg = df.assign(e=df["e"].astype(str)).groupby("e")["g"].agg(set)
     n_split = len(split) if layers["buildings"] is not None else None
-    if layers["buildings"] is not None and "building_id" not in layers["buildings"].columns:
-        # cut footprints are added up over communities by id: give them one
-        layers["buildings"] = layers["buildings"].assign(
-            building_id=np.arange(len(layers["buildings"])).astype(str)
-        )
     tasks = []
     for c, cid in enumerate(cids):
-        poly = comm_m.geometry.values[c]
         mine = g[(g["community_id"] == cid).to_numpy()]
-        # a neighbour's features touching the boundary do not count here
-        inner = shapely.buffer(poly, -0.5)
-        local = {k: _near(v, inner) for k, v in layers.items()}
-        if local["estates"] is not None:
-            local["estates"] = _clipped(local["estates"], poly)
+        local = prep.local[c]
         if eg is not None and local["estates"] is not None:
             held = eg[eg.index.isin(local["estates"]["estate_id"].astype(str))]
             held = held[[bool(s & set(mine["grid_id"])) for s in held]]
