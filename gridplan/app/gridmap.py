@@ -16,6 +16,7 @@ No Streamlit here (see :mod:`gridplan.app.pages.grids`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -77,10 +78,11 @@ def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _layer_spec(layer: folium.GeoJson, id_field: str | None = None) -> dict:
-    """A folium GeoJson layer as the component draws it: its features, each with the indices of
-    its normal and its selected style in ``styles`` (property ``_s``), the hover style, the
-    tooltip's fields and labels, and whether it takes clicks."""
+def _layer_spec(layer: folium.GeoJson, id_field: str | None = None, features: list | None = None) -> dict:
+    """A folium GeoJson layer as the component draws it: its features (or ``features``, styled
+    by the layer's style functions), each with the indices of its normal and its selected style
+    in ``styles`` (property ``_s``), the hover style, the tooltip's fields and labels, and
+    whether it takes clicks."""
     styles: list[dict] = []
     index: dict[str, int] = {}
 
@@ -91,7 +93,7 @@ def _layer_spec(layer: folium.GeoJson, id_field: str | None = None) -> dict:
             styles.append(style)
         return index[key]
 
-    features = layer.data["features"]
+    features = layer.data["features"] if features is None else features
     for f in features:
         p = f["properties"]
         normal = layer.style_function(f)
@@ -208,14 +210,42 @@ def unit_payload(
     Payload or None
         An object of ``grid`` and ``layer`` (a layer spec, its features' ``unit_id`` as text).
     """
-    if not (units["grid_id"] == selected_grid).any():
+    mine = units[units["grid_id"].to_numpy() == selected_grid]
+    if mine.empty:
         return None
-    group = folium.FeatureGroup()
-    # a grid's units are few: folium's own conversion is quick, and _add_units picks the rows
-    _add_units(group, units, selected_grid, _PICKED, lang, unit_label)
-    return Payload.of(
-        {"grid": _dumps(selected_grid), "layer": _spec_text(_layer_spec(_layers(group)[-1], "unit_id"))}
+    # Made on every click on a grid: a folium layer of a few units costs tens of milliseconds
+    # of pandas and GeoJSON conversions, so the features are written here with the properties
+    # of webmap._add_units (a test holds the two equal), and the styles and tooltip come from
+    # its layer of one stand-in unit.
+    ids = [str(u) for u in mine["unit_id"]]
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "unit_id": u,
+                "grid_id": g,
+                "households": int(h),
+                "unit_label": unit_label(u, lang),
+            },
+            "geometry": None,
+        }
+        for u, g, h in zip(ids, mine["grid_id"], mine["households"], strict=True)
+    ]
+    geometries = shapely.to_geojson(_slim(mine[[mine.geometry.name]], []).geometry.values)
+    spec = _layer_spec(_unit_layer(lang), "unit_id", features)
+    return Payload.of({"grid": _dumps(selected_grid), "layer": _spec_text(spec, geometries)})
+
+
+@functools.lru_cache(maxsize=4)
+def _unit_layer(lang: str) -> folium.GeoJson:
+    """The layer :func:`gridplan.app.webmap._add_units` makes of one stand-in unit: the units'
+    styles and tooltip, defined there (a feature's look depends on its id only)."""
+    stand_in = gpd.GeoDataFrame(
+        {"unit_id": ["u"], "grid_id": ["g"], "households": [0]}, geometry=[shapely.Point(0, 0)], crs=4326
     )
+    group = folium.FeatureGroup()
+    _add_units(group, stand_in, "g", _PICKED, lang, lambda u, code: "")
+    return _layers(group)[-1]
 
 
 def basemap_spec(tiles: str | Sequence[Basemap] | None, lang: str) -> list[dict]:

@@ -3,6 +3,7 @@ test_app_browser_gridmap.py for the component in Chromium)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -117,3 +118,27 @@ def test_layers_are_sent_only_when_the_frame_does_not_hold_them():
     assert to_send(ask, {"data": "v1", "units": "u1", "n": 9}, "v1", "u1") == (False, False)
     # the value dropped with the widget (the page was left): the frame is new
     assert to_send(None, {"data": "v1", "units": None, "n": 9}, "v1", None) == (True, False)
+
+
+def test_units_are_the_layer_webmap_draws(plan):
+    """The units sent on a click are written by hand (folium is slow for it): features, styles and
+    tooltip equal those of webmap's units layer, for every grid and both languages."""
+    import folium
+
+    from gridplan.app.gridmap import _PICKED, _layer_spec, _layers
+    from gridplan.app.webmap import _add_units
+    from gridplan.i18n import unit_text
+
+    units = plan.units_metric
+    for lang in ("zh", "en"):
+        for gid in plan.grids["grid_id"]:
+            group = folium.FeatureGroup()
+            _add_units(group, units, gid, _PICKED, lang, unit_text)
+            want = json.loads(json.dumps(_layer_spec(_layers(group)[-1], "unit_id")))
+            got = unit_payload(units, gid, lang=lang).data()["layer"]
+            assert {k: v for k, v in got.items() if k != "features"} == {
+                k: v for k, v in want.items() if k != "features"
+            }
+            assert [(f["properties"], f["geometry"]) for f in got["features"]] == [
+                (f["properties"], f["geometry"]) for f in want["features"]
+            ], (lang, gid)

@@ -50,6 +50,9 @@ def page() -> None:
     # A keyed container keeps its identity in the browser when messages above it come and go
     # (an unkeyed block is known by its position): the live map inside is not re-created.
     ss[_EDITED_KEY] = False  # this page run draws the figures after any edit itself
+    # the find box is drawn by the page, not by every rerun of the work area (a click on the map):
+    # its callback selects, and the whole page follows
+    st.text_input(L("find"), key="find_box", on_change=_on_find, placeholder=L("find_hint"))
     with st.container(key="grids_work_area"):
         _work_area()
     st.subheader(L("grid_table"))
@@ -149,7 +152,6 @@ def _work_area() -> None:
     ids = plan.grids["grid_id"].tolist()
     if ss.sel_grid not in ids:
         select_grid(None)
-    st.text_input(L("find"), key="find_box", on_change=_on_find, placeholder=L("find_hint"))
     found = st.container()  # always there, so that the map below keeps its place (see page)
     if ss.get(_FOUND_KEY):
         found.caption(ss.pop(_FOUND_KEY))
@@ -181,7 +183,7 @@ def _take_map_click(plan) -> None:
     if click:
         uid = plan.unit_at(click["lng"], click["lat"])
         if uid is not None:
-            gid = plan.grid_at(click["lng"], click["lat"])
+            gid = _unit_grids(plan)[uid]  # what plan.grid_at would say, without a second look-up
             if gid == ss.sel_grid and uid == ss.sel_unit:
                 ss[_BUILDING_KEY] = plan.building_at(click["lng"], click["lat"], uid)
             else:
@@ -199,6 +201,21 @@ def _cached(name: str, sources: tuple, make):
     if not same:
         kept = cache[name] = (sources, make())
     return kept[1]
+
+
+def _units(plan):
+    """The plan's units (:attr:`~gridplan.plan.model.Plan.units_metric`, a copy per call), once
+    per plan state."""
+    return _cached("units_metric", (plan.grids_metric,), lambda: plan.units_metric)
+
+
+def _unit_grids(plan) -> dict:
+    """Unit id -> grid id, once per plan state."""
+    return _cached(
+        "unit_grids",
+        (plan.grids_metric,),
+        lambda: dict(zip(_units(plan)["unit_id"], _units(plan)["grid_id"].astype(str))),
+    )
 
 
 def _grid_map(plan) -> None:
@@ -230,7 +247,7 @@ def _grid_map(plan) -> None:
         units = _cached(
             "units",
             (state, ss.sel_grid, code, names()),
-            lambda: unit_payload(plan.units_metric, ss.sel_grid, lang=code, unit_label=names().unit),
+            lambda: unit_payload(_units(plan), ss.sel_grid, lang=code, unit_label=names().unit),
         )
     focus = None
     if ss.get(_FOCUS_KEY) != ss.sel_grid:
@@ -290,17 +307,23 @@ def _grid_panel(plan, gid: str, pending=None, outcome=None) -> None:
     d = plan.grid_detail(gid)
     g = d["grid"]
     st.subheader(L("selected_grid", grid=gid))
-    _facts(gid, g)
+    _facts(plan, gid)
     sep = "、" if lang() == "zh" else ", "
-    st.write(f"**{L('grid_estates')}**: " + (sep.join(names().estate(e) for e in d["estates"]) or "—"))
-    st.write(f"**{L('grid_buildings')}**: {len(d['buildings'])}")
-    st.write(f"**{L('grid_neighbours')}**: " + (", ".join(d["neighbours"]) or "—"))
-    if gid in plan.locked:
+    locked = gid in plan.locked
+    # the members and the heading of the edits in one element: every element of the panel is a
+    # message and a render in the browser on each click
+    st.markdown(
+        f"**{L('grid_estates')}**: " + (sep.join(names().estate(e) for e in d["estates"]) or "—") + "  \n"
+        f"**{L('grid_buildings')}**: {len(d['buildings'])}  \n"
+        f"**{L('grid_neighbours')}**: "
+        + (", ".join(d["neighbours"]) or "—")
+        + ("" if locked else f"\n\n**{L('edit')}**")
+    )
+    if locked:
         st.info(L("locked_note"))
         _outcome(outcome)
         st.button(L("unlock"), key="btn_unlock", on_click=_edit, args=("unlock", gid))
         return
-    st.markdown(f"**{L('edit')}**")
     _outcome(outcome)
     _unit_move(plan, d["units"]["unit_id"].tolist(), pending)
     split, said = None, ""
@@ -309,9 +332,9 @@ def _grid_panel(plan, gid: str, pending=None, outcome=None) -> None:
         said = _counts("preview_split", split)
     except GridplanError as exc:  # a single unit: the button is off and the caption says why
         said = names().message(exc.localized(lang()), lang())
-    b1, b2 = st.columns(2)
-    b1.button(L("split"), key="btn_split", on_click=_ask, args=("split_grid", gid), disabled=split is None)
-    b2.button(L("lock"), key="btn_lock", on_click=_edit, args=("lock", gid))
+    row = st.container(horizontal=True)  # one block, where two columns are three
+    row.button(L("split"), key="btn_split", on_click=_ask, args=("split_grid", gid), disabled=split is None)
+    row.button(L("lock"), key="btn_lock", on_click=_edit, args=("lock", gid))
     st.caption(said)
     _confirm(pending, ("split_grid", (gid,)), split)
     targets = plan.merge_targets(gid)
@@ -325,30 +348,36 @@ def _grid_panel(plan, gid: str, pending=None, outcome=None) -> None:
     st.button(L("rebalance"), key="btn_rebalance", on_click=_edit, args=("rebalance", str(g["community_id"])))
 
 
-def _facts(gid: str, g: dict) -> None:
+#: The figures of the selected grid shown in the panel, in this order.
+_FACTS = (
+    "community_name",
+    "households",
+    "population",
+    "n_buildings",
+    "n_estates",
+    "status",
+    "reason",
+    "compactness",
+    "area_m2",
+    "locked",
+    "barrier_crossing",
+)
+
+
+def _facts(plan, gid: str) -> None:
     """The grid's figures as a plain HTML table (not a canvas grid): readable by screen readers
-    and browser tests."""
-    facts = {
-        k: g.get(k)
-        for k in (
-            "community_name",
-            "households",
-            "population",
-            "n_buildings",
-            "n_estates",
-            "status",
-            "reason",
-            "compactness",
-            "area_m2",
-            "locked",
-            "barrier_crossing",
-        )
-    }
-    frame = pd.DataFrame([facts])
+    and browser tests. The figures of every grid are put in words once per plan state and
+    language, not on every click."""
+    row = _cached("facts", (plan.grids_metric, lang()), lambda: _facts_table(plan.grids_metric)).loc[gid]
+    st.table(pd.DataFrame({gid: ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
+
+
+def _facts_table(grids) -> pd.DataFrame:
+    """:data:`_FACTS` of every grid (one row each, by grid id) in the planner's words."""
+    frame = pd.DataFrame({k: grids[k] if k in grids else None for k in _FACTS}, index=grids.index)
     for k in ("locked", "barrier_crossing"):
         frame[k] = frame[k].astype("boolean")
-    row = table(frame).iloc[0]
-    st.table(pd.DataFrame({gid: ["—" if pd.isna(v) else str(v) for v in row]}, index=row.index))
+    return table(frame)
 
 
 def _unit_move(plan, units: list, pending=None) -> None:
