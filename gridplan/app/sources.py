@@ -7,16 +7,9 @@ does, so that the app and ``gridplan partition`` give the same grids for the sam
 
 from __future__ import annotations
 
-import hashlib
-import pickle
-import sys
-from pathlib import Path
-
 import streamlit as st
 
 from gridplan.app.state import KINDS, L, autosave, new_plan, open_proposal, ss, start_proposal
-from gridplan.errors import OutputError
-from gridplan.io.atomic import atomic_path
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 from gridplan.workflows import checked_layers, plan_grids
 
@@ -51,58 +44,10 @@ def sample_network():
 
 @st.cache_resource(show_spinner=False)
 def sample_partition(lo: int, hi: int, micro: int):
-    """The sample's grids for one household band (and micro-grid size, 0 = none).
-
-    Planned once per install and band, then read back: the grids are kept in the user's cache
-    folder under a key made of every source file of gridplan, the sample's files and the
-    libraries' versions, so a changed planner or sample plans again. The first session after a
-    server start opens on the sample, and planning it was two of its eight seconds.
-    """
-    key = _sample_key(lo, hi, micro)
-    path = _cache_dir() / f"sample-{key}.pickle"
-    if path.exists():
-        try:
-            with path.open("rb") as f:
-                return pickle.load(f)
-        except Exception:  # a truncated or foreign file: plan again and replace it
-            pass
-    res = plan_grids(sample_layers(), min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp, tmp.open("wb") as f:
-            pickle.dump(res, f, protocol=pickle.HIGHEST_PROTOCOL)
-    except (OSError, OutputError):  # a read-only home: the cache is an optimisation, not a requirement
-        pass
-    return res
-
-
-def _cache_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("gridplan", appauthor=False))
-
-
-def _sample_key(lo: int, hi: int, micro: int) -> str:
-    """A digest of what the sample's grids depend on: the band, the package's code, the sample's
-    files (each by size and modification time) and the versions of Python and the libraries
-    that pickle them."""
-    import geopandas
-    import numpy
-    import pandas
-    import shapely
-
-    import gridplan
-    from gridplan.datasets.sample import SAMPLE_DIR
-
-    h = hashlib.sha256(f"{lo}-{hi}-{micro}".encode())
-    for mod in (sys, geopandas, numpy, pandas, shapely):
-        h.update(str(getattr(mod, "__version__", sys.version)).encode())
-    package = Path(gridplan.__file__).parent
-    for f in sorted([*package.rglob("*.py"), *SAMPLE_DIR.rglob("*")]):
-        if f.is_file():  # size and modification time: reading every file cost a fifth of a second
-            st_ = f.stat()
-            h.update(f"{f.relative_to(package)}:{st_.st_size}:{st_.st_mtime_ns}".encode())
-    return h.hexdigest()[:32]
+    """The sample's grids for one household band (and micro-grid size, 0 = none)."""
+    return plan_grids(
+        sample_layers(), min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1
+    )
 
 
 @st.cache_resource(show_spinner=False)
