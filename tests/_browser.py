@@ -200,10 +200,10 @@ def map_frame(page, timeout=90_000, poll_ms: int = 250):
     raise AssertionError("the map did not render")
 
 
-def click_map(page, lat, lon, *, shift: int = 0, pan: bool = False, poll_ms: int = 250):
-    """Click the map at a latitude and longitude, as a planner's mouse would (``shift`` pixels
-    right and down). ``pan``: a point outside the view is panned to first, as the planner would."""
-    for _ in range(50):  # the iframe may be swapped between finding it and clicking
+def map_point(page, lat, lon, *, pan: bool = False, poll_ms: int = 250) -> tuple[float, float]:
+    """Where on the page a latitude and longitude of the live map are (pixels). ``pan``: a point
+    outside the view is panned to first, as the planner would."""
+    for _ in range(50):  # the iframe may be swapped between finding it and reading it
         frame = map_frame(page, poll_ms=poll_ms)
         try:
             xy = frame.evaluate(
@@ -219,10 +219,16 @@ def click_map(page, lat, lon, *, shift: int = 0, pan: bool = False, poll_ms: int
         except playwright.Error:
             box = None
         if box is not None:
-            page.mouse.click(box["x"] + xy[0] + shift, box["y"] + xy[1] + shift)
-            return
+            return box["x"] + xy[0], box["y"] + xy[1]
         page.wait_for_timeout(poll_ms)
     raise AssertionError("the map iframe kept changing")
+
+
+def click_map(page, lat, lon, *, shift: int = 0, pan: bool = False, poll_ms: int = 250):
+    """Click the map at a latitude and longitude, as a planner's mouse would (``shift`` pixels
+    right and down); see :func:`map_point`."""
+    x, y = map_point(page, lat, lon, pan=pan, poll_ms=poll_ms)
+    page.mouse.click(x + shift, y + shift)
 
 
 def idle(page):
