@@ -12,7 +12,6 @@ opened by its address sets the radio.
 
 from __future__ import annotations
 
-import gc
 import time
 
 import streamlit as st
@@ -22,11 +21,6 @@ from gridplan.app.pages import coverage, data, export, grids, proposals, sites
 from gridplan.app.sources import load_sample_into_session
 from gridplan.app.state import L, autosave, choice, lang, open_proposal, ss
 from gridplan.i18n import t
-
-# The libraries' objects live as long as the server: frozen out of the collector, the full
-# collection Streamlit runs after every script run (runner.postScriptGC) scans only what the
-# sessions made, 3-10 ms instead of 110-300 ms per click.
-gc.freeze()
 
 __all__ = ["STEPS", "run"]
 
