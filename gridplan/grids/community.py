@@ -10,8 +10,11 @@ the Voronoi edges of the distinct household locations, barriers and kept grids
 (:mod:`gridplan.grids.cells`) -> every piece belongs to one unit (empty pieces join a
 neighbour) -> unit graph = summed shared boundary of their pieces (:mod:`gridplan.grids.unitgraph`)
 -> balanced contiguous partition per barrier-free region (:mod:`gridplan.grids.regions`,
-:mod:`gridplan.grids.search`), or a repair of the previous grids (:mod:`gridplan.grids.replan`)
--> grid polygon = union of its pieces, codes (:mod:`gridplan.grids.numbering`).
+:mod:`gridplan.grids.search`), or a repair of the previous grids (:mod:`gridplan.grids.replan`),
+planned again with estates split while a part has no plan -> for the plan kept: an estate held by
+one grid takes back its ground (:mod:`gridplan.grids.estateground`), the empty ground goes to the
+side that puts the lines on streets and walls (:mod:`gridplan.grids.lines`) -> grid polygon =
+union of its pieces, codes (:mod:`gridplan.grids.numbering`).
 """
 
 from __future__ import annotations
