@@ -11,7 +11,6 @@ function, in a process pool when ``n_jobs`` > 1 (same result as ``n_jobs=1``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -132,7 +131,7 @@ def partition(
     seed: int = 0,
     n_jobs: int | None = None,
     progress: bool = False,
-    mapper: Callable[[Callable[[dict], dict], list[dict]], list[dict]] | None = None,
+    mapper: Mapper | None = None,
 ) -> PartitionResult:
     """Partition the households of every community into grids of ``min``-``max`` households.
 

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from gridplan.geometry.quality import geometry_quality
+from gridplan.grids.pool import Mapper
 
 __all__ = [
     "QUALITY_KEYS",
@@ -192,7 +193,7 @@ def partition_quality(
     estate: np.ndarray | None,
     grid_of: np.ndarray,
     split: list,
-    mapper: Callable[[Callable[[dict], dict], list[dict]], list[dict]] | None = None,
+    mapper: Mapper | None = None,
     prepared: QualityLayers | None = None,
 ) -> tuple[dict, dict]:
     """The geometry figures of a partition, in total and per community.
