@@ -52,11 +52,13 @@ def estate_ground(
         The unit of every piece, with the estates' ground given back.
     """
     n = len(p)
+    if not (group >= 0).any():  # estates given, none of them holding a piece of this community
+        return piece_unit
     piece_grid = unit_grid[piece_unit]
     # the grid of every estate whose households are all in one grid, -1 for the others
     e_hh, g_hh = group[hh_piece], piece_grid[hh_piece]
     m = e_hh >= 0
-    n_est = int(group.max()) + 1 if n else 0
+    n_est = int(group.max()) + 1
     lo = np.full(n_est, np.iinfo(np.int64).max, dtype=np.int64)
     hi = np.full(n_est, -1, dtype=np.int64)
     np.minimum.at(lo, e_hh[m], g_hh[m])

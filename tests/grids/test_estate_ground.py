@@ -69,3 +69,12 @@ def test_a_piece_the_giving_grid_needs_to_stay_whole_stays():
     hh_piece = np.array([0, 3, 5, 2])
     out = estate_ground(p, piece_unit, unit_grid, group, hh_piece, np.zeros(6, dtype=bool))
     assert out.tolist() == piece_unit.tolist()
+
+
+def test_estates_that_hold_no_piece_leave_the_pieces_as_they_are():
+    p = _pieces(4, 1)
+    piece_unit = np.array([0, 1, 2, 2])
+    out = estate_ground(
+        p, piece_unit, np.array([0, 0, 1]), np.full(4, -1), np.array([0, 1, 3]), np.zeros(4, dtype=bool)
+    )
+    assert out.tolist() == piece_unit.tolist()
