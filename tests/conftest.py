@@ -60,7 +60,7 @@ def sample_every_layer(sample_dir):
     never change it)."""
     import geopandas as gpd
 
-    from gridplan.grids.api import partition
+    from gridplan.workflows import plan_grids
 
     d = sample_dir
     layers = {
@@ -71,16 +71,7 @@ def sample_every_layer(sample_dir):
         "barriers": gpd.read_file(d / "barriers" / "barriers.geojson"),
         "streets": gpd.read_file(d / "network" / "walk.geojson"),
     }
-    res = partition(
-        layers["households"],
-        layers["communities"],
-        buildings=layers["buildings"],
-        estates=layers["estates"],
-        barriers=layers["barriers"],
-        streets=layers["streets"],
-        n_jobs=1,
-    )
-    return layers, res
+    return layers, plan_grids(layers, n_jobs=1)
 
 
 @pytest.fixture(scope="session")

@@ -326,7 +326,6 @@ def _add_quality(
         metric,
         comm_m,
         crs,
-        **dict.fromkeys(("buildings", "estates", "streets", "barriers")),
         estate=rows.estate,
         grid_of=out["grid_of"],
         split=split,

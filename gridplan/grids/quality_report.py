@@ -186,10 +186,10 @@ def partition_quality(
     comm_m: gpd.GeoDataFrame,
     crs,
     *,
-    buildings: gpd.GeoDataFrame | None,
-    estates: gpd.GeoDataFrame | None,
-    streets: gpd.GeoDataFrame | None,
-    barriers: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame | None = None,
+    estates: gpd.GeoDataFrame | None = None,
+    streets: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
     estate: np.ndarray | None,
     grid_of: np.ndarray,
     split: list,
@@ -207,7 +207,8 @@ def partition_quality(
     crs
         The metric CRS the figures are measured in.
     buildings, estates, streets, barriers : GeoDataFrame, optional
-        The input layers (any CRS); only building polygons count as footprints.
+        The input layers (any CRS); only building polygons count as footprints. Not read when
+        ``prepared`` is given.
     estate : ndarray of object or None
         Estate id per household row.
     grid_of : ndarray of object

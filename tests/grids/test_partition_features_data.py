@@ -12,7 +12,7 @@ import shapely
 from _partition_checks import metric_crs
 
 from gridplan.geometry.quality import geometry_quality
-from gridplan.grids.api import partition
+from gridplan.workflows import plan_grids
 
 pytestmark = pytest.mark.slow
 
@@ -80,16 +80,7 @@ def test_nanjing_osm_grids_follow_features(realdata):
     if not pbf.exists():
         pytest.skip(f"{pbf} is absent")
     layers = prepare_from_osm(pbf)
-    res = partition(
-        layers["households"],
-        layers["communities"],
-        buildings=layers["buildings"],
-        estates=layers["estates"],
-        barriers=layers["barriers"],
-        streets=layers["streets"],
-        n_jobs=2,
-        progress=False,
-    )
+    res = plan_grids(layers, n_jobs=2)
     _check(res, layers)
     assert isinstance(pd.Series(res.report["communities"]).iloc[0]["buildings_cut"], int)
     assert np.isfinite(res.report["total"]["share_in_band"])
