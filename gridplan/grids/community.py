@@ -234,9 +234,10 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
         hh_piece[free] = free_faces[locate(xy[free], p.geoms[free_faces])]
         unit0[free] = keys.codes + nk
     anchors = np.flatnonzero(p.kept >= 0)
-    preset = _preset(task, p, unit0, free, keys.codes + nk)
-    if "group" not in cache:
-        cache["group"] = _estate_of(task, p)
+    if "where" not in cache:
+        cache["where"] = _where(task, p)
+        cache["group"] = cache["where"].estate
+    preset = _preset(task, p, cache["where"], unit0, free, keys.codes + nk)
     piece_unit, hh_unit_all, nunits = units_on_pieces(
         p, np.r_[hh_piece, anchors], np.r_[unit0, p.kept[anchors]], preset, cache["group"]
     )
@@ -250,7 +251,7 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
 
 
 def _preset(
-    task: dict, p: Pieces, unit0: np.ndarray, free: np.ndarray, codes: np.ndarray
+    task: dict, p: Pieces, where: _Where, unit0: np.ndarray, free: np.ndarray, codes: np.ndarray
 ) -> np.ndarray | None:
     """The unit each empty piece should join before any neighbour: the other pieces of a
     footprint go to its households' unit, the ground around a footprint (its tessellation cell)
@@ -267,7 +268,6 @@ def _preset(
     if (fp is None or not len(fp)) and (est_polys is None or not len(est_polys)):
         return None
     preset = np.full(len(p), -1, dtype=np.int64)
-    rp = shapely.point_on_surface(p.geoms)
     free_piece = p.kept < 0
     if est_polys is not None and len(est_polys) and task.get("estate") is not None:
         est = np.asarray(task["estate"], dtype=object)[free]
@@ -277,7 +277,7 @@ def _preset(
         ids = np.asarray(task["estate_poly_ids"], dtype=object)
         whole = np.array([len(unit_of.get(e, ())) == 1 for e in ids], dtype=bool)
         unit = np.array([min(unit_of[e]) if w else -1 for e, w in zip(ids, whole)], dtype=np.int64)
-        face_est = first_hit(rp, np.asarray(est_polys, dtype=object))
+        face_est = where.estate
         m = free_piece & (face_est >= 0)
         preset[m] = unit[face_est[m]]
     row_fp = task.get("row_fp")
@@ -286,7 +286,7 @@ def _preset(
         fp_unit = np.full(len(fp), -1, dtype=np.int64)
         has = np.flatnonzero(row_fp >= 0)
         fp_unit[row_fp[has[::-1]]] = unit0[has[::-1]]  # the footprint's first row decides
-        face_fp = first_hit(rp, np.asarray(fp, dtype=object))
+        face_fp = where.footprint
         m = free_piece & (face_fp >= 0) & (fp_unit[np.maximum(face_fp, 0)] >= 0)
         preset[m] = fp_unit[face_fp[m]]
         ring = cell_owner(p, np.where(face_fp >= 0, fp_unit[np.maximum(face_fp, 0)], -1))
@@ -397,9 +397,10 @@ def _drawn(task: dict, kept: list, planned: _Planned, cache: dict) -> dict:
     hh = np.asarray(task["hh"], dtype=np.int64)
     cu, plan, hh_grid, stats, nk = planned.cu, planned.plan, planned.hh_grid, planned.stats, len(kept)
     ngrids = len(plan.reasons)
-    movable, group = _movable(task, cu), cache["group"]
+    where, group = cache["where"], cache["group"]
+    movable = _movable(task, cu, where.point)
     if group is not None:
-        on_fp = _on_footprint(task, cu.pieces)
+        on_fp = np.zeros(len(cu.pieces), dtype=bool) if where.footprint is None else where.footprint >= 0
         cu = replace(
             cu, piece_unit=estate_ground(cu.pieces, cu.piece_unit, plan.labels, group, cu.hh_piece, on_fp)
         )
@@ -442,30 +443,33 @@ def _whole(group: np.ndarray, hh_piece: np.ndarray, piece_grid: np.ndarray) -> n
     return whole[np.where(group >= 0, group, len(n_grids))]
 
 
-def _estate_of(task: dict, p: Pieces) -> np.ndarray | None:
-    """The estate polygon (position) every piece lies in, -1 for none; None without estates."""
-    est = task.get("estate_polys")
-    if est is None or not len(est):
-        return None
-    return first_hit(shapely.point_on_surface(p.geoms), np.asarray(est, dtype=object))
+@dataclass(frozen=True)
+class _Where:
+    """Where every piece of a community lies, found once (the plans of a community share its
+    pieces): its representative point, the estate polygon and the footprint it lies in (-1 for
+    none; None without estates or footprints)."""
+
+    point: np.ndarray
+    estate: np.ndarray | None
+    footprint: np.ndarray | None
 
 
-def _on_footprint(task: dict, p: Pieces) -> np.ndarray:
-    """Per piece: part of a building footprint."""
-    fp = task.get("footprints")
-    if fp is None or not len(fp):
-        return np.zeros(len(p), dtype=bool)
-    return first_hit(shapely.point_on_surface(p.geoms), np.asarray(fp, dtype=object)) >= 0
+def _where(task: dict, p: Pieces) -> _Where:
+    rp = shapely.point_on_surface(p.geoms)
+
+    def inside(polys):
+        return None if polys is None or not len(polys) else first_hit(rp, np.asarray(polys, dtype=object))
+
+    return _Where(rp, inside(task.get("estate_polys")), inside(task.get("footprints")))
 
 
-def _movable(task: dict, cu: _Units) -> np.ndarray:
+def _movable(task: dict, cu: _Units, rp: np.ndarray) -> np.ndarray:
     """Pieces whose grid only decides where a line runs: no household, no footprint, no kept
     grid, farther than the setback from every footprint (the ground within it stays with its
     building, so that buildings stay joined to their grid)."""
     p = cu.pieces
     out = p.kept < 0
     out[cu.hh_piece] = False
-    rp = shapely.point_on_surface(p.geoms)
     fp = task.get("footprints")
     if fp is not None and len(fp):
         near, _ = shapely.STRtree(np.asarray(fp, dtype=object)).query(
