@@ -39,22 +39,27 @@ def empty_quality() -> dict:
     return dict.fromkeys(QUALITY_KEYS)
 
 
-def _metric(gdf: gpd.GeoDataFrame | None, crs, kinds: tuple[str, ...]):
-    """``gdf`` in ``crs`` with only geometries of ``kinds``, or None when nothing is left."""
+def _metric(gdf: gpd.GeoDataFrame | None, crs, kinds: tuple[str, ...], key: str | None = None):
+    """``gdf`` in ``crs`` with only geometries of ``kinds`` (and its ``key`` column, the only
+    one the figures read), or None when nothing is left."""
     # a building table without geometry gives estates, not footprints
     if not isinstance(gdf, gpd.GeoDataFrame) or not len(gdf) or gdf._geometry_column_name not in gdf.columns:
         return None
     g = gdf[gdf.geom_type.isin(kinds).to_numpy()]
     if not len(g):
         return None
-    return g.to_crs(crs).reset_index(drop=True)
+    cols = [c for c in (key,) if c is not None and c in g.columns]
+    return gpd.GeoDataFrame(g[cols].reset_index(drop=True), geometry=g.geometry.values, crs=g.crs).to_crs(crs)
 
 
-def _near(gdf: gpd.GeoDataFrame | None, poly) -> gpd.GeoDataFrame | None:
-    """Rows of ``gdf`` touching ``poly``."""
+def _near(gdf: gpd.GeoDataFrame | None, polys: np.ndarray) -> list[np.ndarray] | None:
+    """Per polygon of ``polys``, the rows of ``gdf`` touching it (sorted): one query for all."""
     if gdf is None:
         return None
-    return gdf.iloc[np.sort(gdf.sindex.query(poly, predicate="intersects"))]
+    pi, fi = gdf.sindex.query(polys, predicate="intersects")
+    order = np.lexsort((fi, pi))
+    bounds = np.searchsorted(pi[order], np.arange(len(polys) + 1))
+    return [fi[order[bounds[c] : bounds[c + 1]]] for c in range(len(polys))]
 
 
 def community_figures(task: dict) -> dict:
@@ -154,15 +159,13 @@ def quality_layers(
     QualityLayers
     """
     layers = {
-        "buildings": _metric(buildings, crs, ("Polygon", "MultiPolygon")),
-        "estates": _metric(estates, crs, ("Polygon", "MultiPolygon")),
+        "buildings": _metric(buildings, crs, ("Polygon", "MultiPolygon"), "building_id"),
+        "estates": _metric(estates, crs, ("Polygon", "MultiPolygon"), "estate_id"),
         "streets": _metric(streets, crs, ("LineString", "MultiLineString")),
         "barriers": _metric(barriers, crs, ("LineString", "MultiLineString")),
     }
     if layers["estates"] is not None and "estate_id" not in layers["estates"].columns:
         layers["estates"] = None
-    if layers["estates"] is not None:
-        layers["estates"] = _clipped(layers["estates"], shapely.union_all(comm_m.geometry.values))
     if all(layers[k] is None for k in ("buildings", "estates", "streets")):
         return QualityLayers(layers, None)
     if layers["buildings"] is not None and "building_id" not in layers["buildings"].columns:
@@ -170,14 +173,20 @@ def quality_layers(
         layers["buildings"] = layers["buildings"].assign(
             building_id=np.arange(len(layers["buildings"])).astype(str)
         )
-    local = []
-    for poly in comm_m.geometry.values:
-        # a neighbour's features touching the boundary do not count here
-        inner = shapely.buffer(poly, -0.5)
-        near = {k: _near(v, inner) for k, v in layers.items()}
-        if near["estates"] is not None:
-            near["estates"] = _clipped(near["estates"], poly)
-        local.append(near)
+    polys = comm_m.geometry.values
+    # a neighbour's features touching the boundary do not count here
+    near = {k: _near(v, shapely.buffer(np.asarray(polys), -0.5)) for k, v in layers.items()}
+    estates_in = _clipped(layers["estates"], near["estates"], np.asarray(polys))
+    if estates_in is not None and not any(e is not None for e in estates_in):
+        layers["estates"] = None  # no estate lies in a community: none can be cut
+    local = [
+        {
+            k: (None if near[k] is None else layers[k].take(near[k][c]))
+            for k in ("buildings", "streets", "barriers")
+        }
+        | {"estates": None if estates_in is None else estates_in[c]}
+        for c in range(len(polys))
+    ]
     return QualityLayers(layers, local)
 
 
@@ -237,20 +246,19 @@ def partition_quality(
     if prep.local is None:
         return empty_quality(), {c: empty_quality() for c in cids}
     g = grids.to_crs(crs) if grids.crs is not None and grids.crs != crs else grids
-    eg = None
-    if estate is not None:
-        df = pd.DataFrame({"e": estate, "g": grid_of}).dropna()
-        eg = df.assign(e=df["e"].astype(str)).groupby("e")["g"].agg(set)
+    held_by = None if estate is None else _estate_grids(estate, grid_of)
     n_split = len(split) if layers["buildings"] is not None else None
+    at = g.groupby("community_id", sort=False).indices
+    none = np.empty(0, dtype=np.int64)
     tasks = []
     for c, cid in enumerate(cids):
-        mine = g[(g["community_id"] == cid).to_numpy()]
+        mine = g.take(at.get(cid, none))
         local = prep.local[c]
-        if eg is not None and local["estates"] is not None:
-            held = eg[eg.index.isin(local["estates"]["estate_id"].astype(str))]
-            held = held[[bool(s & set(mine["grid_id"])) for s in held]]
-        else:
-            held = None
+        held = None
+        if held_by is not None and local["estates"] is not None:
+            own = set(mine["grid_id"])
+            ids = local["estates"]["estate_id"].astype(str).unique()
+            held = pd.Series({e: held_by[e] for e in ids if e in held_by and held_by[e] & own}, dtype=object)
         tasks.append(
             {"grids": mine, "community": comm_m.iloc[[c]], "layers": local, "estate_grids": held}
             | {"split": split, "n_split": n_split}
@@ -265,20 +273,49 @@ def _in_process(fn: Callable[[dict], dict], tasks: list[dict]) -> list[dict]:
     return [fn(t) for t in tasks]
 
 
-def _clipped(estates: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame | None:
-    """The estates' parts inside ``area``: an estate drawn past the communities (OSM landuse)
-    can only be kept whole where grids are drawn."""
-    g = shapely.make_valid(shapely.intersection(estates.geometry.values, area))
-    g = shapely.get_parts(g, return_index=True)
-    poly = np.isin(shapely.get_type_id(g[0]), [3, 6])
-    keep = np.zeros(len(estates), dtype=bool)
-    parts = np.full(len(estates), None, dtype=object)
-    for k in np.unique(g[1][poly]):  # the polygonal parts of every estate, put together
-        parts[k] = shapely.union_all(g[0][poly & (g[1] == k)])
-        keep[k] = shapely.area(parts[k]) > 0
-    if not keep.any():
+def _clipped(
+    estates: gpd.GeoDataFrame | None, near: list[np.ndarray] | None, polys: np.ndarray
+) -> list[gpd.GeoDataFrame | None] | None:
+    """Per community, the polygonal parts of the estates ``near`` it inside it (None where
+    there are none): an estate drawn past the communities (OSM landuse) can only be kept whole
+    where grids are drawn. One vectorised intersection for every (community, estate) pair."""
+    if estates is None or near is None:
         return None
-    return estates[keep].set_geometry(gpd.array.from_shapely(parts[keep], crs=estates.crs))
+    comm = np.repeat(np.arange(len(polys)), [len(n) for n in near])
+    est = np.concatenate(near) if len(comm) else np.empty(0, dtype=np.int64)
+    g = shapely.make_valid(shapely.intersection(estates.geometry.values[est], polys[comm]))
+    odd = np.flatnonzero(~np.isin(shapely.get_type_id(g), [3, 6]))
+    for k in odd:  # collections with lines or points: their polygonal parts put together
+        parts = shapely.get_parts(g[k])
+        parts = parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+        g[k] = shapely.union_all(parts) if len(parts) else shapely.Polygon()
+    keep = shapely.area(g) > 0
+    bounds = np.searchsorted(comm, np.arange(len(polys) + 1))
+    out: list[gpd.GeoDataFrame | None] = []
+    for c in range(len(polys)):
+        m = np.arange(bounds[c], bounds[c + 1])
+        m = m[keep[m]]
+        out.append(
+            None
+            if not len(m)
+            else gpd.GeoDataFrame(
+                {"estate_id": estates["estate_id"].to_numpy(object)[est[m]]},
+                geometry=gpd.array.from_shapely(g[m], crs=estates.crs),
+            )
+        )
+    return out
+
+
+def _estate_grids(estate: np.ndarray, grid_of: np.ndarray) -> dict[str, set]:
+    """Estate id (as text) -> the set of grids holding its households."""
+    ok = pd.notna(estate) & pd.notna(grid_of)
+    e_code, e_ids = pd.factorize(pd.Series(estate[ok]).astype(str))
+    g_code, g_ids = pd.factorize(pd.Series(grid_of[ok]))
+    pairs = np.unique(e_code.astype(np.int64) * len(g_ids) + g_code)
+    out: dict[str, set] = {}
+    for e, gg in zip((pairs // len(g_ids)).tolist(), (pairs % len(g_ids)).tolist()):
+        out.setdefault(e_ids[e], set()).add(g_ids[gg])
+    return out
 
 
 def _ids(buildings: gpd.GeoDataFrame | None) -> np.ndarray:
