@@ -337,18 +337,12 @@ def feature_lines(polygon, *, barriers=None, streets=None, estates=None, footpri
 
 
 def feature_linework(
-    polygon, *, barriers=None, streets=None, estates=None, footprints=None, whole=None
+    polygon, *, barriers=None, streets=None, estates=None, footprints=None
 ) -> tuple[list, list, list]:
     """The lines of :func:`feature_lines` in three lists: the city's own lines (boundary,
     barriers, streets, estate outlines, footprint outlines), the tessellation edges, which no
     planner sees on the ground, and the construction lines that cut the ground around the
-    footprints (:data:`SETBACK_M`, :func:`side_rays`).
-
-    ``whole`` (polygonal, optional): ground that is never divided among grids, the estates that
-    stay whole in one grid. Its footprints keep their outlines, but no tessellation, setback or
-    side ray is drawn inside it: such lines only divide ground that goes to one grid anyway, and
-    they were a third of the time it takes to make the pieces.
-    """
+    footprints (:data:`SETBACK_M`, :func:`side_rays`)."""
     base = [shapely.boundary(polygon)]
     feats = _lines(barriers, polygon) + _lines(_merged(streets), polygon) + _lines(estates, polygon)
     cut = solid(footprints)
@@ -356,22 +350,14 @@ def feature_linework(
         return base + feats, [], []
     walls = np.asarray(base + feats, dtype=object)
     feats = list(_cut_away(np.asarray(feats, dtype=object), cut)) if feats else []
-    fp = np.asarray(footprints, dtype=object)
-    divided = fp if whole is None else fp[~shapely.contains_properly(whole, shapely.point_on_surface(fp))]
-    tess = tessellation_lines(divided, walls, cut)
+    tess = tessellation_lines(footprints, walls, cut)
     if (streets is None or not len(streets)) and estates is not None and len(estates):
         tess = _open_ground_lines(polygon, barriers, estates, footprints, tess)
     tess = list(_clip(np.asarray(tess, dtype=object), polygon))
-    outlines = list(shapely.boundary(fp))
-    if not len(divided):
-        return base + feats + outlines, tess, []
-    ring = shapely.boundary(
-        shapely.buffer(cut if len(divided) == len(fp) else solid(divided), SETBACK_M, quad_segs=2)
-    )
+    ring = shapely.boundary(shapely.buffer(cut, SETBACK_M, quad_segs=2))
     setback = shapely.intersection(ring, polygon)
-    rays = side_rays(divided, (walls, ring))
+    rays = side_rays(footprints, (walls, ring))
     rays = shapely.intersection(shapely.difference(rays, cut), polygon)
-    if whole is not None:
-        setback, rays = shapely.difference(setback, whole), shapely.difference(rays, whole)
+    outlines = list(shapely.boundary(np.asarray(footprints, dtype=object)))
     construction = [g for g in (setback, rays) if not shapely.is_empty(g)]
     return base + feats + outlines, tess, construction

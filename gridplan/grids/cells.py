@@ -103,15 +103,11 @@ class Features:
         Estate polygons.
     footprints : array of Polygon or None
         Building footprints clipped to the community; each one becomes exactly one piece.
-    whole : Polygon, MultiPolygon or None
-        The estates kept whole in one grid: their ground is not divided
-        (:func:`gridplan.geometry.featurecells.feature_linework`).
     """
 
     streets: object = None
     estates: object = None
     footprints: object = None
-    whole: object = None
 
 
 def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(), features: Features | None = None) -> Pieces:
@@ -194,7 +190,6 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
         streets=feats.streets,
         estates=feats.estates,
         footprints=feats.footprints,
-        whole=feats.whole,
     )
     lines = hard + tess
     soft = np.asarray(tess, dtype=object) if tess else None

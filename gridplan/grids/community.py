@@ -97,7 +97,7 @@ def plan_community(task: dict) -> dict:
             break
         planned = _plan_once(task, kept, refine, merge, cache)
     planned.stats.pop("mergeable", None)
-    return _drawn(task, kept, planned)
+    return _drawn(task, kept, planned, cache)
 
 
 def _rows(values, rows: np.ndarray):
@@ -191,7 +191,6 @@ class _Units:
     hh_unit: np.ndarray
     kept_of_unit: np.ndarray  # kept grid of every unit, -1 for free units
     graph: UnitGraph
-    where: _Where  # where every piece lies
 
 
 def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dict) -> _Units:
@@ -211,25 +210,15 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
         refine=refine,
     )
     fp = task.get("footprints")
-    whole = _whole_estates(task, refine)
-    # the pieces depend on the refinement only through the estates whose ground is divided
-    at = cache.setdefault(("pieces", whole.tobytes() if whole is not None else b""), {})
-    if "pieces" not in at:
-        polys = task.get("estate_polys")
-        at["pieces"] = pieces(
+    if "pieces" not in cache:
+        cache["pieces"] = pieces(
             task["polygon"],
             task.get("barriers"),
             xy[free],
             np.array([g for _, g in kept], dtype=object),
-            Features(
-                task.get("streets"),
-                polys,
-                fp,
-                None if whole is None or not whole.any() else shapely.union_all(np.asarray(polys)[whole]),
-            ),
+            Features(task.get("streets"), task.get("estate_polys"), fp),
         )
-        at["where"] = _where(task, at["pieces"])
-    p, where = at["pieces"], at["where"]
+    p = cache["pieces"]
     # every face inside a kept grid is anchored to it; free units follow the kept ones
     hh_piece = np.empty(n, dtype=np.int64)
     unit0 = np.empty(n, dtype=np.int64)
@@ -245,39 +234,20 @@ def _units(task: dict, refine: dict, kept: list, in_kept: np.ndarray, cache: dic
         hh_piece[free] = free_faces[locate(xy[free], p.geoms[free_faces])]
         unit0[free] = keys.codes + nk
     anchors = np.flatnonzero(p.kept >= 0)
-    preset = _preset(task, p, where, unit0, free, keys.codes + nk)
+    if "where" not in cache:
+        cache["where"] = _where(task, p)
+        cache["group"] = cache["where"].estate
+    preset = _preset(task, p, cache["where"], unit0, free, keys.codes + nk)
     piece_unit, hh_unit_all, nunits = units_on_pieces(
-        p, np.r_[hh_piece, anchors], np.r_[unit0, p.kept[anchors]], preset, where.estate
+        p, np.r_[hh_piece, anchors], np.r_[unit0, p.kept[anchors]], preset, cache["group"]
     )
     hh_unit = hh_unit_all[:n]
     kept_of_unit = np.full(nunits, -1)
     kept_of_unit[hh_unit_all[n:]] = p.kept[anchors]
     w = np.bincount(hh_unit, weights=hh, minlength=nunits).astype(np.int64)
     return _Units(
-        keys,
-        free,
-        p,
-        hh_piece,
-        piece_unit,
-        hh_unit,
-        kept_of_unit,
-        unit_graph(piece_unit, nunits, p, w),
-        where,
+        keys, free, p, hh_piece, piece_unit, hh_unit, kept_of_unit, unit_graph(piece_unit, nunits, p, w)
     )
-
-
-def _whole_estates(task: dict, refine: dict) -> np.ndarray | None:
-    """Which estate polygons stay whole in one grid whatever the plan: at most the maximum of
-    households in the community, and not split by ``refine``; None without footprints (there
-    is no ground around them to divide) or estates."""
-    polys, est, fp = task.get("estate_polys"), task.get("estate"), task.get("footprints")
-    if polys is None or not len(polys) or est is None or fp is None or not len(fp):
-        return None
-    total: dict = {}
-    for e, h in zip(np.asarray(est, dtype=object).tolist(), np.asarray(task["hh"]).tolist()):
-        total[e] = total.get(e, 0) + h
-    hi = int(task["hi"])
-    return np.array([total.get(e, 0) <= hi and e not in refine for e in task["estate_poly_ids"]], dtype=bool)
 
 
 def _preset(
@@ -415,7 +385,7 @@ def _plan_once(task: dict, kept: list, refine: dict, merge: bool, cache: dict) -
     return _Planned(cu, plan, hh_grid, stats, sorted(failed_estates))
 
 
-def _drawn(task: dict, kept: list, planned: _Planned) -> dict:
+def _drawn(task: dict, kept: list, planned: _Planned, cache: dict) -> dict:
     """The grids of a plan: lines placed on the features, polygons, codes and rows.
 
     Returns
@@ -427,8 +397,7 @@ def _drawn(task: dict, kept: list, planned: _Planned) -> dict:
     hh = np.asarray(task["hh"], dtype=np.int64)
     cu, plan, hh_grid, stats, nk = planned.cu, planned.plan, planned.hh_grid, planned.stats, len(kept)
     ngrids = len(plan.reasons)
-    where = cu.where
-    group = where.estate
+    where, group = cache["where"], cache["group"]
     movable = _movable(task, cu, where.point)
     if group is not None:
         on_fp = np.zeros(len(cu.pieces), dtype=bool) if where.footprint is None else where.footprint >= 0
