@@ -7,9 +7,11 @@ does, so that the app and ``gridplan partition`` give the same grids for the sam
 
 from __future__ import annotations
 
+import copy
+
 import streamlit as st
 
-from gridplan.app.state import KINDS, L, autosave, new_plan, open_proposal, ss, start_proposal
+from gridplan.app.state import KINDS, L, autosave, open_proposal, plan_of, set_plan, ss, start_proposal
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 from gridplan.workflows import checked_layers, plan_grids
 
@@ -17,6 +19,7 @@ __all__ = [
     "sample_layers",
     "sample_network",
     "sample_partition",
+    "sample_plan",
     "sample_coverage",
     "sample_validation",
     "load_sample_into_session",
@@ -51,6 +54,17 @@ def sample_partition(lo: int, hi: int, micro: int):
 
 
 @st.cache_resource(show_spinner=False)
+def sample_plan(lo: int, hi: int, micro: int):
+    """The sample's plan for one household band, made once per server process.
+
+    Shared by every session, so never edited: a session edits its own copy
+    (:func:`load_sample_into_session`). Building a plan (unit tables, adjacency, grid figures)
+    is most of a new session's first run; a copy of the built plan costs a few milliseconds.
+    """
+    return plan_of(sample_partition(lo, hi, micro), sample_layers(), lo, hi, micro)
+
+
+@st.cache_resource(show_spinner=False)
 def sample_coverage(minutes: float, speed: float):
     """The sample's walking coverage for one service circle and walking speed."""
     from gridplan.access.coverage import coverage
@@ -80,12 +94,8 @@ def load_sample_into_session() -> None:
     ss.network = None
     ss.dataset = "sample"
     ss.coverage_params = None
-    new_plan(
-        sample_partition(GRID_MIN_HOUSEHOLDS, GRID_MAX_HOUSEHOLDS, 0),
-        ss.layers,
-        GRID_MIN_HOUSEHOLDS,
-        GRID_MAX_HOUSEHOLDS,
-    )
+    # the session's own deep copy: its edits never reach the shared plan or another session
+    set_plan(copy.deepcopy(sample_plan(GRID_MIN_HOUSEHOLDS, GRID_MAX_HOUSEHOLDS, 0)))
     # the network is stored with the proposal's first save only (most sessions never save)
     start_proposal(network=sample_network)
 

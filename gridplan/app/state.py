@@ -28,7 +28,9 @@ __all__ = [
     "field_label",
     "show_error",
     "table",
+    "plan_of",
     "new_plan",
+    "set_plan",
     "select_grid",
     "on_edit",
     "names",
@@ -122,12 +124,12 @@ def table(df: pd.DataFrame, code: str | None = None) -> pd.DataFrame:
     return df.rename(columns=col_labels(df.columns, code))
 
 
-def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
-    """Make a fresh, editable plan of a partition the session's current plan; clear what
-    belonged to the previous plan (selection, recommended sites, candidate)."""
+def plan_of(result, layers: dict, lo: int, hi: int, micro: int = 0):
+    """A fresh, editable :class:`~gridplan.plan.model.Plan` of a partition of ``layers`` (their
+    buildings, estates, barriers and facilities kept as its context)."""
     from gridplan.plan.model import Plan
 
-    ss.plan = Plan.from_partition(
+    return Plan.from_partition(
         result,
         layers["households"],
         layers["communities"],
@@ -139,6 +141,17 @@ def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
         max_households=hi,
         micro_max=micro or None,
     )
+
+
+def new_plan(result, layers: dict, lo: int, hi: int, micro: int = 0) -> None:
+    """Make a fresh, editable plan of a partition the session's current plan (:func:`plan_of`)."""
+    set_plan(plan_of(result, layers, lo, hi, micro))
+
+
+def set_plan(plan) -> None:
+    """Make ``plan`` the session's current plan (the session's own: it is edited in place);
+    clear what belonged to the previous plan (selection, recommended sites, candidate)."""
+    ss.plan = plan
     ss.sel_grid = None
     ss.sel_unit = None
     ss.sites = None

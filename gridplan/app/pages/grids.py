@@ -223,9 +223,8 @@ def _grid_map(plan) -> None:
     when they change (an edit, the language); a click or a selection sends only the selection,
     and the planner's zoom and pan stay."""
     from gridplan.app.basemaps import basemap_layers
-    from gridplan.app.gridmap import basemap_spec, grid_payload, home_view, unit_payload
+    from gridplan.app.gridmap import basemap_spec, home_view, unit_payload
     from gridplan.app.mapview import grid_map
-    from gridplan.io.projection import to_wgs84
 
     code = lang()
     tiles = basemap_layers(
@@ -235,12 +234,7 @@ def _grid_map(plan) -> None:
     data = _cached(
         "data",
         (state, plan.communities, plan.micro_grids, code),
-        lambda: grid_payload(
-            to_wgs84(plan.grids),
-            communities=to_wgs84(plan.communities),
-            micro_grids=plan.micro_grids,
-            lang=code,
-        ),
+        lambda: _shared_payload(plan.version, code, plan),
     )
     units = None
     if ss.sel_grid:
@@ -273,6 +267,23 @@ def _grid_map(plan) -> None:
                 grids="、".join(plan.micro_stale) if code == "zh" else ", ".join(plan.micro_stale),
             )
         )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _shared_payload(version: int, code: str, _plan):
+    """The grid layers of a plan state for the map (:func:`gridplan.app.gridmap.grid_payload`),
+    shared by the sessions: every new session opens on a copy of the same sample plan, whose
+    state keeps its version (:attr:`~gridplan.plan.model.Plan.version`: a number that names the
+    state's content in this process). A payload is immutable text, safe to share."""
+    from gridplan.app.gridmap import grid_payload
+    from gridplan.io.projection import to_wgs84
+
+    return grid_payload(
+        to_wgs84(_plan.grids),
+        communities=to_wgs84(_plan.communities),
+        micro_grids=_plan.micro_grids,
+        lang=code,
+    )
 
 
 def _edit(name: str, *args) -> None:
