@@ -23,15 +23,17 @@ demo: $(STAMP)
 
 # A developer's run (about 5 minutes on 2 cores): lint, then every test not marked slow, the
 # property tests at a tenth of their budget. CI (.ci/run) runs it and then `make test-ci`.
+# Among them the browser tests not marked slow (one app server and one headless chromium on one
+# worker); they skip when Debian's chromium is not installed.
 test: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" --hypothesis-profile=quick
 
-# CI's second run: the slow tests (browsers, the PostGIS server, notebooks, Dask, real data,
-# exhaustive edit checks) and every property test at its default budget
+# CI's second run: the slow tests (the longer browser sessions, the PostGIS server, notebooks,
+# Dask, real data, exhaustive edit checks) and every property test at its default budget
 test-ci: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "slow or property"
 
-# the browser tests alone (headless Debian chromium: Playwright drives the app end to end)
+# every browser test, slow or not, alone (headless Debian chromium: Playwright drives the app)
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m browser
 

@@ -1,16 +1,19 @@
 """What the browser tests share: the Streamlit server, a Chromium page offline, and the waits.
 
 A planner's click that lands while the app re-runs is lost; so is a file chosen while the page is
-redrawn. The helpers here wait for what the user would see (the file's name in its uploader, the
-message a button leads to) and repeat the action otherwise, so that a busy CI machine does not
-fail a test that a slow user would pass.
+redrawn. The helpers here wait for the app's run to end (:func:`idle`) and for what the user would
+see (the file on the server, the message a button leads to) and repeat the action otherwise, so
+that a busy CI machine does not fail a test that a slow user would pass.
 
 Debian's /usr/bin/chromium is driven by Playwright; every request that does not go to the local
-server is recorded and blocked, as on an intranet without internet.
+server is recorded and blocked, as on an intranet without internet. One app server and one
+Chromium serve every browser test of a test process (an xdist worker); each test has a browser
+context, and so an app session, of its own.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import socket
@@ -21,6 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -53,9 +57,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: What one test process (one xdist worker) shares between its browser tests: the app server
+#: and Chromium, each started by the first test that needs it and stopped when the run ends.
+_SHARED: dict = {}
+
+
 @pytest.fixture(scope="module")
-def server(sample_dir):
-    """``streamlit run app.py`` on a free localhost port, for the test module."""
+def server(request, sample_dir):
+    """The address of ``streamlit run app.py`` on a free localhost port. One server per test
+    process, shared by every browser test module (each test opens its own session in a new
+    browser context): the sample's partition, in Streamlit's resource cache, is computed once,
+    not once per module. A server that died is started anew."""
+    if not _SHARED.get("cleanup"):  # once per process: close both at the end of the run
+        request.config.add_cleanup(_stop_shared)
+        _SHARED["cleanup"] = True
+    shared = _SHARED.get("server")
+    if shared is None or shared[1].poll() is not None:
+        _SHARED["server"] = shared = _start_server()
+    return shared[0]
+
+
+def _start_server() -> tuple[str, subprocess.Popen, IO[str]]:
     port = _free_port()
     (ROOT / "out").mkdir(exist_ok=True)
     log = open(ROOT / "out" / f"streamlit_{port}.log", "w")
@@ -91,19 +113,65 @@ def server(sample_dir):
     while True:
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=2).read()
-            break
+            return url, proc, log
         except (OSError, http.client.HTTPException):  # not listening yet (URLError is an OSError)
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
+                log.close()
                 pytest.fail(f"streamlit did not start; see {log.name}")
             time.sleep(0.3)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+
+
+def _browser():
+    """The test process's headless Chromium, launched on first use (again if it went away)."""
+    browser = _SHARED.get("browser")
+    if browser is None or not browser.is_connected():
+        from playwright.sync_api import sync_playwright
+
+        if "playwright" not in _SHARED:
+            _SHARED["playwright"] = sync_playwright().start()
+        browser = _SHARED["playwright"].chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        _SHARED["browser"] = browser
+    return browser
+
+
+def _stop_shared() -> None:
+    """Close the shared Chromium and stop the shared server (at the end of the run)."""
+    if "playwright" in _SHARED:
+        browser = _SHARED.pop("browser", None)
+        if browser is not None and browser.is_connected():
+            browser.close()
+        _SHARED.pop("playwright").stop()
+    url_proc_log = _SHARED.pop("server", None)
+    if url_proc_log is not None:
+        _, proc, log = url_proc_log
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    _SHARED.clear()
+
+
+@functools.cache
+def sample_partition():
+    """The sample's layers and grids as the app makes them (:func:`gridplan.workflows.plan_grids`
+    on :func:`gridplan.datasets.sample.load_sample`), computed once per test process: ``(layers,
+    result)``; read them, never change them."""
+    from gridplan.datasets.sample import load_sample
+    from gridplan.workflows import plan_grids
+
+    layers = load_sample()
+    return layers, plan_grids(layers, n_jobs=1)
+
+
+def sample_plan():
+    """A new editable plan of the sample's grids (:func:`sample_partition`)."""
+    from gridplan.plan.model import Plan
+
+    layers, result = sample_partition()
+    return Plan.from_partition(result, layers["households"], layers["communities"])
 
 
 @pytest.fixture(scope="module")
@@ -111,13 +179,7 @@ def choice(sample_dir):
     """A grid, one of its units and a grid it can move to, from the same partition as the app."""
     import shapely
 
-    from gridplan.datasets.sample import load_sample
-    from gridplan.plan.model import Plan
-    from gridplan.workflows import plan_grids
-
-    s = load_sample()
-    r = plan_grids(s, n_jobs=1)
-    plan = Plan.from_partition(r, s["households"], s["communities"])
+    plan = sample_plan()
     units = plan.units.set_index("unit_id")
     for gid in plan.grids["grid_id"]:
         for uid in units.index[units["grid_id"] == gid]:
@@ -153,30 +215,29 @@ def offline_page(
     downloads: bool = False,
 ) -> Iterator:
     """A Chromium page on ``server`` with every outside request recorded in ``outside`` and
-    blocked; console errors go to ``errors``. The browser closes when the block ends."""
-    from playwright.sync_api import sync_playwright
+    blocked; console errors go to ``errors``. The page has a browser context of its own (no
+    cookies, storage or session shared with another test's page), closed when the block ends;
+    Chromium itself is the test process's (:func:`_browser`)."""
+    context = _browser().new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=downloads)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=downloads)
+    def route(r):
+        if r.request.url.startswith(("http://localhost", "ws://localhost")):
+            r.continue_()
+        else:
+            if outside is not None:
+                outside.append(r.request.url)
+            r.abort()
 
-        def route(r):
-            if r.request.url.startswith(("http://localhost", "ws://localhost")):
-                r.continue_()
-            else:
-                if outside is not None:
-                    outside.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        if errors is not None:
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.set_default_timeout(timeout_ms)
-        try:
-            yield page
-        finally:
-            browser.close()
+    context.route("**/*", route)
+    context.add_init_script(_WATCH_RUNS)
+    page = context.new_page()
+    if errors is not None:
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.set_default_timeout(timeout_ms)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 #: What the map frames' addresses carry: the grids page's own component, and streamlit-folium
@@ -231,10 +292,50 @@ def click_map(page, lat, lon, *, shift: int = 0, pan: bool = False, poll_ms: int
     page.mouse.click(x + shift, y + shift)
 
 
-def idle(page):
-    """Wait until the app has finished its run (the status widget goes away)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=90_000)
+#: How long after the planner's last input (a click, a key, a chosen file) the app is taken to be
+#: idle when no run has started since: the input's run reaches the page in about 0.1-0.3 s on a
+#: loaded 2-core machine (Streamlit's status widget shows only runs longer than 0.5 s, so it
+#: cannot tell).
+GRACE_MS = 500
+
+#: Put in every page and frame before its scripts: the time of the planner's last input (the map
+#: and the components are same-origin frames: theirs counts for the page) and of the end of the
+#: app's last run, which Streamlit writes on its root as ``data-test-script-state``.
+_WATCH_RUNS = """(() => {
+  const mark = () => { try { window.top.__gp_input = Date.now(); } catch (e) {} };
+  for (const type of ["pointerdown", "keydown", "input", "change"]) {
+    window.addEventListener(type, mark, true);
+  }
+  if (window !== window.top) return;
+  window.__gp_input = 0;
+  window.__gp_done = 0;
+  const watch = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app) { setTimeout(watch, 20); return; }
+    new MutationObserver(() => {
+      if (app.getAttribute("data-test-script-state") === "notRunning") window.__gp_done = Date.now();
+    }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  };
+  watch();
+})();"""
+
+_IDLE = """(grace) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+  return window.__gp_done > window.__gp_input || Date.now() - window.__gp_input > grace;
+}"""
+
+
+def idle(page, timeout_ms: int = 90_000) -> None:
+    """Wait until the app has finished its run: Streamlit says no script runs, and a run has
+    ended since the planner's last input (or none began within :data:`GRACE_MS` of it)."""
+    page.wait_for_function(_IDLE, arg=GRACE_MS, timeout=timeout_ms, polling=50)
+
+
+def inputs_now(page) -> None:
+    """Count this moment as the planner's input (what the app answers comes later than the
+    input event: a file's run once the file is on the server)."""
+    page.evaluate("() => { window.__gp_input = Date.now(); }")
 
 
 def until(page, act, locator, *, tries: int = 4, timeout_ms: int = 15_000, what: str = "") -> None:
@@ -294,16 +395,19 @@ def click_until(page, lat, lon, locator, tries=4):
 
 def upload(page, label: str, files) -> None:
     """Choose ``files`` (a path, or Playwright's name/mimeType/buffer payloads) in the uploader
-    labelled ``label``, and wait until the uploader names them."""
+    labelled ``label``, and wait until they are on the server and the app has run with them."""
     box = page.locator('[data-testid="stFileUploader"]').filter(has_text=label)
     items = files if isinstance(files, list) else [files]
     name = Path(items[0]["name"] if isinstance(items[0], dict) else items[0]).name
     until(
         page,
         lambda: box.locator('input[type="file"]').set_input_files(files),
-        box.get_by_text(name).first,
+        # Streamlit's file chip: "Cancel upload of <name>" while it uploads, "Remove <name>" once
+        # the server has it (and the app is asked to run again); the name alone shows at once
+        box.get_by_role("button", name=f"Remove {name}", exact=True),
         what=f"uploading {name} as {label}",
     )
+    inputs_now(page)
     idle(page)
 
 
@@ -314,14 +418,21 @@ def choose(page, label, option):
 
 def choose_in(page, box, option):
     """Pick ``option`` in the Streamlit select box ``box`` (a locator), trying again when the
-    list closed under the click because the app re-ran."""
+    list did not open or closed under the click because the app re-ran."""
+    item = page.get_by_role("option", name=option, exact=True)
     for _ in range(4):
         idle(page)
         if box.locator("input").input_value() == option:
             return
         box.locator("input").click()
         try:
-            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+            item.wait_for(state="visible", timeout=1_500)  # the list opens at once, if it does
+        except playwright.TimeoutError:
+            # the click only moved the focus into the box (from a radio button, as after
+            # choosing the data source), or landed while the box was redrawn: click again
+            continue
+        try:
+            item.click(timeout=10_000)
         except playwright.Error:
             page.keyboard.press("Escape")
     idle(page)

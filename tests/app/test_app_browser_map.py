@@ -15,13 +15,16 @@ from _browser import (  # noqa: F401
     idle,
     map_frame,
     offline_page,
+    sample_partition,
     server,
     step,
     until,
     upload,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# a browser test that `make test` runs too (not slow; it skips when chromium is absent), in the
+# xdist group that keeps them on one worker: one app server and one Chromium for all of them
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 KEY = "0123456789abcdef"
 
 
@@ -57,7 +60,11 @@ def test_tianditu_option_asks_t0_to_t7_for_vector_and_labels_with_the_key(server
             page.wait_for_timeout(500)
         page.screenshot(path=str(SHOTS / "07_tianditu_zh.png"))
         assert "天地图" in credit and "OpenStreetMap" not in credit, credit
-        page.wait_for_timeout(1500)  # Leaflet asks for the visible tiles
+        for _ in range(40):  # Leaflet asks for the visible tiles: both layers', from several hosts
+            tiles = [urlsplit(u) for u in asked if "tianditu" in u]
+            if len({u.path for u in tiles}) > 1 and len({u.hostname for u in tiles}) > 1:
+                break
+            page.wait_for_timeout(250)
     tiles = [urlsplit(u) for u in asked if "tianditu" in u]
     assert tiles, asked[:5]
     hosts = {u.hostname for u in tiles}
@@ -71,14 +78,12 @@ def test_tianditu_option_asks_t0_to_t7_for_vector_and_labels_with_the_key(server
     assert not [u for u in asked if "openstreetmap" in u or "tianditu" not in u and "localhost" not in u]
 
 
+@pytest.mark.slow  # `make test-ci` and `make test-browser` only
 def test_the_grid_box_and_the_panel_stay_together_across_a_language_switch(server):  # noqa: F811
     import shapely
     from playwright.sync_api import expect
 
-    from gridplan.datasets.sample import load_sample
-    from gridplan.workflows import plan_grids
-
-    grids = plan_grids(load_sample(), n_jobs=1).grids
+    grids = sample_partition()[1].grids
     gid = grids["grid_id"].iloc[5]
     pt = shapely.point_on_surface(grids.geometry.iloc[5])
     with offline_page(server) as page:
@@ -114,6 +119,7 @@ def _marker_points(frame, radius: int) -> list[tuple[float, float]]:
 def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, sample_dir):  # noqa: F811
     import geopandas as gpd
     import numpy as np
+    from playwright.sync_api import Error as playwright_error
     from playwright.sync_api import expect
 
     from gridplan.io.projection import local_crs
@@ -124,6 +130,7 @@ def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, samp
         "党群服务中心/站点": sample_dir / "facilities" / "facilities.geojson",
         "步行路网": sample_dir / "network" / "walk.geojson",  # the sites map needs one
     }
+    fac = gpd.read_file(files["党群服务中心/站点"])
     with offline_page(server) as page:
         page.goto(server)
         map_frame(page)
@@ -137,22 +144,31 @@ def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, samp
         expect(boxes).to_have_count(3)
         # the facilities' datum, in upload order
         choose_in(page, boxes.nth(2), "GCJ-02（高德、腾讯）")
-        # the read is done when the sidebar names the uploaded data (the sample's check passed too)
-        done = page.get_by_text("当前数据：上传的数据")
+        # the read is done when its status line says so (the sample's check passed too, so the
+        # check's outcome alone would not tell); the sidebar, drawn before the data step, names
+        # the uploaded data from the next run on
         until(
             page,
             page.get_by_role("button", name="读取并检查").click,
-            done,
+            page.get_by_text(re.compile(r"^正在读取 4 个文件.*完成")),
             timeout_ms=60_000,
             what="读取并检查",
         )
-        expect(done).to_be_visible()
         expect(page.get_by_text(re.compile("^数据检查通过"))).to_be_visible()
         step(page, "4 选址")
-        frame = map_frame(page)
-        page.wait_for_timeout(1000)
-        fac_shown = _marker_points(frame, 7)
-        hh_shown = _marker_points(frame, 3)
+        expect(page.get_by_text("当前数据：上传的数据")).to_be_visible()
+        # the markers of the map's last render (streamlit-folium may still be redrawing it)
+        fac_shown: list = []
+        hh_shown: list = []
+        for _ in range(40):
+            try:
+                frame = map_frame(page)
+                fac_shown, hh_shown = _marker_points(frame, 7), _marker_points(frame, 3)
+            except playwright_error:  # the frame was replaced meanwhile
+                continue
+            if len(fac_shown) == len(fac) and len(hh_shown) > 100:
+                break
+            page.wait_for_timeout(250)
 
     def metres(a, b):
         ga = gpd.GeoSeries(gpd.points_from_xy(*np.array(a).T), crs=4326)
@@ -161,7 +177,6 @@ def test_the_gcj02_option_of_one_uploaded_file_moves_only_that_file(server, samp
         pa, pb = ga.to_crs(crs), gb.to_crs(crs)
         return np.array([pb.distance(q).min() for q in pa])
 
-    fac = gpd.read_file(files["党群服务中心/站点"])
     hh = gpd.read_file(files["户点（必需）"])
     assert len(fac_shown) == len(fac) and len(hh_shown) > 100
     # every household is drawn where its (WGS-84) file puts it; every facility about 500 m away

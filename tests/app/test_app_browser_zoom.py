@@ -9,7 +9,9 @@ import re
 import pytest
 from _browser import choice, choose, click_until, edit, idle, map_frame, offline_page, server  # noqa: F401
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# a browser test that `make test` runs too (not slow; it skips when chromium is absent), in the
+# xdist group that keeps them on one worker: one app server and one Chromium for all of them
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 _VIEW = "() => { const c = window.map.getCenter(); return [window.map.getZoom(), c.lat, c.lng]; }"
 
@@ -23,8 +25,8 @@ def _same_map(page) -> bool:
     return map_frame(page).evaluate("() => window.__gp_mark === 1")
 
 
-def test_the_map_keeps_its_zoom_after_a_click(server, choice):  # noqa: F811
-
+def test_the_map_keeps_its_zoom_after_a_click_and_an_edit(server, choice):  # noqa: F811
+    # one session for both (the edit needs the clicks before it): each view is checked in turn
     lat, lon = choice["grid_pt"]
     with offline_page(server) as page:
         page.goto(server)
@@ -51,25 +53,7 @@ def test_the_map_keeps_its_zoom_after_a_click(server, choice):  # noqa: F811
         )
         idle(page)
         assert _same_map(page) and _view(page) == after_click
-
-
-def test_the_map_keeps_its_zoom_after_an_edit(server, choice):  # noqa: F811
-
-    lat, lon = choice["grid_pt"]
-    with offline_page(server) as page:
-        page.goto(server)
-        idle(page)
-        map_frame(page).evaluate(
-            "([lat, lon]) => { window.map.setView([lat, lon], window.map.getZoom() + 1.75,"
-            " {animate: false}); window.__gp_mark = 1; }",
-            [lat, lon],
-        )
-        page.wait_for_timeout(600)
-        before = _view(page)
-        click_until(page, lat, lon, page.get_by_role("heading", name=f"网格 {choice['grid']}"))
-        click_until(
-            page, *choice["unit_pt"], page.locator('[data-testid="stSelectbox"]').filter(has_text="移到网格")
-        )
+        # the estate moved to another grid: the grids are redrawn in the same map, the view stays
         choose(page, "移到网格", choice["to"])
         moved = page.get_by_test_id("stAlertContentSuccess").get_by_text(
             re.compile(rf"^已将 .* 移到 {re.escape(choice['to'])}$")

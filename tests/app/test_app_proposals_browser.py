@@ -8,9 +8,22 @@ import re
 import time
 
 import pytest
-from _browser import SHOTS, choose, edit, idle, map_frame, offline_page, server, step, until  # noqa: F401
+from _browser import (  # noqa: F401
+    SHOTS,
+    choose,
+    edit,
+    idle,
+    map_frame,
+    offline_page,
+    sample_plan,
+    server,
+    step,
+    until,
+)
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# a browser test that `make test` runs too (not slow; it skips when chromium is absent), in the
+# xdist group that keeps them on one worker: one app server and one Chromium for all of them
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def _grid_count(page) -> int:
@@ -28,13 +41,7 @@ def _expect_grid_count(page, value: int) -> None:
 
 
 def _splittable_grid() -> str:
-    from gridplan.datasets.sample import load_sample
-    from gridplan.plan.model import Plan
-    from gridplan.workflows import plan_grids
-
-    s = load_sample()
-    plan = Plan.from_partition(plan_grids(s, n_jobs=1), s["households"], s["communities"])
-    n_units = plan.units["grid_id"].value_counts()
+    n_units = sample_plan().units["grid_id"].value_counts()
     return str(n_units[n_units >= 4].index.sort_values()[0])
 
 
