@@ -98,7 +98,12 @@ def _split_estates(
             xy_r = xy_all[s0:s1][rest]
             while True:
                 lab = _split_balanced(xy_r, w[rest], m)
-                if np.bincount(lab, weights=w[rest]).max() <= cap or m >= len(rest):
+                if np.bincount(lab, weights=w[rest]).max() <= cap:
+                    break
+                if m >= len(rest):
+                    # a bisection by weight may still pair a small building with one near the
+                    # cap (1 + 250 over a cap of 250): then every building is a part alone
+                    lab = np.arange(len(rest))
                     break
                 m += 1
             labels[rest] = [f"E:{est}#{i + 1}" for i in lab]
