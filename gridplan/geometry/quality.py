@@ -31,6 +31,7 @@ __all__ = [
     "estates_cut",
     "boundary_on_features",
     "boundary_lengths",
+    "enclosed_grids",
     "geometry_quality",
 ]
 
@@ -95,6 +96,34 @@ def estates_cut(grids: gpd.GeoDataFrame, estates: gpd.GeoDataFrame, estate_grids
     inside = shapely.area(shapely.intersection(est.geometry.values, target))
     share = np.divide(inside, area, out=np.ones(len(area)), where=area > 0)
     return sorted(est["estate_id"].to_numpy(object)[share < WHOLE_SHARE].tolist())
+
+
+def enclosed_grids(grids: np.ndarray) -> np.ndarray:
+    """Which grids lie in a hole of another grid: an island (飞地) that its grid worker reaches
+    only through the grid around it, and that a planner would rather give a side on a street.
+
+    Parameters
+    ----------
+    grids : array of Polygon or MultiPolygon
+        The grids of one set (one community or all), not overlapping.
+
+    Returns
+    -------
+    ndarray of bool
+        Aligned to ``grids``.
+    """
+    g = np.asarray(grids, dtype=object)
+    out = np.zeros(len(g), dtype=bool)
+    parts, owner = shapely.get_parts(g, return_index=True)
+    rings, part = shapely.get_rings(parts, return_index=True)
+    hole = np.r_[False, part[1:] == part[:-1]]  # a part's first ring is its exterior
+    if not hole.any():
+        return out
+    holes = shapely.polygons(rings[hole])
+    inside, h = shapely.STRtree(holes).query(shapely.point_on_surface(g), predicate="within")
+    # a grid that does not overlap the grid around the hole and has a point in it lies in it
+    out[inside[owner[part[hole]][h] != inside]] = True
+    return out
 
 
 def boundary_on_features(

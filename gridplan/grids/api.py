@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from gridplan.errors import InputError
+from gridplan.geometry.quality import enclosed_grids
 from gridplan.grids.cells import polygonal
 from gridplan.grids.community import plan_community
 from gridplan.grids.figures import FIGURE_COLUMNS, grid_figures
@@ -530,6 +531,8 @@ def _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, seconds) -
 
     communities = {}
     infeasible = {}
+    # grids never overlap across communities: one pass over all of them
+    enclosed = pd.Series(enclosed_grids(grids.geometry.values), index=grids.index)
     for cid, g in grids.groupby("community_id", sort=True):
         b = block(g)
         st = per_comm.get(cid, {})
@@ -537,6 +540,7 @@ def _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, seconds) -
             estates_split=int(st.get("estates_split", 0)),
             barrier_crossings=int(st.get("barrier_crossings", 0)),
             multipart_grids=int(st.get("multipart_grids", 0)),
+            grids_enclosed=int(enclosed[g.index].sum()),
         )
         reasons = sorted({str(r).split(":")[0] for r in g["reason"].dropna()})
         b["reasons"] = reasons
@@ -549,6 +553,8 @@ def _report(grids, per_comm, comm_m, lo, hi, prev, grid_of, hh_count, seconds) -
         estates_split=int(sum(s.get("estates_split", 0) for s in per_comm.values())),
         barrier_crossings=int(sum(s.get("barrier_crossings", 0) for s in per_comm.values())),
         multipart_grids=int(sum(s.get("multipart_grids", 0) for s in per_comm.values())),
+        grids_enclosed=int(enclosed.sum()),
+        grids_enclosed_ids=sorted(grids["grid_id"][enclosed].astype(str))[:10],
         share_infeasible_communities=float(len(infeasible) / max(1, len(comm_m))),
         infeasible_communities=infeasible,
         bounds=[lo, hi],

@@ -63,3 +63,24 @@ def test_share_near_of_shared_boundaries_equals_the_overlay():
     )
     assert np.abs(got - want).max() <= 1.0 / length.min() + 1e-9
     assert (got > 0).any() and (got < 1).any()
+
+
+def test_enclosed_grids_are_those_in_another_grids_hole():
+    import numpy as np
+    import shapely
+
+    from gridplan.geometry.quality import enclosed_grids
+
+    outer = shapely.box(0, 0, 100, 100)
+    island = shapely.box(40, 40, 60, 60)
+    ring = shapely.difference(outer, island)
+    side = shapely.box(100, 0, 150, 100)  # touches the ring, in no hole
+    two_holes = shapely.difference(shapely.box(200, 0, 300, 100), shapely.box(210, 10, 220, 20))
+    filler = shapely.box(210, 10, 220, 20)
+    grids = np.array([ring, island, side, two_holes, filler], dtype=object)
+    assert enclosed_grids(grids).tolist() == [False, True, False, False, True]
+    # a hole left empty (a gap, not a grid) encloses nothing
+    assert not enclosed_grids(np.array([ring, side], dtype=object)).any()
+    # a multi-part grid's holes count too
+    multi = shapely.union(ring, shapely.box(500, 0, 510, 10))
+    assert enclosed_grids(np.array([multi, island], dtype=object)).tolist() == [False, True]
