@@ -29,6 +29,7 @@ SLIVER_M2 = 1.0
 _GRID_SIZE = 1e-4  # m; precision of the noded linework
 _SOFT_TOL_M = 1e-3  # m; a noded segment this near a tessellation edge lies on it
 _STEP_M = ON_FEATURE_M  # m; boundaries are measured against the city's lines in such steps
+_ON_STREET_M = 0.5  # m; the pieces are noded on the street lines, so a line on one lies on it
 #: Boundary (m) of all faces together found on no neighbour and not on the community boundary,
 #: above which segment matching missed a neighbour (dropped slivers may leave a little)
 _UNMATCHED_M = 1.0
@@ -59,6 +60,9 @@ class Pieces:
         Share of that boundary within :data:`~gridplan.geometry.quality.ON_FEATURE_M` of a
         street, barrier, estate outline or footprint outline (the line a planner can point to
         on the ground), None without any of these.
+    on_street : ndarray of float or None
+        Share of that boundary on a street or barrier (within :data:`_ON_STREET_M`), None
+        without streets or barriers.
     """
 
     geoms: np.ndarray
@@ -70,6 +74,7 @@ class Pieces:
     cross: np.ndarray
     soft: np.ndarray | None = None
     on_feature: np.ndarray | None = None
+    on_street: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.geoms)
@@ -89,6 +94,7 @@ class Pieces:
             self.cross[m],
             None if self.soft is None else self.soft[m],
             None if self.on_feature is None else self.on_feature[m],
+            None if self.on_street is None else self.on_street[m],
         )
 
 
@@ -146,7 +152,17 @@ def pieces(polygon, barrier_lines, xy: np.ndarray, kept_polys=(), features: Feat
     share = None if soft is None else edge_share_near(edges, soft, _SOFT_TOL_M)
     city = _city_lines(barrier_lines, feats)
     on = None if city is None else edge_share_near(edges, city, ON_FEATURE_M, _STEP_M)
-    return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j], share, on)
+    street = _street_lines(barrier_lines, feats)
+    on_street = (
+        None if street is None or on is None else edge_share_near(edges, street, _ON_STREET_M, _STEP_M)
+    )
+    return Pieces(faces, zone, kept, i, j, length, zone[i] != zone[j], share, on, on_street)
+
+
+def _street_lines(barrier_lines, feats: Features):
+    """The streets and barriers near the community (the lines a grid line best follows), or None."""
+    parts = [np.asarray(g, dtype=object) for g in (barrier_lines, feats.streets) if g is not None and len(g)]
+    return np.concatenate(parts) if parts else None
 
 
 def _edges(faces: np.ndarray, polygon) -> SharedEdges:
