@@ -134,6 +134,8 @@ def _quality(t: dict) -> str:
         parts.append(f"{t['estates_cut']} estates cut")
     if t.get("boundary_on_features") is not None:
         parts.append(f"{t['boundary_on_features']:.1%} of grid lines on streets/walls/outlines")
+    if t.get("grids_enclosed"):
+        parts.append(f"{t['grids_enclosed']} grid(s) inside another grid")
     return "; " + ", ".join(parts) if parts else ""
 
 
