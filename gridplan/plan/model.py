@@ -40,6 +40,7 @@ from gridplan.plan.common import (
 from gridplan.plan.edits import Change, PlanEdits
 from gridplan.plan.figures import GRID_COLUMNS, grid_rows
 from gridplan.plan.history import Edit, History, State
+from gridplan.plan.quality import PlanQuality
 from gridplan.plan.queries import PlanQueries
 from gridplan.plan.rebalance import PlanRepartition
 from gridplan.plan.storage import PLAN_FORMAT_VERSION, PlanStorage
@@ -54,7 +55,7 @@ from gridplan.plan.views import PlanViews
 __all__ = ["GRID_COLUMNS", "PLAN_FORMAT_VERSION", "Plan"]
 
 
-class Plan(PlanViews, PlanQueries, PlanBuildings, PlanEdits, PlanRepartition, PlanStorage):
+class Plan(PlanViews, PlanQueries, PlanQuality, PlanBuildings, PlanEdits, PlanRepartition, PlanStorage):
     """Grids of one or more communities, editable, with undo/redo and save/load.
 
     Build one with :meth:`from_partition`; the constructor is for :meth:`load`.
