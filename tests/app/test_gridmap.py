@@ -58,9 +58,7 @@ def test_grid_layers_carry_status_colours_the_selected_look_and_a_content_versio
         "Grid",
         "Households",
     ]
-    uid = plan.units["unit_id"].iloc[0]
-    to = next(iter(plan.move_targets(uid)), None)
-    assert to is not None
+    uid, to = next((u, t) for u in plan.units["unit_id"] for t in plan.move_targets(u))
     plan.move_unit(uid, to)
     try:
         assert _payload(plan)["version"] != p["version"]
