@@ -424,13 +424,14 @@ def choose_in(page, box, option):
         idle(page)
         if box.locator("input").input_value() == option:
             return
+        # focused first: a click that moves the focus into the box from a radio button (as
+        # after choosing the data source) only focuses it, and the list stays closed
+        box.locator("input").focus()
         box.locator("input").click()
         try:
             item.wait_for(state="visible", timeout=1_500)  # the list opens at once, if it does
         except playwright.TimeoutError:
-            # the click only moved the focus into the box (from a radio button, as after
-            # choosing the data source), or landed while the box was redrawn: click again
-            continue
+            continue  # the click landed while the box was redrawn: click again
         try:
             item.click(timeout=10_000)
         except playwright.Error:
