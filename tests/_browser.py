@@ -16,9 +16,11 @@ from __future__ import annotations
 import functools
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -73,15 +75,26 @@ def server(request, sample_dir):
         _SHARED["cleanup"] = True
     shared = _SHARED.get("server")
     if shared is None or shared[1].poll() is not None:
+        if shared is not None:
+            shutil.rmtree(shared[3], ignore_errors=True)
         _SHARED["server"] = shared = _start_server()
     return shared[0]
 
 
-def _start_server() -> tuple[str, subprocess.Popen, IO[str]]:
+def _start_server() -> tuple[str, subprocess.Popen, IO[str], str]:
     port = _free_port()
     (ROOT / "out").mkdir(exist_ok=True)
     log = open(ROOT / "out" / f"streamlit_{port}.log", "w")
-    env = dict(os.environ, GRIDPLAN_TILES="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    # a temporary folder of the server's own, for the uploads it stages and the proposals it
+    # saves: tests running beside the browser tests check the system's temporary folder for
+    # leftovers, and the test process's plan store is theirs
+    tmp = tempfile.mkdtemp(prefix="gridplan-browser-server-")
+    env = dict(
+        os.environ,
+        GRIDPLAN_TILES="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        TMPDIR=tmp,
+        GRIDPLAN_DATA=os.path.join(tmp, "plan_store"),
+    )
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -113,11 +126,12 @@ def _start_server() -> tuple[str, subprocess.Popen, IO[str]]:
     while True:
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=2).read()
-            return url, proc, log
+            return url, proc, log, tmp
         except (OSError, http.client.HTTPException):  # not listening yet (URLError is an OSError)
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
                 log.close()
+                shutil.rmtree(tmp, ignore_errors=True)
                 pytest.fail(f"streamlit did not start; see {log.name}")
             time.sleep(0.3)
 
@@ -142,15 +156,16 @@ def _stop_shared() -> None:
         if browser is not None and browser.is_connected():
             browser.close()
         _SHARED.pop("playwright").stop()
-    url_proc_log = _SHARED.pop("server", None)
-    if url_proc_log is not None:
-        _, proc, log = url_proc_log
+    started = _SHARED.pop("server", None)
+    if started is not None:
+        _, proc, log, tmp = started
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
     _SHARED.clear()
 
 

@@ -1,6 +1,6 @@
 """Proposals (方案) in a real headless Chromium: an edit survives F5 with its undo, and two
 proposals are compared on the proposals page (requests outside localhost are blocked, as on
-an intranet). The server's plan store is the temporary GRIDPLAN_DATA of tests/app/conftest.py."""
+an intranet). The server's plan store is a temporary folder of its own (tests/_browser.py)."""
 
 from __future__ import annotations
 
