@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 # A developer's run (about 5 minutes on 2 cores): lint, then every test not marked slow, the
 # property tests at a tenth of their budget. CI (.ci/run) runs it and then `make test-ci`.
-# Among them the browser tests not marked slow (one app server and one headless chromium on one
+# Among them the browser tests not marked slow (one app server and one headless chromium per
 # worker); they skip when Debian's chromium is not installed.
 test: lint
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "not slow" --hypothesis-profile=quick

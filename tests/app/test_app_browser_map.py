@@ -22,9 +22,8 @@ from _browser import (  # noqa: F401
     upload,
 )
 
-# a browser test that `make test` runs too (not slow; it skips when chromium is absent), in the
-# xdist group that keeps them on one worker: one app server and one Chromium for all of them
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# a browser test that `make test` runs too (not slow; it skips when chromium is absent)
+pytestmark = [pytest.mark.browser]
 KEY = "0123456789abcdef"
 
 

@@ -9,9 +9,8 @@ import re
 import pytest
 from _browser import choice, choose, click_until, edit, idle, map_frame, offline_page, server  # noqa: F401
 
-# a browser test that `make test` runs too (not slow; it skips when chromium is absent), in the
-# xdist group that keeps them on one worker: one app server and one Chromium for all of them
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# a browser test that `make test` runs too (not slow; it skips when chromium is absent)
+pytestmark = [pytest.mark.browser]
 
 _VIEW = "() => { const c = window.map.getCenter(); return [window.map.getZoom(), c.lat, c.lng]; }"
 

@@ -16,9 +16,8 @@ from _figures import missing_status_colours
 from _lattice import lattice
 from PIL import Image
 
-# a browser test that `make test` runs too (not slow; it skips when chromium is absent), in the
-# xdist group that keeps them on one worker: one app server and one Chromium for all of them
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# a browser test that `make test` runs too (not slow; it skips when chromium is absent)
+pytestmark = [pytest.mark.browser]
 
 
 def test_map_png_download_has_the_legend(server, tmp_path):  # noqa: F811
