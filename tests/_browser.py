@@ -45,6 +45,14 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Every request outside localhost goes to a proxy that does not exist and fails, as on an intranet
+#: (Chromium never sends loopback requests to a proxy). Not Playwright's request routing, which
+#: turns the browser's HTTP cache off (microsoft/playwright#7220) and passes each of a page's
+#: hundred requests through the test process: an F5 or a remounted map frame would fetch and
+#: compile Streamlit's scripts again.
+OFFLINE = ["--proxy-server=http://127.0.0.1:9"]
+#: What Chromium says of a request so blocked (a console error of the page).
+BLOCKED = "net::ERR_PROXY_CONNECTION_FAILED"
 
 if not Path(CHROMIUM).exists():
     pytest.skip(
@@ -144,7 +152,9 @@ def _browser():
 
         if "playwright" not in _SHARED:
             _SHARED["playwright"] = sync_playwright().start()
-        browser = _SHARED["playwright"].chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = _SHARED["playwright"].chromium.launch(
+            executable_path=CHROMIUM, args=ARGS + OFFLINE, headless=True
+        )
         _SHARED["browser"] = browser
     return browser
 
@@ -230,20 +240,20 @@ def offline_page(
     downloads: bool = False,
 ) -> Iterator:
     """A Chromium page on ``server`` with every outside request recorded in ``outside`` and
-    blocked; console errors go to ``errors``. The page has a browser context of its own (no
-    cookies, storage or session shared with another test's page), closed when the block ends;
-    Chromium itself is the test process's (:func:`_browser`)."""
+    blocked (:data:`OFFLINE`); console errors go to ``errors``. The page has a browser context of
+    its own (no cookies, storage, cache or session shared with another test's page), closed when
+    the block ends; Chromium itself is the test process's (:func:`_browser`)."""
     context = _browser().new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=downloads)
 
-    def route(r):
-        if r.request.url.startswith(("http://localhost", "ws://localhost")):
-            r.continue_()
-        else:
-            if outside is not None:
-                outside.append(r.request.url)
-            r.abort()
+    def record(request):
+        url = request.url
+        if url.startswith(("http:", "https:", "ws:", "wss:")) and not url.startswith(
+            ("http://localhost", "ws://localhost")
+        ):
+            outside.append(url)
 
-    context.route("**/*", route)
+    if outside is not None:
+        context.on("request", record)
     context.add_init_script(_WATCH_RUNS)
     page = context.new_page()
     if errors is not None:
