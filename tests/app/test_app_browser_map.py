@@ -77,6 +77,8 @@ def test_tianditu_option_asks_t0_to_t7_for_vector_and_labels_with_the_key(server
     assert not [u for u in asked if "openstreetmap" in u or "tianditu" not in u and "localhost" not in u]
 
 
+# `make test-ci` and `make test-browser` only: make test has no time left for it (issue #16's 5 min)
+@pytest.mark.slow
 def test_the_grid_box_and_the_panel_stay_together_across_a_language_switch(server):  # noqa: F811
     import shapely
     from playwright.sync_api import expect
