@@ -273,6 +273,41 @@ APP_LABELS: dict[str, dict[str, str]] = {
         "zh": "相邻网格均已锁定，不能合并",
         "en": "Every neighbouring grid is locked: there is none to merge with",
     },
+    # --- the grid lines' check (plan geometry figures)
+    "quality_title": {"zh": "网格线检查", "en": "How the grid lines fit"},
+    "quality_row": {"zh": "{head}：{value}", "en": "{head}: {value}"},
+    "quality_which": {"zh": "{value}：{names}", "en": "{value}: {names}"},
+    "quality_more": {"zh": "{names} 等", "en": "{names} and more"},
+    "quality_buildings_cut": {"zh": "被网格线切开的楼栋", "en": "Buildings cut by a grid line"},
+    "quality_n_buildings": {"zh": "{n} 栋（应为 0）", "en": "{n} (should be 0)"},
+    "quality_buildings_split": {
+        "zh": "；另有 {n} 栋按单元门分属不同网格，属有意拆分，不算切开",
+        "en": "; {n} more split between grids by entrance on purpose, not counted as cut",
+    },
+    "quality_estates_cut": {"zh": "被网格线分开的小区", "en": "Estates divided by a grid line"},
+    "quality_n_estates": {"zh": "{n} 个", "en": "{n}"},
+    "quality_lines": {
+        "zh": "沿街道、围墙或楼栋轮廓的网格线",
+        "en": "Grid lines along streets, walls or building outlines",
+    },
+    "quality_lines_walls": {
+        "zh": "沿围墙或楼栋轮廓的网格线",
+        "en": "Grid lines along walls or building outlines",
+    },
+    "quality_enclosed": {
+        "zh": "飞地网格（四周被另一网格包围）",
+        "en": "Enclave grids (surrounded by another grid)",
+    },
+    "quality_n_grids": {"zh": "{n} 个", "en": "{n}"},
+    "quality_unknown": {"zh": "未统计（数据中没有{what}）", "en": "not counted (the data has no {what})"},
+    "quality_what_buildings": {"zh": "楼栋轮廓", "en": "building outlines"},
+    "quality_what_estates": {"zh": "小区范围", "en": "estate outlines"},
+    "quality_what_lines": {"zh": "街道、围墙或楼栋轮廓", "en": "streets, walls or building outlines"},
+    "quality_no_network": {
+        "zh": "未载入步行路网：网格线只与围墙、楼栋轮廓比对，沿街道的部分未计入。",
+        "en": "No walking network loaded: grid lines are measured against walls and building "
+        "outlines only; those along streets are not counted.",
+    },
 }
 
 

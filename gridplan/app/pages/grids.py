@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from gridplan.app.pages.grid_quality import quality_block
 from gridplan.app.sources import session_partition
 from gridplan.app.state import (
     L,
@@ -57,6 +58,7 @@ def page() -> None:
         _work_area()
     st.subheader(L("grid_table"))
     _grid_table(plan)
+    quality_block(plan)  # after the map and the table: measured again after an edit
     if plan.edits:
         with st.expander(L("history")):
             words = names()
