@@ -82,14 +82,19 @@ def plan_grids(
 ) -> PartitionResult:
     """Partition the households of the layers (:func:`gridplan.partition`) with every optional
     layer that is present: buildings, estates, barriers and the street lines (``streets``, or
-    the layer of that name; the walking network's edges serve)."""
+    the layer of that name, or else the ``network`` layer: the walking network's lines are the
+    streets grid lines follow)."""
+    if streets is None:
+        streets = layers.get("streets")
+    if streets is None and layers.get("network") is not None:
+        streets = layers["network"][["geometry"]]
     return partition(
         layers["households"],
         layers["communities"],
         buildings=layers.get("buildings"),
         estates=layers.get("estates"),
         barriers=layers.get("barriers"),
-        streets=streets if streets is not None else layers.get("streets"),
+        streets=streets,
         min_households=min_households,
         max_households=max_households,
         micro_max=micro_max or None,

@@ -168,8 +168,14 @@ def load_uploads(
     if _has_error(out.problems):
         return out
     try:
+        # the uploaded walking network's lines are the streets the grid lines follow
+        streets = None if net is None else net.edges[["geometry"]]
         out.result = plan_grids(
-            out.layers, min_households=min_households, max_households=max_households, n_jobs=1
+            out.layers,
+            min_households=min_households,
+            max_households=max_households,
+            n_jobs=1,
+            streets=streets,
         )
     except GridplanError as exc:
         out.refusal = exc

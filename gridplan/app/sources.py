@@ -11,6 +11,7 @@ import copy
 
 import streamlit as st
 
+from gridplan.app.diskcache import on_disk
 from gridplan.app.state import KINDS, L, autosave, open_proposal, plan_of, set_plan, ss, start_proposal
 from gridplan.norms import GRID_MAX_HOUSEHOLDS, GRID_MIN_HOUSEHOLDS
 from gridplan.workflows import checked_layers, plan_grids
@@ -47,7 +48,13 @@ def sample_network():
 
 @st.cache_resource(show_spinner=False)
 def sample_partition(lo: int, hi: int, micro: int):
-    """The sample's grids for one household band (and micro-grid size, 0 = none)."""
+    """The sample's grids for one household band (and micro-grid size, 0 = none), along its
+    streets; kept on disk between server starts (:mod:`gridplan.app.diskcache`)."""
+    return on_disk(_partition_sample, lo, hi, micro)
+
+
+def _partition_sample(lo: int, hi: int, micro: int, code_key: str):
+    # code_key is only the disk cache's key: the same code, data and libraries
     return plan_grids(
         sample_layers(), min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1
     )
@@ -65,13 +72,16 @@ def sample_plan(lo: int, hi: int, micro: int):
 
 
 @st.cache_resource(show_spinner=False)
-def sample_coverage(minutes: float, speed: float):
-    """The sample's walking coverage for one service circle and walking speed."""
+def sample_coverage(minutes: float, speed: float, lo: int, hi: int, micro: int):
+    """The sample's walking coverage for one service circle and walking speed, on the household
+    rows of its plan in one band: a tower split by entrance is one row per part there, so the
+    rows (and their count) follow the band."""
     from gridplan.access.coverage import coverage
 
     s = sample_layers()
+    rows = sample_plan(lo, hi, micro).assignment.drop(columns=["unit_id"])
     return coverage(
-        s["households"],
+        rows,
         s["facilities"],
         sample_network(),
         communities=s["communities"],
@@ -120,7 +130,11 @@ def session_partition(lo: int, hi: int, micro: int):
     """The grids of the session's layers for one band: the sample's from the cache."""
     if ss.get("dataset") == "sample":
         return sample_partition(lo, hi, micro)
-    return plan_grids(ss.layers, min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1)
+    net = ss.get("network")
+    streets = None if net is None else net.edges[["geometry"]]
+    return plan_grids(
+        ss.layers, min_households=lo, max_households=hi, micro_max=micro or None, n_jobs=1, streets=streets
+    )
 
 
 def undo_regenerate() -> None:

@@ -62,7 +62,8 @@ def _compute(minutes: float, speed: float) -> None:
     plan = ss.plan
     try:
         if ss.dataset == "sample":
-            plan.attach_coverage(sample_coverage(minutes, speed))
+            band = (plan.min_households, plan.max_households, plan.micro_max or 0)
+            plan.attach_coverage(sample_coverage(minutes, speed, *band))
         else:
             net = network()
             fac = ss.layers.get("facilities")
