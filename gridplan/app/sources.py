@@ -79,7 +79,7 @@ def sample_coverage(minutes: float, speed: float, lo: int, hi: int, micro: int):
     from gridplan.access.coverage import coverage
 
     s = sample_layers()
-    rows = sample_plan(lo, hi, micro).assignment.drop(columns=["unit_id"])
+    rows = sample_plan(lo, hi, micro).assignment.drop(columns=["unit_id", "grid_id"])
     return coverage(
         rows,
         s["facilities"],

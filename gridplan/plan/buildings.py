@@ -374,9 +374,11 @@ def cut_cell(cell, xy: np.ndarray, mine: np.ndarray) -> tuple:
     spot = shapely.point_on_surface(faces)
     faces, spot = faces[shapely.within(spot, cell)], spot[shapely.within(spot, cell)]
     own = shapely.intersects(region, spot)
-    # the building keeps the largest piece of its ground; every other piece, and the slivers
-    # the rest leaves apart from its largest piece, go to the other side
-    own &= shapely.within(spot, _largest(union(faces[own])))
+    # the building keeps the piece of its ground that holds it (its Voronoi region can reach
+    # round a bend of a street-drawn cell into a second, larger piece that holds none of it);
+    # every other piece, and the slivers the rest leaves apart from its largest piece, go to
+    # the other side
+    own &= shapely.within(spot, _holding(union(faces[own]), xy[mine]))
     _check_one_piece(union(faces[~own]), "the rest of the estate part")
     own |= ~shapely.within(spot, _largest(union(faces[~own])))
     parts = (union(faces[own]), union(faces[~own]))
@@ -453,6 +455,17 @@ def shared_edges(cells: np.ndarray, pos: int, near: np.ndarray, rest, own) -> np
             sealed = shapely.snap(out[c], shapely.multipoints(close), _ON_EDGE_M)
             out[c] = sealed if shapely.is_valid(sealed) else out[c]
     return out
+
+
+def _holding(geom, xy: np.ndarray):
+    """The polygon of ``geom`` that holds the most of the points ``xy`` (on its outline
+    included), the largest of those tied."""
+    parts = shapely.get_parts(geom)
+    parts = parts[np.isin(shapely.get_type_id(parts), [3])]
+    if not len(parts):
+        return shapely.Polygon()
+    held = [int(shapely.intersects_xy(p, xy[:, 0], xy[:, 1]).sum()) for p in parts]
+    return parts[max(range(len(parts)), key=lambda i: (held[i], shapely.area(parts[i])))]
 
 
 def _largest(geom):

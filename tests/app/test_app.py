@@ -156,12 +156,14 @@ def test_split_merge_lock_and_refusals(app):
     _do(app, "btn_merge")
     _ok(app)
     assert len(app.session_state["plan"].grids) == n
+    kept = min(gid, other)  # the smaller code survives a merge, and stays selected
+    assert app.session_state["sel_grid"] == kept
     app.button(key="btn_lock").click().run()
-    assert gid in app.session_state["plan"].locked
+    assert kept in app.session_state["plan"].locked
     assert "btn_split" not in [b.key for b in app.button]
     assert [b.key for b in app.button if b.key == "btn_unlock"] == ["btn_unlock"]
     app.button(key="btn_unlock").click().run()
-    assert gid not in app.session_state["plan"].locked
+    assert kept not in app.session_state["plan"].locked
     # a move the plan would refuse is not offered at all
     plan = app.session_state["plan"]
     history = list(plan.history)

@@ -75,8 +75,10 @@ def sample_plan():
         facilities=s["facilities"],
     )
     net = load_network(s["network"])
-    # as the app's cached sample coverage: computed on the households, without the grids
-    plan.attach_coverage(coverage(s["households"], s["facilities"], net, communities=s["communities"]))
+    # as the app's cached sample coverage: computed on the plan's household rows (a tower split
+    # by entrance is a row per part), without the grids
+    rows = plan.assignment.drop(columns=["unit_id", "grid_id"])
+    plan.attach_coverage(coverage(rows, s["facilities"], net, communities=s["communities"]))
     return plan, s, net
 
 

@@ -38,9 +38,11 @@ def test_load_uploads_plans_as_the_command_line_does(sample_dir):
     out = services.load_uploads(paths, network=sample_dir / "network" / "walk.geojson")
     assert out.usable and out.refusal is None and not _errors(out.problems)
     assert isinstance(out.network, WalkNetwork)
-    # the command line's sequence (gridplan.workflows) on the same files: the same grids
+    # the command line's sequence (gridplan.workflows) on the same files, the network's lines
+    # as the streets (``gridplan partition --network``): the same grids
     layers, _ = checked_layers(read_contract_layers(paths))
-    expect = plan_grids(layers, n_jobs=1)
+    streets = gpd.read_file(sample_dir / "network" / "walk.geojson")[["geometry"]]
+    expect = plan_grids(layers, n_jobs=1, streets=streets)
     got = out.result.grids
     assert got["grid_id"].tolist() == expect.grids["grid_id"].tolist()
     assert got["households"].tolist() == expect.grids["households"].tolist()
