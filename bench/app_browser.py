@@ -4,7 +4,9 @@ Starts ``streamlit run app.py`` on a free localhost port (requests outside local
 blocked, as on an intranet; no basemap; the browser keeps its HTTP cache across tabs, as a
 planner's does), then measures on the sample district:
 
-- cold open: the first session after the server start, until the grid map has drawn;
+- cold open: the first session after the server start, until the grid map has drawn; once with
+  an empty disk cache (the first start of a new version, which partitions the sample), then
+  after a restart (every later start, which reads it);
 - new session: another tab on the warm server, until the map has drawn;
 - select: a click on a grid on the map, from the mouse click until its panel's heading shows
   (and the same for a grid chosen in the select box);
@@ -185,6 +187,17 @@ def _open(context, url: str) -> tuple[object, float]:
 OFFLINE = ["--proxy-server=http://127.0.0.1:9"]
 
 
+def first_open(url: str) -> float:
+    """The first session's time to the drawn map, in a browser of its own (seconds)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS + OFFLINE, headless=True)
+        _, took = _open(browser.new_context(viewport={"width": 1500, "height": 1100}), url)
+        browser.close()
+    return took
+
+
 def measure(url: str, repeat: int, grids: list, move: dict) -> dict[str, list[float]]:
     """Times of the five interactions (seconds), ``repeat`` of each (one cold open)."""
     from playwright.sync_api import sync_playwright
@@ -279,17 +292,30 @@ def main(argv=None) -> int:
     else:
         plan = _sample_plan()
     grids, move = _choices(plan, args.repeat)
+    # an empty disk cache (gridplan.app.diskcache): the first start of a new version computes
+    # the sample's partition; every later start reads it
+    os.environ["GRIDPLAN_CACHE"] = str(store / "cache")
     with open(ROOT / "out" / "bench_app_browser.log", "w") as log:
-        proc, url = _start(args.root.resolve(), log)
         try:
-            out = measure(url + query, args.repeat, grids, move)
+            proc, url = _start(args.root.resolve(), log)
+            try:
+                first = first_open(url + query)
+                print("  cold, empty cache", first, flush=True)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+            proc, url = _start(args.root.resolve(), log)
+            try:
+                out = measure(url + query, args.repeat, grids, move)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
             shutil.rmtree(store, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in out.items()}
     print(
-        f"app: cold open {med['cold']:.2f} s; new session {med['session']:.2f} s; select "
+        f"app: cold open {med['cold']:.2f} s (first start of a version, empty cache: {first:.2f} s); "
+        f"new session {med['session']:.2f} s; select "
         f"{med['select']:.2f} s (in the box {med['box']:.2f} s); move {med['move']:.2f} s; undo {med['undo']:.2f} s "
         f"(medians of {args.repeat}; {args.households or 'sample'} households; {args.root.resolve()}; "
         f"load {os.getloadavg()[0]:.2f})"

@@ -145,13 +145,15 @@ def _importable(name: str) -> bool:
 @pytest.fixture(scope="session", autouse=True)
 def _temporary_plan_store(tmp_path_factory):
     """Proposals the tests write (the app autosaves after each edit) go to a temporary plan
-    store for the whole run, never into the user's data folder. Set before any app server of a
+    store for the whole run, never into the user's data folder (nor the app's cache). Set before any app server of a
     browser test starts, since the server takes its environment at start. (In this file, not
     in tests/app/conftest.py: a second conftest module would hide this one's helpers from
     ``from conftest import ...``.)"""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("GRIDPLAN_DB", raising=False)
         mp.setenv("GRIDPLAN_DATA", str(tmp_path_factory.mktemp("plan_store")))
+        # and the app's disk cache (gridplan.app.diskcache) never in the user's cache folder
+        mp.setenv("GRIDPLAN_CACHE", str(tmp_path_factory.mktemp("cache")))
         yield
 
 

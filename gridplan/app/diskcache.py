@@ -1,7 +1,7 @@
 """The sample district's partition kept on disk between server starts.
 
 Partitioning the sample along its streets, footprints and estates takes 4-5 s, most of a cold
-open of the app. The result depends only on the code, the libraries doing the geometry and the
+open of the app (the first session after a server start). The result depends only on the code, the libraries doing the geometry and the
 bundled data, so it is stored with :class:`joblib.Memory` (scikit-learn's disk cache) under a key
 made of all three: any change to any of them is a new key, never a stale grid. A folder that
 cannot be written only costs the time: the partition is then computed as before.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
+import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -28,10 +29,14 @@ _LIBRARIES = ("shapely", "numpy", "scipy", "pandas", "geopandas", "pymetis", "ne
 
 
 def cache_folder() -> Path:
-    """``cache`` in the gridplan data folder (``GRIDPLAN_DATA``, else the user's data folder)."""
-    from gridplan.plan.store_db import default_folder
+    """``GRIDPLAN_CACHE``, else the user's cache folder for gridplan (platformdirs): apart from
+    the proposals (``GRIDPLAN_DATA``), since it holds nothing that cannot be computed again."""
+    given = os.environ.get("GRIDPLAN_CACHE")
+    if given:
+        return Path(given).expanduser()
+    import platformdirs
 
-    return default_folder() / "cache"
+    return Path(platformdirs.user_cache_dir("gridplan", appauthor=False))
 
 
 @cache

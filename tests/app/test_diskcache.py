@@ -17,7 +17,7 @@ def _square(x: int, code_key: str) -> int:
 
 
 def test_a_second_call_reads_the_disk_and_other_arguments_compute(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRIDPLAN_DATA", str(tmp_path))
+    monkeypatch.setenv("GRIDPLAN_CACHE", str(tmp_path / "cache"))
     CALLS.clear()
     assert diskcache.on_disk(_square, 7) == 49
     assert diskcache.on_disk(_square, 7) == 49
@@ -27,10 +27,10 @@ def test_a_second_call_reads_the_disk_and_other_arguments_compute(tmp_path, monk
     assert any((tmp_path / "cache").rglob("output.pkl"))
 
 
-def test_an_unwritable_data_folder_computes_instead(tmp_path, monkeypatch):
+def test_an_unwritable_cache_folder_computes_instead(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    monkeypatch.setenv("GRIDPLAN_DATA", str(blocker))
+    monkeypatch.setenv("GRIDPLAN_CACHE", str(blocker))
     CALLS.clear()
     assert diskcache.on_disk(_square, 3) == 9
     assert diskcache.on_disk(_square, 3) == 9
@@ -49,7 +49,7 @@ def test_the_sample_partition_from_disk_is_the_partition_computed_now(tmp_path, 
     from gridplan.datasets.sample import load_sample
     from gridplan.workflows import plan_grids
 
-    monkeypatch.setenv("GRIDPLAN_DATA", str(tmp_path))
+    monkeypatch.setenv("GRIDPLAN_CACHE", str(tmp_path / "cache"))
     sources.sample_partition.clear()
     first = sources.sample_partition(300, 500, 0)
     sources.sample_partition.clear()
