@@ -93,7 +93,13 @@ def test_figures_after_many_edits_are_those_measured_from_scratch(planned):
     def check() -> None:
         got = plan.geometry_figures(streets=streets)
         want = from_scratch()
-        for k in ("buildings_cut", "estates_cut", "boundary_on_features", "buildings_cut_ids", "estates_cut_ids"):
+        for k in (
+            "buildings_cut",
+            "estates_cut",
+            "boundary_on_features",
+            "buildings_cut_ids",
+            "estates_cut_ids",
+        ):
             assert got[k] == want[k], k
 
     units = plan.units
