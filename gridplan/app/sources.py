@@ -8,6 +8,7 @@ does, so that the app and ``gridplan partition`` give the same grids for the sam
 from __future__ import annotations
 
 import copy
+import gc
 
 import streamlit as st
 
@@ -68,7 +69,13 @@ def sample_plan(lo: int, hi: int, micro: int):
     (:func:`load_sample_into_session`). Building a plan (unit tables, adjacency, grid figures)
     is most of a new session's first run; a copy of the built plan costs a few milliseconds.
     """
-    return plan_of(sample_partition(lo, hi, micro), sample_layers(), lo, hi, micro)
+    plan = plan_of(sample_partition(lo, hi, micro), sample_layers(), lo, hi, micro)
+    # the shared sample lives as long as the server: out of the collector's full passes
+    # (Python's gc.freeze), which would otherwise walk its objects on every collection; the
+    # garbage of building it is collected first, never frozen with it
+    gc.collect()
+    gc.freeze()
+    return plan
 
 
 @st.cache_resource(show_spinner=False)
