@@ -283,11 +283,11 @@ def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers
         building,
         estate_ids(hh_m, building, buildings, estates, crs),
     )
-    # footprints, estate walls and the tessellation cut the ground only with streets given:
-    # without them the search struggles (see gridplan.geometry.featurecells._open_ground_lines)
+    # estates and the tessellation cut the ground only with streets given (without them the
+    # search struggles); footprints always do, kept whole (gridplan.grids.cells)
     walled = streets is not None
     feats = city_features(
-        buildings if walled else None,
+        buildings,
         estates if walled else None,
         streets,
         comm_m,

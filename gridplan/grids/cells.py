@@ -1,7 +1,8 @@
 """The ground of one community cut into pieces: faces of the noded linework of the community
 boundary, kept grids, barriers, streets, estate outlines and building footprints with the
-tessellation between them (:mod:`gridplan.geometry.featurecells`); where no footprints are
-given, the Voronoi edges of the household locations stand in for the tessellation.
+tessellation between them (:mod:`gridplan.geometry.featurecells`); where no footprints or
+no streets are given, the Voronoi edges of the household locations stand in for the
+tessellation, and footprints given without streets each lie wholly in one of those cells.
 
 Every grid polygon is a union of pieces, so grids tile the community exactly.
 """
@@ -200,17 +201,21 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
     """The valid faces inside ``polygon``, a point on each, ordered by that point, and the
     tessellation edges (None without any)."""
     has_fp = feats.footprints is not None and len(feats.footprints) > 0
+    # without streets the footprints are kept whole in the household cells (see
+    # _footprint_cells), not tessellated: the tessellation of open ground leaves the search
+    # few contiguous grids in the band
+    tessellate = has_fp and feats.streets is not None
     hard, tess, setback = feature_linework(
         polygon,
         barriers=barrier_lines,
         streets=feats.streets,
         estates=feats.estates,
-        footprints=feats.footprints,
+        footprints=feats.footprints if tessellate else None,
     )
     lines = hard + tess
     soft = np.asarray(tess, dtype=object) if tess else None
     loc = np.unique(np.round(xy, 2), axis=0) if len(xy) else np.empty((0, 2))
-    if len(loc) >= 2 and not has_fp:
+    if len(loc) >= 2 and not tessellate:
         # after the boundary, before the rest: the order of the union is the order of today's
         # output bytes
         lines.insert(
@@ -226,13 +231,11 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
     # snap-rounding to 0.1 mm makes near-coincident lines (kept grids read back from a file,
     # barriers along the boundary) coincide, so no sliver or spike faces appear
     noded = shapely.union_all(np.asarray(lines, dtype=object), grid_size=_GRID_SIZE)
-    # the polygonizer takes the lines out of the one noded geometry itself (in the order of its
-    # parts): splitting it into parts first only copies every line
-    faces = shapely.get_parts(shapely.polygonize([noded]))
-    rp = shapely.point_on_surface(faces)
-    inside = shapely.contains_xy(polygon, shapely.get_x(rp), shapely.get_y(rp))
-    faces, rp = faces[inside], rp[inside]
+    faces, rp = _polygonized(noded, polygon)
     kept_all = np.asarray(kept_polys, dtype=object)
+    if has_fp and not tessellate:
+        faces = _footprint_cells(faces, polygon, loc, np.asarray(feats.footprints, dtype=object), kept_all)
+        rp = shapely.point_on_surface(faces)
     faces = _merge_slivers(faces, first_hit(rp, kept_all) if len(kept_all) else np.full(len(faces), -1))
     rp = shapely.point_on_surface(faces)
     bad = ~shapely.is_valid(faces)
@@ -241,6 +244,131 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
     # deterministic order regardless of GEOS internals: by representative point
     order = np.lexsort((shapely.get_y(rp), shapely.get_x(rp)))
     return faces[order], rp[order], soft
+
+
+def _polygonized(noded, polygon) -> tuple[np.ndarray, np.ndarray]:
+    """The faces of the noded lines inside ``polygon`` and a point on each."""
+    # the polygonizer takes the lines out of the one noded geometry itself (in the order of its
+    # parts): splitting it into parts first only copies every line
+    faces = shapely.get_parts(shapely.polygonize([noded]))
+    rp = shapely.point_on_surface(faces)
+    inside = shapely.contains_xy(polygon, shapely.get_x(rp), shapely.get_y(rp))
+    return faces[inside], rp[inside]
+
+
+def _footprint_cells(cells, polygon, loc, footprints, kept_all) -> np.ndarray:
+    """The household cells ``cells`` (faces of one noding) with every footprint wholly in one:
+    the cell of a household location inside it (the lowest), else the cell holding most of it.
+
+    The cells near the footprints they cross are noded again together with the outlines of
+    those footprints, so the cells stay one exact tiling: every face of that noding goes to the
+    cell it lies in or, inside a footprint, to the footprint's cell. A cell left in several
+    parts keeps the one holding its household (its largest without one); every other part joins
+    the cell it shares the longest boundary with.
+    """
+    fi = np.unique(shapely.STRtree(footprints).query(cells, predicate="overlaps")[1])
+    if not len(fi):
+        return cells
+    fp = footprints[fi]
+    # every cell near those footprints (one they touch gains vertices on its edge)
+    near = np.unique(shapely.STRtree(cells).query(fp, predicate="dwithin", distance=1e-3)[1])
+    lines = np.r_[shapely.boundary(cells[near]), shapely.boundary(fp)]
+    faces, rp = _polygonized(shapely.union_all(lines, grid_size=_GRID_SIZE), polygon)
+    cell = locate(shapely.get_coordinates(rp), cells)
+    local = np.zeros(len(cells), dtype=bool)
+    local[near] = True
+    far = np.flatnonzero(~local)
+    # the far cells stay as they are, one face each, before the faces of the near ones
+    faces, cell = np.r_[cells[far], faces[local[cell]]], np.r_[far, cell[local[cell]]]
+    rp = shapely.point_on_surface(faces)
+    in_fp = first_hit(rp, fp)
+    pts = shapely.points(loc)
+    gen_face = first_hit(pts, faces)
+    owner = _owners(faces, cell, in_fp, first_hit(pts, fp), gen_face, len(fp))
+    own = np.where(in_fp >= 0, owner[np.maximum(in_fp, 0)], -1)
+    side = first_hit(rp, kept_all) if len(kept_all) else np.full(len(faces), -1)
+    # a kept grid neither gains nor loses ground: a footprint across its edge stays cut there
+    move = (own >= 0) & (side[_first_face(cell, len(cells))[np.maximum(own, 0)]] == side)
+    return _connected_cells(faces, np.where(move, own, cell), gen_face, len(cells))
+
+
+def _owners(faces, cell, in_fp, gen_fp, gen_face, n: int) -> np.ndarray:
+    """The cell of every footprint: that of its first household location, else the cell of its
+    largest face."""
+    m = np.flatnonzero(in_fp >= 0)
+    order = m[np.lexsort((-shapely.area(faces[m]), in_fp[m]))][::-1]
+    owner = np.full(n, -1, dtype=np.int64)
+    owner[in_fp[order]] = cell[order]
+    g = np.flatnonzero((gen_fp >= 0) & (gen_face >= 0))[::-1]
+    owner[gen_fp[g]] = cell[gen_face[g]]
+    return owner
+
+
+def _first_face(cell: np.ndarray, n: int) -> np.ndarray:
+    """A face of every cell (the first), by the cell of every face."""
+    out = np.zeros(n, dtype=np.int64)
+    out[cell[::-1]] = np.arange(len(cell))[::-1]
+    return out
+
+
+def _connected_cells(faces: np.ndarray, label: np.ndarray, gen_face: np.ndarray, n: int) -> np.ndarray:
+    """The union of the faces of every label, each in one part: a part of a label that is not
+    connected to its household's face (its largest part without one) goes to the neighbouring
+    label it shares the longest boundary with, until every label is connected."""
+    anchor = np.zeros(len(faces))
+    anchor[gen_face[gen_face >= 0]] = 1.0
+    edges = None
+    out = _unions(faces, label, n, np.ones(n, dtype=bool))
+    for _ in range(8):
+        if not (shapely.get_num_geometries(out) > 1).any():
+            break
+        if edges is None:
+            edges = shared_edges(faces)
+        new = _reattached(faces, label, edges, anchor)
+        moved = np.zeros(n, dtype=bool)
+        moved[label[new != label]] = True
+        moved[new[new != label]] = True
+        label = new
+        out = np.where(moved, _unions(faces, label, n, moved), out)
+    return out[~shapely.is_empty(out)]
+
+
+def _reattached(faces: np.ndarray, label: np.ndarray, edges: SharedEdges, anchor: np.ndarray) -> np.ndarray:
+    """``label`` with every part of a label but its kept one (:func:`_connected_cells`) moved."""
+    i, j = edges.i, edges.j
+    n = len(faces)
+    same = label[i] == label[j]
+    links = sparse.csr_matrix((np.ones(same.sum()), (i[same], j[same])), shape=(n, n))
+    ncomp, comp = connected_components(links, directed=False)
+    lab = np.zeros(ncomp, dtype=np.int64)
+    lab[comp] = label
+    has = np.bincount(comp, weights=anchor, minlength=ncomp) > 0
+    order = np.lexsort((-np.bincount(comp, weights=shapely.area(faces), minlength=ncomp), ~has, lab))
+    keep = np.zeros(ncomp, dtype=bool)
+    keep[order[np.r_[True, lab[order][1:] != lab[order][:-1]]]] = True
+    a, b, ln = np.r_[i, j], np.r_[j, i], np.r_[edges.length, edges.length]
+    x = ~keep[comp[a]] & (label[b] != label[a])
+    pair, inv = np.unique(np.stack([comp[a[x]], label[b[x]]], 1), axis=0, return_inverse=True)
+    tot = np.bincount(inv.ravel(), weights=ln[x])
+    order = np.lexsort((pair[:, 1], -tot, pair[:, 0]))
+    first = order[np.r_[True, pair[order][1:, 0] != pair[order][:-1, 0]]]
+    target = np.full(ncomp, -1, dtype=np.int64)
+    target[pair[first, 0]] = pair[first, 1]
+    return np.where(target[comp] >= 0, target[comp], label)
+
+
+def _unions(faces: np.ndarray, label: np.ndarray, n: int, which: np.ndarray) -> np.ndarray:
+    """The faces of every label 0..n-1 marked in ``which`` united (one face as it is; empty for
+    none and for the labels not marked)."""
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(n + 1))
+    out = np.full(n, shapely.Polygon(), dtype=object)
+    size = np.diff(bounds)
+    one = which & (size == 1)
+    out[one] = faces[order[bounds[:-1][one]]]
+    for c in np.flatnonzero(which & (size > 1)):
+        out[c] = union(faces[order[bounds[c] : bounds[c + 1]]])
+    return out
 
 
 def _merge_slivers(faces: np.ndarray, side: np.ndarray) -> np.ndarray:

@@ -274,7 +274,8 @@ def city_features(
     """
     n = len(hh)
     fps, ids = np.empty(0, dtype=object), np.empty(0, dtype=object)
-    if buildings is not None and len(buildings):
+    # a table of buildings without geometry only names their estates (gridplan.grids.inputs.estate_ids)
+    if isinstance(buildings, gpd.GeoDataFrame) and len(buildings):
         b = buildings.to_crs(crs)
         poly = b.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
         b = b[poly]
@@ -325,6 +326,10 @@ def city_features(
     if streets is not None and len(streets):
         s = streets.to_crs(crs)
         st = _indexed(s.geometry.values[s.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()])
+    if streets is not None and st[0] is None:
+        # a street layer with no lines still asks for the tessellation of the footprints
+        # (gridplan.grids.cells): no lines, but not None
+        st = (np.empty(0, dtype=object), None)
     return CityFeatures(fps, fp_comm, row_fp, row_building, split, st, est, est_ids, *expand)
 
 
@@ -389,7 +394,7 @@ def community_features(cf: CityFeatures, c: int, poly, rows: np.ndarray, xy: np.
     out: dict = {"xy": xy}
     lines, tree = cf.streets
     if lines is not None:
-        out["streets"] = lines[np.sort(tree.query(poly, predicate="intersects"))]
+        out["streets"] = lines if tree is None else lines[np.sort(tree.query(poly, predicate="intersects"))]
     egeo, etree = cf.estates
     if egeo is not None:
         ei = np.sort(etree.query(poly, predicate="intersects"))
