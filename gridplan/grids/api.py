@@ -199,7 +199,7 @@ def partition(
     crs = _local_crs(comm)
     comm_m = comm.to_crs(crs)
     comm_m = comm_m.set_geometry(shapely.make_valid(comm_m.geometry.values))
-    hh_m = households.to_crs(crs)
+    hh_m = given_m = households.to_crs(crs)
     cpos, snapped = community_of(hh_m, comm_m, hh_count, households.geometry)
     given = (households, cpos, hh_count)
     # every layer in the metric CRS once: the features, the rows' estates and the figures read it
@@ -213,7 +213,7 @@ def partition(
         {"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max},
         barrier_lines(barriers, crs),
         kept_by_community(keep, crs),
-        previous_ids(replan, hh_m, crs) if replan is not None else None,
+        None if replan is None else previous_ids(replan, hh_m, crs, _split_of(feats, given_m)),
         previous_totals(replan) if replan is not None else None,
     )
     prev = ctx.previous
@@ -269,6 +269,11 @@ def partition(
             run,
         )
         return PartitionResult(grids, assignment, units, micro, report, rejects, parts)
+
+
+def _split_of(feats, given_m: gpd.GeoDataFrame) -> tuple | None:
+    """(input row of every planned row, the input rows) when rows were split, else None."""
+    return None if feats.src is None else (np.asarray(feats.src), given_m)
 
 
 def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers: dict, keep_whole: bool):

@@ -168,7 +168,7 @@ def community_of(
     return pos, len(miss) - int((pos[miss] < 0).sum())
 
 
-def previous_ids(replan, hh_m: gpd.GeoDataFrame, crs) -> np.ndarray:
+def previous_ids(replan, hh_m: gpd.GeoDataFrame, crs, rows: tuple | None = None) -> np.ndarray:
     """Previous grid_id per household: from a households file (same point) or a grids file.
 
     Parameters
@@ -176,9 +176,14 @@ def previous_ids(replan, hh_m: gpd.GeoDataFrame, crs) -> np.ndarray:
     replan : GeoDataFrame
         The previous households (points with ``grid_id``) or grids (polygons with ``grid_id``).
     hh_m : GeoDataFrame
-        The households in ``crs``.
+        The households in ``crs`` (the planned rows).
     crs
         The metric CRS.
+    rows : (ndarray of int, GeoDataFrame), optional
+        When rows were split by entrance: the input row of every planned row, and the input
+        rows in ``crs``. A households file holds the input rows (a tower at its entrance, its
+        parts in ``grid_parts``), so it is matched on them: each part takes its own previous
+        grid when the previous run split the row into as many parts, else the row's.
 
     Returns
     -------
@@ -198,18 +203,41 @@ def previous_ids(replan, hh_m: gpd.GeoDataFrame, crs) -> np.ndarray:
             column="grid_id",
             fix="pass the households.geojson or grids.geojson of a previous run",
         )
-    out = np.empty(len(hh_m), dtype=object)
     gt = shapely.get_type_id(prev.geometry.values)
-    pts = hh_m.geometry.values
+    tree = shapely.STRtree(prev.geometry.values)
+    ids = prev["grid_id"].astype(str).to_numpy(object)
     if (gt == 0).all():
-        tree = shapely.STRtree(prev.geometry.values)
+        pts = (hh_m if rows is None else rows[1]).geometry.values
+        out = np.empty(len(pts), dtype=object)
         i, j = tree.query_nearest(pts, max_distance=1.0, all_matches=False)
-        out[i] = prev["grid_id"].astype(str).to_numpy(object)[j]
-    else:
-        tree = shapely.STRtree(prev.geometry.values)
-        i, j = tree.query(pts, predicate="intersects")
-        order = np.lexsort((j, i))[::-1]
-        out[i[order]] = prev["grid_id"].astype(str).to_numpy(object)[j[order]]
+        out[i] = ids[j]
+        if rows is None:
+            return out
+        texts = np.full(len(pts), None, dtype=object)
+        if "grid_parts" in prev.columns:
+            texts[i] = prev["grid_parts"].to_numpy(object)[j]
+        return _per_part(out, np.asarray(rows[0]), texts)
+    out = np.empty(len(hh_m), dtype=object)
+    i, j = tree.query(hh_m.geometry.values, predicate="intersects")
+    order = np.lexsort((j, i))[::-1]
+    out[i[order]] = ids[j[order]]
+    return out
+
+
+def _per_part(row_ids: np.ndarray, src: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """Previous grid per planned row from the input rows' (``grid_parts``: ``<grid>:<hh>;...``
+    in part order, when the row was split the same way before)."""
+    out = row_ids[src]
+    order = np.argsort(src, kind="stable")  # a row's parts are consecutive, in part order
+    starts = np.searchsorted(src[order], np.arange(len(row_ids) + 1))
+    for r in np.flatnonzero(np.diff(starts) > 1):
+        text = texts[r]
+        if not isinstance(text, str) or not text:
+            continue
+        grids = [p.rsplit(":", 1)[0] for p in text.split(";")]
+        at = order[starts[r] : starts[r + 1]]
+        if len(grids) == len(at):
+            out[at] = np.array(grids, dtype=object)
     return out
 
 

@@ -227,3 +227,34 @@ def test_a_plan_of_the_split_tower_counts_as_the_partition(sample_run):
     want = res.grids.set_index("grid_id")["households"].sort_index()
     assert got.to_dict() == want.to_dict()
     assert plan.check() == []
+
+
+def test_a_replan_compares_each_part_of_a_split_row_with_its_previous_part():
+    """A previous households file holds a split tower as one row at its entrance, its parts in
+    ``grid_parts``: each planned part takes its own previous grid (not 'new', not the row's)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from gridplan.grids.inputs import previous_ids
+
+    crs = "EPSG:32650"
+    given = gpd.GeoDataFrame(geometry=[shapely.Point(0, 0), shapely.Point(100, 0)], crs=crs)
+    previous = gpd.GeoDataFrame(
+        {"grid_id": ["C-01", "C-02"], "grid_parts": ["C-01:300;C-03:240", None]},
+        geometry=given.geometry.values,
+        crs=crs,
+    )
+    # the tower (row 0) split in two parts placed on its footprint's slices, 20 m from the entrance
+    planned = gpd.GeoDataFrame(
+        geometry=[shapely.Point(-20, 0), shapely.Point(20, 0), shapely.Point(100, 0)], crs=crs
+    )
+    src = np.array([0, 0, 1])
+    got = previous_ids(previous, planned, crs, (src, given))
+    assert got.tolist() == ["C-01", "C-03", "C-02"]
+    # split into three parts now: the parts cannot be paired, each takes the row's grid
+    three = gpd.GeoDataFrame(geometry=[shapely.Point(x, 0) for x in (-20, 0, 20, 100)], crs=crs)
+    got = previous_ids(previous, three, crs, (np.array([0, 0, 0, 1]), given))
+    assert got.tolist() == ["C-01", "C-01", "C-01", "C-02"]
+    # matched on the planned points alone (as before), the parts were not found at all
+    assert previous_ids(previous, planned, crs)[:2].tolist() == [None, None]
