@@ -28,6 +28,7 @@ from gridplan.grids.footprints import (
     assignment_of_rows,
     city_features,
     community_features,
+    held_estates,
     place_parts,
     split_rows,
 )
@@ -204,7 +205,7 @@ def partition(
     given = (households, cpos, hh_count)
     # every layer in the metric CRS once: the features, the rows' estates and the figures read it
     buildings, estates, streets, barriers = (in_crs(g, crs) for g in (buildings, estates, streets, barriers))
-    layers = {"buildings": buildings, "estates": estates, "streets": streets}
+    layers = {"buildings": buildings, "estates": estates, "streets": streets, "keep": keep}
     planned, hh_m, cpos, rows, feats = _planned_rows(
         households, hh_m, cpos, hh_count, comm_m, crs, hi, layers, keep_buildings_whole
     )
@@ -288,12 +289,10 @@ def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers
         building,
         estate_ids(hh_m, building, buildings, estates, crs),
     )
-    # estates and the tessellation cut the ground only with streets given (without them the
-    # search struggles); footprints always do, kept whole (gridplan.grids.cells)
-    walled = streets is not None
+    # footprints always cut the ground, estates without streets only held by one unit (grids.cells)
     feats = city_features(
         buildings,
-        estates if walled else None,
+        held_estates(layers, rows.estate, cpos, hh_count, hi, hh_m.geometry.values),
         streets,
         comm_m,
         building,

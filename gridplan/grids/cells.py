@@ -2,7 +2,8 @@
 boundary, kept grids, barriers, streets, estate outlines and building footprints with the
 tessellation between them (:mod:`gridplan.geometry.featurecells`); where no footprints or
 no streets are given, the Voronoi edges of the household locations stand in for the
-tessellation, and footprints given without streets each lie wholly in one of those cells.
+tessellation, and footprints and estates given without streets each lie wholly in one of
+those cells.
 
 Every grid polygon is a union of pieces, so grids tile the community exactly.
 """
@@ -205,11 +206,15 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
     # _footprint_cells), not tessellated: the tessellation of open ground leaves the search
     # few contiguous grids in the band
     tessellate = has_fp and feats.streets is not None
+    # nor are the estates walls of the linework without streets: each one given then (held by
+    # one unit, gridplan.grids.footprints.held_estates) lies wholly in one cell too
+    walls = feats.streets is not None
+    held = np.asarray([] if walls or feats.estates is None else feats.estates, dtype=object)
     hard, tess, setback = feature_linework(
         polygon,
         barriers=barrier_lines,
         streets=feats.streets,
-        estates=feats.estates,
+        estates=feats.estates if walls else None,
         footprints=feats.footprints if tessellate else None,
     )
     lines = hard + tess
@@ -233,8 +238,9 @@ def _faces(polygon, barrier_lines, xy, kept_polys, feats: Features) -> tuple[np.
     noded = shapely.union_all(np.asarray(lines, dtype=object), grid_size=_GRID_SIZE)
     faces, rp = _polygonized(noded, polygon)
     kept_all = np.asarray(kept_polys, dtype=object)
-    if has_fp and not tessellate:
-        faces = _footprint_cells(faces, polygon, loc, np.asarray(feats.footprints, dtype=object), kept_all)
+    if (has_fp and not tessellate) or len(held):
+        fps = np.asarray(feats.footprints if has_fp else [], dtype=object)
+        faces = _footprint_cells(faces, polygon, loc, fps, held, kept_all)
         rp = shapely.point_on_surface(faces)
     faces = _merge_slivers(faces, first_hit(rp, kept_all) if len(kept_all) else np.full(len(faces), -1))
     rp = shapely.point_on_surface(faces)
@@ -256,22 +262,30 @@ def _polygonized(noded, polygon) -> tuple[np.ndarray, np.ndarray]:
     return faces[inside], rp[inside]
 
 
-def _footprint_cells(cells, polygon, loc, footprints, kept_all) -> np.ndarray:
+def _footprint_cells(cells, polygon, loc, footprints, estates, kept_all) -> np.ndarray:
     """The household cells ``cells`` (faces of one noding) with every footprint wholly in one:
-    the cell of a household location inside it (the lowest), else the cell holding most of it.
+    the cell of a household location inside it (the lowest), else the cell holding most of it;
+    the ground of every estate in the cells of its household locations, that of the other cells
+    inside it going to the cell of its first location (a footprint across its outline stays
+    whole, with its own cell).
 
-    The cells near the footprints they cross are noded again together with the outlines of
-    those footprints, so the cells stay one exact tiling: every face of that noding goes to the
-    cell it lies in or, inside a footprint, to the footprint's cell. A cell left in several
-    parts keeps the one holding its household (its largest without one); every other part joins
-    the cell it shares the longest boundary with.
+    The cells near the footprints and estates they cross are noded again together with their
+    outlines, so the cells stay one exact tiling: every face of that noding goes to the cell it
+    lies in or, inside a footprint or estate, to that one's cell. A cell left in several parts
+    keeps the one holding its household (its largest without one); every other part joins the
+    cell it shares the longest boundary with.
     """
-    fi = np.unique(shapely.STRtree(footprints).query(cells, predicate="overlaps")[1])
+    whole = np.r_[footprints, estates]
+    fi = np.unique(shapely.STRtree(whole).query(cells, predicate="overlaps")[1])
     if not len(fi):
         return cells
-    fp = footprints[fi]
-    # every cell near those footprints (one they touch gains vertices on its edge)
-    near = np.unique(shapely.STRtree(cells).query(fp, predicate="dwithin", distance=1e-3)[1])
+    fp = whole[fi]
+    # every cell near those footprints (one they touch gains vertices on its edge) or near the
+    # outline of those estates: a cell wholly inside an estate is not cut, only owned
+    near = shapely.STRtree(cells).query(
+        np.where(fi < len(footprints), fp, shapely.boundary(fp)), predicate="dwithin", distance=1e-3
+    )[1]
+    near = np.unique(near)
     lines = np.r_[shapely.boundary(cells[near]), shapely.boundary(fp)]
     faces, rp = _polygonized(shapely.union_all(lines, grid_size=_GRID_SIZE), polygon)
     cell = locate(shapely.get_coordinates(rp), cells)
@@ -281,15 +295,48 @@ def _footprint_cells(cells, polygon, loc, footprints, kept_all) -> np.ndarray:
     # the far cells stay as they are, one face each, before the faces of the near ones
     faces, cell = np.r_[cells[far], faces[local[cell]]], np.r_[far, cell[local[cell]]]
     rp = shapely.point_on_surface(faces)
-    in_fp = first_hit(rp, fp)
     pts = shapely.points(loc)
     gen_face = first_hit(pts, faces)
-    owner = _owners(faces, cell, in_fp, first_hit(pts, fp), gen_face, len(fp))
-    own = np.where(in_fp >= 0, owner[np.maximum(in_fp, 0)], -1)
+    own = np.full(len(faces), -1, dtype=np.int64)
+    estate = np.full(len(faces), -1, dtype=np.int64)
+    # estates first, footprints over them
+    for k, group in enumerate((fp[fi >= len(footprints)], fp[fi < len(footprints)])):
+        if not len(group):
+            continue
+        inside, gen = first_hit(rp, group), first_hit(pts, group)
+        if k == 0:
+            own = _estate_owners(faces, cell, rp, inside, gen, gen_face, pts, len(cells))
+            estate = inside
+            continue
+        owner = _owners(faces, cell, inside, gen, gen_face, len(group))
+        own = np.where(inside >= 0, owner[np.maximum(inside, 0)], own)
     side = first_hit(rp, kept_all) if len(kept_all) else np.full(len(faces), -1)
     # a kept grid neither gains nor loses ground: a footprint across its edge stays cut there
     move = (own >= 0) & (side[_first_face(cell, len(cells))[np.maximum(own, 0)]] == side)
-    return _connected_cells(faces, np.where(move, own, cell), gen_face, len(cells))
+    return _connected_cells(faces, np.where(move, own, cell), gen_face, len(cells), estate)
+
+
+def _estate_owners(faces, cell, rp, inside, gen, gen_face, pts, n: int) -> np.ndarray:
+    """The cell every face inside an estate goes to, -1 for the others: the cells of the
+    estate's own household locations keep their ground in it (their units may be split apart
+    again, micro-grids divide them); the ground of any other cell goes to the cell of the
+    estate's location nearest to it (else to the cell holding most of the estate)."""
+    home = np.full(n, -1, dtype=np.int64)
+    g = np.flatnonzero(gen_face >= 0)
+    home[cell[gen_face[g]]] = gen[g]
+    own = np.full(len(faces), -1, dtype=np.int64)
+    take = (inside >= 0) & (home[cell] != inside)
+    if not take.any():
+        return own
+    owner = _owners(faces, cell, inside, gen, gen_face, int(inside.max()) + 1)
+    own[take] = owner[inside[take]]
+    for e in np.unique(inside[take]):
+        at = np.flatnonzero((gen == e) & (gen_face >= 0))
+        if len(at):
+            f = np.flatnonzero(take & (inside == e))
+            near = shapely.STRtree(pts[at]).query_nearest(rp[f], all_matches=False)[1]
+            own[f] = cell[gen_face[at[near]]]
+    return own
 
 
 def _owners(faces, cell, in_fp, gen_fp, gen_face, n: int) -> np.ndarray:
@@ -311,10 +358,13 @@ def _first_face(cell: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _connected_cells(faces: np.ndarray, label: np.ndarray, gen_face: np.ndarray, n: int) -> np.ndarray:
+def _connected_cells(
+    faces: np.ndarray, label: np.ndarray, gen_face: np.ndarray, n: int, group: np.ndarray
+) -> np.ndarray:
     """The union of the faces of every label, each in one part: a part of a label that is not
     connected to its household's face (its largest part without one) goes to the neighbouring
-    label it shares the longest boundary with, until every label is connected."""
+    label it shares the longest boundary with, one across a face of its own ``group`` (estate,
+    -1 for none) first, until every label is connected."""
     anchor = np.zeros(len(faces))
     anchor[gen_face[gen_face >= 0]] = 1.0
     edges = None
@@ -324,7 +374,7 @@ def _connected_cells(faces: np.ndarray, label: np.ndarray, gen_face: np.ndarray,
             break
         if edges is None:
             edges = shared_edges(faces)
-        new = _reattached(faces, label, edges, anchor)
+        new = _reattached(faces, label, edges, anchor, group)
         moved = np.zeros(n, dtype=bool)
         moved[label[new != label]] = True
         moved[new[new != label]] = True
@@ -333,7 +383,9 @@ def _connected_cells(faces: np.ndarray, label: np.ndarray, gen_face: np.ndarray,
     return out[~shapely.is_empty(out)]
 
 
-def _reattached(faces: np.ndarray, label: np.ndarray, edges: SharedEdges, anchor: np.ndarray) -> np.ndarray:
+def _reattached(
+    faces: np.ndarray, label: np.ndarray, edges: SharedEdges, anchor: np.ndarray, group: np.ndarray
+) -> np.ndarray:
     """``label`` with every part of a label but its kept one (:func:`_connected_cells`) moved."""
     i, j = edges.i, edges.j
     n = len(faces)
@@ -350,7 +402,9 @@ def _reattached(faces: np.ndarray, label: np.ndarray, edges: SharedEdges, anchor
     x = ~keep[comp[a]] & (label[b] != label[a])
     pair, inv = np.unique(np.stack([comp[a[x]], label[b[x]]], 1), axis=0, return_inverse=True)
     tot = np.bincount(inv.ravel(), weights=ln[x])
-    order = np.lexsort((pair[:, 1], -tot, pair[:, 0]))
+    other = np.ones(len(pair), dtype=np.int64)
+    np.minimum.at(other, inv.ravel(), (group[a[x]] != group[b[x]]).astype(np.int64))
+    order = np.lexsort((pair[:, 1], -tot, other, pair[:, 0]))
     first = order[np.r_[True, pair[order][1:, 0] != pair[order][:-1, 0]]]
     target = np.full(ncomp, -1, dtype=np.int64)
     target[pair[first, 0]] = pair[first, 1]

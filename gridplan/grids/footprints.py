@@ -29,6 +29,7 @@ __all__ = [
     "city_features",
     "community_features",
     "entrance_shares",
+    "held_estates",
     "place_parts",
     "slice_footprint",
     "split_rows",
@@ -385,6 +386,66 @@ def _apportion(pop: pd.Series, src: np.ndarray, share: np.ndarray) -> pd.Series:
         return pd.Series(new, index=pop.index, name=pop.name).astype(pop.dtype)
     out[rep] = new[rep]
     return out
+
+
+def held_estates(
+    layers: dict,
+    estate: np.ndarray | None,
+    cpos: np.ndarray,
+    hh: np.ndarray,
+    hi: int,
+    points: np.ndarray,
+) -> gpd.GeoDataFrame | None:
+    """The estates whose outlines the partition follows: all of them with streets given (as
+    walls, :mod:`gridplan.geometry.featurecells`); without streets, where estate walls leave the
+    search few contiguous grids in the band, those kept whole in the cell of one household
+    (:mod:`gridplan.grids.cells`): the estates one unit holds
+    (:func:`gridplan.grids.units.unit_keys`: all their households in one community, at most
+    ``hi`` of them) with a household of theirs and none of another estate, or of none, lying
+    inside, and under no kept grid (its ground is not planned again).
+
+    Parameters
+    ----------
+    layers : dict
+        ``estates`` (polygons with ``estate_id``, metric), ``streets`` and ``keep`` (the kept
+        grids), each a GeoDataFrame or None.
+    estate : ndarray of object or None
+        estate_id per household row.
+    cpos : ndarray of int
+        Community (position) of every row.
+    hh : ndarray of int
+        Households per row.
+    hi : int
+        Most households a grid may hold.
+    points : array of Point
+        The rows' locations (metric).
+
+    Returns
+    -------
+    GeoDataFrame or None
+    """
+    estates, kept = layers["estates"], layers.get("keep")
+    if layers["streets"] is not None:
+        return estates
+    if estates is None or estate is None or not len(estates) or "estate_id" not in estates.columns:
+        return None
+    has = ~pd.isna(estate)
+    rows = pd.DataFrame({"e": estate[has], "c": np.asarray(cpos)[has], "hh": np.asarray(hh)[has]})
+    per = rows.groupby("e").agg(n=("c", "nunique"), hh=("hh", "sum"))
+    one = set(per.index[(per["n"] == 1) & (per["hh"] <= hi) & (per["hh"] > 0)].tolist())
+    ids = estates["estate_id"].astype(str).to_numpy(object)
+    # an estate holding another unit's household would merge that unit into its own
+    pi, ei = shapely.STRtree(estates.geometry.values).query(points, predicate="intersects")
+    mine = np.asarray(estate, dtype=object)[pi] == ids[ei]
+    foreign, lived = set(ids[ei[~mine]].tolist()), set(ids[ei[mine]].tolist())
+    ok = np.array([e in one and e in lived and e not in foreign for e in ids.tolist()], dtype=bool)
+    if kept is not None and len(kept):
+        kg = kept.to_crs(estates.crs).geometry.values
+        ei, ki = shapely.STRtree(kg).query(estates.geometry.values, predicate="intersects")
+        # sharing an edge only leaves the estate's ground free
+        under = shapely.area(shapely.intersection(estates.geometry.values[ei], kg[ki])) > 1.0
+        ok[ei[under]] = False
+    return estates[ok]
 
 
 def community_features(cf: CityFeatures, c: int, poly, rows: np.ndarray, xy: np.ndarray) -> dict:
