@@ -209,12 +209,12 @@ def partition(
     planned, hh_m, cpos, rows, feats = _planned_rows(
         households, hh_m, cpos, hh_count, comm_m, crs, hi, layers, keep_buildings_whole
     )
-    hh_count = rows.hh
+    hh_count, split = rows.hh, None if feats.src is None else (np.asarray(feats.src), given_m)
     ctx = _Context(
         {"lo": lo, "hi": hi, "seed": seed, "micro_max": micro_max},
         barrier_lines(barriers, crs),
         kept_by_community(keep, crs),
-        None if replan is None else previous_ids(replan, hh_m, crs, _split_of(feats, given_m)),
+        None if replan is None else previous_ids(replan, hh_m, crs, split),
         previous_totals(replan) if replan is not None else None,
     )
     prev = ctx.previous
@@ -270,11 +270,6 @@ def partition(
             run,
         )
         return PartitionResult(grids, assignment, units, micro, report, rejects, parts)
-
-
-def _split_of(feats, given_m: gpd.GeoDataFrame) -> tuple | None:
-    """(input row of every planned row, the input rows) when rows were split, else None."""
-    return None if feats.src is None else (np.asarray(feats.src), given_m)
 
 
 def _planned_rows(households, hh_m, cpos, hh_count, comm_m, crs, hi: int, layers: dict, keep_whole: bool):

@@ -437,7 +437,10 @@ def _whole(group: np.ndarray, hh_piece: np.ndarray, piece_grid: np.ndarray) -> n
     g, grids = group[hh_piece], piece_grid[hh_piece]
     m = g >= 0
     pairs = np.unique(np.stack([g[m], grids[m]], 1), axis=0)
-    n_grids = np.bincount(pairs[:, 0], minlength=int(group.max()) + 1) if len(pairs) else np.zeros(0)
+    # sized by the estates, not by the pairs: a community whose households all lie outside
+    # its estates has none
+    size = int(group.max()) + 1 if len(group) else 0
+    n_grids = np.bincount(pairs[:, 0], minlength=size) if len(pairs) else np.zeros(size, dtype=np.int64)
     whole = np.zeros(len(n_grids) + 1, dtype=bool)
     whole[: len(n_grids)] = n_grids == 1
     return whole[np.where(group >= 0, group, len(n_grids))]

@@ -258,3 +258,17 @@ def test_a_replan_compares_each_part_of_a_split_row_with_its_previous_part():
     assert got.tolist() == ["C-01", "C-01", "C-01", "C-02"]
     # matched on the planned points alone (as before), the parts were not found at all
     assert previous_ids(previous, planned, crs)[:2].tolist() == [None, None]
+
+
+def test_estates_whose_households_all_lie_outside_them_hold_no_grid():
+    """A community with estate pieces but every household outside the estates (regression: the
+    table of grids per estate was sized by the households' estates, and indexing it by the
+    pieces' estates raised IndexError)."""
+    import numpy as np
+
+    from gridplan.grids.community import _whole
+
+    group = np.array([0, 0, 1, -1])  # the estate of each piece; -1 outside every estate
+    hh_piece = np.array([3, 3])  # both households in the piece outside the estates
+    piece_grid = np.array([0, 0, 1, 1])
+    assert _whole(group, hh_piece, piece_grid).tolist() == [False, False, False, False]
