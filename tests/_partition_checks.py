@@ -279,3 +279,26 @@ def _connected_totals(graph: nx.Graph, weight: dict, start, limit: int = 20_000)
                 seen.add(t)
                 stack.append(t)
     return {sum(weight[a] for a in s) for s in seen}
+
+
+def check_conserved_and_tiled(res, layers: dict):
+    """Every household row in one grid with the households' total, each grid's households the
+    sum of its rows (a tower split by entrance: its parts), one Polygon per grid, and the grids
+    tiling each community without overlap or gap. Returns the grids in the metric CRS."""
+    comm = layers["communities"]
+    crs = metric_crs(comm)
+    grids = res.grids.to_crs(crs)
+    assert res.assignment["grid_id"].notna().all()
+    assert int(grids["households"].sum()) == int(layers["households"]["households"].sum())
+    planned = res.assignment if res.parts is None else res.parts
+    per = planned.groupby("grid_id")["households"].sum()
+    assert (per.reindex(grids["grid_id"]).to_numpy() == grids["households"].to_numpy()).all()
+    assert (grids.geom_type == "Polygon").all()
+    cm = comm.to_crs(crs).set_index("community_id")
+    for cid, g in grids.groupby("community_id"):
+        area = shapely.area(g.geometry.values).sum()
+        union = shapely.union_all(g.geometry.values)
+        target = shapely.make_valid(cm.geometry[cid])
+        assert abs(union.area - area) < 1e-6 * area + 1.0  # no overlap
+        assert abs(union.area - target.area) < 1e-6 * target.area + 1.0  # no gap
+    return grids

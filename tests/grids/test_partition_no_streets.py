@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _partition_checks import metric_crs
+from _partition_checks import check_conserved_and_tiled, metric_crs
 from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -60,21 +60,7 @@ def _check(res, layers: dict) -> float:
     measured independently of the report; return the share of grids in 300-500."""
     comm = layers["communities"]
     crs = metric_crs(comm)
-    grids = res.grids.to_crs(crs)
-    asg = res.assignment
-    assert asg["grid_id"].notna().all()
-    assert int(grids["households"].sum()) == int(layers["households"]["households"].sum())
-    planned = asg if res.parts is None else res.parts
-    per = planned.groupby("grid_id")["households"].sum()
-    assert (per.reindex(grids["grid_id"]).to_numpy() == grids["households"].to_numpy()).all()
-    assert (grids.geom_type == "Polygon").all()
-    cm = comm.to_crs(crs).set_index("community_id")
-    for cid, g in grids.groupby("community_id"):
-        area = shapely.area(g.geometry.values).sum()
-        union = shapely.union_all(g.geometry.values)
-        target = shapely.make_valid(cm.geometry[cid])
-        assert abs(union.area - area) < 1e-6 * area + 1.0  # no overlap
-        assert abs(union.area - target.area) < 1e-6 * target.area + 1.0  # no gap
+    grids = check_conserved_and_tiled(res, layers)
     worst, cut = _worst_share(grids, layers["buildings"].to_crs(crs), comm.to_crs(crs), _split_ids(res))
     assert not cut, (worst, cut)
     assert res.report["total"]["buildings_cut"] == 0, res.report["total"]["buildings_cut_ids"]
