@@ -39,11 +39,12 @@ def _zip(members: dict[str, bytes], *, mode=None) -> bytes:
 
 
 @pytest.fixture()
-def no_leftovers():
-    before = set(Path(tempfile.gettempdir()).glob("gridplan-upload-*"))
+def no_leftovers(tmp_path, monkeypatch):
+    """Staging folders of this test only, in a temporary folder of its own: the shared one also
+    holds those of the tests running beside it (the other worker's uploads)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     yield
-    after = set(Path(tempfile.gettempdir()).glob("gridplan-upload-*"))
-    assert after - before == set(), "staging folders left behind"
+    assert list(tmp_path.glob("gridplan-upload-*")) == [], "staging folders left behind"
 
 
 def test_good_geojson_is_read(no_leftovers):
