@@ -156,6 +156,13 @@ def _grids(frames, net, out: Path, summary: DemoSummary, *, seed: int, quiet: bo
     for row in g[g["status"] != "ok"].itertuples():
         summary.add("grids", f"flagged {row.grid_id}", f"{row.status}: {row.reason}")
     summary.add("grids", "mean compactness (Polsby-Popper)", f"{g['compactness'].mean():.2f}")
+    t = part.report["total"]
+    summary.add(
+        "grids",
+        "buildings / estates cut by grid lines",
+        f"{t['buildings_cut']} / {t['estates_cut']}",
+    )
+    summary.add("grids", "grid lines on streets, walls, outlines", f"{t['boundary_on_features']:.1%}")
     summary.add("grids", "time", f"{time.perf_counter() - t0:.1f} s")
     return part
 
